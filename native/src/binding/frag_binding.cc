@@ -1,0 +1,173 @@
+// frag_binding.cc — N-API surface of fragment I/O. Every call that touches a disk is
+// asynchronous (libuv pool), so the coordinator's event loop never waits on a disk.
+#include <cstring>
+#include <string>
+
+#include "dfs/frag_io.h"
+#include "promise_worker.h"
+
+namespace dfs::binding {
+namespace {
+
+void CopyFixed(Napi::Env env, Napi::Object o, const char* name, uint8_t* dst, size_t n) {
+  Napi::Uint8Array b = ArgBytes(env, o.Get(name), std::string("header.") + name);
+  if (b.ByteLength() != n) {
+    ThrowInvalid(env, std::string("header.") + name + " must be exactly " + std::to_string(n) +
+                          " bytes");
+  }
+  std::memcpy(dst, b.Data(), n);
+}
+
+frag::Header HeaderArg(Napi::Env env, const Napi::Value& v, size_t payload_len) {
+  if (!v.IsObject()) ThrowInvalid(env, "header must be an object");
+  Napi::Object o = v.As<Napi::Object>();
+  frag::Header h;
+  CopyFixed(env, o, "poolUuid", h.pool_uuid, 16);
+  CopyFixed(env, o, "extentId", h.extent_id, 16);
+  CopyFixed(env, o, "payloadHash", h.payload_hash, 32);
+  h.k = static_cast<uint8_t>(ArgInt(env, o.Get("k"), "header.k", 1, 255));
+  h.m = static_cast<uint8_t>(ArgInt(env, o.Get("m"), "header.m", 0, 255));
+  h.index = static_cast<uint16_t>(ArgInt(env, o.Get("index"), "header.index", 0, h.k + h.m - 1));
+  h.scheme = static_cast<frag::Scheme>(ArgInt(env, o.Get("scheme"), "header.scheme", 0, 1));
+  h.payload_len = payload_len;
+  return h;
+}
+
+Napi::Object HeaderValue(Napi::Env env, const frag::Header& h) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("poolUuid", Napi::Buffer<uint8_t>::Copy(env, h.pool_uuid, 16));
+  o.Set("extentId", Napi::Buffer<uint8_t>::Copy(env, h.extent_id, 16));
+  o.Set("index", h.index);
+  o.Set("k", h.k);
+  o.Set("m", h.m);
+  o.Set("scheme", static_cast<int>(h.scheme));
+  o.Set("payloadLength", static_cast<double>(h.payload_len));
+  o.Set("payloadHash", Napi::Buffer<uint8_t>::Copy(env, h.payload_hash, 32));
+  return o;
+}
+
+std::string StringArg(Napi::Env env, const Napi::Value& v, const char* what) {
+  if (!v.IsString()) ThrowInvalid(env, std::string(what) + " must be a string");
+  std::string s = v.As<Napi::String>().Utf8Value();
+  if (s.empty()) ThrowInvalid(env, std::string(what) + " must not be empty");
+  return s;
+}
+
+class WriteWorker : public PromiseWorker {
+ public:
+  WriteWorker(Napi::Env env, std::string root, frag::Header h, Napi::Uint8Array payload)
+      : PromiseWorker(env), root_(std::move(root)), header_(h), data_(payload.Data()) {
+    Hold(payload);
+  }
+
+ protected:
+  Status Run() override { return frag::WriteFragment(root_, header_, data_, &result_); }
+  Napi::Value Resolve(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("direct", result_.direct);
+    o.Set("fileBytes", static_cast<double>(result_.file_bytes));
+    o.Set("path", result_.path);
+    return o;
+  }
+
+ private:
+  std::string root_;
+  frag::Header header_;
+  const uint8_t* data_;
+  frag::WriteResult result_;
+};
+
+// fragWrite(diskRoot, header, payload) → Promise<{ direct, fileBytes, path }>
+Napi::Value Write(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string root = StringArg(env, info[0], "diskRoot");
+  Napi::Uint8Array payload = ArgBytes(env, info[2], "payload");
+  frag::Header h = HeaderArg(env, info[1], payload.ByteLength());
+  return (new WriteWorker(env, std::move(root), h, payload))->Start();
+}
+
+class ReadWorker : public PromiseWorker {
+ public:
+  ReadWorker(Napi::Env env, std::string path, bool header_only, const uint8_t* expected)
+      : PromiseWorker(env), path_(std::move(path)), header_only_(header_only) {
+    if (expected) {
+      has_expected_ = true;
+      std::memcpy(expected_, expected, 32);
+    }
+  }
+  ~ReadWorker() override {
+    if (result_.block) frag::FreeBlock(result_.block);
+  }
+
+ protected:
+  Status Run() override {
+    if (header_only_) return frag::ReadHeader(path_, &result_.header);
+    return frag::ReadFragment(path_, has_expected_ ? expected_ : nullptr, &result_);
+  }
+  Napi::Value Resolve(Napi::Env env) override {
+    Napi::Object header = HeaderValue(env, result_.header);
+    if (header_only_) return header;
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("header", header);
+    // Hand the aligned block to JS without a copy; the finalizer frees it.
+    uint8_t* block = result_.block;
+    result_.block = nullptr;
+    o.Set("payload", Napi::Buffer<uint8_t>::New(
+                         env, block + frag::kHeaderLen, result_.header.payload_len,
+                         [block](Napi::Env, uint8_t*) { frag::FreeBlock(block); }));
+    return o;
+  }
+
+ private:
+  std::string path_;
+  bool header_only_;
+  bool has_expected_ = false;
+  uint8_t expected_[32] = {};
+  frag::ReadResult result_;
+};
+
+// fragRead(path, expectedHash?) → Promise<{ header, payload }>
+Napi::Value Read(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = StringArg(env, info[0], "path");
+  const uint8_t* expected = nullptr;
+  if (info.Length() > 1 && !info[1].IsUndefined() && !info[1].IsNull()) {
+    Napi::Uint8Array e = ArgBytes(env, info[1], "expectedHash");
+    if (e.ByteLength() != 32) ThrowInvalid(env, "expectedHash must be exactly 32 bytes");
+    expected = e.Data();
+  }
+  return (new ReadWorker(env, std::move(path), false, expected))->Start();
+}
+
+// fragReadHeader(path) → Promise<header>
+Napi::Value ReadHeader(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return (new ReadWorker(env, StringArg(env, info[0], "path"), true, nullptr))->Start();
+}
+
+// fragRelativePath(extentId, index) → "frags/ab/cd/<hex>.<index>"
+Napi::Value RelPath(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Uint8Array id = ArgBytes(env, info[0], "extentId");
+  if (id.ByteLength() != 16) ThrowInvalid(env, "extentId must be exactly 16 bytes");
+  int index = ArgInt(env, info[1], "index", 0, 65535);
+  return Napi::String::New(env, frag::RelativePath(id.Data(), static_cast<uint16_t>(index)));
+}
+
+Napi::Value DirectDisabled(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return Napi::Boolean::New(env, frag::DirectDisabled(StringArg(env, info[0], "diskRoot")));
+}
+
+}  // namespace
+
+void InitFrag(Napi::Env env, Napi::Object exports) {
+  exports.Set("fragWrite", Napi::Function::New(env, Write, "fragWrite"));
+  exports.Set("fragRead", Napi::Function::New(env, Read, "fragRead"));
+  exports.Set("fragReadHeader", Napi::Function::New(env, ReadHeader, "fragReadHeader"));
+  exports.Set("fragRelativePath", Napi::Function::New(env, RelPath, "fragRelativePath"));
+  exports.Set("fragDirectDisabled", Napi::Function::New(env, DirectDisabled, "fragDirectDisabled"));
+  exports.Set("fragHeaderBytes", Napi::Number::New(env, frag::kHeaderLen));
+}
+
+}  // namespace dfs::binding

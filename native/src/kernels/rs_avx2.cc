@@ -1,0 +1,133 @@
+// rs_avx2.cc — AVX2 GF(2^8) multiply-accumulate (compiled with -mavx2 only).
+//
+// Split-nibble method: for a coefficient c, c*b = T_lo[b & 15] ^ T_hi[b >> 4], and
+// VPSHUFB does 32 such 16-entry lookups at once (each 128-bit lane shuffles its own
+// copy of the table, hence the broadcast of the 16-byte tables to both lanes).
+//
+// Loop structure (the ISA-L gf_Nvect_dot_prod idea): one pass walks the length in
+// 64-byte steps; for each step it walks all sources, loading each source vector ONCE
+// and folding it into up to kMaxOutPerPass output accumulators that live in
+// registers; outputs are stored once per step. So each source byte is read from
+// memory once per pass and each output byte written once — no read-modify-write of
+// the outputs. More outputs than one pass holds -> several passes over output groups;
+// the length is then cut into blocks small enough that the sources stay in L2
+// between the passes.
+//
+// Only <immintrin.h> and our own declarations are included: see rs_kernels.h for why
+// no inline/template code may be shared with TUs compiled for other ISAs.
+#include <immintrin.h>
+
+#include "rs_kernels.h"
+
+namespace dfs::rs::kernels {
+namespace {
+
+// One pass for N outputs, U 32-byte vectors per step, over [pos, end) (whole steps
+// only; returns where it stopped). tbl: source-major nibble tables, N*32 bytes per
+// source. ACC: XOR into the existing out bytes instead of overwriting them (only
+// for source chunks after the first).
+template <int N, int U, bool ACC>
+size_t Pass(const uint8_t* tbl, int ns, const uint8_t* const* src, uint8_t* const* out,
+            size_t pos, size_t end) {
+  const __m256i mask = _mm256_set1_epi8(0x0f);
+  for (; pos + 32 * U <= end; pos += 32 * U) {
+    __m256i acc[N][U];
+    for (int o = 0; o < N; ++o) {
+      for (int u = 0; u < U; ++u) {
+        acc[o][u] = ACC ? _mm256_loadu_si256(reinterpret_cast<const __m256i*>(out[o] + pos + 32 * u))
+                        : _mm256_setzero_si256();
+      }
+    }
+    const uint8_t* t = tbl;
+    for (int s = 0; s < ns; ++s, t += N * 32) {
+      const uint8_t* p = src[s] + pos;
+      __m256i lo[U], hi[U];
+      for (int u = 0; u < U; ++u) {
+        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * u));
+        lo[u] = _mm256_and_si256(x, mask);
+        hi[u] = _mm256_and_si256(_mm256_srli_epi16(x, 4), mask);
+      }
+      for (int o = 0; o < N; ++o) {
+        const __m256i tl = _mm256_broadcastsi128_si256(
+            _mm_load_si128(reinterpret_cast<const __m128i*>(t + 32 * o)));
+        const __m256i th = _mm256_broadcastsi128_si256(
+            _mm_load_si128(reinterpret_cast<const __m128i*>(t + 32 * o + 16)));
+        for (int u = 0; u < U; ++u) {
+          acc[o][u] = _mm256_xor_si256(
+              acc[o][u], _mm256_xor_si256(_mm256_shuffle_epi8(tl, lo[u]),
+                                          _mm256_shuffle_epi8(th, hi[u])));
+        }
+      }
+    }
+    for (int o = 0; o < N; ++o) {
+      for (int u = 0; u < U; ++u) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out[o] + pos + 32 * u), acc[o][u]);
+      }
+    }
+  }
+  return pos;
+}
+
+using PassFn = size_t (*)(const uint8_t*, int, const uint8_t* const*, uint8_t* const*, size_t,
+                          size_t);
+
+// Indexed [acc][N-1]: the 64-byte-step pass and the single-vector pass for tails.
+constexpr PassFn kWide[2][kMaxOutPerPass] = {
+    {Pass<1, 2, false>, Pass<2, 2, false>, Pass<3, 2, false>, Pass<4, 2, false>,
+     Pass<5, 2, false>, Pass<6, 2, false>},
+    {Pass<1, 2, true>, Pass<2, 2, true>, Pass<3, 2, true>, Pass<4, 2, true>, Pass<5, 2, true>,
+     Pass<6, 2, true>}};
+constexpr PassFn kNarrow[2][kMaxOutPerPass] = {
+    {Pass<1, 1, false>, Pass<2, 1, false>, Pass<3, 1, false>, Pass<4, 1, false>,
+     Pass<5, 1, false>, Pass<6, 1, false>},
+    {Pass<1, 1, true>, Pass<2, 1, true>, Pass<3, 1, true>, Pass<4, 1, true>, Pass<5, 1, true>,
+     Pass<6, 1, true>}};
+
+}  // namespace
+
+void dot_product_avx2(const uint8_t* coeffs, int nsrc, int nout, const uint8_t* const* src,
+                      uint8_t* const* out, size_t len) {
+  if (len < 32) {  // shorter than one vector: nothing to gain from SIMD
+    dot_product_scalar_range(coeffs, nsrc, 0, nsrc, nout, src, out, 0, len, false);
+    return;
+  }
+  alignas(64) uint8_t tbl[kMaxSrcPerChunk * kMaxOutPerPass * 32];  // 24 KiB
+  // Balanced output groups: 8 outputs -> 4+4 rather than 6+2.
+  const int ngroups = (nout + kMaxOutPerPass - 1) / kMaxOutPerPass;
+  for (int s0 = 0; s0 < nsrc; s0 += kMaxSrcPerChunk) {
+    const int ns = nsrc - s0 < kMaxSrcPerChunk ? nsrc - s0 : kMaxSrcPerChunk;
+    const bool acc = s0 > 0;
+    // With several passes, cut the length so ns blocks (~256 KiB) stay in L2 for the
+    // next pass; with one pass there is nothing to reuse.
+    size_t block = len;
+    if (ngroups > 1) {
+      block = (static_cast<size_t>(256 * 1024) / static_cast<size_t>(ns)) & ~static_cast<size_t>(63);
+      if (block < 1024) block = 1024;
+    }
+    for (size_t b = 0; b < len; b += block) {
+      const size_t end = len - b < block ? len : b + block;
+      for (int g = 0, o0 = 0; g < ngroups; ++g) {
+        const int no = (nout - o0) / (ngroups - g);
+        if (ngroups > 1 || b == 0) expand_nibble_tables(coeffs, nsrc, o0, no, s0, ns, tbl);
+        const uint8_t* const* gs = src + s0;
+        uint8_t* const* go = out + o0;
+        size_t pos = kWide[acc][no - 1](tbl, ns, gs, go, b, end);
+        pos = kNarrow[acc][no - 1](tbl, ns, gs, go, pos, end);
+        if (pos < end) {
+          if (!acc) {
+            // Tail < 32 bytes: redo the last whole vector ending at `end`. The overlap
+            // recomputes bytes already written with identical values (sources are
+            // never written), which is far cheaper than a scalar tail. len >= 32.
+            kNarrow[0][no - 1](tbl, ns, gs, go, end - 32, end);
+          } else {
+            dot_product_scalar_range(coeffs + static_cast<size_t>(o0) * nsrc, nsrc, s0, ns, no,
+                                     src, go, pos, end - pos, true);
+          }
+        }
+        o0 += no;
+      }
+    }
+  }
+}
+
+}  // namespace dfs::rs::kernels

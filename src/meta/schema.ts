@@ -1,0 +1,72 @@
+/**
+ * Metadata schema, format 1. The store is SQLite in WAL mode with synchronous=FULL:
+ * a transaction that returned from COMMIT survives power loss.
+ *
+ * inodes and extents carry a BLAKE3 `checksum` of their canonical encoding
+ * (records.ts); an extent's checksum also covers its fragment placements, so a
+ * corrupt row is detected whichever table it sits in.
+ */
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value ANY NOT NULL
+);
+CREATE TABLE IF NOT EXISTS disks (
+  id              INTEGER PRIMARY KEY,
+  uuid            TEXT NOT NULL UNIQUE,
+  path            TEXT NOT NULL UNIQUE,
+  tier            TEXT NOT NULL,
+  state           TEXT NOT NULL,
+  added_ms        INTEGER NOT NULL,
+  read_errors     INTEGER NOT NULL DEFAULT 0,
+  checksum_errors INTEGER NOT NULL DEFAULT 0,
+  write_errors    INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS inodes (
+  ino      INTEGER PRIMARY KEY,
+  kind     TEXT NOT NULL,
+  mode     INTEGER NOT NULL,
+  size     INTEGER NOT NULL,
+  nlink    INTEGER NOT NULL,
+  mtime_ms INTEGER NOT NULL,
+  ctime_ms INTEGER NOT NULL,
+  policy   TEXT,
+  checksum BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dirents (
+  parent INTEGER NOT NULL,
+  name   TEXT NOT NULL,
+  ino    INTEGER NOT NULL,
+  PRIMARY KEY (parent, name)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS dirents_by_ino ON dirents (ino);
+CREATE TABLE IF NOT EXISTS extents (
+  id           BLOB PRIMARY KEY,
+  ino          INTEGER NOT NULL,
+  offset       INTEGER NOT NULL,
+  length       INTEGER NOT NULL,
+  scheme       TEXT NOT NULL,
+  k            INTEGER NOT NULL,
+  m            INTEGER NOT NULL,
+  frag_len     INTEGER NOT NULL,
+  logical_hash BLOB NOT NULL,
+  inline_data  BLOB,
+  checksum     BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS extents_by_file ON extents (ino, offset);
+CREATE TABLE IF NOT EXISTS fragments (
+  extent_id BLOB NOT NULL,
+  idx       INTEGER NOT NULL,
+  disk_id   INTEGER NOT NULL,
+  hash      BLOB NOT NULL,
+  PRIMARY KEY (extent_id, idx)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS fragments_by_disk ON fragments (disk_id);
+CREATE TABLE IF NOT EXISTS repairs (
+  extent_id BLOB PRIMARY KEY,
+  reason    TEXT NOT NULL,
+  queued_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+`;

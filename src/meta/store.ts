@@ -1,0 +1,338 @@
+/**
+ * The metadata store: one SQLite database (better-sqlite3, WAL, synchronous=FULL),
+ * one writer. Reads go through MetaStore; every change goes through a Txn, and every
+ * committed Txn bumps the generation counter. Inode and extent records are verified
+ * against their checksums whenever they are read: a mismatch is EMETACORRUPT, never
+ * silently used.
+ */
+import Database from 'better-sqlite3';
+import { DfsError } from '../errors';
+import { SCHEMA, SCHEMA_VERSION } from './schema';
+import { extentChecksum, inodeChecksum, type Extent, type FragmentRef, type Inode, type InodeKind, type ExtentScheme } from './records';
+
+export const ROOT_INO = 1;
+
+export type DiskState = 'healthy' | 'degraded' | 'suspect' | 'draining' | 'failed';
+export type Tier = 'hot' | 'warm' | 'cold';
+
+export interface DiskRow {
+  id: number;
+  uuid: string;
+  path: string;
+  tier: Tier;
+  state: DiskState;
+  addedMs: number;
+  readErrors: number;
+  checksumErrors: number;
+  writeErrors: number;
+}
+
+export interface Dirent {
+  name: string;
+  ino: number;
+}
+
+interface InodeSql { ino: number; kind: string; mode: number; size: number; nlink: number; mtime_ms: number; ctime_ms: number; policy: string | null; checksum: Buffer }
+interface ExtentSql { id: Buffer; ino: number; offset: number; length: number; scheme: string; k: number; m: number; frag_len: number; logical_hash: Buffer; inline_data: Buffer | null; checksum: Buffer }
+interface DiskSql { id: number; uuid: string; path: string; tier: string; state: string; added_ms: number; read_errors: number; checksum_errors: number; write_errors: number }
+
+function corrupt(what: string): DfsError {
+  return new DfsError('EMETACORRUPT', `metadata record ${what} fails its checksum; the metadata store is damaged (restore meta.db from a backup)`);
+}
+
+function toDisk(r: DiskSql): DiskRow {
+  return { id: r.id, uuid: r.uuid, path: r.path, tier: r.tier as Tier, state: r.state as DiskState, addedMs: r.added_ms,
+    readErrors: r.read_errors, checksumErrors: r.checksum_errors, writeErrors: r.write_errors };
+}
+
+export class MetaStore {
+  private readonly db: Database.Database;
+  private txnOpen = false;
+
+  private constructor(readonly file: string, db: Database.Database) {
+    this.db = db;
+  }
+
+  /** Open (or with create, create) the store at `file`. */
+  static open(file: string, opts: { create?: boolean; readonly?: boolean } = {}): MetaStore {
+    let db: Database.Database;
+    try {
+      db = new Database(file, { fileMustExist: !opts.create, readonly: opts.readonly ?? false });
+    } catch (err) {
+      throw new DfsError('ENOTPOOL', `cannot open metadata store ${file}: ${(err as Error).message}`, file);
+    }
+    if (!opts.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+    }
+    db.pragma('foreign_keys = OFF');
+    const store = new MetaStore(file, db);
+    if (opts.create) store.initSchema();
+    const version = store.metaValue('schema_version');
+    if (version !== SCHEMA_VERSION) {
+      db.close();
+      throw new DfsError('EFORMAT', `metadata store ${file} has schema version ${String(version)}; this DynamicFS reads version ${SCHEMA_VERSION}`, file);
+    }
+    return store;
+  }
+
+  private initSchema(): void {
+    this.db.exec(SCHEMA);
+    const now = Date.now();
+    const init = this.db.transaction(() => {
+      const put = this.db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)');
+      put.run('schema_version', SCHEMA_VERSION);
+      put.run('generation', 0);
+      put.run('next_ino', ROOT_INO + 1);
+      const root: Inode = { ino: ROOT_INO, kind: 'dir', mode: 0o755, size: 0, nlink: 2, mtimeMs: now, ctimeMs: now, policy: null };
+      if (!this.db.prepare('SELECT 1 FROM inodes WHERE ino = ?').get(ROOT_INO)) writeInode(this.db, root);
+    });
+    init();
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  private metaValue(key: string): unknown {
+    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: unknown } | undefined;
+    return row?.value;
+  }
+
+  /** Number of committed transactions since the pool was created. */
+  generation(): number {
+    return Number(this.metaValue('generation'));
+  }
+
+  /** Start a write transaction (BEGIN IMMEDIATE: the one writer holds the lock from here). */
+  begin(): Txn {
+    if (this.txnOpen) throw new DfsError('EINTERNAL', 'a metadata transaction is already open');
+    this.db.prepare('BEGIN IMMEDIATE').run();
+    this.txnOpen = true;
+    return new Txn(this.db, () => { this.txnOpen = false; });
+  }
+
+  /** Run fn in a transaction: commit if it returns, abort if it throws. */
+  transact<T>(fn: (tx: Txn) => T): T {
+    const tx = this.begin();
+    try {
+      const out = fn(tx);
+      tx.commit();
+      return out;
+    } catch (err) {
+      tx.abort();
+      throw err;
+    }
+  }
+
+  // ---- reads (all verified) ----
+
+  getInode(ino: number): Inode | undefined {
+    const r = this.db.prepare('SELECT * FROM inodes WHERE ino = ?').get(ino) as InodeSql | undefined;
+    return r ? verifyInode(r) : undefined;
+  }
+
+  lookup(parent: number, name: string): number | undefined {
+    const r = this.db.prepare('SELECT ino FROM dirents WHERE parent = ? AND name = ?').get(parent, name) as { ino: number } | undefined;
+    return r?.ino;
+  }
+
+  readdir(parent: number): Dirent[] {
+    return this.db.prepare('SELECT name, ino FROM dirents WHERE parent = ? ORDER BY name').all(parent) as Dirent[];
+  }
+
+  /** The parent directory and name of an inode (any one link). */
+  parentOf(ino: number): Dirent & { parent: number } | undefined {
+    return this.db.prepare('SELECT parent, name, ino FROM dirents WHERE ino = ? LIMIT 1').get(ino) as (Dirent & { parent: number }) | undefined;
+  }
+
+  /** A file's extents in offset order, each verified with its fragments. */
+  extentsOf(ino: number): Extent[] {
+    const rows = this.db.prepare('SELECT * FROM extents WHERE ino = ? ORDER BY offset').all(ino) as ExtentSql[];
+    return rows.map((r) => this.verifyExtent(r));
+  }
+
+  getExtent(id: Buffer): Extent | undefined {
+    const r = this.db.prepare('SELECT * FROM extents WHERE id = ?').get(id) as ExtentSql | undefined;
+    return r ? this.verifyExtent(r) : undefined;
+  }
+
+  private verifyExtent(r: ExtentSql): Extent {
+    const fragments = (this.db.prepare('SELECT idx, disk_id, hash FROM fragments WHERE extent_id = ? ORDER BY idx').all(r.id) as
+      { idx: number; disk_id: number; hash: Buffer }[]).map((f) => ({ index: f.idx, diskId: f.disk_id, hash: f.hash }));
+    const e: Extent = { id: r.id, ino: r.ino, offset: r.offset, length: r.length, scheme: r.scheme as ExtentScheme, k: r.k, m: r.m,
+      fragLen: r.frag_len, logicalHash: r.logical_hash, inlineData: r.inline_data, fragments };
+    if (!extentChecksum(e).equals(r.checksum)) throw corrupt(`extent ${r.id.toString('hex')} (file inode ${r.ino})`);
+    return e;
+  }
+
+  /** Does the store reference this fragment on this disk? (GC's question.) */
+  hasFragment(extentId: Buffer, index: number, diskId: number): boolean {
+    return !!this.db.prepare('SELECT 1 FROM fragments WHERE extent_id = ? AND idx = ? AND disk_id = ?').get(extentId, index, diskId);
+  }
+
+  /** Extent ids with a fragment on the disk (rebuild and drain walk this index). */
+  extentsOnDisk(diskId: number): Buffer[] {
+    return (this.db.prepare('SELECT DISTINCT extent_id FROM fragments WHERE disk_id = ?').all(diskId) as { extent_id: Buffer }[]).map((r) => r.extent_id);
+  }
+
+  fragmentCounts(): Map<number, number> {
+    const rows = this.db.prepare('SELECT disk_id, COUNT(*) AS n FROM fragments GROUP BY disk_id').all() as { disk_id: number; n: number }[];
+    return new Map(rows.map((r) => [r.disk_id, r.n]));
+  }
+
+  /** Every extent id, in batches (for status and scrub). */
+  *allExtentIds(batch = 1000): Generator<Buffer[]> {
+    let after: Buffer = Buffer.alloc(0);
+    for (;;) {
+      const rows = this.db.prepare('SELECT id FROM extents WHERE id > ? ORDER BY id LIMIT ?').all(after, batch) as { id: Buffer }[];
+      if (rows.length === 0) return;
+      yield rows.map((r) => r.id);
+      after = Buffer.from(rows[rows.length - 1]!.id);
+    }
+  }
+
+  counts(): { inodes: number; files: number; dirs: number; extents: number; bytes: number } {
+    const i = this.db.prepare("SELECT COUNT(*) AS n, SUM(kind = 'file') AS f, SUM(kind = 'dir') AS d, COALESCE(SUM(CASE WHEN kind = 'file' THEN size END), 0) AS b FROM inodes").get() as
+      { n: number; f: number; d: number; b: number };
+    const e = this.db.prepare('SELECT COUNT(*) AS n FROM extents').get() as { n: number };
+    return { inodes: i.n, files: i.f ?? 0, dirs: i.d ?? 0, extents: e.n, bytes: i.b };
+  }
+
+  listDisks(): DiskRow[] {
+    return (this.db.prepare('SELECT * FROM disks ORDER BY id').all() as DiskSql[]).map(toDisk);
+  }
+
+  repairQueue(): { extentId: Buffer; reason: string; queuedMs: number }[] {
+    return (this.db.prepare('SELECT * FROM repairs ORDER BY queued_ms').all() as { extent_id: Buffer; reason: string; queued_ms: number }[])
+      .map((r) => ({ extentId: r.extent_id, reason: r.reason, queuedMs: r.queued_ms }));
+  }
+}
+
+function verifyInode(r: InodeSql): Inode {
+  const i: Inode = { ino: r.ino, kind: r.kind as InodeKind, mode: r.mode, size: r.size, nlink: r.nlink, mtimeMs: r.mtime_ms, ctimeMs: r.ctime_ms, policy: r.policy };
+  if (!inodeChecksum(i).equals(r.checksum)) throw corrupt(`inode ${r.ino}`);
+  return i;
+}
+
+function writeInode(db: Database.Database, i: Inode): void {
+  db.prepare(`INSERT OR REPLACE INTO inodes (ino, kind, mode, size, nlink, mtime_ms, ctime_ms, policy, checksum)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    .run(i.ino, i.kind, i.mode, i.size, i.nlink, i.mtimeMs, i.ctimeMs, i.policy, inodeChecksum(i));
+}
+
+/**
+ * One write transaction. Every change of the namespace, an extent map, the disk
+ * registry or the repair queue happens through one. commit() bumps the generation.
+ */
+export class Txn {
+  private done = false;
+
+  constructor(private readonly db: Database.Database, private readonly onEnd: () => void) {}
+
+  commit(): number {
+    this.check();
+    this.db.prepare("UPDATE meta SET value = value + 1 WHERE key = 'generation'").run();
+    this.db.prepare('COMMIT').run();
+    this.end();
+    return Number((this.db.prepare("SELECT value FROM meta WHERE key = 'generation'").get() as { value: number }).value);
+  }
+
+  abort(): void {
+    if (this.done) return;
+    if (this.db.inTransaction) this.db.prepare('ROLLBACK').run();
+    this.end();
+  }
+
+  private end(): void {
+    this.done = true;
+    this.onEnd();
+  }
+
+  private check(): void {
+    if (this.done) throw new DfsError('EINTERNAL', 'metadata transaction already ended');
+  }
+
+  allocIno(): number {
+    this.check();
+    const r = this.db.prepare("SELECT value FROM meta WHERE key = 'next_ino'").get() as { value: number };
+    this.db.prepare("UPDATE meta SET value = value + 1 WHERE key = 'next_ino'").run();
+    return Number(r.value);
+  }
+
+  putInode(i: Inode): void {
+    this.check();
+    writeInode(this.db, i);
+  }
+
+  deleteInode(ino: number): void {
+    this.check();
+    this.db.prepare('DELETE FROM inodes WHERE ino = ?').run(ino);
+  }
+
+  link(parent: number, name: string, ino: number): void {
+    this.check();
+    this.db.prepare('INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)').run(parent, name, ino);
+  }
+
+  unlink(parent: number, name: string): void {
+    this.check();
+    this.db.prepare('DELETE FROM dirents WHERE parent = ? AND name = ?').run(parent, name);
+  }
+
+  /** Store an extent and its fragment placements (replacing any with the same id). */
+  putExtent(e: Extent): void {
+    this.check();
+    this.db.prepare(`INSERT OR REPLACE INTO extents (id, ino, offset, length, scheme, k, m, frag_len, logical_hash, inline_data, checksum)
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(e.id, e.ino, e.offset, e.length, e.scheme, e.k, e.m, e.fragLen, e.logicalHash, e.inlineData, extentChecksum(e));
+    this.db.prepare('DELETE FROM fragments WHERE extent_id = ?').run(e.id);
+    const ins = this.db.prepare('INSERT INTO fragments (extent_id, idx, disk_id, hash) VALUES (?, ?, ?, ?)');
+    for (const f of e.fragments) ins.run(e.id, f.index, f.diskId, f.hash);
+  }
+
+  /** Remove all of a file's extents; returns their fragment placements for deletion after commit. */
+  dropExtents(ino: number): { extentId: Buffer; fragments: FragmentRef[] }[] {
+    this.check();
+    const ids = (this.db.prepare('SELECT id FROM extents WHERE ino = ?').all(ino) as { id: Buffer }[]).map((r) => r.id);
+    const out = ids.map((id) => ({
+      extentId: id,
+      fragments: (this.db.prepare('SELECT idx, disk_id, hash FROM fragments WHERE extent_id = ?').all(id) as { idx: number; disk_id: number; hash: Buffer }[])
+        .map((f) => ({ index: f.idx, diskId: f.disk_id, hash: f.hash })),
+    }));
+    for (const id of ids) {
+      this.db.prepare('DELETE FROM fragments WHERE extent_id = ?').run(id);
+      this.db.prepare('DELETE FROM repairs WHERE extent_id = ?').run(id);
+    }
+    this.db.prepare('DELETE FROM extents WHERE ino = ?').run(ino);
+    return out;
+  }
+
+  addDisk(d: Omit<DiskRow, 'id' | 'readErrors' | 'checksumErrors' | 'writeErrors'>): number {
+    this.check();
+    const r = this.db.prepare('INSERT INTO disks (uuid, path, tier, state, added_ms) VALUES (?, ?, ?, ?, ?)')
+      .run(d.uuid, d.path, d.tier, d.state, d.addedMs);
+    return Number(r.lastInsertRowid);
+  }
+
+  setDiskState(id: number, state: DiskState): void {
+    this.check();
+    this.db.prepare('UPDATE disks SET state = ? WHERE id = ?').run(state, id);
+  }
+
+  countDiskErrors(id: number, kind: 'read' | 'checksum' | 'write', n = 1): void {
+    this.check();
+    const col = { read: 'read_errors', checksum: 'checksum_errors', write: 'write_errors' }[kind];
+    this.db.prepare(`UPDATE disks SET ${col} = ${col} + ? WHERE id = ?`).run(n, id);
+  }
+
+  queueRepair(extentId: Buffer, reason: string): void {
+    this.check();
+    this.db.prepare('INSERT OR IGNORE INTO repairs (extent_id, reason, queued_ms) VALUES (?, ?, ?)').run(extentId, reason, Date.now());
+  }
+
+  clearRepair(extentId: Buffer): void {
+    this.check();
+    this.db.prepare('DELETE FROM repairs WHERE extent_id = ?').run(extentId);
+  }
+}

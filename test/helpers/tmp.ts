@@ -1,0 +1,45 @@
+/** Temporary directories and small real filesystems for tests; always cleaned up. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { execFileSync } from 'node:child_process';
+
+export function tmpDir(prefix = 'dfs-test-'): string {
+  return fs.mkdtempSync(path.join(process.env.DFS_TEST_TMP ?? os.tmpdir(), prefix));
+}
+
+export function rmrf(p: string): void {
+  fs.rmSync(p, { recursive: true, force: true });
+}
+
+/** Run fn with a fresh directory, removed afterwards whatever happens. */
+export async function withTmpDir<T>(fn: (dir: string) => Promise<T> | T): Promise<T> {
+  const dir = tmpDir();
+  try {
+    return await fn(dir);
+  } finally {
+    rmrf(dir);
+  }
+}
+
+/**
+ * Mount a size-limited tmpfs (a real filesystem that fills up and can be remounted
+ * read-only) at a fresh directory; unmounted and removed afterwards.
+ */
+export async function withTmpfs<T>(sizeBytes: number, fn: (dir: string) => Promise<T> | T): Promise<T> {
+  const dir = tmpDir('dfs-tmpfs-');
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes}`, 'dfs-test', dir]);
+  try {
+    return await fn(dir);
+  } finally {
+    try {
+      execFileSync('umount', ['-l', dir]);
+    } finally {
+      rmrf(dir);
+    }
+  }
+}
+
+export function remountReadOnly(dir: string): void {
+  execFileSync('mount', ['-o', 'remount,ro', dir]);
+}
