@@ -1,0 +1,17 @@
+/**
+ * Named crash points for the crash-consistency tests. With DYNAMICFS_CRASH_AT=name
+ * (or name:N, the Nth time it is reached) the process SIGKILLs itself there — no
+ * cleanup, no flush, exactly like a power cut from the pool's point of view. Unset
+ * (always, in production) a crash point is one comparison.
+ */
+const spec = process.env.DYNAMICFS_CRASH_AT;
+const [target, nth] = spec ? [spec.split(':')[0], Number(spec.split(':')[1] ?? '1')] : [undefined, 0];
+let hits = 0;
+
+export type CrashPoint = 'after-fragment-write' | 'before-commit' | 'after-commit' | 'during-delete';
+
+export function crashPoint(name: CrashPoint): void {
+  if (name !== target) return;
+  hits++;
+  if (hits >= nth) process.kill(process.pid, 'SIGKILL');
+}

@@ -1,0 +1,105 @@
+/**
+ * Read pipeline for one extent: the cheapest k fragments (data first, healthy and
+ * least-loaded disks first), each verified in native code; on a missing or corrupt
+ * fragment, read another and rebuild with RS. Failures are counted against their disk
+ * and the extent is queued for repair. The logical bytes are checked against the
+ * extent's end-to-end BLAKE3 before they are returned: never unverified bytes.
+ */
+import { DfsError } from '../errors';
+import type { Extent, FragmentRef } from '../meta/records';
+import type { DiskRow } from '../meta/store';
+import { blake3, blake3Async, rsReconstructAsync } from '../native';
+import type { Engine } from './engine';
+
+export interface ReadFailure {
+  diskId: number;
+  index: number;
+  code: string;
+}
+
+const STATE_RANK: Record<string, number> = { healthy: 0, degraded: 1, draining: 2, suspect: 3 };
+
+/** Fragments in the order they should be tried; failed and vanished disks are left out. */
+function readOrder(engine: Engine, e: Extent, disks: Map<number, DiskRow>): FragmentRef[] {
+  return e.fragments
+    .filter((f) => {
+      const d = disks.get(f.diskId);
+      return d && d.state !== 'failed' && engine.pool.store(f.diskId).present();
+    })
+    .map((f) => ({ f, data: f.index < e.k ? 0 : 1, rank: STATE_RANK[disks.get(f.diskId)!.state] ?? 9, load: engine.placement.load(f.diskId) }))
+    .sort((a, b) => a.data - b.data || a.rank - b.rank || a.load - b.load || a.f.index - b.f.index)
+    .map((x) => x.f);
+}
+
+export async function readExtent(engine: Engine, e: Extent): Promise<Buffer> {
+  if (e.scheme === 'inline') {
+    const data = e.inlineData ?? Buffer.alloc(0);
+    if (!blake3(data).equals(e.logicalHash)) throw unrecoverable(e, 'inline data fails its checksum');
+    return data;
+  }
+  const disks = new Map(engine.pool.disks().map((d) => [d.id, d]));
+  const order = readOrder(engine, e, disks);
+  // Fragments on failed or vanished disks are not tried, but the extent still needs repair.
+  const failures: ReadFailure[] = e.fragments.filter((f) => !order.includes(f)).map((f) => ({ diskId: f.diskId, index: f.index, code: 'ENODEV' }));
+  try {
+    return e.scheme === 'mirror' ? await readMirror(engine, e, order, failures) : await readRs(engine, e, order, failures);
+  } finally {
+    if (failures.length) engine.recordReadFailures(e.id, failures);
+  }
+}
+
+async function readOne(engine: Engine, e: Extent, f: FragmentRef, failures: ReadFailure[]): Promise<Buffer | null> {
+  try {
+    const payload = await engine.pool.store(f.diskId).read(e.id, f.index, f.hash);
+    if (payload.length !== (e.scheme === 'mirror' ? e.length : e.fragLen)) throw new DfsError('EFORMAT', 'fragment has the wrong length');
+    return payload;
+  } catch (err) {
+    failures.push({ diskId: f.diskId, index: f.index, code: (err as DfsError).code ?? 'EIO' });
+    return null;
+  }
+}
+
+async function readMirror(engine: Engine, e: Extent, order: FragmentRef[], failures: ReadFailure[]): Promise<Buffer> {
+  for (const f of order) {
+    const p = await readOne(engine, e, f, failures);
+    if (p && (await blake3Async(p)).equals(e.logicalHash)) return p;
+  }
+  throw unrecoverable(e, `no readable replica among ${e.fragments.length}`);
+}
+
+async function readRs(engine: Engine, e: Extent, order: FragmentRef[], failures: ReadFailure[]): Promise<Buffer> {
+  const { k, m, fragLen } = e;
+  const got = new Map<number, Buffer>();
+  let next = 0;
+  // Read k at a time in parallel; top up from the remaining fragments as reads fail.
+  while (got.size < k && next < order.length) {
+    const batch = order.slice(next, next + (k - got.size));
+    next += batch.length;
+    const payloads = await Promise.all(batch.map((f) => readOne(engine, e, f, failures)));
+    batch.forEach((f, i) => { if (payloads[i]) got.set(f.index, payloads[i]!); });
+  }
+  if (got.size < k) throw unrecoverable(e, `only ${got.size} of the ${k} fragments needed could be read`);
+
+  const out = Buffer.allocUnsafeSlow(k * fragLen);
+  const missing: number[] = [];
+  for (let i = 0; i < k; i++) {
+    const p = got.get(i);
+    if (p) p.copy(out, i * fragLen);
+    else missing.push(i);
+  }
+  if (missing.length) {
+    const shards: (Buffer | null)[] = Array.from({ length: k + m }, (_, i) => got.get(i) ?? null);
+    for (const i of missing) shards[i] = out.subarray(i * fragLen, (i + 1) * fragLen);
+    await rsReconstructAsync(k, m, shards, missing);
+  }
+  const logical = out.subarray(0, e.length);
+  if (!(await blake3Async(logical)).equals(e.logicalHash)) {
+    throw unrecoverable(e, 'the decoded bytes fail the end-to-end checksum although every fragment verified (report this as a bug)');
+  }
+  return logical;
+}
+
+function unrecoverable(e: Extent, why: string): DfsError {
+  return new DfsError('EUNRECOVERABLE', `extent ${e.id.toString('hex')} at offset ${e.offset} of inode ${e.ino} cannot be read: ${why}`,
+    undefined, { extent: e.id.toString('hex'), inode: e.ino, offset: e.offset });
+}

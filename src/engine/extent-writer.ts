@@ -1,0 +1,77 @@
+/**
+ * Write pipeline for one extent: encode in a worker (RS + BLAKE3), place fragments on
+ * distinct healthy disks, write each durably. Returns the extent record for the
+ * caller's ONE metadata transaction; nothing here touches the metadata store except
+ * to count write errors. A fragment write that fails is retried on another disk.
+ */
+import { randomBytes } from 'node:crypto';
+import { DfsError } from '../errors';
+import type { Extent, FragmentRef } from '../meta/records';
+import { blake3 } from '../native';
+import type { Policy } from '../pool/policy';
+import { crashPoint } from './crash-points';
+import type { Engine } from './engine';
+import type { EncodedExtent } from './work-pools';
+
+const MAX_ATTEMPTS_PER_FRAGMENT = 3;
+
+export function uuidBytes(uuid: string): Buffer {
+  return Buffer.from(uuid.replace(/-/g, ''), 'hex');
+}
+
+/**
+ * Store `length` bytes held at buffer[0, length) (buffer from allocEncodeBuffer) as the
+ * extent at `offset` of file `ino`. Small extents go inline into the metadata record.
+ */
+export async function writeExtent(engine: Engine, ino: number, offset: number, buffer: Uint8Array, length: number, policy: Policy): Promise<Extent> {
+  const id = randomBytes(16);
+  if (length <= engine.pool.superblock.inlineMax) {
+    const data = Buffer.from(buffer.subarray(0, length));
+    return { id, ino, offset, length, scheme: 'inline', k: 1, m: 0, fragLen: length, logicalHash: blake3(data), inlineData: data, fragments: [] };
+  }
+  const mirror = policy.scheme === 'mirror';
+  const enc = await engine.work.encode(buffer, length, policy.k, policy.m, mirror);
+  const fragments = await placeFragments(engine, id, policy, enc);
+  return { id, ino, offset, length, scheme: policy.scheme, k: policy.k, m: policy.m, fragLen: enc.layout.fragLen,
+    logicalHash: enc.logicalHash, inlineData: null, fragments };
+}
+
+async function placeFragments(engine: Engine, extentId: Buffer, policy: Policy, enc: EncodedExtent): Promise<FragmentRef[]> {
+  const n = policy.k + policy.m;
+  const placement = engine.placement;
+  await placement.refresh();
+  const bytes = enc.layout.fragLen + 4096;
+  const used = new Set<number>();
+  const initial = placement.pick(n, used, bytes);
+  initial.forEach((d) => used.add(d));
+  const poolUuid = uuidBytes(engine.pool.superblock.uuid);
+  const failedDisks: { diskId: number; code: string }[] = [];
+
+  const writeOne = async (index: number, diskId: number): Promise<FragmentRef> => {
+    for (let attempt = 1; ; attempt++) {
+      const target = diskId;
+      placement.begin(target, bytes);
+      try {
+        await engine.pool.store(target).write({ poolUuid, extentId, index, k: policy.k, m: policy.m,
+          scheme: policy.scheme === 'mirror' ? 1 : 0, payloadHash: enc.hash(index) }, enc.fragment(index));
+        crashPoint('after-fragment-write');
+        return { index, diskId: target, hash: Buffer.from(enc.hash(index)) };
+      } catch (err) {
+        const code = (err as DfsError).code ?? 'EIO';
+        failedDisks.push({ diskId: target, code });
+        if (attempt >= MAX_ATTEMPTS_PER_FRAGMENT) throw err;
+        // Another distinct disk; `used` keeps fragments of one extent apart.
+        diskId = placement.pick(1, used, bytes)[0]!;
+        used.add(diskId);
+      } finally {
+        placement.end(target);
+      }
+    }
+  };
+
+  try {
+    return await Promise.all(initial.map((diskId, index) => writeOne(index, diskId)));
+  } finally {
+    if (failedDisks.length) engine.countWriteErrors(failedDisks);
+  }
+}

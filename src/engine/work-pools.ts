@@ -1,0 +1,57 @@
+/** The Piscina worker pools the engine owns (encode now; scrub joins later). */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Piscina from 'piscina';
+import { DfsError } from '../errors';
+import { encodeLayout, type EncodeFailure, type EncodeLayout } from '../workers/encode.worker';
+
+export interface EncodedExtent {
+  layout: EncodeLayout;
+  /** The whole buffer back from the worker (layout as in encode.worker.ts). */
+  buffer: Uint8Array;
+  /** Payload of fragment i (a mirror's replicas share one view). */
+  fragment(i: number): Uint8Array;
+  hash(i: number): Buffer;
+  logicalHash: Buffer;
+}
+
+/** A buffer sized for encoding an extent of `length` bytes; fill [0, length) with the data. */
+export function allocEncodeBuffer(length: number, k: number, m: number, mirror: boolean): Uint8Array {
+  // Its own ArrayBuffer (never a slice of Node's shared pool), so it can be transferred.
+  return new Uint8Array(encodeLayout(length, k, m, mirror).totalBytes);
+}
+
+export class WorkPools {
+  private encodePool: Piscina | undefined;
+
+  private get encoder(): Piscina {
+    // Started lazily: commands that never encode never spawn threads.
+    this.encodePool ??= new Piscina({
+      filename: path.resolve(__dirname, '../workers/encode.worker.js'),
+      minThreads: 1,
+      maxThreads: Math.max(1, os.availableParallelism()),
+      idleTimeout: 5000,
+    });
+    return this.encodePool;
+  }
+
+  /** Encode one extent whose bytes fill buffer[0, length) (buffer from allocEncodeBuffer). */
+  async encode(buffer: Uint8Array, length: number, k: number, m: number, mirror: boolean): Promise<EncodedExtent> {
+    const reply = (await this.encoder.run({ buffer, length, k, m, mirror }, { transferList: [buffer.buffer as ArrayBuffer] })) as Uint8Array | EncodeFailure;
+    if (!(reply instanceof Uint8Array)) throw new DfsError(reply.code, reply.message);
+    const L = encodeLayout(length, k, m, mirror);
+    const buf = Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength);
+    return {
+      layout: L,
+      buffer: buf,
+      fragment: (i) => (mirror ? buf.subarray(0, length) : buf.subarray(i * L.fragLen, (i + 1) * L.fragLen)),
+      hash: (i) => buf.subarray(L.hashesAt + i * 32, L.hashesAt + (i + 1) * 32),
+      logicalHash: Buffer.from(buf.subarray(L.logicalHashAt, L.logicalHashAt + 32)),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.encodePool?.destroy();
+    this.encodePool = undefined;
+  }
+}

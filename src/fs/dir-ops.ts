@@ -1,0 +1,133 @@
+/**
+ * The building blocks of namespace changes, each run inside the caller's metadata
+ * transaction: create directories, create or truncate a file for new contents,
+ * keep a directory's mtime and link count right. None of them commits; the caller
+ * commits once and only then deletes the fragments of dropped extents.
+ *
+ * Directory link counts follow POSIX: 2 (its entry and ".") plus one per
+ * subdirectory (their ".."). Files have exactly one link (no hard links yet).
+ */
+import { DfsError } from '../errors';
+import { ROOT_INO, type MetaStore, type Txn } from '../meta/store';
+import type { Inode } from '../meta/records';
+import type { DroppedExtent } from '../engine/engine';
+import { inodeOf, joinPath, lookupPath, parsePath } from './paths';
+
+export const DIR_MODE = 0o755;
+export const FILE_MODE = 0o644;
+
+/**
+ * Record that a directory's entries changed: mtime/ctime to `now`, nlink by
+ * `nlinkDelta` (+1 when a subdirectory arrives, -1 when one leaves). Re-reads the
+ * inode because an earlier step of the same transaction may have changed it.
+ */
+export function touchDir(tx: Txn, store: MetaStore, ino: number, now: number, nlinkDelta = 0): void {
+  const dir = inodeOf(store, ino);
+  tx.putInode({ ...dir, mtimeMs: now, ctimeMs: now, nlink: dir.nlink + nlinkDelta });
+}
+
+/**
+ * Make sure the directories `names` exist, from the root down, inside `tx`.
+ * Existing directories are walked through; with `parents` false only the last
+ * name may be created (a missing one before it is ENOENT). A file on the way is
+ * ENOTDIR. Returns the last directory's inode and the paths created, in order.
+ */
+export function makeDirs(tx: Txn, store: MetaStore, names: readonly string[], parents: boolean, now: number): { ino: number; created: string[] } {
+  let dir = ROOT_INO;
+  const created: string[] = [];
+  const path = joinPath(names);
+  for (let i = 0; i < names.length; i++) {
+    const sofar = joinPath(names.slice(0, i + 1));
+    const found = store.lookup(dir, names[i]!);
+    if (found !== undefined) {
+      if (inodeOf(store, found).kind !== 'dir') throw new DfsError('ENOTDIR', `${sofar} is not a directory (creating ${path})`, path);
+      dir = found;
+      continue;
+    }
+    if (!parents && i < names.length - 1) {
+      throw new DfsError('ENOENT', `${sofar} does not exist; create the parents too with -p`, path);
+    }
+    const ino = tx.allocIno();
+    tx.putInode({ ino, kind: 'dir', mode: DIR_MODE, size: 0, nlink: 2, mtimeMs: now, ctimeMs: now, policy: null });
+    tx.link(dir, names[i]!, ino);
+    touchDir(tx, store, dir, now, +1);
+    created.push(sofar);
+    dir = ino;
+  }
+  return { ino: dir, created };
+}
+
+/**
+ * The directory at `path`, created (with its parents when `parents`) if missing,
+ * in one transaction of its own. An existing directory costs no transaction.
+ * For put: `ensureDir(store, dirname, true)` before writing into it.
+ */
+export function ensureDir(store: MetaStore, path: string, parents: boolean): number {
+  const names = parsePath(path);
+  const found = existingDir(store, path);
+  if (found !== undefined) return found;
+  return store.transact((tx) => makeDirs(tx, store, names, parents, Date.now()).ino);
+}
+
+function existingDir(store: MetaStore, path: string): number | undefined {
+  try {
+    const at = lookupPath(store, path);
+    if (!at.inode) return undefined;
+    if (at.inode.kind !== 'dir') throw new DfsError('ENOTDIR', `${at.path} is not a directory`, at.path);
+    return at.inode.ino;
+  } catch (err) {
+    // A missing parent is fine here: makeDirs creates it (or reports it precisely).
+    if (err instanceof DfsError && err.code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+export interface PreparedFile {
+  /** The file's inode as now written in `tx` (size 0, no extents). */
+  inode: Inode;
+  /** True when a new inode was created; false when an existing file was truncated. */
+  created: boolean;
+  /** Extents of the replaced contents: pass to engine.removeFragments AFTER the commit. */
+  dropped: DroppedExtent[];
+  /** The canonical path ("/a/b"). */
+  path: string;
+}
+
+/**
+ * Inside `tx`, make `path` an empty file ready for new extents: a new inode linked
+ * into its parent, or an existing file truncated (its extents dropped, inode kept so
+ * that open handles and hard references stay valid). The caller then puts the new
+ * extents, writes the inode's final size and commits, so readers see the old
+ * contents or the new ones, never a mix. EISDIR if `path` is a directory.
+ */
+export function prepareFile(tx: Txn, store: MetaStore, path: string,
+  opts: { parents?: boolean; now?: number; mode?: number; policy?: string | null } = {}): PreparedFile {
+  const now = opts.now ?? Date.now();
+  const names = parsePath(path);
+  const canonical = joinPath(names);
+  if (names.length === 0) throw new DfsError('EISDIR', '/ is the pool root directory, not a file', canonical);
+  const parentIno = opts.parents
+    ? makeDirs(tx, store, names.slice(0, -1), true, now).ino
+    : requireParent(store, path);
+  const name = names[names.length - 1]!;
+  const existing = store.lookup(parentIno, name);
+  if (existing !== undefined) {
+    const old = inodeOf(store, existing);
+    if (old.kind === 'dir') throw new DfsError('EISDIR', `${canonical} is a directory`, canonical);
+    const dropped = tx.dropExtents(old.ino);
+    const inode: Inode = { ...old, size: 0, mtimeMs: now, ctimeMs: now, policy: opts.policy ?? old.policy };
+    tx.putInode(inode);
+    return { inode, created: false, dropped, path: canonical };
+  }
+  const inode: Inode = { ino: tx.allocIno(), kind: 'file', mode: opts.mode ?? FILE_MODE, size: 0, nlink: 1,
+    mtimeMs: now, ctimeMs: now, policy: opts.policy ?? null };
+  tx.putInode(inode);
+  tx.link(parentIno, name, inode.ino);
+  touchDir(tx, store, parentIno, now);
+  return { inode, created: true, dropped: [], path: canonical };
+}
+
+function requireParent(store: MetaStore, path: string): number {
+  const at = lookupPath(store, path);
+  return at.parent!.ino;
+}

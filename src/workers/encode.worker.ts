@@ -1,0 +1,62 @@
+/**
+ * Encode worker (Piscina): RS parity + BLAKE3 of every fragment and of the logical
+ * bytes, in place in one buffer that travels main → worker → main by transfer.
+ *
+ * Buffer layout (see encodeLayout): [fragments][n × 32-byte fragment hashes][32-byte
+ * logical hash]. Data fragments are the logical bytes zero-padded to k × fragLen, so
+ * the caller reads the file straight into the buffer's start: no copy anywhere.
+ * Errors come back as { ok: false, code } because an Error thrown in a worker loses
+ * its code on the way to the main thread.
+ */
+import Piscina from 'piscina';
+import { blake3, rsEncode } from '../native';
+
+export interface EncodeTask {
+  buffer: Uint8Array;
+  length: number;
+  k: number;
+  m: number;
+  mirror: boolean;
+}
+
+export type EncodeFailure = { ok: false; code: string; message: string };
+
+export interface EncodeLayout {
+  fragLen: number;
+  fragments: number;
+  /** Bytes of fragment payloads (a mirror stores one copy). */
+  payloadBytes: number;
+  hashesAt: number;
+  logicalHashAt: number;
+  totalBytes: number;
+}
+
+export function encodeLayout(length: number, k: number, m: number, mirror: boolean): EncodeLayout {
+  const fragLen = mirror ? length : Math.ceil(length / k);
+  const fragments = k + m;
+  const payloadBytes = mirror ? length : fragments * fragLen;
+  const hashesAt = payloadBytes;
+  const logicalHashAt = hashesAt + fragments * 32;
+  return { fragLen, fragments, payloadBytes, hashesAt, logicalHashAt, totalBytes: logicalHashAt + 32 };
+}
+
+export default function encode(task: EncodeTask): unknown {
+  try {
+    const { buffer, length, k, m, mirror } = task;
+    const L = encodeLayout(length, k, m, mirror);
+    const logical = blake3(buffer.subarray(0, length));
+    buffer.set(logical, L.logicalHashAt);
+    if (mirror) {
+      for (let i = 0; i < L.fragments; i++) buffer.set(logical, L.hashesAt + i * 32);
+    } else {
+      buffer.fill(0, length, k * L.fragLen); // zero padding of the last data fragment
+      const frag = (i: number) => buffer.subarray(i * L.fragLen, (i + 1) * L.fragLen);
+      rsEncode(k, m, Array.from({ length: k }, (_, i) => frag(i)), Array.from({ length: m }, (_, i) => frag(k + i)));
+      for (let i = 0; i < L.fragments; i++) buffer.set(blake3(frag(i)), L.hashesAt + i * 32);
+    }
+    return Piscina.move(buffer);
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    return { ok: false, code: e.code ?? 'EINTERNAL', message: e.message ?? String(err) } satisfies EncodeFailure;
+  }
+}
