@@ -12,8 +12,8 @@ import { readExtent } from '../engine/extent-reader';
 import { writeExtent } from '../engine/extent-writer';
 import { allocEncodeBuffer } from '../engine/work-pools';
 import type { Extent } from '../meta/records';
-import { ROOT_INO, type MetaStore } from '../meta/store';
 import { formatPolicy, type Policy } from '../pool/policy';
+import { lookupPath, prepareFile } from './namespace';
 import type { ByteSource } from './sources';
 
 /** Extents in flight per file: enough to keep encoder and disks busy, bounded memory. */
@@ -33,24 +33,10 @@ export interface PutResult {
   replaced: boolean;
 }
 
-/** Split "/a/b/c" into its parent directory's inode (which must exist) and "c". */
-export function parentAndName(store: MetaStore, poolPath: string): { parent: number; name: string } {
-  const parts = poolPath.split('/').filter((p) => p.length > 0);
-  const name = parts.pop();
-  if (!name) throw new DfsError('EINVAL', `"${poolPath}" names the pool root, not a file`);
-  let ino = ROOT_INO;
-  for (const p of parts) {
-    const next = store.lookup(ino, p);
-    if (next === undefined) throw new DfsError('ENOENT', `directory /${parts.join('/')} does not exist in the pool (create it with mkdir -p)`, poolPath);
-    if (store.getInode(next)?.kind !== 'dir') throw new DfsError('ENOTDIR', `/${parts.join('/')} is not a directory`, poolPath);
-    ino = next;
-  }
-  return { parent: ino, name };
-}
-
 export async function putFile(engine: Engine, poolPath: string, source: ByteSource, opts: PutOptions = {}): Promise<PutResult> {
   const store = engine.meta;
-  parentAndName(store, poolPath); // fail before writing a byte if the parent is missing
+  // Fail before writing a byte if the parent is missing or the name is a directory.
+  if (lookupPath(store, poolPath).inode?.kind === 'dir') throw new DfsError('EISDIR', `${poolPath} is a directory in the pool`, poolPath);
   const policy = opts.policy ?? engine.pool.policy;
   const { extentSize, inlineMax } = engine.pool.superblock;
   const mirror = policy.scheme === 'mirror';
@@ -83,28 +69,13 @@ export async function putFile(engine: Engine, poolPath: string, source: ByteSour
   if (failed) throw (failed as PromiseRejectedResult).reason;
   const extents = settled.map((s) => (s as PromiseFulfilledResult<Extent>).value);
 
-  const now = Date.now();
   const { ino, dropped, replaced } = store.transact((tx) => {
-    const { parent, name } = parentAndName(store, poolPath);
-    const existing = store.lookup(parent, name);
-    let ino: number;
-    let dropped: ReturnType<typeof tx.dropExtents> = [];
-    if (existing !== undefined) {
-      const old = store.getInode(existing)!;
-      if (old.kind === 'dir') throw new DfsError('EISDIR', `${poolPath} is a directory in the pool`, poolPath);
-      ino = existing;
-      dropped = tx.dropExtents(ino);
-    } else {
-      ino = tx.allocIno();
-      tx.link(parent, name, ino);
-      const dir = store.getInode(parent)!;
-      tx.putInode({ ...dir, mtimeMs: now, ctimeMs: now });
-    }
-    tx.putInode({ ino, kind: 'file', mode: opts.mode ?? 0o644, size: offset, nlink: 1, mtimeMs: now, ctimeMs: now,
-      policy: opts.policy ? formatPolicy(opts.policy) : null });
-    for (const e of extents) tx.putExtent({ ...e, ino });
+    const now = Date.now();
+    const file = prepareFile(tx, store, poolPath, { now, mode: opts.mode, policy: opts.policy ? formatPolicy(opts.policy) : undefined });
+    tx.putInode({ ...file.inode, size: offset });
+    for (const e of extents) tx.putExtent({ ...e, ino: file.inode.ino });
     crashPoint('before-commit');
-    return { ino, dropped, replaced: existing !== undefined };
+    return { ino: file.inode.ino, dropped: file.dropped, replaced: !file.created };
   });
   crashPoint('after-commit');
   await engine.removeFragments(dropped);

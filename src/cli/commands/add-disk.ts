@@ -1,0 +1,55 @@
+/**
+ * `dynamicfs add-disk POOL DIR`: label a directory and register it as a disk. The
+ * pool refuses anything that is not a usable, empty slot (and changes nothing then).
+ */
+import type { Command } from 'commander';
+import type { Tier } from '../../meta/store';
+import { width } from '../../pool/policy';
+import { keyValues } from '../format';
+import { withEngine, type CliContext } from '../verb';
+
+export interface AddDiskData {
+  pool: string;
+  disk: { id: number; uuid: string; path: string; tier: Tier; state: string };
+  /** Disks in the pool now. */
+  disks: number;
+  /** Disks the default policy needs to place an extent. */
+  needed: number;
+}
+
+/** Add `dir` to the pool as a disk of the given tier. */
+export async function addDisk(poolDir: string, dir: string, tier: string): Promise<AddDiskData> {
+  return withEngine(poolDir, (engine) => {
+    const row = engine.pool.addDisk(dir, tier as Tier);
+    return {
+      pool: engine.pool.dir,
+      disk: { id: row.id, uuid: row.uuid, path: row.path, tier: row.tier, state: row.state },
+      disks: engine.pool.disks().length,
+      needed: width(engine.pool.policy),
+    };
+  });
+}
+
+function render(d: AddDiskData): string {
+  const lines = [
+    `added disk ${d.disk.id}: ${d.disk.path}`,
+    keyValues([['uuid', d.disk.uuid], ['tier', d.disk.tier], ['state', d.disk.state]], '  '),
+  ];
+  if (d.disks < d.needed) lines.push(`the pool has ${d.disks} of the ${d.needed} disks its redundancy needs; add ${d.needed - d.disks} more`);
+  else lines.push(`the pool has ${d.disks} disks`);
+  return lines.join('\n');
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program.command('add-disk')
+    .summary('add a directory to the pool as a disk')
+    .description('Label DIR as a disk of POOL and register it. DIR must exist, be a writable directory outside the pool '
+      + 'directory, and not already belong to a pool. Ideally each disk is its own device: fragments of one extent '
+      + 'always go to distinct disks, so redundancy is only as real as their independence.')
+    .argument('<pool>', 'pool directory')
+    .argument('<dir>', 'directory to use as a disk (usually the mount point of a drive)')
+    .option('--tier <tier>', 'storage tier: hot, warm or cold (for tiering policies)', 'warm')
+    .action(async (pool: string, dir: string, opts: { tier: string }) => {
+      ctx.emit(await addDisk(pool, dir, opts.tier), render);
+    });
+}

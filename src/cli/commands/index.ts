@@ -1,0 +1,17 @@
+/**
+ * The CLI's verbs, in the order `dynamicfs --help` lists them. Each line re-exports
+ * one verb file's `register` under the verb's name; adding a verb is one line here.
+ * main.ts checks at compile time that every export is a RegisterVerb.
+ */
+export { register as init } from './init';
+export { register as addDisk } from './add-disk';
+export { register as disks } from './disks';
+export { register as status } from './status';
+export { register as ls } from './ls';
+export { register as mkdir } from './mkdir';
+export { register as mv } from './mv';
+export { register as rm } from './rm';
+export { register as stat } from './stat';
+export { register as put } from './put';
+export { register as get } from './get';
+export { register as gc } from './gc';

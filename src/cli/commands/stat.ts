@@ -1,0 +1,61 @@
+/** `dynamicfs stat POOL PATH`: an inode, its extents and where every fragment lives. */
+import type { Command } from 'commander';
+import { Namespace, type StatInfo } from '../../fs/namespace';
+import { humanBytes, keyValues, modeString, plural, table, timeString } from '../format';
+import { withEngine, type CliContext } from '../verb';
+
+export interface StatData extends StatInfo {
+  /** The policy new extents of this file get: its own, or the pool default. */
+  effectivePolicy: string;
+  fragments: number;
+}
+
+/** Stat `path`, with the pool default filled in for the policy. */
+export async function statPath(poolDir: string, path: string): Promise<StatData> {
+  return withEngine(poolDir, (engine) => {
+    const s = new Namespace(engine.meta, engine).stat(path);
+    return { ...s, effectivePolicy: s.policy ?? engine.pool.superblock.policy,
+      fragments: s.extents.reduce((n, e) => n + e.fragments.length, 0) };
+  });
+}
+
+function extentPolicy(e: StatInfo['extents'][number]): string {
+  if (e.scheme === 'inline') return 'inline (in the metadata store)';
+  return e.scheme === 'mirror' ? `mirror:${e.k + e.m}` : `${e.scheme}:${e.k}+${e.m}`;
+}
+
+function render(d: StatData): string {
+  const pairs: [string, string | number][] = [
+    ['kind', d.kind === 'dir' ? 'directory' : 'file'],
+    ['inode', d.ino],
+    ['size', d.kind === 'file' ? `${humanBytes(d.size)} (${d.size} bytes)` : '-'],
+    ['mode', modeString(d.kind, d.mode)],
+    ['links', d.nlink],
+    ['modified', timeString(d.mtimeMs)],
+    ['changed', timeString(d.ctimeMs)],
+    ['policy', d.policy ?? `${d.effectivePolicy} (pool default)`],
+  ];
+  if (d.entries !== undefined) pairs.push(['entries', d.entries]);
+  if (d.kind === 'file') pairs.push(['extents', `${d.extents.length} (${plural(d.fragments, 'fragment')})`]);
+  const out = [d.path, keyValues(pairs, '  ')];
+  for (const [i, e] of d.extents.entries()) {
+    out.push('', `extent ${i}: offset ${e.offset}, ${humanBytes(e.length)}, ${extentPolicy(e)}, id ${e.id}`);
+    if (e.fragments.length > 0) {
+      const rows = e.fragments.map((f) => [f.index, f.diskId, f.diskPath ?? '(unregistered disk)', `${f.hash.slice(0, 16)}…`]);
+      out.push(table(['INDEX', 'DISK', 'PATH', 'BLAKE3'], rows, ['INDEX', 'DISK']).replace(/^/gm, '  '));
+    }
+  }
+  return out.join('\n');
+}
+
+export function register(program: Command, ctx: CliContext): void {
+  program.command('stat')
+    .summary('show a file or directory in detail')
+    .description('Show PATH in POOL: kind, size, mode, times and redundancy policy; for a file also every extent '
+      + '(offset, length, scheme) and where each of its fragments lives (disk id, disk path, index, BLAKE3).')
+    .argument('<pool>', 'pool directory')
+    .argument('<path>', 'file or directory inside the pool')
+    .action(async (pool: string, path: string) => {
+      ctx.emit(await statPath(pool, path), render);
+    });
+}

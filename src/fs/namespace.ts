@@ -1,0 +1,254 @@
+/**
+ * The POSIX namespace of a pool: directories, names and the inodes they point at,
+ * over the metadata store. Every operation that changes something is ONE metadata
+ * transaction; fragments of extents that a transaction dropped are deleted only
+ * after it committed (a crash in between leaves orphans for gc, never a file whose
+ * fragments are gone).
+ *
+ * Imports meta/ and errors; takes the engine only as something that removes fragments.
+ */
+import { DfsError } from '../errors';
+import { ROOT_INO, type MetaStore, type Txn } from '../meta/store';
+import type { Inode, InodeKind } from '../meta/records';
+import type { DroppedExtent, Engine } from '../engine/engine';
+import { inodeOf, isWithin, joinPath, lookupPath, resolve, type PathLookup } from './paths';
+import { makeDirs, touchDir } from './dir-ops';
+
+export { ensureDir, prepareFile, makeDirs, touchDir, type PreparedFile } from './dir-ops';
+export { lookupPath, parsePath, joinPath, resolve, type PathLookup } from './paths';
+
+/** What the namespace needs from the engine: deleting fragments after a commit. */
+export type FragmentRemover = Pick<Engine, 'removeFragments'>;
+
+/** A directory entry with the inode fields `ls -l` shows. */
+export interface EntryInfo {
+  name: string;
+  ino: number;
+  kind: InodeKind;
+  mode: number;
+  size: number;
+  nlink: number;
+  mtimeMs: number;
+}
+
+export interface FragmentPlacement {
+  index: number;
+  diskId: number;
+  /** The disk's directory, or null if the disk is no longer registered. */
+  diskPath: string | null;
+  /** BLAKE3 of the fragment payload, hex. */
+  hash: string;
+}
+
+export interface ExtentInfo {
+  id: string;
+  offset: number;
+  length: number;
+  scheme: string;
+  k: number;
+  m: number;
+  fragLen: number;
+  logicalHash: string;
+  fragments: FragmentPlacement[];
+}
+
+export interface StatInfo {
+  path: string;
+  ino: number;
+  kind: InodeKind;
+  mode: number;
+  size: number;
+  nlink: number;
+  mtimeMs: number;
+  ctimeMs: number;
+  /** The inode's own policy; null means the pool default. */
+  policy: string | null;
+  /** Directories only: the number of entries. */
+  entries?: number;
+  extents: ExtentInfo[];
+}
+
+export interface MoveResult {
+  from: string;
+  /** Where the entry ended up (inside `to` when `to` was a directory). */
+  to: string;
+  ino: number;
+  /** The entry that was replaced, if any. */
+  replaced: { ino: number; kind: InodeKind } | null;
+}
+
+export interface RemoveResult {
+  path: string;
+  files: number;
+  dirs: number;
+  bytes: number;
+  extents: number;
+}
+
+export class Namespace {
+  constructor(readonly store: MetaStore, private readonly remover: FragmentRemover) {}
+
+  /** The inode number at `path` (ENOENT / ENOTDIR naming the path). */
+  resolve(path: string): number {
+    return resolve(this.store, path).ino;
+  }
+
+  /**
+   * Create a directory. EEXIST if `path` exists, unless `parents` and it is a
+   * directory; with `parents` missing ancestors are created too.
+   */
+  mkdir(path: string, opts: { parents?: boolean } = {}): { path: string; ino: number; created: string[] } {
+    const parents = opts.parents ?? false;
+    const at = lookupPath(this.store, path);
+    if (at.inode) {
+      if (parents && at.inode.kind === 'dir') return { path: at.path, ino: at.inode.ino, created: [] };
+      throw new DfsError('EEXIST', `${at.path} already exists`, at.path);
+    }
+    return this.store.transact((tx) => {
+      const r = makeDirs(tx, this.store, at.names, parents, Date.now());
+      return { path: at.path, ino: r.ino, created: r.created };
+    });
+  }
+
+  /** The entries of a directory, by name, with their inodes. ENOTDIR for a file. */
+  readdir(path: string): EntryInfo[] {
+    const at = lookupPath(this.store, path);
+    if (!at.inode) throw new DfsError('ENOENT', `${at.path} does not exist`, at.path);
+    if (at.inode.kind !== 'dir') throw new DfsError('ENOTDIR', `${at.path} is not a directory`, at.path);
+    return this.store.readdir(at.inode.ino).map((e) => entryInfo(e.name, inodeOf(this.store, e.ino)));
+  }
+
+  /** One entry's info (what `ls` shows for a file argument). */
+  entry(path: string): EntryInfo {
+    const at = lookupPath(this.store, path);
+    if (!at.inode) throw new DfsError('ENOENT', `${at.path} does not exist`, at.path);
+    return entryInfo(at.name || '/', at.inode);
+  }
+
+  /**
+   * Rename with POSIX semantics, plus mv's convenience: when `to` is an existing
+   * directory, the entry moves inside it under its own name. Onto an existing file,
+   * a file replaces it (its extents dropped); onto an empty directory, a directory
+   * replaces it. A directory into itself or a descendant is EINVAL; onto a non-empty
+   * directory ENOTEMPTY; file onto directory EISDIR; directory onto file ENOTDIR.
+   */
+  async mv(from: string, to: string): Promise<MoveResult> {
+    const { result, dropped } = this.store.transact((tx) => this.moveIn(tx, from, to));
+    await this.remover.removeFragments(dropped);
+    return result;
+  }
+
+  private moveIn(tx: Txn, from: string, to: string): { result: MoveResult; dropped: DroppedExtent[] } {
+    const src = lookupPath(this.store, from);
+    if (!src.inode) throw new DfsError('ENOENT', `${src.path} does not exist`, src.path);
+    if (!src.parent) throw new DfsError('EINVAL', 'the pool root cannot be moved', src.path);
+    let dst: PathLookup = lookupPath(this.store, to);
+    if (dst.inode?.kind === 'dir') dst = lookupPath(this.store, joinPath([...dst.names, src.name]));
+    const moving = src.inode;
+    const dstParent = dst.parent!; // dst always has a name here: the root is a dir, so we moved inside it
+    if (moving.kind === 'dir' && isWithin(this.store, dstParent.ino, moving.ino)) {
+      throw new DfsError('EINVAL', `cannot move ${src.path} into itself (${dst.path})`, src.path);
+    }
+    const result: MoveResult = { from: src.path, to: dst.path, ino: moving.ino, replaced: null };
+    if (dst.inode?.ino === moving.ino) return { result, dropped: [] }; // the same entry: nothing to do
+    const now = Date.now();
+    let dropped: DroppedExtent[] = [];
+    if (dst.inode) {
+      dropped = this.replaceIn(tx, moving, dst, now);
+      result.replaced = { ino: dst.inode.ino, kind: dst.inode.kind };
+    }
+    const dirDelta = moving.kind === 'dir' ? 1 : 0;
+    tx.unlink(src.parent.ino, src.name);
+    touchDir(tx, this.store, src.parent.ino, now, -dirDelta);
+    tx.link(dstParent.ino, dst.name, moving.ino);
+    touchDir(tx, this.store, dstParent.ino, now, +dirDelta);
+    tx.putInode({ ...inodeOf(this.store, moving.ino), ctimeMs: now });
+    return { result, dropped };
+  }
+
+  /** Remove the entry a move lands on, after checking the move may replace it. */
+  private replaceIn(tx: Txn, moving: Inode, dst: PathLookup, now: number): DroppedExtent[] {
+    const victim = dst.inode!;
+    if (victim.kind === 'dir') {
+      if (moving.kind !== 'dir') throw new DfsError('EISDIR', `cannot replace directory ${dst.path} with a file`, dst.path);
+      if (this.store.readdir(victim.ino).length > 0) throw new DfsError('ENOTEMPTY', `${dst.path} is a directory that is not empty`, dst.path);
+    } else if (moving.kind === 'dir') {
+      throw new DfsError('ENOTDIR', `cannot replace file ${dst.path} with a directory`, dst.path);
+    }
+    const dropped = victim.kind === 'file' ? tx.dropExtents(victim.ino) : [];
+    tx.unlink(dst.parent!.ino, dst.name);
+    tx.deleteInode(victim.ino);
+    touchDir(tx, this.store, dst.parent!.ino, now, victim.kind === 'dir' ? -1 : 0);
+    return dropped;
+  }
+
+  /**
+   * Remove a file, or with `recursive` a directory and everything below it, in one
+   * transaction. A directory without `recursive` is EISDIR (empty) or ENOTEMPTY;
+   * the root is EINVAL.
+   */
+  async rm(path: string, opts: { recursive?: boolean } = {}): Promise<RemoveResult> {
+    const { result, dropped } = this.store.transact((tx) => this.removeIn(tx, path, opts.recursive ?? false));
+    await this.remover.removeFragments(dropped);
+    return result;
+  }
+
+  private removeIn(tx: Txn, path: string, recursive: boolean): { result: RemoveResult; dropped: DroppedExtent[] } {
+    const at = lookupPath(this.store, path);
+    if (!at.inode) throw new DfsError('ENOENT', `${at.path} does not exist`, at.path);
+    if (!at.parent) throw new DfsError('EINVAL', 'the pool root cannot be removed (remove what is inside it instead)', at.path);
+    const target = at.inode;
+    if (target.kind === 'dir' && !recursive) {
+      if (this.store.readdir(target.ino).length > 0) {
+        throw new DfsError('ENOTEMPTY', `${at.path} is a directory that is not empty; use -r to remove it and its contents`, at.path);
+      }
+      throw new DfsError('EISDIR', `${at.path} is a directory; use -r to remove it`, at.path);
+    }
+    const result: RemoveResult = { path: at.path, files: 0, dirs: 0, bytes: 0, extents: 0 };
+    const dropped: DroppedExtent[] = [];
+    // Depth-first with an explicit stack: deep trees must not overflow the JS stack.
+    const stack: Inode[] = [target];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      if (node.kind === 'dir') {
+        result.dirs++;
+        for (const e of this.store.readdir(node.ino)) {
+          stack.push(inodeOf(this.store, e.ino));
+          tx.unlink(node.ino, e.name);
+        }
+      } else {
+        result.files++;
+        result.bytes += node.size;
+        dropped.push(...tx.dropExtents(node.ino));
+      }
+      tx.deleteInode(node.ino);
+    }
+    result.extents = dropped.length;
+    tx.unlink(at.parent.ino, at.name);
+    touchDir(tx, this.store, at.parent.ino, Date.now(), target.kind === 'dir' ? -1 : 0);
+    return { result, dropped };
+  }
+
+  /** An inode with its extents and where every fragment lives. */
+  stat(path: string): StatInfo {
+    const at = lookupPath(this.store, path);
+    if (!at.inode) throw new DfsError('ENOENT', `${at.path} does not exist`, at.path);
+    const i = at.inode;
+    const diskPaths = new Map(this.store.listDisks().map((d) => [d.id, d.path]));
+    const extents: ExtentInfo[] = i.kind === 'file'
+      ? this.store.extentsOf(i.ino).map((e) => ({
+        id: e.id.toString('hex'), offset: e.offset, length: e.length, scheme: e.scheme, k: e.k, m: e.m, fragLen: e.fragLen,
+        logicalHash: e.logicalHash.toString('hex'),
+        fragments: e.fragments.map((f) => ({ index: f.index, diskId: f.diskId, diskPath: diskPaths.get(f.diskId) ?? null, hash: f.hash.toString('hex') })),
+      }))
+      : [];
+    return { path: at.path, ino: i.ino, kind: i.kind, mode: i.mode, size: i.size, nlink: i.nlink, mtimeMs: i.mtimeMs, ctimeMs: i.ctimeMs,
+      policy: i.policy, ...(i.kind === 'dir' ? { entries: this.store.readdir(i.ino).length } : {}), extents };
+  }
+}
+
+function entryInfo(name: string, i: Inode): EntryInfo {
+  return { name, ino: i.ino, kind: i.kind, mode: i.mode, size: i.size, nlink: i.nlink, mtimeMs: i.mtimeMs };
+}
+
+export { ROOT_INO };
