@@ -17,7 +17,8 @@ export function humanBytes(n: number): string {
     u++;
   }
   const sign = n < 0 ? '-' : '';
-  return u === 0 ? `${sign}${v} B` : `${sign}${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${UNITS[u]}`;
+  if (u === 0 || Number.isInteger(v)) return `${sign}${v} ${UNITS[u]}`;
+  return `${sign}${v.toFixed(v < 10 ? 2 : v < 100 ? 1 : 0)} ${UNITS[u]}`;
 }
 
 const SIZE = /^(\d+)\s*(k|kib|m|mib|g|gib)?$/i;

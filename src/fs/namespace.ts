@@ -11,7 +11,7 @@ import { DfsError } from '../errors';
 import { ROOT_INO, type MetaStore, type Txn } from '../meta/store';
 import type { Inode, InodeKind } from '../meta/records';
 import type { DroppedExtent, Engine } from '../engine/engine';
-import { inodeOf, isWithin, joinPath, lookupPath, resolve, type PathLookup } from './paths';
+import { inodeOf, isWithin, joinPath, lookupPath, parsePath, resolve, type PathLookup } from './paths';
 import { makeDirs, touchDir } from './dir-ops';
 
 export { ensureDir, prepareFile, makeDirs, touchDir, type PreparedFile } from './dir-ops';
@@ -85,6 +85,15 @@ export interface RemoveResult {
   extents: number;
 }
 
+/** What one change computed inside its transaction. */
+interface Change<T> {
+  result: T;
+  /** Extents the transaction dropped; their fragments go after the commit. */
+  dropped: DroppedExtent[];
+  /** Nothing to do: abort instead of committing an empty transaction. */
+  unchanged?: boolean;
+}
+
 export class Namespace {
   constructor(readonly store: MetaStore, private readonly remover: FragmentRemover) {}
 
@@ -99,15 +108,27 @@ export class Namespace {
    */
   mkdir(path: string, opts: { parents?: boolean } = {}): { path: string; ino: number; created: string[] } {
     const parents = opts.parents ?? false;
-    const at = lookupPath(this.store, path);
-    if (at.inode) {
-      if (parents && at.inode.kind === 'dir') return { path: at.path, ino: at.inode.ino, created: [] };
-      throw new DfsError('EEXIST', `${at.path} already exists`, at.path);
+    const names = parsePath(path);
+    const canonical = joinPath(names);
+    const existing = this.existing(path, parents);
+    if (existing) {
+      if (parents && existing.kind === 'dir') return { path: canonical, ino: existing.ino, created: [] };
+      throw new DfsError('EEXIST', `${canonical} already exists`, canonical);
     }
     return this.store.transact((tx) => {
-      const r = makeDirs(tx, this.store, at.names, parents, Date.now());
-      return { path: at.path, ino: r.ino, created: r.created };
+      const r = makeDirs(tx, this.store, names, parents, Date.now());
+      return { path: canonical, ino: r.ino, created: r.created };
     });
+  }
+
+  /** The inode at path, if any; a missing ancestor is only an error without `parents`. */
+  private existing(path: string, parents: boolean): Inode | undefined {
+    try {
+      return lookupPath(this.store, path).inode;
+    } catch (err) {
+      if (parents && err instanceof DfsError && err.code === 'ENOENT') return undefined;
+      throw err;
+    }
   }
 
   /** The entries of a directory, by name, with their inodes. ENOTDIR for a file. */
@@ -133,12 +154,30 @@ export class Namespace {
    * directory ENOTEMPTY; file onto directory EISDIR; directory onto file ENOTDIR.
    */
   async mv(from: string, to: string): Promise<MoveResult> {
-    const { result, dropped } = this.store.transact((tx) => this.moveIn(tx, from, to));
-    await this.remover.removeFragments(dropped);
-    return result;
+    return this.change((tx) => this.moveIn(tx, from, to));
   }
 
-  private moveIn(tx: Txn, from: string, to: string): { result: MoveResult; dropped: DroppedExtent[] } {
+  /**
+   * Run one change in one transaction: commit it (unless it reports it changed
+   * nothing, so a no-op leaves the generation alone), abort it on any error, and
+   * delete the dropped extents' fragments only after the commit.
+   */
+  private async change<T>(fn: (tx: Txn) => Change<T>): Promise<T> {
+    const tx = this.store.begin();
+    let out: Change<T>;
+    try {
+      out = fn(tx);
+      if (out.unchanged) tx.abort();
+      else tx.commit();
+    } catch (err) {
+      tx.abort();
+      throw err;
+    }
+    await this.remover.removeFragments(out.dropped);
+    return out.result;
+  }
+
+  private moveIn(tx: Txn, from: string, to: string): Change<MoveResult> {
     const src = lookupPath(this.store, from);
     if (!src.inode) throw new DfsError('ENOENT', `${src.path} does not exist`, src.path);
     if (!src.parent) throw new DfsError('EINVAL', 'the pool root cannot be moved', src.path);
@@ -150,7 +189,7 @@ export class Namespace {
       throw new DfsError('EINVAL', `cannot move ${src.path} into itself (${dst.path})`, src.path);
     }
     const result: MoveResult = { from: src.path, to: dst.path, ino: moving.ino, replaced: null };
-    if (dst.inode?.ino === moving.ino) return { result, dropped: [] }; // the same entry: nothing to do
+    if (dst.inode?.ino === moving.ino) return { result, dropped: [], unchanged: true }; // already there
     const now = Date.now();
     let dropped: DroppedExtent[] = [];
     if (dst.inode) {
@@ -188,12 +227,10 @@ export class Namespace {
    * the root is EINVAL.
    */
   async rm(path: string, opts: { recursive?: boolean } = {}): Promise<RemoveResult> {
-    const { result, dropped } = this.store.transact((tx) => this.removeIn(tx, path, opts.recursive ?? false));
-    await this.remover.removeFragments(dropped);
-    return result;
+    return this.change((tx) => this.removeIn(tx, path, opts.recursive ?? false));
   }
 
-  private removeIn(tx: Txn, path: string, recursive: boolean): { result: RemoveResult; dropped: DroppedExtent[] } {
+  private removeIn(tx: Txn, path: string, recursive: boolean): Change<RemoveResult> {
     const at = lookupPath(this.store, path);
     if (!at.inode) throw new DfsError('ENOENT', `${at.path} does not exist`, at.path);
     if (!at.parent) throw new DfsError('EINVAL', 'the pool root cannot be removed (remove what is inside it instead)', at.path);

@@ -15,3 +15,4 @@ export { register as stat } from './stat';
 export { register as put } from './put';
 export { register as get } from './get';
 export { register as gc } from './gc';
+export { register as benchmark } from './benchmark';
