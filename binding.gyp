@@ -42,6 +42,7 @@
         "native/src/kernels/blake3_dispatch.cc",
         "native/src/kernels/blake3.cc",
         "native/src/kernels/frag_header.cc",
+        "native/src/kernels/frag_block.cc",
         "native/src/kernels/frag_io.cc",
         "native/src/kernels/file_lock.cc",
         "native/src/binding/addon.cc",

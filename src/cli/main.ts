@@ -8,12 +8,19 @@
  */
 import { Command, CommanderError } from 'commander';
 import { DfsError } from '../errors';
-import * as verbs from './commands';
 import { Output, processStreams, wantsJson, EXIT_OK, type Streams } from './output';
 import type { CliContext, RegisterVerb } from './verb';
 
-// Checked assignment: every export of commands/index.ts must be a registration function.
-const VERBS: Record<string, RegisterVerb> = verbs;
+/**
+ * The verbs, loaded on first use rather than imported: they pull in the native addon,
+ * and a missing or broken addon must come out as a clean error (JSON with --json),
+ * not a stack trace from module loading.
+ */
+function loadVerbs(): Record<string, RegisterVerb> {
+  // The annotation is the compile-time check that every export is a RegisterVerb.
+  const verbs: Record<string, RegisterVerb> = require('./commands') as typeof import('./commands');
+  return verbs;
+}
 
 const VERSION: string = (require('../../../package.json') as { version: string }).version;
 
@@ -36,7 +43,7 @@ export function buildProgram(ctx: CliContext, io: Streams = processStreams): Com
     .showSuggestionAfterError(true)
     .addHelpText('after', '\nRun `dynamicfs <command> --help` for a command\'s arguments and options.');
   // Settings above are copied into each subcommand when it is created, so they come first.
-  for (const register of Object.values(VERBS)) register(program, ctx);
+  for (const register of Object.values(loadVerbs())) register(program, ctx);
   return program;
 }
 
@@ -48,7 +55,12 @@ export async function main(argv: string[], io: Streams = processStreams): Promis
   const ctx: CliContext = {
     emit: (data, human) => { result = { data, human: human as (d: object) => string }; },
   };
-  const program = buildProgram(ctx, io);
+  let program: Command;
+  try {
+    program = buildProgram(ctx, io);
+  } catch (err) {
+    return out.failure(err);
+  }
   try {
     await program.parseAsync(args, { from: 'user' });
   } catch (err) {

@@ -40,6 +40,21 @@ export async function withTmpfs<T>(sizeBytes: number, fn: (dir: string) => Promi
   }
 }
 
+/** Mount a ramfs (which refuses O_DIRECT, unlike tmpfs on kernels >= 6.6); unmounted afterwards. */
+export async function withRamfs<T>(fn: (dir: string) => Promise<T> | T): Promise<T> {
+  const dir = tmpDir('dfs-ramfs-');
+  execFileSync('mount', ['-t', 'ramfs', 'dfs-test', dir]);
+  try {
+    return await fn(dir);
+  } finally {
+    try {
+      execFileSync('umount', ['-l', dir]);
+    } finally {
+      rmrf(dir);
+    }
+  }
+}
+
 export function remountReadOnly(dir: string): void {
   execFileSync('mount', ['-o', 'remount,ro', dir]);
 }

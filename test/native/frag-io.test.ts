@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { blake3, fragDirectDisabled, fragRead, fragReadHeader, fragRelativePath, fragWrite, type FragmentHeaderInput } from '../../src/native';
 import { DfsError } from '../../src/errors';
 import { Rng } from '../helpers/random';
-import { remountReadOnly, withTmpDir, withTmpfs } from '../helpers/tmp';
+import { remountReadOnly, withRamfs, withTmpDir, withTmpfs } from '../helpers/tmp';
 
 const rng = new Rng();
 
@@ -116,5 +116,19 @@ test('O_DIRECT is used where the filesystem allows it', async () => {
     const w = await fragWrite(disk, header(payload), payload);
     // Whether it may be used depends on the filesystem; what must hold is consistency.
     assert.equal(w.direct, !fragDirectDisabled(disk));
+  });
+});
+
+test('a filesystem that refuses O_DIRECT falls back to buffered writes, once, and remembers', async () => {
+  await withRamfs(async (disk) => {
+    for (let i = 0; i < 3; i++) {
+      const payload = rng.bytes(10_000 + i);
+      const h = header(payload, { index: i });
+      const w = await fragWrite(disk, h, payload);
+      assert.equal(w.direct, false);
+      assert.deepEqual((await fragRead(w.path, h.payloadHash)).payload, payload);
+    }
+    assert.equal(fragDirectDisabled(disk), true);
+    assert.deepEqual(tmpEntries(disk), [], 'the refused O_DIRECT attempt left no temp file');
   });
 });

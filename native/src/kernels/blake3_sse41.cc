@@ -112,28 +112,100 @@ DFS_B3_INLINE void compress_rows(const uint32_t cv[8], const uint8_t block[kBloc
 
 // ---- 4 inputs, one per lane --------------------------------------------------------
 
-DFS_B3_INLINE void g4(__m128i v[16], int a, int b, int c, int d, __m128i mx, __m128i my) {
-  v[a] = add(add(v[a], v[b]), mx);
-  v[d] = rot16(xr(v[d], v[a]));
-  v[c] = add(v[c], v[d]);
-  v[b] = rot12(xr(v[b], v[c]));
-  v[a] = add(add(v[a], v[b]), my);
-  v[d] = rot8(xr(v[d], v[a]));
-  v[c] = add(v[c], v[d]);
-  v[b] = rot7(xr(v[b], v[c]));
+// The 4 quarter-rounds of a half round (columns or diagonals) are independent;
+// they advance one step at a time, side by side, so the instruction stream always
+// offers the out-of-order core 4 ready operations instead of one dependent chain.
+// q[0..3] are the a/b/c/d word indices of the 4 quarter-rounds; message words for
+// quarter-round i are m[s[2i]] and m[s[2i+1]]. Adding the message word before b
+// keeps that add off the critical path (a is ready long before b).
+struct Quad {
+  int a[4], b[4], c[4], d[4];
+};
+constexpr Quad kColumns = {{0, 1, 2, 3}, {4, 5, 6, 7}, {8, 9, 10, 11}, {12, 13, 14, 15}};
+constexpr Quad kDiagonals = {{0, 1, 2, 3}, {5, 6, 7, 4}, {10, 11, 8, 9}, {15, 12, 13, 14}};
+
+#ifndef B3W
+#define B3W 2
+#endif
+template <int kFirst, int kCount>
+DFS_B3_INLINE void g_some(__m128i v[16], const Quad& q, const __m128i m[16], const uint8_t* s) {
+#pragma GCC unroll 4
+  for (int i = kFirst; i < kFirst + kCount; ++i) v[q.a[i]] = add(add(v[q.a[i]], m[s[2 * i]]), v[q.b[i]]);
+#pragma GCC unroll 4
+  for (int i = kFirst; i < kFirst + kCount; ++i) v[q.d[i]] = rot16(xr(v[q.d[i]], v[q.a[i]]));
+#pragma GCC unroll 4
+  for (int i = kFirst; i < kFirst + kCount; ++i) v[q.c[i]] = add(v[q.c[i]], v[q.d[i]]);
+#pragma GCC unroll 4
+  for (int i = kFirst; i < kFirst + kCount; ++i) v[q.b[i]] = rot12(xr(v[q.b[i]], v[q.c[i]]));
+#pragma GCC unroll 4
+  for (int i = kFirst; i < kFirst + kCount; ++i) v[q.a[i]] = add(add(v[q.a[i]], m[s[2 * i + 1]]), v[q.b[i]]);
+#pragma GCC unroll 4
+  for (int i = kFirst; i < kFirst + kCount; ++i) v[q.d[i]] = rot8(xr(v[q.d[i]], v[q.a[i]]));
+#pragma GCC unroll 4
+  for (int i = kFirst; i < kFirst + kCount; ++i) v[q.c[i]] = add(v[q.c[i]], v[q.d[i]]);
+#pragma GCC unroll 4
+  for (int i = kFirst; i < kFirst + kCount; ++i) v[q.b[i]] = rot7(xr(v[q.b[i]], v[q.c[i]]));
+}
+DFS_B3_INLINE void g_quad(__m128i v[16], const Quad& q, const __m128i m[16], const uint8_t* s) {
+#if B3W == 4
+  g_some<0, 4>(v, q, m, s);
+#elif B3W == 2
+  g_some<0, 2>(v, q, m, s);
+  g_some<2, 2>(v, q, m, s);
+#else
+  g_some<0, 1>(v, q, m, s);
+  g_some<1, 1>(v, q, m, s);
+  g_some<2, 1>(v, q, m, s);
+  g_some<3, 1>(v, q, m, s);
+#endif
 }
 
+#ifdef B3ASM
+alignas(16) const uint8_t kRot16Mask[16] = {2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13};
+alignas(16) const uint8_t kRot8Mask[16] = {1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12};
+DFS_B3_INLINE void g_asm(__m128i& a, __m128i& b, __m128i& c, __m128i& d, const __m128i& mx,
+                         const __m128i& my) {
+  __m128i t;
+  asm("paddd %[mx], %[a]\n\t"
+      "paddd %[b], %[a]\n\t"
+      "pxor %[a], %[d]\n\t"
+      "pshufb %[r16], %[d]\n\t"
+      "paddd %[d], %[c]\n\t"
+      "pxor %[c], %[b]\n\t"
+      "movdqa %[b], %[t]\n\t"
+      "psrld $12, %[t]\n\t"
+      "pslld $20, %[b]\n\t"
+      "por %[t], %[b]\n\t"
+      "paddd %[my], %[a]\n\t"
+      "paddd %[b], %[a]\n\t"
+      "pxor %[a], %[d]\n\t"
+      "pshufb %[r8], %[d]\n\t"
+      "paddd %[d], %[c]\n\t"
+      "pxor %[c], %[b]\n\t"
+      "movdqa %[b], %[t]\n\t"
+      "psrld $7, %[t]\n\t"
+      "pslld $25, %[b]\n\t"
+      "por %[t], %[b]"
+      : [a] "+x"(a), [b] "+x"(b), [c] "+x"(c), [d] "+x"(d), [t] "=&x"(t)
+      : [mx] "m"(mx), [my] "m"(my), [r16] "m"(kRot16Mask), [r8] "m"(kRot8Mask));
+}
 DFS_B3_INLINE void round4(__m128i v[16], const __m128i m[16], size_t r) {
   const uint8_t* s = kSchedule.w[r];
-  g4(v, 0, 4, 8, 12, m[s[0]], m[s[1]]);
-  g4(v, 1, 5, 9, 13, m[s[2]], m[s[3]]);
-  g4(v, 2, 6, 10, 14, m[s[4]], m[s[5]]);
-  g4(v, 3, 7, 11, 15, m[s[6]], m[s[7]]);
-  g4(v, 0, 5, 10, 15, m[s[8]], m[s[9]]);
-  g4(v, 1, 6, 11, 12, m[s[10]], m[s[11]]);
-  g4(v, 2, 7, 8, 13, m[s[12]], m[s[13]]);
-  g4(v, 3, 4, 9, 14, m[s[14]], m[s[15]]);
+  g_asm(v[0], v[4], v[8], v[12], m[s[0]], m[s[1]]);
+  g_asm(v[1], v[5], v[9], v[13], m[s[2]], m[s[3]]);
+  g_asm(v[2], v[6], v[10], v[14], m[s[4]], m[s[5]]);
+  g_asm(v[3], v[7], v[11], v[15], m[s[6]], m[s[7]]);
+  g_asm(v[0], v[5], v[10], v[15], m[s[8]], m[s[9]]);
+  g_asm(v[1], v[6], v[11], v[12], m[s[10]], m[s[11]]);
+  g_asm(v[2], v[7], v[8], v[13], m[s[12]], m[s[13]]);
+  g_asm(v[3], v[4], v[9], v[14], m[s[14]], m[s[15]]);
 }
+#else
+DFS_B3_INLINE void round4(__m128i v[16], const __m128i m[16], size_t r) {
+  g_quad(v, kColumns, m, kSchedule.w[r]);
+  g_quad(v, kDiagonals, m, kSchedule.w[r] + 8);
+}
+#endif
 
 // 4x4 transpose of 32-bit words: lane j of x[i] becomes lane i of x[j].
 DFS_B3_INLINE void transpose4(__m128i& x0, __m128i& x1, __m128i& x2, __m128i& x3) {

@@ -44,9 +44,17 @@ struct State {
   std::unordered_set<std::string> durable_dirs;
   std::unordered_map<std::string, dev_t> disk_dev;
 };
+// Never destroyed: a libuv thread may still be writing while the process exits.
 State& G() {
-  static State s;  // function-local: safe against static-initialization order
-  return s;
+  static State* s = new State;
+  return *s;
+}
+
+// "/mnt/d1/" and "/mnt/d1" are one disk (the sets above are keyed by this string).
+std::string RootKey(const std::string& disk_root) {
+  size_t n = disk_root.size();
+  while (n > 1 && disk_root[n - 1] == '/') n--;
+  return disk_root.substr(0, n);
 }
 
 bool Known(const std::string& dir) {
@@ -286,12 +294,14 @@ std::string Hex32(const uint8_t* p) {
 }  // namespace
 
 bool DirectDisabled(const std::string& disk_root) {
+  const std::string key = RootKey(disk_root);
   std::lock_guard<std::mutex> l(G().mu);
-  return G().no_direct.count(disk_root) != 0;
+  return G().no_direct.count(key) != 0;
 }
 
-Status WriteFragment(const std::string& disk_root, const Header& h, const uint8_t* payload,
+Status WriteFragment(const std::string& disk_root_arg, const Header& h, const uint8_t* payload,
                      WriteResult* result) {
+  const std::string disk_root = RootKey(disk_root_arg);
   // Refuse what DecodeHeader would refuse, so we never write an unreadable file.
   if (h.k == 0) return Status::Error("EINVAL", "fragment header k must be at least 1");
   if (h.index >= unsigned(h.k) + h.m)

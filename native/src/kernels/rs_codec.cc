@@ -113,7 +113,9 @@ Status Codec::Reconstruct(uint8_t* const* shards, const bool* present, const int
   bool all_data = true;  // sources are data shards 0..k-1: the inverse is the identity
   for (int i = 0; i < k_; ++i) all_data = all_data && rows[i] == i;
   if (!all_data) {
-    for (int i = 0; i < k_; ++i) std::memcpy(inv + static_cast<size_t>(i) * k_, matrix_row(rows[i]), k_);
+    for (int i = 0; i < k_; ++i) {
+      std::memcpy(inv + static_cast<size_t>(i) * k_, matrix_row(rows[i]), k_);
+    }
     Status s = gf_invert_matrix(inv, k_);
     if (!s.ok()) {  // impossible for a Cauchy code; kept so a corrupt matrix cannot go silent
       return Status::Error("EINVAL", "reconstruct: source submatrix is singular: " + s.message);
