@@ -62,7 +62,7 @@ export class Output {
     const err = toDfsError(thrown);
     if (this.json) {
       const error: Record<string, unknown> = { code: err.code, message: err.message };
-      if (err.path) error.path = err.path;
+      if (err.path !== undefined) error.path = err.path;
       if (err.details) Object.assign(error, err.details);
       this.io.out(`${toJson({ ok: false, error })}\n`);
     } else {

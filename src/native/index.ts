@@ -78,6 +78,11 @@ export function blake3(data: Uint8Array, outLen?: number): Buffer {
   return sync(() => addon.blake3(data, outLen));
 }
 
+/** The 32-byte BLAKE3 of data, written into out at offset (no allocation: for many small hashes). */
+export function blake3Into(data: Uint8Array, out: Uint8Array, offset = 0): void {
+  sync(() => addon.blake3Into(data, out, offset));
+}
+
 /** BLAKE3 on the libuv pool, for large buffers on the coordinator's thread. */
 export function blake3Async(data: Uint8Array): Promise<Buffer> {
   return async(() => addon.blake3Async(data));

@@ -40,6 +40,7 @@ export interface NativeAddon {
   rsReconstructAsync(k: number, m: number, shards: (Uint8Array | null)[], targets: number[]): Promise<void>;
   rsIsa(): string;
   blake3(data: Uint8Array, outLen?: number): Buffer;
+  blake3Into(data: Uint8Array, out: Uint8Array, offset?: number): void;
   blake3Keyed(key: Uint8Array, data: Uint8Array, outLen?: number): Buffer;
   blake3DeriveKey(context: string, material: Uint8Array, outLen?: number): Buffer;
   blake3Async(data: Uint8Array): Promise<Buffer>;
@@ -59,7 +60,7 @@ export interface NativeAddon {
 /** Names every export must have; used by the export check. */
 export const NATIVE_EXPORTS: readonly (keyof NativeAddon)[] = [
   'rsEncode', 'rsReconstruct', 'rsReconstructAsync', 'rsIsa',
-  'blake3', 'blake3Keyed', 'blake3DeriveKey', 'blake3Async', 'blake3Isa', 'Blake3Hasher',
+  'blake3', 'blake3Into', 'blake3Keyed', 'blake3DeriveKey', 'blake3Async', 'blake3Isa', 'Blake3Hasher',
   'fragWrite', 'fragRead', 'fragReadHeader', 'fragRelativePath', 'fragDirectDisabled',
   'fragHeaderBytes', 'lockAcquire', 'lockRelease', 'formatVersion',
 ];

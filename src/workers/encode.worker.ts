@@ -9,7 +9,7 @@
  * its code on the way to the main thread.
  */
 import Piscina from 'piscina';
-import { blake3, rsEncode } from '../native';
+import { blake3Into, rsEncode } from '../native';
 
 export interface EncodeTask {
   buffer: Uint8Array;
@@ -44,15 +44,14 @@ export default function encode(task: EncodeTask): unknown {
   try {
     const { buffer, length, k, m, mirror } = task;
     const L = encodeLayout(length, k, m, mirror);
-    const logical = blake3(buffer.subarray(0, length));
-    buffer.set(logical, L.logicalHashAt);
+    blake3Into(buffer.subarray(0, length), buffer, L.logicalHashAt);
     if (mirror) {
-      for (let i = 0; i < L.fragments; i++) buffer.set(logical, L.hashesAt + i * 32);
+      for (let i = 0; i < L.fragments; i++) buffer.copyWithin(L.hashesAt + i * 32, L.logicalHashAt, L.logicalHashAt + 32);
     } else {
       buffer.fill(0, length, k * L.fragLen); // zero padding of the last data fragment
       const frag = (i: number) => buffer.subarray(i * L.fragLen, (i + 1) * L.fragLen);
       rsEncode(k, m, Array.from({ length: k }, (_, i) => frag(i)), Array.from({ length: m }, (_, i) => frag(k + i)));
-      for (let i = 0; i < L.fragments; i++) buffer.set(blake3(frag(i)), L.hashesAt + i * 32);
+      for (let i = 0; i < L.fragments; i++) blake3Into(frag(i), buffer, L.hashesAt + i * 32);
     }
     return Piscina.move(buffer);
   } catch (err) {

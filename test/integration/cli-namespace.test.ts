@@ -102,7 +102,7 @@ test('mkdir -p, mkdir and ls (short, long, JSON)', async () => {
     assert.equal(short.stdout, 'b/\nx/\n');
     const long = run(['ls', pool, '/a', '-l']);
     assert.match(long.stdout, /^MODE\s+LINKS\s+SIZE\s+MODIFIED\s+NAME\n/);
-    assert.match(long.stdout, /drwxr-xr-x\s+2\s+0 B\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+b\/\n/);
+    assert.match(long.stdout, /drwxr-xr-x\s+3\s+0 B\s+\d{4}-\d\d-\d\d \d\d:\d\d\s+b\/\n/);
 
     putRandom(root, pool, '/a/file', 1000);
     const one = ok('ls', pool, '/a/file');

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
-import { blake3, blake3Async, blake3DeriveKey, blake3Hasher, blake3Keyed } from '../../src/native';
+import { blake3, blake3Async, blake3DeriveKey, blake3Hasher, blake3Into, blake3Keyed } from '../../src/native';
 import { DfsError } from '../../src/errors';
 import { Rng } from '../helpers/random';
 
@@ -84,4 +84,14 @@ test('bad arguments are typed errors', () => {
   bad(() => blake3Keyed(Buffer.alloc(31), Buffer.alloc(1)), /32 bytes/);
   bad(() => blake3Hasher({ key: Buffer.alloc(32), context: 'x' }), /not both/);
   bad(() => blake3(Buffer.alloc(1), -1), /outLen/);
+});
+
+test('blake3Into writes the hash at an offset and refuses a short buffer', () => {
+  const data = Buffer.from('into');
+  const out = Buffer.alloc(40, 0xaa);
+  blake3Into(data, out, 5);
+  assert.deepEqual(out.subarray(5, 37), blake3(data));
+  assert.equal(out[4], 0xaa);
+  assert.equal(out[37], 0xaa);
+  assert.throws(() => blake3Into(data, out, 9), (e: unknown) => e instanceof DfsError && e.code === 'EINVAL');
 });

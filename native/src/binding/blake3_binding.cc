@@ -25,6 +25,20 @@ Napi::Value Hash(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// blake3Into(data, out, offset = 0): the 32-byte hash written into out[offset..offset+32).
+// No allocation, so hashing many small buffers costs the kernel and little else.
+Napi::Value HashInto(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Uint8Array data = ArgBytes(env, info[0], "data");
+  Napi::Uint8Array out = ArgBytes(env, info[1], "out");
+  size_t off = info[2].IsUndefined() ? 0 : static_cast<size_t>(ArgInt(env, info[2], "offset", 0, 1 << 30));
+  if (off + blake3::kOutLen > out.ByteLength()) {
+    ThrowInvalid(env, "out has no room for 32 bytes at offset " + std::to_string(off));
+  }
+  blake3::hash(data.Data(), data.ByteLength(), out.Data() + off, blake3::kOutLen);
+  return env.Undefined();
+}
+
 Napi::Uint8Array KeyArg(Napi::Env env, const Napi::Value& v) {
   Napi::Uint8Array key = ArgBytes(env, v, "key");
   if (key.ByteLength() != blake3::kKeyLen) ThrowInvalid(env, "key must be exactly 32 bytes");
@@ -148,6 +162,7 @@ class HasherWrap : public Napi::ObjectWrap<HasherWrap> {
 
 void InitBlake3(Napi::Env env, Napi::Object exports) {
   exports.Set("blake3", Napi::Function::New(env, Hash, "blake3"));
+  exports.Set("blake3Into", Napi::Function::New(env, HashInto, "blake3Into"));
   exports.Set("blake3Keyed", Napi::Function::New(env, Keyed, "blake3Keyed"));
   exports.Set("blake3DeriveKey", Napi::Function::New(env, DeriveKey, "blake3DeriveKey"));
   exports.Set("blake3Async", Napi::Function::New(env, HashAsync, "blake3Async"));

@@ -3,18 +3,19 @@
 //
 // Tree bookkeeping: input is split into 1 KiB chunks; each chunk's chaining value
 // (CV) goes on a stack of subtree CVs, and whenever the chunk count says two
-// subtrees of equal size sit on top (fewer stack entries than set bits of the
-// count), they are merged into their parent. Merging is lazy — done just before
+// subtrees of equal size sit on top (more stack entries than the count has set
+// bits), they are merged into their parent. Merging is lazy — done just before
 // the next push — because the last node must be compressed with ROOT, and until
 // more input arrives we cannot know which node is last.
 //
 // Fast path: at a chunk boundary with more than one chunk of input left, Update
-// hashes the largest aligned power-of-two run of whole chunks (capped so its CVs
-// fit on the stack frame) with hash_many, then reduces its parent levels with
-// hash_many too, stopping at the two halves' CVs. Both are pushed, unmerged, so if
-// that subtree turns out to be the whole input, Finalize still builds the root from
-// the pair. The last (up to) 1 KiB always goes through the chunk state instead, so
-// a one-chunk input is finalized from the chunk state as ROOT.
+// covers as much of the input as it can (up to 128 KiB per batch) with aligned
+// power-of-two subtrees of whole chunks, hashes all their chunks in one hash_many
+// call, then reduces each subtree's parent levels with hash_many too, stopping at
+// its two halves' CVs. Those are pushed unmerged, so if the subtree turns out to
+// end the input, Finalize still builds the ROOT node from the pair. A lone last
+// chunk always goes through the chunk state instead, so a one-chunk input is
+// finalized from the chunk state as ROOT.
 #include <cstring>
 
 #include "blake3_internal.h"
@@ -25,9 +26,10 @@ namespace {
 
 using internal::Ops;
 
-// Largest subtree hashed in one go: 128 chunks = 128 KiB of input, 4 KiB of CVs on
-// the stack frame. Larger inputs just take several subtrees, merged via the stack.
-constexpr size_t kMaxSubtreeChunks = 128;
+// Most whole chunks hashed per fast-path batch: 128 chunks = 128 KiB of input and
+// 4 KiB of CVs on the stack frame. Larger inputs take several batches, merged
+// through the CV stack.
+constexpr size_t kMaxBatchChunks = 128;
 
 void init(Hasher& h, const uint32_t key[8], uint8_t flags) {
   std::memcpy(h.key, key, sizeof h.key);
@@ -144,23 +146,15 @@ void merge_cv_stack(Hasher& h, const Ops& ops, uint64_t total_chunks) {
   }
 }
 
-// Hashes n whole chunks (n a power of two, 2 <= n <= kMaxSubtreeChunks) that form
-// one aligned subtree starting at chunk `counter`, and writes the CVs of its left
-// and right halves to out[0..64). Every level runs through hash_many, so all but
-// the top levels use the full SIMD width.
-void compress_subtree(const Hasher& h, const Ops& ops, const uint8_t* in, size_t n,
-                      uint8_t out[2 * kOutLen]) {
-  // Zeroed only to keep -Wmaybe-uninitialized quiet; 1 KiB is noise next to n KiB of input.
-  const uint8_t* ptrs[kMaxSubtreeChunks] = {};
-  uint8_t cvs[kMaxSubtreeChunks * kOutLen];
-  uint8_t parents[kMaxSubtreeChunks / 2 * kOutLen];
-  for (size_t i = 0; i < n; ++i) ptrs[i] = in + i * kChunkLen;
-  ops.hash_many(ptrs, n, internal::kBlocksPerChunk, h.key, h.chunk_counter, true, h.flags,
-                internal::kChunkStart, internal::kChunkEnd, cvs);
-  // Level by level, adjacent CV pairs are parent blocks; ping-pong between two
-  // buffers because hash_many's output must not overlap its inputs.
+// Reduces the n CVs at `cvs` (n a power of two >= 2, one aligned subtree) to the
+// CVs of its two halves, written to out[0..64). Each level is one hash_many call,
+// so wide subtrees get their parents SIMD-wide too. `ptrs` and `scratch` have
+// room for n/2 entries; cvs is clobbered.
+void reduce_subtree(const Hasher& h, const Ops& ops, uint8_t* cvs, size_t n,
+                    const uint8_t** ptrs, uint8_t* scratch, uint8_t out[2 * kOutLen]) {
+  // Ping-pong between two buffers: hash_many's output must not overlap its inputs.
   uint8_t* cur = cvs;
-  uint8_t* next = parents;
+  uint8_t* next = scratch;
   for (; n > 2; n /= 2) {
     for (size_t i = 0; i < n / 2; ++i) ptrs[i] = cur + i * kBlockLen;
     ops.hash_many(ptrs, n / 2, 1, h.key, 0, false, uint8_t(h.flags | internal::kParent), 0, 0,
@@ -170,6 +164,56 @@ void compress_subtree(const Hasher& h, const Ops& ops, const uint8_t* in, size_t
     next = t;
   }
   std::memcpy(out, cur, 2 * kOutLen);
+}
+
+// Update's fast path, called at a chunk boundary with len > kChunkLen. Covers a
+// prefix of the input with aligned power-of-two subtrees of whole chunks (at most
+// kMaxBatchChunks in all), hashes all their chunks with ONE hash_many call — so
+// e.g. an 8191-byte update (subtrees of 4, 2, 1 chunks) still fills the SIMD
+// lanes — then reduces each subtree and pushes it: one CV for a single chunk,
+// the two half CVs otherwise (left unmerged: if the input ends with this subtree,
+// its root is the ROOT node, which only Finalize may compress). Never takes the
+// last byte of input unless it ends a subtree of 2+ chunks, so a final lone chunk
+// is always finalized from the chunk state. Returns the bytes consumed.
+size_t hash_whole_chunks(Hasher& h, const Ops& ops, const uint8_t* in, size_t len) {
+  constexpr size_t kMaxPlan = 16;  // sizes rise then fall: at most 2 * log2(128) + 1
+  size_t plan[kMaxPlan];
+  size_t count = 0, total = 0;
+  uint64_t chunk = h.chunk_counter;
+  size_t rem = len;
+  while (rem > kChunkLen && total < kMaxBatchChunks && count < kMaxPlan) {
+    size_t n = kMaxBatchChunks;
+    while (n > kMaxBatchChunks - total || n * kChunkLen > rem) n /= 2;
+    // A subtree must start at a multiple of its size to be a node of the tree.
+    while ((chunk & (n - 1)) != 0) n /= 2;
+    plan[count++] = n;
+    total += n;
+    chunk += n;
+    rem -= n * kChunkLen;
+  }
+  // Zeroed only to keep -Wmaybe-uninitialized quiet; 1 KiB is noise next to the input.
+  const uint8_t* ptrs[kMaxBatchChunks] = {};
+  uint8_t cvs[kMaxBatchChunks * kOutLen];
+  uint8_t scratch[kMaxBatchChunks / 2 * kOutLen];
+  for (size_t i = 0; i < total; ++i) ptrs[i] = in + i * kChunkLen;
+  ops.hash_many(ptrs, total, internal::kBlocksPerChunk, h.key, h.chunk_counter, true, h.flags,
+                internal::kChunkStart, internal::kChunkEnd, cvs);
+  uint8_t* sub = cvs;
+  for (size_t k = 0; k < count; ++k) {
+    const size_t n = plan[k];
+    merge_cv_stack(h, ops, h.chunk_counter);
+    uint8_t* top = h.cv_stack + h.cv_stack_len * kOutLen;
+    if (n == 1) {
+      std::memcpy(top, sub, kOutLen);
+      h.cv_stack_len += 1;
+    } else {
+      reduce_subtree(h, ops, sub, n, ptrs, scratch, top);
+      h.cv_stack_len += 2;  // depth stays <= 55: popcount(even counter) <= 53, plus 2
+    }
+    h.chunk_counter += n;
+    sub += n * kOutLen;
+  }
+  return total * kChunkLen;
 }
 
 }  // namespace
@@ -220,25 +264,10 @@ void Hasher::Update(const uint8_t* input, size_t len) {
     ++chunk_counter;
     reset_chunk(*this);
   }
-  // Whole chunks, but never the last byte of input (see the file comment).
   while (len > kChunkLen) {
-    size_t n = kMaxSubtreeChunks;
-    while (n * kChunkLen > len) n /= 2;
-    // A subtree must start at a multiple of its size to be a node of the tree.
-    while ((chunk_counter & (n - 1)) != 0) n /= 2;
-    merge_cv_stack(*this, ops, chunk_counter);
-    uint8_t* top = cv_stack + cv_stack_len * kOutLen;
-    if (n == 1) {
-      ops.hash_many(&input, 1, internal::kBlocksPerChunk, key, chunk_counter, true, flags,
-                    internal::kChunkStart, internal::kChunkEnd, top);
-      cv_stack_len += 1;
-    } else {
-      compress_subtree(*this, ops, input, n, top);
-      cv_stack_len += 2;  // stack depth stays <= 55: popcount(even counter) <= 53
-    }
-    chunk_counter += n;
-    input += n * kChunkLen;
-    len -= n * kChunkLen;
+    const size_t done = hash_whole_chunks(*this, ops, input, len);
+    input += done;
+    len -= done;
   }
   if (len > 0) {
     // More input follows whatever the stack holds, so fold it now; Finalize then

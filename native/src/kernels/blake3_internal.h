@@ -5,7 +5,7 @@
 // Layout (one file per instruction set, one dispatch file, as in STYLE.md):
 //   blake3_portable.cc  plain C++ compression and hash_many (1 input at a time)
 //   blake3_sse41.cc     row-based single-block compression + 4-way hash_many
-//   blake3_avx2.cc      8-way hash_many (its remainder goes to the SSE4.1 kernel)
+//   blake3_avx2.cc      8-way hash_many, plus a 4-input kernel for remainders
 //   blake3_dispatch.cc  CPU detection, DYNAMICFS_BLAKE3_ISA cap, the Ops table
 //   blake3.cc           the Hasher (chunk state, CV stack, wide subtree fast path)
 // SSE4.1 / AVX2 intrinsics appear only in their own files because only those files
@@ -111,8 +111,9 @@ void compress_xof_sse41(const uint32_t cv[8], const uint8_t block[kBlockLen],
 void hash_many_sse41(const uint8_t* const* inputs, size_t num_inputs, size_t blocks,
                      const uint32_t key[8], uint64_t counter, bool increment_counter,
                      uint8_t flags, uint8_t flags_start, uint8_t flags_end, uint8_t* out);
-// Only valid when the CPU has AVX2 and SSE4.1. 8 inputs at a time, the remainder
-// (< 8) through hash_many_sse41.
+// Only valid when the CPU has AVX2 and SSE4.1. 8 inputs at a time; a remainder of
+// 2-7 runs padded to one more 8- or 4-wide group, a last single input through
+// the SSE4.1 single-block compressor.
 void hash_many_avx2(const uint8_t* const* inputs, size_t num_inputs, size_t blocks,
                     const uint32_t key[8], uint64_t counter, bool increment_counter,
                     uint8_t flags, uint8_t flags_start, uint8_t flags_end, uint8_t* out);

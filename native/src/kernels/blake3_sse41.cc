@@ -22,41 +22,50 @@
 namespace dfs::blake3::internal {
 namespace {
 
-DFS_B3_INLINE __m128i add(__m128i a, __m128i b) { return _mm_add_epi32(a, b); }
 DFS_B3_INLINE __m128i xr(__m128i a, __m128i b) { return _mm_xor_si128(a, b); }
-DFS_B3_INLINE __m128i rot16(__m128i x) {
-  return _mm_shuffle_epi8(x, _mm_setr_epi8(2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13));
+
+// Byte-shuffle masks: rotate each 32-bit word right by 16 / by 8.
+alignas(16) const uint8_t kRot16Mask[16] = {2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13};
+alignas(16) const uint8_t kRot8Mask[16] = {1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12};
+
+// Half a quarter-round on 4 lanes at once:
+//   a += m + b;  d = (d ^ a) >>> 16 (or 8);  c += d;  b = (b ^ c) >>> 12 (or 7)
+// Written as inline asm because the compiler gets two things wrong here that
+// cost ~25% (measured): it reassociates a + m + b so that the add of m lands
+// after b on the dependency chain, and, with the 16 state vectors of the 4-way
+// kernel in 16 registers, it spills state words in the middle of this chain.
+// Here the order is fixed, the masks and (for the 4-way kernel) the message words
+// are memory operands, and spills can only happen between steps.
+template <int kShiftRight>
+DFS_B3_INLINE void mix(__m128i& a, __m128i& b, __m128i& c, __m128i& d, const __m128i& m,
+                       const uint8_t (&rot_mask)[16]) {
+  __m128i t;
+  asm("paddd %[m], %[a]\n\t"
+      "paddd %[b], %[a]\n\t"
+      "pxor %[a], %[d]\n\t"
+      "pshufb %[rot], %[d]\n\t"
+      "paddd %[d], %[c]\n\t"
+      "pxor %[c], %[b]\n\t"
+      "movdqa %[b], %[t]\n\t"
+      "psrld %[sr], %[t]\n\t"
+      "pslld %[sl], %[b]\n\t"
+      "por %[t], %[b]"
+      : [a] "+x"(a), [b] "+x"(b), [c] "+x"(c), [d] "+x"(d), [t] "=&x"(t)
+      : [m] "xm"(m), [rot] "m"(rot_mask), [sr] "i"(kShiftRight), [sl] "i"(32 - kShiftRight));
 }
-DFS_B3_INLINE __m128i rot12(__m128i x) {
-  return _mm_or_si128(_mm_srli_epi32(x, 12), _mm_slli_epi32(x, 20));
+// A full quarter-round: first mix with mx (16, 12), second with my (8, 7).
+DFS_B3_INLINE void g(__m128i& a, __m128i& b, __m128i& c, __m128i& d, const __m128i& mx,
+                     const __m128i& my) {
+  mix<12>(a, b, c, d, mx, kRot16Mask);
+  mix<7>(a, b, c, d, my, kRot8Mask);
 }
-DFS_B3_INLINE __m128i rot8(__m128i x) {
-  return _mm_shuffle_epi8(x, _mm_setr_epi8(1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12));
-}
-DFS_B3_INLINE __m128i rot7(__m128i x) {
-  return _mm_or_si128(_mm_srli_epi32(x, 7), _mm_slli_epi32(x, 25));
-}
-// Lane picks from two integer vectors (SHUFPS): result = (a[i0], a[i1], b[i2], b[i3]).
+
 template <int kImm>
 DFS_B3_INLINE __m128i shuf2(__m128i a, __m128i b) {
   return _mm_castps_si128(_mm_shuffle_ps(_mm_castsi128_ps(a), _mm_castsi128_ps(b), kImm));
 }
 
 // ---- single block, row layout ----------------------------------------------------
-
-// Half a G on all 4 rows: the first (mx, rotations 16/12) or second (my, 8/7) mix.
-DFS_B3_INLINE void g_first(__m128i& a, __m128i& b, __m128i& c, __m128i& d, __m128i m) {
-  a = add(add(a, b), m);
-  d = rot16(xr(d, a));
-  c = add(c, d);
-  b = rot12(xr(b, c));
-}
-DFS_B3_INLINE void g_second(__m128i& a, __m128i& b, __m128i& c, __m128i& d, __m128i m) {
-  a = add(add(a, b), m);
-  d = rot8(xr(d, a));
-  c = add(c, d);
-  b = rot7(xr(b, c));
-}
 
 // Leaves the final 4 rows in r0..r3 (v0-3, v4-7, v8-11, v12-15).
 DFS_B3_INLINE void compress_rows(const uint32_t cv[8], const uint8_t block[kBlockLen],
@@ -79,14 +88,12 @@ DFS_B3_INLINE void compress_rows(const uint32_t cv[8], const uint8_t block[kBloc
   __m128i m2 = shuf2<_MM_SHUFFLE(2, 0, 2, 0)>(b2, b3);
   __m128i m3 = shuf2<_MM_SHUFFLE(3, 1, 3, 1)>(b2, b3);
   for (size_t r = 0;; ++r) {
-    g_first(r0, r1, r2, r3, m0);
-    g_second(r0, r1, r2, r3, m1);
+    g(r0, r1, r2, r3, m0, m1);
     // Rotate rows so diagonal j sits in lane j: b by 1, c by 2, d by 3.
     r1 = _mm_shuffle_epi32(r1, _MM_SHUFFLE(0, 3, 2, 1));
     r2 = _mm_shuffle_epi32(r2, _MM_SHUFFLE(1, 0, 3, 2));
     r3 = _mm_shuffle_epi32(r3, _MM_SHUFFLE(2, 1, 0, 3));
-    g_first(r0, r1, r2, r3, m2);
-    g_second(r0, r1, r2, r3, m3);
+    g(r0, r1, r2, r3, m2, m3);
     r1 = _mm_shuffle_epi32(r1, _MM_SHUFFLE(2, 1, 0, 3));
     r2 = _mm_shuffle_epi32(r2, _MM_SHUFFLE(1, 0, 3, 2));
     r3 = _mm_shuffle_epi32(r3, _MM_SHUFFLE(0, 3, 2, 1));
@@ -112,100 +119,17 @@ DFS_B3_INLINE void compress_rows(const uint32_t cv[8], const uint8_t block[kBloc
 
 // ---- 4 inputs, one per lane --------------------------------------------------------
 
-// The 4 quarter-rounds of a half round (columns or diagonals) are independent;
-// they advance one step at a time, side by side, so the instruction stream always
-// offers the out-of-order core 4 ready operations instead of one dependent chain.
-// q[0..3] are the a/b/c/d word indices of the 4 quarter-rounds; message words for
-// quarter-round i are m[s[2i]] and m[s[2i+1]]. Adding the message word before b
-// keeps that add off the critical path (a is ready long before b).
-struct Quad {
-  int a[4], b[4], c[4], d[4];
-};
-constexpr Quad kColumns = {{0, 1, 2, 3}, {4, 5, 6, 7}, {8, 9, 10, 11}, {12, 13, 14, 15}};
-constexpr Quad kDiagonals = {{0, 1, 2, 3}, {5, 6, 7, 4}, {10, 11, 8, 9}, {15, 12, 13, 14}};
-
-#ifndef B3W
-#define B3W 2
-#endif
-template <int kFirst, int kCount>
-DFS_B3_INLINE void g_some(__m128i v[16], const Quad& q, const __m128i m[16], const uint8_t* s) {
-#pragma GCC unroll 4
-  for (int i = kFirst; i < kFirst + kCount; ++i) v[q.a[i]] = add(add(v[q.a[i]], m[s[2 * i]]), v[q.b[i]]);
-#pragma GCC unroll 4
-  for (int i = kFirst; i < kFirst + kCount; ++i) v[q.d[i]] = rot16(xr(v[q.d[i]], v[q.a[i]]));
-#pragma GCC unroll 4
-  for (int i = kFirst; i < kFirst + kCount; ++i) v[q.c[i]] = add(v[q.c[i]], v[q.d[i]]);
-#pragma GCC unroll 4
-  for (int i = kFirst; i < kFirst + kCount; ++i) v[q.b[i]] = rot12(xr(v[q.b[i]], v[q.c[i]]));
-#pragma GCC unroll 4
-  for (int i = kFirst; i < kFirst + kCount; ++i) v[q.a[i]] = add(add(v[q.a[i]], m[s[2 * i + 1]]), v[q.b[i]]);
-#pragma GCC unroll 4
-  for (int i = kFirst; i < kFirst + kCount; ++i) v[q.d[i]] = rot8(xr(v[q.d[i]], v[q.a[i]]));
-#pragma GCC unroll 4
-  for (int i = kFirst; i < kFirst + kCount; ++i) v[q.c[i]] = add(v[q.c[i]], v[q.d[i]]);
-#pragma GCC unroll 4
-  for (int i = kFirst; i < kFirst + kCount; ++i) v[q.b[i]] = rot7(xr(v[q.b[i]], v[q.c[i]]));
-}
-DFS_B3_INLINE void g_quad(__m128i v[16], const Quad& q, const __m128i m[16], const uint8_t* s) {
-#if B3W == 4
-  g_some<0, 4>(v, q, m, s);
-#elif B3W == 2
-  g_some<0, 2>(v, q, m, s);
-  g_some<2, 2>(v, q, m, s);
-#else
-  g_some<0, 1>(v, q, m, s);
-  g_some<1, 1>(v, q, m, s);
-  g_some<2, 1>(v, q, m, s);
-  g_some<3, 1>(v, q, m, s);
-#endif
-}
-
-#ifdef B3ASM
-alignas(16) const uint8_t kRot16Mask[16] = {2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13};
-alignas(16) const uint8_t kRot8Mask[16] = {1, 2, 3, 0, 5, 6, 7, 4, 9, 10, 11, 8, 13, 14, 15, 12};
-DFS_B3_INLINE void g_asm(__m128i& a, __m128i& b, __m128i& c, __m128i& d, const __m128i& mx,
-                         const __m128i& my) {
-  __m128i t;
-  asm("paddd %[mx], %[a]\n\t"
-      "paddd %[b], %[a]\n\t"
-      "pxor %[a], %[d]\n\t"
-      "pshufb %[r16], %[d]\n\t"
-      "paddd %[d], %[c]\n\t"
-      "pxor %[c], %[b]\n\t"
-      "movdqa %[b], %[t]\n\t"
-      "psrld $12, %[t]\n\t"
-      "pslld $20, %[b]\n\t"
-      "por %[t], %[b]\n\t"
-      "paddd %[my], %[a]\n\t"
-      "paddd %[b], %[a]\n\t"
-      "pxor %[a], %[d]\n\t"
-      "pshufb %[r8], %[d]\n\t"
-      "paddd %[d], %[c]\n\t"
-      "pxor %[c], %[b]\n\t"
-      "movdqa %[b], %[t]\n\t"
-      "psrld $7, %[t]\n\t"
-      "pslld $25, %[b]\n\t"
-      "por %[t], %[b]"
-      : [a] "+x"(a), [b] "+x"(b), [c] "+x"(c), [d] "+x"(d), [t] "=&x"(t)
-      : [mx] "m"(mx), [my] "m"(my), [r16] "m"(kRot16Mask), [r8] "m"(kRot8Mask));
-}
 DFS_B3_INLINE void round4(__m128i v[16], const __m128i m[16], size_t r) {
   const uint8_t* s = kSchedule.w[r];
-  g_asm(v[0], v[4], v[8], v[12], m[s[0]], m[s[1]]);
-  g_asm(v[1], v[5], v[9], v[13], m[s[2]], m[s[3]]);
-  g_asm(v[2], v[6], v[10], v[14], m[s[4]], m[s[5]]);
-  g_asm(v[3], v[7], v[11], v[15], m[s[6]], m[s[7]]);
-  g_asm(v[0], v[5], v[10], v[15], m[s[8]], m[s[9]]);
-  g_asm(v[1], v[6], v[11], v[12], m[s[10]], m[s[11]]);
-  g_asm(v[2], v[7], v[8], v[13], m[s[12]], m[s[13]]);
-  g_asm(v[3], v[4], v[9], v[14], m[s[14]], m[s[15]]);
+  g(v[0], v[4], v[8], v[12], m[s[0]], m[s[1]]);
+  g(v[1], v[5], v[9], v[13], m[s[2]], m[s[3]]);
+  g(v[2], v[6], v[10], v[14], m[s[4]], m[s[5]]);
+  g(v[3], v[7], v[11], v[15], m[s[6]], m[s[7]]);
+  g(v[0], v[5], v[10], v[15], m[s[8]], m[s[9]]);
+  g(v[1], v[6], v[11], v[12], m[s[10]], m[s[11]]);
+  g(v[2], v[7], v[8], v[13], m[s[12]], m[s[13]]);
+  g(v[3], v[4], v[9], v[14], m[s[14]], m[s[15]]);
 }
-#else
-DFS_B3_INLINE void round4(__m128i v[16], const __m128i m[16], size_t r) {
-  g_quad(v, kColumns, m, kSchedule.w[r]);
-  g_quad(v, kDiagonals, m, kSchedule.w[r] + 8);
-}
-#endif
 
 // 4x4 transpose of 32-bit words: lane j of x[i] becomes lane i of x[j].
 DFS_B3_INLINE void transpose4(__m128i& x0, __m128i& x1, __m128i& x2, __m128i& x3) {

@@ -126,22 +126,20 @@ Status gf_invert_matrix(uint8_t* m, int n) {
     }
     uint8_t* prow = m + c * N;
     // Scale the pivot row so the pivot becomes 1; the pivot slot itself takes the
-    // inverse (the in-place trick: column c of the identity lives there).
-    const unsigned linv = kLE.log[gf_inv(prow[c])];
+    // inverse (the in-place trick: column c of the identity lives there). Products
+    // use the nibble tables: branch-free, unlike log/exp with its zero test, which
+    // mispredicts on the mixed zero/non-zero rows of a systematic submatrix.
+    const uint8_t* tinv = kernels::gf_nibble_tables.t[gf_inv(prow[c])];
     prow[c] = 1;
-    for (int j = 0; j < n; ++j) {
-      if (prow[j]) prow[j] = kLE.exp[kLE.log[prow[j]] + linv];
-    }
+    for (int j = 0; j < n; ++j) prow[j] = tinv[prow[j] & 15] ^ tinv[16 + (prow[j] >> 4)];
     for (int i = 0; i < n; ++i) {
       if (i == c) continue;
       uint8_t* row = m + i * N;
       const uint8_t f = row[c];
       if (f == 0) continue;
       row[c] = 0;
-      const unsigned lf = kLE.log[f];
-      for (int j = 0; j < n; ++j) {
-        if (prow[j]) row[j] ^= kLE.exp[kLE.log[prow[j]] + lf];
-      }
+      const uint8_t* tf = kernels::gf_nibble_tables.t[f];
+      for (int j = 0; j < n; ++j) row[j] ^= tf[prow[j] & 15] ^ tf[16 + (prow[j] >> 4)];
     }
   }
   for (int c = n - 1; c >= 0; --c) {

@@ -8,12 +8,12 @@
 //
 // Both operations end in ONE dot_product call, so all outputs are produced in a
 // single pass over the source shards: reconstructing two lost shards costs about
-// what an m=2 encode costs. Per-call setup (submatrix inversion, coefficient rows)
-// uses stack scratch for every shape up to k = 40, so small-shard rebuilds do not
-// hit the allocator.
+// what an m=2 encode costs. Reconstruct's per-call setup inverts only the block of
+// the source matrix that is not identity (e x e for e lost data shards) and lives on
+// the stack (~16 KiB at worst), so 4 KiB-shard rebuilds neither allocate nor spend
+// long on algebra.
 #include <cstring>
 #include <string>
-#include <vector>
 
 #include "dfs/rs.h"
 
@@ -38,7 +38,7 @@ Status Codec::Create(int k, int m, std::unique_ptr<Codec>* out) {
     return Status::Error("EINVAL", "RS m (parity shards) must be <= " + std::to_string(kMaxParity) +
                                        ", got " + std::to_string(m));
   }
-  if (k + m > kMaxShards) {
+  if (k > kMaxShards - m) {  // k + m > kMaxShards, without overflow for huge k
     return Status::Error("EINVAL", "RS k + m must be <= " + std::to_string(kMaxShards) +
                                        " (GF(2^8) limit), got " + std::to_string(k) + " + " +
                                        std::to_string(m));
@@ -61,7 +61,6 @@ Status Codec::Reconstruct(uint8_t* const* shards, const bool* present, const int
     return Status::Error("EINVAL", "reconstruct: target count must be >= 0, got " +
                                        std::to_string(ntargets));
   }
-  bool is_target[kMaxShards] = {};
   for (int t = 0; t < ntargets; ++t) {
     const int idx = targets[t];
     if (idx < 0 || idx >= n) {
@@ -72,15 +71,16 @@ Status Codec::Reconstruct(uint8_t* const* shards, const bool* present, const int
       return Status::Error("EINVAL", "reconstruct: target shard " + std::to_string(idx) +
                                          " is marked present; targets must be missing shards");
     }
-    if (is_target[idx]) {
-      return Status::Error("EINVAL",
-                           "reconstruct: shard " + std::to_string(idx) + " is targeted twice");
+    for (int u = 0; u < t; ++u) {  // quadratic, but targets are few (<= m when valid)
+      if (targets[u] == idx) {
+        return Status::Error("EINVAL",
+                             "reconstruct: shard " + std::to_string(idx) + " is targeted twice");
+      }
     }
     if (shards[idx] == nullptr && len > 0) {
       return Status::Error("EINVAL", "reconstruct: target shard " + std::to_string(idx) +
                                          " has no output buffer");
     }
-    is_target[idx] = true;
   }
 
   // The first k present shards are the sources.
@@ -98,46 +98,82 @@ Status Codec::Reconstruct(uint8_t* const* shards, const bool* present, const int
   }
   if (ntargets == 0 || len == 0) return Status::Ok();
 
-  const size_t kk = static_cast<size_t>(k_) * k_;
-  const size_t ncoef = static_cast<size_t>(ntargets) * k_;
-  uint8_t stack_scratch[4096];  // k <= 40: 40*40 + 32*40 fits; bigger shapes use the heap
-  std::vector<uint8_t> heap_scratch;
-  uint8_t* scratch = stack_scratch;
-  if (kk + ncoef > sizeof(stack_scratch)) {
-    heap_scratch.resize(kk + ncoef);
-    scratch = heap_scratch.data();
-  }
-  uint8_t* inv = scratch;           // k x k: rows of [I; C] for the sources, then inverted
-  uint8_t* coef = scratch + kk;     // ntargets x k
-
-  bool all_data = true;  // sources are data shards 0..k-1: the inverse is the identity
-  for (int i = 0; i < k_; ++i) all_data = all_data && rows[i] == i;
-  if (!all_data) {
-    for (int i = 0; i < k_; ++i) {
-      std::memcpy(inv + static_cast<size_t>(i) * k_, matrix_row(rows[i]), k_);
+  // Decode matrix. Conceptually: stack the k source rows of [I; C] into S, invert,
+  // and a data target d takes row d of S^-1 (data = S^-1 * sources). But S is
+  // systematic — the present data shards are identity rows — so S^-1 is computed
+  // blockwise, inverting only the e x e block of the e parity sources against the e
+  // lost data columns (e = number of lost data shards <= m). With D the present data
+  // and L the lost data: parity_b = sum_j C[b][j] d_j over D + sum_a M[b][a] d_L[a],
+  // so d_L = M^-1 * (parity + A * d_D) (+ is XOR). The result is the same unique
+  // inverse, for a fraction of the work: a 2-shard rebuild of 8+3 inverts 2 x 2.
+  int src_of_data[kMaxShards];   // data column -> source position, or -1 if lost
+  int lost[kMaxParity];          // lost data columns, ascending
+  int slot_of_lost[kMaxShards];  // data column -> index into lost[] (lost columns only)
+  int par_pos[kMaxParity];       // source positions of the parity sources
+  int e = 0, np = 0;
+  for (int j = 0; j < k_; ++j) src_of_data[j] = -1;
+  for (int i = 0; i < k_; ++i) {
+    if (rows[i] < k_) {
+      src_of_data[rows[i]] = i;
+    } else {
+      par_pos[np++] = i;  // np <= m: at most m parity shards exist
     }
-    Status s = gf_invert_matrix(inv, k_);
+  }
+  for (int j = 0; j < k_; ++j) {
+    if (src_of_data[j] < 0) {
+      slot_of_lost[j] = e;
+      lost[e++] = j;
+    }
+  }
+  // e == np: k sources, k - np of them data.
+
+  uint8_t minv[kMaxParity * kMaxParity];
+  for (int b = 0; b < e; ++b) {
+    const uint8_t* crow = matrix_row(rows[par_pos[b]]);
+    for (int a = 0; a < e; ++a) minv[b * e + a] = crow[lost[a]];
+  }
+  if (e > 0) {
+    Status s = gf_invert_matrix(minv, e);
     if (!s.ok()) {  // impossible for a Cauchy code; kept so a corrupt matrix cannot go silent
-      return Status::Error("EINVAL", "reconstruct: source submatrix is singular: " + s.message);
+      return Status::Error("EINVAL", "reconstruct: decode submatrix is singular: " + s.message);
     }
   }
 
-  // Coefficient row per target: data shard d is row d of the inverse; parity shard p
-  // is (row p of [I; C]) x inverse, since source = sub * data => data = inv * source.
+  // drow[a]: coefficients over the k sources that produce lost data column lost[a].
+  // Sized for the worst case e * k <= m * (255 - m) <= 7136 bytes: stack, never heap.
+  const size_t K = static_cast<size_t>(k_);
+  uint8_t drow[kMaxParity * (kMaxShards - kMaxParity)];
+  for (int a = 0; a < e; ++a) {
+    uint8_t* row = drow + a * K;
+    std::memset(row, 0, K);
+    for (int b = 0; b < e; ++b) {
+      const uint8_t w = minv[a * e + b];
+      row[par_pos[b]] = w;
+      const uint8_t* crow = matrix_row(rows[par_pos[b]]);
+      for (int j = 0; j < k_; ++j) {
+        if (src_of_data[j] >= 0) row[src_of_data[j]] ^= gf_mul(w, crow[j]);
+      }
+    }
+  }
+
+  // One coefficient row per target: a lost data shard is its drow; a parity shard t
+  // is sum_j C[t][j] * (data column j expressed over the sources).
+  uint8_t coef[kMaxParity * (kMaxShards - kMaxParity)];
   for (int t = 0; t < ntargets; ++t) {
     const int idx = targets[t];
-    uint8_t* c = coef + static_cast<size_t>(t) * k_;
-    if (all_data) {  // only parity can be missing here; its row applies directly
-      std::memcpy(c, matrix_row(idx), k_);
-    } else if (idx < k_) {
-      std::memcpy(c, inv + static_cast<size_t>(idx) * k_, k_);
-    } else {
-      const uint8_t* prow = matrix_row(idx);
-      std::memset(c, 0, k_);
-      for (int i = 0; i < k_; ++i) {
-        if (prow[i] == 0) continue;
-        const uint8_t* irow = inv + static_cast<size_t>(i) * k_;
-        for (int j = 0; j < k_; ++j) c[j] ^= gf_mul(prow[i], irow[j]);
+    uint8_t* c = coef + t * K;
+    if (idx < k_) {
+      std::memcpy(c, drow + slot_of_lost[idx] * K, K);
+      continue;
+    }
+    const uint8_t* trow = matrix_row(idx);
+    std::memset(c, 0, K);
+    for (int j = 0; j < k_; ++j) {
+      if (src_of_data[j] >= 0) {
+        c[src_of_data[j]] ^= trow[j];
+      } else {
+        const uint8_t* row = drow + slot_of_lost[j] * K;
+        for (int i = 0; i < k_; ++i) c[i] ^= gf_mul(trow[j], row[i]);
       }
     }
   }

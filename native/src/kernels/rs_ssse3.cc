@@ -54,8 +54,8 @@ size_t Pass(const uint8_t* tbl, int ns, const uint8_t* const* src, uint8_t* cons
         const __m128i th = _mm_load_si128(reinterpret_cast<const __m128i*>(t + 32 * o + 16));
         for (int u = 0; u < U; ++u) {
           acc[o][u] = _mm_xor_si128(
-              acc[o][u], _mm_xor_si128(_mm_shuffle_epi8(tl, lo[u]),
-                                          _mm_shuffle_epi8(th, hi[u])));
+              acc[o][u],
+              _mm_xor_si128(_mm_shuffle_epi8(tl, lo[u]), _mm_shuffle_epi8(th, hi[u])));
         }
       }
     }
