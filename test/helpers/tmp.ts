@@ -22,13 +22,10 @@ export async function withTmpDir<T>(fn: (dir: string) => Promise<T> | T): Promis
   }
 }
 
-/**
- * Mount a size-limited tmpfs (a real filesystem that fills up and can be remounted
- * read-only) at a fresh directory; unmounted and removed afterwards.
- */
-export async function withTmpfs<T>(sizeBytes: number, fn: (dir: string) => Promise<T> | T): Promise<T> {
-  const dir = tmpDir('dfs-tmpfs-');
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeBytes}`, 'dfs-test', dir]);
+/** Mount a filesystem of `type` at a fresh directory for fn; unmounted and removed afterwards. */
+async function withMount<T>(type: string, options: string[], fn: (dir: string) => Promise<T> | T): Promise<T> {
+  const dir = tmpDir(`dfs-${type}-`);
+  execFileSync('mount', ['-t', type, ...options, 'dfs-test', dir]);
   try {
     return await fn(dir);
   } finally {
@@ -40,19 +37,14 @@ export async function withTmpfs<T>(sizeBytes: number, fn: (dir: string) => Promi
   }
 }
 
-/** Mount a ramfs (which refuses O_DIRECT, unlike tmpfs on kernels >= 6.6); unmounted afterwards. */
-export async function withRamfs<T>(fn: (dir: string) => Promise<T> | T): Promise<T> {
-  const dir = tmpDir('dfs-ramfs-');
-  execFileSync('mount', ['-t', 'ramfs', 'dfs-test', dir]);
-  try {
-    return await fn(dir);
-  } finally {
-    try {
-      execFileSync('umount', ['-l', dir]);
-    } finally {
-      rmrf(dir);
-    }
-  }
+/** A size-limited tmpfs: a real filesystem that fills up (ENOSPC) and can be remounted read-only. */
+export function withTmpfs<T>(sizeBytes: number, fn: (dir: string) => Promise<T> | T): Promise<T> {
+  return withMount('tmpfs', ['-o', `size=${sizeBytes}`], fn);
+}
+
+/** A ramfs, which refuses O_DIRECT (unlike tmpfs on kernels >= 6.6). */
+export function withRamfs<T>(fn: (dir: string) => Promise<T> | T): Promise<T> {
+  return withMount('ramfs', [], fn);
 }
 
 export function remountReadOnly(dir: string): void {
