@@ -18,10 +18,10 @@ size_t OutLen(Napi::Env env, const Napi::Value& v) {
 // blake3(data, outLen?) → Buffer
 Napi::Value Hash(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Uint8Array data = ArgBytes(env, info[0], "data");
+  ByteSpan data = ArgSpan(env, info[0], "data");
   size_t n = OutLen(env, info[1]);
   Napi::Buffer<uint8_t> out = Napi::Buffer<uint8_t>::New(env, n);
-  blake3::hash(data.Data(), data.ByteLength(), out.Data(), n);
+  blake3::hash(data.data, data.len, out.Data(), n);
   return out;
 }
 
@@ -29,13 +29,13 @@ Napi::Value Hash(const Napi::CallbackInfo& info) {
 // No allocation, so hashing many small buffers costs the kernel and little else.
 Napi::Value HashInto(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Uint8Array data = ArgBytes(env, info[0], "data");
-  Napi::Uint8Array out = ArgBytes(env, info[1], "out");
-  size_t off = info[2].IsUndefined() ? 0 : static_cast<size_t>(ArgInt(env, info[2], "offset", 0, 1 << 30));
-  if (off + blake3::kOutLen > out.ByteLength()) {
+  ByteSpan data = ArgSpan(env, info[0], "data");
+  ByteSpan out = ArgSpan(env, info[1], "out");
+  size_t off = info.Length() < 3 || info[2].IsUndefined() ? 0 : static_cast<size_t>(ArgInt(env, info[2], "offset", 0, 1 << 30));
+  if (off + blake3::kOutLen > out.len) {
     ThrowInvalid(env, "out has no room for 32 bytes at offset " + std::to_string(off));
   }
-  blake3::hash(data.Data(), data.ByteLength(), out.Data() + off, blake3::kOutLen);
+  blake3::hash(data.data, data.len, out.data + off, blake3::kOutLen);
   return env.Undefined();
 }
 

@@ -22,6 +22,24 @@ Napi::Uint8Array ArgBytes(Napi::Env env, const Napi::Value& v, const std::string
   return v.As<Napi::Uint8Array>();
 }
 
+ByteSpan ArgSpan(Napi::Env env, const Napi::Value& v, const char* what) {
+  napi_typedarray_type type;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value buffer;
+  size_t offset = 0;
+  if (napi_get_typedarray_info(env, v, &type, &length, &data, &buffer, &offset) != napi_ok ||
+      type != napi_uint8_array) {
+    // Not a typed array: napi_get_typedarray_info left a pending "invalid arg" status only.
+    ThrowInvalid(env, std::string(what) + " must be a Buffer or Uint8Array");
+  }
+  return ByteSpan{static_cast<uint8_t*>(data), length};
+}
+
+ByteSpan ArgSpan(Napi::Env env, const Napi::Value& v, const std::string& what) {
+  return ArgSpan(env, v, what.c_str());
+}
+
 int ArgInt(Napi::Env env, const Napi::Value& v, const std::string& what, int lo, int hi) {
   if (!v.IsNumber()) ThrowInvalid(env, what + " must be an integer");
   double d = v.As<Napi::Number>().DoubleValue();

@@ -46,15 +46,15 @@ size_t CollectShards(Napi::Env env, const Napi::Value& v, const std::string& wha
       present->push_back(false);
       continue;
     }
-    Napi::Uint8Array b = ArgBytes(env, e, what + "[" + std::to_string(i) + "]");
+    ByteSpan b = ArgSpan(env, e, what + "[" + std::to_string(i) + "]");
     if (len == SIZE_MAX) {
-      len = b.ByteLength();
-    } else if (b.ByteLength() != len) {
-      ThrowInvalid(env, what + "[" + std::to_string(i) + "] is " + std::to_string(b.ByteLength()) +
+      len = b.len;
+    } else if (b.len != len) {
+      ThrowInvalid(env, what + "[" + std::to_string(i) + "] is " + std::to_string(b.len) +
                             " bytes but the others are " + std::to_string(len) +
                             ": all shards must have the same length");
     }
-    ptrs->push_back(b.Data());
+    ptrs->push_back(b.data);
     present->push_back(true);
   }
   return len == SIZE_MAX ? 0 : len;
