@@ -59,9 +59,9 @@ export function keyValues(pairs: [string, string | number][], indent = ''): stri
 }
 
 /** ls -l style: "drwxr-xr-x" / "-rw-r--r--". */
-export function modeString(kind: 'file' | 'dir', mode: number): string {
+export function modeString(kind: 'file' | 'dir' | 'symlink', mode: number): string {
   const bits = 'rwxrwxrwx';
-  let s = kind === 'dir' ? 'd' : '-';
+  let s = kind === 'dir' ? 'd' : kind === 'symlink' ? 'l' : '-';
   for (let i = 0; i < 9; i++) s += mode & (1 << (8 - i)) ? bits[i] : '-';
   return s;
 }

@@ -9,7 +9,7 @@
  */
 import { DfsError } from '../errors';
 import { ROOT_INO, type MetaStore, type Txn } from '../meta/store';
-import type { Inode } from '../meta/records';
+import { newInode, type Inode } from '../meta/records';
 import type { DroppedExtent } from '../engine/engine';
 import { inodeOf, joinPath, lookupPath, parsePath } from './paths';
 
@@ -48,7 +48,7 @@ export function makeDirs(tx: Txn, store: MetaStore, names: readonly string[], pa
       throw new DfsError('ENOENT', `${sofar} does not exist; create the parents too with -p`, path);
     }
     const ino = tx.allocIno();
-    tx.putInode({ ino, kind: 'dir', mode: DIR_MODE, size: 0, nlink: 2, mtimeMs: now, ctimeMs: now, policy: null });
+    tx.putInode(newInode(ino, 'dir', DIR_MODE, now));
     tx.link(dir, names[i]!, ino);
     touchDir(tx, store, dir, now, +1);
     created.push(sofar);
@@ -119,8 +119,7 @@ export function prepareFile(tx: Txn, store: MetaStore, path: string,
     tx.putInode(inode);
     return { inode, created: false, dropped, path: canonical };
   }
-  const inode: Inode = { ino: tx.allocIno(), kind: 'file', mode: opts.mode ?? FILE_MODE, size: 0, nlink: 1,
-    mtimeMs: now, ctimeMs: now, policy: opts.policy ?? null };
+  const inode: Inode = newInode(tx.allocIno(), 'file', opts.mode ?? FILE_MODE, now, { policy: opts.policy ?? null });
   tx.putInode(inode);
   tx.link(parentIno, name, inode.ino);
   touchDir(tx, store, parentIno, now);

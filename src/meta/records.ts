@@ -6,18 +6,25 @@
 import { Packr } from 'msgpackr';
 import { blake3 } from '../native';
 
-export type InodeKind = 'file' | 'dir';
+export type InodeKind = 'file' | 'dir' | 'symlink';
 
 export interface Inode {
   ino: number;
   kind: InodeKind;
+  /** Permission bits (and setuid/setgid/sticky); the type is `kind`. */
   mode: number;
+  uid: number;
+  gid: number;
   size: number;
+  /** Directory entries naming the inode; 0 means unlinked (kept only while open). */
   nlink: number;
+  atimeMs: number;
   mtimeMs: number;
   ctimeMs: number;
   /** Redundancy policy for new extents ("rs:4+2"); null: the pool default. */
   policy: string | null;
+  /** A symlink's target; null for other kinds. */
+  target: string | null;
 }
 
 export type ExtentScheme = 'rs' | 'mirror' | 'inline';
@@ -48,11 +55,22 @@ export interface Extent {
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 
 export function inodeChecksum(i: Inode): Buffer {
-  return blake3(packr.pack(['inode/1', i.ino, i.kind, i.mode, i.size, i.nlink, i.mtimeMs, i.ctimeMs, i.policy]));
+  return blake3(packr.pack(['inode/1', i.ino, i.kind, i.mode, i.uid, i.gid, i.size, i.nlink, i.atimeMs, i.mtimeMs, i.ctimeMs,
+    i.policy, i.target]));
 }
 
 export function extentChecksum(e: Extent): Buffer {
   const frags = [...e.fragments].sort((a, b) => a.index - b.index).map((f) => [f.index, f.diskId, f.hash]);
   return blake3(packr.pack(['extent/1', e.id, e.ino, e.offset, e.length, e.scheme, e.k, e.m, e.fragLen,
     e.logicalHash, e.inlineData, frags]));
+}
+
+export function xattrChecksum(ino: number, name: string, value: Buffer): Buffer {
+  return blake3(packr.pack(['xattr/1', ino, name, value]));
+}
+
+/** A fresh inode's fields with sane defaults (owner root, times now). */
+export function newInode(ino: number, kind: InodeKind, mode: number, now: number, extra: Partial<Inode> = {}): Inode {
+  return { ino, kind, mode, uid: 0, gid: 0, size: 0, nlink: kind === 'dir' ? 2 : 1, atimeMs: now, mtimeMs: now, ctimeMs: now,
+    policy: null, target: null, ...extra };
 }

@@ -28,13 +28,25 @@ CREATE TABLE IF NOT EXISTS inodes (
   ino      INTEGER PRIMARY KEY,
   kind     TEXT NOT NULL,
   mode     INTEGER NOT NULL,
+  uid      INTEGER NOT NULL,
+  gid      INTEGER NOT NULL,
   size     INTEGER NOT NULL,
   nlink    INTEGER NOT NULL,
+  atime_ms INTEGER NOT NULL,
   mtime_ms INTEGER NOT NULL,
   ctime_ms INTEGER NOT NULL,
   policy   TEXT,
+  target   TEXT,
   checksum BLOB NOT NULL
 );
+CREATE INDEX IF NOT EXISTS inodes_unlinked ON inodes (nlink) WHERE nlink = 0;
+CREATE TABLE IF NOT EXISTS xattrs (
+  ino      INTEGER NOT NULL,
+  name     TEXT NOT NULL,
+  value    BLOB NOT NULL,
+  checksum BLOB NOT NULL,
+  PRIMARY KEY (ino, name)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dirents (
   parent INTEGER NOT NULL,
   name   TEXT NOT NULL,

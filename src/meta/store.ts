@@ -8,7 +8,7 @@
 import Database from 'better-sqlite3';
 import { DfsError } from '../errors';
 import { SCHEMA, SCHEMA_VERSION } from './schema';
-import { extentChecksum, inodeChecksum, type Extent, type FragmentRef, type Inode, type InodeKind, type ExtentScheme } from './records';
+import { extentChecksum, inodeChecksum, newInode, xattrChecksum, type Extent, type FragmentRef, type Inode, type InodeKind, type ExtentScheme } from './records';
 
 export const ROOT_INO = 1;
 
@@ -32,7 +32,8 @@ export interface Dirent {
   ino: number;
 }
 
-interface InodeSql { ino: number; kind: string; mode: number; size: number; nlink: number; mtime_ms: number; ctime_ms: number; policy: string | null; checksum: Buffer }
+interface InodeSql { ino: number; kind: string; mode: number; uid: number; gid: number; size: number; nlink: number; atime_ms: number;
+  mtime_ms: number; ctime_ms: number; policy: string | null; target: string | null; checksum: Buffer }
 interface ExtentSql { id: Buffer; ino: number; offset: number; length: number; scheme: string; k: number; m: number; frag_len: number; logical_hash: Buffer; inline_data: Buffer | null; checksum: Buffer }
 interface DiskSql { id: number; uuid: string; path: string; tier: string; state: string; added_ms: number; read_errors: number; checksum_errors: number; write_errors: number }
 
@@ -84,7 +85,7 @@ export class MetaStore {
       put.run('schema_version', SCHEMA_VERSION);
       put.run('generation', 0);
       put.run('next_ino', ROOT_INO + 1);
-      const root: Inode = { ino: ROOT_INO, kind: 'dir', mode: 0o755, size: 0, nlink: 2, mtimeMs: now, ctimeMs: now, policy: null };
+      const root = newInode(ROOT_INO, 'dir', 0o755, now);
       if (!this.db.prepare('SELECT 1 FROM inodes WHERE ino = ?').get(ROOT_INO)) writeInode(this.db, root);
     });
     init();
@@ -199,6 +200,23 @@ export class MetaStore {
     return { inodes: i.n, files: i.f ?? 0, dirs: i.d ?? 0, extents: e.n, bytes: i.b };
   }
 
+  /** An extended attribute's value (verified), or undefined. */
+  getXattr(ino: number, name: string): Buffer | undefined {
+    const r = this.db.prepare('SELECT value, checksum FROM xattrs WHERE ino = ? AND name = ?').get(ino, name) as { value: Buffer; checksum: Buffer } | undefined;
+    if (!r) return undefined;
+    if (!xattrChecksum(ino, name, r.value).equals(r.checksum)) throw corrupt(`xattr ${name} of inode ${ino}`);
+    return r.value;
+  }
+
+  listXattrs(ino: number): string[] {
+    return (this.db.prepare('SELECT name FROM xattrs WHERE ino = ? ORDER BY name').all(ino) as { name: string }[]).map((r) => r.name);
+  }
+
+  /** Inodes no directory names any more (nlink 0): kept for open handles, dropped on recovery. */
+  unlinkedInodes(): number[] {
+    return (this.db.prepare('SELECT ino FROM inodes WHERE nlink = 0').all() as { ino: number }[]).map((r) => r.ino);
+  }
+
   listDisks(): DiskRow[] {
     return (this.db.prepare('SELECT * FROM disks ORDER BY id').all() as DiskSql[]).map(toDisk);
   }
@@ -210,15 +228,16 @@ export class MetaStore {
 }
 
 function verifyInode(r: InodeSql): Inode {
-  const i: Inode = { ino: r.ino, kind: r.kind as InodeKind, mode: r.mode, size: r.size, nlink: r.nlink, mtimeMs: r.mtime_ms, ctimeMs: r.ctime_ms, policy: r.policy };
+  const i: Inode = { ino: r.ino, kind: r.kind as InodeKind, mode: r.mode, uid: r.uid, gid: r.gid, size: r.size, nlink: r.nlink,
+    atimeMs: r.atime_ms, mtimeMs: r.mtime_ms, ctimeMs: r.ctime_ms, policy: r.policy, target: r.target };
   if (!inodeChecksum(i).equals(r.checksum)) throw corrupt(`inode ${r.ino}`);
   return i;
 }
 
 function writeInode(db: Database.Database, i: Inode): void {
-  db.prepare(`INSERT OR REPLACE INTO inodes (ino, kind, mode, size, nlink, mtime_ms, ctime_ms, policy, checksum)
-              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-    .run(i.ino, i.kind, i.mode, i.size, i.nlink, i.mtimeMs, i.ctimeMs, i.policy, inodeChecksum(i));
+  db.prepare(`INSERT OR REPLACE INTO inodes (ino, kind, mode, uid, gid, size, nlink, atime_ms, mtime_ms, ctime_ms, policy, target, checksum)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    .run(i.ino, i.kind, i.mode, i.uid, i.gid, i.size, i.nlink, i.atimeMs, i.mtimeMs, i.ctimeMs, i.policy, i.target, inodeChecksum(i));
 }
 
 /**
@@ -268,6 +287,28 @@ export class Txn {
   deleteInode(ino: number): void {
     this.check();
     this.db.prepare('DELETE FROM inodes WHERE ino = ?').run(ino);
+    this.db.prepare('DELETE FROM xattrs WHERE ino = ?').run(ino);
+  }
+
+  setXattr(ino: number, name: string, value: Buffer): void {
+    this.check();
+    this.db.prepare('INSERT OR REPLACE INTO xattrs (ino, name, value, checksum) VALUES (?, ?, ?, ?)').run(ino, name, value, xattrChecksum(ino, name, value));
+  }
+
+  removeXattr(ino: number, name: string): boolean {
+    this.check();
+    return this.db.prepare('DELETE FROM xattrs WHERE ino = ? AND name = ?').run(ino, name).changes > 0;
+  }
+
+  /** Remove one extent (by id), returning its fragments for deletion after commit. */
+  dropExtent(id: Buffer): FragmentRef[] {
+    this.check();
+    const frags = (this.db.prepare('SELECT idx, disk_id, hash FROM fragments WHERE extent_id = ?').all(id) as { idx: number; disk_id: number; hash: Buffer }[])
+      .map((f) => ({ index: f.idx, diskId: f.disk_id, hash: f.hash }));
+    this.db.prepare('DELETE FROM fragments WHERE extent_id = ?').run(id);
+    this.db.prepare('DELETE FROM repairs WHERE extent_id = ?').run(id);
+    this.db.prepare('DELETE FROM extents WHERE id = ?').run(id);
+    return frags;
   }
 
   link(parent: number, name: string, ino: number): void {

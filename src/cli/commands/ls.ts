@@ -6,7 +6,7 @@ import { withEngine, type CliContext } from '../verb';
 
 export interface LsData {
   path: string;
-  kind: 'file' | 'dir';
+  kind: 'file' | 'dir' | 'symlink';
   entries: EntryInfo[];
 }
 
@@ -16,7 +16,7 @@ export async function list(poolDir: string, path: string): Promise<LsData> {
     const ns = new Namespace(engine.meta, engine);
     const self = ns.entry(path);
     const canonical = lookupPath(engine.meta, path).path;
-    if (self.kind === 'file') return { path: canonical, kind: 'file', entries: [self] };
+    if (self.kind !== 'dir') return { path: canonical, kind: self.kind, entries: [self] };
     return { path: canonical, kind: 'dir', entries: ns.readdir(path) };
   });
 }

@@ -4,10 +4,10 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { DfsError } from '../../../src/errors';
 import { MetaStore, ROOT_INO } from '../../../src/meta/store';
-import type { Extent } from '../../../src/meta/records';
+import { newInode, type Extent } from '../../../src/meta/records';
 import { withTmpDir } from '../../helpers/tmp';
 
-const file = (ino: number) => ({ ino, kind: 'file' as const, mode: 0o644, size: 10, nlink: 1, mtimeMs: 1, ctimeMs: 1, policy: null });
+const file = (ino: number) => newInode(ino, 'file', 0o644, 1, { size: 10 });
 const extent = (ino: number): Extent => ({ id: Buffer.alloc(16, 7), ino, offset: 0, length: 10, scheme: 'rs', k: 4, m: 2, fragLen: 3,
   logicalHash: Buffer.alloc(32, 1), inlineData: null, fragments: [{ index: 0, diskId: 1, hash: Buffer.alloc(32, 2) }, { index: 1, diskId: 2, hash: Buffer.alloc(32, 3) }] });
 
