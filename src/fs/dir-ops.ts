@@ -5,7 +5,9 @@
  * commits once and only then deletes the fragments of dropped extents.
  *
  * Directory link counts follow POSIX: 2 (its entry and ".") plus one per
- * subdirectory (their ".."). Files have exactly one link (no hard links yet).
+ * subdirectory (their ".."). A file or symlink has one link per directory entry naming
+ * it (hard links); when the last goes, so does the inode — unless a handle still has
+ * it open, and then it stays, with nlink 0, until the last release.
  */
 import { DfsError } from '../errors';
 import { ROOT_INO, type MetaStore, type Txn } from '../meta/store';
@@ -24,6 +26,31 @@ export const FILE_MODE = 0o644;
 export function touchDir(tx: Txn, store: MetaStore, ino: number, now: number, nlinkDelta = 0): void {
   const dir = inodeOf(store, ino);
   tx.putInode({ ...dir, mtimeMs: now, ctimeMs: now, nlink: dir.nlink + nlinkDelta });
+}
+
+/** Which inodes have open handles (the mount's); the CLI alone has none. */
+export type IsOpen = (ino: number) => boolean;
+export const noneOpen: IsOpen = () => false;
+
+/**
+ * Inside `tx`, account for one directory entry naming `inode` having been removed
+ * (the caller unlinks the entry). A directory goes at once. A file or symlink loses
+ * a link; at nlink 0 it goes with its extents, unless open. Returns the dropped
+ * extents, whose fragments the caller deletes after the commit.
+ */
+export function dropLink(tx: Txn, inode: Inode, now: number, isOpen: IsOpen = noneOpen): DroppedExtent[] {
+  if (inode.kind === 'dir') {
+    tx.deleteInode(inode.ino);
+    return [];
+  }
+  const nlink = Math.max(0, inode.nlink - 1);
+  if (nlink > 0 || isOpen(inode.ino)) {
+    tx.putInode({ ...inode, nlink, ctimeMs: now });
+    return [];
+  }
+  const dropped = inode.kind === 'file' ? tx.dropExtents(inode.ino) : [];
+  tx.deleteInode(inode.ino);
+  return dropped;
 }
 
 /**

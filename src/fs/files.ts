@@ -82,18 +82,21 @@ export async function putFile(engine: Engine, poolPath: string, source: ByteSour
   return { ino, size: offset, extents: extents.length, replaced };
 }
 
-/** Write a file's verified bytes to `sink` in order. */
+/**
+ * Write a file's verified bytes to `sink` in order. Files written through the mount
+ * may be sparse: a gap between extents, or past the last one up to the size, is zeros.
+ */
 export async function getFile(engine: Engine, ino: number, sink: Writable, onProgress?: (bytes: number) => void): Promise<number> {
   const inode = engine.meta.getInode(ino);
   if (!inode) throw new DfsError('ENOENT', `inode ${ino} does not exist`);
-  if (inode.kind !== 'file') throw new DfsError('EISDIR', `inode ${ino} is a directory`);
+  if (inode.kind !== 'file') throw new DfsError('EISDIR', `inode ${ino} is not a regular file`);
   const extents = engine.meta.extentsOf(ino);
-  let expected = 0;
+  let end = 0;
   for (const e of extents) {
-    if (e.offset !== expected) throw new DfsError('EMETACORRUPT', `inode ${ino} has a gap or overlap in its extent map at offset ${expected}`);
-    expected += e.length;
+    if (e.offset < end) throw new DfsError('EMETACORRUPT', `inode ${ino} has overlapping extents at offset ${e.offset}`);
+    end = e.offset + e.length;
   }
-  if (expected !== inode.size) throw new DfsError('EMETACORRUPT', `inode ${ino} records ${inode.size} bytes but its extents hold ${expected}`);
+  if (end > inode.size) throw new DfsError('EMETACORRUPT', `inode ${ino} records ${inode.size} bytes but its extents reach ${end}`);
 
   const reads: Promise<Buffer>[] = [];
   const start = (i: number) => {
@@ -102,13 +105,23 @@ export async function getFile(engine: Engine, ino: number, sink: Writable, onPro
       reads[i]!.catch(() => undefined);
     }
   };
-  let written = 0;
+  const emit = async (bytes: Buffer) => {
+    if (!sink.write(bytes)) await once(sink, 'drain');
+    onProgress?.(bytes.length);
+  };
+  let pos = 0;
   for (let i = 0; i < extents.length; i++) {
     for (let j = i; j < i + READ_AHEAD; j++) start(j);
-    const bytes = await reads[i]!;
-    if (!sink.write(bytes)) await once(sink, 'drain');
-    written += bytes.length;
-    onProgress?.(bytes.length);
+    const e = extents[i]!;
+    if (e.offset > pos) await emitZeros(emit, e.offset - pos);
+    await emit(await reads[i]!);
+    pos = e.offset + e.length;
   }
-  return written;
+  if (inode.size > pos) await emitZeros(emit, inode.size - pos);
+  return inode.size;
+}
+
+async function emitZeros(emit: (b: Buffer) => Promise<void>, n: number): Promise<void> {
+  const chunk = Buffer.alloc(Math.min(n, 1 << 20));
+  for (let left = n; left > 0; left -= chunk.length) await emit(left >= chunk.length ? chunk : chunk.subarray(0, left));
 }

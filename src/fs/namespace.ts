@@ -12,7 +12,7 @@ import { ROOT_INO, type MetaStore, type Txn } from '../meta/store';
 import type { Inode, InodeKind } from '../meta/records';
 import type { DroppedExtent, Engine } from '../engine/engine';
 import { inodeOf, isWithin, joinPath, lookupPath, parsePath, resolve, type PathLookup } from './paths';
-import { makeDirs, touchDir } from './dir-ops';
+import { dropLink, makeDirs, noneOpen, touchDir, type IsOpen } from './dir-ops';
 
 export { ensureDir, prepareFile, makeDirs, touchDir, type PreparedFile } from './dir-ops';
 export { lookupPath, parsePath, joinPath, resolve, type PathLookup } from './paths';
@@ -95,7 +95,8 @@ interface Change<T> {
 }
 
 export class Namespace {
-  constructor(readonly store: MetaStore, private readonly remover: FragmentRemover) {}
+  /** isOpen: which inodes the mount has open (their last link may go, the inode stays until release). */
+  constructor(readonly store: MetaStore, private readonly remover: FragmentRemover, private readonly isOpen: IsOpen = noneOpen) {}
 
   /** The inode number at `path` (ENOENT / ENOTDIR naming the path). */
   resolve(path: string): number {
@@ -214,9 +215,8 @@ export class Namespace {
     } else if (moving.kind === 'dir') {
       throw new DfsError('ENOTDIR', `cannot replace file ${dst.path} with a directory`, dst.path);
     }
-    const dropped = victim.kind === 'file' ? tx.dropExtents(victim.ino) : [];
     tx.unlink(dst.parent!.ino, dst.name);
-    tx.deleteInode(victim.ino);
+    const dropped = dropLink(tx, victim, now, this.isOpen);
     touchDir(tx, this.store, dst.parent!.ino, now, victim.kind === 'dir' ? -1 : 0);
     return dropped;
   }
@@ -244,21 +244,22 @@ export class Namespace {
     const result: RemoveResult = { path: at.path, files: 0, dirs: 0, bytes: 0, extents: 0 };
     const dropped: DroppedExtent[] = [];
     // Depth-first with an explicit stack: deep trees must not overflow the JS stack.
-    const stack: Inode[] = [target];
+    // Inodes are re-read when popped: a hard-linked file met twice has fewer links the second time.
+    const now = Date.now();
+    const stack: number[] = [target.ino];
     while (stack.length > 0) {
-      const node = stack.pop()!;
+      const node = inodeOf(this.store, stack.pop()!);
       if (node.kind === 'dir') {
         result.dirs++;
         for (const e of this.store.readdir(node.ino)) {
-          stack.push(inodeOf(this.store, e.ino));
+          stack.push(e.ino);
           tx.unlink(node.ino, e.name);
         }
       } else {
         result.files++;
         result.bytes += node.size;
-        dropped.push(...tx.dropExtents(node.ino));
       }
-      tx.deleteInode(node.ino);
+      dropped.push(...dropLink(tx, node, now, this.isOpen));
     }
     result.extents = dropped.length;
     tx.unlink(at.parent.ino, at.name);

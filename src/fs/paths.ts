@@ -15,8 +15,8 @@ export const NAME_MAX = 255;
 
 /**
  * Split a pool path into its names. "/" (and a single trailing slash, as shells
- * add them) is allowed; empty components, "." and "..", NUL bytes and names longer
- * than NAME_MAX bytes are EINVAL naming the path. Relative components are refused
+ * add them) is allowed; empty components, "." and "..", NUL bytes are EINVAL and names
+ * longer than NAME_MAX bytes ENAMETOOLONG, naming the path. Relative components are refused
  * rather than interpreted so that one path always means one entry.
  */
 export function parsePath(path: string): string[] {
@@ -35,7 +35,7 @@ export function parsePath(path: string): string[] {
       throw new DfsError('EINVAL', `path "${path}" contains "${name}"; pool paths are plain names from the root`, path);
     }
     if (Buffer.byteLength(name, 'utf8') > NAME_MAX) {
-      throw new DfsError('EINVAL', `path "${path}": the name "${name.slice(0, 16)}..." is longer than ${NAME_MAX} bytes`, path);
+      throw new DfsError('ENAMETOOLONG', `path "${path}": the name "${name.slice(0, 16)}..." is longer than ${NAME_MAX} bytes`, path);
     }
   }
   return names;

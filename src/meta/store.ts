@@ -49,9 +49,11 @@ function toDisk(r: DiskSql): DiskRow {
 export class MetaStore {
   private readonly db: Database.Database;
   private txnOpen = false;
+  private readonly sql: (text: string) => Database.Statement;
 
   private constructor(readonly file: string, db: Database.Database) {
     this.db = db;
+    this.sql = statementCache(db);
   }
 
   /** Open (or with create, create) the store at `file`. */
@@ -81,12 +83,12 @@ export class MetaStore {
     this.db.exec(SCHEMA);
     const now = Date.now();
     const init = this.db.transaction(() => {
-      const put = this.db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)');
+      const put = this.sql('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)');
       put.run('schema_version', SCHEMA_VERSION);
       put.run('generation', 0);
       put.run('next_ino', ROOT_INO + 1);
       const root = newInode(ROOT_INO, 'dir', 0o755, now);
-      if (!this.db.prepare('SELECT 1 FROM inodes WHERE ino = ?').get(ROOT_INO)) writeInode(this.db, root);
+      if (!this.sql('SELECT 1 FROM inodes WHERE ino = ?').get(ROOT_INO)) writeInode(this.sql, root);
     });
     init();
   }
@@ -96,7 +98,7 @@ export class MetaStore {
   }
 
   private metaValue(key: string): unknown {
-    const row = this.db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: unknown } | undefined;
+    const row = this.sql('SELECT value FROM meta WHERE key = ?').get(key) as { value: unknown } | undefined;
     return row?.value;
   }
 
@@ -108,9 +110,9 @@ export class MetaStore {
   /** Start a write transaction (BEGIN IMMEDIATE: the one writer holds the lock from here). */
   begin(): Txn {
     if (this.txnOpen) throw new DfsError('EINTERNAL', 'a metadata transaction is already open');
-    this.db.prepare('BEGIN IMMEDIATE').run();
+    this.sql('BEGIN IMMEDIATE').run();
     this.txnOpen = true;
-    return new Txn(this.db, () => { this.txnOpen = false; });
+    return new Txn(this.db, () => { this.txnOpen = false; }, this.sql);
   }
 
   /** Run fn in a transaction: commit if it returns, abort if it throws. */
@@ -129,37 +131,37 @@ export class MetaStore {
   // ---- reads (all verified) ----
 
   getInode(ino: number): Inode | undefined {
-    const r = this.db.prepare('SELECT * FROM inodes WHERE ino = ?').get(ino) as InodeSql | undefined;
+    const r = this.sql('SELECT * FROM inodes WHERE ino = ?').get(ino) as InodeSql | undefined;
     return r ? verifyInode(r) : undefined;
   }
 
   lookup(parent: number, name: string): number | undefined {
-    const r = this.db.prepare('SELECT ino FROM dirents WHERE parent = ? AND name = ?').get(parent, name) as { ino: number } | undefined;
+    const r = this.sql('SELECT ino FROM dirents WHERE parent = ? AND name = ?').get(parent, name) as { ino: number } | undefined;
     return r?.ino;
   }
 
   readdir(parent: number): Dirent[] {
-    return this.db.prepare('SELECT name, ino FROM dirents WHERE parent = ? ORDER BY name').all(parent) as Dirent[];
+    return this.sql('SELECT name, ino FROM dirents WHERE parent = ? ORDER BY name').all(parent) as Dirent[];
   }
 
   /** The parent directory and name of an inode (any one link). */
   parentOf(ino: number): Dirent & { parent: number } | undefined {
-    return this.db.prepare('SELECT parent, name, ino FROM dirents WHERE ino = ? LIMIT 1').get(ino) as (Dirent & { parent: number }) | undefined;
+    return this.sql('SELECT parent, name, ino FROM dirents WHERE ino = ? LIMIT 1').get(ino) as (Dirent & { parent: number }) | undefined;
   }
 
   /** A file's extents in offset order, each verified with its fragments. */
   extentsOf(ino: number): Extent[] {
-    const rows = this.db.prepare('SELECT * FROM extents WHERE ino = ? ORDER BY offset').all(ino) as ExtentSql[];
+    const rows = this.sql('SELECT * FROM extents WHERE ino = ? ORDER BY offset').all(ino) as ExtentSql[];
     return rows.map((r) => this.verifyExtent(r));
   }
 
   getExtent(id: Buffer): Extent | undefined {
-    const r = this.db.prepare('SELECT * FROM extents WHERE id = ?').get(id) as ExtentSql | undefined;
+    const r = this.sql('SELECT * FROM extents WHERE id = ?').get(id) as ExtentSql | undefined;
     return r ? this.verifyExtent(r) : undefined;
   }
 
   private verifyExtent(r: ExtentSql): Extent {
-    const fragments = (this.db.prepare('SELECT idx, disk_id, hash FROM fragments WHERE extent_id = ? ORDER BY idx').all(r.id) as
+    const fragments = (this.sql('SELECT idx, disk_id, hash FROM fragments WHERE extent_id = ? ORDER BY idx').all(r.id) as
       { idx: number; disk_id: number; hash: Buffer }[]).map((f) => ({ index: f.idx, diskId: f.disk_id, hash: f.hash }));
     const e: Extent = { id: r.id, ino: r.ino, offset: r.offset, length: r.length, scheme: r.scheme as ExtentScheme, k: r.k, m: r.m,
       fragLen: r.frag_len, logicalHash: r.logical_hash, inlineData: r.inline_data, fragments };
@@ -169,16 +171,16 @@ export class MetaStore {
 
   /** Does the store reference this fragment on this disk? (GC's question.) */
   hasFragment(extentId: Buffer, index: number, diskId: number): boolean {
-    return !!this.db.prepare('SELECT 1 FROM fragments WHERE extent_id = ? AND idx = ? AND disk_id = ?').get(extentId, index, diskId);
+    return !!this.sql('SELECT 1 FROM fragments WHERE extent_id = ? AND idx = ? AND disk_id = ?').get(extentId, index, diskId);
   }
 
   /** Extent ids with a fragment on the disk (rebuild and drain walk this index). */
   extentsOnDisk(diskId: number): Buffer[] {
-    return (this.db.prepare('SELECT DISTINCT extent_id FROM fragments WHERE disk_id = ?').all(diskId) as { extent_id: Buffer }[]).map((r) => r.extent_id);
+    return (this.sql('SELECT DISTINCT extent_id FROM fragments WHERE disk_id = ?').all(diskId) as { extent_id: Buffer }[]).map((r) => r.extent_id);
   }
 
   fragmentCounts(): Map<number, number> {
-    const rows = this.db.prepare('SELECT disk_id, COUNT(*) AS n FROM fragments GROUP BY disk_id').all() as { disk_id: number; n: number }[];
+    const rows = this.sql('SELECT disk_id, COUNT(*) AS n FROM fragments GROUP BY disk_id').all() as { disk_id: number; n: number }[];
     return new Map(rows.map((r) => [r.disk_id, r.n]));
   }
 
@@ -186,7 +188,7 @@ export class MetaStore {
   *allExtentIds(batch = 1000): Generator<Buffer[]> {
     let after: Buffer = Buffer.alloc(0);
     for (;;) {
-      const rows = this.db.prepare('SELECT id FROM extents WHERE id > ? ORDER BY id LIMIT ?').all(after, batch) as { id: Buffer }[];
+      const rows = this.sql('SELECT id FROM extents WHERE id > ? ORDER BY id LIMIT ?').all(after, batch) as { id: Buffer }[];
       if (rows.length === 0) return;
       yield rows.map((r) => r.id);
       after = Buffer.from(rows[rows.length - 1]!.id);
@@ -194,37 +196,50 @@ export class MetaStore {
   }
 
   counts(): { inodes: number; files: number; dirs: number; extents: number; bytes: number } {
-    const i = this.db.prepare("SELECT COUNT(*) AS n, SUM(kind = 'file') AS f, SUM(kind = 'dir') AS d, COALESCE(SUM(CASE WHEN kind = 'file' THEN size END), 0) AS b FROM inodes").get() as
+    const i = this.sql("SELECT COUNT(*) AS n, SUM(kind = 'file') AS f, SUM(kind = 'dir') AS d, COALESCE(SUM(CASE WHEN kind = 'file' THEN size END), 0) AS b FROM inodes").get() as
       { n: number; f: number; d: number; b: number };
-    const e = this.db.prepare('SELECT COUNT(*) AS n FROM extents').get() as { n: number };
+    const e = this.sql('SELECT COUNT(*) AS n FROM extents').get() as { n: number };
     return { inodes: i.n, files: i.f ?? 0, dirs: i.d ?? 0, extents: e.n, bytes: i.b };
   }
 
   /** An extended attribute's value (verified), or undefined. */
   getXattr(ino: number, name: string): Buffer | undefined {
-    const r = this.db.prepare('SELECT value, checksum FROM xattrs WHERE ino = ? AND name = ?').get(ino, name) as { value: Buffer; checksum: Buffer } | undefined;
+    const r = this.sql('SELECT value, checksum FROM xattrs WHERE ino = ? AND name = ?').get(ino, name) as { value: Buffer; checksum: Buffer } | undefined;
     if (!r) return undefined;
     if (!xattrChecksum(ino, name, r.value).equals(r.checksum)) throw corrupt(`xattr ${name} of inode ${ino}`);
     return r.value;
   }
 
   listXattrs(ino: number): string[] {
-    return (this.db.prepare('SELECT name FROM xattrs WHERE ino = ? ORDER BY name').all(ino) as { name: string }[]).map((r) => r.name);
+    return (this.sql('SELECT name FROM xattrs WHERE ino = ? ORDER BY name').all(ino) as { name: string }[]).map((r) => r.name);
   }
 
   /** Inodes no directory names any more (nlink 0): kept for open handles, dropped on recovery. */
   unlinkedInodes(): number[] {
-    return (this.db.prepare('SELECT ino FROM inodes WHERE nlink = 0').all() as { ino: number }[]).map((r) => r.ino);
+    return (this.sql('SELECT ino FROM inodes WHERE nlink = 0').all() as { ino: number }[]).map((r) => r.ino);
   }
 
   listDisks(): DiskRow[] {
-    return (this.db.prepare('SELECT * FROM disks ORDER BY id').all() as DiskSql[]).map(toDisk);
+    return (this.sql('SELECT * FROM disks ORDER BY id').all() as DiskSql[]).map(toDisk);
   }
 
   repairQueue(): { extentId: Buffer; reason: string; queuedMs: number }[] {
-    return (this.db.prepare('SELECT * FROM repairs ORDER BY queued_ms').all() as { extent_id: Buffer; reason: string; queued_ms: number }[])
+    return (this.sql('SELECT * FROM repairs ORDER BY queued_ms').all() as { extent_id: Buffer; reason: string; queued_ms: number }[])
       .map((r) => ({ extentId: r.extent_id, reason: r.reason, queuedMs: r.queued_ms }));
   }
+}
+
+/** Prepared statements, compiled once per connection (compiling costs more than most queries). */
+function statementCache(db: Database.Database): (text: string) => Database.Statement {
+  const cache = new Map<string, Database.Statement>();
+  return (text) => {
+    let st = cache.get(text);
+    if (!st) {
+      st = db.prepare(text);
+      cache.set(text, st);
+    }
+    return st;
+  };
 }
 
 function verifyInode(r: InodeSql): Inode {
@@ -234,8 +249,8 @@ function verifyInode(r: InodeSql): Inode {
   return i;
 }
 
-function writeInode(db: Database.Database, i: Inode): void {
-  db.prepare(`INSERT OR REPLACE INTO inodes (ino, kind, mode, uid, gid, size, nlink, atime_ms, mtime_ms, ctime_ms, policy, target, checksum)
+function writeInode(sql: (text: string) => Database.Statement, i: Inode): void {
+  sql(`INSERT OR REPLACE INTO inodes (ino, kind, mode, uid, gid, size, nlink, atime_ms, mtime_ms, ctime_ms, policy, target, checksum)
               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
     .run(i.ino, i.kind, i.mode, i.uid, i.gid, i.size, i.nlink, i.atimeMs, i.mtimeMs, i.ctimeMs, i.policy, i.target, inodeChecksum(i));
 }
@@ -247,19 +262,23 @@ function writeInode(db: Database.Database, i: Inode): void {
 export class Txn {
   private done = false;
 
-  constructor(private readonly db: Database.Database, private readonly onEnd: () => void) {}
+  private readonly sql: (text: string) => Database.Statement;
+
+  constructor(private readonly db: Database.Database, private readonly onEnd: () => void, sql?: (text: string) => Database.Statement) {
+    this.sql = sql ?? statementCache(db);
+  }
 
   commit(): number {
     this.check();
-    this.db.prepare("UPDATE meta SET value = value + 1 WHERE key = 'generation'").run();
-    this.db.prepare('COMMIT').run();
+    this.sql("UPDATE meta SET value = value + 1 WHERE key = 'generation'").run();
+    this.sql('COMMIT').run();
     this.end();
-    return Number((this.db.prepare("SELECT value FROM meta WHERE key = 'generation'").get() as { value: number }).value);
+    return Number((this.sql("SELECT value FROM meta WHERE key = 'generation'").get() as { value: number }).value);
   }
 
   abort(): void {
     if (this.done) return;
-    if (this.db.inTransaction) this.db.prepare('ROLLBACK').run();
+    if (this.db.inTransaction) this.sql('ROLLBACK').run();
     this.end();
   }
 
@@ -274,106 +293,106 @@ export class Txn {
 
   allocIno(): number {
     this.check();
-    const r = this.db.prepare("SELECT value FROM meta WHERE key = 'next_ino'").get() as { value: number };
-    this.db.prepare("UPDATE meta SET value = value + 1 WHERE key = 'next_ino'").run();
+    const r = this.sql("SELECT value FROM meta WHERE key = 'next_ino'").get() as { value: number };
+    this.sql("UPDATE meta SET value = value + 1 WHERE key = 'next_ino'").run();
     return Number(r.value);
   }
 
   putInode(i: Inode): void {
     this.check();
-    writeInode(this.db, i);
+    writeInode(this.sql, i);
   }
 
   deleteInode(ino: number): void {
     this.check();
-    this.db.prepare('DELETE FROM inodes WHERE ino = ?').run(ino);
-    this.db.prepare('DELETE FROM xattrs WHERE ino = ?').run(ino);
+    this.sql('DELETE FROM inodes WHERE ino = ?').run(ino);
+    this.sql('DELETE FROM xattrs WHERE ino = ?').run(ino);
   }
 
   setXattr(ino: number, name: string, value: Buffer): void {
     this.check();
-    this.db.prepare('INSERT OR REPLACE INTO xattrs (ino, name, value, checksum) VALUES (?, ?, ?, ?)').run(ino, name, value, xattrChecksum(ino, name, value));
+    this.sql('INSERT OR REPLACE INTO xattrs (ino, name, value, checksum) VALUES (?, ?, ?, ?)').run(ino, name, value, xattrChecksum(ino, name, value));
   }
 
   removeXattr(ino: number, name: string): boolean {
     this.check();
-    return this.db.prepare('DELETE FROM xattrs WHERE ino = ? AND name = ?').run(ino, name).changes > 0;
+    return this.sql('DELETE FROM xattrs WHERE ino = ? AND name = ?').run(ino, name).changes > 0;
   }
 
   /** Remove one extent (by id), returning its fragments for deletion after commit. */
   dropExtent(id: Buffer): FragmentRef[] {
     this.check();
-    const frags = (this.db.prepare('SELECT idx, disk_id, hash FROM fragments WHERE extent_id = ?').all(id) as { idx: number; disk_id: number; hash: Buffer }[])
+    const frags = (this.sql('SELECT idx, disk_id, hash FROM fragments WHERE extent_id = ?').all(id) as { idx: number; disk_id: number; hash: Buffer }[])
       .map((f) => ({ index: f.idx, diskId: f.disk_id, hash: f.hash }));
-    this.db.prepare('DELETE FROM fragments WHERE extent_id = ?').run(id);
-    this.db.prepare('DELETE FROM repairs WHERE extent_id = ?').run(id);
-    this.db.prepare('DELETE FROM extents WHERE id = ?').run(id);
+    this.sql('DELETE FROM fragments WHERE extent_id = ?').run(id);
+    this.sql('DELETE FROM repairs WHERE extent_id = ?').run(id);
+    this.sql('DELETE FROM extents WHERE id = ?').run(id);
     return frags;
   }
 
   link(parent: number, name: string, ino: number): void {
     this.check();
-    this.db.prepare('INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)').run(parent, name, ino);
+    this.sql('INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)').run(parent, name, ino);
   }
 
   unlink(parent: number, name: string): void {
     this.check();
-    this.db.prepare('DELETE FROM dirents WHERE parent = ? AND name = ?').run(parent, name);
+    this.sql('DELETE FROM dirents WHERE parent = ? AND name = ?').run(parent, name);
   }
 
   /** Store an extent and its fragment placements (replacing any with the same id). */
   putExtent(e: Extent): void {
     this.check();
-    this.db.prepare(`INSERT OR REPLACE INTO extents (id, ino, offset, length, scheme, k, m, frag_len, logical_hash, inline_data, checksum)
+    this.sql(`INSERT OR REPLACE INTO extents (id, ino, offset, length, scheme, k, m, frag_len, logical_hash, inline_data, checksum)
                      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(e.id, e.ino, e.offset, e.length, e.scheme, e.k, e.m, e.fragLen, e.logicalHash, e.inlineData, extentChecksum(e));
-    this.db.prepare('DELETE FROM fragments WHERE extent_id = ?').run(e.id);
-    const ins = this.db.prepare('INSERT INTO fragments (extent_id, idx, disk_id, hash) VALUES (?, ?, ?, ?)');
+    this.sql('DELETE FROM fragments WHERE extent_id = ?').run(e.id);
+    const ins = this.sql('INSERT INTO fragments (extent_id, idx, disk_id, hash) VALUES (?, ?, ?, ?)');
     for (const f of e.fragments) ins.run(e.id, f.index, f.diskId, f.hash);
   }
 
   /** Remove all of a file's extents; returns their fragment placements for deletion after commit. */
   dropExtents(ino: number): { extentId: Buffer; fragments: FragmentRef[] }[] {
     this.check();
-    const ids = (this.db.prepare('SELECT id FROM extents WHERE ino = ?').all(ino) as { id: Buffer }[]).map((r) => r.id);
+    const ids = (this.sql('SELECT id FROM extents WHERE ino = ?').all(ino) as { id: Buffer }[]).map((r) => r.id);
     const out = ids.map((id) => ({
       extentId: id,
-      fragments: (this.db.prepare('SELECT idx, disk_id, hash FROM fragments WHERE extent_id = ?').all(id) as { idx: number; disk_id: number; hash: Buffer }[])
+      fragments: (this.sql('SELECT idx, disk_id, hash FROM fragments WHERE extent_id = ?').all(id) as { idx: number; disk_id: number; hash: Buffer }[])
         .map((f) => ({ index: f.idx, diskId: f.disk_id, hash: f.hash })),
     }));
     for (const id of ids) {
-      this.db.prepare('DELETE FROM fragments WHERE extent_id = ?').run(id);
-      this.db.prepare('DELETE FROM repairs WHERE extent_id = ?').run(id);
+      this.sql('DELETE FROM fragments WHERE extent_id = ?').run(id);
+      this.sql('DELETE FROM repairs WHERE extent_id = ?').run(id);
     }
-    this.db.prepare('DELETE FROM extents WHERE ino = ?').run(ino);
+    this.sql('DELETE FROM extents WHERE ino = ?').run(ino);
     return out;
   }
 
   addDisk(d: Omit<DiskRow, 'id' | 'readErrors' | 'checksumErrors' | 'writeErrors'>): number {
     this.check();
-    const r = this.db.prepare('INSERT INTO disks (uuid, path, tier, state, added_ms) VALUES (?, ?, ?, ?, ?)')
+    const r = this.sql('INSERT INTO disks (uuid, path, tier, state, added_ms) VALUES (?, ?, ?, ?, ?)')
       .run(d.uuid, d.path, d.tier, d.state, d.addedMs);
     return Number(r.lastInsertRowid);
   }
 
   setDiskState(id: number, state: DiskState): void {
     this.check();
-    this.db.prepare('UPDATE disks SET state = ? WHERE id = ?').run(state, id);
+    this.sql('UPDATE disks SET state = ? WHERE id = ?').run(state, id);
   }
 
   countDiskErrors(id: number, kind: 'read' | 'checksum' | 'write', n = 1): void {
     this.check();
     const col = { read: 'read_errors', checksum: 'checksum_errors', write: 'write_errors' }[kind];
-    this.db.prepare(`UPDATE disks SET ${col} = ${col} + ? WHERE id = ?`).run(n, id);
+    this.sql(`UPDATE disks SET ${col} = ${col} + ? WHERE id = ?`).run(n, id);
   }
 
   queueRepair(extentId: Buffer, reason: string): void {
     this.check();
-    this.db.prepare('INSERT OR IGNORE INTO repairs (extent_id, reason, queued_ms) VALUES (?, ?, ?)').run(extentId, reason, Date.now());
+    this.sql('INSERT OR IGNORE INTO repairs (extent_id, reason, queued_ms) VALUES (?, ?, ?)').run(extentId, reason, Date.now());
   }
 
   clearRepair(extentId: Buffer): void {
     this.check();
-    this.db.prepare('DELETE FROM repairs WHERE extent_id = ?').run(extentId);
+    this.sql('DELETE FROM repairs WHERE extent_id = ?').run(extentId);
   }
 }

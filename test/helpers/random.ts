@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 
 export class Rng {
   private state: number;
-  constructor(readonly seed: number = randomBytes(4).readUInt32LE(0)) {
+  /** DFS_SEED replays a failing run (every failure message prints its seed). */
+  constructor(readonly seed: number = Number(process.env.DFS_SEED) || randomBytes(4).readUInt32LE(0)) {
     this.state = seed >>> 0 || 1;
   }
   /** xorshift32: uniform 32-bit integers. */

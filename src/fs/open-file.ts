@@ -1,0 +1,271 @@
+/**
+ * The contents of one file while the mount has it open: committed extents from the
+ * metadata store, dirty extent buffers being written, and extents whose fragments are
+ * already durable but not yet committed. One OpenFile per inode, shared by all its
+ * handles, so every handle reads what any handle wrote.
+ *
+ * Extents sit at offsets that are multiples of the pool's extent size; an extent
+ * shorter than that, and an extent that is missing, read as zeros (holes). A write
+ * fills a dirty buffer of a whole extent (loaded from the old extent first); a buffer
+ * the writer has filled to its end is encoded and written in the background at once,
+ * so a long sequential write streams to the disks with bounded memory. commit() —
+ * on flush, fsync and release — writes what is left and records every change to the
+ * file in ONE metadata transaction: the file is wholly old or wholly new.
+ */
+import { DfsError } from '../errors';
+import type { DroppedExtent, Engine } from '../engine/engine';
+import { writeExtent } from '../engine/extent-writer';
+import { allocEncodeBuffer } from '../engine/work-pools';
+import type { Extent, Inode } from '../meta/records';
+import type { Policy } from '../pool/policy';
+import type { ExtentCache } from './extent-cache';
+
+/** Extents being encoded and written in the background per file before a writer waits. */
+const WRITE_BEHIND = 4;
+/** Extents fetched ahead of a sequential reader. */
+const READ_AHEAD = 2;
+
+interface Dirty {
+  buf: Uint8Array; // allocEncodeBuffer(extentSize): transferable to the encoder as is
+  len: number; // bytes of the extent that hold data; the rest reads as zeros
+}
+
+export class OpenFile {
+  /** Open handles on this inode. */
+  refs = 0;
+  size: number;
+  mtimeMs: number;
+  private readonly extentSize: number;
+  private committed = new Map<number, Extent>();
+  private dirty = new Map<number, Dirty>();
+  private pending = new Map<number, Extent>();
+  private inflight = new Map<number, Promise<void>>();
+  /** Committed extents a truncate removed; dropped at the next commit. */
+  private removed = new Set<number>();
+  /** Written but superseded before commit: fragments to delete after the next commit. */
+  private orphans: Extent[] = [];
+  private changed = false;
+  private failure: DfsError | undefined;
+  private commitChain: Promise<unknown> = Promise.resolve();
+  private lastReadEnd = -1;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly cache: ExtentCache,
+    readonly ino: number,
+    inode: Inode,
+    private readonly policy: () => Policy,
+  ) {
+    this.extentSize = engine.pool.superblock.extentSize;
+    this.size = inode.size;
+    this.mtimeMs = inode.mtimeMs;
+    for (const e of engine.meta.extentsOf(ino)) this.committed.set(Math.floor(e.offset / this.extentSize), e);
+  }
+
+  /** True when nothing is waiting to be committed. */
+  get clean(): boolean {
+    return !this.changed && this.dirty.size === 0 && this.pending.size === 0 && this.inflight.size === 0;
+  }
+
+  /** The extent currently holding index i's bytes (uncommitted first), or undefined for a hole. */
+  private stored(i: number): Extent | undefined {
+    return this.pending.get(i) ?? (this.removed.has(i) ? undefined : this.committed.get(i));
+  }
+
+  /** Read up to into.length bytes at pos into `into`; returns the count (0 at EOF). */
+  async read(pos: number, into: Buffer): Promise<number> {
+    const end = Math.min(pos + into.length, this.size);
+    if (pos >= end) return 0;
+    const ES = this.extentSize;
+    const first = Math.floor(pos / ES);
+    const last = Math.floor((end - 1) / ES);
+    if (this.lastReadEnd === pos) {
+      for (let j = last + 1; j <= last + READ_AHEAD && j * ES < this.size; j++) {
+        const e = this.dirty.has(j) ? undefined : this.stored(j);
+        if (e) this.cache.prefetch(e);
+      }
+    }
+    this.lastReadEnd = end;
+    for (let i = first; i <= last; i++) {
+      const from = Math.max(pos, i * ES) - i * ES;
+      const to = Math.min(end, (i + 1) * ES) - i * ES;
+      const at = i * ES + from - pos;
+      let src: Uint8Array | undefined;
+      let valid = 0;
+      // Its buffer went to the encoder: the bytes are back once the extent is written.
+      const busy = this.inflight.get(i);
+      if (busy) {
+        await busy;
+        this.throwIfFailed();
+      }
+      const d = this.dirty.get(i);
+      if (d) {
+        src = d.buf;
+        valid = d.len;
+      } else {
+        const e = this.stored(i);
+        if (e) {
+          src = await this.cache.get(e);
+          valid = e.length;
+        }
+      }
+      const n = Math.max(0, Math.min(to, valid) - from);
+      if (src && n > 0) into.set(src.subarray(from, from + n), at);
+      into.fill(0, at + n, at + (to - from)); // holes and bytes past an extent's end are zeros
+    }
+    return end - pos;
+  }
+
+  /** Write data at pos; resolves when it is buffered (or, past the write-behind limit, when there is room). */
+  async write(pos: number, data: Buffer): Promise<number> {
+    this.throwIfFailed();
+    const ES = this.extentSize;
+    let off = 0;
+    while (off < data.length) {
+      const p = pos + off;
+      const i = Math.floor(p / ES);
+      const within = p - i * ES;
+      const n = Math.min(data.length - off, ES - within);
+      const d = await this.dirtyExtent(i);
+      d.buf.set(data.subarray(off, off + n), within);
+      d.len = Math.max(d.len, within + n);
+      off += n;
+      if (within + n === ES) await this.writeBehind(i);
+    }
+    this.size = Math.max(this.size, pos + data.length);
+    this.mtimeMs = Date.now();
+    this.changed = true;
+    return data.length;
+  }
+
+  /** Set the size: shrinking drops and cuts extents, growing leaves a hole that reads as zeros. */
+  async truncate(size: number): Promise<void> {
+    this.throwIfFailed();
+    await this.settle();
+    const ES = this.extentSize;
+    if (size < this.size) {
+      const keep = Math.ceil(size / ES); // extents [0, keep) keep some bytes
+      for (const i of [...this.dirty.keys()]) if (i >= keep) this.dirty.delete(i);
+      for (const [i, e] of [...this.pending]) if (i >= keep) { this.orphans.push(e); this.pending.delete(i); }
+      for (const i of this.committed.keys()) if (i >= keep) this.removed.add(i);
+      if (size % ES !== 0) {
+        const i = keep - 1;
+        const d = await this.dirtyExtent(i);
+        const cut = size - i * ES;
+        if (d.len > cut) {
+          d.buf.fill(0, cut, d.len);
+          d.len = cut;
+        }
+      }
+    }
+    this.size = size;
+    this.mtimeMs = Date.now();
+    this.changed = true;
+  }
+
+  /**
+   * Make everything written so far part of the file: write the remaining dirty
+   * extents, then one transaction for the new extent map, size and mtime. When it
+   * resolves, data and metadata are durable. Commits of one file run one at a time.
+   */
+  commit(): Promise<void> {
+    const run = this.commitChain.then(() => this.commitNow());
+    this.commitChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async commitNow(): Promise<void> {
+    for (const i of [...this.dirty.keys()]) this.startWrite(i);
+    await this.settle();
+    this.throwIfFailed();
+    if (!this.changed && this.pending.size === 0 && this.removed.size === 0) return;
+    const store = this.engine.meta;
+    const pending = new Map(this.pending);
+    const removed = new Set(this.removed);
+    const size = this.size;
+    const mtimeMs = this.mtimeMs;
+    const dropped: DroppedExtent[] = this.orphans.map((e) => ({ extentId: e.id, fragments: e.fragments }));
+    store.transact((tx) => {
+      const inode = store.getInode(this.ino);
+      if (!inode) throw new DfsError('ENOENT', `inode ${this.ino} vanished while open`);
+      for (const i of new Set([...pending.keys(), ...removed])) {
+        const old = this.committed.get(i);
+        if (old) dropped.push({ extentId: old.id, fragments: tx.dropExtent(old.id) });
+        const fresh = pending.get(i);
+        if (fresh) tx.putExtent({ ...fresh, ino: this.ino });
+      }
+      tx.putInode({ ...inode, size, mtimeMs, ctimeMs: Date.now() });
+    });
+    for (const i of removed) this.committed.delete(i);
+    for (const [i, e] of pending) {
+      this.committed.set(i, { ...e, ino: this.ino });
+      if (this.pending.get(i) === e) this.pending.delete(i);
+    }
+    for (const i of removed) this.removed.delete(i);
+    this.orphans = [];
+    if (this.size === size && this.mtimeMs === mtimeMs && this.dirty.size === 0 && this.pending.size === 0) this.changed = false;
+    await this.engine.removeFragments(dropped);
+  }
+
+  /** All fragments this file holds outside committed metadata (for dropping an unlinked file). */
+  uncommittedExtents(): Extent[] {
+    return [...this.pending.values(), ...this.orphans];
+  }
+
+  private async dirtyExtent(i: number): Promise<Dirty> {
+    const busy = this.inflight.get(i);
+    if (busy) await busy; // the buffer went to the encoder; start again from what it wrote
+    let d = this.dirty.get(i);
+    if (d) return d;
+    const policy = this.policy();
+    d = { buf: allocEncodeBuffer(this.extentSize, policy.k, policy.m, policy.scheme === 'mirror'), len: 0 };
+    const base = this.stored(i);
+    if (base) {
+      const bytes = await this.cache.get(base);
+      const again = this.dirty.get(i); // another write may have made it while we read
+      if (again) return again;
+      d.buf.set(bytes.subarray(0, base.length));
+      d.len = base.length;
+    }
+    this.dirty.set(i, d);
+    return d;
+  }
+
+  /** A filled extent goes to the encoder now; the writer waits only if too many are in flight. */
+  private async writeBehind(i: number): Promise<void> {
+    this.startWrite(i);
+    while (this.inflight.size > WRITE_BEHIND) await Promise.race(this.inflight.values());
+  }
+
+  private startWrite(i: number): void {
+    const d = this.dirty.get(i);
+    if (!d || this.inflight.has(i)) return;
+    this.dirty.delete(i);
+    const job = (async () => {
+      if (d.len === 0) {
+        // Nothing left in this extent (truncated to its start): it becomes a hole.
+        const old = this.pending.get(i);
+        if (old) this.orphans.push(old);
+        this.pending.delete(i);
+        if (this.committed.has(i)) this.removed.add(i);
+        return;
+      }
+      const e = await writeExtent(this.engine, this.ino, i * this.extentSize, d.buf, d.len, this.policy());
+      const old = this.pending.get(i);
+      if (old) this.orphans.push(old);
+      this.pending.set(i, e);
+      this.removed.delete(i);
+    })().catch((err: unknown) => {
+      this.failure ??= err instanceof DfsError ? err : new DfsError('EIO', String(err));
+    }).finally(() => this.inflight.delete(i));
+    this.inflight.set(i, job);
+  }
+
+  private async settle(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.all(this.inflight.values());
+  }
+
+  private throwIfFailed(): void {
+    if (this.failure) throw new DfsError('EIO', `writing inode ${this.ino} failed: ${this.failure.message}`);
+  }
+}

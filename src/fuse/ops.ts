@@ -1,0 +1,96 @@
+/**
+ * The fuse-native operation table over Vfs. Handlers stay thin (fuse-native runs
+ * them on the main event loop while a kernel thread waits): they translate
+ * arguments, call Vfs, and map errors to errnos. Anything unexpected is logged.
+ */
+import { constants } from 'node:os';
+import type { Logger } from 'pino';
+import type { Attr, Caller, Vfs } from '../fs/vfs';
+import { errnoOf } from './errno';
+
+const S_IFREG = 0o100000;
+const S_IFDIR = 0o040000;
+const S_IFLNK = 0o120000;
+
+/** Unexpected failures (not the ordinary ENOENT/EEXIST of lookups) are worth a log line. */
+const QUIET = new Set([-constants.errno.ENOENT, -constants.errno.EEXIST, -constants.errno.ENOTEMPTY, -(constants.errno.ENODATA ?? 61)]);
+
+type Cb = (code: number, ...results: unknown[]) => void;
+
+export function statOf(a: Attr): Record<string, unknown> {
+  const type = a.kind === 'dir' ? S_IFDIR : a.kind === 'symlink' ? S_IFLNK : S_IFREG;
+  return {
+    mode: type | a.mode, uid: a.uid, gid: a.gid, size: a.size, nlink: a.nlink, ino: a.ino,
+    blksize: 131072, blocks: Math.ceil(a.size / 512),
+    atime: new Date(a.atimeMs), mtime: new Date(a.mtimeMs), ctime: new Date(a.ctimeMs),
+  };
+}
+
+/** The ops object for `new Fuse(mountpoint, ops, options)`. */
+export function fuseOps(vfs: Vfs, log: Logger, owner: Caller = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }): Record<string, unknown> {
+  // Results: sync or async; cb(0, ...results) on success, cb(-errno) on failure.
+  const run = (op: string, path: string, cb: Cb, fn: () => unknown): void => {
+    let out: unknown;
+    try {
+      out = fn();
+    } catch (err) {
+      fail(op, path, cb, err);
+      return;
+    }
+    Promise.resolve(out).then((v) => (v === undefined ? cb(0) : cb(0, v)), (err) => fail(op, path, cb, err));
+  };
+  const fail = (op: string, path: string, cb: Cb, err: unknown) => {
+    const code = errnoOf(err);
+    if (!QUIET.has(code)) log.warn({ op, path, err: (err as Error).message, code }, 'fuse operation failed');
+    cb(code);
+  };
+  // read/write answer with a byte count in the first argument.
+  const io = (op: string, path: string, cb: Cb, p: Promise<number>) => {
+    p.then((n) => cb(n), (err) => fail(op, path, cb, err));
+  };
+
+  return {
+    init: (cb: Cb) => cb(0),
+    access: (path: string, _mode: number, cb: Cb) => run('access', path, cb, () => { vfs.getattr(path); }),
+    statfs: (path: string, cb: Cb) => run('statfs', path, cb, async () => {
+      const s = await vfs.statfs();
+      return { bsize: s.blockSize, frsize: s.blockSize, blocks: s.blocks, bfree: s.free, bavail: s.free, files: s.files,
+        ffree: s.filesFree, favail: s.filesFree, fsid: 0, flag: 0, namemax: s.nameMax };
+    }),
+    getattr: (path: string, cb: Cb) => run('getattr', path, cb, () => statOf(vfs.getattr(path))),
+    fgetattr: (path: string, fd: number, cb: Cb) => run('fgetattr', path, cb, () => statOf(vfs.fgetattr(fd))),
+    readdir: (path: string, cb: Cb) => run('readdir', path, cb, () => ['.', '..', ...vfs.readdir(path)]),
+    readlink: (path: string, cb: Cb) => run('readlink', path, cb, () => vfs.readlink(path)),
+    mkdir: (path: string, mode: number, cb: Cb) => run('mkdir', path, cb, () => { vfs.mkdir(path, mode, owner); }),
+    rmdir: (path: string, cb: Cb) => run('rmdir', path, cb, () => { vfs.rmdir(path); }),
+    unlink: (path: string, cb: Cb) => run('unlink', path, cb, () => vfs.unlink(path)),
+    rename: (from: string, to: string, cb: Cb) => run('rename', from, cb, () => vfs.rename(from, to)),
+    link: (from: string, to: string, cb: Cb) => run('link', to, cb, () => { vfs.link(from, to); }),
+    symlink: (target: string, path: string, cb: Cb) => run('symlink', path, cb, () => { vfs.symlink(target, path, owner); }),
+    chmod: (path: string, mode: number, cb: Cb) => run('chmod', path, cb, () => { vfs.chmod(path, mode); }),
+    chown: (path: string, uid: number, gid: number, cb: Cb) => run('chown', path, cb, () => { vfs.chown(path, uid, gid); }),
+    utimens: (path: string, atime: number, mtime: number, cb: Cb) => run('utimens', path, cb, () => vfs.utimens(path, toMs(atime), toMs(mtime))),
+    create: (path: string, mode: number, cb: Cb) => run('create', path, cb, () => vfs.create(path, mode, owner)),
+    open: (path: string, flags: number, cb: Cb) => run('open', path, cb, () => vfs.open(path, flags)),
+    read: (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: Cb) =>
+      io('read', path, cb, vfs.read(fd, len === buf.length ? buf : buf.subarray(0, len), pos)),
+    write: (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: Cb) =>
+      // The kernel reuses buf after we answer: the write copies it into the file's extent buffer first.
+      io('write', path, cb, vfs.write(fd, len === buf.length ? buf : buf.subarray(0, len), pos)),
+    flush: (path: string, fd: number, cb: Cb) => run('flush', path, cb, () => vfs.flush(fd)),
+    fsync: (path: string, fd: number, _datasync: boolean, cb: Cb) => run('fsync', path, cb, () => vfs.flush(fd)),
+    release: (path: string, fd: number, cb: Cb) => run('release', path, cb, () => vfs.release(fd)),
+    truncate: (path: string, size: number, cb: Cb) => run('truncate', path, cb, () => vfs.truncate(path, size)),
+    ftruncate: (path: string, fd: number, size: number, cb: Cb) => run('ftruncate', path, cb, () => vfs.ftruncate(fd, size)),
+    getxattr: (path: string, name: string, _pos: number, cb: Cb) => run('getxattr', path, cb, () => vfs.getxattr(path, name)),
+    listxattr: (path: string, cb: Cb) => run('listxattr', path, cb, () => vfs.listxattr(path)),
+    setxattr: (path: string, name: string, value: Buffer, _pos: number, _flags: number, cb: Cb) =>
+      run('setxattr', path, cb, () => { vfs.setxattr(path, name, Buffer.from(value)); }),
+    removexattr: (path: string, name: string, cb: Cb) => run('removexattr', path, cb, () => { vfs.removexattr(path, name); }),
+  };
+}
+
+/** fuse-native passes times as ms (a number) or a Date. */
+function toMs(t: number | Date): number {
+  return typeof t === 'number' ? t : t.getTime();
+}
