@@ -1,0 +1,56 @@
+/**
+ * Mount a pool with FUSE: a Vfs over the engine, the op table, and the mount options
+ * every DynamicFS mount uses (fuse-native.ts). The coordinator owns the returned
+ * handle: flush() commits every open file, unmount() flushes and then detaches.
+ */
+import type { Logger } from 'pino';
+import type { Engine } from '../engine/engine';
+import { Vfs } from '../fs/vfs';
+import { Fuse, fuseMountOptions, type FuseOps } from './fuse-native';
+import { fuseOps } from './ops';
+
+export interface MountOptions {
+  readOnly?: boolean;
+  allowOther?: boolean;
+  log: Logger;
+}
+
+export interface FuseMount {
+  readonly mountpoint: string;
+  readonly vfs: Vfs;
+  /** Commit every open file's writes (data and metadata durable when it resolves). */
+  flush(): Promise<void>;
+  /** Flush, then unmount. Safe to call twice. */
+  unmount(): Promise<void>;
+}
+
+/**
+ * fuse-native answers the kernel within this many ms or fails the op with EIO; long
+ * enough for an fsync that waits on several extents over slow disks.
+ */
+const OP_TIMEOUT_MS = 120_000;
+
+export async function mountFuse(engine: Engine, mountpoint: string, opts: MountOptions): Promise<FuseMount> {
+  const vfs = new Vfs(engine, opts.readOnly ?? false);
+  const ops = fuseOps(vfs, opts.log) as unknown as FuseOps;
+  const fuse = new Fuse(mountpoint, ops, fuseMountOptions({ pool: engine.pool.dir, readOnly: opts.readOnly, allowOther: opts.allowOther, timeout: OP_TIMEOUT_MS }));
+  await fuse.mountAsync();
+  opts.log.info({ mountpoint: fuse.mnt, options: fuse.optionString() }, 'mounted');
+  let unmounted: Promise<void> | undefined;
+  return {
+    mountpoint: fuse.mnt,
+    vfs,
+    flush: () => vfs.flushAll(),
+    unmount: () => {
+      unmounted ??= (async () => {
+        try {
+          await vfs.flushAll();
+        } finally {
+          await fuse.unmountAsync();
+          opts.log.info({ mountpoint: fuse.mnt }, 'unmounted');
+        }
+      })();
+      return unmounted;
+    },
+  };
+}
