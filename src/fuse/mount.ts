@@ -33,7 +33,9 @@ const OP_TIMEOUT_MS = 120_000;
 export async function mountFuse(engine: Engine, mountpoint: string, opts: MountOptions): Promise<FuseMount> {
   const vfs = new Vfs(engine, opts.readOnly ?? false);
   const ops = fuseOps(vfs, opts.log) as unknown as FuseOps;
-  const fuse = new Fuse(mountpoint, ops, fuseMountOptions({ pool: engine.pool.dir, readOnly: opts.readOnly, allowOther: opts.allowOther, timeout: OP_TIMEOUT_MS }));
+  // use_ino: stat shows our inode numbers, so hard links share one and tools like tar/rsync see them.
+  const fuse = new Fuse(mountpoint, ops, fuseMountOptions({ pool: engine.pool.dir, readOnly: opts.readOnly, allowOther: opts.allowOther,
+    timeout: OP_TIMEOUT_MS, extraOptions: ['use_ino'] }));
   await fuse.mountAsync();
   opts.log.info({ mountpoint: fuse.mnt, options: fuse.optionString() }, 'mounted');
   let unmounted: Promise<void> | undefined;

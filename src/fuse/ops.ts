@@ -78,7 +78,10 @@ export function fuseOps(vfs: Vfs, log: Logger, owner: Caller = { uid: process.ge
       // The kernel reuses buf after we answer: the write copies it into the file's extent buffer first.
       io('write', path, cb, vfs.write(fd, len === buf.length ? buf : buf.subarray(0, len), pos)),
     flush: (path: string, fd: number, cb: Cb) => run('flush', path, cb, () => vfs.flush(fd)),
-    fsync: (path: string, fd: number, _datasync: boolean, cb: Cb) => run('fsync', path, cb, () => vfs.flush(fd)),
+    // fuse-native passes datasync before the handle (its README has them the other way round).
+    fsync: (path: string, _datasync: number, fd: number, cb: Cb) => run('fsync', path, cb, () => vfs.flush(fd)),
+    // Every namespace change is already a durable transaction when its call returns.
+    fsyncdir: (_path: string, _datasync: number, _fd: number, cb: Cb) => cb(0),
     release: (path: string, fd: number, cb: Cb) => run('release', path, cb, () => vfs.release(fd)),
     truncate: (path: string, size: number, cb: Cb) => run('truncate', path, cb, () => vfs.truncate(path, size)),
     ftruncate: (path: string, fd: number, size: number, cb: Cb) => run('ftruncate', path, cb, () => vfs.ftruncate(fd, size)),
