@@ -61,7 +61,9 @@ Row BenchShape(int k, int m, size_t bytes) {
   std::vector<unsigned char*> frag(n);
   for (int i = 0; i < n; i++) {
     frag[i] = static_cast<unsigned char*>(std::aligned_alloc(64, bytes));
-    for (size_t j = 0; j < bytes; j++) frag[i][j] = static_cast<unsigned char>((j * 2654435761u + i) >> 13);
+    for (size_t j = 0; j < bytes; j++) {
+      frag[i][j] = static_cast<unsigned char>((j * 2654435761u + i) >> 13);
+    }
   }
   std::vector<unsigned char> matrix(static_cast<size_t>(n) * k);
   gf_gen_cauchy1_matrix(matrix.data(), n, k);

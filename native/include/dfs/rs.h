@@ -31,7 +31,7 @@ Isa active_isa();
 const char* isa_name(Isa isa);  // "scalar" | "ssse3" | "avx2"
 
 // An encoder for one (k, m) shape. Immutable after create(): safe to share across
-// threads. Holds the Cauchy matrix and the expanded nibble tables for the parity rows.
+// threads. Holds only the Cauchy matrix; the nibble tables are one compile-time global.
 class Codec {
  public:
   // k >= 1, m >= 1 (m == 0 allowed: encode is a no-op), k + m <= kMaxShards,

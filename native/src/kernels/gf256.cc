@@ -97,11 +97,12 @@ uint8_t gf_inv(uint8_t a) {
 // In-place Gauss-Jordan with row pivoting (any non-zero pivot is exact in a finite
 // field). Row swaps are undone at the end as column swaps in reverse order, which is
 // what turns the in-place result into A^-1 rather than a row-permuted inverse.
-// Elimination skips rows whose entry in the pivot column is already zero, so the
-// mostly-identity submatrices of a systematic code (few lost data shards) cost far
-// less than n^3.
-Status gf_invert_matrix(uint8_t* m, int n) {
-  if (n <= 0) return Status::Error("EINVAL", "gf_invert_matrix: matrix size must be >= 1");
+// Elimination skips rows whose entry in the pivot column is already zero, so
+// mostly-identity matrices cost far less than n^3. Returns the first column without
+// a pivot (singular) or -1 on success; the Status wrapper is below, kept apart
+// because Codec::Reconstruct calls this per rebuild and a Status costs a 104-byte
+// zero-fill plus a string compare.
+int kernels::invert_matrix_in_place(uint8_t* m, int n) {
   // Pivot row chosen for each column; on the stack for every size a codec can ask
   // for (n <= 255), on the heap beyond that.
   constexpr int kStackPerm = 256;
@@ -116,10 +117,7 @@ Status gf_invert_matrix(uint8_t* m, int n) {
   for (int c = 0; c < n; ++c) {
     int r = c;
     while (r < n && m[r * N + c] == 0) ++r;
-    if (r == n) {
-      return Status::Error("EINVAL", "gf_invert_matrix: matrix is singular (column " +
-                                         std::to_string(c) + " has no pivot)");
-    }
+    if (r == n) return c;
     pv[c] = r;
     if (r != c) {
       for (int j = 0; j < n; ++j) std::swap(m[r * N + j], m[c * N + j]);
@@ -146,6 +144,16 @@ Status gf_invert_matrix(uint8_t* m, int n) {
     const int r = pv[c];
     if (r == c) continue;
     for (int i = 0; i < n; ++i) std::swap(m[i * N + r], m[i * N + c]);
+  }
+  return -1;
+}
+
+Status gf_invert_matrix(uint8_t* m, int n) {
+  if (n <= 0) return Status::Error("EINVAL", "gf_invert_matrix: matrix size must be >= 1");
+  const int col = kernels::invert_matrix_in_place(m, n);
+  if (col >= 0) {
+    return Status::Error("EINVAL", "gf_invert_matrix: matrix is singular (column " +
+                                       std::to_string(col) + " has no pivot)");
   }
   return Status::Ok();
 }

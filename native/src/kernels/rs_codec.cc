@@ -16,8 +16,18 @@
 #include <string>
 
 #include "dfs/rs.h"
+#include "rs_kernels.h"
 
 namespace dfs::rs {
+namespace {
+
+// w * x through w's nibble table: branch-free and inlined, for the per-rebuild
+// coefficient algebra (the exported gf_mul is an out-of-line log/exp lookup).
+inline uint8_t MulT(const uint8_t* tw, uint8_t x) {
+  return static_cast<uint8_t>(tw[x & 15] ^ tw[16 + (x >> 4)]);
+}
+
+}  // namespace
 
 Codec::Codec(int k, int m) : k_(k), m_(m), matrix_(static_cast<size_t>(k + m) * k, 0) {
   for (int i = 0; i < k; ++i) matrix_[static_cast<size_t>(i) * k + i] = 1;
@@ -132,11 +142,9 @@ Status Codec::Reconstruct(uint8_t* const* shards, const bool* present, const int
     const uint8_t* crow = matrix_row(rows[par_pos[b]]);
     for (int a = 0; a < e; ++a) minv[b * e + a] = crow[lost[a]];
   }
-  if (e > 0) {
-    Status s = gf_invert_matrix(minv, e);
-    if (!s.ok()) {  // impossible for a Cauchy code; kept so a corrupt matrix cannot go silent
-      return Status::Error("EINVAL", "reconstruct: decode submatrix is singular: " + s.message);
-    }
+  if (e > 0 && kernels::invert_matrix_in_place(minv, e) >= 0) {
+    // Impossible for a Cauchy code; kept so a corrupted matrix cannot go silent.
+    return Status::Error("EINVAL", "reconstruct: decode submatrix is singular");
   }
 
   // drow[a]: coefficients over the k sources that produce lost data column lost[a].
@@ -148,10 +156,11 @@ Status Codec::Reconstruct(uint8_t* const* shards, const bool* present, const int
     std::memset(row, 0, K);
     for (int b = 0; b < e; ++b) {
       const uint8_t w = minv[a * e + b];
+      const uint8_t* tw = kernels::gf_nibble_tables.t[w];
       row[par_pos[b]] = w;
       const uint8_t* crow = matrix_row(rows[par_pos[b]]);
       for (int j = 0; j < k_; ++j) {
-        if (src_of_data[j] >= 0) row[src_of_data[j]] ^= gf_mul(w, crow[j]);
+        if (src_of_data[j] >= 0) row[src_of_data[j]] ^= MulT(tw, crow[j]);
       }
     }
   }
@@ -173,7 +182,8 @@ Status Codec::Reconstruct(uint8_t* const* shards, const bool* present, const int
         c[src_of_data[j]] ^= trow[j];
       } else {
         const uint8_t* row = drow + slot_of_lost[j] * K;
-        for (int i = 0; i < k_; ++i) c[i] ^= gf_mul(trow[j], row[i]);
+        const uint8_t* tw = kernels::gf_nibble_tables.t[trow[j]];
+        for (int i = 0; i < k_; ++i) c[i] ^= MulT(tw, row[i]);
       }
     }
   }

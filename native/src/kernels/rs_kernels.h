@@ -55,6 +55,11 @@ void dot_product_scalar_range(const uint8_t* coeffs, int nsrc, int s_begin, int 
 void expand_nibble_tables(const uint8_t* coeffs, int nsrc, int o_begin, int no, int s_begin,
                           int ns, uint8_t* dst);
 
+// Gauss-Jordan inversion of the n x n matrix m in place (n >= 1). Returns -1 on
+// success, else the first column without a pivot (singular; m is then garbage).
+// dfs::rs::gf_invert_matrix is the Status-returning public form.
+int invert_matrix_in_place(uint8_t* m, int n);
+
 // Limits the SIMD kernels share (both size stack buffers from them).
 constexpr int kMaxOutPerPass = 6;     // accumulators kept in registers per pass
 constexpr int kMaxSrcPerChunk = 128;  // sources per table buffer; more -> accumulate pass
