@@ -12,6 +12,8 @@ export const ErrorCodes = [
   // engine and CLI
   'ENOTPOOL', 'EPOOLEXISTS', 'EPOOLBUSY', 'EDISKINUSE', 'ENOTWRITABLE', 'ENODISKS',
   'EMETACORRUPT', 'EUNRECOVERABLE', 'EUSAGE', 'EINTERNAL',
+  // coordinator, admin socket and mounts
+  'EBUSY', 'ETIMEDOUT', 'EPROTO', 'ECOORDINATOR', 'EPOOLSERVED', 'ENOTMOUNTED',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number] | string;

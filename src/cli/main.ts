@@ -29,7 +29,7 @@ export function buildProgram(ctx: CliContext, io: Streams = processStreams): Com
   const program = new Command('dynamicfs');
   program
     .description('DynamicFS pools directories ("disks") into one redundant, checksummed store.\n'
-      + 'Every command takes the pool directory first and accepts --json for one machine-readable JSON object.')
+      + 'Commands take the pool directory first (unmount: the mountpoint) and accept --json for one machine-readable JSON object.')
     .version(VERSION, '-V, --version', 'print the DynamicFS version')
     .option('--json', 'print one JSON object: {"ok":true,...} or {"ok":false,"error":{code,message}}')
     .configureHelp({ showGlobalOptions: true, sortSubcommands: false })

@@ -3,13 +3,10 @@
  * the output is not JSON, so pipes, logs and scripts never see control characters.
  */
 import { SingleBar, Presets } from 'cli-progress';
+import type { ProgressSink } from '../admin/context';
 import { humanBytes } from './format';
 
-export interface Progress {
-  add(bytes: number): void;
-  grow(total: number): void;
-  stop(): void;
-}
+export type Progress = ProgressSink;
 
 const silent: Progress = { add: () => undefined, grow: () => undefined, stop: () => undefined };
 

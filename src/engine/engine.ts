@@ -17,6 +17,11 @@ export interface DroppedExtent {
 
 export class Engine {
   readonly placement: Placement;
+  /**
+   * Extents whose fragments are (being) written but not yet committed, by hex id. gc
+   * must not take their fragments for orphans, whatever its minimum age.
+   */
+  private readonly uncommitted = new Set<string>();
 
   private constructor(readonly pool: Pool, readonly work: WorkPools) {
     this.placement = new Placement(pool);
@@ -29,6 +34,20 @@ export class Engine {
   /** Wrap an already-open pool (init uses this right after creating it). */
   static attach(pool: Pool): Engine {
     return new Engine(pool, new WorkPools());
+  }
+
+  /** Mark an extent as written-but-uncommitted (its fragments are not orphans). */
+  holdExtent(id: Buffer): void {
+    this.uncommitted.add(id.toString('hex'));
+  }
+
+  /** The extents are committed, or abandoned (their fragments may now be collected). */
+  releaseExtents(ids: Iterable<Buffer>): void {
+    for (const id of ids) this.uncommitted.delete(id.toString('hex'));
+  }
+
+  isUncommitted(id: Buffer): boolean {
+    return this.uncommitted.has(id.toString('hex'));
   }
 
   get meta(): MetaStore {

@@ -22,6 +22,8 @@ export function uuidBytes(uuid: string): Buffer {
 /**
  * Store `length` bytes held at buffer[0, length) (buffer from allocEncodeBuffer) as the
  * extent at `offset` of file `ino`. Small extents go inline into the metadata record.
+ * The extent is held as uncommitted (gc leaves its fragments alone) until the caller
+ * calls engine.releaseExtents after committing or abandoning it.
  */
 export async function writeExtent(engine: Engine, ino: number, offset: number, buffer: Uint8Array, length: number, policy: Policy): Promise<Extent> {
   const id = randomBytes(16);
@@ -30,6 +32,7 @@ export async function writeExtent(engine: Engine, ino: number, offset: number, b
     return { id, ino, offset, length, scheme: 'inline', k: 1, m: 0, fragLen: length, logicalHash: blake3(data), inlineData: data, fragments: [] };
   }
   const mirror = policy.scheme === 'mirror';
+  engine.holdExtent(id); // released by whoever commits or abandons it
   const enc = await engine.work.encode(buffer, length, policy.k, policy.m, mirror);
   const fragments = await placeFragments(engine, id, policy, enc);
   return { id, ino, offset, length, scheme: policy.scheme, k: policy.k, m: policy.m, fragLen: enc.layout.fragLen,

@@ -42,7 +42,7 @@ export async function collectGarbage(engine: Engine, opts: GcOptions): Promise<G
     if (!store.present()) continue;
     for await (const f of store.list()) {
       result.scannedFragments++;
-      if (!engine.meta.hasFragment(f.extentId, f.index, d.id) && old(f.mtimeMs)) {
+      if (!engine.meta.hasFragment(f.extentId, f.index, d.id) && !engine.isUncommitted(f.extentId) && old(f.mtimeMs)) {
         result.orphans.push({ diskId: d.id, path: f.path, bytes: f.bytes, ageSeconds: Math.round((now - f.mtimeMs) / 1000), kind: 'fragment' });
       }
     }

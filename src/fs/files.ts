@@ -6,7 +6,7 @@
 import type { Writable } from 'node:stream';
 import { once } from 'node:events';
 import { DfsError } from '../errors';
-import type { Engine } from '../engine/engine';
+import type { DroppedExtent, Engine } from '../engine/engine';
 import { crashPoint } from '../engine/crash-points';
 import { readExtent } from '../engine/extent-reader';
 import { writeExtent } from '../engine/extent-writer';
@@ -65,18 +65,28 @@ export async function putFile(engine: Engine, poolPath: string, source: ByteSour
     if (n < extentSize) break;
   }
   const settled = await Promise.allSettled(pending);
+  const written = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value.id] : []));
   const failed = settled.find((s) => s.status === 'rejected');
-  if (failed) throw (failed as PromiseRejectedResult).reason;
+  if (failed) {
+    engine.releaseExtents(written); // abandoned: orphans for gc
+    throw (failed as PromiseRejectedResult).reason;
+  }
   const extents = settled.map((s) => (s as PromiseFulfilledResult<Extent>).value);
 
-  const { ino, dropped, replaced } = store.transact((tx) => {
-    const now = Date.now();
-    const file = prepareFile(tx, store, poolPath, { now, mode: opts.mode, policy: opts.policy ? formatPolicy(opts.policy) : undefined });
-    tx.putInode({ ...file.inode, size: offset });
-    for (const e of extents) tx.putExtent({ ...e, ino: file.inode.ino });
-    crashPoint('before-commit');
-    return { ino: file.inode.ino, dropped: file.dropped, replaced: !file.created };
-  });
+  let committed: { ino: number; dropped: DroppedExtent[]; replaced: boolean };
+  try {
+    committed = store.transact((tx) => {
+      const now = Date.now();
+      const file = prepareFile(tx, store, poolPath, { now, mode: opts.mode, policy: opts.policy ? formatPolicy(opts.policy) : undefined });
+      tx.putInode({ ...file.inode, size: offset });
+      for (const e of extents) tx.putExtent({ ...e, ino: file.inode.ino });
+      crashPoint('before-commit');
+      return { ino: file.inode.ino, dropped: file.dropped, replaced: !file.created };
+    });
+  } finally {
+    engine.releaseExtents(written);
+  }
+  const { ino, dropped, replaced } = committed;
   crashPoint('after-commit');
   await engine.removeFragments(dropped);
   return { ino, size: offset, extents: extents.length, replaced };

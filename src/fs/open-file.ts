@@ -21,7 +21,7 @@ import type { Policy } from '../pool/policy';
 import type { ExtentCache } from './extent-cache';
 
 /** Extents being encoded and written in the background per file before a writer waits. */
-const WRITE_BEHIND = 4;
+const WRITE_BEHIND = 8;
 /** Extents fetched ahead of a sequential reader. */
 const READ_AHEAD = 2;
 
@@ -202,6 +202,8 @@ export class OpenFile {
       if (this.pending.get(i) === e) this.pending.delete(i);
     }
     for (const i of removed) this.removed.delete(i);
+    this.engine.releaseExtents([...pending.values()].map((e) => e.id));
+    this.engine.releaseExtents(this.orphans.map((e) => e.id));
     this.orphans = [];
     if (this.size === size && this.mtimeMs === mtimeMs && this.dirty.size === 0 && this.pending.size === 0) this.changed = false;
     await this.engine.removeFragments(dropped);

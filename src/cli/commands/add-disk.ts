@@ -2,33 +2,12 @@
  * `dynamicfs add-disk POOL DIR`: label a directory and register it as a disk. The
  * pool refuses anything that is not a usable, empty slot (and changes nothing then).
  */
+import * as path from 'node:path';
 import type { Command } from 'commander';
-import type { Tier } from '../../meta/store';
-import { width } from '../../pool/policy';
+import { invoke } from '../../admin/client';
+import type { AddDiskData } from '../../admin/ops';
 import { keyValues } from '../format';
-import { withEngine, type CliContext } from '../verb';
-
-export interface AddDiskData {
-  pool: string;
-  disk: { id: number; uuid: string; path: string; tier: Tier; state: string };
-  /** Disks in the pool now. */
-  disks: number;
-  /** Disks the default policy needs to place an extent. */
-  needed: number;
-}
-
-/** Add `dir` to the pool as a disk of the given tier. */
-export async function addDisk(poolDir: string, dir: string, tier: string): Promise<AddDiskData> {
-  return withEngine(poolDir, (engine) => {
-    const row = engine.pool.addDisk(dir, tier as Tier);
-    return {
-      pool: engine.pool.dir,
-      disk: { id: row.id, uuid: row.uuid, path: row.path, tier: row.tier, state: row.state },
-      disks: engine.pool.disks().length,
-      needed: width(engine.pool.policy),
-    };
-  });
-}
+import type { CliContext } from '../verb';
 
 function render(d: AddDiskData): string {
   const lines = [
@@ -50,6 +29,6 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<dir>', 'directory to use as a disk (usually the mount point of a drive)')
     .option('--tier <tier>', 'storage tier: hot, warm or cold (for tiering policies)', 'warm')
     .action(async (pool: string, dir: string, opts: { tier: string }) => {
-      ctx.emit(await addDisk(pool, dir, opts.tier), render);
+      ctx.emit(await invoke(pool, 'add-disk', { dir: path.resolve(dir), tier: opts.tier }), render);
     });
 }

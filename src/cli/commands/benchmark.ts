@@ -1,16 +1,15 @@
 /**
  * `dynamicfs benchmark POOL`: write and read throughput and small-file ops/s through
  * the engine, with a raw sequential write of the same size on the same filesystem
- * measured in the same run as the baseline. Its files live under a scratch directory
- * that is removed afterwards, whatever happens.
+ * measured in the same run as the baseline (admin/ops/benchmark.ts). With a coordinator
+ * running, it runs there, beside whatever the mount is doing.
  */
 import type { Command } from 'commander';
-import { runBenchmark, type BenchmarkResult } from '../../engine/benchmark';
+import { invoke } from '../../admin/client';
+import type { BenchmarkData } from '../../admin/ops';
 import { DfsError } from '../../errors';
-import { Namespace } from '../../fs/namespace';
 import { humanBytes, parseBytes } from '../format';
-import { byteProgress } from '../progress';
-import { withEngine, type RegisterVerb } from '../verb';
+import { jsonOf, localContext, type RegisterVerb } from '../verb';
 
 export const register: RegisterVerb = (program: Command, ctx) => {
   program.command('benchmark')
@@ -19,35 +18,14 @@ export const register: RegisterVerb = (program: Command, ctx) => {
     .option('--file-size <bytes>', 'size of the sequential file (e.g. 1G, 256M)', '1G')
     .option('--operations <n>', 'number of small-file (64 KiB) puts and gets', '200')
     .action(async (pool: string, o: { fileSize: string; operations: string }, cmd: Command) => {
-      const json = !!cmd.optsWithGlobals().json;
       const fileSize = parseBytes(o.fileSize, '--file-size');
       const operations = Number(o.operations);
       if (!Number.isInteger(operations) || operations < 1) throw new DfsError('EINVAL', `--operations ${o.operations}: give a whole number, 1 or more`);
-      const result = await withEngine(pool, async (engine) => {
-        const ns = new Namespace(engine.meta, engine);
-        const dir = `/.dynamicfs-benchmark-${process.pid}`;
-        ns.mkdir(dir);
-        let bar = byteProgress('benchmark', fileSize, json);
-        try {
-          return await runBenchmark(engine, {
-            fileSize, operations, dir,
-            onPhase: (phase) => {
-              bar.stop();
-              if (!json && process.stderr.isTTY) process.stderr.write(`${phase}\n`);
-              bar = byteProgress(phase.split(' ')[0]!, fileSize, json);
-            },
-            onProgress: (n) => bar.add(n),
-          });
-        } finally {
-          bar.stop();
-          await ns.rm(dir, { recursive: true });
-        }
-      });
-      ctx.emit(result, human);
+      ctx.emit(await invoke(pool, 'benchmark', { fileSize, operations }, { local: localContext(jsonOf(cmd)) }), human);
     });
 };
 
-function human(r: BenchmarkResult): string {
+function human(r: BenchmarkData): string {
   return [
     `policy ${r.policy}, sequential file ${humanBytes(r.file_size)}`,
     `raw sequential write:   ${r.raw_write_mbps} MB/s (baseline, same filesystem)`,

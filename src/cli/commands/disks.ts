@@ -1,19 +1,9 @@
 /** `dynamicfs disks POOL`: the disk table (state, presence, space, fragments, errors). */
 import type { Command } from 'commander';
-import { diskReports, type DiskReport, type SpaceTotals } from '../disk-report';
+import { invoke } from '../../admin/client';
+import type { DisksData } from '../../admin/ops';
 import { humanBytes, table } from '../format';
-import { withEngine, type CliContext } from '../verb';
-
-export interface DisksData {
-  pool: string;
-  disks: DiskReport[];
-  totals: SpaceTotals;
-}
-
-/** Every registered disk with what the operator needs to judge it. */
-export async function listDisks(poolDir: string): Promise<DisksData> {
-  return withEngine(poolDir, async (engine) => ({ pool: engine.pool.dir, ...(await diskReports(engine)) }));
-}
+import type { CliContext } from '../verb';
 
 function render(d: DisksData): string {
   if (d.disks.length === 0) return `pool ${d.pool} has no disks; add some with \`dynamicfs add-disk ${d.pool} DIR\``;
@@ -34,6 +24,6 @@ export function register(program: Command, ctx: CliContext): void {
       + 'and write error counters.')
     .argument('<pool>', 'pool directory')
     .action(async (pool: string) => {
-      ctx.emit(await listDisks(pool), render);
+      ctx.emit(await invoke(pool, 'disks', {}), render);
     });
 }

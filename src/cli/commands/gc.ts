@@ -1,9 +1,11 @@
 /** `dynamicfs gc POOL`: find and remove orphaned fragments and stale temp files. */
 import type { Command } from 'commander';
-import { collectGarbage, DEFAULT_GC_MIN_AGE_SECONDS, type GcResult } from '../../engine/gc';
+import { invoke } from '../../admin/client';
+import type { GcData } from '../../admin/ops';
+import { DEFAULT_GC_MIN_AGE_SECONDS } from '../../engine/gc';
 import { DfsError } from '../../errors';
 import { humanBytes } from '../format';
-import { withEngine, type RegisterVerb } from '../verb';
+import type { RegisterVerb } from '../verb';
 
 export const register: RegisterVerb = (program: Command, ctx) => {
   program.command('gc')
@@ -12,14 +14,13 @@ export const register: RegisterVerb = (program: Command, ctx) => {
     .option('--min-age <seconds>', `only touch files at least this old, so in-flight writes are safe (default ${DEFAULT_GC_MIN_AGE_SECONDS})`)
     .option('--dry-run', 'list what would be removed, remove nothing')
     .action(async (pool: string, o: { minAge?: string; dryRun?: boolean }) => {
-      const minAge = o.minAge === undefined ? DEFAULT_GC_MIN_AGE_SECONDS : Number(o.minAge);
-      if (!Number.isFinite(minAge) || minAge < 0) throw new DfsError('EINVAL', `--min-age ${o.minAge}: give a number of seconds, 0 or more`);
-      const result = await withEngine(pool, (engine) => collectGarbage(engine, { minAgeSeconds: minAge, dryRun: !!o.dryRun }));
-      ctx.emit(result, human);
+      const minAge = o.minAge === undefined ? undefined : Number(o.minAge);
+      if (minAge !== undefined && (!Number.isFinite(minAge) || minAge < 0)) throw new DfsError('EINVAL', `--min-age ${o.minAge}: give a number of seconds, 0 or more`);
+      ctx.emit(await invoke(pool, 'gc', { minAgeSeconds: minAge, dryRun: !!o.dryRun }), human);
     });
 };
 
-function human(r: GcResult): string {
+function human(r: GcData): string {
   const lines = [`scanned ${r.scannedFragments} fragments; ${r.orphans.length} orphans (${humanBytes(r.orphans.reduce((s, o) => s + o.bytes, 0))})`];
   for (const o of r.orphans.slice(0, 20)) lines.push(`  ${r.dryRun ? 'would remove' : 'removed'} ${o.kind} ${o.path} (${humanBytes(o.bytes)}, ${o.ageSeconds}s old)`);
   if (r.orphans.length > 20) lines.push(`  ... and ${r.orphans.length - 20} more`);

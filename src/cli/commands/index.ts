@@ -16,3 +16,6 @@ export { register as put } from './put';
 export { register as get } from './get';
 export { register as gc } from './gc';
 export { register as benchmark } from './benchmark';
+export { register as mount } from './mount';
+export { register as unmount } from './unmount';
+export { register as serve } from './serve';

@@ -1,25 +1,9 @@
 /** `dynamicfs ls POOL [PATH]`: list a directory of the pool (or show one file). */
 import type { Command } from 'commander';
-import { lookupPath, Namespace, type EntryInfo } from '../../fs/namespace';
+import { invoke } from '../../admin/client';
+import type { LsData } from '../../admin/ops';
 import { humanBytes, modeString, table, timeString } from '../format';
-import { withEngine, type CliContext } from '../verb';
-
-export interface LsData {
-  path: string;
-  kind: 'file' | 'dir' | 'symlink';
-  entries: EntryInfo[];
-}
-
-/** The entries of the directory at `path`, or the file itself when `path` is a file. */
-export async function list(poolDir: string, path: string): Promise<LsData> {
-  return withEngine(poolDir, (engine) => {
-    const ns = new Namespace(engine.meta, engine);
-    const self = ns.entry(path);
-    const canonical = lookupPath(engine.meta, path).path;
-    if (self.kind !== 'dir') return { path: canonical, kind: self.kind, entries: [self] };
-    return { path: canonical, kind: 'dir', entries: ns.readdir(path) };
-  });
-}
+import type { CliContext } from '../verb';
 
 function renderShort(d: LsData): string {
   return d.entries.map((e) => (e.kind === 'dir' ? `${e.name}/` : e.name)).join('\n');
@@ -40,6 +24,6 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('[path]', 'directory or file inside the pool', '/')
     .option('-l, --long', 'long format: mode, links, size, modification time')
     .action(async (pool: string, path: string, opts: { long?: boolean }) => {
-      ctx.emit(await list(pool, path), opts.long ? renderLong : renderShort);
+      ctx.emit(await invoke(pool, 'ls', { path }), opts.long ? renderLong : renderShort);
     });
 }

@@ -1,14 +1,10 @@
 /** `dynamicfs mv POOL FROM TO`: rename or move an entry inside the pool. */
 import type { Command } from 'commander';
-import { Namespace, type MoveResult } from '../../fs/namespace';
-import { withEngine, type CliContext } from '../verb';
+import { invoke } from '../../admin/client';
+import type { MvData } from '../../admin/ops';
+import type { CliContext } from '../verb';
 
-/** Move `from` to `to` with POSIX rename semantics (see Namespace.mv). */
-export async function move(poolDir: string, from: string, to: string): Promise<MoveResult> {
-  return withEngine(poolDir, (engine) => new Namespace(engine.meta, engine).mv(from, to));
-}
-
-function render(d: MoveResult): string {
+function render(d: MvData): string {
   if (d.from === d.to) return `${d.from}: already there, nothing to do`;
   return `moved ${d.from} -> ${d.to}${d.replaced ? ` (replaced the ${d.replaced.kind === 'dir' ? 'empty directory' : 'file'} that was there)` : ''}`;
 }
@@ -26,6 +22,6 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<from>', 'entry to move')
     .argument('<to>', 'new path, or a directory to move into')
     .action(async (pool: string, from: string, to: string) => {
-      ctx.emit(await move(pool, from, to), render);
+      ctx.emit(await invoke(pool, 'mv', { from, to }), render);
     });
 }

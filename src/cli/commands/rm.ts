@@ -1,15 +1,11 @@
 /** `dynamicfs rm POOL PATH`: remove a file, or with -r a directory tree. */
 import type { Command } from 'commander';
-import { Namespace, type RemoveResult } from '../../fs/namespace';
+import { invoke } from '../../admin/client';
+import type { RmData } from '../../admin/ops';
 import { humanBytes, plural } from '../format';
-import { withEngine, type CliContext } from '../verb';
+import type { CliContext } from '../verb';
 
-/** Remove `path` (a directory only with `recursive`); its fragments are deleted after the commit. */
-export async function remove(poolDir: string, path: string, recursive: boolean): Promise<RemoveResult> {
-  return withEngine(poolDir, (engine) => new Namespace(engine.meta, engine).rm(path, { recursive }));
-}
-
-function render(d: RemoveResult): string {
+function render(d: RmData): string {
   const parts = [plural(d.files, 'file'), ...(d.dirs > 0 ? [plural(d.dirs, 'directory', 'directories')] : []), humanBytes(d.bytes)];
   return `removed ${d.path} (${parts.join(', ')})`;
 }
@@ -24,6 +20,6 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<path>', 'file or directory to remove')
     .option('-r, --recursive', 'remove a directory and everything below it')
     .action(async (pool: string, path: string, opts: { recursive?: boolean }) => {
-      ctx.emit(await remove(pool, path, opts.recursive ?? false), render);
+      ctx.emit(await invoke(pool, 'rm', { path, recursive: opts.recursive ?? false }), render);
     });
 }

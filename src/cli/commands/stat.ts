@@ -1,25 +1,11 @@
 /** `dynamicfs stat POOL PATH`: an inode, its extents and where every fragment lives. */
 import type { Command } from 'commander';
-import { Namespace, type StatInfo } from '../../fs/namespace';
+import { invoke } from '../../admin/client';
+import type { StatData } from '../../admin/ops';
 import { humanBytes, keyValues, modeString, plural, table, timeString } from '../format';
-import { withEngine, type CliContext } from '../verb';
+import type { CliContext } from '../verb';
 
-export interface StatData extends StatInfo {
-  /** The policy new extents of this file get: its own, or the pool default. */
-  effectivePolicy: string;
-  fragments: number;
-}
-
-/** Stat `path`, with the pool default filled in for the policy. */
-export async function statPath(poolDir: string, path: string): Promise<StatData> {
-  return withEngine(poolDir, (engine) => {
-    const s = new Namespace(engine.meta, engine).stat(path);
-    return { ...s, effectivePolicy: s.policy ?? engine.pool.superblock.policy,
-      fragments: s.extents.reduce((n, e) => n + e.fragments.length, 0) };
-  });
-}
-
-function extentPolicy(e: StatInfo['extents'][number]): string {
+function extentPolicy(e: StatData['extents'][number]): string {
   if (e.scheme === 'inline') return 'inline (in the metadata store)';
   return e.scheme === 'mirror' ? `mirror:${e.k + e.m}` : `${e.scheme}:${e.k}+${e.m}`;
 }
@@ -56,6 +42,6 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<pool>', 'pool directory')
     .argument('<path>', 'file or directory inside the pool')
     .action(async (pool: string, path: string) => {
-      ctx.emit(await statPath(pool, path), render);
+      ctx.emit(await invoke(pool, 'stat', { path }), render);
     });
 }

@@ -153,3 +153,19 @@ test('user xattrs persist; the policy xattr is validated and inherited by new fi
     assert.throws(() => vfs.getxattr('/m', 'user.note'), code('ENODATA'));
   });
 });
+
+test('gc never takes the fragments of written-but-uncommitted extents for orphans', async () => {
+  await withVfs(async (vfs, engine, dir) => {
+    const { collectGarbage } = await import('../../../src/engine/gc');
+    const fd = vfs.create('/open', 0o644, root);
+    await vfs.write(fd, Buffer.alloc(3 * ES, 9), 0); // whole extents go to disk before any commit
+    const frags = () => fs.readdirSync(dir, { recursive: true }).filter((f) => /frags\/.*\.\d+$/.test(String(f))).length;
+    for (let i = 0; frags() < 9 && i < 200; i++) await new Promise((r) => setTimeout(r, 25)); // 3 extents x (2+1)
+    assert.equal(frags(), 9, 'the extents are on disk, uncommitted');
+    const before = await collectGarbage(engine, { minAgeSeconds: 0, dryRun: true });
+    assert.equal(before.orphans.length, 0, 'in-flight fragments are not orphans');
+    await collectGarbage(engine, { minAgeSeconds: 0, dryRun: false });
+    await vfs.release(fd);
+    assert.deepEqual(await readAll(vfs, '/open'), Buffer.alloc(3 * ES, 9));
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * `dynamicfs mount POOL MOUNTPOINT`: start the pool's coordinator and mount the pool
+ * with FUSE. By default the coordinator runs detached and the command returns once the
+ * mount is up; with --foreground it runs in this process until SIGINT/SIGTERM or
+ * `dynamicfs unmount`.
+ */
+import type { Command } from 'commander';
+import type { DaemonResult } from '../../daemon/daemonize';
+import type { ServeResult } from '../../daemon/serve';
+import { keyValues } from '../format';
+import { jsonOf, type RegisterVerb } from '../verb';
+
+interface MountFlags {
+  foreground?: boolean;
+  readOnly?: boolean;
+  allowOther?: boolean;
+}
+
+export const register: RegisterVerb = (program: Command, ctx) => {
+  program.command('mount')
+    .summary('mount the pool with FUSE (starts its coordinator)')
+    .description('Start the coordinator of POOL and mount the pool at MOUNTPOINT (an existing, empty directory). The '
+      + 'coordinator holds the pool\'s lock; while it runs, every other dynamicfs command on POOL is sent to it over '
+      + 'POOL/run/admin.sock. It logs to POOL/run/coordinator.log. On start it detaches a stale mount left by a killed '
+      + 'coordinator and removes what that one left behind (orphaned fragments, files deleted while open).\n'
+      + 'Without --foreground the command returns once the mount is up, printing the coordinator\'s PID. '
+      + 'Stop it with `dynamicfs unmount MOUNTPOINT`.')
+    .argument('<pool>', 'pool directory')
+    .argument('<mountpoint>', 'empty directory to mount the pool on')
+    .option('--foreground', 'run the coordinator in this process until SIGINT/SIGTERM or `dynamicfs unmount` (for systemd or a terminal)')
+    .option('--read-only', 'mount read-only (admin commands can still change the pool)')
+    .option('--allow-other', 'let other users access the mount (for non-root needs user_allow_other in /etc/fuse.conf)')
+    .action(async (pool: string, mountpoint: string, o: MountFlags, cmd: Command) => {
+      const json = jsonOf(cmd);
+      // Loaded here, not at the top: every other verb would otherwise load the engine and FUSE with them.
+      const { startDaemon } = require('../../daemon/daemonize') as typeof import('../../daemon/daemonize');
+      const { serveForeground } = require('../../daemon/serve') as typeof import('../../daemon/serve');
+      const base = { pool, mountpoint, readOnly: !!o.readOnly, allowOther: !!o.allowOther };
+      if (!o.foreground) {
+        ctx.emit(await startDaemon(base), (d: DaemonResult) => [
+          `mounted ${d.pool} at ${d.mountpoint}`,
+          keyValues([['coordinator', `PID ${d.pid}`], ['log', d.log]], '  '),
+          `stop it with \`dynamicfs unmount ${d.mountpoint}\``,
+        ].join('\n'));
+        return;
+      }
+      const r = await serveForeground({
+        ...base,
+        onReady: (info) => {
+          if (!json) process.stderr.write(`serving ${info.pool} at ${info.mountpoint} (PID ${info.pid}); log ${info.log}; `
+            + `stop with Ctrl-C or \`dynamicfs unmount ${info.mountpoint}\`\n`);
+        },
+      });
+      ctx.emit(r, (d: ServeResult) => `unmounted ${d.pool} from ${d.mountpoint} (${d.stoppedBy})`);
+    });
+};

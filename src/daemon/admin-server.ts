@@ -1,0 +1,166 @@
+/**
+ * The coordinator's admin socket: a Unix socket at POOL/run/admin.sock speaking the
+ * frames of rpc-frame.ts. Every request runs as soon as it arrives (many at once, from
+ * one or many connections); its reply carries its id. Nothing a peer sends can crash
+ * the coordinator: a frame that is not msgpack, or not a request, gets an error reply;
+ * a frame too large to be a request gets one and the connection is closed (its framing
+ * can no longer be trusted).
+ *
+ * The socket is not the guard on the pool, the pool lock is: the coordinator holds it
+ * before it binds. A socket file left by a coordinator that died refuses connections
+ * and is replaced; one where someone still answers means another process serves this
+ * pool, and we refuse to start (EPOOLBUSY).
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import type { Logger } from 'pino';
+import { pingSocket } from '../admin/client';
+import { DfsError, toDfsError } from '../errors';
+import { asRequest, encodeFrame, FrameReader, MAX_REQUEST_BYTES, requestId, type CoordinatorInfo, type Reply } from './rpc-frame';
+import { socketAddress } from './run-files';
+
+export interface AdminServerOptions {
+  socketPath: string;
+  log: Logger;
+  /** Run one request (an admin operation or a control operation) and return its data. */
+  handle(op: string, args: Record<string, unknown>): Promise<unknown>;
+}
+
+export class AdminServer {
+  private readonly connections = new Set<net.Socket>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private closing: Promise<void> | undefined;
+
+  private constructor(private readonly server: net.Server, private readonly opts: AdminServerOptions) {
+    server.on('connection', (socket) => this.accept(socket));
+    server.on('error', (err) => opts.log.error({ err }, 'admin socket error'));
+  }
+
+  /** Bind the socket, replacing a stale one; EPOOLBUSY if another process answers on it. */
+  static async listen(opts: AdminServerOptions): Promise<AdminServer> {
+    await removeStaleSocket(opts.socketPath, opts.log);
+    const server = net.createServer();
+    const addr = socketAddress(opts.socketPath);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(addr.address, () => {
+          server.removeListener('error', reject);
+          resolve();
+        });
+      });
+    } catch (err) {
+      throw new DfsError('ECOORDINATOR', `cannot listen on the admin socket ${opts.socketPath}: ${(err as Error).message}`, opts.socketPath);
+    } finally {
+      addr.close();
+    }
+    // Only the owner may drive the pool (the socket's directory may be wider open).
+    fs.chmodSync(opts.socketPath, 0o600);
+    opts.log.info({ socket: opts.socketPath }, 'admin socket listening');
+    return new AdminServer(server, opts);
+  }
+
+  /**
+   * Stop accepting connections, let the requests already running finish and send their
+   * replies, close every connection and remove the socket file. Safe to call twice.
+   */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+      while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+      for (const s of this.connections) s.end();
+      // A peer that never closes its side must not hold the coordinator up.
+      const linger = setTimeout(() => { for (const s of this.connections) s.destroy(); }, 2000);
+      await stopped.catch(() => undefined);
+      clearTimeout(linger);
+      fs.rmSync(this.opts.socketPath, { force: true });
+      this.opts.log.info({ socket: this.opts.socketPath }, 'admin socket closed');
+    })();
+    return this.closing;
+  }
+
+  private accept(socket: net.Socket): void {
+    this.connections.add(socket);
+    const reader = new FrameReader(MAX_REQUEST_BYTES);
+    socket.on('close', () => this.connections.delete(socket));
+    socket.on('error', (err) => this.opts.log.debug({ err }, 'admin connection error'));
+    socket.on('data', (chunk: Buffer) => {
+      let frames;
+      try {
+        frames = reader.push(chunk);
+      } catch (err) {
+        this.opts.log.warn({ err: toDfsError(err).message }, 'admin connection dropped: bad framing');
+        send(socket, { id: null, ok: false, error: toDfsError(err).toJSON() });
+        socket.end();
+        socket.pause();
+        return;
+      }
+      for (const frame of frames) {
+        if (!frame.ok) {
+          send(socket, { id: null, ok: false, error: frame.error.toJSON() });
+          continue;
+        }
+        this.dispatch(socket, frame.value);
+      }
+    });
+  }
+
+  private dispatch(socket: net.Socket, value: unknown): void {
+    const job = (async () => {
+      let id: number | null = requestId(value);
+      let reply: Reply;
+      const started = Date.now();
+      let op = '?';
+      try {
+        const req = asRequest(value);
+        id = req.id;
+        op = req.op;
+        if (this.closing) throw new DfsError('ECOORDINATOR', 'the coordinator is stopping; try again once it has (the CLI then opens the pool itself)');
+        reply = { id, ok: true, data: await this.opts.handle(req.op, req.args) };
+      } catch (err) {
+        reply = { id, ok: false, error: toDfsError(err).toJSON() };
+      }
+      const level = op === 'ping' ? 'debug' : 'info';
+      this.opts.log[level]({ op, ms: Date.now() - started, ...(reply.ok ? {} : { error: reply.error.code }) }, 'admin request');
+      send(socket, reply);
+    })();
+    this.inFlight.add(job);
+    void job.finally(() => this.inFlight.delete(job));
+  }
+}
+
+/** Write one reply; a reply that cannot be encoded becomes an error reply. */
+function send(socket: net.Socket, reply: Reply): void {
+  if (socket.destroyed || !socket.writable) return;
+  let frame: Buffer;
+  try {
+    frame = encodeFrame(reply);
+  } catch (err) {
+    frame = encodeFrame({ id: reply.id, ok: false, error: new DfsError('EINTERNAL', `reply could not be encoded: ${(err as Error).message}`).toJSON() });
+  }
+  socket.write(frame);
+}
+
+async function removeStaleSocket(socketPath: string, log: Logger): Promise<void> {
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(socketPath);
+  } catch {
+    return; // nothing there
+  }
+  if (!st.isSocket()) {
+    throw new DfsError('EEXIST', `${socketPath} exists and is not a socket; remove it, then start the coordinator again`, socketPath);
+  }
+  let who: CoordinatorInfo | undefined;
+  try {
+    who = await pingSocket(socketPath, 5000);
+  } catch (err) {
+    // Something accepted the connection: it is alive, whatever it answered.
+    throw new DfsError('EPOOLBUSY', `a process answers on ${socketPath} (${toDfsError(err).message}); stop it before starting a coordinator`, socketPath);
+  }
+  if (who) {
+    throw new DfsError('EPOOLBUSY', `another coordinator (PID ${who.pid}) answers on ${socketPath}; stop it before starting this one`, socketPath, { pid: who.pid });
+  }
+  log.warn({ socket: socketPath }, 'removing a stale admin socket (its coordinator is gone)');
+  fs.rmSync(socketPath, { force: true });
+}

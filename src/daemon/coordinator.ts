@@ -1,0 +1,269 @@
+/**
+ * The coordinator: the one process that owns a pool while it is served. It holds the
+ * pool lock (Engine.open) for its whole life, writes POOL/run/coordinator.pid, recovers
+ * what a crashed predecessor left (a stale FUSE mount, unlinked-but-open inodes,
+ * orphaned fragments), answers admin requests on POOL/run/admin.sock, and — when given
+ * a mountpoint — serves the pool there through FUSE.
+ *
+ * Start order: check the mountpoint → lock → pid file → clear a stale mount → check the
+ * mountpoint is empty → recover → admin socket → FUSE mount. Stop order (SIGINT,
+ * SIGTERM, or the `shutdown` request): flush, unmount, close the admin socket (running
+ * requests finish first), remove the pid file, close the engine (releasing the lock).
+ * A failed start undoes whatever it had done.
+ *
+ * daemon/ sits beside cli/ as an entry point: it imports admin/, engine/, fuse/, log/
+ * and pool/; only cli/ imports it (and admin/client.ts, for the wire format).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Logger } from 'pino';
+import { ping } from '../admin/client';
+import { isOpName, runOp } from '../admin/ops';
+import { Engine } from '../engine/engine';
+import { DfsError, toDfsError } from '../errors';
+import { findMountedPool, forceUnmount, isFuseMounted, POOL_FSNAME_PREFIX, readMounts } from '../fuse/fuse-native';
+import { mountFuse, type FuseMount } from '../fuse/mount';
+import { AdminServer } from './admin-server';
+import { recoverPool, type RecoveryResult } from './recovery';
+import type { CoordinatorInfo, ShutdownArgs } from './rpc-frame';
+import { readPidFile, runFiles, type RunFiles } from './run-files';
+
+export interface CoordinatorOptions {
+  pool: string;
+  /** Serve the pool here through FUSE; without it only the admin socket is served. */
+  mountpoint?: string;
+  readOnly?: boolean;
+  allowOther?: boolean;
+  log: Logger;
+}
+
+export interface StopResult {
+  /** What asked for the stop: a signal name, or "shutdown request". */
+  reason: string;
+  /** False when a step failed (the log says which); the pool lock is released regardless. */
+  clean: boolean;
+}
+
+export class Coordinator {
+  private fuse: FuseMount | undefined;
+  private server: AdminServer | undefined;
+  private stopping: Promise<StopResult> | undefined;
+  private resolveStopped!: (r: StopResult) => void;
+  /** Resolves once the coordinator has stopped (by a signal, a request or stop()). */
+  readonly stopped: Promise<StopResult> = new Promise((resolve) => { this.resolveStopped = resolve; });
+  private readonly startedMs = Date.now();
+
+  private constructor(
+    readonly engine: Engine,
+    readonly pool: string,
+    readonly mountpoint: string | undefined,
+    private readonly opts: CoordinatorOptions,
+    private readonly files: RunFiles,
+  ) {}
+
+  /** Start serving `opts.pool`; resolves once the admin socket answers and the mount (if any) is up. */
+  static async start(opts: CoordinatorOptions): Promise<Coordinator> {
+    const pool = path.resolve(opts.pool);
+    const mountpoint = opts.mountpoint === undefined ? undefined : path.resolve(opts.mountpoint);
+    const log = opts.log;
+    if (mountpoint !== undefined) checkMountpointExists(mountpoint);
+    const engine = Engine.open(pool);
+    const files = runFiles(pool);
+    const c = new Coordinator(engine, pool, mountpoint, opts, files);
+    try {
+      c.writePidFile();
+      await clearStaleMountsOf(pool, log);
+      if (mountpoint !== undefined) {
+        await clearStaleMount(mountpoint, pool, log);
+        checkMountpointEmpty(mountpoint);
+      }
+      const recovered: RecoveryResult = await recoverPool(engine, log);
+      c.server = await AdminServer.listen({ socketPath: files.socket, log: log.child({ component: 'admin' }), handle: (op, args) => c.handle(op, args) });
+      if (mountpoint !== undefined) {
+        c.fuse = await mountFuse(engine, mountpoint, { readOnly: opts.readOnly ?? false, allowOther: opts.allowOther ?? false, log: log.child({ component: 'fuse' }) });
+      }
+      log.info({ pool, mountpoint: mountpoint ?? null, readOnly: !!opts.readOnly, recovered }, 'coordinator ready');
+      return c;
+    } catch (err) {
+      log.error({ err: toDfsError(err).toJSON() }, 'coordinator failed to start');
+      await c.teardown();
+      throw err;
+    }
+  }
+
+  info(): CoordinatorInfo {
+    return { pid: process.pid, pool: this.pool, mountpoint: this.mountpoint ?? null, readOnly: !!this.opts.readOnly, startedMs: this.startedMs };
+  }
+
+  /** Flush, unmount, close the socket and the engine. Safe to call twice; both calls get the same result. */
+  stop(reason: string): Promise<StopResult> {
+    this.stopping ??= (async () => {
+      this.opts.log.info({ reason }, 'coordinator stopping');
+      const clean = await this.teardown();
+      const result = { reason, clean };
+      this.opts.log.info(result, 'coordinator stopped');
+      this.resolveStopped(result);
+      return result;
+    })();
+    return this.stopping;
+  }
+
+  /** One admin request: a control operation, or an admin operation over our engine. */
+  private async handle(op: string, args: Record<string, unknown>): Promise<unknown> {
+    if (op === 'ping') return this.info();
+    if (op === 'shutdown') return this.shutdown(args as ShutdownArgs);
+    if (!isOpName(op)) throw new DfsError('EINVAL', `unknown admin operation "${op}"`);
+    return runOp(op, this.engine, args, {});
+  }
+
+  /**
+   * The `shutdown` request: unmount first, so that a failure (a busy mount) reaches the
+   * caller while we keep serving; then reply, and stop once the reply is on its way.
+   */
+  private async shutdown(args: ShutdownArgs): Promise<CoordinatorInfo> {
+    if (args.mountpoint !== undefined && args.mountpoint !== null) {
+      if (typeof args.mountpoint !== 'string') throw new DfsError('EINVAL', 'shutdown: argument "mountpoint" must be a string');
+      if (path.resolve(args.mountpoint) !== this.mountpoint) {
+        throw new DfsError('EINVAL', `this coordinator (PID ${process.pid}) serves ${this.pool} ${this.mountpoint ? `at ${this.mountpoint}` : 'without a mount'}, not at ${args.mountpoint}`, args.mountpoint);
+      }
+    }
+    if (this.fuse) {
+      await this.fuse.flush();
+      await this.fuse.unmount();
+      this.fuse = undefined;
+    }
+    setImmediate(() => void this.stop('shutdown request'));
+    return this.info();
+  }
+
+  /** Undo everything start did, in reverse; true when every step succeeded. */
+  private async teardown(): Promise<boolean> {
+    const log = this.opts.log;
+    let clean = true;
+    const step = async (what: string, fn: () => Promise<void> | void): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        clean = false;
+        log.error({ err: toDfsError(err).toJSON() }, `stop: ${what} failed`);
+      }
+    };
+    if (this.fuse) {
+      const fuse = this.fuse;
+      const mnt = this.mountpoint!;
+      await step('flush', () => fuse.flush());
+      await step('unmount', async () => {
+        try {
+          await fuse.unmount();
+        } catch (err) {
+          // Never leave a mount behind that nobody serves: detach it, then report the failure.
+          await forceUnmount(mnt).catch(() => undefined);
+          throw err;
+        }
+      });
+      this.fuse = undefined;
+    }
+    if (this.server) await step('closing the admin socket', () => this.server!.close());
+    this.server = undefined;
+    await step('removing the pid file', () => {
+      if (readPidFile(this.files.pid) === process.pid) fs.rmSync(this.files.pid, { force: true });
+    });
+    await step('closing the pool', () => this.engine.close());
+    return clean;
+  }
+
+  /** POOL/run/coordinator.pid. We hold the lock, so any pid file already there is a dead coordinator's. */
+  private writePidFile(): void {
+    const old = readPidFile(this.files.pid);
+    if (old !== undefined && old !== process.pid) {
+      this.opts.log.warn({ stalePid: old }, 'replacing the pid file of a coordinator that is gone (the pool lock was free)');
+    }
+    const tmp = `${this.files.pid}.${process.pid}.tmp`;
+    fs.writeFileSync(tmp, `${process.pid}\n`);
+    fs.renameSync(tmp, this.files.pid);
+  }
+}
+
+/**
+ * Run a coordinator until SIGINT, SIGTERM or a `shutdown` request stops it. A signal
+ * that arrives while it is still starting stops it as soon as it is up.
+ */
+export async function runCoordinator(opts: CoordinatorOptions, onReady?: (c: Coordinator) => void): Promise<StopResult> {
+  let coordinator: Coordinator | undefined;
+  let signalled: string | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    opts.log.info({ signal }, 'signal received');
+    signalled ??= signal;
+    if (coordinator) void coordinator.stop(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    coordinator = await Coordinator.start(opts);
+    if (signalled) void coordinator.stop(signalled);
+    else onReady?.(coordinator);
+    return await coordinator.stopped;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+/** ENOENT / ENOTDIR before anything else happens. A stale FUSE mount (ENOTCONN) passes: start clears it. */
+function checkMountpointExists(mnt: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(mnt);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTCONN' || code === 'ECONNABORTED') return;
+    if (code === 'ENOENT') throw new DfsError('ENOENT', `mountpoint ${mnt} does not exist; create it (an empty directory) first`, mnt);
+    throw new DfsError(code ?? 'EIO', `cannot use mountpoint ${mnt}: ${(err as Error).message}`, mnt);
+  }
+  if (!st.isDirectory()) throw new DfsError('ENOTDIR', `mountpoint ${mnt} is not a directory`, mnt);
+}
+
+function checkMountpointEmpty(mnt: string): void {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(mnt);
+  } catch (err) {
+    throw new DfsError((err as NodeJS.ErrnoException).code ?? 'EIO', `cannot read mountpoint ${mnt}: ${(err as Error).message}`, mnt);
+  }
+  if (entries.length > 0) {
+    throw new DfsError('ENOTEMPTY', `mountpoint ${mnt} is not empty (${entries.length} entries); the mount would hide them: choose an empty directory`, mnt);
+  }
+}
+
+/**
+ * A FUSE mount already at `mnt`: a stale one (its coordinator was killed) is detached;
+ * a live one — another pool's coordinator answering — is EBUSY. Ours (this pool) is
+ * stale by definition: we hold the pool's lock, so its coordinator is gone.
+ */
+async function clearStaleMount(mnt: string, pool: string, log: Logger): Promise<void> {
+  if (!isFuseMounted(mnt)) return;
+  const owner = findMountedPool(mnt);
+  if (owner !== undefined && path.resolve(owner) !== pool) {
+    const who = await ping(owner, 2000).catch(() => undefined);
+    if (who) {
+      throw new DfsError('EBUSY', `${mnt} is where pool ${owner} is mounted (coordinator PID ${who.pid}); unmount it (\`dynamicfs unmount ${mnt}\`) or choose another mountpoint`, mnt, { pid: who.pid });
+    }
+  } else if (owner === undefined) {
+    throw new DfsError('EBUSY', `another FUSE filesystem (not a DynamicFS pool) is mounted at ${mnt}; unmount it or choose another mountpoint`, mnt);
+  }
+  const r = await forceUnmount(mnt);
+  log.warn({ mountpoint: mnt, owner, action: r.action }, 'detached a stale FUSE mount left by a coordinator that died');
+}
+
+/**
+ * Every FUSE mount of this pool still listed in /proc/mounts is stale: we hold the
+ * pool's lock, so whatever served it is gone (a coordinator killed while mounted
+ * elsewhere than where we are asked to mount now). Detach them all.
+ */
+async function clearStaleMountsOf(pool: string, log: Logger): Promise<void> {
+  for (const m of readMounts()) {
+    if (m.source !== POOL_FSNAME_PREFIX + pool || !(m.type === 'fuse' || m.type.startsWith('fuse.'))) continue;
+    const r = await forceUnmount(m.target);
+    log.warn({ mountpoint: m.target, action: r.action }, 'detached a stale FUSE mount of this pool left by a coordinator that died');
+  }
+}

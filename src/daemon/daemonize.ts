@@ -1,0 +1,102 @@
+/**
+ * `dynamicfs mount` without --foreground: start the coordinator as a detached child
+ * (the same command with --foreground --json, its output appended to
+ * POOL/run/coordinator.log), wait until it is ready — its admin socket answers ping
+ * and the kernel lists the mount — and hand back its PID. If the child dies first, its
+ * own error (the JSON line it printed into the log) becomes ours.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ping } from '../admin/client';
+import { DfsError } from '../errors';
+import { isFuseMounted } from '../fuse/fuse-native';
+import { errorFromReply } from './rpc-frame';
+import { runFiles } from './run-files';
+import { assertNotServed, checkPoolDir } from './serve';
+
+/** bin/dynamicfs.js, from dist/src/daemon. */
+const BIN = path.resolve(__dirname, '../../../bin/dynamicfs.js');
+
+export interface DaemonOptions {
+  pool: string;
+  mountpoint: string;
+  readOnly?: boolean;
+  allowOther?: boolean;
+  /** How long the coordinator may take to become ready (recovery of a large pool takes a while). */
+  timeoutMs?: number;
+}
+
+export interface DaemonResult {
+  pool: string;
+  mountpoint: string;
+  pid: number;
+  log: string;
+}
+
+export async function startDaemon(opts: DaemonOptions): Promise<DaemonResult> {
+  const pool = checkPoolDir(opts.pool);
+  const mountpoint = path.resolve(opts.mountpoint);
+  const files = runFiles(pool);
+  await assertNotServed(pool);
+  fs.mkdirSync(files.dir, { recursive: true });
+  const logStart = fileSize(files.log);
+  const out = fs.openSync(files.log, 'a');
+  const args = [...process.execArgv, BIN, 'mount', pool, mountpoint, '--foreground', '--json',
+    ...(opts.readOnly ? ['--read-only'] : []), ...(opts.allowOther ? ['--allow-other'] : [])];
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], cwd: '/' });
+  fs.closeSync(out);
+  let exit: string | undefined;
+  child.once('exit', (code, signal) => { exit = signal ? `signal ${signal}` : `exit code ${code}`; });
+  child.once('error', (err) => { exit = err.message; });
+
+  const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+  for (;;) {
+    if (exit !== undefined) throw childError(files.log, logStart, exit);
+    const who = await ping(pool, 1000).catch(() => undefined);
+    if (who && who.pid === child.pid && isFuseMounted(mountpoint)) break;
+    if (Date.now() > deadline) {
+      child.kill('SIGTERM');
+      throw new DfsError('ETIMEDOUT', `the coordinator (PID ${child.pid}) was not ready after ${Math.round((opts.timeoutMs ?? 120_000) / 1000)} s; stopped it. See ${files.log}`, pool);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  child.unref();
+  return { pool, mountpoint, pid: child.pid!, log: files.log };
+}
+
+function fileSize(file: string): number {
+  try {
+    return fs.statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** The error the child printed (its --json failure line), or one quoting the end of its log. */
+function childError(log: string, from: number, exit: string): DfsError {
+  let text = '';
+  try {
+    const fd = fs.openSync(log, 'r');
+    try {
+      const buf = Buffer.alloc(Math.max(0, fileSize(log) - from));
+      fs.readSync(fd, buf, 0, buf.length, from);
+      text = buf.toString('utf8');
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    // no log: fall through to the generic message
+  }
+  const lines = text.split('\n').filter((l) => l.trim().length > 0);
+  for (const line of [...lines].reverse()) {
+    try {
+      const v = JSON.parse(line) as { ok?: unknown; error?: unknown };
+      if (v.ok === false && typeof v.error === 'object' && v.error !== null) return errorFromReply(v.error as Record<string, unknown>);
+    } catch {
+      // not JSON (a stack trace): keep looking
+    }
+  }
+  const tail = lines.slice(-5).join('\n');
+  return new DfsError('ECOORDINATOR', `the coordinator exited (${exit}) before it was ready; see ${log}${tail ? `:\n${tail}` : ''}`);
+}

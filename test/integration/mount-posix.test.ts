@@ -1,0 +1,149 @@
+/**
+ * The mount with node's fs and ordinary tools: POSIX behaviour users rely on (errnos,
+ * links, renames, holes, O_APPEND, truncate, unlinked-but-open files, times, modes,
+ * xattrs), and real programs (tar, git, sqlite) working inside it.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { cliOk, withMount } from '../helpers/mount';
+
+function sh(cmd: string, cwd: string): string {
+  const r = spawnSync('bash', ['-c', cmd], { cwd, encoding: 'utf8' });
+  assert.equal(r.status, 0, `${cmd}: ${r.stdout}${r.stderr}`);
+  return r.stdout;
+}
+
+const errno = (code: string) => (e: unknown) => (e as NodeJS.ErrnoException).code === code;
+
+test('files, directories, links, renames and the errnos programs expect', async () => {
+  await withMount(async ({ mnt }) => {
+    const p = (s: string) => path.join(mnt, s);
+    fs.writeFileSync(p('a'), 'hello');
+    assert.equal(fs.readFileSync(p('a'), 'utf8'), 'hello');
+    fs.mkdirSync(p('d/e'), { recursive: true });
+    assert.deepEqual(fs.readdirSync(mnt).sort(), ['a', 'd']);
+    assert.throws(() => fs.mkdirSync(p('d')), errno('EEXIST'));
+    assert.throws(() => fs.readFileSync(p('nope')), errno('ENOENT'));
+    assert.throws(() => fs.rmdirSync(p('d')), errno('ENOTEMPTY'));
+    assert.throws(() => fs.readFileSync(p('d')), errno('EISDIR'));
+    assert.throws(() => fs.writeFileSync(p('a/x'), ''), errno('ENOTDIR'));
+    assert.throws(() => fs.writeFileSync(p('x'.repeat(256)), ''), errno('ENAMETOOLONG'));
+    assert.throws(() => fs.unlinkSync(p('d')), (e: unknown) => ['EISDIR', 'EPERM'].includes((e as NodeJS.ErrnoException).code!));
+
+    // Hard links count and share; symlinks resolve.
+    fs.linkSync(p('a'), p('d/b'));
+    assert.equal(fs.statSync(p('a')).nlink, 2);
+    assert.equal(fs.statSync(p('a')).ino, fs.statSync(p('d/b')).ino);
+    fs.symlinkSync('../a', p('d/s'));
+    assert.equal(fs.readlinkSync(p('d/s')), '../a');
+    assert.equal(fs.readFileSync(p('d/s'), 'utf8'), 'hello');
+    assert.ok(fs.lstatSync(p('d/s')).isSymbolicLink());
+
+    // rename over an existing file is atomic and keeps the moved inode; directories move whole.
+    fs.writeFileSync(p('c'), 'replacement');
+    const ino = fs.statSync(p('c')).ino;
+    fs.renameSync(p('c'), p('a'));
+    assert.equal(fs.readFileSync(p('a'), 'utf8'), 'replacement');
+    assert.equal(fs.statSync(p('a')).ino, ino);
+    assert.equal(fs.readFileSync(p('d/b'), 'utf8'), 'hello', 'the other link still has the old contents');
+    fs.renameSync(p('d'), p('d2'));
+    assert.equal(fs.readFileSync(p('d2/b'), 'utf8'), 'hello');
+    assert.throws(() => fs.renameSync(p('d2'), p('d2/e/inside')), errno('EINVAL'));
+    fs.rmSync(p('d2'), { recursive: true });
+    assert.deepEqual(fs.readdirSync(mnt), ['a']);
+
+    // Directory link counts and times.
+    fs.mkdirSync(p('t/u'), { recursive: true });
+    assert.equal(fs.statSync(p('t')).nlink, 3);
+    const before = fs.statSync(p('t')).mtimeMs;
+    await new Promise((r) => setTimeout(r, 20));
+    fs.writeFileSync(p('t/new'), '');
+    assert.ok(fs.statSync(p('t')).mtimeMs > before, 'creating an entry updates the directory mtime');
+  });
+});
+
+test('holes, O_APPEND, truncate, unlinked-but-open, modes, owners, times and xattrs', async () => {
+  await withMount(async ({ mnt, pool }) => {
+    const p = (s: string) => path.join(mnt, s);
+    // A sparse file: the hole reads as zeros.
+    const fd = fs.openSync(p('sparse'), 'w');
+    fs.writeSync(fd, Buffer.from('end'), 0, 3, 10 * 1024 * 1024);
+    fs.closeSync(fd);
+    const sparse = fs.readFileSync(p('sparse'));
+    assert.equal(sparse.length, 10 * 1024 * 1024 + 3);
+    assert.ok(sparse.subarray(0, 10 * 1024 * 1024).every((b) => b === 0));
+    assert.equal(sparse.subarray(-3).toString(), 'end');
+
+    fs.writeFileSync(p('log'), 'one\n');
+    fs.appendFileSync(p('log'), 'two\n');
+    const afd = fs.openSync(p('log'), 'a');
+    fs.writeSync(afd, 'three\n', 0); // O_APPEND ignores the position
+    fs.closeSync(afd);
+    assert.equal(fs.readFileSync(p('log'), 'utf8'), 'one\ntwo\nthree\n');
+
+    fs.truncateSync(p('log'), 3);
+    assert.equal(fs.readFileSync(p('log'), 'utf8'), 'one');
+    fs.truncateSync(p('log'), 6);
+    assert.deepEqual(fs.readFileSync(p('log')), Buffer.from('one\0\0\0'));
+
+    // Unlinked while open: still readable and writable until closed.
+    const data = randomBytes(300_000);
+    fs.writeFileSync(p('tmpfile'), data);
+    const ofd = fs.openSync(p('tmpfile'), 'r+');
+    fs.unlinkSync(p('tmpfile'));
+    assert.throws(() => fs.statSync(p('tmpfile')), errno('ENOENT'));
+    const back = Buffer.alloc(data.length);
+    assert.equal(fs.readSync(ofd, back, 0, back.length, 0), data.length);
+    assert.deepEqual(back, data);
+    fs.closeSync(ofd);
+
+    fs.chmodSync(p('log'), 0o640);
+    assert.equal(fs.statSync(p('log')).mode & 0o7777, 0o640);
+    fs.chownSync(p('log'), 1234, 5678);
+    assert.equal(fs.statSync(p('log')).uid, 1234);
+    assert.equal(fs.statSync(p('log')).gid, 5678);
+    fs.utimesSync(p('log'), new Date('2020-01-02T03:04:05Z'), new Date('2021-02-03T04:05:06Z'));
+    assert.equal(fs.statSync(p('log')).mtime.toISOString(), '2021-02-03T04:05:06.000Z');
+    assert.equal(fs.statSync(p('log')).atime.toISOString(), '2020-01-02T03:04:05.000Z');
+
+    // user.* xattrs, and the redundancy policy attribute inherited by new files.
+    const py = (code: string) => sh(`python3 -c '${code}'`, mnt);
+    py('import os; os.setxattr("log", "user.color", b"blue")');
+    assert.equal(py('import os; print(os.getxattr("log", "user.color").decode())').trim(), 'blue');
+    assert.match(py('import os; print(os.listxattr("log"))'), /user\.color/);
+    fs.mkdirSync(p('mirrored'));
+    py('import os; os.setxattr("mirrored", "user.dynamicfs.policy", b"mirror:3")');
+    fs.writeFileSync(p('mirrored/f'), randomBytes(100_000));
+    const st = cliOk(['stat', pool, '/mirrored/f']);
+    assert.equal(st.extents[0].scheme, 'mirror');
+    assert.equal(st.extents[0].fragments.length, 3);
+    const bad = spawnSync('python3', ['-c', 'import os; os.setxattr("mirrored", "user.dynamicfs.policy", b"rs:99+1")'], { cwd: mnt, encoding: 'utf8' });
+    assert.notEqual(bad.status, 0, 'an invalid policy is refused');
+
+    const sf = fs.statfsSync(mnt);
+    assert.ok(sf.blocks > 0 && sf.bavail > 0 && sf.bavail <= sf.blocks);
+  });
+});
+
+test('real programs: tar, git, sqlite', async () => {
+  await withMount(async ({ mnt }) => {
+    const src = path.resolve(__dirname, '../../../src');
+    sh(`tar -C ${src} -cf ${mnt}/src.tar . && mkdir ${mnt}/x && tar -C ${mnt}/x -xf ${mnt}/src.tar && diff -r ${src} ${mnt}/x`, mnt);
+    sh('git init -q repo && cd repo && git config user.email t@t && git config user.name t && cp -r ../x code && git add -A && git commit -qm one && git log --oneline | wc -l && git fsck --full 2>&1', mnt);
+    const out = sh(`python3 -c '
+import sqlite3
+db = sqlite3.connect("t.db")
+db.execute("create table t (k integer primary key, v text)")
+with db:
+    db.executemany("insert into t (v) values (?)", [("row%d" % i,) for i in range(5000)])
+db.close()
+db = sqlite3.connect("t.db")
+print(db.execute("select count(*) from t").fetchone()[0], db.execute("pragma integrity_check").fetchone()[0])
+'`, mnt);
+    assert.equal(out.trim(), '5000 ok');
+  });
+});
