@@ -147,3 +147,26 @@ print(db.execute("select count(*) from t").fetchone()[0], db.execute("pragma int
     assert.equal(out.trim(), '5000 ok');
   });
 });
+
+test('permissions are enforced for other users (default_permissions, --allow-other); --read-only refuses writes', async () => {
+  await withMount(async ({ mnt, root }) => {
+    fs.chmodSync(root, 0o755); // mkdtemp makes it 0700: the other user must reach the mountpoint
+    fs.writeFileSync(path.join(mnt, 'secret'), 'root only', { mode: 0o600 });
+    fs.chmodSync(path.join(mnt, 'secret'), 0o600);
+    fs.writeFileSync(path.join(mnt, 'public'), 'everyone', { mode: 0o644 });
+    fs.chmodSync(path.join(mnt, 'public'), 0o644);
+    const asNobody = (cmd: string) => spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'bash', '-c', cmd], { cwd: '/', encoding: 'utf8' });
+    assert.equal(asNobody(`cat ${mnt}/public`).stdout, 'everyone');
+    const denied = asNobody(`cat ${mnt}/secret`);
+    assert.notEqual(denied.status, 0);
+    assert.match(denied.stderr, /Permission denied/);
+    assert.match(asNobody(`echo x > ${mnt}/public`).stderr, /Permission denied/);
+    assert.match(asNobody(`touch ${mnt}/new`).stderr, /Permission denied/, 'the root directory is 0755 root');
+    assert.equal(fs.readFileSync(path.join(mnt, 'public'), 'utf8'), 'everyone');
+  }, { extra: ['--allow-other'] });
+
+  await withMount(async ({ mnt }) => {
+    assert.throws(() => fs.writeFileSync(path.join(mnt, 'x'), 'no'), errno('EROFS'));
+    assert.throws(() => fs.mkdirSync(path.join(mnt, 'd')), errno('EROFS'));
+  }, { extra: ['--read-only'] });
+});
