@@ -19,18 +19,9 @@ import { inodeOf, isWithin, lookupPath, type PathLookup } from './paths';
 export const POLICY_XATTR = 'user.dynamicfs.policy';
 const NAME_MAX = 255;
 
-export interface Attr {
-  ino: number;
-  kind: Inode['kind'];
-  mode: number; // permission bits only; the FUSE layer adds the type bits
-  uid: number;
-  gid: number;
-  size: number;
-  nlink: number;
-  atimeMs: number;
-  mtimeMs: number;
-  ctimeMs: number;
-}
+/** What getattr reports: the inode's fields, with the size an open file has now. `mode` is
+ * the permission bits only; the FUSE layer adds the type bits. */
+export type Attr = Pick<Inode, 'ino' | 'kind' | 'mode' | 'uid' | 'gid' | 'size' | 'nlink' | 'atimeMs' | 'mtimeMs' | 'ctimeMs'>;
 
 export interface Caller {
   uid: number;
