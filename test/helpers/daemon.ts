@@ -4,8 +4,6 @@
  * test left (processes, FUSE mounts) in `finally`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { ping } from '../../src/admin/client';
 import { forceUnmount, isFuseMounted } from '../../src/fuse/fuse-native';
 import { processAlive, readPidFile, runFiles } from '../../src/daemon/run-files';
@@ -81,12 +79,6 @@ export async function cleanupPool(pool: string, mountpoints: string[] = []): Pro
   for (const m of mountpoints) {
     if (isFuseMounted(m)) await forceUnmount(m).catch(() => undefined);
   }
-}
-
-/** Whether this machine can mount FUSE filesystems (the mount tests skip otherwise). */
-export function fuseAvailable(): boolean {
-  return fs.existsSync('/dev/fuse') && fs.existsSync(path.join(__dirname, '../../src/fuse/mount.js'))
-    && typeof process.geteuid === 'function' && process.geteuid() === 0;
 }
 
 export function sleep(ms: number): Promise<void> {
