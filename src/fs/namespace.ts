@@ -52,14 +52,9 @@ export interface ExtentInfo {
   fragments: FragmentPlacement[];
 }
 
-export interface StatInfo {
+/** stat: an entry's fields (less its name), plus where it is and how it is stored. */
+export interface StatInfo extends Omit<EntryInfo, 'name'> {
   path: string;
-  ino: number;
-  kind: InodeKind;
-  mode: number;
-  size: number;
-  nlink: number;
-  mtimeMs: number;
   ctimeMs: number;
   /** The inode's own policy; null means the pool default. */
   policy: string | null;

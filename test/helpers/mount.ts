@@ -6,9 +6,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { BIN, ok } from './cli';
 import { tmpDir, rmrf } from './tmp';
 
-export const BIN = path.resolve(__dirname, '../../../bin/dynamicfs.js');
+export { BIN };
+
 
 export interface Mounted {
   root: string;
@@ -18,21 +20,6 @@ export interface Mounted {
   child: ChildProcess;
   /** stderr and stdout of the coordinator so far (for failure messages). */
   output(): string;
-}
-
-export function cli(args: string[], opts: { input?: Buffer } = {}): { status: number | null; json: Record<string, any>; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args, '--json'], { encoding: 'utf8', input: opts.input, maxBuffer: 64 << 20 });
-  let json: Record<string, any> = {};
-  try {
-    json = JSON.parse(r.stdout);
-  } catch { /* left empty: the assertion shows stderr */ }
-  return { status: r.status, json, stderr: r.stderr };
-}
-
-export function cliOk(args: string[]): Record<string, any> {
-  const r = cli(args);
-  if (r.status !== 0) throw new Error(`dynamicfs ${args.join(' ')} failed: ${JSON.stringify(r.json)} ${r.stderr}`);
-  return r.json;
 }
 
 export function isMounted(mnt: string): boolean {
@@ -59,11 +46,11 @@ async function waitFor(cond: () => boolean, ms: number, what: string): Promise<v
 /** Create a pool of `disks` directory disks (rs:4+2 unless told otherwise). */
 export function makePool(root: string, disks = 6, redundancy = 'rs:4+2', extentSize?: string): { pool: string; disks: string[] } {
   const pool = path.join(root, 'pool');
-  cliOk(['init', pool, '--redundancy', redundancy, ...(extentSize ? ['--extent-size', extentSize] : [])]);
+  ok('init', pool, '--redundancy', redundancy, ...(extentSize ? ['--extent-size', extentSize] : []));
   const dirs = Array.from({ length: disks }, (_, i) => path.join(root, `disk${i}`));
   for (const d of dirs) {
     fs.mkdirSync(d);
-    cliOk(['add-disk', pool, d]);
+    ok('add-disk', pool, d);
   }
   return { pool, disks: dirs };
 }

@@ -9,7 +9,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cliOk, isMounted, startCoordinator, stopCoordinator, withMount } from '../helpers/mount';
+import { isMounted, startCoordinator, stopCoordinator, withMount } from '../helpers/mount';
+import { ok } from '../helpers/cli';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -105,7 +106,7 @@ test('SIGKILL of the coordinator: remount recovers, closed and fsynced files are
       await stopCoordinator(mnt, again.child);
     }
     // Offline again: the orphans of the unsynced writes were collected at startup.
-    const gc = cliOk(['gc', pool, '--min-age', '0', '--dry-run']);
+    const gc = ok('gc', pool, '--min-age', '0', '--dry-run');
     assert.equal(gc.orphans.length, 0, JSON.stringify(gc.orphans.slice(0, 3)));
   });
 });

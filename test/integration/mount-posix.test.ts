@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cliOk, withMount } from '../helpers/mount';
+import { withMount } from '../helpers/mount';
+import { ok } from '../helpers/cli';
 
 function sh(cmd: string, cwd: string): string {
   const r = spawnSync('bash', ['-c', cmd], { cwd, encoding: 'utf8' });
@@ -118,7 +119,7 @@ test('holes, O_APPEND, truncate, unlinked-but-open, modes, owners, times and xat
     fs.mkdirSync(p('mirrored'));
     py('import os; os.setxattr("mirrored", "user.dynamicfs.policy", b"mirror:3")');
     fs.writeFileSync(p('mirrored/f'), randomBytes(100_000));
-    const st = cliOk(['stat', pool, '/mirrored/f']);
+    const st = ok('stat', pool, '/mirrored/f');
     assert.equal(st.extents[0].scheme, 'mirror');
     assert.equal(st.extents[0].fragments.length, 3);
     const bad = spawnSync('python3', ['-c', 'import os; os.setxattr("mirrored", "user.dynamicfs.policy", b"rs:99+1")'], { cwd: mnt, encoding: 'utf8' });
