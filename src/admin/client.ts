@@ -15,6 +15,7 @@ import {
 } from '../daemon/rpc-frame';
 import { runFiles, socketAddress } from '../daemon/run-files';
 import type { Engine } from '../engine/engine';
+import { localIdentity } from '../log/audit';
 import type { OpContext } from './context';
 import type { OpArgs, OpName, OpResult } from './ops';
 
@@ -96,7 +97,8 @@ export class AdminConnection {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.socket.write(encodeFrame({ id, op, args }));
+      // `caller` is who we are, for the coordinator's audit log (it checks the pid's uid in /proc).
+      this.socket.write(encodeFrame({ id, op, args, caller: localIdentity() }));
     });
   }
 
@@ -176,9 +178,16 @@ export async function invoke<K extends OpName>(poolDir: string, op: K, args: OpA
     }
     throw err;
   }
+  const { auditLocal } = require('./audit') as typeof import('./audit');
+  const started = Date.now();
   try {
     const fn = adminOps[op] as unknown as (e: Engine, a: OpArgs<K>, c: OpContext) => Promise<OpResult<K>>;
-    return await fn(engine, args, opts.local ?? {});
+    const result = await fn(engine, args, opts.local ?? {});
+    auditLocal(engine.pool.dir, op, args as Record<string, unknown>, started);
+    return result;
+  } catch (err) {
+    auditLocal(engine.pool.dir, op, args as Record<string, unknown>, started, err);
+    throw err;
   } finally {
     await engine.close();
   }

@@ -11,6 +11,7 @@
  */
 import type { Readable, Writable } from 'node:stream';
 import type { Engine } from '../engine/engine';
+import type { Logger } from '../log/logger';
 
 /** A byte counter the caller may show as a progress bar. */
 export interface ProgressSink {
@@ -22,14 +23,18 @@ export interface ProgressSink {
 
 /**
  * What only a local caller can give an operation: its own stdin/stdout (put/get with
- * `-`) and progress display. Over the socket the context is empty, and operations must
- * work without it.
+ * `-`) and progress display. Over the socket the context carries only the request's
+ * logger and id, and operations must work without any of it.
  */
 export interface OpContext {
   stdio?: { stdin: Readable; stdout: Writable };
   progress?: (label: string, total: number) => ProgressSink;
   /** A long operation moved to its next phase (benchmark). */
   onPhase?: (phase: string) => void;
+  /** In a coordinator: the request's logger, a child carrying its `reqId`; pass it to the work the operation starts. */
+  log?: Logger;
+  /** In a coordinator: the id of this request, in its log lines and its audit log entry. */
+  reqId?: string;
 }
 
 export type AdminOp<A, R> = (engine: Engine, args: A, ctx: OpContext) => Promise<R>;

@@ -51,9 +51,9 @@ export function buildProgram(ctx: CliContext, io: Streams = processStreams): Com
 export async function main(argv: string[], io: Streams = processStreams): Promise<number> {
   const args = argv.slice(2);
   const out = new Output(wantsJson(args), io);
-  let result: { data: object; human: (d: object) => string } | undefined;
+  let result: { data: object; human: (d: object) => string; exitCode?: number } | undefined;
   const ctx: CliContext = {
-    emit: (data, human) => { result = { data, human: human as (d: object) => string }; },
+    emit: (data, human, exitCode) => { result = { data, human: human as (d: object) => string, exitCode }; },
   };
   let program: Command;
   try {
@@ -68,7 +68,8 @@ export async function main(argv: string[], io: Streams = processStreams): Promis
     return out.failure(err);
   }
   if (!result) return EXIT_OK;
-  return out.success(result.data, result.human);
+  const code = out.success(result.data, result.human);
+  return result.exitCode ?? code;
 }
 
 function usageError(err: CommanderError, out: Output, args: string[], program: Command): number {

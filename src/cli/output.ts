@@ -4,13 +4,16 @@
  * `{"ok":false,"error":{code,message,path?}}`. Without it, humans get the verb's
  * rendering on stdout and errors on stderr as `dynamicfs: <message>`.
  *
- * Exit codes: 0 success, 1 an operational error, 2 a usage error (EUSAGE).
+ * Exit codes: 0 success, 1 an operational error, 2 a usage error (EUSAGE), 3 `health`
+ * found the pool critical (its answer is printed as a success: `"ok":true`).
  */
 import { DfsError, toDfsError } from '../errors';
 
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
 export const EXIT_USAGE = 2;
+/** `dynamicfs health` on a critical pool (unrecoverable extents). */
+export const EXIT_CRITICAL = 3;
 
 export interface Streams {
   out(text: string): void;

@@ -11,8 +11,11 @@ import type { OpContext } from '../admin/context';
 import { byteProgress } from './progress';
 
 export interface CliContext {
-  /** Hand over the verb's result; called once per run, by the action. */
-  emit<T extends object>(data: T, human: (data: T) => string): void;
+  /**
+   * Hand over the verb's result; called once per run, by the action. `exitCode` (default
+   * 0) is for a verb whose successful answer is a bad verdict (`health` on a critical pool).
+   */
+  emit<T extends object>(data: T, human: (data: T) => string, exitCode?: number): void;
 }
 
 /** What each file in commands/ exports as `register`. */

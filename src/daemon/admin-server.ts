@@ -14,16 +14,32 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Logger } from 'pino';
+import { randomBytes } from 'node:crypto';
+import { isAudited, summarizeArgs } from '../admin/audit';
 import { pingSocket } from '../admin/client';
 import { DfsError, toDfsError } from '../errors';
-import { asRequest, encodeFrame, FrameReader, MAX_REQUEST_BYTES, requestId, type CoordinatorInfo, type Reply } from './rpc-frame';
+import type { AuditEntry, AuditLog, Identity } from '../log/audit';
+import type { Metrics } from '../metrics/metrics';
+import { asRequest, encodeFrame, FrameReader, MAX_REQUEST_BYTES, requestId, type CoordinatorInfo, type Reply, type Request } from './rpc-frame';
 import { socketAddress } from './run-files';
+
+/** What the server hands the handler with each request. */
+export interface AdminRequest {
+  /** This request's id: in its log lines, its audit entry, and the log lines of the work it starts. */
+  reqId: string;
+  /** A child of the server's logger carrying reqId and op. */
+  log: Logger;
+}
 
 export interface AdminServerOptions {
   socketPath: string;
   log: Logger;
   /** Run one request (an admin operation or a control operation) and return its data. */
-  handle(op: string, args: Record<string, unknown>): Promise<unknown>;
+  handle(op: string, args: Record<string, unknown>, req: AdminRequest): Promise<unknown>;
+  /** Where to record every audited action (admin/audit.ts says which are). */
+  audit?: AuditLog;
+  /** Counts requests (dynamicfs_admin_requests_total). */
+  metrics?: Metrics;
 }
 
 export class AdminServer {
@@ -110,23 +126,50 @@ export class AdminServer {
       let id: number | null = requestId(value);
       let reply: Reply;
       const started = Date.now();
+      const reqId = randomBytes(6).toString('hex');
       let op = '?';
+      let req: Request | undefined;
       try {
-        const req = asRequest(value);
+        req = asRequest(value);
         id = req.id;
         op = req.op;
         if (this.closing) throw new DfsError('ECOORDINATOR', 'the coordinator is stopping; try again once it has (the CLI then opens the pool itself)');
-        reply = { id, ok: true, data: await this.opts.handle(req.op, req.args) };
+        reply = { id, ok: true, data: await this.opts.handle(req.op, req.args, { reqId, log: this.opts.log.child({ reqId, op }) }) };
       } catch (err) {
         reply = { id, ok: false, error: toDfsError(err).toJSON() };
       }
+      const ms = Date.now() - started;
+      const result = reply.ok ? 'ok' : String(reply.error.code);
       const level = op === 'ping' ? 'debug' : 'info';
-      this.opts.log[level]({ op, ms: Date.now() - started, ...(reply.ok ? {} : { error: reply.error.code }) }, 'admin request');
+      this.opts.log[level]({ reqId, op, ms, ...(reply.ok ? {} : { error: reply.error.code }) }, 'admin request');
+      this.opts.metrics?.adminRequests.inc({ op: /^[a-z][a-z0-9-]{0,39}$/.test(op) ? op : 'other', result });
+      if (req && this.opts.audit && isAudited(op)) {
+        this.opts.audit.record({ via: 'socket', who: peerIdentity(req.caller), op, args: summarizeArgs(req.args), result,
+          ...(reply.ok ? {} : { error: String(reply.error.message) }), ms, reqId });
+      }
       send(socket, reply);
     })();
     this.inFlight.add(job);
     void job.finally(() => this.inFlight.delete(job));
   }
+}
+
+/**
+ * Who sent a request, as its client declared it, checked against /proc: verified when
+ * the declared pid exists and runs with the declared uid (real or effective). Node
+ * cannot read SO_PEERCRED; the socket's mode (0600) is what limits peers to the
+ * coordinator's user and root.
+ */
+function peerIdentity(caller: Identity | undefined): AuditEntry['who'] {
+  if (!caller) return { user: 'unknown', uid: -1, gid: -1, pid: -1, verified: false };
+  let verified = false;
+  try {
+    const uids = /^Uid:\s+(\d+)\s+(\d+)/m.exec(fs.readFileSync(`/proc/${caller.pid}/status`, 'utf8'));
+    verified = !!uids && (Number(uids[1]) === caller.uid || Number(uids[2]) === caller.uid);
+  } catch {
+    // the process is gone (or /proc is not there): unverified
+  }
+  return { ...caller, verified };
 }
 
 /** Write one reply; a reply that cannot be encoded becomes an error reply. */

@@ -19,11 +19,15 @@ import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { ping } from '../admin/client';
 import { isOpName, runOp } from '../admin/ops';
+import { AutoRepair } from '../engine/auto-repair';
 import { Engine } from '../engine/engine';
 import { DfsError, toDfsError } from '../errors';
 import { findMountedPool, forceUnmount, isFuseMounted, POOL_FSNAME_PREFIX, readMounts } from '../fuse/fuse-native';
 import { mountFuse, type FuseMount } from '../fuse/mount';
-import { AdminServer } from './admin-server';
+import { auditLogOf, outcome } from '../admin/audit';
+import { localIdentity, type AuditLog } from '../log/audit';
+import { AdminServer, type AdminRequest } from './admin-server';
+import { MetricsHttpServer } from './metrics-http';
 import { recoverPool, type RecoveryResult } from './recovery';
 import type { CoordinatorInfo, ShutdownArgs } from './rpc-frame';
 import { readPidFile, runFiles, type RunFiles } from './run-files';
@@ -34,6 +38,8 @@ export interface CoordinatorOptions {
   mountpoint?: string;
   readOnly?: boolean;
   allowOther?: boolean;
+  /** Serve /metrics, /metrics/json and /health over HTTP (metrics-http.ts). */
+  metrics?: { port: number; bind?: string };
   log: Logger;
 }
 
@@ -47,6 +53,10 @@ export interface StopResult {
 export class Coordinator {
   private fuse: FuseMount | undefined;
   private server: AdminServer | undefined;
+  private http: MetricsHttpServer | undefined;
+  /** POOL/run/audit.log: every audited admin request, and our own start and stop. */
+  private readonly audit: AuditLog;
+  private autoRepair: AutoRepair | undefined;
   private stopping: Promise<StopResult> | undefined;
   private resolveStopped!: (r: StopResult) => void;
   /** Resolves once the coordinator has stopped (by a signal, a request or stop()). */
@@ -59,7 +69,9 @@ export class Coordinator {
     readonly mountpoint: string | undefined,
     private readonly opts: CoordinatorOptions,
     private readonly files: RunFiles,
-  ) {}
+  ) {
+    this.audit = auditLogOf(pool);
+  }
 
   /** Start serving `opts.pool`; resolves once the admin socket answers and the mount (if any) is up. */
   static async start(opts: CoordinatorOptions): Promise<Coordinator> {
@@ -78,21 +90,39 @@ export class Coordinator {
         checkMountpointEmpty(mountpoint);
       }
       const recovered: RecoveryResult = await recoverPool(engine, log);
-      c.server = await AdminServer.listen({ socketPath: files.socket, log: log.child({ component: 'admin' }), handle: (op, args) => c.handle(op, args) });
+      // Jobs a previous coordinator left (queued, running) resume; damage gets repaired.
+      engine.jobs.start();
+      c.autoRepair = new AutoRepair(engine, log.child({ component: 'repair' }));
+      c.autoRepair.start();
+      if (opts.metrics) {
+        // Before the admin socket: once ping answers, the endpoint is up too.
+        engine.metrics.enableProcessMetrics();
+        c.http = await MetricsHttpServer.listen({ engine, port: opts.metrics.port, bind: opts.metrics.bind, log: log.child({ component: 'metrics' }) });
+      }
+      c.server = await AdminServer.listen({ socketPath: files.socket, log: log.child({ component: 'admin' }), handle: (op, args, req) => c.handle(op, args, req),
+        audit: c.audit, metrics: engine.metrics });
       if (mountpoint !== undefined) {
         c.fuse = await mountFuse(engine, mountpoint, { readOnly: opts.readOnly ?? false, allowOther: opts.allowOther ?? false, log: log.child({ component: 'fuse' }) });
       }
-      log.info({ pool, mountpoint: mountpoint ?? null, readOnly: !!opts.readOnly, recovered }, 'coordinator ready');
+      log.info({ pool, mountpoint: mountpoint ?? null, readOnly: !!opts.readOnly, metricsUrl: c.http?.url ?? null, recovered }, 'coordinator ready');
+      c.recordSelf('coordinator-start', { mountpoint: mountpoint ?? null, readOnly: !!opts.readOnly, metricsUrl: c.http?.url ?? null });
       return c;
     } catch (err) {
       log.error({ err: toDfsError(err).toJSON() }, 'coordinator failed to start');
+      c.recordSelf('coordinator-start', { mountpoint: mountpoint ?? null, readOnly: !!opts.readOnly }, err);
       await c.teardown();
       throw err;
     }
   }
 
   info(): CoordinatorInfo {
-    return { pid: process.pid, pool: this.pool, mountpoint: this.mountpoint ?? null, readOnly: !!this.opts.readOnly, startedMs: this.startedMs };
+    return { pid: process.pid, pool: this.pool, mountpoint: this.mountpoint ?? null, readOnly: !!this.opts.readOnly, startedMs: this.startedMs,
+      metricsUrl: this.http?.url ?? null };
+  }
+
+  /** Our own start and stop, in the audit log (who: this process). */
+  private recordSelf(op: string, args: Record<string, unknown>, err?: unknown): void {
+    this.audit.record({ via: 'coordinator', who: localIdentity(), op, args, ...outcome(err), ms: Date.now() - this.startedMs });
   }
 
   /** Flush, unmount, close the socket and the engine. Safe to call twice; both calls get the same result. */
@@ -102,6 +132,7 @@ export class Coordinator {
       const clean = await this.teardown();
       const result = { reason, clean };
       this.opts.log.info(result, 'coordinator stopped');
+      this.recordSelf('coordinator-stop', { reason }, clean ? undefined : new DfsError('ECOORDINATOR', 'some stop steps failed; see coordinator.log'));
       this.resolveStopped(result);
       return result;
     })();
@@ -109,11 +140,11 @@ export class Coordinator {
   }
 
   /** One admin request: a control operation, or an admin operation over our engine. */
-  private async handle(op: string, args: Record<string, unknown>): Promise<unknown> {
+  private async handle(op: string, args: Record<string, unknown>, req: AdminRequest): Promise<unknown> {
     if (op === 'ping') return this.info();
     if (op === 'shutdown') return this.shutdown(args as ShutdownArgs);
     if (!isOpName(op)) throw new DfsError('EINVAL', `unknown admin operation "${op}"`);
-    return runOp(op, this.engine, args, {});
+    return runOp(op, this.engine, args, { log: req.log, reqId: req.reqId });
   }
 
   /**
@@ -148,6 +179,8 @@ export class Coordinator {
         log.error({ err: toDfsError(err).toJSON() }, `stop: ${what} failed`);
       }
     };
+    if (this.http) await step('closing the metrics endpoint', () => this.http!.close());
+    this.http = undefined;
     if (this.fuse) {
       const fuse = this.fuse;
       const mnt = this.mountpoint!;
@@ -163,6 +196,8 @@ export class Coordinator {
       });
       this.fuse = undefined;
     }
+    this.autoRepair?.stop();
+    this.autoRepair = undefined;
     if (this.server) await step('closing the admin socket', () => this.server!.close());
     this.server = undefined;
     await step('removing the pid file', () => {

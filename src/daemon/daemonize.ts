@@ -23,6 +23,8 @@ export interface DaemonOptions {
   mountpoint: string;
   readOnly?: boolean;
   allowOther?: boolean;
+  /** Serve /metrics and /health over HTTP (passed to the child as --metrics-port/--metrics-bind). */
+  metrics?: { port: number; bind?: string };
   /** How long the coordinator may take to become ready (recovery of a large pool takes a while). */
   timeoutMs?: number;
 }
@@ -32,6 +34,8 @@ export interface DaemonResult {
   mountpoint: string;
   pid: number;
   log: string;
+  /** Where the coordinator serves /metrics and /health; null without --metrics-port. */
+  metricsUrl: string | null;
 }
 
 export async function startDaemon(opts: DaemonOptions): Promise<DaemonResult> {
@@ -43,7 +47,8 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonResult> {
   const logStart = fileSize(files.log);
   const out = fs.openSync(files.log, 'a');
   const args = [...process.execArgv, BIN, 'mount', pool, mountpoint, '--foreground', '--json',
-    ...(opts.readOnly ? ['--read-only'] : []), ...(opts.allowOther ? ['--allow-other'] : [])];
+    ...(opts.readOnly ? ['--read-only'] : []), ...(opts.allowOther ? ['--allow-other'] : []),
+    ...(opts.metrics ? ['--metrics-port', String(opts.metrics.port), ...(opts.metrics.bind ? ['--metrics-bind', opts.metrics.bind] : [])] : [])];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], cwd: '/' });
   fs.closeSync(out);
   let exit: string | undefined;
@@ -51,10 +56,14 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonResult> {
   child.once('error', (err) => { exit = err.message; });
 
   const deadline = Date.now() + (opts.timeoutMs ?? 120_000);
+  let metricsUrl: string | null = null;
   for (;;) {
     if (exit !== undefined) throw childError(files.log, logStart, exit);
     const who = await ping(pool, 1000).catch(() => undefined);
-    if (who && who.pid === child.pid && isFuseMounted(mountpoint)) break;
+    if (who && who.pid === child.pid && isFuseMounted(mountpoint)) {
+      metricsUrl = who.metricsUrl ?? null;
+      break;
+    }
     if (Date.now() > deadline) {
       child.kill('SIGTERM');
       throw new DfsError('ETIMEDOUT', `the coordinator (PID ${child.pid}) was not ready after ${Math.round((opts.timeoutMs ?? 120_000) / 1000)} s; stopped it. See ${files.log}`, pool);
@@ -62,7 +71,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonResult> {
     await new Promise((r) => setTimeout(r, 50));
   }
   child.unref();
-  return { pool, mountpoint, pid: child.pid!, log: files.log };
+  return { pool, mountpoint, pid: child.pid!, log: files.log, metricsUrl };
 }
 
 function fileSize(file: string): number {

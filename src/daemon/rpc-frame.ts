@@ -3,7 +3,7 @@
  * server (daemon/admin-server.ts):
  *
  *   frame    = length (uint32, big-endian) ‖ body (`length` bytes, msgpack)
- *   request  = { id: number, op: string, args: object }
+ *   request  = { id: number, op: string, args: object, caller?: { user, uid, gid, pid } }
  *   reply    = { id, ok: true, data } | { id, ok: false, error: { code, message, path?, ...details } }
  *
  * Replies carry the request's id, so one connection can have many requests in flight
@@ -16,6 +16,7 @@
  */
 import { Packr } from 'msgpackr';
 import { DfsError } from '../errors';
+import type { Identity } from '../log/audit';
 
 export const FRAME_HEADER_BYTES = 4;
 /** Requests are small (paths and flags); anything larger is garbage, not a request. */
@@ -29,6 +30,8 @@ export interface Request {
   id: number;
   op: string;
   args: Record<string, unknown>;
+  /** Who the client says it is (for the audit log); absent when it did not say, or said it badly. */
+  caller?: Identity;
 }
 
 export type Reply =
@@ -118,7 +121,13 @@ export function asRequest(value: unknown): Request {
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
     throw new DfsError('EPROTO', `admin request ${v.op}: args must be a map`);
   }
-  return { id: v.id, op: v.op, args: args as Record<string, unknown> };
+  return { id: v.id, op: v.op, args: args as Record<string, unknown>, ...(isIdentity(v.caller) ? { caller: v.caller } : {}) };
+}
+
+function isIdentity(v: unknown): v is Identity {
+  if (typeof v !== 'object' || v === null) return false;
+  const c = v as Record<string, unknown>;
+  return typeof c.user === 'string' && c.user.length <= 256 && [c.uid, c.gid, c.pid].every((n) => typeof n === 'number' && Number.isSafeInteger(n));
 }
 
 /** The id of a value that failed asRequest, if it had a usable one. */
@@ -160,6 +169,8 @@ export interface CoordinatorInfo {
   mountpoint: string | null;
   readOnly: boolean;
   startedMs: number;
+  /** Where GET /metrics and /health are served (`--metrics-port`); null when they are not. */
+  metricsUrl: string | null;
 }
 
 export interface ShutdownArgs {

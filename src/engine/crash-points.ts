@@ -8,7 +8,8 @@ const spec = process.env.DYNAMICFS_CRASH_AT;
 const [target, nth] = spec ? [spec.split(':')[0], Number(spec.split(':')[1] ?? '1')] : [undefined, 0];
 let hits = 0;
 
-export type CrashPoint = 'after-fragment-write' | 'before-commit' | 'after-commit' | 'during-delete';
+export type CrashPoint = 'after-fragment-write' | 'before-commit' | 'after-commit' | 'during-delete'
+  | 'repair-before-commit' | 'repair-after-commit' | 'scrub-extent';
 
 export function crashPoint(name: CrashPoint): void {
   if (name !== target) return;

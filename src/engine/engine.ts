@@ -2,10 +2,16 @@
  * The engine: a pool plus the extent pipelines and the worker pools. Entry points
  * (CLI, daemon, FUSE) call it; it calls down into meta/, pool/ and native/.
  */
+import { EventEmitter } from 'node:events';
 import { Pool } from '../pool/pool';
 import type { MetaStore } from '../meta/store';
 import type { FragmentRef } from '../meta/records';
+import { Metrics } from '../metrics/metrics';
 import { crashPoint } from './crash-points';
+import { instrumentPool } from './engine-metrics';
+import { DiskHealth } from './disk-health';
+import { JOB_KINDS } from './job-kinds';
+import { JobRunner } from './jobs';
 import { Placement } from './placement';
 import { WorkPools } from './work-pools';
 import type { ReadFailure } from './extent-reader';
@@ -15,25 +21,47 @@ export interface DroppedExtent {
   fragments: FragmentRef[];
 }
 
-export class Engine {
+export class Engine extends EventEmitter {
   readonly placement: Placement;
+  readonly health: DiskHealth;
+  readonly jobs: JobRunner;
+  /** Per-extent critical sections (two repairs of one extent must not race). */
+  private readonly extentLocks = new Map<string, Promise<unknown>>();
   /**
    * Extents whose fragments are (being) written but not yet committed, by hex id. gc
    * must not take their fragments for orphans, whatever its minimum age.
    */
   private readonly uncommitted = new Set<string>();
 
-  private constructor(readonly pool: Pool, readonly work: WorkPools) {
+  private constructor(readonly pool: Pool, readonly work: WorkPools, readonly metrics: Metrics = new Metrics()) {
+    super();
+    instrumentPool(pool, metrics);
     this.placement = new Placement(pool);
+    this.health = new DiskHealth(pool);
+    this.jobs = new JobRunner(this, JOB_KINDS);
   }
 
-  static open(poolDir: string): Engine {
-    return new Engine(Pool.open(poolDir), new WorkPools());
+  /** Run fn with extent `id` to itself: callers for the same extent run one after another. */
+  async exclusiveOnExtent<T>(id: Buffer, fn: () => Promise<T>): Promise<T> {
+    const key = id.toString('hex');
+    for (let prev = this.extentLocks.get(key); prev; prev = this.extentLocks.get(key)) await prev.catch(() => undefined);
+    const run = fn();
+    this.extentLocks.set(key, run);
+    try {
+      return await run;
+    } finally {
+      if (this.extentLocks.get(key) === run) this.extentLocks.delete(key);
+    }
+  }
+
+  /** Open the pool (taking its lock); `metrics` defaults to a registry of its own. */
+  static open(poolDir: string, metrics?: Metrics): Engine {
+    return new Engine(Pool.open(poolDir), new WorkPools(), metrics);
   }
 
   /** Wrap an already-open pool (init uses this right after creating it). */
-  static attach(pool: Pool): Engine {
-    return new Engine(pool, new WorkPools());
+  static attach(pool: Pool, metrics?: Metrics): Engine {
+    return new Engine(pool, new WorkPools(), metrics);
   }
 
   /** Mark an extent as written-but-uncommitted (its fragments are not orphans). */
@@ -55,6 +83,7 @@ export class Engine {
   }
 
   async close(): Promise<void> {
+    await this.jobs.stop();
     await this.work.close();
     this.pool.close();
   }
@@ -83,11 +112,26 @@ export class Engine {
       }
       tx.queueRepair(extentId, failures.map((f) => `fragment ${f.index} on disk ${f.diskId}: ${f.code}`).join('; '));
     });
+    // A disk left out because it vanished is failed from now on; the others face the thresholds.
+    for (const f of failures) {
+      if (f.code === 'ENODEV' && !this.pool.store(f.diskId).present()) {
+        this.health.degrade(f.diskId, 'failed', 'errors', 'disk directory or its label vanished (noticed by a read)');
+      }
+    }
+    this.health.afterErrors(failures.filter((f) => f.code !== 'ENODEV').map((f) => f.diskId));
+    this.emit('repair-queued');
   }
 
+  /** Write failures: a full disk is not a sick one; a read-only one is suspect; the rest count. */
   countWriteErrors(failures: { diskId: number; code: string }[]): void {
+    const counted = failures.filter((f) => f.code !== 'ENOSPC' && f.code !== 'EDQUOT');
     this.meta.transact((tx) => {
-      for (const f of failures) tx.countDiskErrors(f.diskId, 'write');
+      for (const f of counted) tx.countDiskErrors(f.diskId, 'write');
     });
+    for (const f of counted) {
+      if (f.code === 'EROFS') this.health.degrade(f.diskId, 'suspect', 'errors', 'a fragment write failed with EROFS: the disk turned read-only');
+      if (f.code === 'ENOENT' && !this.pool.store(f.diskId).present()) this.health.degrade(f.diskId, 'failed', 'errors', 'disk directory or its label vanished (noticed by a write)');
+    }
+    this.health.afterErrors(counted.map((f) => f.diskId));
   }
 }

@@ -1,9 +1,10 @@
-/** The Piscina worker pools the engine owns (encode now; scrub joins later). */
+/** The Piscina worker pools the engine owns: encode (RS + BLAKE3) and scrub (read + verify fragments). */
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Piscina from 'piscina';
 import { DfsError } from '../errors';
 import { encodeLayout, type EncodeFailure, type EncodeLayout } from '../workers/encode.worker';
+import type { CheckResult, FragmentCheck } from '../workers/scrub.worker';
 
 export interface EncodedExtent {
   layout: EncodeLayout;
@@ -23,6 +24,7 @@ export function allocEncodeBuffer(length: number, k: number, m: number, mirror: 
 
 export class WorkPools {
   private encodePool: Piscina | undefined;
+  private scrubPool: Piscina | undefined;
 
   private get encoder(): Piscina {
     // Started lazily: commands that never encode never spawn threads.
@@ -50,8 +52,24 @@ export class WorkPools {
     };
   }
 
+  /**
+   * Read and verify fragments in the scrub pool (one thread: a scrub is background work,
+   * and its reads wait on the disks, not the CPU); verdicts come back in order.
+   */
+  async scrub(checks: FragmentCheck[], concurrency = 4): Promise<CheckResult[]> {
+    this.scrubPool ??= new Piscina({
+      filename: path.resolve(__dirname, '../workers/scrub.worker.js'),
+      minThreads: 0,
+      maxThreads: 1,
+      idleTimeout: 5000,
+    });
+    return (await this.scrubPool.run({ checks, concurrency })) as CheckResult[];
+  }
+
   async close(): Promise<void> {
     await this.encodePool?.destroy();
     this.encodePool = undefined;
+    await this.scrubPool?.destroy();
+    this.scrubPool = undefined;
   }
 }

@@ -16,13 +16,26 @@ export class ExtentCache {
 
   /** The extent's logical bytes, verified (from the cache or the disks). */
   get(e: Extent): Promise<Buffer> {
+    return this.lookup(e, true);
+  }
+
+  /** Start fetching an extent in the background (read-ahead); errors surface on the real read. */
+  prefetch(e: Extent): void {
+    this.lookup(e, false).catch(() => undefined);
+  }
+
+  /** Hits and misses are counted for reads only: a read-ahead is neither. */
+  private lookup(e: Extent, counted: boolean): Promise<Buffer> {
     const key = e.id.toString('hex');
     const hit = this.entries.get(key);
+    const metrics = this.engine.metrics;
     if (hit) {
+      if (counted) metrics.cacheHits.inc();
       this.entries.delete(key); // re-insert: Map order is our LRU order
       this.entries.set(key, hit);
       return hit.value;
     }
+    if (counted) metrics.cacheMisses.inc();
     const value = readExtent(this.engine, e);
     const entry = { bytes: e.length, value };
     this.entries.set(key, entry);
@@ -32,12 +45,8 @@ export class ExtentCache {
       if (this.entries.get(key) === entry) this.drop(key);
     });
     this.evict();
+    metrics.cacheBytes.set(this.used);
     return value;
-  }
-
-  /** Start fetching an extent in the background (read-ahead); errors surface on the real read. */
-  prefetch(e: Extent): void {
-    this.get(e).catch(() => undefined);
   }
 
   private evict(): void {
@@ -52,5 +61,6 @@ export class ExtentCache {
     if (!e) return;
     this.entries.delete(key);
     this.used -= e.bytes;
+    this.engine.metrics.cacheBytes.set(this.used);
   }
 }

@@ -105,8 +105,10 @@ export class Vfs {
     const now = Date.now();
     this.store.transact((tx) => {
       const ino = tx.allocIno();
-      const gid = at.parent.mode & 0o2000 ? at.parent.gid : caller.gid; // setgid directories pass their group on
-      tx.putInode(newInode(ino, 'dir', mode & 0o7777, now, { uid: caller.uid, gid, policy: at.parent.policy }));
+      // A setgid directory passes its group on, and its setgid bit to subdirectories (as on ext4).
+      const setgid = (at.parent.mode & 0o2000) !== 0;
+      const gid = setgid ? at.parent.gid : caller.gid;
+      tx.putInode(newInode(ino, 'dir', (mode & 0o7777) | (setgid ? 0o2000 : 0), now, { uid: caller.uid, gid, policy: at.parent.policy }));
       tx.link(at.parent.ino, at.name, ino);
       touchDir(tx, this.store, at.parent.ino, now, +1);
     });
@@ -198,7 +200,8 @@ export class Vfs {
     const now = Date.now();
     this.store.transact((tx) => {
       const ino = tx.allocIno();
-      tx.putInode(newInode(ino, 'symlink', 0o777, now, { uid: caller.uid, gid: caller.gid, target }));
+      const gid = at.parent.mode & 0o2000 ? at.parent.gid : caller.gid;
+      tx.putInode(newInode(ino, 'symlink', 0o777, now, { uid: caller.uid, gid, target }));
       tx.link(at.parent.ino, at.name, ino);
       touchDir(tx, this.store, at.parent.ino, now);
     });

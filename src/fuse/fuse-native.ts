@@ -138,9 +138,18 @@ export interface FuseOptions {
 
 type Done = (err: Error | null) => void;
 
+/** The process a request came from (libfuse's fuse_get_context; our patch passes it up). */
+export interface FuseContext {
+  uid: number;
+  gid: number;
+  pid: number;
+}
+
 interface NativeFuseInstance {
   readonly mnt: string;
   readonly opts: FuseOptions;
+  /** Added by patches/fuse-native+2.2.6.patch. */
+  context(): FuseContext | null;
   mount(cb: Done): void;
   unmount(cb: Done): void;
   _fuseOptions(): string;
@@ -311,6 +320,14 @@ export class Fuse {
     if (Buffer.byteLength(this.mnt) > MAX_OPTION_STRING) throw new DfsError('EINVAL', `mountpoint path too long for fuse-native (max ${MAX_OPTION_STRING} bytes)`, this.mnt);
     this.inner = new WithExtraOptions(this.mnt, ops, opts);
     this.inner._fuseOptions(); // refuse an over-long option string now, not inside mount
+  }
+
+  /**
+   * The uid, gid and pid of the process whose request is being handled. Valid only
+   * synchronously inside an operation handler (null elsewhere, and in init).
+   */
+  context(): FuseContext | null {
+    return this.inner.context();
   }
 
   /** The `-o...` string fuse-native will hand to libfuse (for tests and logs). */

@@ -26,8 +26,16 @@ export function statOf(a: Attr): Record<string, unknown> {
   };
 }
 
-/** The ops object for `new Fuse(mountpoint, ops, options)`. */
-export function fuseOps(vfs: Vfs, log: Logger, owner: Caller = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 }): Record<string, unknown> {
+/** The coordinator itself: the owner of what is created when the caller is unknown. */
+const SELF: Caller = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+
+/**
+ * The ops object for `new Fuse(mountpoint, ops, options)`. `context` gives the process
+ * whose request is being handled (Fuse.context()); it is read synchronously when a
+ * handler starts, the only time it is valid. New inodes belong to that uid/gid.
+ */
+export function fuseOps(vfs: Vfs, log: Logger, context: () => Caller | null = () => null): Record<string, unknown> {
+  const caller = (): Caller => context() ?? SELF;
   // Results: sync or async; cb(0, ...results) on success, cb(-errno) on failure.
   const run = (op: string, path: string, cb: Cb, fn: () => unknown): void => {
     let out: unknown;
@@ -61,16 +69,16 @@ export function fuseOps(vfs: Vfs, log: Logger, owner: Caller = { uid: process.ge
     fgetattr: (path: string, fd: number, cb: Cb) => run('fgetattr', path, cb, () => statOf(vfs.fgetattr(fd))),
     readdir: (path: string, cb: Cb) => run('readdir', path, cb, () => ['.', '..', ...vfs.readdir(path)]),
     readlink: (path: string, cb: Cb) => run('readlink', path, cb, () => vfs.readlink(path)),
-    mkdir: (path: string, mode: number, cb: Cb) => run('mkdir', path, cb, () => { vfs.mkdir(path, mode, owner); }),
+    mkdir: (path: string, mode: number, cb: Cb) => run('mkdir', path, cb, () => { vfs.mkdir(path, mode, caller()); }),
     rmdir: (path: string, cb: Cb) => run('rmdir', path, cb, () => { vfs.rmdir(path); }),
     unlink: (path: string, cb: Cb) => run('unlink', path, cb, () => vfs.unlink(path)),
     rename: (from: string, to: string, cb: Cb) => run('rename', from, cb, () => vfs.rename(from, to)),
     link: (from: string, to: string, cb: Cb) => run('link', to, cb, () => { vfs.link(from, to); }),
-    symlink: (target: string, path: string, cb: Cb) => run('symlink', path, cb, () => { vfs.symlink(target, path, owner); }),
+    symlink: (target: string, path: string, cb: Cb) => run('symlink', path, cb, () => { vfs.symlink(target, path, caller()); }),
     chmod: (path: string, mode: number, cb: Cb) => run('chmod', path, cb, () => { vfs.chmod(path, mode); }),
     chown: (path: string, uid: number, gid: number, cb: Cb) => run('chown', path, cb, () => { vfs.chown(path, uid, gid); }),
     utimens: (path: string, atime: number, mtime: number, cb: Cb) => run('utimens', path, cb, () => vfs.utimens(path, toMs(atime), toMs(mtime))),
-    create: (path: string, mode: number, cb: Cb) => run('create', path, cb, () => vfs.create(path, mode, owner)),
+    create: (path: string, mode: number, cb: Cb) => run('create', path, cb, () => vfs.create(path, mode, caller())),
     open: (path: string, flags: number, cb: Cb) => run('open', path, cb, () => vfs.open(path, flags)),
     read: (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: Cb) =>
       io('read', path, cb, vfs.read(fd, len === buf.length ? buf : buf.subarray(0, len), pos)),

@@ -5,8 +5,11 @@
  * inodes and extents carry a BLAKE3 `checksum` of their canonical encoding
  * (records.ts); an extent's checksum also covers its fragment placements, so a
  * corrupt row is detected whichever table it sits in.
+ *
+ * Format 2 added disk_events, jobs and verified; a format-1 store is upgraded in place
+ * when opened for writing (the new tables only: nothing existing changes).
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -80,5 +83,30 @@ CREATE TABLE IF NOT EXISTS repairs (
   extent_id BLOB PRIMARY KEY,
   reason    TEXT NOT NULL,
   queued_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS disk_events (
+  id         INTEGER PRIMARY KEY,
+  disk_id    INTEGER NOT NULL,
+  at_ms      INTEGER NOT NULL,
+  from_state TEXT,
+  to_state   TEXT NOT NULL,
+  source     TEXT NOT NULL,
+  reason     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS disk_events_by_disk ON disk_events (disk_id, id);
+CREATE TABLE IF NOT EXISTS jobs (
+  id          INTEGER PRIMARY KEY,
+  kind        TEXT NOT NULL,
+  state       TEXT NOT NULL,
+  params      TEXT NOT NULL,
+  progress    TEXT NOT NULL,
+  error       TEXT,
+  created_ms  INTEGER NOT NULL,
+  updated_ms  INTEGER NOT NULL,
+  finished_ms INTEGER
+);
+CREATE TABLE IF NOT EXISTS verified (
+  extent_id BLOB PRIMARY KEY,
+  at_ms     INTEGER NOT NULL
 ) WITHOUT ROWID;
 `;

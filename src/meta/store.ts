@@ -46,8 +46,19 @@ function toDisk(r: DiskSql): DiskRow {
     readErrors: r.read_errors, checksumErrors: r.checksum_errors, writeErrors: r.write_errors };
 }
 
+/** What MetaStore.onCommit hears after each commit. */
+export interface CommitInfo {
+  generation: number;
+  /** The COMMIT itself (SQLite's fsyncs). */
+  commitSeconds: number;
+  /** BEGIN to the end of COMMIT: how long the writer lock was held. */
+  heldSeconds: number;
+}
+
 export class MetaStore {
   private readonly db: Database.Database;
+  /** Called after every commit: the engine feeds its metrics from it (meta/ knows nothing of them). */
+  onCommit: ((c: CommitInfo) => void) | undefined;
   private txnOpen = false;
   private readonly sql: (text: string) => Database.Statement;
 
@@ -71,6 +82,7 @@ export class MetaStore {
     db.pragma('foreign_keys = OFF');
     const store = new MetaStore(file, db);
     if (opts.create) store.initSchema();
+    if (!opts.readonly && store.metaValue('schema_version') === 1) store.upgradeFrom1();
     const version = store.metaValue('schema_version');
     if (version !== SCHEMA_VERSION) {
       db.close();
@@ -93,6 +105,15 @@ export class MetaStore {
     init();
   }
 
+  /** Format 1 → 2: the new tables; every extent counts as verified now (its hashes were checked when written). */
+  private upgradeFrom1(): void {
+    this.db.transaction(() => {
+      this.db.exec(SCHEMA);
+      this.sql('INSERT OR IGNORE INTO verified (extent_id, at_ms) SELECT id, ? FROM extents').run(Date.now());
+      this.sql("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(SCHEMA_VERSION);
+    })();
+  }
+
   close(): void {
     if (this.db.open) this.db.close();
   }
@@ -112,7 +133,7 @@ export class MetaStore {
     if (this.txnOpen) throw new DfsError('EINTERNAL', 'a metadata transaction is already open');
     this.sql('BEGIN IMMEDIATE').run();
     this.txnOpen = true;
-    return new Txn(this.db, () => { this.txnOpen = false; }, this.sql);
+    return new Txn(this.db, () => { this.txnOpen = false; }, this.sql, (c) => this.onCommit?.(c));
   }
 
   /** Run fn in a transaction: commit if it returns, abort if it throws. */
@@ -147,6 +168,19 @@ export class MetaStore {
   /** The parent directory and name of an inode (any one link). */
   parentOf(ino: number): Dirent & { parent: number } | undefined {
     return this.sql('SELECT parent, name, ino FROM dirents WHERE ino = ? LIMIT 1').get(ino) as (Dirent & { parent: number }) | undefined;
+  }
+
+  /** A path naming the inode (any one of its links), or `<inode N, unlinked>` when no directory names it. */
+  pathOf(ino: number): string {
+    const names: string[] = [];
+    let cur = ino;
+    for (let guard = 0; cur !== ROOT_INO && guard < 4096; guard++) {
+      const d = this.parentOf(cur);
+      if (!d) return `<inode ${ino}, unlinked>`;
+      names.unshift(d.name);
+      cur = d.parent;
+    }
+    return `/${names.join('/')}`;
   }
 
   /** A file's extents in offset order, each verified with its fragments. */
@@ -223,6 +257,46 @@ export class MetaStore {
     return (this.sql('SELECT * FROM disks ORDER BY id').all() as DiskSql[]).map(toDisk);
   }
 
+  /** A setting stored with the pool (JSON under meta key `config.<name>`), or undefined. */
+  getConfig<T>(name: string): T | undefined {
+    const v = this.metaValue(`config.${name}`);
+    return typeof v === 'string' ? (JSON.parse(v) as T) : undefined;
+  }
+
+  /** Disk state transitions, oldest first; of one disk, or of all. */
+  diskEvents(diskId?: number): DiskEvent[] {
+    const rows = (diskId === undefined
+      ? this.sql('SELECT * FROM disk_events ORDER BY id').all()
+      : this.sql('SELECT * FROM disk_events WHERE disk_id = ? ORDER BY id').all(diskId)) as DiskEventSql[];
+    return rows.map((r) => ({ id: r.id, diskId: r.disk_id, atMs: r.at_ms, from: r.from_state as DiskState | null, to: r.to_state as DiskState,
+      source: r.source as TransitionSource, reason: r.reason }));
+  }
+
+  jobs(): JobRow[] {
+    return (this.sql('SELECT * FROM jobs ORDER BY id').all() as JobSql[]).map(toJob);
+  }
+
+  getJob(id: number): JobRow | undefined {
+    const r = this.sql('SELECT * FROM jobs WHERE id = ?').get(id) as JobSql | undefined;
+    return r ? toJob(r) : undefined;
+  }
+
+  /** Scrub coverage: extents verified at or after `sinceMs`, of all, and the oldest verification time. */
+  verification(sinceMs: number): { total: number; verifiedSince: number; oldestMs: number | null } {
+    const r = this.sql(`SELECT COUNT(*) AS total, SUM(v.at_ms >= ?) AS recent, MIN(COALESCE(v.at_ms, 0)) AS oldest
+                        FROM extents e LEFT JOIN verified v ON v.extent_id = e.id`).get(sinceMs) as { total: number; recent: number | null; oldest: number | null };
+    return { total: r.total, verifiedSince: r.recent ?? 0, oldestMs: r.total ? r.oldest : null };
+  }
+
+  verifiedAt(extentId: Buffer): number | undefined {
+    return (this.sql('SELECT at_ms FROM verified WHERE extent_id = ?').get(extentId) as { at_ms: number } | undefined)?.at_ms;
+  }
+
+  /** Extent ids after `afterId` in id order (scrub walks with a persisted cursor). */
+  extentIdsAfter(afterId: Buffer, limit: number): Buffer[] {
+    return (this.sql('SELECT id FROM extents WHERE id > ? ORDER BY id LIMIT ?').all(afterId, limit) as { id: Buffer }[]).map((r) => r.id);
+  }
+
   repairQueue(): { extentId: Buffer; reason: string; queuedMs: number }[] {
     return (this.sql('SELECT * FROM repairs ORDER BY queued_ms').all() as { extent_id: Buffer; reason: string; queued_ms: number }[])
       .map((r) => ({ extentId: r.extent_id, reason: r.reason, queuedMs: r.queued_ms }));
@@ -240,6 +314,40 @@ function statementCache(db: Database.Database): (text: string) => Database.State
     }
     return st;
   };
+}
+
+export type TransitionSource = 'operator' | 'monitor' | 'probe' | 'errors' | 'pool';
+
+export interface DiskEvent {
+  id: number;
+  diskId: number;
+  atMs: number;
+  from: DiskState | null;
+  to: DiskState;
+  source: TransitionSource;
+  reason: string;
+}
+
+export type JobState = 'queued' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
+
+export interface JobRow {
+  id: number;
+  kind: string;
+  state: JobState;
+  params: Record<string, unknown>;
+  progress: Record<string, unknown>;
+  error: string | null;
+  createdMs: number;
+  updatedMs: number;
+  finishedMs: number | null;
+}
+
+interface DiskEventSql { id: number; disk_id: number; at_ms: number; from_state: string | null; to_state: string; source: string; reason: string }
+interface JobSql { id: number; kind: string; state: string; params: string; progress: string; error: string | null; created_ms: number; updated_ms: number; finished_ms: number | null }
+
+function toJob(r: JobSql): JobRow {
+  return { id: r.id, kind: r.kind, state: r.state as JobState, params: JSON.parse(r.params) as Record<string, unknown>,
+    progress: JSON.parse(r.progress) as Record<string, unknown>, error: r.error, createdMs: r.created_ms, updatedMs: r.updated_ms, finishedMs: r.finished_ms };
 }
 
 function verifyInode(r: InodeSql): Inode {
@@ -264,16 +372,27 @@ export class Txn {
 
   private readonly sql: (text: string) => Database.Statement;
 
-  constructor(private readonly db: Database.Database, private readonly onEnd: () => void, sql?: (text: string) => Database.Statement) {
+  private readonly beganMs = performance.now();
+
+  constructor(private readonly db: Database.Database, private readonly onEnd: () => void, sql?: (text: string) => Database.Statement,
+    private readonly committed?: (c: CommitInfo) => void) {
     this.sql = sql ?? statementCache(db);
   }
 
   commit(): number {
     this.check();
+    const started = performance.now();
     this.sql("UPDATE meta SET value = value + 1 WHERE key = 'generation'").run();
     this.sql('COMMIT').run();
     this.end();
-    return Number((this.sql("SELECT value FROM meta WHERE key = 'generation'").get() as { value: number }).value);
+    const generation = Number((this.sql("SELECT value FROM meta WHERE key = 'generation'").get() as { value: number }).value);
+    const ended = performance.now();
+    try {
+      this.committed?.({ generation, commitSeconds: (ended - started) / 1000, heldSeconds: (ended - this.beganMs) / 1000 });
+    } catch {
+      // An observer must never turn a durable commit into an error.
+    }
+    return generation;
   }
 
   abort(): void {
@@ -326,6 +445,7 @@ export class Txn {
       .map((f) => ({ index: f.idx, diskId: f.disk_id, hash: f.hash }));
     this.sql('DELETE FROM fragments WHERE extent_id = ?').run(id);
     this.sql('DELETE FROM repairs WHERE extent_id = ?').run(id);
+    this.sql('DELETE FROM verified WHERE extent_id = ?').run(id);
     this.sql('DELETE FROM extents WHERE id = ?').run(id);
     return frags;
   }
@@ -349,6 +469,14 @@ export class Txn {
     this.sql('DELETE FROM fragments WHERE extent_id = ?').run(e.id);
     const ins = this.sql('INSERT INTO fragments (extent_id, idx, disk_id, hash) VALUES (?, ?, ?, ?)');
     for (const f of e.fragments) ins.run(e.id, f.index, f.diskId, f.hash);
+    // Every fragment was just written from (or rebuilt to) its verified hash.
+    this.markVerified(e.id);
+  }
+
+  /** Record that every fragment of the extent was read and verified (scrub), or just written. */
+  markVerified(extentId: Buffer, atMs = Date.now()): void {
+    this.check();
+    this.sql('INSERT OR REPLACE INTO verified (extent_id, at_ms) VALUES (?, ?)').run(extentId, atMs);
   }
 
   /** Remove all of a file's extents; returns their fragment placements for deletion after commit. */
@@ -363,6 +491,7 @@ export class Txn {
     for (const id of ids) {
       this.sql('DELETE FROM fragments WHERE extent_id = ?').run(id);
       this.sql('DELETE FROM repairs WHERE extent_id = ?').run(id);
+      this.sql('DELETE FROM verified WHERE extent_id = ?').run(id);
     }
     this.sql('DELETE FROM extents WHERE ino = ?').run(ino);
     return out;
@@ -372,12 +501,56 @@ export class Txn {
     this.check();
     const r = this.sql('INSERT INTO disks (uuid, path, tier, state, added_ms) VALUES (?, ?, ?, ?, ?)')
       .run(d.uuid, d.path, d.tier, d.state, d.addedMs);
+    const id = Number(r.lastInsertRowid);
+    this.sql('INSERT INTO disk_events (disk_id, at_ms, from_state, to_state, source, reason) VALUES (?, ?, NULL, ?, ?, ?)')
+      .run(id, d.addedMs, d.state, 'pool', `added at ${d.path}`);
+    return id;
+  }
+
+  /** Move a disk to `state`, recording the transition (from, to, who, why) in its event history. */
+  setDiskState(id: number, state: DiskState, source: TransitionSource, reason: string): void {
+    this.check();
+    const cur = this.sql('SELECT state FROM disks WHERE id = ?').get(id) as { state: string } | undefined;
+    if (!cur) throw new DfsError('ENOENT', `disk ${id} is not in the pool`);
+    this.sql('UPDATE disks SET state = ? WHERE id = ?').run(state, id);
+    this.sql('INSERT INTO disk_events (disk_id, at_ms, from_state, to_state, source, reason) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(id, Date.now(), cur.state, state, source, reason);
+  }
+
+  /** Zero a disk's error counters (an operator declaring it healthy again starts a fresh count). */
+  resetDiskErrors(id: number): void {
+    this.check();
+    this.sql('UPDATE disks SET read_errors = 0, checksum_errors = 0, write_errors = 0 WHERE id = ?').run(id);
+  }
+
+  /** Unregister a disk; the caller has checked that no fragment remains on it. */
+  removeDisk(id: number): void {
+    this.check();
+    this.sql('DELETE FROM disks WHERE id = ?').run(id);
+  }
+
+  setConfig(name: string, value: unknown): void {
+    this.check();
+    this.sql('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(`config.${name}`, JSON.stringify(value));
+  }
+
+  createJob(kind: string, params: Record<string, unknown>, progress: Record<string, unknown> = {}): number {
+    this.check();
+    const now = Date.now();
+    const r = this.sql('INSERT INTO jobs (kind, state, params, progress, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(kind, 'queued', JSON.stringify(params), JSON.stringify(progress), now, now);
     return Number(r.lastInsertRowid);
   }
 
-  setDiskState(id: number, state: DiskState): void {
+  updateJob(id: number, change: { state?: JobState; params?: Record<string, unknown>; progress?: Record<string, unknown>; error?: string | null }): void {
     this.check();
-    this.sql('UPDATE disks SET state = ? WHERE id = ?').run(state, id);
+    const now = Date.now();
+    const finished = change.state === 'done' || change.state === 'failed' || change.state === 'cancelled' ? now : null;
+    const json = (v: object | undefined): string | null => (v ? JSON.stringify(v) : null);
+    this.sql(`UPDATE jobs SET state = COALESCE(?, state), params = COALESCE(?, params), progress = COALESCE(?, progress),
+              error = CASE WHEN ? THEN ? ELSE error END, updated_ms = ?, finished_ms = COALESCE(?, finished_ms) WHERE id = ?`)
+      .run(change.state ?? null, json(change.params), json(change.progress), change.error !== undefined ? 1 : 0, change.error ?? null,
+        now, finished, id);
   }
 
   countDiskErrors(id: number, kind: 'read' | 'checksum' | 'write', n = 1): void {

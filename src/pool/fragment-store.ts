@@ -22,6 +22,8 @@ export interface FragmentStore {
   /** Read and verify; expectedHash is the metadata's BLAKE3 of the payload. */
   read(extentId: Buffer, index: number, expectedHash: Buffer): Promise<Buffer>;
   remove(extentId: Buffer, index: number): Promise<void>;
+  /** Whether the fragment's file exists (no read, no verify: the mount scan's question). */
+  has(extentId: Buffer, index: number): Promise<boolean>;
   /** Every fragment file on the disk. */
   list(): AsyncGenerator<StoredFragment>;
   /** In-flight files under DISK/tmp (orphans when old). */
@@ -47,6 +49,15 @@ export class LocalDisk implements FragmentStore {
 
   async remove(extentId: Buffer, index: number): Promise<void> {
     await fs.promises.rm(path.join(this.root, fragRelativePath(extentId, index)), { force: true });
+  }
+
+  async has(extentId: Buffer, index: number): Promise<boolean> {
+    try {
+      await fs.promises.access(path.join(this.root, fragRelativePath(extentId, index)));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async *list(): AsyncGenerator<StoredFragment> {

@@ -32,6 +32,8 @@ export const TIERS: readonly Tier[] = ['hot', 'warm', 'cold'];
 
 export class Pool {
   private stores = new Map<number, FragmentStore>();
+  /** Wraps every store handed out (the engine's metrics decorator); identity until set. */
+  private decorate: (s: FragmentStore) => FragmentStore = (s) => s;
 
   private constructor(
     readonly dir: string,
@@ -102,7 +104,7 @@ export class Pool {
     if (!s) {
       const row = this.disks().find((d) => d.id === diskId);
       if (!row) throw new DfsError('ENOENT', `disk ${diskId} is not in pool ${this.dir}`);
-      s = new LocalDisk(row.id, row.path);
+      s = this.decorate(new LocalDisk(row.id, row.path));
       this.stores.set(diskId, s);
     }
     return s;
@@ -110,7 +112,14 @@ export class Pool {
 
   /** Replace how a disk is reached (tests wrap stores to inject faults). */
   setStore(diskId: number, store: FragmentStore): void {
-    this.stores.set(diskId, store);
+    this.stores.set(diskId, this.decorate(store));
+  }
+
+  /** Wrap every store, those made already and those to come, in `fn` (once per pool: the engine does it). */
+  decorateStores(fn: (s: FragmentStore) => FragmentStore): void {
+    const previous = this.decorate;
+    this.decorate = (s) => fn(previous(s));
+    for (const [id, s] of this.stores) this.stores.set(id, fn(s));
   }
 
   /** Label `dir` and register it. Refuses, changing nothing, anything that is not a usable empty slot. */
@@ -147,6 +156,39 @@ export class Pool {
       fs.rmSync(path.join(abs, 'dynamicfs.label'), { force: true });
       throw err;
     }
+  }
+
+  /**
+   * Unregister a disk that holds no fragment (drain it first) and drop its label, so the
+   * directory can be reused. Refuses, changing nothing, while any fragment remains.
+   */
+  removeDisk(diskId: number): DiskRow {
+    const row = this.disks().find((d) => d.id === diskId);
+    if (!row) throw new DfsError('ENOENT', `disk ${diskId} is not in pool ${this.dir}; \`dynamicfs disks\` lists them`);
+    const left = this.meta.extentsOnDisk(diskId).length;
+    if (left > 0) {
+      throw new DfsError('EDISKINUSE', `disk ${diskId} (${row.path}) still holds fragments of ${left} extents; ` +
+        `move them off first with \`dynamicfs drain ${this.dir} ${diskId}\``, row.path, { extents: left });
+    }
+    this.meta.transact((tx) => {
+      tx.setDiskState(diskId, row.state, 'operator', 'removed from the pool');
+      tx.removeDisk(diskId);
+    });
+    const sb = { ...this.superblock, disks: this.superblock.disks.filter((d) => d.uuid !== row.uuid) };
+    writeSuperblock(this.dir, sb);
+    this.superblock = sb;
+    this.stores.delete(diskId);
+    const label = readLabelQuietly(row.path);
+    if (label?.diskUuid === row.uuid) fs.rmSync(path.join(row.path, 'dynamicfs.label'), { force: true });
+    return row;
+  }
+}
+
+function readLabelQuietly(dir: string): ReturnType<typeof readLabel> | undefined {
+  try {
+    return readLabel(dir);
+  } catch {
+    return undefined;
   }
 }
 

@@ -56,10 +56,10 @@ export function makePool(root: string, disks = 6, redundancy = 'rs:4+2', extentS
 }
 
 /** Start the coordinator for `pool` at `mnt` in the foreground; resolves once mounted. */
-export async function startCoordinator(pool: string, mnt: string, extra: string[] = []): Promise<{ child: ChildProcess; output: () => string }> {
+export async function startCoordinator(pool: string, mnt: string, extra: string[] = [], env: Record<string, string> = {}): Promise<{ child: ChildProcess; output: () => string }> {
   // A stale mount (its coordinator killed) answers ENOTCONN to mkdir; the coordinator cleans it.
   if (!isMounted(mnt)) fs.mkdirSync(mnt, { recursive: true });
-  const child = spawn(process.execPath, [BIN, 'mount', pool, mnt, '--foreground', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'mount', pool, mnt, '--foreground', ...extra], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   child.stdout!.on('data', (d) => { out += d; });
   child.stderr!.on('data', (d) => { out += d; });

@@ -171,3 +171,63 @@ test('permissions are enforced for other users (default_permissions, --allow-oth
     assert.throws(() => fs.mkdirSync(path.join(mnt, 'd')), errno('EROFS'));
   }, { extra: ['--read-only'] });
 });
+
+/**
+ * Run `script` in a node child process as uid/gid (no supplementary groups: libuv drops
+ * them when it switches user). The script gets `fs`, `path` and `dir`; it prints JSON.
+ */
+function asUser(uid: number, gid: number, dir: string, script: string): any {
+  const r = spawnSync(process.execPath, ['-e', `const fs = require('fs'), path = require('path'), dir = ${JSON.stringify(dir)};
+const tryCode = (f) => { try { f(); return 'ok'; } catch (e) { return e.code; } };
+${script}`], { uid, gid, cwd: '/', encoding: 'utf8', timeout: 30_000 });
+  assert.equal(r.status, 0, `as ${uid}:${gid}: ${r.stdout}${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+test('what another user creates belongs to that user (caller uid/gid from FUSE), and permissions then hold against it', async () => {
+  await withMount(async ({ mnt, root }) => {
+    fs.chmodSync(root, 0o755); // mkdtemp makes it 0700: the other user must reach the mountpoint
+    const shared = path.join(mnt, 'shared');
+    fs.mkdirSync(shared);
+    fs.chmodSync(shared, 0o1777); // world-writable, sticky, like /tmp
+    fs.writeFileSync(path.join(shared, 'rootfile'), 'root');
+    fs.chmodSync(path.join(shared, 'rootfile'), 0o644);
+    const sgid = path.join(mnt, 'team');
+    fs.mkdirSync(sgid);
+    fs.chownSync(sgid, 0, 4242);
+    fs.chmodSync(sgid, 0o2777); // setgid: new entries take the directory's group
+
+    const out = asUser(1000, 1001, mnt, `
+const s = path.join(dir, 'shared'), t = path.join(dir, 'team');
+fs.writeFileSync(path.join(s, 'file'), 'mine');
+fs.mkdirSync(path.join(s, 'dir'));
+fs.symlinkSync('file', path.join(s, 'link'));
+fs.writeFileSync(path.join(t, 'file'), 'ours');
+fs.mkdirSync(path.join(t, 'dir'));
+fs.symlinkSync('file', path.join(t, 'link'));
+console.log(JSON.stringify({
+  appendOwn: tryCode(() => fs.appendFileSync(path.join(s, 'file'), '!')),
+  writeRoots: tryCode(() => fs.writeFileSync(path.join(s, 'rootfile'), 'x')),
+  unlinkRoots: tryCode(() => fs.unlinkSync(path.join(s, 'rootfile'))),
+  chmodRoots: tryCode(() => fs.chmodSync(path.join(s, 'rootfile'), 0o666)),
+  chownToRoot: tryCode(() => fs.chownSync(path.join(s, 'file'), 0, 0)),
+}));`);
+
+    for (const name of ['file', 'dir', 'link']) {
+      const st = fs.lstatSync(path.join(shared, name));
+      assert.deepEqual([st.uid, st.gid], [1000, 1001], `shared/${name} belongs to the user that made it`);
+      const inTeam = fs.lstatSync(path.join(sgid, name));
+      assert.deepEqual([inTeam.uid, inTeam.gid], [1000, 4242], `team/${name} takes the setgid directory's group`);
+    }
+    assert.equal(fs.statSync(path.join(sgid, 'dir')).mode & 0o2000, 0o2000, 'a subdirectory of a setgid directory is setgid too');
+    assert.equal(fs.statSync(path.join(shared, 'dir')).mode & 0o2000, 0, 'and only there');
+    assert.equal(fs.readFileSync(path.join(shared, 'file'), 'utf8'), 'mine!');
+
+    // default_permissions checks against the stored owners: the user owns its file, not root's.
+    assert.deepEqual(out, { appendOwn: 'ok', writeRoots: 'EACCES', unlinkRoots: 'EPERM', chmodRoots: 'EPERM', chownToRoot: 'EPERM' });
+    assert.equal(fs.readFileSync(path.join(shared, 'rootfile'), 'utf8'), 'root');
+    // ...and root still may do anything with the user's files.
+    fs.chownSync(path.join(shared, 'file'), 1234, 1234);
+    assert.equal(fs.statSync(path.join(shared, 'file')).uid, 1234);
+  }, { extra: ['--allow-other'] });
+});

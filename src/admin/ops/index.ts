@@ -11,19 +11,34 @@ import type { Engine } from '../../engine/engine';
 import type { AdminOp, OpContext } from '../context';
 import { addDisk } from './add-disk';
 import { benchmark } from './benchmark';
+import { diskEvents } from './disk-events';
 import { disks } from './disks';
+import { drain } from './drain';
 import { gc } from './gc';
 import { get } from './get';
+import { health } from './health';
+import { jobs } from './jobs';
 import { ls } from './ls';
+import { metrics } from './metrics';
 import { mkdir } from './mkdir';
 import { mv } from './mv';
+import { probeDisksOp } from './probe-disks';
 import { put } from './put';
+import { rebuild } from './rebuild';
+import { removeDisk } from './remove-disk';
+import { replaceDisk } from './replace-disk';
 import { rm } from './rm';
+import { scrub } from './scrub';
+import { scrubDaemon } from './scrub-daemon';
+import { scrubSchedule } from './scrub-schedule';
+import { setDiskHealth } from './set-disk-health';
 import { stat } from './stat';
 import { status } from './status';
 
 export const adminOps = {
   status,
+  health,
+  metrics,
   disks,
   'add-disk': addDisk,
   ls,
@@ -35,6 +50,17 @@ export const adminOps = {
   put,
   get,
   benchmark,
+  'disk-events': diskEvents,
+  'set-disk-health': setDiskHealth,
+  'probe-disks': probeDisksOp,
+  'replace-disk': replaceDisk,
+  drain,
+  'remove-disk': removeDisk,
+  rebuild,
+  jobs,
+  scrub,
+  'scrub-daemon': scrubDaemon,
+  'scrub-schedule': scrubSchedule,
 };
 
 export type AdminOps = typeof adminOps;
@@ -52,6 +78,8 @@ export function runOp(name: OpName, engine: Engine, args: Record<string, unknown
 }
 
 export type { StatusData, PoolHealth, ExtentHealth } from './status';
+export type { HealthData } from './health';
+export type { MetricsArgs, MetricsData } from './metrics';
 export type { DisksData } from './disks';
 export type { AddDiskArgs, AddDiskData } from './add-disk';
 export type { LsArgs, LsData } from './ls';
@@ -63,3 +91,15 @@ export type { GcArgs, GcData } from './gc';
 export type { PutArgs, PutData } from './put';
 export type { GetArgs, GetData } from './get';
 export type { BenchmarkArgs, BenchmarkData } from './benchmark';
+export type { DiskEventsArgs, DiskEventsData } from './disk-events';
+export type { SetDiskHealthArgs, SetDiskHealthData } from './set-disk-health';
+export type { ProbeDisksData } from './probe-disks';
+export type { ReplaceDiskArgs, ReplaceDiskData } from './replace-disk';
+export type { DrainArgs } from './drain';
+export type { RemoveDiskArgs, RemoveDiskData } from './remove-disk';
+export type { RebuildArgs } from './rebuild';
+export type { JobsArgs, JobsData } from './jobs';
+export type { ScrubArgs, ScrubData } from './scrub';
+export type { ScrubDaemonArgs, ScrubDaemonData, ScrubSection } from './scrub-daemon';
+export type { ScrubScheduleArgs, ScrubScheduleData } from './scrub-schedule';
+export type { JobOutcome } from '../job-op';

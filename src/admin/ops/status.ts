@@ -10,9 +10,11 @@ import type { Engine } from '../../engine/engine';
 import type { Extent } from '../../meta/records';
 import type { DiskState } from '../../meta/store';
 import type { AdminOp } from '../context';
+import type { JobView } from '../../engine/jobs';
+import { DISK_STATES } from '../../pool/health';
 import { diskReports, type SpaceTotals } from '../disk-report';
 
-export const DISK_STATES: readonly DiskState[] = ['healthy', 'degraded', 'suspect', 'draining', 'failed'];
+export { DISK_STATES };
 
 export type PoolHealth = 'healthy' | 'degraded' | 'critical';
 
@@ -23,7 +25,11 @@ export interface ExtentHealth {
   unrecoverable: number;
   /** Of the healthy ones, how many are inline. */
   inline: number;
+  /** Files with at least one unrecoverable extent (the first 100), by path. */
+  lostFiles: { path: string; inode: number; extents: number }[];
 }
+
+const MAX_LOST_FILES = 100;
 
 export interface StatusData {
   pool: string;
@@ -38,6 +44,8 @@ export interface StatusData {
   extents: ExtentHealth;
   errors: { read: number; checksum: number; write: number };
   repairQueue: number;
+  /** Jobs not yet ended (queued, running, paused), with progress, rate and ETA. */
+  jobs: JobView[];
   perDisk: { id: number; path: string; state: DiskState; present: boolean; readErrors: number; checksumErrors: number; writeErrors: number }[];
 }
 
@@ -54,16 +62,20 @@ export function classifyExtent(e: Extent, usable: ReadonlySet<number>): 'healthy
  * however large the pool is.
  */
 export function extentHealth(engine: Engine, usable: ReadonlySet<number>): ExtentHealth {
-  const h: ExtentHealth = { total: 0, healthy: 0, degraded: 0, unrecoverable: 0, inline: 0 };
+  const h: ExtentHealth = { total: 0, healthy: 0, degraded: 0, unrecoverable: 0, inline: 0, lostFiles: [] };
+  const lost = new Map<number, number>();
   for (const batch of engine.meta.allExtentIds(1000)) {
     for (const id of batch) {
       const e = engine.meta.getExtent(id);
       if (!e) continue; // removed between the id scan and the read: nothing to count
       h.total++;
-      h[classifyExtent(e, usable)]++;
+      const c = classifyExtent(e, usable);
+      h[c]++;
+      if (c === 'unrecoverable') lost.set(e.ino, (lost.get(e.ino) ?? 0) + 1);
       if (e.scheme === 'inline') h.inline++;
     }
   }
+  h.lostFiles = [...lost].slice(0, MAX_LOST_FILES).map(([ino, n]) => ({ path: engine.meta.pathOf(ino), inode: ino, extents: n }));
   return h;
 }
 
@@ -75,8 +87,11 @@ export const status: AdminOp<Record<string, never>, StatusData> = async (engine)
   const counts = engine.meta.counts();
   const extents = extentHealth(engine, usable);
   const missing = disks.filter((d) => !d.present).length;
+  // A failed, drained or vanished disk that holds nothing any more is the operator's to
+  // remove, but no data depends on it: it does not keep the pool degraded.
+  const concerning = disks.filter((d) => d.state === 'degraded' || d.state === 'suspect' || ((d.state !== 'healthy' || !d.present) && d.fragments > 0));
   const health: PoolHealth = extents.unrecoverable > 0 ? 'critical'
-    : extents.degraded > 0 || missing > 0 || disks.some((d) => d.state !== 'healthy') ? 'degraded' : 'healthy';
+    : extents.degraded > 0 || concerning.length > 0 ? 'degraded' : 'healthy';
   const sb = engine.pool.superblock;
   return {
     pool: engine.pool.dir, uuid: sb.uuid, policy: sb.policy, extentSize: sb.extentSize, generation: engine.meta.generation(),
@@ -90,6 +105,7 @@ export const status: AdminOp<Record<string, never>, StatusData> = async (engine)
       write: disks.reduce((n, d) => n + d.writeErrors, 0),
     },
     repairQueue: engine.meta.repairQueue().length,
+    jobs: engine.jobs.list().filter((j) => j.state === 'queued' || j.state === 'running' || j.state === 'paused'),
     perDisk: disks.map((d) => ({ id: d.id, path: d.path, state: d.state, present: d.present,
       readErrors: d.readErrors, checksumErrors: d.checksumErrors, writeErrors: d.writeErrors })),
   };

@@ -3,6 +3,7 @@
  * with its default redundancy and extent size. Disks are added afterwards.
  */
 import type { Command } from 'commander';
+import { auditLocal } from '../../admin/audit';
 import { Engine } from '../../engine/engine';
 import { DEFAULT_EXTENT_SIZE, DEFAULT_INLINE_MAX, DEFAULT_POLICY, Pool } from '../../pool/pool';
 import { parsePolicy, width } from '../../pool/policy';
@@ -62,6 +63,9 @@ export function register(program: Command, ctx: CliContext): void {
     .addHelpText('after', `\nFiles up to ${humanBytes(DEFAULT_INLINE_MAX)} are stored inline in the metadata store.\n\n`
       + 'Example:\n  dynamicfs init /srv/pool --redundancy rs:4+2')
     .action(async (dir: string, opts: { redundancy?: string; extentSize?: string }) => {
-      ctx.emit(await initPool(dir, opts), render);
+      const started = Date.now();
+      const d = await initPool(dir, opts);
+      auditLocal(d.pool, 'init', { redundancy: opts.redundancy ?? null, extentSize: opts.extentSize ?? null }, started);
+      ctx.emit(d, render);
     });
 }

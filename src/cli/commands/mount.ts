@@ -8,9 +8,10 @@ import type { Command } from 'commander';
 import type { DaemonResult } from '../../daemon/daemonize';
 import type { ServeResult } from '../../daemon/serve';
 import { keyValues } from '../format';
+import { METRICS_BIND_FLAG, METRICS_BIND_HELP, METRICS_PORT_FLAG, METRICS_PORT_HELP, metricsEndpoint, type MetricsFlags } from '../metrics-options';
 import { jsonOf, type RegisterVerb } from '../verb';
 
-interface MountFlags {
+interface MountFlags extends MetricsFlags {
   foreground?: boolean;
   readOnly?: boolean;
   allowOther?: boolean;
@@ -30,16 +31,18 @@ export const register: RegisterVerb = (program: Command, ctx) => {
     .option('--foreground', 'run the coordinator in this process until SIGINT/SIGTERM or `dynamicfs unmount` (for systemd or a terminal)')
     .option('--read-only', 'mount read-only (admin commands can still change the pool)')
     .option('--allow-other', 'let other users access the mount (for non-root needs user_allow_other in /etc/fuse.conf)')
+    .option(METRICS_PORT_FLAG, METRICS_PORT_HELP)
+    .option(METRICS_BIND_FLAG, METRICS_BIND_HELP)
     .action(async (pool: string, mountpoint: string, o: MountFlags, cmd: Command) => {
       const json = jsonOf(cmd);
       // Loaded here, not at the top: every other verb would otherwise load the engine and FUSE with them.
       const { startDaemon } = require('../../daemon/daemonize') as typeof import('../../daemon/daemonize');
       const { serveForeground } = require('../../daemon/serve') as typeof import('../../daemon/serve');
-      const base = { pool, mountpoint, readOnly: !!o.readOnly, allowOther: !!o.allowOther };
+      const base = { pool, mountpoint, readOnly: !!o.readOnly, allowOther: !!o.allowOther, metrics: metricsEndpoint(o) };
       if (!o.foreground) {
         ctx.emit(await startDaemon(base), (d: DaemonResult) => [
           `mounted ${d.pool} at ${d.mountpoint}`,
-          keyValues([['coordinator', `PID ${d.pid}`], ['log', d.log]], '  '),
+          keyValues([['coordinator', `PID ${d.pid}`], ['log', d.log], ...(d.metricsUrl ? [['metrics', `${d.metricsUrl}/metrics (health: /health)`] as [string, string]] : [])], '  '),
           `stop it with \`dynamicfs unmount ${d.mountpoint}\``,
         ].join('\n'));
         return;
@@ -48,6 +51,7 @@ export const register: RegisterVerb = (program: Command, ctx) => {
         ...base,
         onReady: (info) => {
           if (!json) process.stderr.write(`serving ${info.pool} at ${info.mountpoint} (PID ${info.pid}); log ${info.log}; `
+            + (info.metricsUrl ? `metrics ${info.metricsUrl}/metrics; ` : '')
             + `stop with Ctrl-C or \`dynamicfs unmount ${info.mountpoint}\`\n`);
         },
       });

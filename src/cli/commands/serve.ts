@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import type { ServeResult } from '../../daemon/serve';
+import { METRICS_BIND_FLAG, METRICS_BIND_HELP, METRICS_PORT_FLAG, METRICS_PORT_HELP, metricsEndpoint, type MetricsFlags } from '../metrics-options';
 import { jsonOf, type RegisterVerb } from '../verb';
 
 export const register: RegisterVerb = (program: Command, ctx) => {
@@ -16,13 +17,17 @@ export const register: RegisterVerb = (program: Command, ctx) => {
       + '`mount`, it first removes what a killed coordinator left behind, and logs to POOL/run/coordinator.log. '
       + 'For a pool used only through the CLI (or the admin socket), e.g. as a systemd service.')
     .argument('<pool>', 'pool directory')
-    .action(async (pool: string, _o: unknown, cmd: Command) => {
+    .option(METRICS_PORT_FLAG, METRICS_PORT_HELP)
+    .option(METRICS_BIND_FLAG, METRICS_BIND_HELP)
+    .action(async (pool: string, o: MetricsFlags, cmd: Command) => {
       const json = jsonOf(cmd);
       const { serveForeground } = require('../../daemon/serve') as typeof import('../../daemon/serve');
       const r = await serveForeground({
         pool,
+        metrics: metricsEndpoint(o),
         onReady: (info) => {
-          if (!json) process.stderr.write(`serving ${info.pool} (PID ${info.pid}); log ${info.log}; stop with Ctrl-C or SIGTERM\n`);
+          if (!json) process.stderr.write(`serving ${info.pool} (PID ${info.pid}); log ${info.log}; `
+            + `${info.metricsUrl ? `metrics ${info.metricsUrl}/metrics; ` : ''}stop with Ctrl-C or SIGTERM\n`);
         },
       });
       ctx.emit(r, (d: ServeResult) => `stopped serving ${d.pool} (${d.stoppedBy})`);

@@ -8,6 +8,7 @@ import { invoke } from '../../admin/client';
 import type { StatusData } from '../../admin/ops';
 import type { DiskState } from '../../meta/store';
 import { humanBytes, keyValues, table } from '../format';
+import { jobLine } from './jobs';
 import type { CliContext } from '../verb';
 
 const STATES: readonly DiskState[] = ['healthy', 'degraded', 'suspect', 'draining', 'failed'];
@@ -30,6 +31,8 @@ function render(d: StatusData): string {
       ['repair queue', d.repairQueue],
     ], '  '),
   ];
+  for (const f of x.lostFiles) out.push(`  LOST: ${f.path} (${f.extents} unrecoverable extent${f.extents === 1 ? '' : 's'})`);
+  for (const j of d.jobs) out.push(`  job ${jobLine(j)}`);
   if (d.perDisk.length > 0) {
     const rows = d.perDisk.map((p) => [p.id, p.path, p.state, p.present ? 'yes' : 'MISSING', p.readErrors, p.checksumErrors, p.writeErrors]);
     out.push('', table(['ID', 'PATH', 'STATE', 'PRESENT', 'READ-ERR', 'CSUM-ERR', 'WRITE-ERR'], rows, ['ID', 'READ-ERR', 'CSUM-ERR', 'WRITE-ERR']));

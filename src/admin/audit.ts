@@ -1,0 +1,56 @@
+/**
+ * Which admin actions the audit log records, and how their arguments are summarised.
+ * Every operation is audited except those that only look at the pool (below): a new
+ * operation is audited unless it is added to that list. Arguments are summarised, not
+ * copied: long strings are cut, buffers and large arrays reduced to their size.
+ */
+import { DfsError } from '../errors';
+import * as path from 'node:path';
+import { AuditLog, localIdentity, type AuditEntry } from '../log/audit';
+
+/** Operations that change nothing (and ping): not audited. */
+export const UNAUDITED_OPS: ReadonlySet<string> = new Set(['ping', 'status', 'health', 'metrics', 'disks', 'ls', 'stat', 'disk-events', 'jobs']);
+
+export function isAudited(op: string): boolean {
+  return !UNAUDITED_OPS.has(op);
+}
+
+const MAX_STRING = 256;
+const MAX_ITEMS = 10;
+
+function summary(v: unknown, depth: number): unknown {
+  if (typeof v === 'string') return v.length > MAX_STRING ? `${v.slice(0, MAX_STRING)}... (${v.length} chars)` : v;
+  if (v === null || typeof v === 'number' || typeof v === 'boolean' || v === undefined) return v;
+  if (Buffer.isBuffer(v) || v instanceof Uint8Array) return `<${v.length} bytes>`;
+  if (Array.isArray(v)) {
+    const items = v.slice(0, MAX_ITEMS).map((x) => summary(x, depth + 1));
+    return v.length > MAX_ITEMS ? [...items, `... (${v.length} items)`] : items;
+  }
+  if (typeof v === 'object') {
+    if (depth >= 2) return '{...}';
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).slice(0, 20).map(([k, x]) => [k, summary(x, depth + 1)]));
+  }
+  return String(v);
+}
+
+export function summarizeArgs(args: Record<string, unknown>): Record<string, unknown> {
+  return summary(args, 0) as Record<string, unknown>;
+}
+
+/** The audit log of the pool at `poolDir` (POOL/run/audit.log). */
+export function auditLogOf(poolDir: string): AuditLog {
+  return new AuditLog(path.join(path.resolve(poolDir), 'run', 'audit.log'));
+}
+
+/** The outcome of an action, as the audit log states it. */
+export function outcome(err?: unknown): Pick<AuditEntry, 'result' | 'error'> {
+  if (err === undefined) return { result: 'ok' };
+  const code = err instanceof DfsError ? err.code : ((err as { code?: unknown })?.code as string | undefined) ?? 'EINTERNAL';
+  return { result: String(code), error: (err as Error)?.message };
+}
+
+/** Record an action this process ran on a pool it opened itself (a local CLI run). */
+export function auditLocal(poolDir: string, op: string, args: Record<string, unknown>, started: number, err?: unknown): void {
+  if (!isAudited(op)) return;
+  auditLogOf(poolDir).record({ via: 'local', who: localIdentity(), op, args: summarizeArgs(args), ...outcome(err), ms: Date.now() - started });
+}

@@ -1,0 +1,51 @@
+/**
+ * The scrape-time half of the metrics: figures that describe the pool's state rather
+ * than count events — disk states, presence and space, extents by health, the repair
+ * queue, namespace totals, the health verdict. Computed from the same `status` and
+ * disk reports the CLI shows (so `dynamicfs status`, `health`, `metrics` and the HTTP
+ * endpoint agree), once per scrape, by a hook on the engine's registry.
+ */
+import type { Engine } from '../engine/engine';
+import { diskReports } from './disk-report';
+import { healthFromStatus } from './ops/health';
+import { DISK_STATES, status } from './ops/status';
+
+const installed = new WeakSet<Engine>();
+
+/** Install the pool collector on the engine's registry (once; later calls do nothing). */
+export function ensurePoolCollectors(engine: Engine): void {
+  if (installed.has(engine)) return;
+  installed.add(engine);
+  const m = engine.metrics;
+  m.onScrape(async () => {
+    const s = await status(engine, {}, {});
+    const { disks } = await diskReports(engine);
+    // Reset first: a label set that no longer applies (a disk's old state) must vanish, not linger.
+    for (const g of [m.diskInfo, m.diskState, m.diskPresent, m.diskCapacity, m.diskUsed, m.diskFree, m.diskFragments, m.diskErrorCounts, m.extents, m.poolHealth]) g.reset();
+    for (const d of disks) {
+      const disk = String(d.id);
+      m.diskInfo.set({ disk, path: d.path, tier: d.tier, uuid: d.uuid }, 1);
+      for (const state of DISK_STATES) m.diskState.set({ disk, state }, d.state === state ? 1 : 0);
+      m.diskPresent.set({ disk }, d.present ? 1 : 0);
+      m.diskCapacity.set({ disk }, d.capacityBytes);
+      m.diskUsed.set({ disk }, d.usedBytes);
+      m.diskFree.set({ disk }, d.freeBytes);
+      m.diskFragments.set({ disk }, d.fragments);
+      m.diskErrorCounts.set({ disk, kind: 'read' }, d.readErrors);
+      m.diskErrorCounts.set({ disk, kind: 'checksum' }, d.checksumErrors);
+      m.diskErrorCounts.set({ disk, kind: 'write' }, d.writeErrors);
+    }
+    m.poolCapacity.set(s.disks.capacityBytes);
+    m.poolUsed.set(s.disks.usedBytes);
+    m.poolFree.set(s.disks.freeBytes);
+    for (const state of ['healthy', 'degraded', 'unrecoverable'] as const) m.extents.set({ state }, s.extents[state]);
+    m.inlineExtents.set(s.extents.inline);
+    m.repairQueue.set(s.repairQueue);
+    m.files.set(s.namespace.files);
+    m.directories.set(s.namespace.dirs);
+    m.logicalBytes.set(s.namespace.bytes);
+    m.generation.set(s.generation);
+    const verdict = healthFromStatus(s).health;
+    for (const state of ['healthy', 'degraded', 'critical'] as const) m.poolHealth.set({ state }, verdict === state ? 1 : 0);
+  });
+}

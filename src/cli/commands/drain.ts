@@ -1,0 +1,25 @@
+/** `dynamicfs drain POOL DISK`: move every fragment off a disk before removing it. */
+import * as path from 'node:path';
+import type { Command } from 'commander';
+import { invoke } from '../../admin/client';
+import { localContext, jsonOf, type CliContext } from '../verb';
+import { renderJobOutcome } from './job-output';
+
+export function register(program: Command, ctx: CliContext): void {
+  program.command('drain')
+    .summary('move every fragment off a disk (then remove-disk)')
+    .description('Mark DISK draining — it takes no new fragments — and move each fragment it holds onto another '
+      + 'healthy disk (never one holding another fragment of the same extent), committing each move. When it is '
+      + 'done, `dynamicfs remove-disk POOL DISK` takes the disk out. DISK is an id, path or uuid from `disks`.')
+    .argument('<pool>', 'pool directory')
+    .argument('<disk>', 'disk id, path or uuid')
+    .option('--wait', 'with a coordinator running: wait for the job to end')
+    .action(async (pool: string, disk: string, o: { wait?: boolean }, cmd: Command) => {
+      ctx.emit(await invoke(pool, 'drain', { disk: diskSpec(disk), wait: !!o.wait }, { local: localContext(jsonOf(cmd)) }), renderJobOutcome);
+    });
+}
+
+/** A disk given by path is made absolute here (the coordinator's cwd is not ours). */
+export function diskSpec(disk: string): string {
+  return /^\d+$/.test(disk) || !disk.includes('/') ? disk : path.resolve(disk);
+}

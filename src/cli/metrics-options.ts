@@ -1,0 +1,52 @@
+/**
+ * The HTTP endpoint's options, shared by the verbs that start a coordinator (`mount`,
+ * `serve`) and by `metrics-server`: a port (0 picks a free one) and the address to bind,
+ * 127.0.0.1 unless told otherwise.
+ */
+import type { Command } from 'commander';
+import { DfsError } from '../errors';
+
+export const DEFAULT_BIND = '127.0.0.1';
+
+export interface MetricsEndpoint {
+  port: number;
+  bind: string;
+}
+
+export interface MetricsFlags {
+  metricsPort?: string;
+  metricsBind?: string;
+}
+
+export const METRICS_PORT_FLAG = '--metrics-port <port>';
+export const METRICS_PORT_HELP = 'serve /metrics (Prometheus), /metrics/json and /health over HTTP on this port (0: any free port)';
+export const METRICS_BIND_FLAG = '--metrics-bind <address>';
+export const METRICS_BIND_HELP = `address the metrics endpoint binds (default ${DEFAULT_BIND}; 0.0.0.0 for every interface)`;
+
+/** Add --metrics-port and --metrics-bind to a coordinator verb. */
+export function addMetricsOptions(cmd: Command): Command {
+  return cmd.option(METRICS_PORT_FLAG, METRICS_PORT_HELP).option(METRICS_BIND_FLAG, METRICS_BIND_HELP);
+}
+
+/** The endpoint the flags ask for, or undefined when --metrics-port is absent. */
+export function metricsEndpoint(o: MetricsFlags): MetricsEndpoint | undefined {
+  if (o.metricsPort === undefined) {
+    if (o.metricsBind !== undefined) throw new DfsError('EUSAGE', '--metrics-bind needs --metrics-port');
+    return undefined;
+  }
+  return { port: parsePort(o.metricsPort, '--metrics-port'), bind: checkBind(o.metricsBind ?? DEFAULT_BIND, '--metrics-bind') };
+}
+
+/** A port number from the command line: an integer from 0 (any free port) to 65535. */
+export function parsePort(value: string, flag: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n > 65535) {
+    throw new DfsError('EUSAGE', `${flag} ${value}: give a port number from 1 to 65535 (0 picks a free one)`);
+  }
+  return n;
+}
+
+export function checkBind(value: string, flag: string): string {
+  if (value.trim() === '' || /[\s/]/.test(value)) throw new DfsError('EUSAGE', `${flag} "${value}": give an IP address or a host name`);
+  return value;
+}

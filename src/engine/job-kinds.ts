@@ -1,0 +1,10 @@
+/** Every kind of job the runner knows, by the name stored in the jobs table. */
+import type { JobFn } from './jobs';
+import { rebuildJob } from './rebuild';
+import { scrubJob } from './scrub';
+
+export const JOB_KINDS: Record<string, JobFn> = {
+  rebuild: rebuildJob,
+  drain: rebuildJob,
+  scrub: scrubJob,
+};

@@ -1,0 +1,293 @@
+/**
+ * One job model for long operations (rebuild, drain, scrub; later backup, rebalance).
+ * A job is a row in the metadata store — id, kind, state, params, progress — so it
+ * survives a restart: a coordinator resumes every job left queued or running, and a
+ * job's own code persists a cursor in its progress so the resumed run picks up where
+ * the last one stopped rather than starting over.
+ *
+ * The runner runs at most one job per lane at a time (rebuild and drain share the
+ * `repair` lane: both move fragments; scrub has its own). In the foreground (a CLI
+ * run without a coordinator) `runToEnd` drives one job to completion; in the
+ * coordinator `start()` picks up queued jobs in the background.
+ *
+ * Rate and ETA are computed live from a sliding window of progress samples, never
+ * persisted: a fresh process has no rate until it has done some work.
+ */
+import { EventEmitter } from 'node:events';
+import { DfsError, toDfsError } from '../errors';
+import type { JobRow, JobState, Txn } from '../meta/store';
+import type { Engine } from './engine';
+import { RateLimiter } from './rate-limiter';
+
+/** The counters every job keeps; kinds add their own fields next to them. */
+export interface JobProgress {
+  extentsDone: number;
+  extentsTotal: number;
+  bytesDone: number;
+  bytesTotal: number;
+  [field: string]: unknown;
+}
+
+export interface LiveFigures {
+  /** Bytes per second over the recent window; null until there are two samples. */
+  rateBytesPerSec: number | null;
+  /** Seconds to done at the current rate: 0 when done, null when unknown. */
+  etaSeconds: number | null;
+  /** Seconds until no extent is left at zero margin (jobs that track atRiskBytes); 0 when none is. */
+  timeToSafetySeconds: number | null;
+}
+
+export type JobView = JobRow & LiveFigures;
+
+/** What a job's function gets: its row's data and the controls the runner applies. */
+export interface JobContext {
+  readonly id: number;
+  readonly params: Record<string, unknown>;
+  readonly progress: JobProgress;
+  /** Persist progress (inside `tx` when given, so a cursor moves with the work it covers). */
+  checkpoint(tx?: Txn): void;
+  /** Call between units of work: waits while paused, throws JobInterrupted when stopping. */
+  step(): Promise<void>;
+  /** Account `bytes` of I/O against the job's rate limit (waits when over it). */
+  throttle(bytes: number): Promise<void>;
+}
+
+export type JobFn = (engine: Engine, ctx: JobContext) => Promise<void>;
+
+/** Thrown out of step() when the runner stops or the job is cancelled: not a failure. */
+export class JobInterrupted extends Error {}
+
+const WINDOW_MS = 30_000;
+const CHECKPOINT_EVERY_MS = 1000;
+
+function laneOf(kind: string): string {
+  return kind === 'scrub' ? 'scrub' : 'repair';
+}
+
+export function emptyProgress(): JobProgress {
+  return { extentsDone: 0, extentsTotal: 0, bytesDone: 0, bytesTotal: 0 };
+}
+
+interface Running {
+  id: number;
+  kind: string;
+  ctx: JobContext;
+  samples: { at: number; bytes: number }[];
+  paused: boolean;
+  wake: (() => void) | undefined;
+  interrupt: 'stop' | 'cancel' | undefined;
+  limiter: RateLimiter;
+  done: Promise<void>;
+}
+
+export class JobRunner extends EventEmitter {
+  private readonly running = new Map<number, Running>();
+  private inBackground = false;
+  private stopping = false;
+
+  constructor(private readonly engine: Engine, private readonly kinds: Record<string, JobFn>) {
+    super();
+  }
+
+  /** True in a coordinator: queued jobs start by themselves. */
+  get background(): boolean {
+    return this.inBackground;
+  }
+
+  /** Queue a job; in the background it starts when its lane is free. */
+  submit(kind: string, params: Record<string, unknown>, progress: JobProgress = emptyProgress()): number {
+    if (!this.kinds[kind]) throw new DfsError('EINVAL', `unknown job kind "${kind}"`);
+    const id = this.engine.meta.transact((tx) => tx.createJob(kind, params, progress));
+    this.pump();
+    return id;
+  }
+
+  /** The unfinished job of `kind`, if any (queued, running or paused). */
+  active(kind: string): JobRow | undefined {
+    return this.engine.meta.jobs().find((j) => j.kind === kind && (j.state === 'queued' || j.state === 'running' || j.state === 'paused'));
+  }
+
+  /** Run job `id` here and now until it ends (foreground CLI); resolves with its final row. */
+  async runToEnd(id: number): Promise<JobView> {
+    const row = this.row(id);
+    if (row.state === 'done' || row.state === 'failed' || row.state === 'cancelled') return this.view(row);
+    await this.launch(row).done;
+    return this.view(this.row(id));
+  }
+
+  /** Background mode (the coordinator): resume what a previous process left, then keep picking up queued jobs. */
+  start(): void {
+    this.inBackground = true;
+    this.engine.meta.transact((tx) => {
+      for (const j of this.engine.meta.jobs()) if (j.state === 'running') tx.updateJob(j.id, { state: 'queued' });
+    });
+    this.pump();
+  }
+
+  /** Stop every running job at its next step; they stay queued (or paused) and resume on the next start. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.inBackground = false;
+    for (const r of this.running.values()) {
+      r.interrupt = 'stop';
+      r.wake?.();
+    }
+    await Promise.all([...this.running.values()].map((r) => r.done));
+  }
+
+  pause(id: number): JobView {
+    const row = this.row(id);
+    if (row.state !== 'running' && row.state !== 'queued') throw new DfsError('EINVAL', `job ${id} is ${row.state}; only a queued or running job can be paused`);
+    const r = this.running.get(id);
+    if (r) r.paused = true;
+    this.engine.meta.transact((tx) => tx.updateJob(id, { state: 'paused' }));
+    return this.view(this.row(id));
+  }
+
+  resume(id: number): JobView {
+    const row = this.row(id);
+    if (row.state !== 'paused') throw new DfsError('EINVAL', `job ${id} is ${row.state}, not paused`);
+    const r = this.running.get(id);
+    this.engine.meta.transact((tx) => tx.updateJob(id, { state: r ? 'running' : 'queued' }));
+    if (r) {
+      r.paused = false;
+      r.wake?.();
+    }
+    this.pump();
+    return this.view(this.row(id));
+  }
+
+  cancel(id: number): JobView {
+    const row = this.row(id);
+    const r = this.running.get(id);
+    if (r) {
+      r.interrupt = 'cancel';
+      r.wake?.();
+    } else if (row.state === 'queued' || row.state === 'paused') {
+      this.engine.meta.transact((tx) => tx.updateJob(id, { state: 'cancelled' }));
+    }
+    return this.view(this.row(id));
+  }
+
+  /** Change a job's I/O rate limit (bytes per second, 0 = unlimited), persisted in its params. */
+  setRate(id: number, bytesPerSec: number, params: Record<string, unknown>): void {
+    const row = this.row(id);
+    this.engine.meta.transact((tx) => tx.updateJob(id, { params: { ...row.params, ...params, rateBytesPerSec: bytesPerSec } }));
+    this.running.get(id)?.limiter.setRate(bytesPerSec);
+  }
+
+  /** Resolves when job `id` has ended (at once if it has). */
+  async wait(id: number): Promise<JobView> {
+    const r = this.running.get(id);
+    if (r) await r.done;
+    return this.view(this.row(id));
+  }
+
+  list(): JobView[] {
+    return this.engine.meta.jobs().map((j) => this.view(j));
+  }
+
+  view(row: JobRow): JobView {
+    const r = this.running.get(row.id);
+    const ended = row.state === 'done' ? 0 : null;
+    const live = r ? liveFigures(r.samples, r.ctx.progress) : { rateBytesPerSec: null, etaSeconds: ended, timeToSafetySeconds: ended };
+    return { ...row, ...(r ? { progress: { ...r.ctx.progress } } : {}), ...live };
+  }
+
+  private row(id: number): JobRow {
+    const row = this.engine.meta.getJob(id);
+    if (!row) throw new DfsError('ENOENT', `there is no job ${id}; \`dynamicfs jobs POOL\` lists them`);
+    return row;
+  }
+
+  /** Start queued jobs whose lane is free (background mode only). */
+  private pump(): void {
+    if (!this.inBackground || this.stopping) return;
+    const busy = new Set([...this.running.values()].map((r) => laneOf(r.kind)));
+    for (const j of this.engine.meta.jobs()) {
+      if (j.state !== 'queued' || busy.has(laneOf(j.kind))) continue;
+      busy.add(laneOf(j.kind));
+      this.launch(j);
+    }
+  }
+
+  private launch(row: JobRow): Running {
+    const fn = this.kinds[row.kind];
+    if (!fn) throw new DfsError('EINVAL', `job ${row.id} has unknown kind "${row.kind}"`);
+    const progress: JobProgress = { ...emptyProgress(), ...row.progress } as JobProgress;
+    let lastCheckpoint = 0;
+    const r: Running = {
+      id: row.id, kind: row.kind, paused: row.state === 'paused', wake: undefined, interrupt: undefined,
+      samples: [], limiter: new RateLimiter(Number(row.params.rateBytesPerSec ?? 0)), done: Promise.resolve(),
+      ctx: undefined as unknown as JobContext,
+    };
+    const meta = this.engine.meta;
+    r.ctx = {
+      id: row.id,
+      params: row.params,
+      progress,
+      checkpoint: (tx?: Txn) => {
+        sample(r.samples, progress.bytesDone);
+        if (tx) tx.updateJob(row.id, { progress });
+        else if (Date.now() - lastCheckpoint >= CHECKPOINT_EVERY_MS) meta.transact((t) => t.updateJob(row.id, { progress }));
+        else return;
+        lastCheckpoint = Date.now();
+        this.emit('progress', row.id);
+      },
+      step: async () => {
+        while (r.paused && !r.interrupt) await new Promise<void>((resolve) => { r.wake = resolve; });
+        r.wake = undefined;
+        if (r.interrupt) throw new JobInterrupted(r.interrupt);
+      },
+      throttle: (bytes: number) => r.limiter.take(bytes, () => r.interrupt !== undefined),
+    };
+    this.running.set(row.id, r);
+    if (!r.paused) meta.transact((tx) => tx.updateJob(row.id, { state: 'running' }));
+    sample(r.samples, progress.bytesDone);
+    r.done = (async () => {
+      let end: { state: JobState; error?: string | null };
+      try {
+        await fn(this.engine, r.ctx);
+        end = { state: 'done', error: null };
+      } catch (err) {
+        if (err instanceof JobInterrupted) end = { state: r.interrupt === 'cancel' ? 'cancelled' : r.paused ? 'paused' : 'queued' };
+        else end = { state: 'failed', error: toDfsError(err).message };
+      }
+      this.running.delete(row.id);
+      try {
+        meta.transact((tx) => tx.updateJob(row.id, { ...end, progress }));
+      } catch {
+        // The store is closing under us (shutdown): the row keeps its last checkpoint.
+      }
+      this.emit('end', row.id, end.state);
+      this.pump();
+    })();
+    return r;
+  }
+}
+
+function sample(samples: { at: number; bytes: number }[], bytes: number): void {
+  const now = Date.now();
+  samples.push({ at: now, bytes });
+  while (samples.length > 2 && now - samples[0]!.at > WINDOW_MS) samples.shift();
+}
+
+/** Rate over the window and an ETA that is never negative and is 0 once the work is done. */
+export function liveFigures(samples: { at: number; bytes: number }[], p: JobProgress): LiveFigures {
+  const rate = rateOf(samples);
+  const eta = (bytes: number): number | null => (bytes <= 0 ? 0 : rate === null || rate <= 0 ? null : Math.ceil(bytes / rate));
+  const remaining = Math.max(0, p.bytesTotal - p.bytesDone);
+  return {
+    rateBytesPerSec: rate,
+    etaSeconds: p.bytesTotal > 0 || p.extentsDone >= p.extentsTotal ? eta(remaining) : null,
+    timeToSafetySeconds: typeof p.atRiskBytes === 'number' ? eta(Math.max(0, p.atRiskBytes)) : null,
+  };
+}
+
+function rateOf(samples: { at: number; bytes: number }[]): number | null {
+  if (samples.length < 2) return null;
+  const a = samples[0]!;
+  const b = samples[samples.length - 1]!;
+  const dt = (b.at - a.at) / 1000;
+  return dt > 0 ? Math.max(0, (b.bytes - a.bytes) / dt) : null;
+}

@@ -1,0 +1,167 @@
+/**
+ * The rebuild job (kinds `rebuild` and `drain`): restore full redundancy to every extent
+ * that needs it, riskiest first.
+ *
+ * Work is every extent on the repair queue, every extent with a fragment on a failed or
+ * vanished disk, and — for a drain or a replace — every extent with a fragment on the
+ * disks being evacuated. Extents with the fewest surviving fragments go first: an extent
+ * at zero margin (exactly k left) is one failure from loss, and the bytes still at zero
+ * margin are reported apart ("time to safety") from the bytes still to do ("time to done").
+ * The work list is recomputed when a pass ends, so damage found meanwhile (a read that
+ * queued a repair) is picked up by the same job; extents that proved unrecoverable or
+ * had nowhere to go are not retried within the job.
+ *
+ * Each extent's new placement commits in one transaction that also moves the job's
+ * progress, so a killed coordinator resumes with the remaining work.
+ */
+import type { Extent } from '../meta/records';
+import type { Engine } from './engine';
+import type { JobContext } from './jobs';
+import { repairExtent, usableFragments } from './repair';
+
+export interface RebuildParams {
+  reason?: string;
+  /** Disks to move every fragment off (drain: the drained disk; replace: the old disk). */
+  evacuate?: number[];
+  /** Put rebuilt fragments on this disk when eligible (replace: the new disk). */
+  prefer?: number;
+  /** Unregister this disk once nothing is left on it (replace-disk's old disk). */
+  removeAfter?: number;
+}
+
+export interface LostExtent {
+  extent: string;
+  inode: number;
+  path: string;
+  offset: number;
+  length: number;
+}
+
+interface WorkItem {
+  id: Buffer;
+  margin: number;
+  bytes: number;
+}
+
+const MAX_LISTED = 100;
+
+export async function rebuildJob(engine: Engine, ctx: JobContext): Promise<void> {
+  const params = ctx.params as RebuildParams;
+  const evacuate = new Set(params.evacuate ?? []);
+  const p = ctx.progress;
+  p.unrecoverable ??= [];
+  p.stuck ??= 0;
+  p.atRiskBytes ??= 0;
+  const skip = new Set<string>();
+  for (;;) {
+    const work = collectWork(engine, evacuate, skip);
+    if (work.length === 0) break;
+    p.extentsTotal = p.extentsDone + work.length;
+    p.bytesTotal = p.bytesDone + work.reduce((n, w) => n + w.bytes, 0);
+    p.atRiskBytes = work.filter((w) => w.margin <= 0).reduce((n, w) => n + w.bytes, 0);
+    ctx.checkpoint();
+    for (const w of work) {
+      await ctx.step();
+      const outcome = await repairExtent(engine, w.id, {
+        evacuate, prefer: params.prefer, throttle: ctx.throttle,
+        onCommit: (tx) => {
+          advance(p, w);
+          ctx.checkpoint(tx);
+        },
+      });
+      if (outcome.kind === 'unrecoverable' || outcome.kind === 'stuck' || outcome.kind === 'gone') {
+        skip.add(w.id.toString('hex'));
+        if (outcome.kind === 'gone') advance(p, w);
+        if (outcome.kind === 'stuck') {
+          p.stuck = Number(p.stuck) + 1;
+          p.lastStuck = outcome.reason;
+          advance(p, w);
+        }
+        if (outcome.kind === 'unrecoverable') {
+          const e = engine.meta.getExtent(w.id);
+          const list = p.unrecoverable as LostExtent[];
+          if (e && list.length < MAX_LISTED && !list.some((x) => x.extent === w.id.toString('hex'))) list.push(lostExtent(engine, e));
+          advance(p, w);
+        }
+        ctx.checkpoint();
+      }
+    }
+  }
+  p.atRiskBytes = 0;
+  if (params.removeAfter !== undefined && engine.meta.extentsOnDisk(params.removeAfter).length === 0) {
+    engine.pool.removeDisk(params.removeAfter);
+    p.removedDisk = params.removeAfter;
+  }
+  ctx.checkpoint();
+  if (Number(p.stuck) > 0) {
+    throw new Error(`${String(p.stuck)} extents could not be given full redundancy: ${String(p.lastStuck)}; add healthy disks and run \`dynamicfs rebuild\` again`);
+  }
+}
+
+function advance(p: JobContext['progress'], w: WorkItem): void {
+  p.extentsDone++;
+  p.bytesDone += w.bytes;
+  if (w.margin <= 0) p.atRiskBytes = Math.max(0, Number(p.atRiskBytes) - w.bytes);
+}
+
+export function lostExtent(engine: Engine, e: Extent): LostExtent {
+  return { extent: e.id.toString('hex'), inode: e.ino, path: engine.meta.pathOf(e.ino), offset: e.offset, length: e.length };
+}
+
+/** Every extent needing work now, riskiest (fewest surviving fragments beyond k) first. */
+export function collectWork(engine: Engine, evacuate: ReadonlySet<number>, skip: ReadonlySet<string>): WorkItem[] {
+  const ids = new Map<string, Buffer>();
+  const add = (id: Buffer): void => {
+    const key = id.toString('hex');
+    if (!skip.has(key)) ids.set(key, id);
+  };
+  for (const r of engine.meta.repairQueue()) add(r.extentId);
+  for (const d of engine.pool.disks()) {
+    if (d.state === 'failed' || evacuate.has(d.id) || !engine.pool.store(d.id).present()) {
+      for (const id of engine.meta.extentsOnDisk(d.id)) add(id);
+    }
+  }
+  const disks = new Map(engine.pool.disks().map((d) => [d.id, d]));
+  const out: WorkItem[] = [];
+  for (const id of ids.values()) {
+    const e = engine.meta.getExtent(id);
+    if (!e) {
+      engine.meta.transact((tx) => tx.clearRepair(id));
+      continue;
+    }
+    const k = e.scheme === 'mirror' ? 1 : e.k;
+    out.push({ id, margin: usableFragments(engine, e, disks) - k, bytes: e.length });
+  }
+  return out.sort((a, b) => a.margin - b.margin || Buffer.compare(a.id, b.id));
+}
+
+/**
+ * The scan a coordinator runs when it starts: queue every extent with a fragment that
+ * is not where the metadata says (its disk failed or vanished, or the file is gone).
+ * Returns how many were queued.
+ */
+export async function scanForMissing(engine: Engine): Promise<number> {
+  const disks = new Map(engine.pool.disks().map((d) => [d.id, d]));
+  let queued = 0;
+  for (const batch of engine.meta.allExtentIds(500)) {
+    const missing: Buffer[] = [];
+    for (const id of batch) {
+      const e = engine.meta.getExtent(id);
+      if (!e || e.scheme === 'inline') continue;
+      const checks = await Promise.all(e.fragments.map(async (f) => {
+        const d = disks.get(f.diskId);
+        if (!d || d.state === 'failed') return false;
+        const store = engine.pool.store(f.diskId);
+        return store.present() && (await store.has(e.id, f.index));
+      }));
+      if (checks.some((ok) => !ok)) missing.push(id);
+    }
+    if (missing.length) {
+      engine.meta.transact((tx) => {
+        for (const id of missing) tx.queueRepair(id, 'mount scan: fragment missing');
+      });
+      queued += missing.length;
+    }
+  }
+  return queued;
+}
