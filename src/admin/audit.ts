@@ -4,15 +4,20 @@
  * operation is audited unless it is added to that list. Arguments are summarised, not
  * copied: long strings are cut, buffers and large arrays reduced to their size.
  */
-import { DfsError } from '../errors';
 import * as path from 'node:path';
+import { DfsError } from '../errors';
 import { AuditLog, localIdentity, type AuditEntry } from '../log/audit';
 
 /** Operations that change nothing (and ping): not audited. */
-export const UNAUDITED_OPS: ReadonlySet<string> = new Set(['ping', 'status', 'health', 'metrics', 'disks', 'ls', 'stat', 'disk-events', 'jobs']);
+export const UNAUDITED_OPS: ReadonlySet<string> = new Set(['ping', 'status', 'health', 'metrics', 'disks', 'ls', 'stat', 'disk-events']);
 
-export function isAudited(op: string): boolean {
-  return !UNAUDITED_OPS.has(op);
+/** Operations that only look unless given this argument (`jobs --cancel`, `config --set`). */
+export const AUDITED_WITH: Readonly<Record<string, string>> = { jobs: 'action', config: 'set' };
+
+export function isAudited(op: string, args: Record<string, unknown> = {}): boolean {
+  if (UNAUDITED_OPS.has(op)) return false;
+  const arg = AUDITED_WITH[op];
+  return arg === undefined || (args[arg] !== undefined && args[arg] !== null);
 }
 
 const MAX_STRING = 256;
@@ -51,6 +56,6 @@ export function outcome(err?: unknown): Pick<AuditEntry, 'result' | 'error'> {
 
 /** Record an action this process ran on a pool it opened itself (a local CLI run). */
 export function auditLocal(poolDir: string, op: string, args: Record<string, unknown>, started: number, err?: unknown): void {
-  if (!isAudited(op)) return;
+  if (!isAudited(op, args)) return;
   auditLogOf(poolDir).record({ via: 'local', who: localIdentity(), op, args: summarizeArgs(args), ...outcome(err), ms: Date.now() - started });
 }

@@ -45,6 +45,24 @@ export function ensurePoolCollectors(engine: Engine): void {
     m.directories.set(s.namespace.dirs);
     m.logicalBytes.set(s.namespace.bytes);
     m.generation.set(s.generation);
+    for (const g of [m.jobs, m.jobProgress, m.jobEta, m.jobRate]) g.reset();
+    let atRisk = 0;
+    let safety = 0;
+    for (const j of engine.jobs.list()) {
+      m.jobs.inc({ kind: j.kind, state: j.state });
+      if (j.state === 'done' || j.state === 'failed' || j.state === 'cancelled') continue;
+      const labels = { job: String(j.id), kind: j.kind };
+      const p = j.progress as { bytesDone: number; bytesTotal: number; atRiskBytes?: number };
+      m.jobProgress.set(labels, p.bytesTotal > 0 ? Math.min(1, p.bytesDone / p.bytesTotal) : 0);
+      m.jobEta.set(labels, j.etaSeconds ?? -1);
+      m.jobRate.set(labels, j.rateBytesPerSec ?? 0);
+      if (typeof p.atRiskBytes === 'number') {
+        atRisk += p.atRiskBytes;
+        safety = j.timeToSafetySeconds === null || safety < 0 ? -1 : Math.max(safety, j.timeToSafetySeconds);
+      }
+    }
+    m.rebuildAtRisk.set(atRisk);
+    m.rebuildTimeToSafety.set(safety);
     const verdict = healthFromStatus(s).health;
     for (const state of ['healthy', 'degraded', 'critical'] as const) m.poolHealth.set({ state }, verdict === state ? 1 : 0);
   });

@@ -11,10 +11,10 @@
  * and is replaced; one where someone still answers means another process serves this
  * pool, and we refuse to start (EPOOLBUSY).
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Logger } from 'pino';
-import { randomBytes } from 'node:crypto';
 import { isAudited, summarizeArgs } from '../admin/audit';
 import { pingSocket } from '../admin/client';
 import { DfsError, toDfsError } from '../errors';
@@ -143,7 +143,7 @@ export class AdminServer {
       const level = op === 'ping' ? 'debug' : 'info';
       this.opts.log[level]({ reqId, op, ms, ...(reply.ok ? {} : { error: reply.error.code }) }, 'admin request');
       this.opts.metrics?.adminRequests.inc({ op: /^[a-z][a-z0-9-]{0,39}$/.test(op) ? op : 'other', result });
-      if (req && this.opts.audit && isAudited(op)) {
+      if (req && this.opts.audit && isAudited(op, req.args)) {
         this.opts.audit.record({ via: 'socket', who: peerIdentity(req.caller), op, args: summarizeArgs(req.args), result,
           ...(reply.ok ? {} : { error: String(reply.error.message) }), ms, reqId });
       }

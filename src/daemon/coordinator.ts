@@ -21,6 +21,7 @@ import { ping } from '../admin/client';
 import { isOpName, runOp } from '../admin/ops';
 import { AutoRepair } from '../engine/auto-repair';
 import { Engine } from '../engine/engine';
+import { ScrubScheduler } from '../engine/scrub-scheduler';
 import { DfsError, toDfsError } from '../errors';
 import { findMountedPool, forceUnmount, isFuseMounted, POOL_FSNAME_PREFIX, readMounts } from '../fuse/fuse-native';
 import { mountFuse, type FuseMount } from '../fuse/mount';
@@ -94,6 +95,7 @@ export class Coordinator {
       engine.jobs.start();
       c.autoRepair = new AutoRepair(engine, log.child({ component: 'repair' }));
       c.autoRepair.start();
+      ScrubScheduler.start(engine, log.child({ component: 'scrub' }));
       if (opts.metrics) {
         // Before the admin socket: once ping answers, the endpoint is up too.
         engine.metrics.enableProcessMetrics();
@@ -198,6 +200,7 @@ export class Coordinator {
     }
     this.autoRepair?.stop();
     this.autoRepair = undefined;
+    ScrubScheduler.of(this.engine)?.stop();
     if (this.server) await step('closing the admin socket', () => this.server!.close());
     this.server = undefined;
     await step('removing the pid file', () => {

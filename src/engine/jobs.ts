@@ -118,9 +118,10 @@ export class JobRunner extends EventEmitter {
   /** Background mode (the coordinator): resume what a previous process left, then keep picking up queued jobs. */
   start(): void {
     this.inBackground = true;
-    this.engine.meta.transact((tx) => {
-      for (const j of this.engine.meta.jobs()) if (j.state === 'running') tx.updateJob(j.id, { state: 'queued' });
-    });
+    // A job left running was interrupted by a crash: it goes back in the queue. (No
+    // transaction when there is none: starting a coordinator must not bump the generation.)
+    const interrupted = this.engine.meta.jobs().filter((j) => j.state === 'running');
+    if (interrupted.length) this.engine.meta.transact((tx) => { for (const j of interrupted) tx.updateJob(j.id, { state: 'queued' }); });
     this.pump();
   }
 

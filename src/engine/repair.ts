@@ -50,7 +50,15 @@ export function usableFragments(engine: Engine, e: Extent, disks: Map<number, Di
 }
 
 export async function repairExtent(engine: Engine, id: Buffer, opts: RepairOptions = {}): Promise<RepairOutcome> {
-  return engine.exclusiveOnExtent(id, () => repairLocked(engine, id, opts));
+  try {
+    const outcome = await engine.exclusiveOnExtent(id, () => repairLocked(engine, id, opts));
+    engine.metrics.repairExtents.inc({ result: outcome.kind });
+    if (outcome.kind === 'repaired') engine.metrics.repairBytes.inc(outcome.bytesWritten);
+    return outcome;
+  } catch (err) {
+    engine.metrics.repairExtents.inc({ result: 'failed' });
+    throw err;
+  }
 }
 
 async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Promise<RepairOutcome> {

@@ -134,6 +134,10 @@ export const MAX_LISTED = 200;
 /** Inline extents verified per transaction (a transaction per tiny extent would cost an fsync each). */
 const INLINE_BATCH = 64;
 const ID_BATCH = 256;
+/** Foreground I/O this recent makes a rate-limited scrub yield. */
+const FOREGROUND_WINDOW_MS = 250;
+/** While foreground I/O is active, a rate-limited scrub runs at 1/FOREGROUND_SHARE of its rate. */
+const FOREGROUND_SHARE = 4;
 
 export function initProgress(p: JobProgress): ScrubProgress {
   const s = p as ScrubProgress;
@@ -189,6 +193,7 @@ export async function scrubJob(engine: Engine, ctx: JobContext): Promise<void> {
     crashPoint('scrub-extent');
   };
 
+  const foreground = foregroundActivity(engine);
   let after = Buffer.from(p.cursor, 'hex');
   for (;;) {
     const ids = engine.meta.extentIdsAfter(after, ID_BATCH);
@@ -199,7 +204,13 @@ export async function scrubJob(engine: Engine, ctx: JobContext): Promise<void> {
       await ctx.step();
       // Wait for the rate limit before taking the extent's lock, so a repair of it never waits on our budget.
       const planned = recordOrUndefined(engine, id);
-      if (planned) await ctx.throttle(physicalBytes(planned));
+      if (planned) {
+        const bytes = physicalBytes(planned);
+        await ctx.throttle(bytes);
+        // Foreground I/O keeps priority: while the mount (or a repair) is reading or writing,
+        // each byte costs FOREGROUND_SHARE times as much of the budget. Unlimited scrubs do not yield.
+        if (Date.now() - foreground.lastMs < FOREGROUND_WINDOW_MS) await ctx.throttle(bytes * (FOREGROUND_SHARE - 1));
+      }
       // Under the extent's lock: a repair moving its fragments cannot pass us mid-read.
       const c = await engine.exclusiveOnExtent(id, () => checkExtent(engine, id, disks));
       if (repair && !c.inline && c.findings.some((f) => REPAIRABLE.has(f.code))) await repairFound(engine, c, ctx);
@@ -233,6 +244,34 @@ async function sizeUp(engine: Engine, p: ScrubProgress): Promise<void> {
   }
   p.extentsTotal = p.extentsDone + extents;
   p.bytesTotal = p.bytesDone + bytes;
+}
+
+const activity = new WeakMap<Engine, { lastMs: number }>();
+
+/**
+ * When the pool's stores last served a fragment read or write. The scrub's own reads go
+ * through its worker, not the stores, so this is everyone else: the mount, gets and puts,
+ * repairs. Installed once per engine, as a decorator around every store.
+ */
+export function foregroundActivity(engine: Engine): { lastMs: number } {
+  let meter = activity.get(engine);
+  if (!meter) {
+    const m = { lastMs: 0 };
+    meter = m;
+    activity.set(engine, m);
+    engine.pool.decorateStores((store) => new Proxy(store, {
+      get(target, prop) {
+        const v: unknown = Reflect.get(target, prop, target);
+        if (typeof v !== 'function') return v;
+        if (prop !== 'read' && prop !== 'write') return (v as (...a: unknown[]) => unknown).bind(target);
+        return (...args: unknown[]) => {
+          m.lastMs = Date.now();
+          return ((v as (...a: unknown[]) => Promise<unknown>).apply(target, args)).finally(() => { m.lastMs = Date.now(); });
+        };
+      },
+    }));
+  }
+  return meter;
 }
 
 /** The extent's record, or undefined when it is gone or corrupt (checkExtent reports a corrupt one). */

@@ -87,6 +87,16 @@ export class Metrics {
   readonly files = this.gauge('dynamicfs_files', 'Regular files in the namespace.');
   readonly directories = this.gauge('dynamicfs_directories', 'Directories in the namespace.');
   readonly logicalBytes = this.gauge('dynamicfs_logical_bytes', 'Sum of the sizes of all files.');
+  // Repair and jobs: counted where the work happens (engine/repair.ts), jobs set at scrape time.
+  readonly repairExtents = this.counter('dynamicfs_rebuild_extents_total',
+    'Extents a repair (rebuild, drain, scrub --repair) attempted, by result: repaired, healthy, gone, unrecoverable, stuck, failed.', ['result']);
+  readonly repairBytes = this.counter('dynamicfs_rebuild_bytes_total', 'Fragment payload bytes rebuilt or moved and written by repairs.');
+  readonly jobs = this.gauge('dynamicfs_jobs', 'Jobs by kind and state (queued, running, paused, done, failed, cancelled).', ['kind', 'state']);
+  readonly jobProgress = this.gauge('dynamicfs_job_progress_ratio', 'Fraction of the bytes done of each unfinished job (0-1), by job id and kind.', ['job', 'kind']);
+  readonly jobEta = this.gauge('dynamicfs_job_eta_seconds', 'Seconds to done at the recent rate for each running job (-1 while unknown).', ['job', 'kind']);
+  readonly jobRate = this.gauge('dynamicfs_job_rate_bytes_per_second', 'Bytes per second over the last 30 s for each running job.', ['job', 'kind']);
+  readonly rebuildAtRisk = this.gauge('dynamicfs_rebuild_at_risk_bytes', 'Bytes of extents at zero margin (exactly k fragments left) that a running rebuild has still to repair.');
+  readonly rebuildTimeToSafety = this.gauge('dynamicfs_rebuild_time_to_safety_seconds', 'Seconds until no extent is at zero margin, at the rebuild\'s recent rate (-1 while unknown).');
   readonly collectErrors = this.counter('dynamicfs_metrics_collect_errors_total', 'Scrape-time collectors that failed (their gauges keep older values).');
 
   /** A counter (get-or-create). The name must start with `dynamicfs_` and end with `_total`. */

@@ -273,7 +273,7 @@ test('status counts files, disks and healthy / degraded / unrecoverable extents'
     let s = ok('status', pool);
     assert.equal(s.health, 'healthy');
     assert.deepEqual(s.namespace, { files: 2, dirs: 2, bytes: 301_000 });
-    assert.deepEqual(s.extents, { total: 2, healthy: 2, degraded: 0, unrecoverable: 0, inline: 1 });
+    assert.deepEqual(s.extents, { total: 2, healthy: 2, degraded: 0, unrecoverable: 0, inline: 1, lostFiles: [] });
     assert.equal(s.disks.total, 6);
     assert.equal(s.disks.byState.healthy, 6);
     assert.equal(s.disks.missing, 0);
@@ -291,7 +291,7 @@ test('status counts files, disks and healthy / degraded / unrecoverable extents'
     assert.equal(s.health, 'degraded');
     assert.equal(s.disks.missing, 1);
     assert.equal((s.perDisk as Json[])[0]!.present, false);
-    assert.deepEqual(s.extents, { total: 2, healthy: 1, degraded: 1, unrecoverable: 0, inline: 1 });
+    assert.deepEqual(s.extents, { total: 2, healthy: 1, degraded: 1, unrecoverable: 0, inline: 1, lostFiles: [] });
     assert.equal((ok('disks', pool).disks as Json[])[0]!.present, false);
     assert.match(run(['disks', pool]).stdout, /MISSING/);
 
@@ -300,7 +300,8 @@ test('status counts files, disks and healthy / degraded / unrecoverable extents'
     s = ok('status', pool);
     assert.equal(s.health, 'critical');
     assert.equal(s.disks.missing, 3);
-    assert.deepEqual(s.extents, { total: 2, healthy: 1, degraded: 0, unrecoverable: 1, inline: 1 });
+    assert.deepEqual(s.extents, { total: 2, healthy: 1, degraded: 0, unrecoverable: 1, inline: 1, lostFiles: [{ path: '/d/coded', inode: s.extents.lostFiles[0]?.inode, extents: 1 }] });
+    assert.match(run(['status', pool]).stdout, /LOST: \/d\/coded/);
     const human = run(['status', pool]);
     assert.match(human.stdout, /: CRITICAL\n/);
     assert.match(human.stdout, /3 MISSING/);

@@ -41,7 +41,7 @@ async function startMetricsServer(pool: string, args: string[]): Promise<Server>
     const url = await eventually('metrics-server to answer ping', 30_000, async () => {
       if (child.exitCode !== null) throw new Error(`metrics-server exited (${child.exitCode}): ${out}`);
       const who = await ping(pool, 1000).catch(() => undefined);
-      return who?.pid === child.pid ? who.metricsUrl ?? 'none' : undefined;
+      return who !== undefined && who.pid === child.pid ? who.metricsUrl ?? 'none' : undefined;
     });
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/, 'bound to 127.0.0.1 by default, on the port the kernel picked');
     return { child, url, output: () => out };
@@ -175,7 +175,9 @@ test('metrics-server: /health answers 200, 202, 503 as the pool degrades; the CL
     const offline = dfs('health', pool);
     assert.equal(offline.code, 3);
     assert.deepEqual([offline.json?.health, offline.json?.extents], [served.health, served.extents]);
-    assert.deepEqual(offline.json?.reasons.map((r: Json) => r.code), served.reasons.map((r: Json) => r.code));
+    // Disk reasons may differ: the coordinator's monitor moves vanished disks to failed over time.
+    const notDisks = (rs: Json[]) => rs.map((r) => r.code).filter((c) => !/-disks$/.test(c));
+    assert.deepEqual(notDisks(offline.json?.reasons), notDisks(served.reasons));
     const text = run(['metrics', pool]);
     assert.equal(text.code, 0, text.stderr);
     assert.equal(parseExposition(text.stdout).get('dynamicfs_extents{state="unrecoverable"}'), 2);

@@ -4,12 +4,13 @@
  * middle of a rebuild, and the operator's verbs.
  */
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { dfs, fails, ok, type Json } from '../helpers/cli';
-import { makePool, startCoordinator, stopCoordinator } from '../helpers/mount';
+import { dfs, fails, ok, run, type Json } from '../helpers/cli';
+import { BIN, makePool, startCoordinator, stopCoordinator } from '../helpers/mount';
 import { Rng } from '../helpers/random';
 import { rmrf, tmpDir, withTmpDir, withTmpfs, remountReadOnly } from '../helpers/tmp';
 
@@ -101,6 +102,13 @@ describe('disk health and rebuild', () => {
       const job = (ok('jobs', pool).jobs as Json[]).find((j) => j.kind === 'rebuild');
       assert.ok(job && job.state === 'done' && job.progress.extentsDone > 0, JSON.stringify(job));
       for (const [name, data] of files) assert.ok(fs.readFileSync(path.join(mnt, name)).equals(data), name);
+      // The coordinator's metrics saw the same work.
+      const metrics = run(['metrics', pool]).stdout;
+      assert.match(metrics, /^dynamicfs_rebuild_extents_total\{result="repaired"\} [1-9]/m);
+      assert.match(metrics, /^dynamicfs_rebuild_bytes_total [1-9]/m);
+      assert.match(metrics, /^dynamicfs_jobs\{kind="rebuild",state="done"\} 1$/m);
+      const failedId = (ok('disks', pool).disks as Json[]).find((d) => d.path === disks[1])!.id as number;
+      assert.match(metrics, new RegExp(`^dynamicfs_disk_state\\{disk="${failedId}",state="failed"\\} 1$`, 'm'));
     } finally {
       if (child) await stopCoordinator(mnt, child);
       rmrf(root);
@@ -169,11 +177,18 @@ describe('disk health and rebuild', () => {
       const { pool, disks } = makePool(root, 5, 'rs:2+1', EXTENT);
       const files = putFiles(root, pool, rng, 10);
       ok('set-disk-health', pool, disks[2]!, 'failed', '--reason', 'test: pulled');
-      // The coordinator kills itself right after committing the 5th repaired extent.
-      const first = await startCoordinator(pool, mnt, [], { DYNAMICFS_CRASH_AT: 'repair-after-commit:5' });
-      child = first.child;
-      await until('the coordinator to die mid-rebuild', () => child!.exitCode !== null || child!.signalCode !== null);
-      assert.equal(child.signalCode, 'SIGKILL', first.output());
+      // A coordinator (serving without a mount: the rebuild may outrun the mount) kills
+      // itself right after committing the 5th repaired extent.
+      const first = spawn(process.execPath, [BIN, 'serve', pool], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, DYNAMICFS_CRASH_AT: 'repair-after-commit:5' } });
+      let out = '';
+      first.stdout.on('data', (d) => { out += d; });
+      first.stderr.on('data', (d) => { out += d; });
+      try {
+        await until('the coordinator to die mid-rebuild', () => first.exitCode !== null || first.signalCode !== null);
+      } finally {
+        if (first.exitCode === null && first.signalCode === null) first.kill('SIGKILL');
+      }
+      assert.equal(first.signalCode, 'SIGKILL', out);
       const mid = (ok('jobs', pool).jobs as Json[]).find((j) => j.kind === 'rebuild')!;
       assert.equal(mid.state, 'running', 'a killed job is left running in the table');
       assert.ok(mid.progress.extentsDone >= 4 && mid.progress.extentsDone < mid.progress.extentsTotal, JSON.stringify(mid.progress));
@@ -236,6 +251,41 @@ describe('operator verbs: set-disk-health, probe-disks, drain, remove-disk, repl
       fails('EINVAL', ['set-disk-health', pool, '1', 'sick']);
       fails('ENODISK', ['set-disk-health', pool, '99', 'failed']);
       assert.equal((ok('disks', pool).disks as Json[])[0]!.state, 'healthy', 'nothing changed by the refused calls');
+    });
+  });
+
+  it('error counters past the configured thresholds degrade a disk; config refuses bad thresholds', async () => {
+    await withTmpDir((root) => {
+      const rng = new Rng();
+      const { pool } = makePool(root, 3, 'rs:2+1', EXTENT);
+      fails('EINVAL', ['config', pool, '--set', 'health.degradedErrors=9', 'health.suspectErrors=2']);
+      fails('EINVAL', ['config', pool, '--set', 'health.bogus=1']);
+      assert.equal(ok('config', pool).health.degradedErrors, 3, 'refused settings changed nothing');
+      ok('config', pool, '--set', 'health.degradedErrors=1', 'health.suspectErrors=2');
+      const files = putFiles(root, pool, rng, 2, 200_000);
+      // Corrupt one byte of the payload of the fragments /f1 has on one disk.
+      const e0 = (ok('stat', pool, '/f1').extents as Json[]).filter((e) => e.scheme !== 'inline');
+      const victim = e0[0]!.fragments[0];
+      let corrupted = 0;
+      for (const e of e0) {
+        // Data fragments only: a read takes those first, so each corruption is met exactly once.
+        const f = (e.fragments as Json[]).find((x) => x.diskId === victim.diskId);
+        if (!f || f.index >= e.k) continue;
+        const file = path.join(victim.diskPath, 'frags', e.id.slice(0, 2), e.id.slice(2, 4), `${e.id}.${f.index}`);
+        const fd = fs.openSync(file, 'r+');
+        fs.writeSync(fd, Buffer.from([0xff ^ fs.readFileSync(file)[4096 + 10]!]), 0, 1, 4096 + 10);
+        fs.closeSync(fd);
+        corrupted++;
+      }
+      const out = path.join(root, 'out');
+      ok('get', pool, '/f1', out);
+      assert.ok(fs.readFileSync(out).equals(files.get('/f1')!), 'read correct despite the corruption');
+      const d = (ok('disks', pool).disks as Json[]).find((x) => x.id === victim.diskId)!;
+      assert.equal(d.checksumErrors, corrupted);
+      assert.equal(d.state, corrupted >= 2 ? 'suspect' : 'degraded');
+      const ev = (ok('disk-events', pool, String(victim.diskId)).events as Json[]).at(-1)!;
+      assert.equal(ev.source, 'errors');
+      assert.match(ev.reason, /checksum/);
     });
   });
 

@@ -9,6 +9,11 @@
  * The pool uses 64 KiB extents so a short run crosses many extent boundaries. A failure
  * prints the seed and the operation index; DFS_SEED=<seed> replays it exactly, and
  * DFS_FSX_OPS sets the number of operations (default 3000).
+ *
+ * Hard links are left out unless DFS_FSX_LINKS=1: libfuse's path-based API gives each
+ * name its own kernel inode, so after a write through one link, stat and reads through
+ * another see the old size (and already-open handles the old cached pages) until the
+ * attribute timeout (1 s) runs out. That is a known limit of the mount, not of the data.
  */
 import { test } from 'node:test';
 import * as fs from 'node:fs';
@@ -25,6 +30,7 @@ const NAMES = ['a', 'b', 'c', 'd'];
 /** Writes mostly stay below this; a few land past it, leaving holes. */
 const SPAN = 10 * EXTENT;
 const MAX_FDS = 8;
+const LINKS = process.env.DFS_FSX_LINKS === '1';
 
 /** An inode of the model: its bytes. Names and handles point at it, as in the kernel. */
 class Inode {
@@ -78,7 +84,7 @@ test('fsx: random operations through the mount match an in-memory model', { time
 
     const fail = (what: string): never => {
       throw new FsxFailure(`fsx seed ${rng.seed}, operation ${opIndex}: ${what}\n` +
-        `replay: DFS_SEED=${rng.seed} DFS_FSX_OPS=${OPS} node --test dist/test/integration/mount-fsx.test.js\n` +
+        `replay: DFS_SEED=${rng.seed} DFS_FSX_OPS=${OPS}${LINKS ? ' DFS_FSX_LINKS=1' : ''} node --test dist/test/integration/mount-fsx.test.js\n` +
         `last operations:\n  ${log.slice(-15).join('\n  ')}`);
     };
     const check = (got: Buffer, want: Buffer, what: string): void => {
@@ -142,9 +148,15 @@ test('fsx: random operations through the mount match an in-memory model', { time
       return open(name, names.has(name) ? 'r+' : 'w+');
     };
 
-    const verifyAll = (why: string): void => {
+    const verifyAll = async (why: string): Promise<void> => {
       for (const h of [...handles]) close(h);
-      const listed = fs.readdirSync(mnt).sort();
+      // libfuse renames a file unlinked while open to .fuse_hidden*, and removes it on the
+      // release that follows the last close; the kernel sends that release asynchronously.
+      let listed = fs.readdirSync(mnt).sort();
+      for (let i = 0; i < 100 && listed.some((n) => n.startsWith('.fuse_hidden')); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        listed = fs.readdirSync(mnt).sort();
+      }
       const want = [...names.keys()].sort();
       if (listed.join() !== want.join()) fail(`${why}: the directory lists [${listed}], model has [${want}]`);
       for (const [name, inode] of names) {
@@ -248,7 +260,7 @@ test('fsx: random operations through the mount match an in-memory model', { time
         }
         return `rename ${from} -> ${to} (i${inode.id})`;
       }],
-      [0, () => { // hard link (weight 0: see the note at the top)
+      [LINKS ? 2 : 0, () => { // hard link (see the note at the top)
         const from = existing();
         const free = NAMES.filter((n) => !names.has(n));
         if (!from || !free.length) return 'link: nothing to do';
@@ -287,16 +299,16 @@ test('fsx: random operations through the mount match an in-memory model', { time
           if (err instanceof FsxFailure) throw err;
           fail(`${(err as Error).message} (${log.length ? 'after ' + log[log.length - 1] : 'first operation'})`);
         }
-        if ((opIndex + 1) % VERIFY_EVERY === 0) verifyAll(`verify after #${opIndex}`);
+        if ((opIndex + 1) % VERIFY_EVERY === 0) await verifyAll(`verify after #${opIndex}`);
         if (remountAt.has(opIndex)) {
           for (const h of [...handles]) close(h);
           await stopCoordinator(mnt, current);
           current = (await startCoordinator(pool, mnt)).child;
-          verifyAll(`after the remount at #${opIndex}`);
+          await verifyAll(`after the remount at #${opIndex}`);
           log.push(`#${opIndex} remounted`);
         }
       }
-      verifyAll('at the end');
+      await verifyAll('at the end');
     } finally {
       for (const h of handles) {
         try { fs.closeSync(h.fd); } catch { /* the mount may be gone */ }

@@ -11,6 +11,7 @@ import type { Engine } from '../../engine/engine';
 import type { AdminOp, OpContext } from '../context';
 import { addDisk } from './add-disk';
 import { benchmark } from './benchmark';
+import { config } from './config';
 import { diskEvents } from './disk-events';
 import { disks } from './disks';
 import { drain } from './drain';
@@ -58,6 +59,7 @@ export const adminOps = {
   'remove-disk': removeDisk,
   rebuild,
   jobs,
+  config,
   scrub,
   'scrub-daemon': scrubDaemon,
   'scrub-schedule': scrubSchedule,
@@ -99,6 +101,7 @@ export type { DrainArgs } from './drain';
 export type { RemoveDiskArgs, RemoveDiskData } from './remove-disk';
 export type { RebuildArgs } from './rebuild';
 export type { JobsArgs, JobsData } from './jobs';
+export type { ConfigArgs, ConfigData } from './config';
 export type { ScrubArgs, ScrubData } from './scrub';
 export type { ScrubDaemonArgs, ScrubDaemonData, ScrubSection } from './scrub-daemon';
 export type { ScrubScheduleArgs, ScrubScheduleData } from './scrub-schedule';

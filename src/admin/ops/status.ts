@@ -13,6 +13,7 @@ import type { AdminOp } from '../context';
 import type { JobView } from '../../engine/jobs';
 import { DISK_STATES } from '../../pool/health';
 import { diskReports, type SpaceTotals } from '../disk-report';
+import { scrubSection, type ScrubSection } from './scrub-daemon';
 
 export { DISK_STATES };
 
@@ -46,6 +47,8 @@ export interface StatusData {
   repairQueue: number;
   /** Jobs not yet ended (queued, running, paused), with progress, rate and ETA. */
   jobs: JobView[];
+  /** Scrubbing: schedule, next pass, coverage (extents verified within 24 h, oldest verification), active and last scrub. */
+  scrub: ScrubSection;
   perDisk: { id: number; path: string; state: DiskState; present: boolean; readErrors: number; checksumErrors: number; writeErrors: number }[];
 }
 
@@ -106,6 +109,7 @@ export const status: AdminOp<Record<string, never>, StatusData> = async (engine)
     },
     repairQueue: engine.meta.repairQueue().length,
     jobs: engine.jobs.list().filter((j) => j.state === 'queued' || j.state === 'running' || j.state === 'paused'),
+    scrub: scrubSection(engine),
     perDisk: disks.map((d) => ({ id: d.id, path: d.path, state: d.state, present: d.present,
       readErrors: d.readErrors, checksumErrors: d.checksumErrors, writeErrors: d.writeErrors })),
   };

@@ -14,6 +14,7 @@ export { register as replaceDisk } from './replace-disk';
 export { register as removeDisk } from './remove-disk';
 export { register as rebuild } from './rebuild';
 export { register as jobs } from './jobs';
+export { register as config } from './config';
 export { register as scrub } from './scrub';
 export { register as scrubDaemon } from './scrub-daemon';
 export { register as scrubSchedule } from './scrub-schedule';

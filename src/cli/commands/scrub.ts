@@ -8,7 +8,7 @@
  */
 import type { Command } from 'commander';
 import { invoke } from '../../admin/client';
-import type { ScrubData } from '../../admin/ops';
+import type { ScrubData, ScrubSection } from '../../admin/ops';
 import { INTENSITIES, INTENSITY_RATES, type IntensitySetting, type ScrubCoverage, type ScrubReport } from '../../engine/scrub';
 import { DfsError } from '../../errors';
 import { humanBytes, keyValues, parseBytes, table } from '../format';
@@ -36,8 +36,8 @@ export function intensityText(i: IntensitySetting | null): string {
 export function ageText(seconds: number): string {
   if (seconds < 120) return `${Math.round(seconds)}s`;
   if (seconds < 7200) return `${Math.round(seconds / 60)}m`;
-  if (seconds < 172800) return `${(seconds / 3600).toFixed(1)}h`;
-  return `${(seconds / 86400).toFixed(1)}d`;
+  if (seconds < 172800) return `${+(seconds / 3600).toFixed(1)}h`;
+  return `${+(seconds / 86400).toFixed(1)}d`;
 }
 
 export function coverageText(c: ScrubCoverage, nowMs = Date.now()): string {
@@ -45,6 +45,17 @@ export function coverageText(c: ScrubCoverage, nowMs = Date.now()): string {
   const oldest = c.oldestVerifiedMs === null ? 'no extents' : c.oldestVerifiedMs === 0 ? 'some extent never verified'
     : `oldest verification ${ageText(Math.max(0, (nowMs - c.oldestVerifiedMs) / 1000))} ago`;
   return `${pct} of ${c.extents} extents verified within ${ageText(c.periodSeconds)}; ${oldest}`;
+}
+
+/** One line for `status`: schedule, coverage, and the active or last scrub. */
+export function scrubStatusLine(s: ScrubSection): string {
+  const parts = [`${s.schedule.frequency} at ${intensityText(s.schedule.intensity)}`, coverageText(s.coverage)];
+  const j = s.active ?? s.last;
+  if (j) {
+    parts.push(`${s.active ? 'active' : 'last'}: job ${j.job} ${j.state}, ${j.extents.checked}/${j.extents.total} extents`
+      + (j.extents.damaged ? `, ${j.extents.damaged} damaged (${j.remaining} unrepaired)` : ''));
+  }
+  return parts.join('; ');
 }
 
 /** A scrub report for people: totals, then findings per disk and per file. */
@@ -90,8 +101,10 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--repair', 'rebuild damaged extents now (from any K good fragments)')
     .option('--dry-run', 'report only: no repairs, nothing queued, no error counters or verification times recorded')
     .option('--intensity <level>', `I/O rate limit: ${INTENSITY_HELP} (default high)`)
-    .addHelpText('after', '\nExit status: 0 when the pool is clean (nothing found, or everything found was repaired); 1 with '
-      + 'error code EFINDINGS when damage remains (the report is printed; with --json it is in the error object); '
+    .addHelpText('after', '\nA rate-limited scrub (low, medium, a rate) yields to other I/O: while the mount or a repair reads or\n'
+      + 'writes, it runs at a quarter of its rate.\n'
+      + '\nExit status: 0 when the pool is clean (nothing found, or everything found was repaired);\n'
+      + '1 with error code EFINDINGS when damage remains (the report is printed; with --json it is in the error object);\n'
       + '1 with another code when the scrub itself could not run.')
     .action(async (pool: string, o: { repair?: boolean; dryRun?: boolean; intensity?: string }, cmd: Command) => {
       const json = jsonOf(cmd);

@@ -9,6 +9,7 @@ import type { StatusData } from '../../admin/ops';
 import type { DiskState } from '../../meta/store';
 import { humanBytes, keyValues, table } from '../format';
 import { jobLine } from './jobs';
+import { scrubStatusLine } from './scrub';
 import type { CliContext } from '../verb';
 
 const STATES: readonly DiskState[] = ['healthy', 'degraded', 'suspect', 'draining', 'failed'];
@@ -29,6 +30,7 @@ function render(d: StatusData): string {
       ['extents', `${x.total} (${x.healthy} healthy, ${x.degraded} degraded, ${x.unrecoverable} unrecoverable; ${x.inline} inline)`],
       ['errors', `${d.errors.read} read, ${d.errors.checksum} checksum, ${d.errors.write} write`],
       ['repair queue', d.repairQueue],
+      ['scrub', scrubStatusLine(d.scrub)],
     ], '  '),
   ];
   for (const f of x.lostFiles) out.push(`  LOST: ${f.path} (${f.extents} unrecoverable extent${f.extents === 1 ? '' : 's'})`);
