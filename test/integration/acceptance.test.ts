@@ -103,7 +103,14 @@ test('500 files up to 64 MiB survive two lost disks, then two corrupted disks', 
     ok(['get', pool, '/tree', path.join(root, 'out2')]);
     assertTree(path.join(root, 'out2'), want, 'two disks gone');
     fs.rmSync(path.join(root, 'out2'), { recursive: true });
+    // The read noticed they vanished: failed, and they stay so when they come back,
+    // until the operator says otherwise.
     for (const i of [0, 1]) fs.renameSync(`${disks[i]}.gone`, disks[i]!);
+    const states = (ok(['disks', pool]) as { disks: { path: string; state: string }[] }).disks;
+    for (const i of [0, 1]) {
+      assert.equal(states.find((d) => d.path === disks[i])!.state, 'failed');
+      ok(['set-disk-health', pool, disks[i]!, 'healthy', '--reason', 'reattached']);
+    }
 
     // Instead: flip bytes inside every fragment on two other disks.
     const hit = corruptDisk(disks[2]!, rng) + corruptDisk(disks[3]!, rng);

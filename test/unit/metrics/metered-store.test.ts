@@ -43,18 +43,22 @@ test('fragment I/O through the engine is counted per disk, failures by code', as
       }
       assert.ok(pool.store(1) instanceof MeteredStore);
 
-      // Disk 1 fails every read: the data comes from the others, and the failures are counted.
-      pool.setStore(1, naughty((pool.store(1) as MeteredStore).inner, 'EIO'));
+      // The disk holding data fragment 0 of the first extent (reads take data fragments
+      // first, so it is certainly tried) fails every read: the data comes from the
+      // others, and the failures are counted.
+      const bad = engine.meta.extentsOf(engine.meta.lookup(1, 'f')!)[0]!.fragments[0]!.diskId;
+      const good = [1, 2, 3].filter((d) => d !== bad).map(String);
+      pool.setStore(bad, naughty((pool.store(bad) as MeteredStore).inner, 'EIO'));
       const out = path.join(dir, 'out.bin');
       await adminOps.get(engine, { path: '/f', dest: out }, {});
       assert.ok(fs.readFileSync(out).equals(fs.readFileSync(src)));
       m = parseExposition(await engine.metrics.text(), 'dynamicfs_fragment');
       // Every read tried on disk 1 failed and was counted (once it turns degraded, it is tried last).
-      const failedReads = m.get('dynamicfs_fragment_errors_total{disk="1",op="read",code="EIO"}')!;
+      const failedReads = m.get(`dynamicfs_fragment_errors_total{disk="${bad}",op="read",code="EIO"}`)!;
       assert.ok(failedReads >= 1);
-      assert.equal(m.get('dynamicfs_fragment_reads_total{disk="1"}'), failedReads);
-      assert.equal(m.get('dynamicfs_fragment_read_bytes_total{disk="1"}') ?? 0, 0);
-      const others = m.get('dynamicfs_fragment_read_bytes_total{disk="2"}')! + m.get('dynamicfs_fragment_read_bytes_total{disk="3"}')!;
+      assert.equal(m.get(`dynamicfs_fragment_reads_total{disk="${bad}"}`), failedReads);
+      assert.equal(m.get(`dynamicfs_fragment_read_bytes_total{disk="${bad}"}`) ?? 0, 0);
+      const others = good.reduce((n, d) => n + (m.get(`dynamicfs_fragment_read_bytes_total{disk="${d}"}`) ?? 0), 0);
       assert.equal(others, 6 * 32768, 'the two other disks served every fragment needed');
       const commits = parseExposition(await engine.metrics.text(), 'dynamicfs_meta').get('dynamicfs_meta_commits_total')!;
       assert.ok(commits >= 2, 'the put and the read-failure bookkeeping committed');

@@ -10,10 +10,10 @@ import { parseExposition } from '../../helpers/prometheus';
 
 test('instruments are get-or-create, and names follow the conventions', async () => {
   const m = new Metrics();
-  const c = m.counter('dynamicfs_rebuild_bytes_total', 'bytes rebuilt', ['disk']);
-  assert.equal(m.counter('dynamicfs_rebuild_bytes_total', 'bytes rebuilt', ['disk']), c, 'same name, same counter');
+  const c = m.counter('dynamicfs_test_bytes_total', 'bytes rebuilt', ['disk']);
+  assert.equal(m.counter('dynamicfs_test_bytes_total', 'bytes rebuilt', ['disk']), c, 'same name, same counter');
   c.inc({ disk: '2' }, 4096);
-  assert.equal(parseExposition(await m.text()).get('dynamicfs_rebuild_bytes_total{disk="2"}'), 4096);
+  assert.equal(parseExposition(await m.text()).get('dynamicfs_test_bytes_total{disk="2"}'), 4096);
   assert.throws(() => m.counter('dynamicfs_rebuilds', 'x'), /ends with _total/);
   assert.throws(() => m.gauge('dynamicfs_queue_total', 'x'), /only counters/);
   assert.throws(() => m.gauge('rebuild_queue', 'x'), /dynamicfs_/);
