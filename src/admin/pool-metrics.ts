@@ -6,6 +6,7 @@
  * endpoint agree), once per scrape, by a hook on the engine's registry.
  */
 import type { Engine } from '../engine/engine';
+import { scrubCoverage } from '../engine/scrub';
 import { diskReports } from './disk-report';
 import { healthFromStatus } from './ops/health';
 import { DISK_STATES, status } from './ops/status';
@@ -61,6 +62,9 @@ export function ensurePoolCollectors(engine: Engine): void {
         safety = j.timeToSafetySeconds === null || safety < 0 ? -1 : Math.max(safety, j.timeToSafetySeconds);
       }
     }
+    const cov = scrubCoverage(engine);
+    m.scrubCoverage.set(cov.fraction);
+    m.scrubOldestAge.set(cov.oldestVerifiedMs === null ? 0 : Math.max(0, (Date.now() - cov.oldestVerifiedMs) / 1000));
     m.rebuildAtRisk.set(atRisk);
     m.rebuildTimeToSafety.set(safety);
     const verdict = healthFromStatus(s).health;

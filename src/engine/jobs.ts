@@ -260,6 +260,7 @@ export class JobRunner extends EventEmitter {
       } catch {
         // The store is closing under us (shutdown): the row keeps its last checkpoint.
       }
+      if (row.kind === 'scrub' && end.state !== 'queued' && end.state !== 'paused') this.engine.metrics.scrubRuns.inc({ result: end.state });
       this.emit('end', row.id, end.state);
       this.pump();
     })();

@@ -374,6 +374,11 @@ function record(engine: Engine, tx: Txn, p: ScrubProgress, c: Checked, dry: bool
   p.extentsDone++;
   p.bytesDone += c.bytes;
   if (!c.present) return;
+  const m = engine.metrics;
+  m.scrubExtents.inc();
+  m.scrubBytes.inc(c.bytes);
+  for (const f of c.findings) m.scrubIssues.inc({ code: f.code });
+  if (c.findings.length > 0 && c.findings.every((f) => f.repaired)) m.scrubRepairs.inc();
   p.fragmentsChecked += c.fragments;
   if (c.inline && c.findings.length === 0) p.inlineChecked++;
   const remaining = c.findings.filter((f) => !f.repaired);

@@ -97,6 +97,14 @@ export class Metrics {
   readonly jobRate = this.gauge('dynamicfs_job_rate_bytes_per_second', 'Bytes per second over the last 30 s for each running job.', ['job', 'kind']);
   readonly rebuildAtRisk = this.gauge('dynamicfs_rebuild_at_risk_bytes', 'Bytes of extents at zero margin (exactly k fragments left) that a running rebuild has still to repair.');
   readonly rebuildTimeToSafety = this.gauge('dynamicfs_rebuild_time_to_safety_seconds', 'Seconds until no extent is at zero margin, at the rebuild\'s recent rate (-1 while unknown).');
+  // Scrub: counted as each extent's check commits (engine/scrub.ts); coverage at scrape time.
+  readonly scrubRuns = this.counter('dynamicfs_scrub_runs_total', 'Scrub passes ended, by result (done, failed, cancelled).', ['result']);
+  readonly scrubBytes = this.counter('dynamicfs_scrub_bytes_total', 'Fragment bytes read and verified by scrub.');
+  readonly scrubExtents = this.counter('dynamicfs_scrub_extents_total', 'Extents checked by scrub.');
+  readonly scrubIssues = this.counter('dynamicfs_scrub_issues_total', 'Missing, corrupt or misplaced fragments scrub found, by code.', ['code']);
+  readonly scrubRepairs = this.counter('dynamicfs_scrub_repairs_total', 'Damaged extents scrub repaired.');
+  readonly scrubCoverage = this.gauge('dynamicfs_scrub_verified_ratio', 'Fraction of extents verified (scrubbed or written) within the schedule period.');
+  readonly scrubOldestAge = this.gauge('dynamicfs_scrub_oldest_verification_age_seconds', 'Age of the oldest extent verification (0 for an empty pool).');
   readonly collectErrors = this.counter('dynamicfs_metrics_collect_errors_total', 'Scrape-time collectors that failed (their gauges keep older values).');
 
   /** A counter (get-or-create). The name must start with `dynamicfs_` and end with `_total`. */
