@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { forceUnmount, isFuseMounted, waitForFuseMount } from '../src/fuse/fuse-native';
 import { spawnPassthrough, type PassthroughProcess } from './passthrough';
+import { alignedBuffer, dropCaches, isRoot, parseSize, seconds } from './lib/file-io';
 import { round } from './lib/timing';
 
 const MiB = 1 << 20;
@@ -60,47 +61,10 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-function parseSize(s: string): number {
-  const m = /^(\d+)([kmg]i?b?)?$/i.exec(s.trim());
-  if (!m) throw new Error(`bad size ${s}`);
-  const mult: Record<string, number> = { k: 1024, m: MiB, g: 1024 * MiB };
-  return Number(m[1]) * (m[2] ? mult[m[2][0]!.toLowerCase()]! : 1);
-}
 
-/**
- * A page-aligned buffer. Node's large Buffers start 16 bytes past a page boundary, which
- * makes the kernel's copies several times slower here (STYLE.md); WebAssembly memory is
- * page-aligned.
- */
-declare const WebAssembly: { Memory: new (d: { initial: number; maximum?: number }) => { buffer: ArrayBuffer } };
 
-function alignedBuffer(size: number): Buffer {
-  const pages = Math.ceil(size / 65536);
-  const mem = new WebAssembly.Memory({ initial: pages, maximum: pages });
-  const buf = Buffer.from(mem.buffer, 0, size);
-  let x = 0x9e3779b9;
-  for (let i = 0; i < size; i += 4) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-    buf.writeUInt32LE(x >>> 0, i);
-  }
-  return buf;
-}
 
-const isRoot = typeof process.geteuid === 'function' && process.geteuid() === 0;
 
-/** Flush dirty pages and drop the page cache (root only); false when it could not. */
-function dropCaches(): boolean {
-  execFileSync('sync');
-  if (!isRoot) return false;
-  try {
-    fs.writeFileSync('/proc/sys/vm/drop_caches', '3');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const seconds = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e9;
 
 function writeFile(file: string, size: number, buf: Buffer): number {
   const start = process.hrtime.bigint();

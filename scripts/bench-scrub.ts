@@ -24,6 +24,7 @@ import type { ScrubDaemonData } from '../src/admin/ops';
 import { runFiles } from '../src/daemon/run-files';
 import { INTENSITY_RATES, type Intensity } from '../src/engine/scrub';
 import { forceUnmount, isFuseMounted, waitForFuseMount } from '../src/fuse/fuse-native';
+import { alignedBuffer, dropCaches, parseSize, seconds } from './lib/file-io';
 import { median, round } from './lib/timing';
 
 const MiB = 1 << 20;
@@ -57,41 +58,10 @@ function parseArgs(argv: string[]): Args {
   return a;
 }
 
-function parseSize(s: string): number {
-  const m = /^(\d+)([kmg]i?b?)?$/i.exec(s.trim());
-  if (!m) throw new Error(`bad size ${s}`);
-  const mult: Record<string, number> = { k: 1024, m: MiB, g: 1024 * MiB };
-  return Number(m[1]) * (m[2] ? mult[m[2][0]!.toLowerCase()]! : 1);
-}
 
-declare const WebAssembly: { Memory: new (d: { initial: number; maximum?: number }) => { buffer: ArrayBuffer } };
 
-/** Page-aligned (unaligned buffers make the kernel's copies several times slower here). */
-function alignedBuffer(size: number): Buffer {
-  const pages = Math.ceil(size / 65536);
-  const buf = Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, size);
-  let x = 0x9e3779b9;
-  for (let i = 0; i < size; i += 4) {
-    x ^= x << 13; x ^= x >>> 17; x ^= x << 5;
-    buf.writeUInt32LE(x >>> 0, i);
-  }
-  return buf;
-}
 
-const isRoot = typeof process.geteuid === 'function' && process.geteuid() === 0;
 
-function dropCaches(): boolean {
-  execFileSync('sync');
-  if (!isRoot) return false;
-  try {
-    fs.writeFileSync('/proc/sys/vm/drop_caches', '3');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const seconds = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e9;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Written with a different block each MiB so no extent deduplicates or compresses by accident. */

@@ -14,6 +14,9 @@ export const ErrorCodes = [
   'EMETACORRUPT', 'EUNRECOVERABLE', 'EUSAGE', 'EINTERNAL',
   // coordinator, admin socket and mounts
   'EBUSY', 'ETIMEDOUT', 'EPROTO', 'ECOORDINATOR', 'EPOOLSERVED', 'ENOTMOUNTED',
+  'ENOCOORDINATOR', 'EADDRINUSE', 'EADDRNOTAVAIL',
+  // disks, jobs and scrub
+  'ENODISK', 'EFINDINGS', 'EJOBFAILED', 'ECANCELED', 'EINTERRUPTED',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number] | string;
