@@ -45,6 +45,21 @@ export class DiskHealth extends EventEmitter {
     return this.set(diskId, to, source, reason);
   }
 
+  /**
+   * A fragment read or write on the disk took `ms`: slower than the configured limit
+   * makes the disk suspect (a dying disk often gets slow before it gets errors). Called
+   * on every fragment I/O, so the config is read at most once a second.
+   */
+  observeLatency(diskId: number, ms: number, op: 'read' | 'write'): void {
+    const now = Date.now();
+    if (!this.cfg || now - this.cfg.at > 1000) this.cfg = { at: now, value: healthConfig(this.pool.meta) };
+    const limit = this.cfg.value.suspectLatencyMs;
+    if (ms <= limit) return;
+    this.degrade(diskId, 'suspect', 'errors', `a fragment ${op} took ${Math.round(ms)} ms (limit health.suspectLatencyMs = ${limit} ms)`);
+  }
+
+  private cfg: { at: number; value: ReturnType<typeof healthConfig> } | undefined;
+
   /** After errors were counted against these disks: apply the thresholds. */
   afterErrors(diskIds: Iterable<number>): Transition[] {
     const cfg = healthConfig(this.pool.meta);

@@ -50,7 +50,9 @@ export async function readExtent(engine: Engine, e: Extent): Promise<Buffer> {
 
 async function readOne(engine: Engine, e: Extent, f: FragmentRef, failures: ReadFailure[]): Promise<Buffer | null> {
   try {
+    const started = performance.now();
     const payload = await engine.pool.store(f.diskId).read(e.id, f.index, f.hash);
+    engine.health.observeLatency(f.diskId, performance.now() - started, 'read');
     if (payload.length !== (e.scheme === 'mirror' ? e.length : e.fragLen)) throw new DfsError('EFORMAT', 'fragment has the wrong length');
     return payload;
   } catch (err) {

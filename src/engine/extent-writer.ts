@@ -55,8 +55,10 @@ async function placeFragments(engine: Engine, extentId: Buffer, policy: Policy, 
       const target = diskId;
       placement.begin(target, bytes);
       try {
+        const started = performance.now();
         await engine.pool.store(target).write({ poolUuid, extentId, index, k: policy.k, m: policy.m,
           scheme: policy.scheme === 'mirror' ? 1 : 0, payloadHash: enc.hash(index) }, enc.fragment(index));
+        engine.health.observeLatency(target, performance.now() - started, 'write');
         crashPoint('after-fragment-write');
         return { index, diskId: target, hash: Buffer.from(enc.hash(index)) };
       } catch (err) {

@@ -289,6 +289,20 @@ describe('operator verbs: set-disk-health, probe-disks, drain, remove-disk, repl
     });
   });
 
+  it('fragment I/O slower than health.suspectLatencyMs makes the disk suspect', async () => {
+    await withTmpDir((root) => {
+      const { pool } = makePool(root, 3, 'rs:2+1', EXTENT);
+      // 1 ms: a durable fragment write (fdatasync, rename, directory fsync) on a real disk takes longer.
+      ok('config', pool, '--set', 'health.suspectLatencyMs=1');
+      const src = path.join(root, 'src');
+      fs.writeFileSync(src, Buffer.alloc(100_000, 1));
+      ok('put', pool, src, '/slow');
+      const ev = (ok('disk-events', pool).events as Json[]).filter((e) => e.to === 'suspect');
+      assert.ok(ev.length >= 1, 'at least one disk turned suspect');
+      assert.match(ev[0]!.reason, /fragment write took \d+ ms \(limit health.suspectLatencyMs = 1 ms\)/);
+    });
+  });
+
   it('probe-disks fails a disk whose label is missing or foreign, and leaves good disks healthy', async () => {
     await withTmpDir((root) => {
       const { pool, disks } = makePool(root, 4, 'rs:2+1', EXTENT);
