@@ -50,6 +50,11 @@ export class Placement {
       .map((d) => ({ id: d.id, load: this.inflight.get(d.id) ?? 0, free: this.free.get(d.id)?.bytes ?? 0, tie: Math.random() }))
       .sort((a, b) => a.load - b.load || b.free - a.free || a.tie - b.tie);
     if (cands.length < n) {
+      const healthy = this.writable().filter((d) => !exclude.has(d.id)).length;
+      if (healthy < n) {
+        throw new DfsError('ENODISKS', `cannot place ${n} fragments: only ${healthy} healthy disks are available (see \`dynamicfs disks\` ` +
+          'and `disk-events` for why the others are not healthy); add disks, or set a repaired disk healthy again');
+      }
       throw new DfsError('ENOSPC', `cannot place ${n} fragments: only ${cands.length} healthy disks with free space remain; add disks or free space`);
     }
     return cands.slice(0, n).map((c) => c.id);

@@ -295,11 +295,15 @@ describe('operator verbs: set-disk-health, probe-disks, drain, remove-disk, repl
       // 1 ms: a durable fragment write (fdatasync, rename, directory fsync) on a real disk takes longer.
       ok('config', pool, '--set', 'health.suspectLatencyMs=1');
       const src = path.join(root, 'src');
-      fs.writeFileSync(src, Buffer.alloc(100_000, 1));
+      // One extent: once its writes have made the disks suspect, a second could not be placed.
+      fs.writeFileSync(src, Buffer.alloc(50_000, 1));
       ok('put', pool, src, '/slow');
       const ev = (ok('disk-events', pool).events as Json[]).filter((e) => e.to === 'suspect');
       assert.ok(ev.length >= 1, 'at least one disk turned suspect');
       assert.match(ev[0]!.reason, /fragment write took \d+ ms \(limit health.suspectLatencyMs = 1 ms\)/);
+      // With every disk suspect, a new file is refused for what it is: no healthy disks.
+      const all = (ok('disks', pool).disks as Json[]).every((d) => d.state === 'suspect');
+      if (all) assert.match(fails('ENODISKS', ['put', pool, src, '/second']).message, /healthy disks/);
     });
   });
 
