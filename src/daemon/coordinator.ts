@@ -201,7 +201,10 @@ export class Coordinator {
     }
     this.autoRepair?.stop();
     this.autoRepair = undefined;
+    // Before the socket closes (it waits for running requests): a `--wait` request must
+    // not hold the shutdown until its job ends. Interrupted jobs stay queued for next time.
     ScrubScheduler.of(this.engine)?.stop();
+    await step('stopping jobs', () => this.engine.jobs.stop());
     if (this.server) await step('closing the admin socket', () => this.server!.close());
     this.server = undefined;
     await step('removing the pid file', () => {

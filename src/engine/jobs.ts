@@ -134,6 +134,7 @@ export class JobRunner extends EventEmitter {
       r.wake?.();
     }
     await Promise.all([...this.running.values()].map((r) => r.done));
+    this.emit('stopped');
   }
 
   pause(id: number): JobView {
@@ -177,10 +178,24 @@ export class JobRunner extends EventEmitter {
     this.running.get(id)?.limiter.setRate(bytesPerSec);
   }
 
-  /** Resolves when job `id` has ended (at once if it has). */
+  /**
+   * Resolves when job `id` has ended (at once if it has). A queued job is waited for
+   * too; one that stops without ending (paused, or the runner stopping) also resolves.
+   */
   async wait(id: number): Promise<JobView> {
-    const r = this.running.get(id);
-    if (r) await r.done;
+    const row = this.row(id);
+    if (row.state === 'done' || row.state === 'failed' || row.state === 'cancelled') return this.view(row);
+    if (!this.running.has(id) && !(this.inBackground && row.state === 'queued')) return this.view(row);
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        this.off('end', onEnd);
+        this.off('stopped', done);
+        resolve();
+      };
+      const onEnd = (jobId: number): void => { if (jobId === id) done(); };
+      this.on('end', onEnd);
+      this.on('stopped', done);
+    });
     return this.view(this.row(id));
   }
 
