@@ -343,6 +343,31 @@ describe('operator verbs: set-disk-health, probe-disks, drain, remove-disk, repl
     });
   });
 
+  it('through a running coordinator: drain --wait ends done, remove-disk works, jobs refuses unknown ids', async () => {
+    const rng = new Rng();
+    const root = tmpDir('dfs-drain-served-');
+    const mnt = path.join(root, 'mnt');
+    let child: Awaited<ReturnType<typeof startCoordinator>>['child'] | undefined;
+    try {
+      const { pool, disks } = makePool(root, 4, 'rs:2+1', EXTENT);
+      const files = putFiles(root, pool, rng, 5);
+      child = (await startCoordinator(pool, mnt)).child;
+      const r = ok('drain', pool, disks[3]!, '--wait');
+      assert.equal(r.finished, true);
+      assert.equal(r.job.state, 'done', JSON.stringify(r.job));
+      assert.equal((ok('disks', pool).disks as Json[]).find((d) => d.path === disks[3])!.fragments, 0);
+      ok('remove-disk', pool, disks[3]!);
+      assert.equal((ok('disks', pool).disks as Json[]).length, 3);
+      fails('ENOENT', ['jobs', pool, '--cancel', '999']);
+      fails('EUSAGE', ['jobs', pool, '--pause', '1', '--resume', '1']);
+      assertFullRedundancy(pool, files.keys());
+      for (const [name, data] of files) assert.ok(fs.readFileSync(path.join(mnt, name)).equals(data), name);
+    } finally {
+      if (child) await stopCoordinator(mnt, child);
+      rmrf(root);
+    }
+  });
+
   it('replace-disk rebuilds a failed disk onto the new one and retires the old', async () => {
     await withTmpDir((root) => {
       const rng = new Rng();
