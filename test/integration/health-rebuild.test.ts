@@ -4,7 +4,7 @@
  * middle of a rebuild, and the operator's verbs.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -60,6 +60,19 @@ function assertFullRedundancy(pool: string, files: Iterable<string>): void {
   }
 }
 
+/** A temp root for a pool the test mounts at root/mnt when it is ready; unmounted and removed afterwards. */
+async function withServed(prefix: string, fn: (t: { root: string; mnt: string; mount: (pool: string) => Promise<void> }) => Promise<void>): Promise<void> {
+  const root = tmpDir(prefix);
+  const mnt = path.join(root, 'mnt');
+  let child: ChildProcess | undefined;
+  try {
+    await fn({ root, mnt, mount: async (pool) => { child = (await startCoordinator(pool, mnt)).child; } });
+  } finally {
+    if (child) await stopCoordinator(mnt, child);
+    rmrf(root);
+  }
+}
+
 function sha(b: Buffer): string {
   return createHash('sha256').update(b).digest('hex');
 }
@@ -67,13 +80,10 @@ function sha(b: Buffer): string {
 describe('disk health and rebuild', () => {
   it('a disk removed while mounted and under reads: reads stay correct, it fails, the rebuild restores full redundancy', async () => {
     const rng = new Rng();
-    const root = tmpDir('dfs-rebuild-');
-    const mnt = path.join(root, 'mnt');
-    let child: Awaited<ReturnType<typeof startCoordinator>>['child'] | undefined;
-    try {
+    await withServed('dfs-rebuild-', async ({ root, mnt, mount }) => {
       const { pool, disks } = makePool(root, 5, 'rs:2+1', EXTENT);
       const files = putFiles(root, pool, rng, 12);
-      child = (await startCoordinator(pool, mnt)).child;
+      await mount(pool);
       let stop = false;
       let reads = 0;
       const reader = (async () => {
@@ -109,18 +119,12 @@ describe('disk health and rebuild', () => {
       assert.match(metrics, /^dynamicfs_jobs\{kind="rebuild",state="done"\} 1$/m);
       const failedId = (ok('disks', pool).disks as Json[]).find((d) => d.path === disks[1])!.id as number;
       assert.match(metrics, new RegExp(`^dynamicfs_disk_state\\{disk="${failedId}",state="failed"\\} 1$`, 'm'));
-    } finally {
-      if (child) await stopCoordinator(mnt, child);
-      rmrf(root);
-    }
+    });
   });
 
   it('more than m disks lost: affected files fail with EIO and are named by status; the rest read; nothing is rewritten', async () => {
     const rng = new Rng();
-    const root = tmpDir('dfs-lost-');
-    const mnt = path.join(root, 'mnt');
-    let child: Awaited<ReturnType<typeof startCoordinator>>['child'] | undefined;
-    try {
+    await withServed('dfs-lost-', async ({ root, mnt, mount }) => {
       const { pool, disks } = makePool(root, 5, 'rs:2+1', EXTENT);
       const files = putFiles(root, pool, rng, 10, 140_000);
       // Lose two disks that hold fragments of one extent of /f1: that extent is gone for sure.
@@ -142,7 +146,7 @@ describe('disk health and rebuild', () => {
       const before = snapshot(remaining);
       for (const p of lostPaths) rmrf(p);
 
-      child = (await startCoordinator(pool, mnt)).child;
+      await mount(pool);
       for (const f of survivors) assert.ok(fs.readFileSync(path.join(mnt, f)).equals(files.get(f)!), `${f} should read`);
       for (const f of doomed) {
         assert.throws(() => fs.readFileSync(path.join(mnt, f)), (e: NodeJS.ErrnoException) => e.code === 'EIO', `${f} should fail with EIO`);
@@ -162,18 +166,12 @@ describe('disk health and rebuild', () => {
         if (lostExtentIds(pool, doomed, lostIds).has(id)) assert.equal(after.get(file), hash, `${file} changed`);
       }
       for (const f of survivors) assert.ok(fs.readFileSync(path.join(mnt, f)).equals(files.get(f)!), `${f} should still read`);
-    } finally {
-      if (child) await stopCoordinator(mnt, child);
-      rmrf(root);
-    }
+    });
   });
 
   it('a coordinator killed in the middle of a rebuild resumes it on the next mount, and it finishes', async () => {
     const rng = new Rng();
-    const root = tmpDir('dfs-rebuild-crash-');
-    const mnt = path.join(root, 'mnt');
-    let child: Awaited<ReturnType<typeof startCoordinator>>['child'] | undefined;
-    try {
+    await withServed('dfs-rebuild-crash-', async ({ root, mnt, mount }) => {
       const { pool, disks } = makePool(root, 5, 'rs:2+1', EXTENT);
       const files = putFiles(root, pool, rng, 10);
       ok('set-disk-health', pool, disks[2]!, 'failed', '--reason', 'test: pulled');
@@ -193,7 +191,7 @@ describe('disk health and rebuild', () => {
       assert.equal(mid.state, 'running', 'a killed job is left running in the table');
       assert.ok(mid.progress.extentsDone >= 4 && mid.progress.extentsDone < mid.progress.extentsTotal, JSON.stringify(mid.progress));
 
-      child = (await startCoordinator(pool, mnt)).child;
+      await mount(pool);
       const done = await until('the resumed rebuild to finish', () => {
         const j = (ok('jobs', pool).jobs as Json[]).find((x) => x.id === mid.id);
         return j?.state === 'done' ? j : undefined;
@@ -204,21 +202,15 @@ describe('disk health and rebuild', () => {
       await until('a healthy pool', () => status(pool).health === 'healthy');
       assertFullRedundancy(pool, files.keys());
       for (const [name, data] of files) assert.ok(fs.readFileSync(path.join(mnt, name)).equals(data), name);
-    } finally {
-      if (child) await stopCoordinator(mnt, child);
-      rmrf(root);
-    }
+    });
   });
 
   it('a disk that turns read-only under a running coordinator becomes suspect and takes no new fragments', async () => {
     await withTmpfs(64 << 20, async (ro) => {
-      const root = tmpDir('dfs-ro-');
-      const mnt = path.join(root, 'mnt');
-      let child: Awaited<ReturnType<typeof startCoordinator>>['child'] | undefined;
-      try {
+      await withServed('dfs-ro-', async ({ root, mnt, mount }) => {
         const { pool } = makePool(root, 4, 'rs:2+1', EXTENT);
         ok('add-disk', pool, ro);
-        child = (await startCoordinator(pool, mnt)).child;
+        await mount(pool);
         remountReadOnly(ro);
         await until('the disk to turn suspect', () => (ok('disks', pool).disks as Json[]).find((d) => d.path === ro)?.state === 'suspect');
         const ev = (ok('disk-events', pool, ro).events as Json[]).at(-1)!;
@@ -229,10 +221,7 @@ describe('disk health and rebuild', () => {
         for (const e of ok('stat', pool, '/after').extents as Json[]) {
           assert.ok(!(e.fragments as Json[]).some((f) => f.diskId === roId), 'a fragment went to the suspect disk');
         }
-      } finally {
-        if (child) await stopCoordinator(mnt, child);
-        rmrf(root);
-      }
+      });
     });
   });
 });
@@ -345,13 +334,10 @@ describe('operator verbs: set-disk-health, probe-disks, drain, remove-disk, repl
 
   it('through a running coordinator: drain --wait ends done, remove-disk works, jobs refuses unknown ids', async () => {
     const rng = new Rng();
-    const root = tmpDir('dfs-drain-served-');
-    const mnt = path.join(root, 'mnt');
-    let child: Awaited<ReturnType<typeof startCoordinator>>['child'] | undefined;
-    try {
+    await withServed('dfs-drain-served-', async ({ root, mnt, mount }) => {
       const { pool, disks } = makePool(root, 4, 'rs:2+1', EXTENT);
       const files = putFiles(root, pool, rng, 5);
-      child = (await startCoordinator(pool, mnt)).child;
+      await mount(pool);
       const r = ok('drain', pool, disks[3]!, '--wait');
       assert.equal(r.finished, true);
       assert.equal(r.job.state, 'done', JSON.stringify(r.job));
@@ -362,10 +348,7 @@ describe('operator verbs: set-disk-health, probe-disks, drain, remove-disk, repl
       fails('EUSAGE', ['jobs', pool, '--pause', '1', '--resume', '1']);
       assertFullRedundancy(pool, files.keys());
       for (const [name, data] of files) assert.ok(fs.readFileSync(path.join(mnt, name)).equals(data), name);
-    } finally {
-      if (child) await stopCoordinator(mnt, child);
-      rmrf(root);
-    }
+    });
   });
 
   it('replace-disk rebuilds a failed disk onto the new one and retires the old', async () => {
