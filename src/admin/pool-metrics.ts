@@ -64,6 +64,7 @@ export function ensurePoolCollectors(engine: Engine): void {
     }
     const cov = scrubCoverage(engine);
     m.scrubCoverage.set(cov.fraction);
+    m.scrubUnverified.set(cov.unverified);
     m.scrubOldestAge.set(cov.oldestVerifiedMs === null ? 0 : Math.max(0, (Date.now() - cov.oldestVerifiedMs) / 1000));
     m.rebuildAtRisk.set(atRisk);
     m.rebuildTimeToSafety.set(safety);

@@ -111,6 +111,7 @@ export class Engine extends EventEmitter {
         tx.countDiskErrors(f.diskId, checksum ? 'checksum' : 'read');
       }
       tx.queueRepair(extentId, failures.map((f) => `fragment ${f.index} on disk ${f.diskId}: ${f.code}`).join('; '));
+      if (failures.some((f) => f.code !== 'ENODEV')) tx.clearVerified(extentId); // a fragment failed its check
     });
     // A disk left out because it vanished is failed from now on; the others face the thresholds.
     for (const f of failures) {

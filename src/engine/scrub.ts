@@ -390,6 +390,8 @@ function record(engine: Engine, tx: Txn, p: ScrubProgress, c: Checked, dry: bool
   p.fragmentsBad += c.findings.length;
   if (remaining.length === 0) p.extentsRepaired++;
   else p.extentsUnrepaired++;
+  // Damage still there: the extent does not count as verified, whenever it last was.
+  if (!dry && remaining.length > 0) tx.clearVerified(c.id);
   for (const f of c.findings) {
     if (p.files.length < MAX_LISTED) p.files.push(f);
     else p.filesOmitted++;
@@ -433,8 +435,10 @@ export interface ScrubCoverage {
   verifiedWithinPeriod: number;
   /** verifiedWithinPeriod / extents (1 for an empty pool). */
   fraction: number;
-  /** When the least recently verified extent was verified; 0 if one never was; null for an empty pool. */
+  /** When the least recently verified extent was verified; null when none is. */
   oldestVerifiedMs: number | null;
+  /** Extents with no verification: found damaged and neither repaired nor scrubbed clean since. */
+  unverified: number;
 }
 
 export function scrubCoverage(engine: Engine, nowMs = Date.now(), periodMs = COVERAGE_PERIOD_MS): ScrubCoverage {
@@ -445,6 +449,7 @@ export function scrubCoverage(engine: Engine, nowMs = Date.now(), periodMs = COV
     verifiedWithinPeriod: v.verifiedSince,
     fraction: v.total === 0 ? 1 : v.verifiedSince / v.total,
     oldestVerifiedMs: v.oldestMs,
+    unverified: v.neverVerified,
   };
 }
 

@@ -281,11 +281,14 @@ export class MetaStore {
     return r ? toJob(r) : undefined;
   }
 
-  /** Scrub coverage: extents verified at or after `sinceMs`, of all, and the oldest verification time. */
-  verification(sinceMs: number): { total: number; verifiedSince: number; oldestMs: number | null } {
-    const r = this.sql(`SELECT COUNT(*) AS total, SUM(v.at_ms >= ?) AS recent, MIN(COALESCE(v.at_ms, 0)) AS oldest
-                        FROM extents e LEFT JOIN verified v ON v.extent_id = e.id`).get(sinceMs) as { total: number; recent: number | null; oldest: number | null };
-    return { total: r.total, verifiedSince: r.recent ?? 0, oldestMs: r.total ? r.oldest : null };
+  /**
+   * Scrub coverage: extents verified at or after `sinceMs`, of all; the oldest verification
+   * time; and how many extents have none (found damaged and not repaired since).
+   */
+  verification(sinceMs: number): { total: number; verifiedSince: number; oldestMs: number | null; neverVerified: number } {
+    const r = this.sql(`SELECT COUNT(*) AS total, SUM(v.at_ms >= ?) AS recent, MIN(v.at_ms) AS oldest, SUM(v.at_ms IS NULL) AS never
+                        FROM extents e LEFT JOIN verified v ON v.extent_id = e.id`).get(sinceMs) as { total: number; recent: number | null; oldest: number | null; never: number | null };
+    return { total: r.total, verifiedSince: r.recent ?? 0, oldestMs: r.oldest, neverVerified: r.never ?? 0 };
   }
 
   verifiedAt(extentId: Buffer): number | undefined {
@@ -471,6 +474,12 @@ export class Txn {
     for (const f of e.fragments) ins.run(e.id, f.index, f.diskId, f.hash);
     // Every fragment was just written from (or rebuilt to) its verified hash.
     this.markVerified(e.id);
+  }
+
+  /** The extent was found damaged: it is unverified until a repair or a clean scrub. */
+  clearVerified(extentId: Buffer): void {
+    this.check();
+    this.sql('DELETE FROM verified WHERE extent_id = ?').run(extentId);
   }
 
   /** Record that every fragment of the extent was read and verified (scrub), or just written. */

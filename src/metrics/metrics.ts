@@ -104,6 +104,7 @@ export class Metrics {
   readonly scrubIssues = this.counter('dynamicfs_scrub_issues_total', 'Missing, corrupt or misplaced fragments scrub found, by code.', ['code']);
   readonly scrubRepairs = this.counter('dynamicfs_scrub_repairs_total', 'Damaged extents scrub repaired.');
   readonly scrubCoverage = this.gauge('dynamicfs_scrub_verified_ratio', 'Fraction of extents verified (scrubbed or written) within the schedule period.');
+  readonly scrubUnverified = this.gauge('dynamicfs_scrub_unverified_extents', 'Extents found damaged and neither repaired nor scrubbed clean since.');
   readonly scrubOldestAge = this.gauge('dynamicfs_scrub_oldest_verification_age_seconds', 'Age of the oldest extent verification (0 for an empty pool).');
   readonly collectErrors = this.counter('dynamicfs_metrics_collect_errors_total', 'Scrape-time collectors that failed (their gauges keep older values).');
 

@@ -146,6 +146,9 @@ test('corrupt fragments on m disks: files still read, scrub reports exactly them
       assert.equal(d.path, [...ids].find(([, id]) => id === d.diskId)![0]);
     }
     assert.deepEqual(new Set((found.perDisk as Json[]).map((d) => d.diskId)), new Set(victims.map((v) => ids.get(v))));
+    const damaged = ok('status', pool).scrub.coverage;
+    assert.equal(damaged.unverified, found.remaining, 'damaged extents no longer count as verified');
+    assert.ok(damaged.fraction < 1);
 
     // A dry run reports the same and changes nothing.
     const before = ok('status', pool);
@@ -168,6 +171,7 @@ test('corrupt fragments on m disks: files still read, scrub reports exactly them
     assert.equal(status.repairQueue, 0);
     assert.equal(status.scrub.last.job, second.job);
     assert.equal(status.scrub.coverage.fraction, 1);
+    assert.equal(status.scrub.coverage.unverified, 0);
   });
 });
 

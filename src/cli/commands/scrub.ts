@@ -42,9 +42,10 @@ export function ageText(seconds: number): string {
 
 export function coverageText(c: ScrubCoverage, nowMs = Date.now()): string {
   const pct = `${(c.fraction * 100).toFixed(c.fraction === 1 ? 0 : 1)}%`;
-  const oldest = c.oldestVerifiedMs === null ? 'no extents' : c.oldestVerifiedMs === 0 ? 'some extent never verified'
+  const oldest = c.oldestVerifiedMs === null ? (c.extents === 0 ? 'no extents' : 'none verified')
     : `oldest verification ${ageText(Math.max(0, (nowMs - c.oldestVerifiedMs) / 1000))} ago`;
-  return `${pct} of ${c.extents} extents verified within ${ageText(c.periodSeconds)}; ${oldest}`;
+  const damaged = c.unverified > 0 ? `; ${c.unverified} damaged and unverified` : '';
+  return `${pct} of ${c.extents} extents verified within ${ageText(c.periodSeconds)}; ${oldest}${damaged}`;
 }
 
 /** One line for `status`: schedule, coverage, and the active or last scrub. */
