@@ -14,6 +14,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parseArgs as parseCliArgs } from 'node:util';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { forceUnmount, isFuseMounted, waitForFuseMount } from '../src/fuse/fuse-native';
 import { spawnPassthrough, type PassthroughProcess } from './passthrough';
@@ -42,20 +43,8 @@ interface Result {
 interface Unavailable { available: false; error: string }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { json: false, size: 1024 * MiB, files: 10_000, dir: os.tmpdir() };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]!;
-    const v = (): string => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${k} needs a value`);
-      return x;
-    };
-    if (k === '--json') a.json = true;
-    else if (k === '--size') a.size = parseSize(v());
-    else if (k === '--files') a.files = Number(v());
-    else if (k === '--dir') a.dir = path.resolve(v());
-    else throw new Error(`unknown argument ${k}; usage: bench:mount -- [--json] [--size BYTES] [--files N] [--dir DIR]`);
-  }
+  const { values: o } = parseCliArgs({ args: argv, options: { json: { type: 'boolean' }, size: { type: 'string' }, files: { type: 'string' }, dir: { type: 'string' } } });
+  const a: Args = { json: !!o.json, size: o.size ? parseSize(o.size) : 1024 * MiB, files: o.files ? Number(o.files) : 10_000, dir: o.dir ? path.resolve(o.dir) : os.tmpdir() };
   if (!Number.isInteger(a.size) || a.size < BLOCK) throw new Error(`--size must be at least ${BLOCK} bytes`);
   if (!Number.isInteger(a.files) || a.files < 1) throw new Error('--files must be a positive integer');
   return a;

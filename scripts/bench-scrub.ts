@@ -18,6 +18,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { parseArgs as parseCliArgs } from 'node:util';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { AdminConnection } from '../src/admin/client';
 import type { ScrubDaemonData } from '../src/admin/ops';
@@ -37,21 +38,10 @@ const CLI = path.join(REPO, 'bin', 'dynamicfs.js');
 interface Args { json: boolean; size: number; rounds: number; seconds: number; dir: string }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { json: false, size: 2048 * MiB, rounds: 3, seconds: 10, dir: os.tmpdir() };
-  for (let i = 0; i < argv.length; i++) {
-    const k = argv[i]!;
-    const v = (): string => {
-      const x = argv[++i];
-      if (x === undefined) throw new Error(`${k} needs a value`);
-      return x;
-    };
-    if (k === '--json') a.json = true;
-    else if (k === '--size') a.size = parseSize(v());
-    else if (k === '--rounds') a.rounds = Number(v());
-    else if (k === '--seconds') a.seconds = Number(v());
-    else if (k === '--dir') a.dir = path.resolve(v());
-    else throw new Error(`unknown argument ${k}; usage: bench:scrub -- [--json] [--size BYTES] [--rounds N] [--seconds S] [--dir DIR]`);
-  }
+  const { values: o } = parseCliArgs({ args: argv, options: { json: { type: 'boolean' }, size: { type: 'string' }, rounds: { type: 'string' },
+    seconds: { type: 'string' }, dir: { type: 'string' } } });
+  const a: Args = { json: !!o.json, size: o.size ? parseSize(o.size) : 2048 * MiB, rounds: o.rounds ? Number(o.rounds) : 3,
+    seconds: o.seconds ? Number(o.seconds) : 10, dir: o.dir ? path.resolve(o.dir) : os.tmpdir() };
   if (!Number.isInteger(a.size) || a.size < 64 * MiB) throw new Error('--size must be at least 64M');
   if (!Number.isInteger(a.rounds) || a.rounds < 1) throw new Error('--rounds must be a positive integer');
   if (!(a.seconds >= 3)) throw new Error('--seconds must be at least 3');

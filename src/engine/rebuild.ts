@@ -116,12 +116,12 @@ export function collectWork(engine: Engine, evacuate: ReadonlySet<number>, skip:
     if (!skip.has(key)) ids.set(key, id);
   };
   for (const r of engine.meta.repairQueue()) add(r.extentId);
-  for (const d of engine.pool.disks()) {
+  const disks = new Map(engine.pool.disks().map((d) => [d.id, d]));
+  for (const d of disks.values()) {
     if (d.state === 'failed' || evacuate.has(d.id) || !engine.pool.store(d.id).present()) {
       for (const id of engine.meta.extentsOnDisk(d.id)) add(id);
     }
   }
-  const disks = new Map(engine.pool.disks().map((d) => [d.id, d]));
   const out: WorkItem[] = [];
   for (const id of ids.values()) {
     const e = engine.meta.getExtent(id);

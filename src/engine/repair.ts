@@ -88,7 +88,7 @@ async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Pr
     return { kind: 'unrecoverable', readable: good.length, needed };
   }
 
-  const targets = chooseTargets(engine, e, slots, disks, evacuate, opts.prefer);
+  const targets = chooseTargets(engine, e, slots, evacuate, opts.prefer);
   if (typeof targets === 'string') {
     countErrors(engine, readFailures);
     return { kind: 'stuck', reason: targets };
@@ -163,8 +163,7 @@ async function classify(engine: Engine, e: Extent, disks: Map<number, DiskRow>, 
  * is in service and takes writes, otherwise a healthy disk holding no other fragment of
  * the extent (the preferred one first). A string says why there is nowhere to go.
  */
-function chooseTargets(engine: Engine, e: Extent, slots: Slot[], disks: Map<number, DiskRow>, evacuate: ReadonlySet<number>,
-  prefer: number | undefined): Map<number, number> | string {
+function chooseTargets(engine: Engine, e: Extent, slots: Slot[], evacuate: ReadonlySet<number>, prefer: number | undefined): Map<number, number> | string {
   const taken = new Set(slots.filter((s) => s.status === 'good').map((s) => s.f.diskId));
   const out = new Map<number, number>();
   const writable = new Set(engine.placement.writable().map((d) => d.id));
@@ -190,7 +189,6 @@ function chooseTargets(engine: Engine, e: Extent, slots: Slot[], disks: Map<numb
     out.set(s.f.index, diskId!);
     taken.add(diskId!);
   }
-  void disks;
   return out;
 }
 

@@ -4,7 +4,7 @@ import { invoke } from '../../admin/client';
 import type { DiskEventsData } from '../../admin/ops';
 import { table } from '../format';
 import type { CliContext } from '../verb';
-import { diskSpec } from './drain';
+import { diskSpec } from '../disk-spec';
 
 function render(d: DiskEventsData): string {
   if (d.events.length === 0) return 'no disk events';

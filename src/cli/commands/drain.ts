@@ -1,7 +1,7 @@
 /** `dynamicfs drain POOL DISK`: move every fragment off a disk before removing it. */
-import * as path from 'node:path';
 import type { Command } from 'commander';
 import { invoke } from '../../admin/client';
+import { diskSpec } from '../disk-spec';
 import { localContext, jsonOf, type CliContext } from '../verb';
 import { renderJobOutcome } from './job-output';
 
@@ -17,9 +17,4 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (pool: string, disk: string, o: { wait?: boolean }, cmd: Command) => {
       ctx.emit(await invoke(pool, 'drain', { disk: diskSpec(disk), wait: !!o.wait }, { local: localContext(jsonOf(cmd)) }), renderJobOutcome);
     });
-}
-
-/** A disk given by path is made absolute here (the coordinator's cwd is not ours). */
-export function diskSpec(disk: string): string {
-  return /^\d+$/.test(disk) || !disk.includes('/') ? disk : path.resolve(disk);
 }

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { invoke } from '../../admin/client';
 import type { RemoveDiskData } from '../../admin/ops';
 import type { CliContext } from '../verb';
-import { diskSpec } from './drain';
+import { diskSpec } from '../disk-spec';
 
 export function register(program: Command, ctx: CliContext): void {
   program.command('remove-disk')

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { invoke } from '../../admin/client';
 import type { ReplaceDiskData } from '../../admin/ops';
 import { localContext, jsonOf, type CliContext } from '../verb';
-import { diskSpec } from './drain';
+import { diskSpec } from '../disk-spec';
 import { renderJobOutcome } from './job-output';
 
 function render(d: ReplaceDiskData): string {
