@@ -105,7 +105,12 @@ function main(): void {
     mkdir: (p, mode, cb) => fs.mkdir(real(p), { mode }, done(cb)),
     rmdir: (p, cb) => fs.rmdir(real(p), done(cb)),
     rename: (src, dest, cb) => fs.rename(real(src), real(dest), done(cb)),
-    utimens: (p, atime, mtime, cb) => fs.utimes(real(p), atime / 1000, mtime / 1000, done(cb)),
+    // Times come as epoch ms, 'now' or 'omit' (keep the current one).
+    utimens: (p, atime, mtime, cb) => fs.stat(real(p), (err, st) => {
+      if (err) return cb(fuseErrno(err));
+      const secs = (t: number | 'now' | 'omit', old: number) => (t === 'now' ? Date.now() : t === 'omit' ? old : t) / 1000;
+      fs.utimes(real(p), secs(atime, st.atimeMs), secs(mtime, st.mtimeMs), done(cb));
+    }),
     chmod: (p, mode, cb) => fs.chmod(real(p), mode, done(cb)),
     chown: (p, uid, gid, cb) => fs.lchown(real(p), uid, gid, done(cb)),
     readlink: (p, cb) => fs.readlink(real(p), (err, target) => (err ? cb(fuseErrno(err)) : cb(0, target))),

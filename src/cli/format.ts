@@ -3,6 +3,7 @@
  * arguments. Pure functions over plain data; only output paths for humans use them
  * (`--json` prints raw numbers).
  */
+import type { InodeKind } from '../meta/records';
 import { DfsError } from '../errors';
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
@@ -58,10 +59,16 @@ export function keyValues(pairs: [string, string | number][], indent = ''): stri
   return pairs.map(([k, v]) => `${indent}${k.padEnd(w)}  ${v}`).join('\n');
 }
 
+const TYPE_CHAR: Record<InodeKind, string> = { file: '-', dir: 'd', symlink: 'l', fifo: 'p', socket: 's', chardev: 'c', blockdev: 'b' };
+
+/** What `stat` calls each kind. */
+export const KIND_NAME: Record<InodeKind, string> = { file: 'file', dir: 'directory', symlink: 'symbolic link', fifo: 'fifo',
+  socket: 'socket', chardev: 'character device', blockdev: 'block device' };
+
 /** ls -l style: "drwxr-xr-x" / "-rw-r--r--". */
-export function modeString(kind: 'file' | 'dir' | 'symlink', mode: number): string {
+export function modeString(kind: InodeKind, mode: number): string {
   const bits = 'rwxrwxrwx';
-  let s = kind === 'dir' ? 'd' : kind === 'symlink' ? 'l' : '-';
+  let s = TYPE_CHAR[kind];
   for (let i = 0; i < 9; i++) s += mode & (1 << (8 - i)) ? bits[i] : '-';
   return s;
 }

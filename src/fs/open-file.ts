@@ -35,6 +35,8 @@ export class OpenFile {
   refs = 0;
   size: number;
   mtimeMs: number;
+  /** A write or truncate changes ctime with mtime (POSIX), at the same instant. */
+  ctimeMs: number;
   private readonly extentSize: number;
   private committed = new Map<number, Extent>();
   private dirty = new Map<number, Dirty>();
@@ -59,6 +61,7 @@ export class OpenFile {
     this.extentSize = engine.pool.superblock.extentSize;
     this.size = inode.size;
     this.mtimeMs = inode.mtimeMs;
+    this.ctimeMs = inode.ctimeMs;
     for (const e of engine.meta.extentsOf(ino)) this.committed.set(Math.floor(e.offset / this.extentSize), e);
   }
 
@@ -133,7 +136,7 @@ export class OpenFile {
       if (within + n === ES) await this.writeBehind(i);
     }
     this.size = Math.max(this.size, pos + data.length);
-    this.mtimeMs = Date.now();
+    this.mtimeMs = this.ctimeMs = Date.now();
     this.changed = true;
     return data.length;
   }
@@ -159,7 +162,7 @@ export class OpenFile {
       }
     }
     this.size = size;
-    this.mtimeMs = Date.now();
+    this.mtimeMs = this.ctimeMs = Date.now();
     this.changed = true;
   }
 
@@ -184,6 +187,7 @@ export class OpenFile {
     const removed = new Set(this.removed);
     const size = this.size;
     const mtimeMs = this.mtimeMs;
+    const ctimeMs = this.ctimeMs;
     const dropped: DroppedExtent[] = this.orphans.map((e) => ({ extentId: e.id, fragments: e.fragments }));
     store.transact((tx) => {
       const inode = store.getInode(this.ino);
@@ -194,7 +198,7 @@ export class OpenFile {
         const fresh = pending.get(i);
         if (fresh) tx.putExtent({ ...fresh, ino: this.ino });
       }
-      tx.putInode({ ...inode, size, mtimeMs, ctimeMs: Date.now() });
+      tx.putInode({ ...inode, size, mtimeMs, ctimeMs: Math.max(inode.ctimeMs, ctimeMs) });
     });
     for (const i of removed) this.committed.delete(i);
     for (const [i, e] of pending) {

@@ -68,9 +68,9 @@ export async function putTree(engine: Engine, srcDir: string, poolPath: string, 
   return { files: scan.files.length, dirs: scan.dirs.length + 1, bytes, skipped: scan.skipped };
 }
 
-/** Pool files under the directory `ino` (depth first), with sizes. */
-export function scanPool(engine: Engine, ino: number): { files: { rel: string; ino: number; size: number }[]; dirs: string[] } {
-  const out = { files: [] as { rel: string; ino: number; size: number }[], dirs: [] as string[] };
+/** Pool files under the directory `ino` (depth first), with sizes; symlinks and special files are skipped. */
+export function scanPool(engine: Engine, ino: number): { files: { rel: string; ino: number; size: number }[]; dirs: string[]; skipped: string[] } {
+  const out = { files: [] as { rel: string; ino: number; size: number }[], dirs: [] as string[], skipped: [] as string[] };
   const walk = (dir: number, rel: string) => {
     for (const ent of engine.meta.readdir(dir)) {
       const r = rel ? `${rel}/${ent.name}` : ent.name;
@@ -79,8 +79,10 @@ export function scanPool(engine: Engine, ino: number): { files: { rel: string; i
       if (inode.kind === 'dir') {
         out.dirs.push(r);
         walk(ent.ino, r);
-      } else {
+      } else if (inode.kind === 'file') {
         out.files.push({ rel: r, ino: ent.ino, size: inode.size });
+      } else {
+        out.skipped.push(r);
       }
     }
   };
@@ -114,5 +116,5 @@ export async function getTree(engine: Engine, poolPath: string, destDir: string,
     const inode = engine.meta.getInode(f.ino)!;
     bytes += await getLocalFile(engine, f.ino, path.join(destDir, f.rel), inode.mode & 0o7777, onProgress);
   }
-  return { files: scan.files.length, dirs: scan.dirs.length + 1, bytes, skipped: [] };
+  return { files: scan.files.length, dirs: scan.dirs.length + 1, bytes, skipped: scan.skipped };
 }

@@ -8,7 +8,7 @@
  */
 import { DfsError } from '../errors';
 import type { Engine } from '../engine/engine';
-import { newInode, type Inode } from '../meta/records';
+import { newInode, type Inode, type InodeKind, type SpecialKind } from '../meta/records';
 import { ROOT_INO } from '../meta/store';
 import { formatPolicy, parsePolicy, type Policy } from '../pool/policy';
 import { dropLink, touchDir } from './dir-ops';
@@ -17,11 +17,40 @@ import { OpenFile } from './open-file';
 import { inodeOf, isWithin, lookupPath, type PathLookup } from './paths';
 
 export const POLICY_XATTR = 'user.dynamicfs.policy';
+/** The name libfuse gives an open file that is unlinked (lib/fuse.c, hidden_name). */
+const FUSE_HIDDEN = /\/\.fuse_hidden[0-9a-f]{16}$/;
 const NAME_MAX = 255;
 
 /** What getattr reports: the inode's fields, with the size an open file has now. `mode` is
  * the permission bits only; the FUSE layer adds the type bits. */
-export type Attr = Pick<Inode, 'ino' | 'kind' | 'mode' | 'uid' | 'gid' | 'size' | 'nlink' | 'atimeMs' | 'mtimeMs' | 'ctimeMs'>;
+export type Attr = Pick<Inode, 'ino' | 'kind' | 'mode' | 'uid' | 'gid' | 'size' | 'nlink' | 'atimeMs' | 'mtimeMs' | 'ctimeMs' | 'rdev'>;
+
+/** A directory entry as readdir reports it (for d_ino and d_type). */
+export interface DirEntry {
+  name: string;
+  ino: number;
+  kind: InodeKind;
+}
+
+/** A time for utimens: epoch ms (fractional to the microsecond), now, or leave as is. */
+export type TimeSpec = number | 'now' | 'omit';
+
+/** setxattr(2) flags. */
+export const XATTR_CREATE = 1;
+export const XATTR_REPLACE = 2;
+
+const S_IFMT = 0o170000;
+const SPECIAL_TYPES: Record<number, SpecialKind> = { 0o010000: 'fifo', 0o140000: 'socket', 0o020000: 'chardev', 0o060000: 'blockdev' };
+
+/** The special kind mknod's mode asks for, or undefined (a regular file, a directory, ...). */
+function specialKind(mode: number): SpecialKind | undefined {
+  return SPECIAL_TYPES[mode & S_IFMT];
+}
+
+/** Times are kept to the microsecond: the same value reads back, whatever the float. */
+function roundToMicros(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}
 
 export interface Caller {
   uid: number;
@@ -32,6 +61,14 @@ export class Vfs {
   private files = new Map<number, OpenFile>();
   private handles = new Map<number, OpenFile>();
   private nextFd = 1;
+  /**
+   * libfuse renames an open file that is being unlinked to DIR/.fuse_hiddenXXXX and
+   * unlinks that name at the last release, so the kernel can still reach it by path
+   * (fstat). A real entry by that name would keep DIR from being removed, so here that
+   * rename is an unlink and the hidden path resolves through this map (path -> inode)
+   * until libfuse unlinks it or the inode's last handle closes.
+   */
+  private hidden = new Map<string, number>();
   readonly cache: ExtentCache;
 
   constructor(readonly engine: Engine, readonly readOnly = false) {
@@ -51,6 +88,9 @@ export class Vfs {
   }
 
   private existing(path: string): Inode {
+    const hiddenIno = this.hidden.get(path);
+    const hidden = hiddenIno === undefined ? undefined : this.store.getInode(hiddenIno);
+    if (hidden) return hidden;
     const at = this.at(path);
     if (!at.inode) throw new DfsError('ENOENT', `${path} does not exist`, path);
     return at.inode;
@@ -81,13 +121,16 @@ export class Vfs {
     const open = this.files.get(i.ino);
     const size = i.kind === 'symlink' ? Buffer.byteLength(i.target ?? '') : open ? open.size : i.size;
     return { ino: i.ino, kind: i.kind, mode: i.mode, uid: i.uid, gid: i.gid, size, nlink: i.nlink, atimeMs: i.atimeMs,
-      mtimeMs: open ? open.mtimeMs : i.mtimeMs, ctimeMs: i.ctimeMs };
+      mtimeMs: open ? open.mtimeMs : i.mtimeMs, ctimeMs: open ? Math.max(i.ctimeMs, open.ctimeMs) : i.ctimeMs, rdev: i.rdev };
   }
 
-  readdir(path: string): string[] {
-    const dir = this.existing(path);
+  /** The entries of a directory, `.` and `..` first. */
+  readdir(path: string): DirEntry[] {
+    const at = this.at(path);
+    const dir = at.inode;
+    if (!dir) throw new DfsError('ENOENT', `${path} does not exist`, path);
     if (dir.kind !== 'dir') throw new DfsError('ENOTDIR', `${path} is not a directory`, path);
-    return this.store.readdir(dir.ino).map((e) => e.name);
+    return [{ name: '.', ino: dir.ino, kind: 'dir' }, { name: '..', ino: at.parent?.ino ?? dir.ino, kind: 'dir' }, ...this.store.readdirKinds(dir.ino)];
   }
 
   readlink(path: string): string {
@@ -131,6 +174,12 @@ export class Vfs {
 
   async unlink(path: string): Promise<void> {
     this.writable();
+    const hiddenIno = this.hidden.get(path);
+    if (hiddenIno !== undefined) {
+      this.hidden.delete(path);
+      if (!this.isOpen(hiddenIno)) await this.dropIfUnlinked(hiddenIno);
+      return;
+    }
     const at = this.at(path);
     if (!at.inode) throw new DfsError('ENOENT', `${path} does not exist`, path);
     if (at.inode.kind === 'dir') throw new DfsError('EISDIR', `${path} is a directory`, path);
@@ -148,6 +197,11 @@ export class Vfs {
     this.writable();
     const src = this.at(from);
     if (!src.inode) throw new DfsError('ENOENT', `${from} does not exist`, from);
+    if (FUSE_HIDDEN.test(to) && this.isOpen(src.inode.ino)) {
+      await this.unlink(from);
+      this.hidden.set(to, src.inode.ino);
+      return;
+    }
     if (!src.parent) throw new DfsError('EBUSY', 'the root cannot be renamed', from);
     const dst = this.at(to);
     if (!dst.parent) throw new DfsError('EBUSY', 'the root cannot be replaced', to);
@@ -221,15 +275,40 @@ export class Vfs {
     this.store.transact((tx) => tx.putInode({ ...i, uid: keep(uid) ? i.uid : uid, gid: keep(gid) ? i.gid : gid, ctimeMs: Date.now() }));
   }
 
-  async utimens(path: string, atimeMs: number, mtimeMs: number): Promise<void> {
+  /** utimensat(2): each time set, set to now, or left alone; ctime becomes now unless both are left. */
+  async utimens(path: string, atime: TimeSpec, mtime: TimeSpec): Promise<void> {
     this.writable();
     const i = this.existing(path);
+    if (atime === 'omit' && mtime === 'omit') return;
     const open = this.files.get(i.ino);
+    if (open) await open.commit(); // pending writes would otherwise set mtime again after this
+    const now = Date.now();
+    const current = inodeOf(this.store, i.ino);
+    const pick = (t: TimeSpec, old: number): number => (t === 'now' ? now : t === 'omit' ? old : roundToMicros(t));
+    const atimeMs = pick(atime, current.atimeMs);
+    const mtimeMs = pick(mtime, open ? open.mtimeMs : current.mtimeMs);
     if (open) {
-      await open.commit(); // pending writes would otherwise set mtime again after this
       open.mtimeMs = mtimeMs;
+      open.ctimeMs = now;
     }
-    this.store.transact((tx) => tx.putInode({ ...inodeOf(this.store, i.ino), atimeMs, mtimeMs, ctimeMs: Date.now() }));
+    this.store.transact((tx) => tx.putInode({ ...current, atimeMs, mtimeMs, ctimeMs: now }));
+  }
+
+  /** mknod(2) for FIFOs, sockets and device nodes (regular files come through create). */
+  mknod(path: string, mode: number, rdev: number, caller: Caller): void {
+    this.writable();
+    const kind = specialKind(mode);
+    if (!kind) throw new DfsError('EINVAL', `mknod of file type ${(mode & S_IFMT).toString(8)} is not supported: only FIFOs, sockets and device nodes`, path);
+    const at = this.free(path);
+    if (at.parent.kind !== 'dir') throw new DfsError('ENOTDIR', `parent of ${path} is not a directory`, path);
+    const now = Date.now();
+    this.store.transact((tx) => {
+      const gid = at.parent.mode & 0o2000 ? at.parent.gid : caller.gid;
+      const ino = tx.allocIno();
+      tx.putInode(newInode(ino, kind, mode & 0o7777, now, { uid: caller.uid, gid, rdev: kind === 'chardev' || kind === 'blockdev' ? rdev : 0 }));
+      tx.link(at.parent.ino, at.name, ino);
+      touchDir(tx, this.store, at.parent.ino, now);
+    });
   }
 
   // ---- files ----
@@ -254,6 +333,7 @@ export class Vfs {
   open(path: string, flags: number): number {
     const i = this.existing(path);
     if (i.kind === 'dir') throw new DfsError('EISDIR', `${path} is a directory`, path);
+    if (i.kind !== 'file') throw new DfsError('ENXIO', `${path} is a ${i.kind}, which the kernel opens, not the pool`, path);
     const accmode = flags & 3;
     if (accmode !== 0 && this.readOnly) throw new DfsError('EROFS', 'the pool is mounted read-only');
     return this.openInode(i);
@@ -300,6 +380,7 @@ export class Vfs {
       f.refs--;
       if (f.refs === 0 && f.clean) {
         this.files.delete(f.ino);
+        for (const [p, ino] of this.hidden) if (ino === f.ino) this.hidden.delete(p);
         await this.dropIfUnlinked(f.ino);
       }
     }
@@ -309,6 +390,7 @@ export class Vfs {
     this.writable();
     const i = this.existing(path);
     if (i.kind === 'dir') throw new DfsError('EISDIR', `${path} is a directory`, path);
+    if (i.kind !== 'file') throw new DfsError('EINVAL', `${path} is a ${i.kind}; only regular files can be truncated`, path);
     const f = this.files.get(i.ino) ?? new OpenFile(this.engine, this.cache, i.ino, i, () => this.policyOf(i.ino));
     await f.truncate(size);
     await f.commit();
@@ -361,10 +443,16 @@ export class Vfs {
     return [...(i.policy ? [POLICY_XATTR] : []), ...this.store.listXattrs(i.ino)];
   }
 
-  setxattr(path: string, name: string, value: Buffer): void {
+  /** setxattr(2); flags XATTR_CREATE (must not exist: EEXIST) or XATTR_REPLACE (must exist: ENODATA). */
+  setxattr(path: string, name: string, value: Buffer, flags = 0): void {
     this.writable();
     if (!name.startsWith('user.')) throw new DfsError('ENOTSUP', `only user.* extended attributes are supported, not ${name}`, path);
     const i = this.existing(path);
+    if (flags & (XATTR_CREATE | XATTR_REPLACE)) {
+      const exists = name === POLICY_XATTR ? i.policy !== null : this.store.getXattr(i.ino, name) !== undefined;
+      if (flags & XATTR_CREATE && exists) throw new DfsError('EEXIST', `${path} already has ${name}`, path);
+      if (flags & XATTR_REPLACE && !exists) throw new DfsError('ENODATA', `${path} has no ${name} to replace`, path);
+    }
     if (name === POLICY_XATTR) {
       const policy = formatPolicy(parsePolicy(value.toString('utf8').trim())); // EINVAL names the bad text
       this.engine.placement.check(parsePolicy(policy));

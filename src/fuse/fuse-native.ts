@@ -37,7 +37,10 @@ import { DfsError } from '../errors';
 export type FuseCallback = (status: number) => void;
 export type FuseValueCallback<T> = (status: number, value?: T) => void;
 
-/** What getattr returns. Times are Dates or epoch milliseconds; ino is truncated to 32 bits. */
+/**
+ * What getattr returns. Times are Dates or epoch milliseconds, whose fraction our patch
+ * passes on to the microsecond (and times before 1970); ino is truncated to 32 bits.
+ */
 export interface FuseStat {
   mode: number;
   uid: number;
@@ -92,7 +95,8 @@ export interface FuseOps {
   readdir?(path: string, cb: (status: number, names?: string[], stats?: FuseStat[]) => void): void;
   truncate?(path: string, size: number, cb: FuseCallback): void;
   ftruncate?(path: string, fd: number, size: number, cb: FuseCallback): void;
-  utimens?(path: string, atime: number, mtime: number, cb: FuseCallback): void;
+  /** Times in epoch ms (fraction to the nanosecond), or 'now' / 'omit' (UTIME_NOW, UTIME_OMIT; our patch). */
+  utimens?(path: string, atime: number | 'now' | 'omit', mtime: number | 'now' | 'omit', cb: FuseCallback): void;
   readlink?(path: string, cb: FuseValueCallback<string>): void;
   chown?(path: string, uid: number, gid: number, cb: FuseCallback): void;
   chmod?(path: string, mode: number, cb: FuseCallback): void;

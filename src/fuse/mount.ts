@@ -37,6 +37,8 @@ export async function mountFuse(engine: Engine, mountpoint: string, opts: MountO
   // Every op counted and timed (engine.metrics), failures logged with a request id.
   const ops = instrumentFuseOps(fuseOps(vfs, opts.log, () => fuse.context()), engine.metrics, opts.log) as unknown as FuseOps;
   // use_ino: stat shows our inode numbers, so hard links share one and tools like tar/rsync see them.
+  // Not hard_remove: libfuse then has no path for an unlinked open file and fstat fails with
+  // ENOENT; Vfs keeps its .fuse_hidden* names out of the directory instead (see Vfs.hidden).
   const fuse: Fuse = new Fuse(mountpoint, ops, fuseMountOptions({ pool: engine.pool.dir, readOnly: opts.readOnly, allowOther: opts.allowOther,
     timeout: OP_TIMEOUT_MS, extraOptions: ['use_ino'] }));
   await fuse.mountAsync();

@@ -5,12 +5,14 @@
  */
 import { constants } from 'node:os';
 import type { Logger } from 'pino';
-import type { Attr, Caller, Vfs } from '../fs/vfs';
+import type { Attr, Caller, DirEntry, TimeSpec, Vfs } from '../fs/vfs';
+import type { InodeKind } from '../meta/records';
+import { DfsError } from '../errors';
 import { errnoOf } from './errno';
 
-const S_IFREG = 0o100000;
-const S_IFDIR = 0o040000;
-const S_IFLNK = 0o120000;
+/** st_mode's type bits for each kind. */
+const S_IF: Record<InodeKind, number> = { file: 0o100000, dir: 0o040000, symlink: 0o120000, fifo: 0o010000, socket: 0o140000,
+  chardev: 0o020000, blockdev: 0o060000 };
 
 /** Unexpected failures (not the ordinary ENOENT/EEXIST of lookups) are worth a log line. */
 const QUIET = new Set([-constants.errno.ENOENT, -constants.errno.EEXIST, -constants.errno.ENOTEMPTY, -(constants.errno.ENODATA ?? 61)]);
@@ -18,12 +20,17 @@ const QUIET = new Set([-constants.errno.ENOENT, -constants.errno.EEXIST, -consta
 type Cb = (code: number, ...results: unknown[]) => void;
 
 export function statOf(a: Attr): Record<string, unknown> {
-  const type = a.kind === 'dir' ? S_IFDIR : a.kind === 'symlink' ? S_IFLNK : S_IFREG;
   return {
-    mode: type | a.mode, uid: a.uid, gid: a.gid, size: a.size, nlink: a.nlink, ino: a.ino,
+    mode: S_IF[a.kind] | a.mode, uid: a.uid, gid: a.gid, size: a.size, nlink: a.nlink, ino: a.ino, rdev: a.rdev,
     blksize: 131072, blocks: Math.ceil(a.size / 512),
-    atime: new Date(a.atimeMs), mtime: new Date(a.mtimeMs), ctime: new Date(a.ctimeMs),
+    // epoch ms with a microsecond fraction (our fuse-native patch passes it on)
+    atime: a.atimeMs, mtime: a.mtimeMs, ctime: a.ctimeMs,
   };
+}
+
+/** readdir's names, and a stat per name carrying what the kernel uses: st_ino and the type. */
+function direntStats(entries: DirEntry[]): [string[], Record<string, unknown>[]] {
+  return [entries.map((e) => e.name), entries.map((e) => ({ ino: e.ino, mode: S_IF[e.kind] }))];
 }
 
 /** The coordinator itself: the owner of what is created when the caller is unknown. */
@@ -67,7 +74,16 @@ export function fuseOps(vfs: Vfs, log: Logger, context: () => Caller | null = ()
     }),
     getattr: (path: string, cb: Cb) => run('getattr', path, cb, () => statOf(vfs.getattr(path))),
     fgetattr: (path: string, fd: number, cb: Cb) => run('fgetattr', path, cb, () => statOf(vfs.fgetattr(fd))),
-    readdir: (path: string, cb: Cb) => run('readdir', path, cb, () => ['.', '..', ...vfs.readdir(path)]),
+    // readdir answers with two results (names, stats), so it calls cb itself.
+    readdir: (path: string, cb: Cb) => {
+      try {
+        // "" is the path of a directory removed while open (hard_remove): it has no entries left.
+        if (path === '') throw new DfsError('ENOENT', 'the directory was removed');
+        cb(0, ...direntStats(vfs.readdir(path)));
+      } catch (err) {
+        fail('readdir', path, cb, err);
+      }
+    },
     readlink: (path: string, cb: Cb) => run('readlink', path, cb, () => vfs.readlink(path)),
     mkdir: (path: string, mode: number, cb: Cb) => run('mkdir', path, cb, () => { vfs.mkdir(path, mode, caller()); }),
     rmdir: (path: string, cb: Cb) => run('rmdir', path, cb, () => { vfs.rmdir(path); }),
@@ -77,7 +93,8 @@ export function fuseOps(vfs: Vfs, log: Logger, context: () => Caller | null = ()
     symlink: (target: string, path: string, cb: Cb) => run('symlink', path, cb, () => { vfs.symlink(target, path, caller()); }),
     chmod: (path: string, mode: number, cb: Cb) => run('chmod', path, cb, () => { vfs.chmod(path, mode); }),
     chown: (path: string, uid: number, gid: number, cb: Cb) => run('chown', path, cb, () => { vfs.chown(path, uid, gid); }),
-    utimens: (path: string, atime: number, mtime: number, cb: Cb) => run('utimens', path, cb, () => vfs.utimens(path, toMs(atime), toMs(mtime))),
+    utimens: (path: string, atime: TimeSpec, mtime: TimeSpec, cb: Cb) => run('utimens', path, cb, () => vfs.utimens(path, atime, mtime)),
+    mknod: (path: string, mode: number, dev: number, cb: Cb) => run('mknod', path, cb, () => { vfs.mknod(path, mode, dev, caller()); }),
     create: (path: string, mode: number, cb: Cb) => run('create', path, cb, () => vfs.create(path, mode, caller())),
     open: (path: string, flags: number, cb: Cb) => run('open', path, cb, () => vfs.open(path, flags)),
     read: (path: string, fd: number, buf: Buffer, len: number, pos: number, cb: Cb) =>
@@ -95,13 +112,8 @@ export function fuseOps(vfs: Vfs, log: Logger, context: () => Caller | null = ()
     ftruncate: (path: string, fd: number, size: number, cb: Cb) => run('ftruncate', path, cb, () => vfs.ftruncate(fd, size)),
     getxattr: (path: string, name: string, _pos: number, cb: Cb) => run('getxattr', path, cb, () => vfs.getxattr(path, name)),
     listxattr: (path: string, cb: Cb) => run('listxattr', path, cb, () => vfs.listxattr(path)),
-    setxattr: (path: string, name: string, value: Buffer, _pos: number, _flags: number, cb: Cb) =>
-      run('setxattr', path, cb, () => { vfs.setxattr(path, name, Buffer.from(value)); }),
+    setxattr: (path: string, name: string, value: Buffer, _pos: number, flags: number, cb: Cb) =>
+      run('setxattr', path, cb, () => { vfs.setxattr(path, name, Buffer.from(value), flags); }),
     removexattr: (path: string, name: string, cb: Cb) => run('removexattr', path, cb, () => { vfs.removexattr(path, name); }),
   };
-}
-
-/** fuse-native passes times as ms (a number) or a Date. */
-function toMs(t: number | Date): number {
-  return typeof t === 'number' ? t : t.getTime();
 }

@@ -6,7 +6,11 @@
 import { Packr } from 'msgpackr';
 import { blake3 } from '../native';
 
-export type InodeKind = 'file' | 'dir' | 'symlink';
+export type InodeKind = 'file' | 'dir' | 'symlink' | SpecialKind;
+
+/** Nodes the kernel serves itself (mknod, mkfifo, bind): only their inode is stored. */
+export type SpecialKind = 'fifo' | 'socket' | 'chardev' | 'blockdev';
+export const SPECIAL_KINDS: readonly SpecialKind[] = ['fifo', 'socket', 'chardev', 'blockdev'];
 
 export interface Inode {
   ino: number;
@@ -18,6 +22,7 @@ export interface Inode {
   size: number;
   /** Directory entries naming the inode; 0 means unlinked (kept only while open). */
   nlink: number;
+  /** Times in epoch ms; a fraction keeps them to the microsecond (utimensat's times). */
   atimeMs: number;
   mtimeMs: number;
   ctimeMs: number;
@@ -25,6 +30,8 @@ export interface Inode {
   policy: string | null;
   /** A symlink's target; null for other kinds. */
   target: string | null;
+  /** A device node's device number (st_rdev); 0 for other kinds. */
+  rdev: number;
 }
 
 export type ExtentScheme = 'rs' | 'mirror' | 'inline';
@@ -55,8 +62,9 @@ export interface Extent {
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 
 export function inodeChecksum(i: Inode): Buffer {
-  return blake3(packr.pack(['inode/1', i.ino, i.kind, i.mode, i.uid, i.gid, i.size, i.nlink, i.atimeMs, i.mtimeMs, i.ctimeMs,
-    i.policy, i.target]));
+  const fields = [i.ino, i.kind, i.mode, i.uid, i.gid, i.size, i.nlink, i.atimeMs, i.mtimeMs, i.ctimeMs, i.policy, i.target];
+  // Format 3 added rdev; inodes without one keep their format-1 encoding, so old rows verify unchanged.
+  return blake3(packr.pack(i.rdev ? ['inode/3', ...fields, i.rdev] : ['inode/1', ...fields]));
 }
 
 export function extentChecksum(e: Extent): Buffer {
@@ -72,5 +80,5 @@ export function xattrChecksum(ino: number, name: string, value: Buffer): Buffer 
 /** A fresh inode's fields with sane defaults (owner root, times now). */
 export function newInode(ino: number, kind: InodeKind, mode: number, now: number, extra: Partial<Inode> = {}): Inode {
   return { ino, kind, mode, uid: 0, gid: 0, size: 0, nlink: kind === 'dir' ? 2 : 1, atimeMs: now, mtimeMs: now, ctimeMs: now,
-    policy: null, target: null, ...extra };
+    policy: null, target: null, rdev: 0, ...extra };
 }

@@ -1,5 +1,5 @@
 /**
- * Metadata schema, format 1. The store is SQLite in WAL mode with synchronous=FULL:
+ * Metadata schema (format SCHEMA_VERSION below). The store is SQLite in WAL mode with synchronous=FULL:
  * a transaction that returned from COMMIT survives power loss.
  *
  * inodes and extents carry a BLAKE3 `checksum` of their canonical encoding
@@ -8,8 +8,9 @@
  *
  * Format 2 added disk_events, jobs and verified; a format-1 store is upgraded in place
  * when opened for writing (the new tables only: nothing existing changes).
+ * Format 3 added inodes.rdev (device nodes; the upgrade adds the column, 0 everywhere).
  */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -40,6 +41,7 @@ CREATE TABLE IF NOT EXISTS inodes (
   ctime_ms INTEGER NOT NULL,
   policy   TEXT,
   target   TEXT,
+  rdev     INTEGER NOT NULL DEFAULT 0,
   checksum BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS inodes_unlinked ON inodes (nlink) WHERE nlink = 0;

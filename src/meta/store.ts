@@ -33,7 +33,7 @@ export interface Dirent {
 }
 
 interface InodeSql { ino: number; kind: string; mode: number; uid: number; gid: number; size: number; nlink: number; atime_ms: number;
-  mtime_ms: number; ctime_ms: number; policy: string | null; target: string | null; checksum: Buffer }
+  mtime_ms: number; ctime_ms: number; policy: string | null; target: string | null; rdev: number; checksum: Buffer }
 interface ExtentSql { id: Buffer; ino: number; offset: number; length: number; scheme: string; k: number; m: number; frag_len: number; logical_hash: Buffer; inline_data: Buffer | null; checksum: Buffer }
 interface DiskSql { id: number; uuid: string; path: string; tier: string; state: string; added_ms: number; read_errors: number; checksum_errors: number; write_errors: number }
 
@@ -82,7 +82,7 @@ export class MetaStore {
     db.pragma('foreign_keys = OFF');
     const store = new MetaStore(file, db);
     if (opts.create) store.initSchema();
-    if (!opts.readonly && store.metaValue('schema_version') === 1) store.upgradeFrom1();
+    if (!opts.readonly) store.upgrade();
     const version = store.metaValue('schema_version');
     if (version !== SCHEMA_VERSION) {
       db.close();
@@ -105,11 +105,22 @@ export class MetaStore {
     init();
   }
 
-  /** Format 1 → 2: the new tables; every extent counts as verified now (its hashes were checked when written). */
-  private upgradeFrom1(): void {
+  /**
+   * Bring an older store up to SCHEMA_VERSION in one transaction. 1 → 2: the new tables;
+   * every extent counts as verified now (its hashes were checked when written).
+   * 2 → 3: inodes.rdev, 0 for every existing inode.
+   */
+  private upgrade(): void {
+    const from = this.metaValue('schema_version');
+    if (from !== 1 && from !== 2) return;
     this.db.transaction(() => {
-      this.db.exec(SCHEMA);
-      this.sql('INSERT OR IGNORE INTO verified (extent_id, at_ms) SELECT id, ? FROM extents').run(Date.now());
+      if (from === 1) {
+        this.sql('ALTER TABLE inodes ADD COLUMN rdev INTEGER NOT NULL DEFAULT 0').run();
+        this.db.exec(SCHEMA);
+        this.sql('INSERT OR IGNORE INTO verified (extent_id, at_ms) SELECT id, ? FROM extents').run(Date.now());
+      } else {
+        this.sql('ALTER TABLE inodes ADD COLUMN rdev INTEGER NOT NULL DEFAULT 0').run();
+      }
       this.sql("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(SCHEMA_VERSION);
     })();
   }
@@ -163,6 +174,12 @@ export class MetaStore {
 
   readdir(parent: number): Dirent[] {
     return this.sql('SELECT name, ino FROM dirents WHERE parent = ? ORDER BY name').all(parent) as Dirent[];
+  }
+
+  /** readdir with each entry's kind (for d_type), in one query. */
+  readdirKinds(parent: number): (Dirent & { kind: InodeKind })[] {
+    return this.sql('SELECT d.name, d.ino, i.kind FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? ORDER BY d.name')
+      .all(parent) as (Dirent & { kind: InodeKind })[];
   }
 
   /** The parent directory and name of an inode (any one link). */
@@ -355,15 +372,15 @@ function toJob(r: JobSql): JobRow {
 
 function verifyInode(r: InodeSql): Inode {
   const i: Inode = { ino: r.ino, kind: r.kind as InodeKind, mode: r.mode, uid: r.uid, gid: r.gid, size: r.size, nlink: r.nlink,
-    atimeMs: r.atime_ms, mtimeMs: r.mtime_ms, ctimeMs: r.ctime_ms, policy: r.policy, target: r.target };
+    atimeMs: r.atime_ms, mtimeMs: r.mtime_ms, ctimeMs: r.ctime_ms, policy: r.policy, target: r.target, rdev: r.rdev };
   if (!inodeChecksum(i).equals(r.checksum)) throw corrupt(`inode ${r.ino}`);
   return i;
 }
 
 function writeInode(sql: (text: string) => Database.Statement, i: Inode): void {
-  sql(`INSERT OR REPLACE INTO inodes (ino, kind, mode, uid, gid, size, nlink, atime_ms, mtime_ms, ctime_ms, policy, target, checksum)
-              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-    .run(i.ino, i.kind, i.mode, i.uid, i.gid, i.size, i.nlink, i.atimeMs, i.mtimeMs, i.ctimeMs, i.policy, i.target, inodeChecksum(i));
+  sql(`INSERT OR REPLACE INTO inodes (ino, kind, mode, uid, gid, size, nlink, atime_ms, mtime_ms, ctime_ms, policy, target, rdev, checksum)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    .run(i.ino, i.kind, i.mode, i.uid, i.gid, i.size, i.nlink, i.atimeMs, i.mtimeMs, i.ctimeMs, i.policy, i.target, i.rdev, inodeChecksum(i));
 }
 
 /**

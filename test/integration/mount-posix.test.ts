@@ -130,6 +130,82 @@ test('holes, O_APPEND, truncate, unlinked-but-open, modes, owners, times and xat
   });
 });
 
+test('special files, sub-millisecond and single-field times, xattr flags, unlink-open then rmdir, and names that are not UTF-8', async () => {
+  await withMount(async ({ mnt, pool }) => {
+    const p = (s: string) => path.join(mnt, s);
+    const py = (code: string) => {
+      const r = spawnSync('python3', ['-c', code], { cwd: mnt, encoding: 'utf8' });
+      assert.equal(r.status, 0, `${code}\n${r.stdout}${r.stderr}`);
+      return r.stdout.trim();
+    };
+    // FIFOs, sockets and device nodes are stored (the kernel serves them), typed in stat and readdir.
+    sh('mkfifo fifo && mknod null c 1 3 && mknod blk b 7 0', mnt);
+    py('import socket; socket.socket(socket.AF_UNIX).bind("sock")');
+    assert.ok(fs.statSync(p('fifo')).isFIFO());
+    assert.ok(fs.statSync(p('sock')).isSocket());
+    const chr = fs.statSync(p('null'));
+    assert.ok(chr.isCharacterDevice());
+    assert.equal(chr.rdev, (1 << 8) | 3, 'the device number survives');
+    assert.ok(fs.statSync(p('blk')).isBlockDevice());
+    // A FIFO works through the mount: a writer and a reader meet in the kernel.
+    assert.equal(sh('(echo through-the-fifo > fifo &) ; cat fifo', mnt).trim(), 'through-the-fifo');
+    const types = Object.fromEntries(fs.readdirSync(mnt, { withFileTypes: true }).map((d) => [d.name, d.isFIFO() ? 'fifo' : d.isSocket() ? 'sock' : d.isCharacterDevice() ? 'chr' : d.isBlockDevice() ? 'blk' : '?']));
+    assert.deepEqual(types, { blk: 'blk', fifo: 'fifo', null: 'chr', sock: 'sock' }, 'readdir gives d_type');
+    assert.equal(py('import os; print(all(e.inode() == os.stat(e.name, follow_symlinks=False).st_ino for e in os.scandir(".")))'), 'True', 'readdir gives d_ino');
+    const ls = ok('ls', pool, '/');
+    assert.deepEqual(ls.entries.map((e: { kind: string }) => e.kind).sort(), ['blockdev', 'chardev', 'fifo', 'socket']);
+
+    // Times keep microseconds, survive before 1970, and touch -m / -a change only their own field.
+    fs.writeFileSync(p('t'), 'x');
+    assert.equal(py('import os; os.utime("t", ns=(1002003000, 4005006000)); s = os.stat("t"); print(s.st_atime_ns, s.st_mtime_ns)'), '1002003000 4005006000');
+    assert.equal(py('import os; os.utime("t", ns=(-86400123456000, 1795000000123456000)); s = os.stat("t"); print(s.st_atime_ns, s.st_mtime_ns)'),
+      '-86400123456000 1795000000123456000');
+    sh('touch -m -d "2002-03-04 05:06:07" t', mnt);
+    assert.equal(py('import os; s = os.stat("t"); print(s.st_atime_ns)'), '-86400123456000', 'touch -m leaves atime alone');
+    assert.equal(fs.statSync(p('t')).mtime.toISOString(), '2002-03-04T05:06:07.000Z');
+    sh('touch -a -d "2003-01-01 00:00:00" t', mnt);
+    assert.equal(fs.statSync(p('t')).atime.toISOString(), '2003-01-01T00:00:00.000Z');
+    assert.equal(fs.statSync(p('t')).mtime.toISOString(), '2002-03-04T05:06:07.000Z', 'touch -a leaves mtime alone');
+    const before = Date.now();
+    sh('touch t', mnt);
+    assert.ok(fs.statSync(p('t')).mtimeMs >= before - 1, 'touch with no time sets now');
+    // A write changes ctime with mtime: never a ctime later than the mtime it came with.
+    py('f = open("w", "wb"); f.write(b"foo"); f.close(); f = open("w", "ab"); f.write(b"bar"); f.close()');
+    const w = fs.statSync(p('w'));
+    assert.ok(w.ctimeMs <= w.mtimeMs, `ctime ${w.ctimeMs} <= mtime ${w.mtimeMs}`);
+
+    // setxattr flags, empty and large values (a value larger than the caller's buffer is ERANGE, not EIO).
+    assert.equal(py(`import os, errno
+os.setxattr("t", "user.a", b"")
+print(os.getxattr("t", "user.a") == b"")
+os.setxattr("t", "user.a", b"v" * 4000, os.XATTR_REPLACE)
+print(len(os.getxattr("t", "user.a")))
+for flags, name in ((os.XATTR_CREATE, "user.a"), (os.XATTR_REPLACE, "user.b")):
+    try:
+        os.setxattr("t", name, b"x", flags)
+    except OSError as e:
+        print(errno.errorcode[e.errno])`), 'True\n4000\nEEXIST\nENODATA');
+
+    // A file unlinked while open stays usable (fstat too), and its directory can be removed.
+    assert.equal(py(`import os
+os.mkdir("d")
+f = open("d/x", "w+"); f.write("hello"); f.flush()
+g = open("keep", "w+"); g.write("kept"); g.flush(); os.unlink("keep")
+os.unlink("d/x"); print(os.listdir("d")); os.rmdir("d")
+f.seek(0); print(f.read()); f.close()
+print(os.fstat(g.fileno()).st_size, os.fstat(g.fileno()).st_nlink); g.seek(0); print(g.read()); g.close()
+print(sorted(n for n in os.listdir(".") if n.startswith(".fuse")))`), '[]\nhello\n4 0\nkept\n[]');
+
+    // A name that is not UTF-8 is refused (EILSEQ), never merged with another name.
+    assert.equal(py(`import os, errno
+try:
+    open(b"bad\\xff", "w")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+print(os.path.exists(b"bad\\xef\\xbf\\xbd"))`), 'EILSEQ\nFalse');
+  });
+});
+
 test('real programs: tar, git, sqlite', async () => {
   await withMount(async ({ mnt }) => {
     const src = path.resolve(__dirname, '../../../src');

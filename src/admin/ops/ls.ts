@@ -1,5 +1,6 @@
 /** `ls`: the entries of a directory of the pool, or one file. */
 import { lookupPath, Namespace, type EntryInfo } from '../../fs/namespace';
+import type { InodeKind } from '../../meta/records';
 import { str } from '../args';
 import type { AdminOp } from '../context';
 
@@ -9,7 +10,7 @@ export interface LsArgs {
 
 export interface LsData {
   path: string;
-  kind: 'file' | 'dir' | 'symlink';
+  kind: InodeKind;
   entries: EntryInfo[];
 }
 

@@ -21,6 +21,7 @@ export const register: RegisterVerb = (program: Command, ctx) => {
         ...(stdout ? { localOnly: 'the file cannot come back over its admin socket to stdout: read it through the mount, or get it into a local file' } : {}),
       });
       if (stdout) return; // stdout carried the file itself
-      ctx.emit(data, (d) => `read ${d.files} file${d.files === 1 ? '' : 's'} (${humanBytes(d.bytes)}) into ${d.dest}`);
+      ctx.emit(data, (d) => `read ${d.files} file${d.files === 1 ? '' : 's'} (${humanBytes(d.bytes)}) into ${d.dest}` +
+        (d.skipped.length ? `\nskipped (not regular files): ${d.skipped.join(', ')}` : ''));
     });
 };

@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { invoke } from '../../admin/client';
 import type { StatData } from '../../admin/ops';
-import { humanBytes, keyValues, modeString, plural, table, timeString } from '../format';
+import { humanBytes, KIND_NAME, keyValues, modeString, plural, table, timeString } from '../format';
 import type { CliContext } from '../verb';
 
 function extentPolicy(e: StatData['extents'][number]): string {
@@ -12,7 +12,7 @@ function extentPolicy(e: StatData['extents'][number]): string {
 
 function render(d: StatData): string {
   const pairs: [string, string | number][] = [
-    ['kind', d.kind === 'dir' ? 'directory' : 'file'],
+    ['kind', KIND_NAME[d.kind]],
     ['inode', d.ino],
     ['size', d.kind === 'file' ? `${humanBytes(d.size)} (${d.size} bytes)` : '-'],
     ['mode', modeString(d.kind, d.mode)],

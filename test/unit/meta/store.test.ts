@@ -75,3 +75,63 @@ test('a tampered inode, extent or fragment row is EMETACORRUPT, never used', asy
     }
   });
 });
+
+function schemaVersion(f: string): unknown {
+  const db = new Database(f, { readonly: true });
+  try {
+    return db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").pluck().get();
+  } finally {
+    db.close();
+  }
+}
+
+test('older stores upgrade in place when opened for writing: format 1 and 2 gain inodes.rdev, old rows still verify', async () => {
+  await withTmpDir((dir) => {
+    for (const from of [1, 2]) {
+      const f = path.join(dir, `meta-${from}.db`);
+      const s = MetaStore.open(f, { create: true });
+      const ino = s.transact((tx) => {
+        const ino = tx.allocIno();
+        tx.putInode({ ...file(ino), mtimeMs: 1234.567 });
+        tx.link(ROOT_INO, 'a', ino);
+        return ino;
+      });
+      s.close();
+      // Make it look as format `from` wrote it: no rdev column (and, for 1, none of the format-2 tables).
+      const db = new Database(f);
+      db.exec('ALTER TABLE inodes DROP COLUMN rdev');
+      if (from === 1) db.exec('DROP TABLE disk_events; DROP TABLE jobs; DROP TABLE verified');
+      db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(from);
+      db.close();
+
+      assert.throws(() => MetaStore.open(f, { readonly: true }), (e: unknown) => (e as DfsError).code === 'EFORMAT', 'a reader does not upgrade');
+      const up = MetaStore.open(f);
+      try {
+        assert.equal(schemaVersion(f), 3);
+        const i = up.getInode(ino)!;
+        assert.equal(i.rdev, 0);
+        assert.equal(i.mtimeMs, 1234.567, 'a fractional time reads back exactly');
+        // A device node's rdev is kept and covered by its checksum.
+        const dev = up.transact((tx) => {
+          const d = tx.allocIno();
+          tx.putInode(newInode(d, 'chardev', 0o600, 1, { rdev: 0x0103 }));
+          tx.link(ROOT_INO, 'null', d);
+          return d;
+        });
+        assert.equal(up.getInode(dev)!.rdev, 0x0103);
+        assert.equal(up.jobs().length, 0, 'the format-2 tables exist');
+      } finally {
+        up.close();
+      }
+      const db2 = new Database(f);
+      db2.prepare('UPDATE inodes SET rdev = 5 WHERE kind = ?').run('chardev');
+      db2.close();
+      const again = MetaStore.open(f);
+      try {
+        assert.throws(() => again.readdirKinds(ROOT_INO).map((e) => again.getInode(e.ino)), (e: unknown) => (e as DfsError).code === 'EMETACORRUPT');
+      } finally {
+        again.close();
+      }
+    }
+  });
+});
