@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
 # The whole test suite from a clean clone, as CI runs it (.ci/run) and the README says:
-# install Prometheus's Debian package when promtool or prometheus is missing (the
-# observability tests validate the alert rules and the live endpoint with promtool,
-# and scrape a mounted pool with a real Prometheus server), then `npm ci && npm test`.
+# install the Debian packages the tests drive when they are missing, then
+# `npm ci && npm test`. The packages:
+# - prometheus: the observability tests validate the alert rules and the live endpoint
+#   with promtool, and scrape a mounted pool with a real Prometheus server;
+# - fio, and libpython3.X-testsuite for the system python3: the conformance tests run
+#   fio's write-and-verify and CPython's os/posix/shutil/... test suites on a mount.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then
-  echo "scripts/test.sh: installing the Debian package prometheus (promtool, prometheus) for the observability tests" >&2
-  sudo=""
-  if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+updated=""
+apt_install() {
+  echo "scripts/test.sh: installing Debian packages for the tests: $*" >&2
+  if [ -z "$updated" ]; then $sudo apt-get update -qq; updated=1; fi
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+packages=()
+if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then packages+=(prometheus); fi
+if ! command -v fio >/dev/null 2>&1; then packages+=(fio); fi
+if [ ! -x /usr/bin/python3 ]; then packages+=(python3); fi
+if [ ${#packages[@]} -gt 0 ]; then apt_install "${packages[@]}"; fi
+if ! /usr/bin/python3 -c 'import test.test_os' >/dev/null 2>&1; then
+  apt_install "libpython3.$(/usr/bin/python3 -c 'import sys; print(sys.version_info.minor)')-testsuite"
 fi
 npm ci
 npm test
