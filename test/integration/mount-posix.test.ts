@@ -131,7 +131,7 @@ test('holes, O_APPEND, truncate, unlinked-but-open, modes, owners, times and xat
 });
 
 test('special files, sub-millisecond and single-field times, xattr flags, unlink-open then rmdir, and names that are not UTF-8', async () => {
-  await withMount(async ({ mnt, pool }) => {
+  await withMount(async ({ mnt, pool, root }) => {
     const p = (s: string) => path.join(mnt, s);
     const py = (code: string) => {
       const r = spawnSync('python3', ['-c', code], { cwd: mnt, encoding: 'utf8' });
@@ -154,6 +154,10 @@ test('special files, sub-millisecond and single-field times, xattr flags, unlink
     assert.equal(py('import os; print(all(e.inode() == os.stat(e.name, follow_symlinks=False).st_ino for e in os.scandir(".")))'), 'True', 'readdir gives d_ino');
     const ls = ok('ls', pool, '/');
     assert.deepEqual(ls.entries.map((e: { kind: string }) => e.kind).sort(), ['blockdev', 'chardev', 'fifo', 'socket']);
+    fs.symlinkSync('fifo', p('link'));
+    const got = ok('get', pool, '/', path.join(root, 'out'));
+    assert.deepEqual(got.skipped.sort(), ['blk', 'fifo', 'link', 'null', 'sock'], 'get reports what it does not copy');
+    fs.unlinkSync(p('link'));
 
     // Times keep microseconds, survive before 1970, and touch -m / -a change only their own field.
     fs.writeFileSync(p('t'), 'x');
