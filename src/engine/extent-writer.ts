@@ -10,6 +10,7 @@ import type { Extent, FragmentRef } from '../meta/records';
 import { blake3 } from '../native';
 import type { Policy } from '../pool/policy';
 import { crashPoint } from './crash-points';
+import { recycleBuffer } from './encode-buffers';
 import type { Engine } from './engine';
 import type { EncodedExtent } from './work-pools';
 
@@ -23,18 +24,21 @@ export function uuidBytes(uuid: string): Buffer {
  * Store `length` bytes held at buffer[0, length) (buffer from allocEncodeBuffer) as the
  * extent at `offset` of file `ino`. Small extents go inline into the metadata record.
  * The extent is held as uncommitted (gc leaves its fragments alone) until the caller
- * calls engine.releaseExtents after committing or abandoning it.
+ * calls engine.releaseExtents after committing or abandoning it. The buffer is ours
+ * from the call on: it goes to the encoder and, once no write reads it, to be recycled.
  */
 export async function writeExtent(engine: Engine, ino: number, offset: number, buffer: Uint8Array, length: number, policy: Policy): Promise<Extent> {
   const id = randomBytes(16);
   if (length <= engine.pool.superblock.inlineMax) {
     const data = Buffer.from(buffer.subarray(0, length));
+    recycleBuffer(buffer);
     return { id, ino, offset, length, scheme: 'inline', k: 1, m: 0, fragLen: length, logicalHash: blake3(data), inlineData: data, fragments: [] };
   }
   const mirror = policy.scheme === 'mirror';
   engine.holdExtent(id); // released by whoever commits or abandons it
   const enc = await engine.work.encode(buffer, length, policy.k, policy.m, mirror);
   const fragments = await placeFragments(engine, id, policy, enc);
+  recycleBuffer(enc.buffer); // every fragment write has settled: nothing reads it now
   return { id, ino, offset, length, scheme: policy.scheme, k: policy.k, m: policy.m, fragLen: enc.layout.fragLen,
     logicalHash: enc.logicalHash, inlineData: null, fragments };
 }
@@ -74,9 +78,11 @@ async function placeFragments(engine: Engine, extentId: Buffer, policy: Policy, 
     }
   };
 
-  try {
-    return await Promise.all(initial.map((diskId, index) => writeOne(index, diskId)));
-  } finally {
-    if (failedDisks.length) engine.countWriteErrors(failedDisks);
-  }
+  // Wait for every write, not just the first failure: they read enc's buffer, which the
+  // caller recycles once this returns or throws.
+  const settled = await Promise.allSettled(initial.map((diskId, index) => writeOne(index, diskId)));
+  if (failedDisks.length) engine.countWriteErrors(failedDisks);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<FragmentRef>).value);
 }

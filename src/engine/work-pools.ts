@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Piscina from 'piscina';
 import { DfsError } from '../errors';
+import { takeBuffer } from './encode-buffers';
 import { encodeLayout, type EncodeFailure, type EncodeLayout } from '../workers/encode.worker';
 import type { CheckResult, FragmentCheck } from '../workers/scrub.worker';
 
@@ -16,10 +17,14 @@ export interface EncodedExtent {
   logicalHash: Buffer;
 }
 
-/** A buffer sized for encoding an extent of `length` bytes; fill [0, length) with the data. */
+/**
+ * A buffer sized for encoding an extent of `length` bytes; fill [0, length) with the data.
+ * It may be recycled (encode-buffers.ts): bytes outside what the caller writes are not
+ * zeros. writeExtent takes it over and recycles it once the extent is written.
+ */
 export function allocEncodeBuffer(length: number, k: number, m: number, mirror: boolean): Uint8Array {
   // Its own ArrayBuffer (never a slice of Node's shared pool), so it can be transferred.
-  return new Uint8Array(encodeLayout(length, k, m, mirror).totalBytes);
+  return takeBuffer(encodeLayout(length, k, m, mirror).totalBytes);
 }
 
 export class WorkPools {

@@ -27,7 +27,7 @@ const READ_AHEAD = 2;
 
 interface Dirty {
   buf: Uint8Array; // allocEncodeBuffer(extentSize): transferable to the encoder as is
-  len: number; // bytes of the extent that hold data; the rest reads as zeros
+  len: number; // bytes of the extent that hold data; the rest reads as zeros (and is not zeroed in buf)
 }
 
 export class OpenFile {
@@ -130,6 +130,7 @@ export class OpenFile {
       const within = p - i * ES;
       const n = Math.min(data.length - off, ES - within);
       const d = await this.dirtyExtent(i);
+      if (within > d.len) d.buf.fill(0, d.len, within); // a gap reads as zeros; the buffer may be recycled
       d.buf.set(data.subarray(off, off + n), within);
       d.len = Math.max(d.len, within + n);
       off += n;
