@@ -17,8 +17,13 @@ import { OpenFile } from './open-file';
 import { inodeOf, isWithin, lookupPath, type PathLookup } from './paths';
 
 export const POLICY_XATTR = 'user.dynamicfs.policy';
-/** The name libfuse gives an open file that is unlinked (lib/fuse.c, hidden_name). */
-const FUSE_HIDDEN = /\/\.fuse_hidden[0-9a-f]{16}$/;
+/** The name libfuse gives an open file that is unlinked (lib/fuse.c, hidden_name: its node id and a counter). */
+const FUSE_HIDDEN = /\/(\.fuse_hidden[0-9a-f]{16})$/;
+
+/** The hidden name in `path`, or undefined. Unique in the mount, so it keys the file even after its directory moves. */
+function hiddenName(path: string): string | undefined {
+  return FUSE_HIDDEN.exec(path)?.[1];
+}
 const NAME_MAX = 255;
 
 /** What getattr reports: the inode's fields, with the size an open file has now. `mode` is
@@ -65,7 +70,7 @@ export class Vfs {
    * libfuse renames an open file that is being unlinked to DIR/.fuse_hiddenXXXX and
    * unlinks that name at the last release, so the kernel can still reach it by path
    * (fstat). A real entry by that name would keep DIR from being removed, so here that
-   * rename is an unlink and the hidden path resolves through this map (path -> inode)
+   * rename is an unlink and the hidden name resolves through this map (name -> inode)
    * until libfuse unlinks it or the inode's last handle closes.
    */
   private hidden = new Map<string, number>();
@@ -88,7 +93,7 @@ export class Vfs {
   }
 
   private existing(path: string): Inode {
-    const hiddenIno = this.hidden.get(path);
+    const hiddenIno = this.hidden.get(hiddenName(path) ?? '');
     const hidden = hiddenIno === undefined ? undefined : this.store.getInode(hiddenIno);
     if (hidden) return hidden;
     const at = this.at(path);
@@ -174,9 +179,10 @@ export class Vfs {
 
   async unlink(path: string): Promise<void> {
     this.writable();
-    const hiddenIno = this.hidden.get(path);
-    if (hiddenIno !== undefined) {
-      this.hidden.delete(path);
+    const hidden = hiddenName(path);
+    const hiddenIno = this.hidden.get(hidden ?? '');
+    if (hidden && hiddenIno !== undefined) {
+      this.hidden.delete(hidden);
       if (!this.isOpen(hiddenIno)) await this.dropIfUnlinked(hiddenIno);
       return;
     }
@@ -197,9 +203,10 @@ export class Vfs {
     this.writable();
     const src = this.at(from);
     if (!src.inode) throw new DfsError('ENOENT', `${from} does not exist`, from);
-    if (FUSE_HIDDEN.test(to) && this.isOpen(src.inode.ino)) {
+    const hidden = hiddenName(to);
+    if (hidden && this.isOpen(src.inode.ino)) {
       await this.unlink(from);
-      this.hidden.set(to, src.inode.ino);
+      this.hidden.set(hidden, src.inode.ino);
       return;
     }
     if (!src.parent) throw new DfsError('EBUSY', 'the root cannot be renamed', from);

@@ -199,6 +199,12 @@ os.unlink("d/x"); print(os.listdir("d")); os.rmdir("d")
 f.seek(0); print(f.read()); f.close()
 print(os.fstat(g.fileno()).st_size, os.fstat(g.fileno()).st_nlink); g.seek(0); print(g.read()); g.close()
 print(sorted(n for n in os.listdir(".") if n.startswith(".fuse")))`), '[]\nhello\n4 0\nkept\n[]');
+    // ... and still fstat-able after its directory is renamed.
+    assert.equal(py(`import os
+os.mkdir("m1")
+f = open("m1/x", "w+"); f.write("moved"); f.flush()
+os.unlink("m1/x"); os.rename("m1", "m2")
+print(os.fstat(f.fileno()).st_size); f.close(); os.rmdir("m2")`), '5');
 
     // A name that is not UTF-8 is refused (EILSEQ), never merged with another name.
     assert.equal(py(`import os, errno
