@@ -18,7 +18,7 @@ import { parseArgs as parseCliArgs } from 'node:util';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { forceUnmount, isFuseMounted, waitForFuseMount } from '../src/fuse/fuse-native';
 import { spawnPassthrough, type PassthroughProcess } from './passthrough';
-import { alignedBuffer, dropCaches, isRoot, parseSize, seconds } from './lib/file-io';
+import { alignedBuffer, dropCaches, isRoot, parseSize, seconds, writeBlocks } from './lib/file-io';
 import { round } from './lib/timing';
 
 const MiB = 1 << 20;
@@ -57,17 +57,7 @@ function parseArgs(argv: string[]): Args {
 
 function writeFile(file: string, size: number, buf: Buffer): number {
   const start = process.hrtime.bigint();
-  const fd = fs.openSync(file, 'w');
-  try {
-    for (let off = 0; off < size; off += BLOCK) {
-      const n = Math.min(BLOCK, size - off);
-      let done = 0;
-      while (done < n) done += fs.writeSync(fd, buf, done, n - done);
-    }
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  writeBlocks(file, size, buf);
   return size / 1e6 / seconds(start);
 }
 

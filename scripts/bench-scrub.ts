@@ -25,7 +25,7 @@ import type { ScrubDaemonData } from '../src/admin/ops';
 import { runFiles } from '../src/daemon/run-files';
 import { INTENSITY_RATES, type Intensity } from '../src/engine/scrub';
 import { forceUnmount, isFuseMounted, waitForFuseMount } from '../src/fuse/fuse-native';
-import { alignedBuffer, dropCaches, parseSize, seconds } from './lib/file-io';
+import { alignedBuffer, dropCaches, parseSize, seconds, writeBlocks } from './lib/file-io';
 import { median, round } from './lib/timing';
 
 const MiB = 1 << 20;
@@ -56,18 +56,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 /** Written with a different block each MiB so no extent deduplicates or compresses by accident. */
 function writeFile(file: string, size: number, buf: Buffer): void {
-  const fd = fs.openSync(file, 'w');
-  try {
-    for (let off = 0; off < size; off += BLOCK) {
-      buf.writeUInt32LE(off / BLOCK, 0);
-      const n = Math.min(BLOCK, size - off);
-      let done = 0;
-      while (done < n) done += fs.writeSync(fd, buf, done, n - done);
-    }
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  writeBlocks(file, size, buf, true);
 }
 
 /** Sequential read in 1 MiB blocks; MB/s. Async so the sampling loop and the event loop stay alive. */

@@ -43,5 +43,24 @@ export function dropCaches(): boolean {
   }
 }
 
+/**
+ * Write `size` bytes of `buf` to `file` in blocks of buf.length, then fsync. With
+ * `stamp`, each block starts with its index, so no two blocks are alike.
+ */
+export function writeBlocks(file: string, size: number, buf: Buffer, stamp = false): void {
+  const fd = fs.openSync(file, 'w');
+  try {
+    for (let off = 0; off < size; off += buf.length) {
+      if (stamp) buf.writeUInt32LE(off / buf.length, 0);
+      const n = Math.min(buf.length, size - off);
+      let done = 0;
+      while (done < n) done += fs.writeSync(fd, buf, done, n - done);
+    }
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Seconds since a process.hrtime.bigint() reading. */
 export const seconds = (start: bigint): number => Number(process.hrtime.bigint() - start) / 1e9;

@@ -93,7 +93,8 @@ export class Vfs {
   }
 
   private existing(path: string): Inode {
-    const hiddenIno = this.hidden.get(hiddenName(path) ?? '');
+    // getattr's hot path: the map is nearly always empty, so no regex then.
+    const hiddenIno = this.hidden.size > 0 ? this.hidden.get(hiddenName(path) ?? '') : undefined;
     const hidden = hiddenIno === undefined ? undefined : this.store.getInode(hiddenIno);
     if (hidden) return hidden;
     const at = this.at(path);
