@@ -37,7 +37,7 @@ export class Pool {
 
   private constructor(
     readonly dir: string,
-    public superblock: Superblock,
+    readonly superblock: Superblock,
     readonly meta: MetaStore,
     private readonly lock: PoolLock,
   ) {}
@@ -62,7 +62,7 @@ export class Pool {
     try {
       const meta = MetaStore.open(path.join(abs, 'meta.db'), { create: true });
       const sb: Superblock = { format: POOL_FORMAT, uuid: randomUUID(), createdMs: Date.now(), policy, extentSize,
-        inlineMax: opts.inlineMax ?? DEFAULT_INLINE_MAX, disks: [] };
+        inlineMax: opts.inlineMax ?? DEFAULT_INLINE_MAX };
       // The superblock is written last: a crash before this leaves no pool, not half of one.
       writeSuperblock(abs, sb);
       return new Pool(abs, sb, meta, lock);
@@ -148,9 +148,6 @@ export class Pool {
     writeLabel(abs, { format: POOL_FORMAT, poolUuid: this.superblock.uuid, diskUuid, createdMs: now });
     try {
       const id = this.meta.transact((tx) => tx.addDisk({ uuid: diskUuid, path: abs, tier, state: 'healthy', addedMs: now }));
-      const sb = { ...this.superblock, disks: [...this.superblock.disks, { uuid: diskUuid, path: abs, tier }] };
-      writeSuperblock(this.dir, sb);
-      this.superblock = sb;
       return this.disks().find((d) => d.id === id)!;
     } catch (err) {
       fs.rmSync(path.join(abs, 'dynamicfs.label'), { force: true });
@@ -174,9 +171,6 @@ export class Pool {
       tx.setDiskState(diskId, row.state, 'operator', 'removed from the pool');
       tx.removeDisk(diskId);
     });
-    const sb = { ...this.superblock, disks: this.superblock.disks.filter((d) => d.uuid !== row.uuid) };
-    writeSuperblock(this.dir, sb);
-    this.superblock = sb;
     this.stores.delete(diskId);
     const label = readLabelQuietly(row.path);
     if (label?.diskUuid === row.uuid) fs.rmSync(path.join(row.path, 'dynamicfs.label'), { force: true });

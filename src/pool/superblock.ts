@@ -7,12 +7,6 @@ import { parsePolicy } from './policy';
 
 export const POOL_FORMAT = 1;
 
-export interface SuperblockDisk {
-  uuid: string;
-  path: string;
-  tier: string;
-}
-
 export interface Superblock {
   format: number;
   uuid: string;
@@ -23,14 +17,13 @@ export interface Superblock {
   extentSize: number;
   /** Extents up to this many bytes live inside the metadata store, not on disks. */
   inlineMax: number;
-  disks: SuperblockDisk[];
 }
 
 export const superblockPath = (pool: string): string => path.join(pool, 'pool.json');
 
 export function writeSuperblock(pool: string, sb: Superblock): void {
   const body = { format: sb.format, uuid: sb.uuid, createdMs: sb.createdMs, policy: sb.policy, extentSize: sb.extentSize,
-    inlineMax: sb.inlineMax, disks: sb.disks.map((d) => ({ uuid: d.uuid, path: d.path, tier: d.tier })) };
+    inlineMax: sb.inlineMax };
   writeFileDurable(superblockPath(pool), sealJson(body));
 }
 
@@ -51,5 +44,8 @@ export function readSuperblock(pool: string): Superblock {
     throw new DfsError('EFORMAT', `pool ${pool} has format ${String(b.format)}; this DynamicFS reads format ${POOL_FORMAT} (upgrade DynamicFS)`, file);
   }
   parsePolicy(String(b.policy));
-  return b as unknown as Superblock;
+  // Superblocks written before the disk registry moved wholly to meta.db carry a `disks`
+  // list; it is covered by their checksum (verified above) and otherwise ignored.
+  return { format: b.format as number, uuid: b.uuid as string, createdMs: b.createdMs as number, policy: b.policy as string,
+    extentSize: b.extentSize as number, inlineMax: b.inlineMax as number };
 }
