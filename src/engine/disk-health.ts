@@ -90,7 +90,7 @@ export class DiskHealth extends EventEmitter {
   }
 
   private disk(id: number): DiskRow | undefined {
-    return this.pool.disks().find((d) => d.id === id);
+    return this.pool.disk(id);
   }
 }
 

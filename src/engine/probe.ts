@@ -66,7 +66,7 @@ export async function probeDisks(engine: Engine): Promise<ProbeResult[]> {
     }
     const space = label === 'ok' ? await engine.pool.store(d.id).space() : { capacityBytes: 0, freeBytes: 0 };
     if (want) engine.health.degrade(d.id, want, 'probe', problem!);
-    const now = engine.pool.disks().find((x) => x.id === d.id)!;
+    const now = engine.pool.disk(d.id)!;
     out.push({ id: d.id, path: d.path, stateBefore: d.state, state: now.state, label, latencyMs, ...space, problem });
   }
   return out;

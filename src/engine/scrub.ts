@@ -420,7 +420,7 @@ function record(engine: Engine, tx: Txn, p: ScrubProgress, c: Checked, dry: bool
 }
 
 function diskPath(engine: Engine, diskId: number): string {
-  return engine.pool.disks().find((d) => d.id === diskId)?.path ?? `<disk ${diskId}, not in the pool>`;
+  return engine.pool.disk(diskId)?.path ?? `<disk ${diskId}, not in the pool>`;
 }
 
 // ---- coverage ----

@@ -274,6 +274,11 @@ export class MetaStore {
     return (this.sql('SELECT * FROM disks ORDER BY id').all() as DiskSql[]).map(toDisk);
   }
 
+  getDisk(id: number): DiskRow | undefined {
+    const r = this.sql('SELECT * FROM disks WHERE id = ?').get(id) as DiskSql | undefined;
+    return r && toDisk(r);
+  }
+
   /** A setting stored with the pool (JSON under meta key `config.<name>`), or undefined. */
   getConfig<T>(name: string): T | undefined {
     const v = this.metaValue(`config.${name}`);

@@ -99,10 +99,15 @@ export class Pool {
     return this.meta.listDisks();
   }
 
+  /** One registered disk, or undefined (one row read, not the whole table). */
+  disk(id: number): DiskRow | undefined {
+    return this.meta.getDisk(id);
+  }
+
   store(diskId: number): FragmentStore {
     let s = this.stores.get(diskId);
     if (!s) {
-      const row = this.disks().find((d) => d.id === diskId);
+      const row = this.disk(diskId);
       if (!row) throw new DfsError('ENOENT', `disk ${diskId} is not in pool ${this.dir}`);
       s = this.decorate(new LocalDisk(row.id, row.path));
       this.stores.set(diskId, s);
@@ -148,7 +153,7 @@ export class Pool {
     writeLabel(abs, { format: POOL_FORMAT, poolUuid: this.superblock.uuid, diskUuid, createdMs: now });
     try {
       const id = this.meta.transact((tx) => tx.addDisk({ uuid: diskUuid, path: abs, tier, state: 'healthy', addedMs: now }));
-      return this.disks().find((d) => d.id === id)!;
+      return this.disk(id)!;
     } catch (err) {
       fs.rmSync(path.join(abs, 'dynamicfs.label'), { force: true });
       throw err;
@@ -160,7 +165,7 @@ export class Pool {
    * directory can be reused. Refuses, changing nothing, while any fragment remains.
    */
   removeDisk(diskId: number): DiskRow {
-    const row = this.disks().find((d) => d.id === diskId);
+    const row = this.disk(diskId);
     if (!row) throw new DfsError('ENOENT', `disk ${diskId} is not in pool ${this.dir}; \`dynamicfs disks\` lists them`);
     const left = this.meta.extentsOnDisk(diskId).length;
     if (left > 0) {
