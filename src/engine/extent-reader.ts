@@ -6,6 +6,7 @@
  * extent's end-to-end BLAKE3 before they are returned: never unverified bytes.
  */
 import { DfsError } from '../errors';
+import { quorumError } from './quorum';
 import type { Extent, FragmentRef } from '../meta/records';
 import type { DiskRow } from '../meta/store';
 import { blake3, blake3Async, rsReconstructAsync } from '../native';
@@ -67,7 +68,7 @@ async function readMirror(engine: Engine, e: Extent, order: FragmentRef[], failu
     // A replica's payload is the logical bytes: when its verified hash is the logical hash, that was the check.
     if (p && (f.hash.equals(e.logicalHash) || (await blake3Async(p)).equals(e.logicalHash))) return p;
   }
-  throw unrecoverable(e, `no readable replica among ${e.fragments.length}`);
+  throw unrecoverable(e, `no readable replica among ${e.fragments.length}`, failures);
 }
 
 async function readRs(engine: Engine, e: Extent, order: FragmentRef[], failures: ReadFailure[]): Promise<Buffer> {
@@ -81,7 +82,7 @@ async function readRs(engine: Engine, e: Extent, order: FragmentRef[], failures:
     const payloads = await Promise.all(batch.map((f) => readOne(engine, e, f, failures)));
     batch.forEach((f, i) => { if (payloads[i]) got.set(f.index, payloads[i]!); });
   }
-  if (got.size < k) throw unrecoverable(e, `only ${got.size} of the ${k} fragments needed could be read`);
+  if (got.size < k) throw unrecoverable(e, `only ${got.size} of the ${k} fragments needed could be read`, failures);
 
   const out = Buffer.allocUnsafeSlow(k * fragLen);
   const missing: number[] = [];
@@ -106,7 +107,8 @@ async function readRs(engine: Engine, e: Extent, order: FragmentRef[], failures:
   return logical;
 }
 
-function unrecoverable(e: Extent, why: string): DfsError {
-  return new DfsError('EUNRECOVERABLE', `extent ${e.id.toString('hex')} at offset ${e.offset} of inode ${e.ino} cannot be read: ${why}`,
-    undefined, { extent: e.id.toString('hex'), inode: e.ino, offset: e.offset });
+/** The read's verdict, with every fragment's failure (ENODEV: its disk is failed or gone) as causes. */
+function unrecoverable(e: Extent, why: string, failures: readonly ReadFailure[] = []): DfsError {
+  return quorumError('EUNRECOVERABLE', `extent ${e.id.toString('hex')} at offset ${e.offset} of inode ${e.ino} cannot be read: ${why}`,
+    failures, { extent: e.id.toString('hex'), inode: e.ino, offset: e.offset });
 }

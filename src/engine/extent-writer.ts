@@ -12,6 +12,7 @@ import type { Policy } from '../pool/policy';
 import { crashPoint } from './crash-points';
 import { recycleBuffer } from './encode-buffers';
 import type { Engine } from './engine';
+import { dominantCode, quorumError, type FragmentCause } from './quorum';
 import type { EncodedExtent } from './work-pools';
 
 const MAX_ATTEMPTS_PER_FRAGMENT = 3;
@@ -53,6 +54,8 @@ async function placeFragments(engine: Engine, extentId: Buffer, policy: Policy, 
   initial.forEach((d) => used.add(d));
   const poolUuid = uuidBytes(engine.pool.superblock.uuid);
   const failedDisks: { diskId: number; code: string }[] = [];
+  /** Every failed attempt, in order: the causes of a failed extent write. */
+  const causes: FragmentCause[] = [];
 
   const writeOne = async (index: number, diskId: number): Promise<FragmentRef> => {
     for (let attempt = 1; ; attempt++) {
@@ -68,9 +71,15 @@ async function placeFragments(engine: Engine, extentId: Buffer, policy: Policy, 
       } catch (err) {
         const code = (err as DfsError).code ?? 'EIO';
         failedDisks.push({ diskId: target, code });
+        causes.push({ index, diskId: target, code, message: (err as Error).message });
         if (attempt >= MAX_ATTEMPTS_PER_FRAGMENT) throw err;
         // Another distinct disk; `used` keeps fragments of one extent apart.
-        diskId = placement.pick(1, used, bytes)[0]!;
+        try {
+          diskId = placement.pick(1, used, bytes)[0]!;
+        } catch (pickErr) {
+          causes.push({ index, diskId: null, code: (pickErr as DfsError).code ?? 'EIO', message: `no other disk to retry on: ${(pickErr as Error).message}` });
+          throw pickErr;
+        }
         used.add(diskId);
       } finally {
         placement.end(target);
@@ -82,7 +91,13 @@ async function placeFragments(engine: Engine, extentId: Buffer, policy: Policy, 
   // caller recycles once this returns or throws.
   const settled = await Promise.allSettled(initial.map((diskId, index) => writeOne(index, diskId)));
   if (failedDisks.length) engine.countWriteErrors(failedDisks);
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) throw failed.reason;
+  const unplaced = settled.flatMap((s, index) => (s.status === 'rejected' ? [{ index, err: s.reason as DfsError }] : []));
+  if (unplaced.length > 0) {
+    // The verdict is what the disks said most often (all full: ENOSPC, though the last
+    // fragments ended on "no disk left to try"); every attempt is a cause.
+    const code = dominantCode(causes.filter((c) => c.diskId !== null)) ?? unplaced[0]!.err.code ?? 'EIO';
+    throw quorumError(code, `extent ${extentId.toString('hex')}: ${unplaced.length} of its ${n} fragments could not be written ` +
+      `(all ${n} are needed)`, causes, { extent: extentId.toString('hex'), written: n - unplaced.length, needed: n });
+  }
   return settled.map((s) => (s as PromiseFulfilledResult<FragmentRef>).value);
 }

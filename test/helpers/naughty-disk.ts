@@ -1,0 +1,96 @@
+/**
+ * A fault-injecting disk (MinIO's naughty disk): a FragmentStore decorator that answers
+ * programmed calls with an error (EIO, ENOSPC, EROFS, ENOENT, ...), a delay, or a
+ * written payload with a flipped byte (silent corruption: the fragment verifies against
+ * its own header but not against the hash the metadata records). Calls without a
+ * programmed fault go to the real disk. Every call is counted, so a test can prove that
+ * a pipeline's I/O (reads, writes, deletes, listings) really went through the store.
+ */
+import { DfsError } from '../../src/errors';
+import { blake3 } from '../../src/native';
+import type { FragmentHeaderInput, FragmentWriteResult } from '../../src/native';
+import type { FragmentStore, StoredFragment } from '../../src/pool/fragment-store';
+
+export type Op = 'read' | 'write' | 'remove' | 'has' | 'list' | 'space';
+/** flip: XOR byte `flip` of the payload (of fragment `index` only, when given). */
+export type Fault = { error: string } | { delayMs: number } | { flip: number; index?: number };
+
+export class NaughtyDisk implements FragmentStore {
+  /** Calls made, per operation (faulted ones included). */
+  readonly calls: Record<Op, number> = { read: 0, write: 0, remove: 0, has: 0, list: 0, space: 0 };
+  private readonly once = new Map<Op, Fault[]>();
+  private readonly always = new Map<Op, Fault>();
+
+  constructor(readonly inner: FragmentStore) {}
+
+  get id(): number { return this.inner.id; }
+  get root(): string { return this.inner.root; }
+
+  /** The next calls of `op` get these faults, one each, in order. */
+  next(op: Op, ...faults: Fault[]): this {
+    this.once.set(op, [...(this.once.get(op) ?? []), ...faults]);
+    return this;
+  }
+
+  /** Every call of `op` gets `fault` (until cleared with `heal`). */
+  every(op: Op, fault: Fault): this {
+    this.always.set(op, fault);
+    return this;
+  }
+
+  heal(): void {
+    this.once.clear();
+    this.always.clear();
+  }
+
+  private async fault(op: Op): Promise<Fault | undefined> {
+    this.calls[op]++;
+    const f = this.once.get(op)?.shift() ?? this.always.get(op);
+    if (f && 'error' in f) throw new DfsError(f.error, `injected ${f.error} on disk ${this.id} (${op})`);
+    if (f && 'delayMs' in f) await new Promise((r) => setTimeout(r, f.delayMs));
+    return f;
+  }
+
+  async write(header: FragmentHeaderInput, payload: Uint8Array): Promise<FragmentWriteResult> {
+    const f = await this.fault('write');
+    if (f && 'flip' in f && (f.index === undefined || f.index === header.index)) {
+      const bad = Buffer.from(payload);
+      bad[f.flip % bad.length]! ^= 0x01;
+      return this.inner.write({ ...header, payloadHash: blake3(bad) }, bad);
+    }
+    return this.inner.write(header, payload);
+  }
+
+  async read(extentId: Buffer, index: number, expectedHash: Buffer): Promise<Buffer> {
+    await this.fault('read');
+    return this.inner.read(extentId, index, expectedHash);
+  }
+
+  async remove(extentId: Buffer, index: number): Promise<void> {
+    await this.fault('remove');
+    return this.inner.remove(extentId, index);
+  }
+
+  async has(extentId: Buffer, index: number): Promise<boolean> {
+    await this.fault('has');
+    return this.inner.has(extentId, index);
+  }
+
+  async *list(): AsyncGenerator<StoredFragment> {
+    await this.fault('list');
+    yield* this.inner.list();
+  }
+
+  listTmp(): ReturnType<FragmentStore['listTmp']> {
+    return this.inner.listTmp();
+  }
+
+  async space(): Promise<{ capacityBytes: number; freeBytes: number }> {
+    await this.fault('space');
+    return this.inner.space();
+  }
+
+  present(): boolean {
+    return this.inner.present();
+  }
+}
