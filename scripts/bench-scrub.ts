@@ -22,7 +22,7 @@ import { parseArgs as parseCliArgs } from 'node:util';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { AdminConnection } from '../src/admin/client';
 import type { ScrubDaemonData } from '../src/admin/ops';
-import { runFiles } from '../src/daemon/run-files';
+import { runFiles } from '../src/rpc/run-files';
 import { INTENSITY_RATES, type Intensity } from '../src/engine/scrub';
 import { forceUnmount, isFuseMounted, waitForFuseMount } from '../src/fuse/fuse-native';
 import { alignedBuffer, dropCaches, parseSize, seconds, writeBlocks } from './lib/file-io';

@@ -25,4 +25,5 @@ if ! /usr/bin/python3 -c 'import test.test_os' >/dev/null 2>&1; then
   apt_install "libpython3.$(/usr/bin/python3 -c 'import sys; print(sys.version_info.minor)')-testsuite"
 fi
 npm ci
+npm run check:deps
 npm test

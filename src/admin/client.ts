@@ -12,8 +12,8 @@ import { DfsError, toDfsError } from '../errors';
 import {
   asReply, encodeFrame, errorFromReply, FrameReader, MAX_REPLY_BYTES,
   type CoordinatorInfo, type ShutdownArgs,
-} from '../daemon/rpc-frame';
-import { runFiles, socketAddress } from '../daemon/run-files';
+} from '../rpc/frame';
+import { runFiles, socketAddress } from '../rpc/run-files';
 import type { Engine } from '../engine/engine';
 import { localIdentity } from '../log/audit';
 import type { OpContext } from './context';

@@ -6,8 +6,8 @@
  * and every local path in the arguments is absolute: a coordinator's working directory
  * is not the caller's.
  *
- * Imports engine/, fs/, pool/, meta/; never cli/ or daemon/ (the client in client.ts
- * is the one exception: it is the transport, and it loads ops/ only for local runs).
+ * Imports rpc/, engine/, fs/, pool/, meta/; never cli/ or daemon/ (client.ts speaks the
+ * admin socket's wire through rpc/, and loads ops/ only for local runs).
  */
 import type { Readable, Writable } from 'node:stream';
 import type { Engine } from '../engine/engine';

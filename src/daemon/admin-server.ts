@@ -1,6 +1,6 @@
 /**
  * The coordinator's admin socket: a Unix socket at POOL/run/admin.sock speaking the
- * frames of rpc-frame.ts. Every request runs as soon as it arrives (many at once, from
+ * frames of rpc/frame.ts. Every request runs as soon as it arrives (many at once, from
  * one or many connections); its reply carries its id. Nothing a peer sends can crash
  * the coordinator: a frame that is not msgpack, or not a request, gets an error reply;
  * a frame too large to be a request gets one and the connection is closed (its framing
@@ -20,8 +20,8 @@ import { pingSocket } from '../admin/client';
 import { DfsError, toDfsError } from '../errors';
 import type { AuditEntry, AuditLog, Identity } from '../log/audit';
 import type { Metrics } from '../metrics/metrics';
-import { asRequest, encodeFrame, FrameReader, MAX_REQUEST_BYTES, requestId, type CoordinatorInfo, type Reply, type Request } from './rpc-frame';
-import { socketAddress } from './run-files';
+import { asRequest, encodeFrame, FrameReader, MAX_REQUEST_BYTES, requestId, type CoordinatorInfo, type Reply, type Request } from '../rpc/frame';
+import { socketAddress } from '../rpc/run-files';
 
 /** What the server hands the handler with each request. */
 export interface AdminRequest {

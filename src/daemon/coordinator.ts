@@ -31,8 +31,8 @@ import { localIdentity, type AuditLog } from '../log/audit';
 import { AdminServer, type AdminRequest } from './admin-server';
 import { MetricsHttpServer } from './metrics-http';
 import { recoverPool, type RecoveryResult } from './recovery';
-import type { CoordinatorInfo, ShutdownArgs } from './rpc-frame';
-import { readPidFile, runFiles, type RunFiles } from './run-files';
+import type { CoordinatorInfo, ShutdownArgs } from '../rpc/frame';
+import { readPidFile, runFiles, type RunFiles } from '../rpc/run-files';
 
 export interface CoordinatorOptions {
   pool: string;

@@ -11,8 +11,8 @@ import * as path from 'node:path';
 import { ping } from '../admin/client';
 import { DfsError } from '../errors';
 import { isFuseMounted } from '../fuse/fuse-native';
-import { errorFromReply } from './rpc-frame';
-import { runFiles } from './run-files';
+import { errorFromReply } from '../rpc/frame';
+import { runFiles } from '../rpc/run-files';
 import { assertNotServed, checkPoolDir } from './serve';
 
 /** bin/dynamicfs.js, from dist/src/daemon. */

@@ -11,8 +11,8 @@ import { DfsError } from '../errors';
 import { openLogFile } from '../log/logger';
 import { readSuperblock } from '../pool/superblock';
 import { runCoordinator } from './coordinator';
-import type { CoordinatorInfo } from './rpc-frame';
-import { runFiles } from './run-files';
+import type { CoordinatorInfo } from '../rpc/frame';
+import { runFiles } from '../rpc/run-files';
 
 export interface ServeOptions {
   pool: string;

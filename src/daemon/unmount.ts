@@ -10,7 +10,7 @@ import { ping, requestShutdown } from '../admin/client';
 import { DfsError } from '../errors';
 import { findMountedPool, forceUnmount, isFuseMounted } from '../fuse/fuse-native';
 import { PoolLock } from '../pool/pool-lock';
-import { processAlive } from './run-files';
+import { processAlive } from '../rpc/run-files';
 
 export interface UnmountResult {
   mountpoint: string;

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ping } from '../../src/admin/client';
 import { forceUnmount, isFuseMounted } from '../../src/fuse/fuse-native';
-import { processAlive, readPidFile, runFiles } from '../../src/daemon/run-files';
+import { processAlive, readPidFile, runFiles } from '../../src/rpc/run-files';
 import { BIN } from './cli';
 
 export interface Served {

@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ping } from '../../src/admin/client';
-import { runFiles } from '../../src/daemon/run-files';
+import { runFiles } from '../../src/rpc/run-files';
 import { readAuditLog } from '../../src/log/audit';
 import { BIN, dfs, ok, run, type Json } from '../helpers/cli';
 import { cleanupPool, stopChild } from '../helpers/daemon';

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ping } from '../../src/admin/client';
-import { runFiles } from '../../src/daemon/run-files';
+import { runFiles } from '../../src/rpc/run-files';
 import { dfs, ok, run, type Json } from '../helpers/cli';
 import { waitGone } from '../helpers/daemon';
 import { withMount } from '../helpers/mount';

@@ -5,7 +5,7 @@
  * removed afterwards, whatever happens.
  */
 import { randomBytes } from 'node:crypto';
-import { runBenchmark, type BenchmarkResult } from '../../engine/benchmark';
+import { runBenchmark, type BenchmarkResult } from '../benchmark';
 import { Namespace } from '../../fs/namespace';
 import { num } from '../args';
 import { progressOf, type AdminOp } from '../context';

@@ -9,9 +9,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Writable } from 'node:stream';
 import { DfsError } from '../errors';
+import type { Engine } from '../engine/engine';
 import { getFile, putFile } from '../fs/files';
 import type { ByteSource } from '../fs/sources';
-import type { Engine } from './engine';
 
 export interface BenchmarkOptions {
   fileSize: number;
@@ -35,19 +35,25 @@ export interface BenchmarkResult {
   small_file_bytes: number;
 }
 
-const PATTERN = randomBytes(16 * 1024 * 1024);
+// Allocated on the first benchmark, not at load: ops/ is loaded by every CLI run and the coordinator.
+let patternBytes: Buffer | undefined;
+function pattern(): Buffer {
+  patternBytes ??= randomBytes(16 * 1024 * 1024);
+  return patternBytes;
+}
 const SMALL_FILE = 64 * 1024;
 
 /** A source of `size` bytes cycling through a random pattern (no disk reads skew the figure). */
 function patternSource(size: number): ByteSource {
+  const bytes = pattern();
   let pos = 0;
   return {
     async read(buf, len) {
       const n = Math.min(len, size - pos);
       for (let off = 0; off < n;) {
-        const at = (pos + off) % PATTERN.length;
-        const c = Math.min(n - off, PATTERN.length - at);
-        buf.set(PATTERN.subarray(at, at + c), off);
+        const at = (pos + off) % bytes.length;
+        const c = Math.min(n - off, bytes.length - at);
+        buf.set(bytes.subarray(at, at + c), off);
         off += c;
       }
       pos += n;
@@ -62,7 +68,7 @@ const mbps = (bytes: number, ns: bigint) => Number(((bytes / 1e6) / (Number(ns) 
 async function rawWrite(dir: string, size: number, onProgress?: (n: number) => void): Promise<number> {
   const file = path.join(dir, `.dynamicfs-bench-raw-${process.pid}`);
   const fh = await fs.promises.open(file, 'w');
-  const chunk = PATTERN.subarray(0, 4 * 1024 * 1024);
+  const chunk = pattern().subarray(0, 4 * 1024 * 1024);
   const t0 = process.hrtime.bigint();
   try {
     for (let done = 0; done < size;) {

@@ -1,7 +1,7 @@
 /** The admin socket's framing: frames split and joined anywhere, bad bodies, oversized lengths. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { asReply, asRequest, encodeFrame, errorFromReply, FrameReader, requestId } from '../../../src/daemon/rpc-frame';
+import { asReply, asRequest, encodeFrame, errorFromReply, FrameReader, requestId } from '../../../src/rpc/frame';
 import { DfsError } from '../../../src/errors';
 
 test('frames survive any split and any concatenation', () => {

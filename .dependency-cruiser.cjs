@@ -1,0 +1,54 @@
+/**
+ * The layers of DESIGN.md, enforced: imports only go downward
+ *   cli/ daemon/ fuse/ → admin/ → rpc/ → fs/ → engine/ → meta/ pool/ → native/
+ * with errors.ts a leaf, workers/ importing only native/ and errors.ts, and log/ and
+ * metrics/ cross-cutting (anyone may import them; they import nothing but errors.ts).
+ * One rule per layer lists what it must not import. `npm run check:deps` runs it.
+ */
+const layer = (names) => `^src/(${names.join('|')})(/|\\.ts$)`;
+
+/** [layer, layers it must not import] */
+const forbidden = [
+  ['admin', ['cli', 'daemon', 'fuse']],
+  ['rpc', ['cli', 'daemon', 'fuse', 'admin', 'fs', 'engine', 'meta', 'pool', 'native', 'workers', 'metrics']],
+  ['fs', ['cli', 'daemon', 'fuse', 'admin', 'rpc']],
+  ['engine', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs']],
+  ['meta', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'workers']],
+  ['pool', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'workers']],
+  ['native', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'meta', 'pool', 'workers', 'log', 'metrics']],
+  ['workers', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'meta', 'pool', 'log', 'metrics']],
+  ['log', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'meta', 'pool', 'native', 'workers', 'metrics']],
+  ['metrics', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'meta', 'pool', 'native', 'workers', 'log']],
+  ['errors', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'meta', 'pool', 'native', 'workers', 'log', 'metrics']],
+  // Entry points: cli/'s mount/serve/unmount verbs start or stop the coordinator, so cli/
+  // may import daemon/ (never the reverse); fuse/ is driven by daemon/ and imports neither.
+  ['cli', ['fuse']],
+  ['fuse', ['cli', 'daemon']],
+  ['daemon', ['cli']],
+];
+
+module.exports = {
+  forbidden: [
+    ...forbidden.map(([from, to]) => ({
+      name: `${from}-not-upward`,
+      comment: `src/${from} must not import ${to.join(', ')}: imports go downward only (DESIGN.md layers)`,
+      severity: 'error',
+      from: { path: layer([from]) },
+      to: { path: layer(to) },
+    })),
+    {
+      name: 'no-circular',
+      comment: 'No import cycles. Type-only imports are exempt: engine.ts ↔ job-kinds ↔ rebuild/scrub '
+        + 'share the Engine type, which is erased at compile time (no runtime cycle).',
+      severity: 'error',
+      from: {},
+      to: { circular: true, viaOnly: { dependencyTypesNot: ['type-only'] } },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    exclude: { path: '^(dist|node_modules)/' },
+  },
+};
