@@ -4,11 +4,18 @@
  * Messages name the thing that failed and, where there is one, the fix.
  */
 
-/** Every code DynamicFS reports. Native codes (errno names, EDIGEST, EFORMAT) pass through. */
+/**
+ * Every code DynamicFS reports; the union is closed so a typo fails to compile.
+ * The README's "Error codes" table lists the same codes (a unit test keeps them in step).
+ */
 export const ErrorCodes = [
-  // from the addon and the OS
+  // from the addon (native/src/kernels/status.cc errno_name) and the OS
   'EINVAL', 'ENOENT', 'EEXIST', 'EIO', 'ENOSPC', 'EROFS', 'EACCES', 'EPERM', 'ENOTDIR',
-  'EISDIR', 'ENOTEMPTY', 'EDIGEST', 'EFORMAT', 'ETOOMANYLOST', 'EUNKNOWN',
+  'EISDIR', 'ENOTEMPTY', 'EMFILE', 'ENFILE', 'EBADF', 'EAGAIN', 'EXDEV', 'EFBIG', 'EDQUOT',
+  'ENAMETOOLONG', 'ELOOP', 'ENODEV', 'ENXIO', 'ESTALE', 'ENOMEM', 'EINTR',
+  'EDIGEST', 'EFORMAT', 'ETOOMANYLOST', 'EUNKNOWN',
+  // extended attributes at the mount
+  'ENODATA', 'ENOTSUP', 'E2BIG',
   // engine and CLI
   'ENOTPOOL', 'EPOOLEXISTS', 'EPOOLBUSY', 'EDISKINUSE', 'ENOTWRITABLE', 'ENODISKS',
   'EMETACORRUPT', 'EUNRECOVERABLE', 'EUSAGE', 'EINTERNAL',
@@ -19,7 +26,13 @@ export const ErrorCodes = [
   'ENODISK', 'EFINDINGS', 'EJOBFAILED', 'ECANCELED', 'EINTERRUPTED',
 ] as const;
 
-export type ErrorCode = (typeof ErrorCodes)[number] | string;
+export type ErrorCode = (typeof ErrorCodes)[number];
+
+const listed: ReadonlySet<string> = new Set(ErrorCodes);
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && listed.has(code);
+}
 
 export class DfsError extends Error {
   override readonly name = 'DfsError';
@@ -37,13 +50,24 @@ export class DfsError extends Error {
   }
 }
 
+/**
+ * A DfsError for a code from outside (a Node system error, the addon, a worker reply).
+ * A code nobody listed (ECONNRESET, EPIPE, ...) becomes EIO, the generic I/O failure
+ * users and the mount already understand; the original stays in details.osCode.
+ */
+export function fromOsCode(code: string | undefined, message: string, path?: string): DfsError {
+  if (code === undefined || isErrorCode(code)) return new DfsError(code ?? 'EIO', message, path);
+  return new DfsError('EIO', message, path, { osCode: code });
+}
+
 /** Turns anything thrown (a native Error with `code`, a Node fs error, a DfsError) into a DfsError. */
 export function toDfsError(err: unknown): DfsError {
   if (err instanceof DfsError) return err;
   if (err instanceof Error) {
     const e = err as Error & { code?: unknown; path?: unknown };
-    const code = typeof e.code === 'string' ? e.code : 'EINTERNAL';
-    return new DfsError(code, e.message, typeof e.path === 'string' ? e.path : undefined);
+    const path = typeof e.path === 'string' ? e.path : undefined;
+    if (typeof e.code !== 'string') return new DfsError('EINTERNAL', e.message, path);
+    return fromOsCode(e.code, e.message, path);
   }
   return new DfsError('EINTERNAL', String(err));
 }

@@ -23,7 +23,7 @@ import { isOpName, runOp } from '../admin/ops';
 import { AutoRepair } from '../engine/auto-repair';
 import { Engine } from '../engine/engine';
 import { ScrubScheduler } from '../engine/scrub-scheduler';
-import { DfsError, toDfsError } from '../errors';
+import { DfsError, fromOsCode, toDfsError } from '../errors';
 import { findMountedPool, forceUnmount, isFuseMounted, POOL_FSNAME_PREFIX, readMounts } from '../fuse/fuse-native';
 import { mountFuse, type FuseMount } from '../fuse/mount';
 import { auditLogOf, outcome } from '../admin/audit';
@@ -274,7 +274,7 @@ function checkMountpointExists(mnt: string): void {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOTCONN' || code === 'ECONNABORTED') return;
     if (code === 'ENOENT') throw new DfsError('ENOENT', `mountpoint ${mnt} does not exist; create it (an empty directory) first`, mnt);
-    throw new DfsError(code ?? 'EIO', `cannot use mountpoint ${mnt}: ${(err as Error).message}`, mnt);
+    throw fromOsCode(code, `cannot use mountpoint ${mnt}: ${(err as Error).message}`, mnt);
   }
   if (!st.isDirectory()) throw new DfsError('ENOTDIR', `mountpoint ${mnt} is not a directory`, mnt);
 }
@@ -284,7 +284,7 @@ function checkMountpointEmpty(mnt: string): void {
   try {
     entries = fs.readdirSync(mnt);
   } catch (err) {
-    throw new DfsError((err as NodeJS.ErrnoException).code ?? 'EIO', `cannot read mountpoint ${mnt}: ${(err as Error).message}`, mnt);
+    throw fromOsCode((err as NodeJS.ErrnoException).code, `cannot read mountpoint ${mnt}: ${(err as Error).message}`, mnt);
   }
   if (entries.length > 0) {
     throw new DfsError('ENOTEMPTY', `mountpoint ${mnt} is not empty (${entries.length} entries); the mount would hide them: choose an empty directory`, mnt);

@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import { health } from '../admin/ops/health';
 import { metricsOf } from '../admin/ops/metrics';
 import type { Engine } from '../engine/engine';
-import { DfsError, toDfsError } from '../errors';
+import { DfsError, fromOsCode, toDfsError } from '../errors';
 
 export const DEFAULT_METRICS_BIND = '127.0.0.1';
 
@@ -122,6 +122,6 @@ function listenError(err: unknown, bind: string, port: number): DfsError {
   if (code === 'EADDRNOTAVAIL') return new DfsError('EADDRNOTAVAIL', `cannot serve metrics on ${where}: no interface of this machine has address ${bind}`);
   if (code === 'EACCES') return new DfsError('EACCES', `cannot serve metrics on ${where}: permission denied (ports below 1024 need root)`);
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new DfsError('EINVAL', `cannot serve metrics on ${where}: ${bind} is not an address or a resolvable name`);
-  return new DfsError(code, `cannot serve metrics on ${where}: ${(err as Error).message}`);
+  return fromOsCode(code, `cannot serve metrics on ${where}: ${(err as Error).message}`);
 }
 

@@ -4,7 +4,7 @@
  * which fragment, which disk, which code — travels in the error's details, so `--json`
  * shows them all rather than whichever failure happened to come first.
  */
-import { DfsError, type ErrorCode } from '../errors';
+import { DfsError, isErrorCode } from '../errors';
 
 export interface FragmentCause {
   index: number;
@@ -30,7 +30,8 @@ export function describeCauses(causes: readonly FragmentCause[]): string {
 }
 
 /** One DfsError for a quorum that was not met, carrying every cause. */
-export function quorumError(code: ErrorCode | string, message: string, causes: readonly FragmentCause[], details: Record<string, unknown> = {}): DfsError {
-  return new DfsError(code, causes.length ? `${message} (${describeCauses(causes)})` : message, undefined,
+export function quorumError(code: string, message: string, causes: readonly FragmentCause[], details: Record<string, unknown> = {}): DfsError {
+  // A code the disks gave that is not in the list (an unlisted errno) reads EIO.
+  return new DfsError(isErrorCode(code) ? code : 'EIO', causes.length ? `${message} (${describeCauses(causes)})` : message, undefined,
     { ...details, causes: causes.map((c) => ({ index: c.index, disk: c.diskId, code: c.code, ...(c.message ? { message: c.message } : {}) })) });
 }

@@ -2,7 +2,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Piscina from 'piscina';
-import { DfsError } from '../errors';
+import { fromOsCode } from '../errors';
 import { takeBuffer } from './encode-buffers';
 import { encodeLayout, type EncodeFailure, type EncodeLayout } from '../workers/encode.worker';
 import type { CheckResult, FragmentCheck } from '../workers/scrub.worker';
@@ -45,7 +45,7 @@ export class WorkPools {
   /** Encode one extent whose bytes fill buffer[0, length) (buffer from allocEncodeBuffer). */
   async encode(buffer: Uint8Array, length: number, k: number, m: number, mirror: boolean): Promise<EncodedExtent> {
     const reply = (await this.encoder.run({ buffer, length, k, m, mirror }, { transferList: [buffer.buffer as ArrayBuffer] })) as Uint8Array | EncodeFailure;
-    if (!(reply instanceof Uint8Array)) throw new DfsError(reply.code, reply.message);
+    if (!(reply instanceof Uint8Array)) throw fromOsCode(reply.code, reply.message);
     const L = encodeLayout(length, k, m, mirror);
     const buf = Buffer.from(reply.buffer, reply.byteOffset, reply.byteLength);
     return {

@@ -23,7 +23,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFile, type ChildProcess } from 'node:child_process';
-import { DfsError } from '../errors';
+import { DfsError, fromOsCode } from '../errors';
 
 // ---------------------------------------------------------------------------------------
 // Declared surface of fuse-native 2.2.x (hand-written from its index.js and fuse-native.c)
@@ -376,7 +376,7 @@ function mountError(mnt: string, err: Error): DfsError {
   if (/Mountpoint is not a directory/.test(m)) return new DfsError('ENOTDIR', `mountpoint ${mnt} is not a directory`, mnt);
   if (/Mountpoint in use/.test(m)) return new DfsError('EBUSY', `${mnt} is already a mountpoint; unmount it first (a stale one: dynamicfs unmount ${mnt})`, mnt);
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && code !== 'fuse failed') return new DfsError(code, `cannot mount at ${mnt}: ${m}`, mnt);
+  if (typeof code === 'string' && code !== 'fuse failed') return fromOsCode(code, `cannot mount at ${mnt}: ${m}`, mnt);
   return new DfsError('EIO', `FUSE mount at ${mnt} failed (${m}): /dev/fuse must be usable (as root, or with a setuid fusermount) and ${mnt} an empty directory that is not a stale mount`, mnt);
 }
 

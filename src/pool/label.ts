@@ -1,7 +1,7 @@
 /** DISK/dynamicfs.label: which pool a disk belongs to and its own identity, sealed with BLAKE3. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DfsError } from '../errors';
+import { fromOsCode } from '../errors';
 import { openJson, sealJson, writeFileDurable } from './durable-file';
 
 export interface DiskLabel {
@@ -25,7 +25,7 @@ export function readLabel(disk: string): DiskLabel | undefined {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new DfsError((err as NodeJS.ErrnoException).code ?? 'EIO', `cannot read disk label ${file}: ${(err as Error).message}`, file);
+    throw fromOsCode((err as NodeJS.ErrnoException).code, `cannot read disk label ${file}: ${(err as Error).message}`, file);
   }
   return openJson(text, 'disk label', file) as unknown as DiskLabel;
 }

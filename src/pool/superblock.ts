@@ -1,7 +1,7 @@
 /** POOL/pool.json: the pool's identity and defaults, sealed with BLAKE3. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DfsError } from '../errors';
+import { DfsError, fromOsCode } from '../errors';
 import { openJson, sealJson, writeFileDurable } from './durable-file';
 import { parsePolicy } from './policy';
 
@@ -37,7 +37,7 @@ export function readSuperblock(pool: string): Superblock {
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new DfsError('ENOTPOOL', `${pool} is not a DynamicFS pool (no pool.json); create one with \`dynamicfs init ${pool}\``, pool);
     }
-    throw new DfsError(code ?? 'EIO', `cannot read ${file}: ${(err as Error).message}`, file);
+    throw fromOsCode(code, `cannot read ${file}: ${(err as Error).message}`, file);
   }
   const b = openJson(text, 'superblock', file);
   if (b.format !== POOL_FORMAT) {

@@ -15,7 +15,7 @@
  * off, so every frame decodes on its own.
  */
 import { Packr } from 'msgpackr';
-import { DfsError } from '../errors';
+import { DfsError, isErrorCode } from '../errors';
 import type { Identity } from '../log/audit';
 
 export const FRAME_HEADER_BYTES = 4;
@@ -149,7 +149,7 @@ export function asReply(value: unknown): Reply {
 export function errorFromReply(error: Record<string, unknown>): DfsError {
   const { code, message, path, ...details } = error;
   return new DfsError(
-    typeof code === 'string' ? code : 'EINTERNAL',
+    isErrorCode(code) ? code : 'EINTERNAL',
     typeof message === 'string' ? message : 'the coordinator reported an error without a message',
     typeof path === 'string' ? path : undefined,
     Object.keys(details).length > 0 ? details : undefined,

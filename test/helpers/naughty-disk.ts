@@ -6,14 +6,14 @@
  * programmed fault go to the real disk. Every call is counted, so a test can prove that
  * a pipeline's I/O (reads, writes, deletes, listings) really went through the store.
  */
-import { DfsError } from '../../src/errors';
+import { DfsError, type ErrorCode } from '../../src/errors';
 import { blake3 } from '../../src/native';
 import type { FragmentHeaderInput, FragmentWriteResult } from '../../src/native';
 import type { FragmentStore, StoredFragment } from '../../src/pool/fragment-store';
 
 export type Op = 'read' | 'write' | 'remove' | 'has' | 'list' | 'space';
 /** flip: XOR byte `flip` of the payload (of fragment `index` only, when given). */
-export type Fault = { error: string } | { delayMs: number } | { flip: number; index?: number };
+export type Fault = { error: ErrorCode } | { delayMs: number } | { flip: number; index?: number };
 
 export class NaughtyDisk implements FragmentStore {
   /** Calls made, per operation (faulted ones included). */

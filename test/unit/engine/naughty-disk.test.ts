@@ -104,8 +104,8 @@ test('write: when no disk takes a fragment, the verdict carries every cause', as
 });
 
 const readCases = [
-  { name: 'a failing data fragment is read around (EIO)', fault: { error: 'EIO' }, counter: 'readErrors' as const, reason: /EIO/ },
-  { name: 'a missing fragment file is read around (ENOENT)', fault: { error: 'ENOENT' }, counter: 'readErrors' as const, reason: /ENOENT/ },
+  { name: 'a failing data fragment is read around (EIO)', fault: { error: 'EIO' } as const, counter: 'readErrors' as const, reason: /EIO/ },
+  { name: 'a missing fragment file is read around (ENOENT)', fault: { error: 'ENOENT' } as const, counter: 'readErrors' as const, reason: /ENOENT/ },
 ];
 
 for (const c of readCases) {

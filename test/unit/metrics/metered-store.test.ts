@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Engine } from '../../../src/engine/engine';
-import { DfsError } from '../../../src/errors';
+import { DfsError, type ErrorCode } from '../../../src/errors';
 import { adminOps } from '../../../src/admin/ops';
 import { Pool } from '../../../src/pool/pool';
 import type { FragmentStore } from '../../../src/pool/fragment-store';
@@ -17,7 +17,7 @@ import { parseExposition } from '../../helpers/prometheus';
 import { withTmpDir } from '../../helpers/tmp';
 
 /** A store whose reads fail with `code` (the rest goes to the real disk). */
-function naughty(inner: FragmentStore, code: string): FragmentStore {
+function naughty(inner: FragmentStore, code: ErrorCode): FragmentStore {
   return Object.assign(Object.create(Object.getPrototypeOf(inner) as object) as FragmentStore, inner, {
     read: () => Promise.reject(new DfsError(code, `injected ${code}`)),
   });
