@@ -53,8 +53,7 @@ async function placeFragments(engine: Engine, extentId: Buffer, policy: Policy, 
   const initial = placement.pick(n, used, bytes);
   initial.forEach((d) => used.add(d));
   const poolUuid = uuidBytes(engine.pool.superblock.uuid);
-  const failedDisks: { diskId: number; code: string }[] = [];
-  /** Every failed attempt, in order: the causes of a failed extent write. */
+  /** Every failed attempt, in order: counted against its disk, and the causes of a failed extent write. */
   const causes: FragmentCause[] = [];
 
   const writeOne = async (index: number, diskId: number): Promise<FragmentRef> => {
@@ -70,7 +69,6 @@ async function placeFragments(engine: Engine, extentId: Buffer, policy: Policy, 
         return { index, diskId: target, hash: Buffer.from(enc.hash(index)) };
       } catch (err) {
         const code = (err as DfsError).code ?? 'EIO';
-        failedDisks.push({ diskId: target, code });
         causes.push({ index, diskId: target, code, message: (err as Error).message });
         if (attempt >= MAX_ATTEMPTS_PER_FRAGMENT) throw err;
         // Another distinct disk; `used` keeps fragments of one extent apart.
@@ -90,6 +88,7 @@ async function placeFragments(engine: Engine, extentId: Buffer, policy: Policy, 
   // Wait for every write, not just the first failure: they read enc's buffer, which the
   // caller recycles once this returns or throws.
   const settled = await Promise.allSettled(initial.map((diskId, index) => writeOne(index, diskId)));
+  const failedDisks = causes.flatMap((c) => (c.diskId === null ? [] : [{ diskId: c.diskId, code: c.code }]));
   if (failedDisks.length) engine.countWriteErrors(failedDisks);
   const unplaced = settled.flatMap((s, index) => (s.status === 'rejected' ? [{ index, err: s.reason as DfsError }] : []));
   if (unplaced.length > 0) {
