@@ -13,6 +13,7 @@ import { DiskHealth } from './disk-health';
 import { JOB_KINDS } from './job-kinds';
 import { JobRunner } from './jobs';
 import { Placement } from './placement';
+import { TxGroups } from './txg';
 import { WorkPools } from './work-pools';
 import type { ReadFailure } from './extent-reader';
 
@@ -25,6 +26,8 @@ export class Engine extends EventEmitter {
   readonly placement: Placement;
   readonly health: DiskHealth;
   readonly jobs: JobRunner;
+  /** Transaction groups: off until the coordinator starts them for a mount. */
+  readonly txg: TxGroups;
   /** Per-extent critical sections (two repairs of one extent must not race). */
   private readonly extentLocks = new Map<string, Promise<unknown>>();
   /**
@@ -39,6 +42,14 @@ export class Engine extends EventEmitter {
     this.placement = new Placement(pool);
     this.health = new DiskHealth(pool);
     this.jobs = new JobRunner(this, JOB_KINDS);
+    this.txg = new TxGroups({
+      meta: pool.meta,
+      store: (id) => pool.store(id),
+      deleteFragments: (dropped) => this.deleteFragments(dropped),
+      hold: (ids) => { for (const id of ids) this.holdExtent(id); },
+      release: (ids) => { for (const id of ids) this.uncommitted.delete(id.toString('hex')); },
+      onCommitted: (c, seconds) => { metrics.groupCommits.inc({ reason: c.reason }); metrics.groupCommitSeconds.observe(seconds); },
+    });
   }
 
   /** Run fn with extent `id` to itself: callers for the same extent run one after another. */
@@ -69,9 +80,14 @@ export class Engine extends EventEmitter {
     this.uncommitted.add(id.toString('hex'));
   }
 
-  /** The extents are committed, or abandoned (their fragments may now be collected). */
+  /**
+   * The extents are committed, or abandoned (their fragments may now be collected). In a
+   * transaction group that is true once the group commits, so they stay held until then.
+   */
   releaseExtents(ids: Iterable<Buffer>): void {
-    for (const id of ids) this.uncommitted.delete(id.toString('hex'));
+    const list = [...ids];
+    if (this.txg.releaseAfterCommit(list)) return;
+    for (const id of list) this.uncommitted.delete(id.toString('hex'));
   }
 
   isUncommitted(id: Buffer): boolean {
@@ -84,15 +100,21 @@ export class Engine extends EventEmitter {
 
   async close(): Promise<void> {
     await this.jobs.stop();
+    await this.txg.stop();
     await this.work.close();
     this.pool.close();
   }
 
   /**
-   * Delete the fragments of extents a committed transaction dropped. Best effort: a
-   * fragment that cannot be removed now is an orphan, and `gc` removes it later.
+   * Delete the fragments of extents a transaction dropped, once it is committed (in a
+   * transaction group: after the group commits). Best effort: a fragment that cannot be
+   * removed now is an orphan, and `gc` removes it later.
    */
-  async removeFragments(dropped: DroppedExtent[]): Promise<void> {
+  removeFragments(dropped: DroppedExtent[]): Promise<void> {
+    return this.txg.dropAfterCommit(dropped);
+  }
+
+  private async deleteFragments(dropped: DroppedExtent[]): Promise<void> {
     const jobs: Promise<void>[] = [];
     for (const d of dropped) {
       for (const f of d.fragments) {

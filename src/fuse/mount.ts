@@ -47,11 +47,11 @@ export async function mountFuse(engine: Engine, mountpoint: string, opts: MountO
   return {
     mountpoint: fuse.mnt,
     vfs,
-    flush: () => vfs.flushAll(),
+    flush: () => vfs.syncAll(),
     unmount: () => {
       unmounted ??= (async () => {
         try {
-          await vfs.flushAll();
+          await vfs.syncAll();
         } finally {
           await fuse.unmountAsync();
           opts.log.info({ mountpoint: fuse.mnt }, 'unmounted');

@@ -104,9 +104,9 @@ export function fuseOps(vfs: Vfs, log: Logger, context: () => Caller | null = ()
       io('write', path, cb, vfs.write(fd, len === buf.length ? buf : buf.subarray(0, len), pos)),
     flush: (path: string, fd: number, cb: Cb) => run('flush', path, cb, () => vfs.flush(fd)),
     // fuse-native passes datasync before the handle (its README has them the other way round).
-    fsync: (path: string, _datasync: number, fd: number, cb: Cb) => run('fsync', path, cb, () => vfs.flush(fd)),
+    fsync: (path: string, _datasync: number, fd: number, cb: Cb) => run('fsync', path, cb, () => vfs.fsync(fd)),
     // Every namespace change is already a durable transaction when its call returns.
-    fsyncdir: (_path: string, _datasync: number, _fd: number, cb: Cb) => cb(0),
+    fsyncdir: (path: string, _datasync: number, _fd: number, cb: Cb) => run('fsyncdir', path, cb, () => vfs.syncAll()),
     release: (path: string, fd: number, cb: Cb) => run('release', path, cb, () => vfs.release(fd)),
     truncate: (path: string, size: number, cb: Cb) => run('truncate', path, cb, () => vfs.truncate(path, size)),
     ftruncate: (path: string, fd: number, size: number, cb: Cb) => run('ftruncate', path, cb, () => vfs.ftruncate(fd, size)),

@@ -60,6 +60,11 @@ export class MetaStore {
   /** Called after every commit: the engine feeds its metrics from it (meta/ knows nothing of them). */
   onCommit: ((c: CommitInfo) => void) | undefined;
   private txnOpen = false;
+  /** Transaction groups (a mounted pool): each Txn is a savepoint inside one long SQLite transaction. */
+  private grouping = false;
+  /** The group's outer transaction is open (it holds changes not yet committed). */
+  private groupOpen = false;
+  private groupBeganMs = 0;
   private readonly sql: (text: string) => Database.Statement;
 
   private constructor(readonly file: string, db: Database.Database) {
@@ -142,9 +147,59 @@ export class MetaStore {
   /** Start a write transaction (BEGIN IMMEDIATE: the one writer holds the lock from here). */
   begin(): Txn {
     if (this.txnOpen) throw new DfsError('EINTERNAL', 'a metadata transaction is already open');
+    if (this.grouping) {
+      if (!this.groupOpen) {
+        this.sql('BEGIN IMMEDIATE').run();
+        this.groupOpen = true;
+        this.groupBeganMs = performance.now();
+      }
+      this.sql('SAVEPOINT op').run();
+      this.txnOpen = true;
+      return new Txn(this.db, () => {
+        this.txnOpen = false;
+        // SQLite rolls the whole transaction back on some errors (I/O, full disk): the group is gone.
+        if (!this.db.inTransaction) this.groupOpen = false;
+      }, this.sql, undefined, () => this.generation() + 1);
+    }
     this.sql('BEGIN IMMEDIATE').run();
     this.txnOpen = true;
     return new Txn(this.db, () => { this.txnOpen = false; }, this.sql, (c) => this.onCommit?.(c));
+  }
+
+  /**
+   * Turn transaction groups on or off. On: every Txn joins the open group (a savepoint)
+   * and nothing is durable until commitGroup. Off: the open group is committed first,
+   * then every Txn commits on its own again.
+   */
+  setGrouping(on: boolean): void {
+    if (!on) this.commitGroup();
+    this.grouping = on;
+  }
+
+  /** Whether a group holds changes that are not committed yet. */
+  get groupPending(): boolean {
+    return this.groupOpen;
+  }
+
+  /**
+   * Commit the open group: one generation bump, one COMMIT (SQLite's syncs). Returns the
+   * new generation, or undefined when the group held nothing.
+   */
+  commitGroup(): number | undefined {
+    if (!this.groupOpen) return undefined;
+    if (this.txnOpen) throw new DfsError('EINTERNAL', 'cannot commit a transaction group while one of its transactions is open');
+    const started = performance.now();
+    this.sql("UPDATE meta SET value = value + 1 WHERE key = 'generation'").run();
+    this.sql('COMMIT').run();
+    this.groupOpen = false;
+    const generation = this.generation();
+    const ended = performance.now();
+    try {
+      this.onCommit?.({ generation, commitSeconds: (ended - started) / 1000, heldSeconds: (ended - this.groupBeganMs) / 1000 });
+    } catch {
+      // An observer must never turn a durable commit into an error.
+    }
+    return generation;
   }
 
   /** Run fn in a transaction: commit if it returns, abort if it throws. */
@@ -399,13 +454,22 @@ export class Txn {
 
   private readonly beganMs = performance.now();
 
+  /**
+   * `inGroup` set: this Txn is a savepoint of an open transaction group; commit releases
+   * it (nothing durable yet) and returns the generation the group will commit as.
+   */
   constructor(private readonly db: Database.Database, private readonly onEnd: () => void, sql?: (text: string) => Database.Statement,
-    private readonly committed?: (c: CommitInfo) => void) {
+    private readonly committed?: (c: CommitInfo) => void, private readonly inGroup?: () => number) {
     this.sql = sql ?? statementCache(db);
   }
 
   commit(): number {
     this.check();
+    if (this.inGroup) {
+      this.sql('RELEASE SAVEPOINT op').run();
+      this.end();
+      return this.inGroup();
+    }
     const started = performance.now();
     this.sql("UPDATE meta SET value = value + 1 WHERE key = 'generation'").run();
     this.sql('COMMIT').run();
@@ -422,7 +486,15 @@ export class Txn {
 
   abort(): void {
     if (this.done) return;
-    if (this.db.inTransaction) this.sql('ROLLBACK').run();
+    if (this.inGroup) {
+      // Undo this Txn only; the group's earlier changes stay.
+      if (this.db.inTransaction) {
+        this.sql('ROLLBACK TO SAVEPOINT op').run();
+        this.sql('RELEASE SAVEPOINT op').run();
+      }
+    } else if (this.db.inTransaction) {
+      this.sql('ROLLBACK').run();
+    }
     this.end();
   }
 

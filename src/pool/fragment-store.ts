@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { fragRead, fragRelativePath, fragWrite, type FragmentHeaderInput, type FragmentWriteResult } from '../native';
+import { diskSync, fragRead, fragRelativePath, fragWrite, type FragmentHeaderInput, type FragmentWriteResult } from '../native';
 
 export interface StoredFragment {
   extentId: Buffer;
@@ -18,7 +18,10 @@ export interface StoredFragment {
 export interface FragmentStore {
   readonly id: number;
   readonly root: string;
-  write(header: FragmentHeaderInput, payload: Uint8Array): Promise<FragmentWriteResult>;
+  /** Write a fragment; with sync false it is durable only after sync() (a transaction group's batch). */
+  write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean): Promise<FragmentWriteResult>;
+  /** Make every fragment written without sync durable, directory entries included. */
+  sync(): Promise<void>;
   /** Read and verify; expectedHash is the metadata's BLAKE3 of the payload. */
   read(extentId: Buffer, index: number, expectedHash: Buffer): Promise<Buffer>;
   remove(extentId: Buffer, index: number): Promise<void>;
@@ -38,8 +41,12 @@ const FRAG_NAME = /^([0-9a-f]{32})\.(\d+)$/;
 export class LocalDisk implements FragmentStore {
   constructor(readonly id: number, readonly root: string) {}
 
-  write(header: FragmentHeaderInput, payload: Uint8Array): Promise<FragmentWriteResult> {
-    return fragWrite(this.root, header, payload);
+  write(header: FragmentHeaderInput, payload: Uint8Array, sync = true): Promise<FragmentWriteResult> {
+    return fragWrite(this.root, header, payload, sync);
+  }
+
+  sync(): Promise<void> {
+    return diskSync(this.root);
   }
 
   async read(extentId: Buffer, index: number, expectedHash: Buffer): Promise<Buffer> {

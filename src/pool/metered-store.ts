@@ -50,10 +50,14 @@ export class MeteredStore implements FragmentStore {
     return this.inner.root;
   }
 
-  async write(header: FragmentHeaderInput, payload: Uint8Array): Promise<FragmentWriteResult> {
-    const r = await this.timed('write', () => this.inner.write(header, payload));
+  async write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean): Promise<FragmentWriteResult> {
+    const r = await this.timed('write', () => this.inner.write(header, payload, sync));
     this.writeBytes.inc(payload.length);
     return r;
+  }
+
+  sync(): Promise<void> {
+    return this.inner.sync();
   }
 
   async read(extentId: Buffer, index: number, expectedHash: Buffer): Promise<Buffer> {

@@ -87,12 +87,14 @@ export async function stopCoordinator(mnt: string, child: ChildProcess): Promise
 }
 
 /** A fresh 6-disk pool mounted for fn; unmounted and removed afterwards whatever happens. */
-export async function withMount<T>(fn: (m: Mounted) => Promise<T> | T, opts: { extra?: string[]; redundancy?: string; extentSize?: string } = {}): Promise<T> {
+export async function withMount<T>(fn: (m: Mounted) => Promise<T> | T,
+  opts: { extra?: string[]; redundancy?: string; extentSize?: string; config?: string[] } = {}): Promise<T> {
   const root = tmpDir('dfs-mount-');
   const mnt = path.join(root, 'mnt');
   let child: ChildProcess | undefined;
   try {
     const { pool, disks } = makePool(root, 6, opts.redundancy, opts.extentSize);
+    if (opts.config) ok('config', pool, '--set', ...opts.config);
     const c = await startCoordinator(pool, mnt, opts.extra);
     child = c.child;
     return await fn({ root, pool, mnt, disks, child, output: c.output });

@@ -11,13 +11,13 @@ import { blake3 } from '../../src/native';
 import type { FragmentHeaderInput, FragmentWriteResult } from '../../src/native';
 import type { FragmentStore, StoredFragment } from '../../src/pool/fragment-store';
 
-export type Op = 'read' | 'write' | 'remove' | 'has' | 'list' | 'space';
+export type Op = 'read' | 'write' | 'remove' | 'has' | 'list' | 'space' | 'sync';
 /** flip: XOR byte `flip` of the payload (of fragment `index` only, when given). */
 export type Fault = { error: ErrorCode } | { delayMs: number } | { flip: number; index?: number };
 
 export class NaughtyDisk implements FragmentStore {
   /** Calls made, per operation (faulted ones included). */
-  readonly calls: Record<Op, number> = { read: 0, write: 0, remove: 0, has: 0, list: 0, space: 0 };
+  readonly calls: Record<Op, number> = { read: 0, write: 0, remove: 0, has: 0, list: 0, space: 0, sync: 0 };
   private readonly once = new Map<Op, Fault[]>();
   private readonly always = new Map<Op, Fault>();
 
@@ -51,14 +51,19 @@ export class NaughtyDisk implements FragmentStore {
     return f;
   }
 
-  async write(header: FragmentHeaderInput, payload: Uint8Array): Promise<FragmentWriteResult> {
+  async write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean): Promise<FragmentWriteResult> {
     const f = await this.fault('write');
     if (f && 'flip' in f && (f.index === undefined || f.index === header.index)) {
       const bad = Buffer.from(payload);
       bad[f.flip % bad.length]! ^= 0x01;
-      return this.inner.write({ ...header, payloadHash: blake3(bad) }, bad);
+      return this.inner.write({ ...header, payloadHash: blake3(bad) }, bad, sync);
     }
-    return this.inner.write(header, payload);
+    return this.inner.write(header, payload, sync);
+  }
+
+  async sync(): Promise<void> {
+    await this.fault('sync');
+    return this.inner.sync();
   }
 
   async read(extentId: Buffer, index: number, expectedHash: Buffer): Promise<Buffer> {
