@@ -136,3 +136,27 @@ test('older stores upgrade in place when opened for writing: format 1 and 2 gain
     }
   });
 });
+
+test('one transaction at a time, and an ended one takes no more writes', async () => {
+  await withTmpDir((dir) => {
+    const s = openSqliteStore(path.join(dir, 'meta.db'), { create: true });
+    try {
+      const internal = (e: unknown) => e instanceof DfsError && e.code === 'EINTERNAL';
+      const tx = s.begin();
+      assert.throws(() => s.begin(), internal, 'a second begin while one is open');
+      const ino = tx.allocIno();
+      tx.putInode(file(ino));
+      const g = tx.commit();
+      assert.equal(g, s.generation());
+      assert.throws(() => tx.link(ROOT_INO, 'late', ino), internal, 'a write after commit');
+      assert.throws(() => tx.commit(), internal, 'a second commit');
+      assert.equal(s.lookup(ROOT_INO, 'late'), undefined);
+      const heard: number[] = [];
+      s.onCommit = (c) => heard.push(c.generation);
+      s.transact((t) => t.link(ROOT_INO, 'a', ino));
+      assert.deepEqual(heard, [g + 1], 'onCommit hears each commit with its generation');
+    } finally {
+      s.close();
+    }
+  });
+});
