@@ -2,7 +2,7 @@
 import * as path from 'node:path';
 import type { Engine } from '../engine/engine';
 import { DfsError } from '../errors';
-import type { DiskRow } from '../meta/store';
+import type { DiskRow } from '../meta/records';
 
 export function diskOf(engine: Engine, op: string, spec: unknown): DiskRow {
   if (typeof spec !== 'string' && typeof spec !== 'number') throw new DfsError('EINVAL', `${op}: argument "disk" must be a disk id, path or uuid`);

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import type { Engine } from '../engine/engine';
-import type { DiskState, Tier } from '../meta/store';
+import type { DiskState, Tier } from '../meta/records';
 
 export interface DiskReport {
   id: number;

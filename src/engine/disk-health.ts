@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DiskRow, DiskState, TransitionSource } from '../meta/store';
+import type { DiskRow, DiskState, TransitionSource } from '../meta/records';
 import { healthConfig, stateForErrors, worse } from '../pool/health';
 import type { Pool } from '../pool/pool';
 

@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { Pool } from '../pool/pool';
 import type { MetaStore } from '../meta/store';
+import { sqliteStore } from '../meta/sqlite/sqlite-store';
 import type { FragmentRef } from '../meta/records';
 import { Metrics } from '../metrics/metrics';
 import { crashPoint } from './crash-points';
@@ -65,9 +66,9 @@ export class Engine extends EventEmitter {
     }
   }
 
-  /** Open the pool (taking its lock); `metrics` defaults to a registry of its own. */
+  /** Open the pool (taking its lock) over its SQLite metadata store; `metrics` defaults to a registry of its own. */
   static open(poolDir: string, metrics?: Metrics): Engine {
-    return new Engine(Pool.open(poolDir), new WorkPools(), metrics);
+    return new Engine(Pool.open(poolDir, sqliteStore), new WorkPools(), metrics);
   }
 
   /** Wrap an already-open pool (init uses this right after creating it). */

@@ -7,8 +7,7 @@
  */
 import { DfsError } from '../errors';
 import { quorumError } from './quorum';
-import type { Extent, FragmentRef } from '../meta/records';
-import type { DiskRow } from '../meta/store';
+import type { DiskRow, Extent, FragmentRef } from '../meta/records';
 import { blake3, blake3Async, rsReconstructAsync } from '../native';
 import type { Engine } from './engine';
 

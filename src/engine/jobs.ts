@@ -15,7 +15,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { DfsError, toDfsError } from '../errors';
-import type { JobRow, JobState, Txn } from '../meta/store';
+import type { JobRow, JobState } from '../meta/records';
+import type { Txn } from '../meta/store';
 import type { Engine } from './engine';
 import { RateLimiter } from './rate-limiter';
 

@@ -5,7 +5,7 @@
  * evenly and a slow disk does not collect a queue.
  */
 import { DfsError } from '../errors';
-import type { DiskRow } from '../meta/store';
+import type { DiskRow } from '../meta/records';
 import type { Pool } from '../pool/pool';
 import { formatPolicy, type Policy } from '../pool/policy';
 

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { DiskState } from '../meta/store';
+import type { DiskState } from '../meta/records';
 import { healthConfig } from '../pool/health';
 import { readLabel } from '../pool/label';
 import type { Engine } from './engine';

@@ -14,8 +14,8 @@
  * A crash at any point leaves the old placement (plus orphans gc removes) or the new one.
  */
 import { DfsError } from '../errors';
-import type { Extent, FragmentRef } from '../meta/records';
-import type { DiskRow, Txn } from '../meta/store';
+import type { DiskRow, Extent, FragmentRef } from '../meta/records';
+import type { Txn } from '../meta/store';
 import { blake3Async, rsReconstructAsync } from '../native';
 import { crashPoint } from './crash-points';
 import type { Engine } from './engine';

@@ -18,7 +18,8 @@
  */
 import type { Logger } from 'pino';
 import { DfsError } from '../errors';
-import type { JobRow, MetaStore } from '../meta/store';
+import type { JobRow } from '../meta/records';
+import type { MetaStore } from '../meta/store';
 import type { Engine } from './engine';
 import { checkIntensity, intensityRate, type IntensitySetting, type ScrubParams } from './scrub';
 

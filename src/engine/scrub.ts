@@ -22,8 +22,8 @@
  */
 import * as path from 'node:path';
 import { DfsError } from '../errors';
-import type { Extent } from '../meta/records';
-import type { DiskRow, JobRow, Txn } from '../meta/store';
+import type { DiskRow, Extent, JobRow } from '../meta/records';
+import type { Txn } from '../meta/store';
 import { blake3, fragRelativePath } from '../native';
 import type { CheckResult, FragmentCheck } from '../workers/scrub.worker';
 import { crashPoint } from './crash-points';

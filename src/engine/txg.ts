@@ -120,7 +120,7 @@ export class TxGroups {
 
   /** Something waits for a commit: metadata changes, unsynced fragments, deferred deletes. */
   get dirty(): boolean {
-    return this.host.meta.groupPending || this.unsyncedDisks.size > 0 || this.toDelete.length > 0 || this.toRelease.length > 0;
+    return this.host.meta.groupPending() || this.unsyncedDisks.size > 0 || this.toDelete.length > 0 || this.toRelease.length > 0;
   }
 
   /** Whether fragment writes may skip their own syncs now. */
@@ -146,7 +146,7 @@ export class TxGroups {
 
   /** Delete these fragments once the group that dropped them is committed (now, without groups). */
   async dropAfterCommit(dropped: DroppedFragments[]): Promise<void> {
-    if (!this.on || !this.host.meta.groupPending) {
+    if (!this.on || !this.host.meta.groupPending()) {
       await this.host.deleteFragments(dropped);
       return;
     }

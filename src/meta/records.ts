@@ -1,7 +1,8 @@
 /**
- * The record types the metadata store holds, and their checksums. A checksum is the
- * BLAKE3 of a msgpack array of the record's fields in a fixed order, prefixed by the
- * record type, so the same record always hashes the same and no two types collide.
+ * The record types the metadata store holds (whatever the backend), and the checksums of
+ * inodes, extents and xattrs. A checksum is the BLAKE3 of a msgpack array of the record's
+ * fields in a fixed order, prefixed by the record type, so the same record always hashes
+ * the same and no two types collide.
  */
 import { Packr } from 'msgpackr';
 import { blake3 } from '../native';
@@ -81,4 +82,64 @@ export function xattrChecksum(ino: number, name: string, value: Buffer): Buffer 
 export function newInode(ino: number, kind: InodeKind, mode: number, now: number, extra: Partial<Inode> = {}): Inode {
   return { ino, kind, mode, uid: 0, gid: 0, size: 0, nlink: kind === 'dir' ? 2 : 1, atimeMs: now, mtimeMs: now, ctimeMs: now,
     policy: null, target: null, rdev: 0, ...extra };
+}
+
+/** A directory entry. */
+export interface Dirent {
+  name: string;
+  ino: number;
+}
+
+export type DiskState = 'healthy' | 'degraded' | 'suspect' | 'draining' | 'failed';
+export type Tier = 'hot' | 'warm' | 'cold';
+
+/** A registered disk and its error counters. */
+export interface DiskRow {
+  id: number;
+  uuid: string;
+  path: string;
+  tier: Tier;
+  state: DiskState;
+  addedMs: number;
+  readErrors: number;
+  checksumErrors: number;
+  writeErrors: number;
+}
+
+/** Who moved a disk to a state. */
+export type TransitionSource = 'operator' | 'monitor' | 'probe' | 'errors' | 'pool';
+
+/** One disk state transition (from is null when the disk was added). */
+export interface DiskEvent {
+  id: number;
+  diskId: number;
+  atMs: number;
+  from: DiskState | null;
+  to: DiskState;
+  source: TransitionSource;
+  reason: string;
+}
+
+export type JobState = 'queued' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';
+
+/** A persistent job: its kind, parameters and progress are the job runner's JSON. */
+export interface JobRow {
+  id: number;
+  kind: string;
+  state: JobState;
+  params: Record<string, unknown>;
+  progress: Record<string, unknown>;
+  error: string | null;
+  createdMs: number;
+  updatedMs: number;
+  finishedMs: number | null;
+}
+
+/** What MetaStore.onCommit hears after each commit. */
+export interface CommitInfo {
+  generation: number;
+  /** The commit itself (for SQLite, its fsyncs). */
+  commitSeconds: number;
+  /** Begin to the end of commit: how long the writer lock was held. */
+  heldSeconds: number;
 }

@@ -10,7 +10,8 @@
  * in the pool's config (meta key config.health) and default to the values below.
  */
 import { DfsError } from '../errors';
-import type { DiskRow, DiskState, MetaStore } from '../meta/store';
+import type { DiskRow, DiskState } from '../meta/records';
+import type { MetaStore } from '../meta/store';
 
 export const DISK_STATES: readonly DiskState[] = ['healthy', 'degraded', 'suspect', 'draining', 'failed'];
 

@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DfsError } from '../errors';
-import { MetaStore, type DiskRow, type Tier } from '../meta/store';
+import type { DiskRow, Tier } from '../meta/records';
+import type { MetaStore, OpenMetaStore } from '../meta/store';
 import { LocalDisk, type FragmentStore } from './fragment-store';
 import { readLabel, writeLabel } from './label';
 import { PoolLock } from './pool-lock';
@@ -42,8 +43,8 @@ export class Pool {
     private readonly lock: PoolLock,
   ) {}
 
-  /** Create a new pool in `dir` (which must not exist, or be empty). */
-  static create(dir: string, opts: CreateOptions = {}): Pool {
+  /** Create a new pool in `dir` (which must not exist, or be empty), its metadata store made by `openStore`. */
+  static create(dir: string, openStore: OpenMetaStore, opts: CreateOptions = {}): Pool {
     const abs = path.resolve(dir);
     const policy = formatPolicy(parsePolicy(opts.policy ?? DEFAULT_POLICY));
     const extentSize = opts.extentSize ?? DEFAULT_EXTENT_SIZE;
@@ -60,7 +61,7 @@ export class Pool {
     fs.mkdirSync(path.join(abs, 'run'), { recursive: true });
     const lock = PoolLock.acquire(abs);
     try {
-      const meta = MetaStore.open(path.join(abs, 'meta.db'), { create: true });
+      const meta = openStore(abs, { create: true });
       const sb: Superblock = { format: POOL_FORMAT, uuid: randomUUID(), createdMs: Date.now(), policy, extentSize,
         inlineMax: opts.inlineMax ?? DEFAULT_INLINE_MAX };
       // The superblock is written last: a crash before this leaves no pool, not half of one.
@@ -72,13 +73,14 @@ export class Pool {
     }
   }
 
-  static open(dir: string): Pool {
+  /** Open the pool in `dir` (taking its lock) with the metadata store `openStore` opens there. */
+  static open(dir: string, openStore: OpenMetaStore): Pool {
     const abs = path.resolve(dir);
     if (!fs.existsSync(abs)) throw new DfsError('ENOTPOOL', `pool ${abs} does not exist; create it with \`dynamicfs init ${dir}\``, abs);
     const sb = readSuperblock(abs);
     const lock = PoolLock.acquire(abs);
     try {
-      const meta = MetaStore.open(path.join(abs, 'meta.db'));
+      const meta = openStore(abs, { create: false });
       return new Pool(abs, sb, meta, lock);
     } catch (err) {
       lock.release();

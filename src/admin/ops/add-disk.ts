@@ -2,7 +2,7 @@
  * `add-disk`: label a directory and register it as a disk. The pool refuses anything
  * that is not a usable, empty slot (and changes nothing then).
  */
-import type { Tier } from '../../meta/store';
+import type { Tier } from '../../meta/records';
 import { width } from '../../pool/policy';
 import { localPath, str } from '../args';
 import type { AdminOp } from '../context';

@@ -1,5 +1,5 @@
 /** `disk-events`: the history of disk state transitions (from, to, when, who, why). */
-import type { DiskEvent } from '../../meta/store';
+import type { DiskEvent } from '../../meta/records';
 import type { AdminOp } from '../context';
 import { diskOf } from '../disk-arg';
 

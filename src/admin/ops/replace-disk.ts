@@ -4,7 +4,7 @@
  * OLD out of the pool.
  */
 import { DfsError } from '../../errors';
-import type { Tier } from '../../meta/store';
+import type { Tier } from '../../meta/records';
 import { bool, localPath, optStr } from '../args';
 import type { AdminOp } from '../context';
 import { diskOf } from '../disk-arg';

@@ -18,7 +18,7 @@ import {
 } from '../../engine/scrub';
 import { decide, readSchedule, startBackgroundScrub, type ScheduleDecision, type ScrubSchedule } from '../../engine/scrub-scheduler';
 import { DfsError } from '../../errors';
-import type { JobRow } from '../../meta/store';
+import type { JobRow } from '../../meta/records';
 import { str } from '../args';
 import type { AdminOp } from '../context';
 

@@ -2,7 +2,7 @@
  * `set-disk-health`: the operator moves a disk to any state. Back to healthy also zeroes
  * its error counters (a fresh count); to failed makes a coordinator rebuild what it held.
  */
-import type { DiskState } from '../../meta/store';
+import type { DiskState } from '../../meta/records';
 import { parseDiskState } from '../../pool/health';
 import { optStr, str } from '../args';
 import type { AdminOp } from '../context';

@@ -7,8 +7,7 @@
  * below k. Inline extents live in the metadata store and are always healthy.
  */
 import type { Engine } from '../../engine/engine';
-import type { Extent } from '../../meta/records';
-import type { DiskState } from '../../meta/store';
+import type { DiskState, Extent } from '../../meta/records';
 import type { AdminOp } from '../context';
 import type { JobView } from '../../engine/jobs';
 import { DISK_STATES } from '../../pool/health';

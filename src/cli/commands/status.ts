@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { invoke } from '../../admin/client';
 import type { StatusData } from '../../admin/ops';
-import type { DiskState } from '../../meta/store';
+import type { DiskState } from '../../meta/records';
 import { humanBytes, keyValues, table } from '../format';
 import { jobLine } from './jobs';
 import { scrubStatusLine } from './scrub';

@@ -14,6 +14,7 @@ import { Engine } from '../../../src/engine/engine';
 import { repairExtent } from '../../../src/engine/repair';
 import { DfsError } from '../../../src/errors';
 import { Pool } from '../../../src/pool/pool';
+import { sqliteStore } from '../../../src/meta/sqlite/sqlite-store';
 import type { MeteredStore } from '../../../src/pool/metered-store';
 import { NaughtyDisk } from '../../helpers/naughty-disk';
 import { withTmpDir } from '../../helpers/tmp';
@@ -25,7 +26,7 @@ interface Rig { engine: Engine; disk: (id: number) => NaughtyDisk; src: string; 
 
 async function withRig(fn: (r: Rig) => Promise<void>): Promise<void> {
   await withTmpDir(async (dir) => {
-    const pool = Pool.create(path.join(dir, 'pool'), { extentSize: ES, policy: 'rs:2+1' });
+    const pool = Pool.create(path.join(dir, 'pool'), sqliteStore, { extentSize: ES, policy: 'rs:2+1' });
     for (const i of DISKS) {
       fs.mkdirSync(path.join(dir, `d${i}`));
       pool.addDisk(path.join(dir, `d${i}`));

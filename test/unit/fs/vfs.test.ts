@@ -8,6 +8,7 @@ import { DfsError } from '../../../src/errors';
 import { getFile } from '../../../src/fs/files';
 import { Vfs } from '../../../src/fs/vfs';
 import { Pool } from '../../../src/pool/pool';
+import { sqliteStore } from '../../../src/meta/sqlite/sqlite-store';
 import { Rng } from '../../helpers/random';
 import { withTmpDir } from '../../helpers/tmp';
 
@@ -16,7 +17,7 @@ const root = { uid: 0, gid: 0 };
 
 async function withVfs(fn: (vfs: Vfs, engine: Engine, dir: string) => Promise<void>): Promise<void> {
   await withTmpDir(async (dir) => {
-    const pool = Pool.create(path.join(dir, 'pool'), { extentSize: ES, policy: 'rs:2+1' });
+    const pool = Pool.create(path.join(dir, 'pool'), sqliteStore, { extentSize: ES, policy: 'rs:2+1' });
     for (let i = 0; i < 3; i++) {
       fs.mkdirSync(path.join(dir, `d${i}`));
       pool.addDisk(path.join(dir, `d${i}`));

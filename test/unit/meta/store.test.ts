@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { DfsError } from '../../../src/errors';
-import { MetaStore, ROOT_INO } from '../../../src/meta/store';
+import { ROOT_INO } from '../../../src/meta/store';
+import { openSqliteStore } from '../../../src/meta/sqlite/sqlite-store';
 import { newInode, type Extent } from '../../../src/meta/records';
 import { withTmpDir } from '../../helpers/tmp';
 
@@ -13,7 +14,7 @@ const extent = (ino: number): Extent => ({ id: Buffer.alloc(16, 7), ino, offset:
 
 test('commit bumps the generation; abort changes nothing', async () => {
   await withTmpDir((dir) => {
-    const s = MetaStore.open(path.join(dir, 'meta.db'), { create: true });
+    const s = openSqliteStore(path.join(dir, 'meta.db'), { create: true });
     try {
       const g0 = s.generation();
       const ino = s.transact((tx) => {
@@ -46,7 +47,7 @@ test('commit bumps the generation; abort changes nothing', async () => {
 test('a tampered inode, extent or fragment row is EMETACORRUPT, never used', async () => {
   await withTmpDir((dir) => {
     const dbFile = path.join(dir, 'meta.db');
-    const s = MetaStore.open(dbFile, { create: true });
+    const s = openSqliteStore(dbFile, { create: true });
     const ino = s.transact((tx) => {
       const ino = tx.allocIno();
       tx.putInode(file(ino));
@@ -57,7 +58,7 @@ test('a tampered inode, extent or fragment row is EMETACORRUPT, never used', asy
     const raw = new Database(dbFile);
     const tamper = (sql: string) => {
       raw.prepare(sql).run();
-      const t = MetaStore.open(dbFile);
+      const t = openSqliteStore(dbFile);
       try {
         assert.throws(() => { t.getInode(ino); t.extentsOf(ino); }, (e: unknown) => e instanceof DfsError && e.code === 'EMETACORRUPT');
       } finally {
@@ -89,7 +90,7 @@ test('older stores upgrade in place when opened for writing: format 1 and 2 gain
   await withTmpDir((dir) => {
     for (const from of [1, 2]) {
       const f = path.join(dir, `meta-${from}.db`);
-      const s = MetaStore.open(f, { create: true });
+      const s = openSqliteStore(f, { create: true });
       const ino = s.transact((tx) => {
         const ino = tx.allocIno();
         tx.putInode({ ...file(ino), mtimeMs: 1234.567 });
@@ -104,8 +105,8 @@ test('older stores upgrade in place when opened for writing: format 1 and 2 gain
       db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(from);
       db.close();
 
-      assert.throws(() => MetaStore.open(f, { readonly: true }), (e: unknown) => (e as DfsError).code === 'EFORMAT', 'a reader does not upgrade');
-      const up = MetaStore.open(f);
+      assert.throws(() => openSqliteStore(f, { readonly: true }), (e: unknown) => (e as DfsError).code === 'EFORMAT', 'a reader does not upgrade');
+      const up = openSqliteStore(f);
       try {
         assert.equal(schemaVersion(f), 3);
         const i = up.getInode(ino)!;
@@ -126,12 +127,36 @@ test('older stores upgrade in place when opened for writing: format 1 and 2 gain
       const db2 = new Database(f);
       db2.prepare('UPDATE inodes SET rdev = 5 WHERE kind = ?').run('chardev');
       db2.close();
-      const again = MetaStore.open(f);
+      const again = openSqliteStore(f);
       try {
         assert.throws(() => again.readdirKinds(ROOT_INO).map((e) => again.getInode(e.ino)), (e: unknown) => (e as DfsError).code === 'EMETACORRUPT');
       } finally {
         again.close();
       }
+    }
+  });
+});
+
+test('one transaction at a time, and an ended one takes no more writes', async () => {
+  await withTmpDir((dir) => {
+    const s = openSqliteStore(path.join(dir, 'meta.db'), { create: true });
+    try {
+      const internal = (e: unknown) => e instanceof DfsError && e.code === 'EINTERNAL';
+      const tx = s.begin();
+      assert.throws(() => s.begin(), internal, 'a second begin while one is open');
+      const ino = tx.allocIno();
+      tx.putInode(file(ino));
+      const g = tx.commit();
+      assert.equal(g, s.generation());
+      assert.throws(() => tx.link(ROOT_INO, 'late', ino), internal, 'a write after commit');
+      assert.throws(() => tx.commit(), internal, 'a second commit');
+      assert.equal(s.lookup(ROOT_INO, 'late'), undefined);
+      const heard: number[] = [];
+      s.onCommit = (c) => heard.push(c.generation);
+      s.transact((t) => t.link(ROOT_INO, 'a', ino));
+      assert.deepEqual(heard, [g + 1], 'onCommit hears each commit with its generation');
+    } finally {
+      s.close();
     }
   });
 });

@@ -11,6 +11,7 @@ import { Engine } from '../../../src/engine/engine';
 import { DfsError, type ErrorCode } from '../../../src/errors';
 import { adminOps } from '../../../src/admin/ops';
 import { Pool } from '../../../src/pool/pool';
+import { sqliteStore } from '../../../src/meta/sqlite/sqlite-store';
 import type { FragmentStore } from '../../../src/pool/fragment-store';
 import { MeteredStore } from '../../../src/pool/metered-store';
 import { parseExposition } from '../../helpers/prometheus';
@@ -25,7 +26,7 @@ function naughty(inner: FragmentStore, code: ErrorCode): FragmentStore {
 
 test('fragment I/O through the engine is counted per disk, failures by code', async () => {
   await withTmpDir(async (dir) => {
-    const pool = Pool.create(path.join(dir, 'pool'), { extentSize: 65536, policy: 'rs:2+1' });
+    const pool = Pool.create(path.join(dir, 'pool'), sqliteStore, { extentSize: 65536, policy: 'rs:2+1' });
     for (let i = 0; i < 3; i++) {
       fs.mkdirSync(path.join(dir, `d${i}`));
       pool.addDisk(path.join(dir, `d${i}`));

@@ -1,0 +1,20 @@
+/** Pool settings in SQLite: JSON text under meta key `config.<name>`. */
+import type { ConfigReads, ConfigWrites } from '../store';
+import { metaValue, type Sql } from './sql';
+
+export function configReads(sql: Sql): ConfigReads {
+  return {
+    getConfig<T>(name: string): T | undefined {
+      const v = metaValue(sql, `config.${name}`);
+      return typeof v === 'string' ? (JSON.parse(v) as T) : undefined;
+    },
+  };
+}
+
+export function configWrites(sql: Sql): ConfigWrites {
+  return {
+    setConfig(name, value) {
+      sql('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(`config.${name}`, JSON.stringify(value));
+    },
+  };
+}

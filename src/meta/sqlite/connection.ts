@@ -1,0 +1,71 @@
+/**
+ * Opening the SQLite store: one database file (better-sqlite3, WAL, synchronous=FULL, so a
+ * transaction that returned from COMMIT survives power loss), created with its schema and
+ * root directory, or upgraded in place from an older schema version.
+ */
+import Database from 'better-sqlite3';
+import { DfsError } from '../../errors';
+import { newInode } from '../records';
+import { ROOT_INO } from '../store';
+import { writeInode } from './namespace';
+import { SCHEMA, SCHEMA_VERSION } from './schema';
+import { metaValue, statementCache, type Sql } from './sql';
+
+export interface Connection {
+  readonly db: Database.Database;
+  readonly sql: Sql;
+}
+
+/** Open (or with create, create) the database at `file`; a reader (readonly) never upgrades. */
+export function openConnection(file: string, opts: { create?: boolean; readonly?: boolean }): Connection {
+  let db: Database.Database;
+  try {
+    db = new Database(file, { fileMustExist: !opts.create, readonly: opts.readonly ?? false });
+  } catch (err) {
+    throw new DfsError('ENOTPOOL', `cannot open metadata store ${file}: ${(err as Error).message}`, file);
+  }
+  if (!opts.readonly) {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+  }
+  db.pragma('foreign_keys = OFF');
+  const conn = { db, sql: statementCache(db) };
+  if (opts.create) initSchema(conn);
+  if (!opts.readonly) upgrade(conn);
+  const version = metaValue(conn.sql, 'schema_version');
+  if (version !== SCHEMA_VERSION) {
+    db.close();
+    throw new DfsError('EFORMAT', `metadata store ${file} has schema version ${String(version)}; this DynamicFS reads version ${SCHEMA_VERSION}`, file);
+  }
+  return conn;
+}
+
+function initSchema({ db, sql }: Connection): void {
+  db.exec(SCHEMA);
+  const now = Date.now();
+  db.transaction(() => {
+    const put = sql('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)');
+    put.run('schema_version', SCHEMA_VERSION);
+    put.run('generation', 0);
+    put.run('next_ino', ROOT_INO + 1);
+    if (!sql('SELECT 1 FROM inodes WHERE ino = ?').get(ROOT_INO)) writeInode(sql, newInode(ROOT_INO, 'dir', 0o755, now));
+  })();
+}
+
+/**
+ * Bring an older store up to SCHEMA_VERSION in one transaction. 1 → 2: the new tables;
+ * every extent counts as verified now (its hashes were checked when written).
+ * 2 → 3: inodes.rdev, 0 for every existing inode.
+ */
+function upgrade({ db, sql }: Connection): void {
+  const from = metaValue(sql, 'schema_version');
+  if (from !== 1 && from !== 2) return;
+  db.transaction(() => {
+    sql('ALTER TABLE inodes ADD COLUMN rdev INTEGER NOT NULL DEFAULT 0').run();
+    if (from === 1) {
+      db.exec(SCHEMA);
+      sql('INSERT OR IGNORE INTO verified (extent_id, at_ms) SELECT id, ? FROM extents').run(Date.now());
+    }
+    sql("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(SCHEMA_VERSION);
+  })();
+}

@@ -1,0 +1,105 @@
+/**
+ * Extents and their fragment placements in SQLite (verified on read: an extent's checksum
+ * covers its placements), with their upkeep: the repair queue and scrub's verified marks.
+ */
+import { extentChecksum, type Extent, type ExtentScheme, type FragmentRef } from '../records';
+import type { ExtentReads, ExtentWrites } from '../store';
+import { corrupt, type Sql } from './sql';
+
+interface ExtentSql { id: Buffer; ino: number; offset: number; length: number; scheme: string; k: number; m: number; frag_len: number;
+  logical_hash: Buffer; inline_data: Buffer | null; checksum: Buffer }
+interface FragmentSql { idx: number; disk_id: number; hash: Buffer }
+
+export function extentReads(sql: Sql): ExtentReads {
+  const verifyExtent = (r: ExtentSql): Extent => {
+    const fragments = (sql('SELECT idx, disk_id, hash FROM fragments WHERE extent_id = ? ORDER BY idx').all(r.id) as FragmentSql[]).map(toRef);
+    const e: Extent = { id: r.id, ino: r.ino, offset: r.offset, length: r.length, scheme: r.scheme as ExtentScheme, k: r.k, m: r.m,
+      fragLen: r.frag_len, logicalHash: r.logical_hash, inlineData: r.inline_data, fragments };
+    if (!extentChecksum(e).equals(r.checksum)) throw corrupt(`extent ${r.id.toString('hex')} (file inode ${r.ino})`);
+    return e;
+  };
+  const idsAfter = (after: Buffer, limit: number): Buffer[] =>
+    (sql('SELECT id FROM extents WHERE id > ? ORDER BY id LIMIT ?').all(after, limit) as { id: Buffer }[]).map((r) => r.id);
+  return {
+    extentsOf(ino) {
+      return (sql('SELECT * FROM extents WHERE ino = ? ORDER BY offset').all(ino) as ExtentSql[]).map(verifyExtent);
+    },
+    getExtent(id) {
+      const r = sql('SELECT * FROM extents WHERE id = ?').get(id) as ExtentSql | undefined;
+      return r ? verifyExtent(r) : undefined;
+    },
+    hasFragment(extentId, index, diskId) {
+      return !!sql('SELECT 1 FROM fragments WHERE extent_id = ? AND idx = ? AND disk_id = ?').get(extentId, index, diskId);
+    },
+    extentsOnDisk(diskId) {
+      return (sql('SELECT DISTINCT extent_id FROM fragments WHERE disk_id = ?').all(diskId) as { extent_id: Buffer }[]).map((r) => r.extent_id);
+    },
+    fragmentCounts() {
+      const rows = sql('SELECT disk_id, COUNT(*) AS n FROM fragments GROUP BY disk_id').all() as { disk_id: number; n: number }[];
+      return new Map(rows.map((r) => [r.disk_id, r.n]));
+    },
+    *allExtentIds(batch = 1000) {
+      for (let ids = idsAfter(Buffer.alloc(0), batch); ids.length > 0; ids = idsAfter(Buffer.from(ids[ids.length - 1]!), batch)) yield ids;
+    },
+    extentIdsAfter: idsAfter,
+    repairQueue() {
+      return (sql('SELECT * FROM repairs ORDER BY queued_ms').all() as { extent_id: Buffer; reason: string; queued_ms: number }[])
+        .map((r) => ({ extentId: r.extent_id, reason: r.reason, queuedMs: r.queued_ms }));
+    },
+    verification(sinceMs) {
+      const r = sql(`SELECT COUNT(*) AS total, SUM(v.at_ms >= ?) AS recent, MIN(v.at_ms) AS oldest, SUM(v.at_ms IS NULL) AS never
+                     FROM extents e LEFT JOIN verified v ON v.extent_id = e.id`).get(sinceMs) as
+        { total: number; recent: number | null; oldest: number | null; never: number | null };
+      return { total: r.total, verifiedSince: r.recent ?? 0, oldestMs: r.oldest, neverVerified: r.never ?? 0 };
+    },
+    verifiedAt(extentId) {
+      return (sql('SELECT at_ms FROM verified WHERE extent_id = ?').get(extentId) as { at_ms: number } | undefined)?.at_ms;
+    },
+  };
+}
+
+export function extentWrites(sql: Sql): ExtentWrites {
+  const markVerified = (extentId: Buffer, atMs = Date.now()): void => {
+    sql('INSERT OR REPLACE INTO verified (extent_id, at_ms) VALUES (?, ?)').run(extentId, atMs);
+  };
+  /** Delete one extent with its placements, repair and verified marks; its fragments are returned for deletion after commit. */
+  const dropExtent = (id: Buffer): FragmentRef[] => {
+    const frags = (sql('SELECT idx, disk_id, hash FROM fragments WHERE extent_id = ?').all(id) as FragmentSql[]).map(toRef);
+    sql('DELETE FROM fragments WHERE extent_id = ?').run(id);
+    sql('DELETE FROM repairs WHERE extent_id = ?').run(id);
+    sql('DELETE FROM verified WHERE extent_id = ?').run(id);
+    sql('DELETE FROM extents WHERE id = ?').run(id);
+    return frags;
+  };
+  return {
+    putExtent(e) {
+      sql(`INSERT OR REPLACE INTO extents (id, ino, offset, length, scheme, k, m, frag_len, logical_hash, inline_data, checksum)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(e.id, e.ino, e.offset, e.length, e.scheme, e.k, e.m, e.fragLen, e.logicalHash, e.inlineData, extentChecksum(e));
+      sql('DELETE FROM fragments WHERE extent_id = ?').run(e.id);
+      const ins = sql('INSERT INTO fragments (extent_id, idx, disk_id, hash) VALUES (?, ?, ?, ?)');
+      for (const f of e.fragments) ins.run(e.id, f.index, f.diskId, f.hash);
+      // Every fragment was just written from (or rebuilt to) its verified hash.
+      markVerified(e.id);
+    },
+    dropExtent,
+    dropExtents(ino) {
+      const ids = (sql('SELECT id FROM extents WHERE ino = ?').all(ino) as { id: Buffer }[]).map((r) => r.id);
+      return ids.map((id) => ({ extentId: id, fragments: dropExtent(id) }));
+    },
+    markVerified,
+    clearVerified(extentId) {
+      sql('DELETE FROM verified WHERE extent_id = ?').run(extentId);
+    },
+    queueRepair(extentId, reason) {
+      sql('INSERT OR IGNORE INTO repairs (extent_id, reason, queued_ms) VALUES (?, ?, ?)').run(extentId, reason, Date.now());
+    },
+    clearRepair(extentId) {
+      sql('DELETE FROM repairs WHERE extent_id = ?').run(extentId);
+    },
+  };
+}
+
+function toRef(f: FragmentSql): FragmentRef {
+  return { index: f.idx, diskId: f.disk_id, hash: f.hash };
+}

@@ -1,0 +1,132 @@
+/** The namespace in SQLite: inodes, dirents and xattrs, verified on read. */
+import { inodeChecksum, xattrChecksum, type Inode, type InodeKind, type Dirent } from '../records';
+import { ROOT_INO, type NamespaceReads, type NamespaceWrites } from '../store';
+import { corrupt, type Sql } from './sql';
+
+interface InodeSql { ino: number; kind: string; mode: number; uid: number; gid: number; size: number; nlink: number; atime_ms: number;
+  mtime_ms: number; ctime_ms: number; policy: string | null; target: string | null; rdev: number; checksum: Buffer }
+
+/**
+ * Verified inodes by number, kept coherent by this connection's writes (the one writer):
+ * getattr and path walks are answered from memory instead of a query and a checksum per
+ * call. A rolled-back transaction clears it (its writes had updated it).
+ */
+export class InodeCache {
+  private static readonly MAX = 200_000;
+  private readonly map = new Map<number, Inode>();
+  get(ino: number): Inode | undefined {
+    const i = this.map.get(ino);
+    return i && { ...i };
+  }
+  set(i: Inode): void {
+    if (this.map.size >= InodeCache.MAX) this.map.clear();
+    this.map.set(i.ino, { ...i });
+  }
+  delete(ino: number): void {
+    this.map.delete(ino);
+  }
+  clear(): void {
+    this.map.clear();
+  }
+}
+
+export function namespaceReads(sql: Sql, cache: InodeCache): NamespaceReads {
+  const parentOf = (ino: number): (Dirent & { parent: number }) | undefined =>
+    sql('SELECT parent, name, ino FROM dirents WHERE ino = ? LIMIT 1').get(ino) as (Dirent & { parent: number }) | undefined;
+  return {
+    getInode(ino) {
+      const hit = cache.get(ino);
+      if (hit) return hit;
+      const r = sql('SELECT * FROM inodes WHERE ino = ?').get(ino) as InodeSql | undefined;
+      if (!r) return undefined;
+      const i = verifyInode(r);
+      cache.set(i);
+      return i;
+    },
+    lookup(parent, name) {
+      return (sql('SELECT ino FROM dirents WHERE parent = ? AND name = ?').get(parent, name) as { ino: number } | undefined)?.ino;
+    },
+    readdir(parent) {
+      return sql('SELECT name, ino FROM dirents WHERE parent = ? ORDER BY name').all(parent) as Dirent[];
+    },
+    readdirKinds(parent) {
+      return sql('SELECT d.name, d.ino, i.kind FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? ORDER BY d.name')
+        .all(parent) as (Dirent & { kind: InodeKind })[];
+    },
+    parentOf,
+    pathOf(ino) {
+      const names: string[] = [];
+      let cur = ino;
+      for (let guard = 0; cur !== ROOT_INO && guard < 4096; guard++) {
+        const d = parentOf(cur);
+        if (!d) return `<inode ${ino}, unlinked>`;
+        names.unshift(d.name);
+        cur = d.parent;
+      }
+      return `/${names.join('/')}`;
+    },
+    getXattr(ino, name) {
+      const r = sql('SELECT value, checksum FROM xattrs WHERE ino = ? AND name = ?').get(ino, name) as { value: Buffer; checksum: Buffer } | undefined;
+      if (!r) return undefined;
+      if (!xattrChecksum(ino, name, r.value).equals(r.checksum)) throw corrupt(`xattr ${name} of inode ${ino}`);
+      return r.value;
+    },
+    listXattrs(ino) {
+      return (sql('SELECT name FROM xattrs WHERE ino = ? ORDER BY name').all(ino) as { name: string }[]).map((r) => r.name);
+    },
+    unlinkedInodes() {
+      return (sql('SELECT ino FROM inodes WHERE nlink = 0').all() as { ino: number }[]).map((r) => r.ino);
+    },
+    counts() {
+      const i = sql("SELECT COUNT(*) AS n, SUM(kind = 'file') AS f, SUM(kind = 'dir') AS d, COALESCE(SUM(CASE WHEN kind = 'file' THEN size END), 0) AS b FROM inodes")
+        .get() as { n: number; f: number; d: number; b: number };
+      const e = sql('SELECT COUNT(*) AS n FROM extents').get() as { n: number };
+      return { inodes: i.n, files: i.f ?? 0, dirs: i.d ?? 0, extents: e.n, bytes: i.b };
+    },
+  };
+}
+
+export function namespaceWrites(sql: Sql, cache: InodeCache): NamespaceWrites {
+  return {
+    allocIno() {
+      const r = sql("SELECT value FROM meta WHERE key = 'next_ino'").get() as { value: number };
+      sql("UPDATE meta SET value = value + 1 WHERE key = 'next_ino'").run();
+      return Number(r.value);
+    },
+    putInode(i) {
+      writeInode(sql, i);
+      cache.set(i);
+    },
+    deleteInode(ino) {
+      cache.delete(ino);
+      sql('DELETE FROM inodes WHERE ino = ?').run(ino);
+      sql('DELETE FROM xattrs WHERE ino = ?').run(ino);
+    },
+    link(parent, name, ino) {
+      sql('INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)').run(parent, name, ino);
+    },
+    unlink(parent, name) {
+      sql('DELETE FROM dirents WHERE parent = ? AND name = ?').run(parent, name);
+    },
+    setXattr(ino, name, value) {
+      sql('INSERT OR REPLACE INTO xattrs (ino, name, value, checksum) VALUES (?, ?, ?, ?)').run(ino, name, value, xattrChecksum(ino, name, value));
+    },
+    removeXattr(ino, name) {
+      return sql('DELETE FROM xattrs WHERE ino = ? AND name = ?').run(ino, name).changes > 0;
+    },
+  };
+}
+
+/** Insert or replace an inode with its checksum (also how a new store writes its root). */
+export function writeInode(sql: Sql, i: Inode): void {
+  sql(`INSERT OR REPLACE INTO inodes (ino, kind, mode, uid, gid, size, nlink, atime_ms, mtime_ms, ctime_ms, policy, target, rdev, checksum)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    .run(i.ino, i.kind, i.mode, i.uid, i.gid, i.size, i.nlink, i.atimeMs, i.mtimeMs, i.ctimeMs, i.policy, i.target, i.rdev, inodeChecksum(i));
+}
+
+function verifyInode(r: InodeSql): Inode {
+  const i: Inode = { ino: r.ino, kind: r.kind as InodeKind, mode: r.mode, uid: r.uid, gid: r.gid, size: r.size, nlink: r.nlink,
+    atimeMs: r.atime_ms, mtimeMs: r.mtime_ms, ctimeMs: r.ctime_ms, policy: r.policy, target: r.target, rdev: r.rdev };
+  if (!inodeChecksum(i).equals(r.checksum)) throw corrupt(`inode ${r.ino}`);
+  return i;
+}
