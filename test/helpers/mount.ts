@@ -65,8 +65,9 @@ export async function startCoordinator(pool: string, mnt: string, extra: string[
   child.stderr!.on('data', (d) => { out += d; });
   let exited = false;
   child.on('exit', () => { exited = true; });
-  // Mounted AND answering: a stale mount is listed in /proc/mounts but fails every call.
-  await waitFor(() => (isMounted(mnt) && answers(mnt)) || exited, 20_000, `mount at ${mnt}`).catch((e) => {
+  // The coordinator says it serves once its mount is up. Polling the mountpoint is not
+  // enough: a stale mount (its coordinator killed) still answers stat from cached attributes.
+  await waitFor(() => (out.includes(`serving ${path.resolve(pool)} at `) && isMounted(mnt) && answers(mnt)) || exited, 20_000, `mount at ${mnt}`).catch((e) => {
     child.kill('SIGKILL');
     throw new Error(`${(e as Error).message}\n${out}`);
   });
