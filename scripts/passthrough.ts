@@ -105,11 +105,14 @@ function main(): void {
     mkdir: (p, mode, cb) => fs.mkdir(real(p), { mode }, done(cb)),
     rmdir: (p, cb) => fs.rmdir(real(p), done(cb)),
     rename: (src, dest, cb) => fs.rename(real(src), real(dest), done(cb)),
-    // Times come as epoch ms, 'now' or 'omit' (keep the current one).
-    utimens: (p, atime, mtime, cb) => fs.stat(real(p), (err, st) => {
+    // Times come as epoch ms, 'now' or 'omit' (keep the current one). lstat and lutimes:
+    // the kernel sends a symlink's own utimensat(AT_SYMLINK_NOFOLLOW) here, and following
+    // it would restamp the target (tar's `tk -> tcl8.6` moved the directory's mtime) or
+    // fail with ENOENT while the target is not extracted yet ("Cannot utime").
+    utimens: (p, atime, mtime, cb) => fs.lstat(real(p), (err, st) => {
       if (err) return cb(fuseErrno(err));
       const secs = (t: number | 'now' | 'omit', old: number) => (t === 'now' ? Date.now() : t === 'omit' ? old : t) / 1000;
-      fs.utimes(real(p), secs(atime, st.atimeMs), secs(mtime, st.mtimeMs), done(cb));
+      fs.lutimes(real(p), secs(atime, st.atimeMs), secs(mtime, st.mtimeMs), done(cb));
     }),
     chmod: (p, mode, cb) => fs.chmod(real(p), mode, done(cb)),
     chown: (p, uid, gid, cb) => fs.lchown(real(p), uid, gid, done(cb)),
