@@ -5,13 +5,9 @@
  * errno, for the one log line instrument.ts writes.
  */
 import type { Attr, Caller, DirEntry, TimeSpec, Vfs } from '../fs/vfs';
-import type { InodeKind } from '../meta/records';
+import { S_IF } from '../fs/file-types';
 import { DfsError } from '../errors';
 import { fuseErrno } from './errno';
-
-/** st_mode's type bits for each kind. */
-const S_IF: Record<InodeKind, number> = { file: 0o100000, dir: 0o040000, symlink: 0o120000, fifo: 0o010000, socket: 0o140000,
-  chardev: 0o020000, blockdev: 0o060000 };
 
 type Cb = (code: number, ...results: unknown[]) => void;
 
