@@ -11,7 +11,6 @@
 import { DfsError } from '../errors';
 import type { Engine } from '../engine/engine';
 import { newInode, type Inode, type InodeKind } from '../meta/records';
-import { ROOT_INO } from '../meta/store';
 import { dropInode, dropLink, moveEntry, touchDir, type NamedLookup } from './dir-ops';
 import { ExtentCache } from './extent-cache';
 import { MODE_BITS, S_IFMT, S_ISGID, specialKind } from './file-types';
@@ -60,7 +59,7 @@ export class Vfs {
     return this.engine.meta;
   }
 
-  isOpen = (ino: number): boolean => this.files.isOpen(ino);
+  private readonly isOpen = (ino: number): boolean => this.files.isOpen(ino);
 
   private fileOf(i: Inode): OpenFile {
     return new OpenFile(this.engine, this.cache, i.ino, i, () => this.xattrs.policyOf(i.ino));
@@ -378,10 +377,5 @@ export class Vfs {
     const counts = this.store.counts();
     return { blockSize: bs, blocks: Math.floor((capacity * usable) / bs), free: Math.floor((free * usable) / bs), files: counts.inodes + 1_000_000,
       filesFree: 1_000_000, nameMax: NAME_MAX };
-  }
-
-  /** Root inode exists: a cheap liveness check for the mount. */
-  ping(): boolean {
-    return this.store.getInode(ROOT_INO) !== undefined;
   }
 }

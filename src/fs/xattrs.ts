@@ -10,11 +10,11 @@ import type { Inode } from '../meta/records';
 import { formatPolicy, parsePolicy, type Policy } from '../pool/policy';
 import { inodeOf } from './paths';
 
-export const POLICY_XATTR = 'user.dynamicfs.policy';
+const POLICY_XATTR = 'user.dynamicfs.policy';
 
 /** setxattr(2) flags. */
-export const XATTR_CREATE = 1;
-export const XATTR_REPLACE = 2;
+const XATTR_CREATE = 1;
+const XATTR_REPLACE = 2;
 
 /** The largest value we store (the kernel's XATTR_SIZE_MAX). */
 const XATTR_VALUE_MAX = 65536;

@@ -40,7 +40,7 @@ export async function mountFuse(engine: Engine, mountpoint: string, opts: MountO
   const ops = instrumentFuseOps(fuseOps(vfs, () => fuse.context()), engine.metrics, opts.log) as unknown as FuseOps;
   // use_ino: stat shows our inode numbers, so hard links share one and tools like tar/rsync see them.
   // Not hard_remove: libfuse then has no path for an unlinked open file and fstat fails with
-  // ENOENT; Vfs keeps its .fuse_hidden* names out of the directory instead (see Vfs.hidden).
+  // ENOENT; Vfs keeps its .fuse_hidden* names out of the directory instead (see fs/hidden-names.ts).
   const fuse: Fuse = new Fuse(mountpoint, ops, fuseMountOptions({ pool: engine.pool.dir, readOnly: opts.readOnly, allowOther: opts.allowOther,
     timeout: OP_TIMEOUT_MS, extraOptions: ['use_ino'] }));
   await fuse.mountAsync();
