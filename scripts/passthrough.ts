@@ -1,6 +1,6 @@
 /**
  * A do-nothing FUSE filesystem mirroring a backing directory, mounted with exactly the
- * options DynamicFS uses (src/fuse/fuse-native.ts). It is the ceiling of the FUSE path:
+ * options DynamicFS uses (src/fuse/mount-options.ts). It is the ceiling of the FUSE path:
  * whatever DynamicFS does costs on top of this.
  *
  *   node dist/scripts/passthrough.js BACKING MOUNTPOINT [--stats FILE] [--read-only]
@@ -13,10 +13,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import {
-  Fuse, forceUnmount, fuseErrno, fuseMountOptions, isFuseMounted, waitForFuseMount,
-  type FuseOps, type FuseStat,
-} from '../src/fuse/fuse-native';
+import { fuseErrno } from '../src/fuse/errno';
+import { Fuse } from '../src/fuse/fuse-native';
+import type { FuseOps, FuseStat } from '../src/fuse/fuse-types';
+import { fuseMountOptions } from '../src/fuse/mount-options';
+import { isFuseMounted, waitForFuseMount } from '../src/fuse/proc-mounts';
+import { forceUnmount } from '../src/fuse/unmount';
 
 /** Counts of callback sizes: bytes → number of calls. */
 export interface PassthroughStats {

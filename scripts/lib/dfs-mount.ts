@@ -2,7 +2,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { forceUnmount, isFuseMounted, waitForFuseMount } from '../../src/fuse/fuse-native';
+import { isFuseMounted, waitForFuseMount } from '../../src/fuse/proc-mounts';
+import { forceUnmount } from '../../src/fuse/unmount';
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');
 const CLI = path.join(REPO, 'bin', 'dynamicfs.js');

@@ -11,7 +11,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { forceUnmount, isFuseMounted } from '../../src/fuse/fuse-native';
+import { isFuseMounted } from '../../src/fuse/proc-mounts';
+import { forceUnmount } from '../../src/fuse/unmount';
 import { spawnPassthrough, type PassthroughProcess } from '../../scripts/passthrough';
 import { rmrf, tmpDir } from '../helpers/tmp';
 
