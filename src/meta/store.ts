@@ -341,7 +341,8 @@ function statementCache(db: Database.Database): (text: string) => Database.State
   };
 }
 
-export type TransitionSource = 'operator' | 'monitor' | 'probe' | 'errors' | 'pool';
+/** Who recorded a disk event; 'repair' notes where a repair put a fragment (from and to are the same state). */
+export type TransitionSource = 'operator' | 'monitor' | 'probe' | 'errors' | 'pool' | 'repair';
 
 export interface DiskEvent {
   id: number;
