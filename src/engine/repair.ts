@@ -96,7 +96,6 @@ async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Pr
     return { kind: 'unrecoverable', readable: good.length, needed };
   }
 
-  await engine.placement.refresh();
   const targets = chooseTargets(engine.placement, disks, e, slots, evacuate, opts.prefer);
   if (typeof targets === 'string') {
     countErrors(engine, readFailures);
