@@ -106,7 +106,6 @@ export interface DiskRow {
   writeErrors: number;
 }
 
-/** Who moved a disk to a state. */
 /** Who recorded a disk event; 'repair' notes where a repair put a fragment (from and to are the same state). */
 export type TransitionSource = 'operator' | 'monitor' | 'probe' | 'errors' | 'pool' | 'repair';
 
