@@ -53,16 +53,16 @@ describe('rebuild order and safety', () => {
       for (const id of first) assert.ok(zero.has(id), `extent ${id} (margin 1) was rebuilt before a margin-0 one`);
       let job = rebuildJob(pool);
       assert.equal(job.state, 'running', 'the killed job is left running');
-      assert.deepEqual([job.progress.extentsDone, job.progress.extentsTotal, job.progress.atRiskBytes],
-        [zero.size - 1, zero.size + one.size, EXTENT]);
+      assert.deepEqual([job.progress.extentsDone, job.progress.extentsTotal, job.progress.atRiskBytes, job.timeToSafetySeconds],
+        [zero.size - 1, zero.size + one.size, EXTENT, null], 'at risk, and no rate to say when it is safe');
 
       // The same job resumed in a second CLI run, killed after its first commit: the last
       // zero-margin extent, so nothing is at risk any more though the margin-1 ones remain.
       rebuildKilledAfter(pool, 1);
       assert.deepEqual(rebuilt(), zero);
       job = rebuildJob(pool);
-      assert.deepEqual([job.progress.extentsDone, job.progress.extentsTotal, job.progress.atRiskBytes],
-        [zero.size, zero.size + one.size, 0]);
+      assert.deepEqual([job.state, job.progress.extentsDone, job.progress.extentsTotal, job.progress.atRiskBytes, job.timeToSafetySeconds, job.etaSeconds],
+        ['running', zero.size, zero.size + one.size, 0, 0, null], '"safe in" is 0 before the job is done');
       assert.ok(job.progress.bytesDone < job.progress.bytesTotal);
 
       // To the end: done, "safe in" and ETA both 0, nothing left on the failed disks.
