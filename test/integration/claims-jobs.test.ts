@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import { extentsOf, onDisks, rebuildJob, rebuildKilledAfter, until } from '../helpers/claims';
-import { makePool, ok, type Json } from '../helpers/cli';
+import { fails, makePool, ok, type Json } from '../helpers/cli';
 import { cleanupPool, sleep, startServe, stopChild } from '../helpers/daemon';
 import { Rng } from '../helpers/random';
 import { withTmpDir } from '../helpers/tmp';
@@ -32,6 +32,7 @@ describe('a live rebuild in a running coordinator', () => {
         // A slow rebuild (64 KiB/s: each extent reads two 32 KiB fragments and writes one)
         // started in the foreground and killed after its first extent; the coordinator
         // resumes it, at its rate, instead of starting one of its own.
+        assert.match(fails('EINVAL', ['rebuild', pool, '--rate', 'fast']).message, /--rate "fast" is not a size/);
         rebuildKilledAfter(pool, 1, '--rate', '64k');
         const id = rebuildJob(pool).id as number;
         assert.equal(rebuildJob(pool).params.rateBytesPerSec, 65536);
