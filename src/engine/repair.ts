@@ -84,7 +84,9 @@ async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Pr
   const slots = await classify(engine, e, disks, evacuate, opts);
   const good = slots.filter((s) => s.status === 'good' || s.status === 'evacuate');
   const redo = slots.filter((s) => s.status !== 'good');
-  const readFailures = slots.filter((s) => s.status === 'bad');
+  // What the reader or scrub that queued this extent counted already is not counted twice.
+  const known = countedWhenQueued(engine, id);
+  const uncounted = slots.filter((s) => s.status === 'bad' && !known.has(`${s.f.index}/${s.f.diskId}`));
 
   if (redo.length === 0) {
     engine.meta.transact((tx) => { tx.clearRepair(id); opts.onCommit?.(tx); });
@@ -92,13 +94,13 @@ async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Pr
   }
   const needed = e.scheme === 'mirror' ? 1 : e.k;
   if (good.length < needed) {
-    countErrors(engine, readFailures);
+    countErrors(engine, uncounted);
     return { kind: 'unrecoverable', readable: good.length, needed };
   }
 
   const targets = chooseTargets(engine.placement, disks, e, slots, evacuate, opts.prefer);
   if (typeof targets === 'string') {
-    countErrors(engine, readFailures);
+    countErrors(engine, uncounted);
     return { kind: 'stuck', reason: targets };
   }
   await rebuildPayloads(e, slots);
@@ -129,12 +131,12 @@ async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Pr
       const moved = new Map(written.map((w) => [w.index, w]));
       tx.putExtent({ ...e, fragments: e.fragments.map((f) => moved.get(f.index) ?? f) });
       tx.clearRepair(id);
-      for (const s of readFailures) {
+      for (const s of slots.filter((x) => x.status === 'bad')) {
         // A note, not a transition: the disk stays in its state; its history says where the fragment went.
         const state = engine.pool.disk(s.f.diskId)?.state;
         if (state) tx.setDiskState(s.f.diskId, state, 'repair', `fragment ${s.f.index} of extent ${id.toString('hex')}: ${targets.get(s.f.index)!.why}`);
-        tx.countDiskErrors(s.f.diskId, s.code === 'EDIGEST' || s.code === 'EFORMAT' ? 'checksum' : 'read');
       }
+      for (const s of uncounted) tx.countDiskErrors(s.f.diskId, s.code === 'EDIGEST' || s.code === 'EFORMAT' ? 'checksum' : 'read');
       opts.onCommit?.(tx);
       return true;
     });
@@ -143,7 +145,7 @@ async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Pr
       await removeQuietly(engine, id, written.filter((w) => !e.fragments.some((f) => f.index === w.index && f.diskId === w.diskId)));
       return { kind: 'gone' };
     }
-    engine.health.afterErrors(readFailures.map((s) => s.f.diskId));
+    engine.health.afterErrors(uncounted.map((s) => s.f.diskId));
     // The old copies of moved fragments (evacuating, or bad ones rebuilt elsewhere) are unreferenced now; gc would take them too.
     await removeQuietly(engine, id, slots.filter((s) => (s.status === 'evacuate' || s.status === 'bad') && !targets.get(s.f.index)!.inPlace).map((s) => s.f));
     return { kind: 'repaired', rewritten: written.length, bytesWritten, targets: [...targets.values()] };
@@ -193,6 +195,16 @@ async function rebuildPayloads(e: Extent, slots: Slot[]): Promise<void> {
 
 function samePlacement(a: Extent, b: Extent): boolean {
   return a.fragments.length === b.fragments.length && a.fragments.every((f, i) => f.index === b.fragments[i]!.index && f.diskId === b.fragments[i]!.diskId);
+}
+
+/**
+ * The fragments whose failure was counted against their disk when the extent was queued:
+ * a read and a scrub count each failure they meet and name it in the queue's reason as
+ * "fragment I on disk D: CODE" (the start-up scan counts nothing). Keys "index/disk".
+ */
+function countedWhenQueued(engine: Engine, id: Buffer): Set<string> {
+  const entry = engine.meta.repairQueue().find((r) => r.extentId.equals(id));
+  return new Set([...(entry?.reason ?? '').matchAll(/fragment (\d+) on disk (\d+):/g)].map((m) => `${m[1]}/${m[2]}`));
 }
 
 function countErrors(engine: Engine, bad: Slot[]): void {
