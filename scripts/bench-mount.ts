@@ -15,8 +15,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs as parseCliArgs } from 'node:util';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { forceUnmount, isFuseMounted, waitForFuseMount } from '../src/fuse/fuse-native';
+import { execFileSync } from 'node:child_process';
+import { isFuseMounted } from '../src/fuse/proc-mounts';
+import { forceUnmount } from '../src/fuse/unmount';
+import { DfsMount, createPool } from './lib/dfs-mount';
 import { spawnPassthrough, type PassthroughProcess } from './passthrough';
 import { alignedBuffer, dropCaches, isRoot, parseSize, seconds, writeBlocks } from './lib/file-io';
 import { round } from './lib/timing';
@@ -25,8 +27,6 @@ const MiB = 1 << 20;
 const BLOCK = MiB;
 const DISKS = 6;
 const TARGETS = { write: 0.6, read: 0.7 } as const;
-const REPO = path.resolve(__dirname, '..', '..');
-const CLI = path.join(REPO, 'bin', 'dynamicfs.js');
 
 interface Args { json: boolean; size: number; files: number; dir: string }
 
@@ -49,11 +49,6 @@ function parseArgs(argv: string[]): Args {
   if (!Number.isInteger(a.files) || a.files < 1) throw new Error('--files must be a positive integer');
   return a;
 }
-
-
-
-
-
 
 function writeFile(file: string, size: number, buf: Buffer): number {
   const start = process.hrtime.bigint();
@@ -115,68 +110,6 @@ async function runTarget(t: Target, a: Args, buf: Buffer, log: (s: string) => vo
   log(`${name}: metadata x ${a.files}`);
   const meta = metadata(path.join(t.dir(), 'meta'), a.files);
   return { write_mbps: round(write, 1), read_mbps: round(read, 1), ...meta };
-}
-
-function cli(args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: REPO, timeout: 120_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`dynamicfs ${args.join(' ')}: ${String(stderr).trim() || String(stdout).trim() || err.message}`));
-      else resolve(String(stdout));
-    });
-  });
-}
-
-/** A `dynamicfs mount POOL MNT --foreground` child. */
-class DfsMount {
-  child?: ChildProcess;
-  stderr = '';
-  constructor(readonly pool: string, readonly mnt: string) {}
-
-  async start(): Promise<void> {
-    const child = spawn(process.execPath, [CLI, 'mount', this.pool, this.mnt, '--foreground'], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
-    this.child = child;
-    this.stderr = '';
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr += d; });
-    try {
-      await waitForFuseMount(this.mnt, { child, timeoutMs: 60_000 });
-    } catch (e) {
-      throw new Error(`${(e as Error).message}${this.stderr ? `: ${this.stderr.trim()}` : ''}`);
-    }
-  }
-
-  /** `dynamicfs unmount MNT`, then wait for the coordinator to exit. */
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child) return;
-    try {
-      if (isFuseMounted(this.mnt)) await cli(['unmount', this.mnt]);
-      await waitForExit(child, 30_000);
-    } finally {
-      await this.kill();
-    }
-  }
-
-  /** Last resort: SIGKILL and a forced lazy unmount. Never throws. */
-  async kill(): Promise<void> {
-    const child = this.child;
-    if (child && child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await waitForExit(child, 5_000).catch(() => undefined);
-    }
-    this.child = undefined;
-    if (isFuseMounted(this.mnt)) await forceUnmount(this.mnt).catch(() => undefined);
-  }
-}
-
-function waitForExit(child: ChildProcess, ms: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`process ${child.pid} still running after ${ms} ms`)), ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
 }
 
 function ratio(a: number, b: number): number {
@@ -241,12 +174,7 @@ async function main(): Promise<number> {
     cleanups.push(() => mount.kill());
     try {
       fs.mkdirSync(dfsMnt);
-      await cli(['init', pool]);
-      for (let i = 0; i < DISKS; i++) {
-        const d = path.join(root, `disk-${i}`);
-        fs.mkdirSync(d);
-        await cli(['add-disk', pool, d]);
-      }
+      await createPool(pool, root, DISKS);
       await mount.start();
     } catch (e) {
       await mount.kill();

@@ -24,7 +24,8 @@ import { AdminConnection } from '../src/admin/client';
 import type { ScrubDaemonData } from '../src/admin/ops';
 import { runFiles } from '../src/rpc/run-files';
 import { INTENSITY_RATES, type Intensity } from '../src/engine/scrub';
-import { forceUnmount, isFuseMounted, waitForFuseMount } from '../src/fuse/fuse-native';
+import { isFuseMounted, waitForFuseMount } from '../src/fuse/proc-mounts';
+import { forceUnmount } from '../src/fuse/unmount';
 import { alignedBuffer, dropCaches, parseSize, seconds, writeBlocks } from './lib/file-io';
 import { median, round } from './lib/timing';
 

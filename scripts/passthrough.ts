@@ -1,6 +1,6 @@
 /**
  * A do-nothing FUSE filesystem mirroring a backing directory, mounted with exactly the
- * options DynamicFS uses (src/fuse/fuse-native.ts). It is the ceiling of the FUSE path:
+ * options DynamicFS uses (src/fuse/mount-options.ts). It is the ceiling of the FUSE path:
  * whatever DynamicFS does costs on top of this.
  *
  *   node dist/scripts/passthrough.js BACKING MOUNTPOINT [--stats FILE] [--read-only]
@@ -13,10 +13,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
-import {
-  Fuse, forceUnmount, fuseErrno, fuseMountOptions, isFuseMounted, waitForFuseMount,
-  type FuseOps, type FuseStat,
-} from '../src/fuse/fuse-native';
+import { fuseErrno } from '../src/fuse/errno';
+import { Fuse } from '../src/fuse/fuse-native';
+import type { FuseOps, FuseStat } from '../src/fuse/fuse-types';
+import { fuseMountOptions } from '../src/fuse/mount-options';
+import { isFuseMounted, waitForFuseMount } from '../src/fuse/proc-mounts';
+import { forceUnmount } from '../src/fuse/unmount';
 
 /** Counts of callback sizes: bytes → number of calls. */
 export interface PassthroughStats {
@@ -105,11 +107,14 @@ function main(): void {
     mkdir: (p, mode, cb) => fs.mkdir(real(p), { mode }, done(cb)),
     rmdir: (p, cb) => fs.rmdir(real(p), done(cb)),
     rename: (src, dest, cb) => fs.rename(real(src), real(dest), done(cb)),
-    // Times come as epoch ms, 'now' or 'omit' (keep the current one).
-    utimens: (p, atime, mtime, cb) => fs.stat(real(p), (err, st) => {
+    // Times come as epoch ms, 'now' or 'omit' (keep the current one). lstat and lutimes:
+    // the kernel sends a symlink's own utimensat(AT_SYMLINK_NOFOLLOW) here, and following
+    // it would restamp the target (tar's `tk -> tcl8.6` moved the directory's mtime) or
+    // fail with ENOENT while the target is not extracted yet ("Cannot utime").
+    utimens: (p, atime, mtime, cb) => fs.lstat(real(p), (err, st) => {
       if (err) return cb(fuseErrno(err));
       const secs = (t: number | 'now' | 'omit', old: number) => (t === 'now' ? Date.now() : t === 'omit' ? old : t) / 1000;
-      fs.utimes(real(p), secs(atime, st.atimeMs), secs(mtime, st.mtimeMs), done(cb));
+      fs.lutimes(real(p), secs(atime, st.atimeMs), secs(mtime, st.mtimeMs), done(cb));
     }),
     chmod: (p, mode, cb) => fs.chmod(real(p), mode, done(cb)),
     chown: (p, uid, gid, cb) => fs.lchown(real(p), uid, gid, done(cb)),

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite from a clean clone, as CI runs it (.ci/run) and the README says:
 # install the Debian packages the tests drive when they are missing, then
-# `npm ci && npm test`. The packages:
+# `npm ci`, the layer check, the native kernels' own tests (make -C native test) and
+# `npm test`. The packages:
 # - prometheus: the observability tests validate the alert rules and the live endpoint
 #   with promtool, and scrape a mounted pool with a real Prometheus server;
 # - fio, and libpython3.X-testsuite for the system python3: the conformance tests run
@@ -26,4 +27,5 @@ if ! /usr/bin/python3 -c 'import test.test_os' >/dev/null 2>&1; then
 fi
 npm ci
 npm run check:deps
+make -C native test   # the C++ kernels on their own, once per instruction-set level
 npm test

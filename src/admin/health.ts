@@ -1,16 +1,18 @@
 /**
- * The pool's health verdict, as `dynamicfs health`, GET /health and the
- * dynamicfs_pool_health gauge give it: healthy, degraded or critical, with the reasons.
- * It refines the `status` operation's `health` (same extent classification, same disk
- * view) by naming each cause and adding one status does not judge: space.
+ * The pool's health verdict — the ONE function deciding it: `status` computes it once and
+ * `health`, GET /health and the dynamicfs_pool_health gauge pass that result on, so they
+ * cannot disagree. Healthy, degraded or critical, with the reasons:
  *
  *   critical   unrecoverable extents (fewer than k fragments readable: data cannot be read)
- *   degraded   failed or missing disks, disks not healthy (degraded, suspect, draining),
- *              degraded extents (redundancy reduced), the pool's filesystems over 85% full
+ *   degraded   failed disks (even with all their extents rebuilt elsewhere: the operator
+ *              must remove-disk or replace-disk them), missing disks, disks not healthy
+ *              (degraded, suspect, draining), degraded extents (a fragment on a failed or
+ *              missing disk, or known bad: queued for repair or failed its last check),
+ *              the pool's filesystems over 85% full
  *
  * HTTP: 200 healthy, 202 degraded, 503 critical.
  */
-import type { StatusData } from './ops/status';
+import type { DiskState } from '../meta/records';
 
 export type HealthLevel = 'healthy' | 'degraded' | 'critical';
 
@@ -36,13 +38,21 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-function diskList(disks: StatusData['perDisk']): string {
+/** What the verdict is judged from: the extent counts and disk view `status` computes. */
+export interface VerdictInput {
+  extents: { degraded: number; unrecoverable: number };
+  perDisk: { id: number; path: string; state: DiskState; present: boolean }[];
+  disks: { capacityBytes: number; usedBytes: number };
+  repairQueue: number;
+}
+
+function diskList(disks: VerdictInput['perDisk']): string {
   const shown = disks.slice(0, 5).map((d) => `${d.id} (${d.path})`).join(', ');
   return disks.length > 5 ? `${shown} and ${disks.length - 5} more` : shown;
 }
 
-/** Judge a `status` result. Pure: the same status always gives the same verdict. */
-export function judgeHealth(s: StatusData, capacityWarnFraction = CAPACITY_WARN_FRACTION): HealthVerdict {
+/** Judge the pool. Pure: the same input always gives the same verdict. */
+export function judgeHealth(s: VerdictInput, capacityWarnFraction = CAPACITY_WARN_FRACTION): HealthVerdict {
   const reasons: HealthReason[] = [];
   const x = s.extents;
   if (x.unrecoverable > 0) {
@@ -51,7 +61,8 @@ export function judgeHealth(s: StatusData, capacityWarnFraction = CAPACITY_WARN_
   }
   const failed = s.perDisk.filter((d) => d.state === 'failed');
   if (failed.length > 0) {
-    reasons.push({ code: 'failed-disks', severity: 'degraded', message: `${failed.length === 1 ? 'disk' : 'disks'} ${diskList(failed)} failed: nothing is read from or written to ${failed.length === 1 ? 'it' : 'them'}` });
+    reasons.push({ code: 'failed-disks', severity: 'degraded', message: `${failed.length === 1 ? 'disk' : 'disks'} ${diskList(failed)} failed: nothing is read from or written to ${failed.length === 1 ? 'it' : 'them'}; `
+      + `once the rebuild has moved everything off, retire ${failed.length === 1 ? 'it' : 'them'} with \`dynamicfs remove-disk\`, or swap in a new disk with \`dynamicfs replace-disk\`` });
   }
   const missing = s.perDisk.filter((d) => !d.present && d.state !== 'failed');
   if (missing.length > 0) {
@@ -64,7 +75,8 @@ export function judgeHealth(s: StatusData, capacityWarnFraction = CAPACITY_WARN_
   }
   if (x.degraded > 0) {
     reasons.push({ code: 'degraded-extents', severity: 'degraded',
-      message: `${plural(x.degraded, 'extent has', 'extents have')} lost redundancy (still readable from k fragments); ${plural(s.repairQueue, 'extent')} queued for repair` });
+      message: `${plural(x.degraded, 'extent has', 'extents have')} lost redundancy (a fragment on a failed or missing disk, or found bad and not repaired yet; `
+        + `still readable from k fragments); ${plural(s.repairQueue, 'extent')} queued for repair` });
   }
   const cap = s.disks.capacityBytes;
   if (cap > 0 && s.disks.usedBytes / cap > capacityWarnFraction) {

@@ -8,7 +8,6 @@
 import type { Engine } from '../engine/engine';
 import { scrubCoverage } from '../engine/scrub';
 import { diskReports } from './disk-report';
-import { healthFromStatus } from './ops/health';
 import { DISK_STATES, status } from './ops/status';
 
 const installed = new WeakSet<Engine>();
@@ -68,7 +67,7 @@ export function ensurePoolCollectors(engine: Engine): void {
     m.scrubOldestAge.set(cov.oldestVerifiedMs === null ? 0 : Math.max(0, (Date.now() - cov.oldestVerifiedMs) / 1000));
     m.rebuildAtRisk.set(atRisk);
     m.rebuildTimeToSafety.set(safety);
-    const verdict = healthFromStatus(s).health;
+    const verdict = s.health; // status's verdict: the one health and /health give
     for (const state of ['healthy', 'degraded', 'critical'] as const) m.poolHealth.set({ state }, verdict === state ? 1 : 0);
   });
 }

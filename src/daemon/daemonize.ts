@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ping } from '../admin/client';
 import { DfsError } from '../errors';
-import { isFuseMounted } from '../fuse/fuse-native';
+import { isFuseMounted } from '../fuse/proc-mounts';
 import { errorFromReply } from '../rpc/frame';
 import { runFiles } from '../rpc/run-files';
 import { assertNotServed, checkPoolDir } from './serve';

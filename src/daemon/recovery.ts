@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import type { DroppedExtent, Engine } from '../engine/engine';
 import { collectGarbage } from '../engine/gc';
+import { dropInode } from '../fs/dir-ops';
 
 export interface RecoveryResult {
   /** nlink-0 inodes dropped (files unlinked while open when the last coordinator died). */
@@ -22,10 +23,7 @@ export async function recoverPool(engine: Engine, log: Logger): Promise<Recovery
   if (unlinked.length > 0) {
     dropped = engine.meta.transact((tx) => {
       const out: DroppedExtent[] = [];
-      for (const ino of unlinked) {
-        out.push(...tx.dropExtents(ino));
-        tx.deleteInode(ino);
-      }
+      for (const ino of unlinked) out.push(...dropInode(tx, ino));
       return out;
     });
     // Fragments that cannot be removed now stay as orphans: the gc below, or a later one, takes them.

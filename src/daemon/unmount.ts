@@ -8,7 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ping, requestShutdown } from '../admin/client';
 import { DfsError } from '../errors';
-import { findMountedPool, forceUnmount, isFuseMounted } from '../fuse/fuse-native';
+import { findMountedPool, isFuseMounted } from '../fuse/proc-mounts';
+import { forceUnmount } from '../fuse/unmount';
 import { PoolLock } from '../pool/pool-lock';
 import { processAlive } from '../rpc/run-files';
 

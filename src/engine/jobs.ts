@@ -207,7 +207,9 @@ export class JobRunner extends EventEmitter {
   view(row: JobRow): JobView {
     const r = this.running.get(row.id);
     const ended = row.state === 'done' ? 0 : null;
-    const live = r ? liveFigures(r.samples, r.ctx.progress) : { rateBytesPerSec: null, etaSeconds: ended, timeToSafetySeconds: ended };
+    // Nothing left at zero margin is "safe now" whether or not the job runs here.
+    const safe = row.progress.atRiskBytes === 0 ? 0 : ended;
+    const live = r ? liveFigures(r.samples, r.ctx.progress) : { rateBytesPerSec: null, etaSeconds: ended, timeToSafetySeconds: safe };
     return { ...row, ...(r ? { progress: { ...r.ctx.progress } } : {}), ...live };
   }
 

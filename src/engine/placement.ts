@@ -22,6 +22,23 @@ export class Placement {
     return this.pool.disks().filter((d) => d.state === 'healthy' && this.pool.store(d.id).present());
   }
 
+  /**
+   * Disks a repair may fall back to when no healthy disk can take a fragment: every
+   * present disk that still serves reads (degraded, suspect). Draining and failed disks
+   * are never written.
+   */
+  fallback(): DiskRow[] {
+    return this.pool.disks().filter((d) => (d.state === 'degraded' || d.state === 'suspect') && this.pool.store(d.id).present());
+  }
+
+  /** The least loaded, emptiest fallback disk not in `exclude` with room for the fragment, if any. */
+  pickFallback(exclude: ReadonlySet<number>, fragmentBytes: number): number | undefined {
+    return this.fallback()
+      .filter((d) => !exclude.has(d.id) && (this.free.get(d.id)?.bytes ?? Infinity) > fragmentBytes + 4096)
+      .map((d) => ({ id: d.id, load: this.inflight.get(d.id) ?? 0, free: this.free.get(d.id)?.bytes ?? 0 }))
+      .sort((a, b) => a.load - b.load || b.free - a.free || a.id - b.id)[0]?.id;
+  }
+
   /** Refuse early, with the fix, when the policy cannot be met at all. */
   check(policy: Policy): void {
     const need = policy.k + policy.m;

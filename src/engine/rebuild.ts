@@ -11,6 +11,10 @@
  * queued a repair) is picked up by the same job; extents that proved unrecoverable or
  * had nowhere to go are not retried within the job.
  *
+ * Fragments go where repair-targets.ts says (a healthy disk free of the extent, else the
+ * bad fragment's own disk in place, even degraded or suspect); `rewrittenInPlace` counts
+ * those rewritten on their own disk, and the disk's events say which and why.
+ *
  * Each extent's new placement commits in one transaction that also moves the job's
  * progress, so a killed coordinator resumes with the remaining work.
  */
@@ -52,6 +56,7 @@ export async function rebuildJob(engine: Engine, ctx: JobContext): Promise<void>
   p.unrecoverable ??= [];
   p.stuck ??= 0;
   p.atRiskBytes ??= 0;
+  p.rewrittenInPlace ??= 0;
   const skip = new Set<string>();
   for (;;) {
     const work = collectWork(engine, evacuate, skip);
@@ -69,6 +74,7 @@ export async function rebuildJob(engine: Engine, ctx: JobContext): Promise<void>
           ctx.checkpoint(tx);
         },
       });
+      if (outcome.kind === 'repaired') p.rewrittenInPlace = Number(p.rewrittenInPlace) + outcome.targets.filter((t) => t.inPlace).length;
       if (outcome.kind === 'unrecoverable' || outcome.kind === 'stuck' || outcome.kind === 'gone') {
         skip.add(w.id.toString('hex'));
         if (outcome.kind === 'gone') advance(p, w);
@@ -94,7 +100,7 @@ export async function rebuildJob(engine: Engine, ctx: JobContext): Promise<void>
   }
   ctx.checkpoint();
   if (Number(p.stuck) > 0) {
-    throw new Error(`${String(p.stuck)} extents could not be given full redundancy: ${String(p.lastStuck)}; add healthy disks and run \`dynamicfs rebuild\` again`);
+    throw new Error(`${String(p.stuck)} extents could not be given full redundancy: ${String(p.lastStuck)}; add healthy disks (or bring a drained or failed one back) and run \`dynamicfs rebuild\` again`);
   }
 }
 

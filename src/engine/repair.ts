@@ -6,12 +6,19 @@
  * or good. With fewer than k good fragments nothing is written — the extent is
  * unrecoverable and writing could only make things worse. Otherwise the fragments to
  * rewrite are rebuilt (RS decode from k good ones, or a copy of a good replica), each
- * checked against the hash the metadata holds for it, written durably — a bad fragment
- * on a disk still in service back onto the same disk, the others onto another healthy
- * disk that holds no fragment of this extent — and the new placement is committed in ONE
- * transaction. Only after that commit are fragments on evacuating disks deleted.
+ * checked against the hash the metadata holds for it, written durably where
+ * repair-targets.ts decides (a healthy disk free of the extent, else the bad fragment's
+ * own disk in place, even degraded or suspect) — and the new placement is committed in
+ * ONE transaction, with a note in the events of each disk a bad fragment was on saying
+ * where it went and why. Only after that commit are the old copies of moved fragments
+ * (evacuating, or bad ones that went elsewhere) deleted.
  *
  * A crash at any point leaves the old placement (plus orphans gc removes) or the new one.
+ * A rewrite in place is the same: the native write goes to DISK/tmp and renames over the
+ * old file (atomic), and the rebuilt payload is checked against the recorded hash first,
+ * so whether the crash comes before or after the rename, the metadata (unchanged for that
+ * fragment until the commit) names a file with the hash it records, or a still-bad one
+ * the next scrub or read finds again.
  */
 import { DfsError } from '../errors';
 import type { DiskRow, Extent, FragmentRef } from '../meta/records';
@@ -20,11 +27,12 @@ import { blake3Async, rsReconstructAsync } from '../native';
 import { crashPoint } from './crash-points';
 import type { Engine } from './engine';
 import { uuidBytes } from './extent-writer';
+import { chooseTargets, type SlotStatus, type Target } from './repair-targets';
 
 export type RepairOutcome =
   | { kind: 'healthy' }
   | { kind: 'gone' }
-  | { kind: 'repaired'; rewritten: number; bytesWritten: number }
+  | { kind: 'repaired'; rewritten: number; bytesWritten: number; targets: Target[] }
   | { kind: 'unrecoverable'; readable: number; needed: number }
   | { kind: 'stuck'; reason: string };
 
@@ -39,7 +47,7 @@ export interface RepairOptions {
   onCommit?: (tx: Txn) => void;
 }
 
-type Slot = { f: FragmentRef; status: 'good' | 'bad' | 'lost' | 'evacuate'; payload?: Buffer; code?: string };
+type Slot = { f: FragmentRef; status: SlotStatus; payload?: Buffer; code?: string };
 
 /** Fragments of an extent that sit on disks able to serve reads (present, not failed). */
 export function usableFragments(engine: Engine, e: Extent, disks: Map<number, DiskRow>): number {
@@ -76,7 +84,9 @@ async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Pr
   const slots = await classify(engine, e, disks, evacuate, opts);
   const good = slots.filter((s) => s.status === 'good' || s.status === 'evacuate');
   const redo = slots.filter((s) => s.status !== 'good');
-  const readFailures = slots.filter((s) => s.status === 'bad');
+  // What the reader or scrub that queued this extent counted already is not counted twice.
+  const known = countedWhenQueued(engine, id);
+  const uncounted = slots.filter((s) => s.status === 'bad' && !known.has(`${s.f.index}/${s.f.diskId}`));
 
   if (redo.length === 0) {
     engine.meta.transact((tx) => { tx.clearRepair(id); opts.onCommit?.(tx); });
@@ -84,13 +94,13 @@ async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Pr
   }
   const needed = e.scheme === 'mirror' ? 1 : e.k;
   if (good.length < needed) {
-    countErrors(engine, readFailures);
+    countErrors(engine, uncounted);
     return { kind: 'unrecoverable', readable: good.length, needed };
   }
 
-  const targets = chooseTargets(engine, e, slots, evacuate, opts.prefer);
+  const targets = chooseTargets(engine.placement, disks, e, slots, evacuate, opts.prefer);
   if (typeof targets === 'string') {
-    countErrors(engine, readFailures);
+    countErrors(engine, uncounted);
     return { kind: 'stuck', reason: targets };
   }
   await rebuildPayloads(e, slots);
@@ -101,7 +111,7 @@ async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Pr
     const poolUuid = uuidBytes(engine.pool.superblock.uuid);
     let bytesWritten = 0;
     await Promise.all(redo.map(async (s) => {
-      const diskId = targets.get(s.f.index)!;
+      const diskId = targets.get(s.f.index)!.to;
       await opts.throttle?.(s.payload!.length);
       engine.placement.begin(diskId, s.payload!.length + 4096);
       try {
@@ -121,7 +131,12 @@ async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Pr
       const moved = new Map(written.map((w) => [w.index, w]));
       tx.putExtent({ ...e, fragments: e.fragments.map((f) => moved.get(f.index) ?? f) });
       tx.clearRepair(id);
-      for (const s of readFailures) tx.countDiskErrors(s.f.diskId, s.code === 'EDIGEST' || s.code === 'EFORMAT' ? 'checksum' : 'read');
+      for (const s of slots.filter((x) => x.status === 'bad')) {
+        // A note, not a transition: the disk stays in its state; its history says where the fragment went.
+        const state = engine.pool.disk(s.f.diskId)?.state;
+        if (state) tx.setDiskState(s.f.diskId, state, 'repair', `fragment ${s.f.index} of extent ${id.toString('hex')}: ${targets.get(s.f.index)!.why}`);
+      }
+      for (const s of uncounted) tx.countDiskErrors(s.f.diskId, s.code === 'EDIGEST' || s.code === 'EFORMAT' ? 'checksum' : 'read');
       opts.onCommit?.(tx);
       return true;
     });
@@ -130,10 +145,10 @@ async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Pr
       await removeQuietly(engine, id, written.filter((w) => !e.fragments.some((f) => f.index === w.index && f.diskId === w.diskId)));
       return { kind: 'gone' };
     }
-    engine.health.afterErrors(readFailures.map((s) => s.f.diskId));
-    // The old copies on evacuating disks are unreferenced now; gc would take them too.
-    await removeQuietly(engine, id, slots.filter((s) => s.status === 'evacuate' && targets.get(s.f.index) !== s.f.diskId).map((s) => s.f));
-    return { kind: 'repaired', rewritten: written.length, bytesWritten };
+    engine.health.afterErrors(uncounted.map((s) => s.f.diskId));
+    // The old copies of moved fragments (evacuating, or bad ones rebuilt elsewhere) are unreferenced now; gc would take them too.
+    await removeQuietly(engine, id, slots.filter((s) => (s.status === 'evacuate' || s.status === 'bad') && !targets.get(s.f.index)!.inPlace).map((s) => s.f));
+    return { kind: 'repaired', rewritten: written.length, bytesWritten, targets: [...targets.values()] };
   } catch (err) {
     await removeQuietly(engine, id, written.filter((w) => !e.fragments.some((f) => f.index === w.index && f.diskId === w.diskId)));
     throw err;
@@ -158,40 +173,6 @@ async function classify(engine: Engine, e: Extent, disks: Map<number, DiskRow>, 
   }));
 }
 
-/**
- * Where each fragment to rewrite goes: a bad one back onto its own disk while that disk
- * is in service and takes writes, otherwise a healthy disk holding no other fragment of
- * the extent (the preferred one first). A string says why there is nowhere to go.
- */
-function chooseTargets(engine: Engine, e: Extent, slots: Slot[], evacuate: ReadonlySet<number>, prefer: number | undefined): Map<number, number> | string {
-  const taken = new Set(slots.filter((s) => s.status === 'good').map((s) => s.f.diskId));
-  const out = new Map<number, number>();
-  const writable = new Set(engine.placement.writable().map((d) => d.id));
-  for (const s of slots) {
-    if (s.status === 'bad' && writable.has(s.f.diskId) && !evacuate.has(s.f.diskId) && !taken.has(s.f.diskId)) {
-      out.set(s.f.index, s.f.diskId);
-      taken.add(s.f.diskId);
-    }
-  }
-  const bytes = (e.scheme === 'mirror' ? e.length : e.fragLen) + 4096;
-  for (const s of slots) {
-    if (s.status === 'good' || out.has(s.f.index)) continue;
-    let diskId: number | undefined;
-    if (prefer !== undefined && writable.has(prefer) && !taken.has(prefer) && !evacuate.has(prefer)) diskId = prefer;
-    else {
-      const exclude = new Set([...taken, ...evacuate, ...slots.filter((x) => x.status === 'lost' || x.status === 'bad').map((x) => x.f.diskId)]);
-      try {
-        diskId = engine.placement.pick(1, exclude, bytes)[0];
-      } catch (err) {
-        return `no healthy disk without a fragment of this extent has room for fragment ${s.f.index} (${(err as Error).message})`;
-      }
-    }
-    out.set(s.f.index, diskId!);
-    taken.add(diskId!);
-  }
-  return out;
-}
-
 /** Fill in the payload of every fragment to rewrite, and check each against its recorded hash. */
 async function rebuildPayloads(e: Extent, slots: Slot[]): Promise<void> {
   const missing = slots.filter((s) => !s.payload);
@@ -214,6 +195,16 @@ async function rebuildPayloads(e: Extent, slots: Slot[]): Promise<void> {
 
 function samePlacement(a: Extent, b: Extent): boolean {
   return a.fragments.length === b.fragments.length && a.fragments.every((f, i) => f.index === b.fragments[i]!.index && f.diskId === b.fragments[i]!.diskId);
+}
+
+/**
+ * The fragments whose failure was counted against their disk when the extent was queued:
+ * a read and a scrub count each failure they meet and name it in the queue's reason as
+ * "fragment I on disk D: CODE" (the start-up scan counts nothing). Keys "index/disk".
+ */
+function countedWhenQueued(engine: Engine, id: Buffer): Set<string> {
+  const entry = engine.meta.repairQueue().find((r) => r.extentId.equals(id));
+  return new Set([...(entry?.reason ?? '').matchAll(/fragment (\d+) on disk (\d+):/g)].map((m) => `${m[1]}/${m[2]}`));
 }
 
 function countErrors(engine: Engine, bad: Slot[]): void {

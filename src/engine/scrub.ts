@@ -99,6 +99,9 @@ export interface FragmentFinding {
   code: string;
   /** Fixed by this scrub's repair. */
   repaired: boolean;
+  /** Where the repair put the rebuilt fragment (null when not rebuilt), and why there. */
+  repairedOnto: number | null;
+  repair: string | null;
 }
 
 export interface DiskFindings {
@@ -301,11 +304,11 @@ async function checkExtent(engine: Engine, id: Buffer, disks: Map<number, DiskRo
   } catch (err) {
     if ((err as DfsError).code !== 'EMETACORRUPT') throw err;
     return { id, bytes: 0, fragments: 0, inline: false, present: true,
-      findings: [{ path: '<unknown: the extent record is corrupt>', inode: 0, extent: hex, offset: -1, index: null, diskId: null, code: 'EMETACORRUPT', repaired: false }] };
+      findings: [{ path: '<unknown: the extent record is corrupt>', inode: 0, extent: hex, offset: -1, index: null, diskId: null, code: 'EMETACORRUPT', repaired: false, repairedOnto: null, repair: null }] };
   }
   if (!e) return { id, bytes: 0, fragments: 0, inline: false, present: false, findings: [] };
   const finding = (index: number | null, diskId: number | null, code: string): FragmentFinding =>
-    ({ path: engine.meta.pathOf(e!.ino), inode: e!.ino, extent: hex, offset: e!.offset, index, diskId, code, repaired: false });
+    ({ path: engine.meta.pathOf(e!.ino), inode: e!.ino, extent: hex, offset: e!.offset, index, diskId, code, repaired: false, repairedOnto: null, repair: null });
 
   if (e.scheme === 'inline') {
     // getExtent verified the record (its checksum covers the bytes); check them against the logical hash too.
@@ -362,7 +365,14 @@ async function checkExtent(engine: Engine, id: Buffer, disks: Map<number, DiskRo
 async function repairFound(engine: Engine, c: Checked, ctx: JobContext): Promise<void> {
   const outcome = await repairExtent(engine, c.id, { throttle: ctx.throttle });
   if (outcome.kind === 'repaired' || outcome.kind === 'healthy') {
-    for (const f of c.findings) if (REPAIRABLE.has(f.code)) f.repaired = true;
+    const to = new Map(outcome.kind === 'repaired' ? outcome.targets.map((t) => [t.index, t]) : []);
+    for (const f of c.findings) {
+      if (!REPAIRABLE.has(f.code)) continue;
+      f.repaired = true;
+      const t = f.index === null ? undefined : to.get(f.index);
+      f.repairedOnto = t?.to ?? null;
+      f.repair = t?.why ?? null;
+    }
   } else if (outcome.kind === 'gone') {
     c.present = false; // the file was rewritten or removed meanwhile: nothing left to report
     c.findings = [];

@@ -13,7 +13,7 @@ import { DfsError } from '../errors';
 import { ROOT_INO, type MetaStore, type Txn } from '../meta/store';
 import { newInode, type Inode } from '../meta/records';
 import type { DroppedExtent } from '../engine/engine';
-import { inodeOf, joinPath, lookupPath, parsePath } from './paths';
+import { inodeOf, isWithin, joinPath, lookupPath, parsePath, type PathLookup } from './paths';
 
 export const DIR_MODE = 0o755;
 export const FILE_MODE = 0o644;
@@ -48,8 +48,55 @@ export function dropLink(tx: Txn, inode: Inode, now: number, isOpen: IsOpen = no
     tx.putInode({ ...inode, nlink, ctimeMs: now });
     return [];
   }
-  const dropped = inode.kind === 'file' ? tx.dropExtents(inode.ino) : [];
-  tx.deleteInode(inode.ino);
+  return dropInode(tx, inode.ino);
+}
+
+/** Inside `tx`, delete an inode and its extents; returns the extents, whose fragments the caller deletes after the commit. */
+export function dropInode(tx: Txn, ino: number): DroppedExtent[] {
+  const dropped = tx.dropExtents(ino);
+  tx.deleteInode(ino);
+  return dropped;
+}
+
+/** A lookup that names an entry in a directory (not the root); `inode` if it exists. */
+export type NamedLookup = PathLookup & { parent: Inode };
+
+/**
+ * Inside `tx`, rename(2)'s body: move `src`'s entry to `dst`, replacing what is there (a
+ * file or symlink by one, an empty directory by a directory), with both parents' times
+ * and link counts kept right. The caller has dealt with `dst` naming `src`'s own inode
+ * (nothing to do). A directory into itself or below it is EINVAL; a file onto a directory
+ * EISDIR, a directory onto a file ENOTDIR, onto a non-empty directory ENOTEMPTY. Returns
+ * the extents a replaced file dropped: delete their fragments after the commit.
+ */
+export function moveEntry(tx: Txn, store: MetaStore, src: NamedLookup & { inode: Inode }, dst: NamedLookup, now: number,
+  isOpen: IsOpen = noneOpen): DroppedExtent[] {
+  const moving = src.inode;
+  if (moving.kind === 'dir' && isWithin(store, dst.parent.ino, moving.ino)) {
+    throw new DfsError('EINVAL', `cannot move ${src.path} into itself (${dst.path})`, src.path);
+  }
+  const dropped = dst.inode ? replaceEntry(tx, store, moving, dst as NamedLookup & { inode: Inode }, now, isOpen) : [];
+  const dirDelta = moving.kind === 'dir' ? 1 : 0;
+  tx.unlink(src.parent.ino, src.name);
+  touchDir(tx, store, src.parent.ino, now, -dirDelta);
+  tx.link(dst.parent.ino, dst.name, moving.ino);
+  touchDir(tx, store, dst.parent.ino, now, +dirDelta);
+  tx.putInode({ ...inodeOf(store, moving.ino), ctimeMs: now });
+  return dropped;
+}
+
+/** Remove the entry a move lands on, after checking that `moving` may replace it. */
+function replaceEntry(tx: Txn, store: MetaStore, moving: Inode, dst: NamedLookup & { inode: Inode }, now: number, isOpen: IsOpen): DroppedExtent[] {
+  const victim = dst.inode;
+  if (victim.kind === 'dir') {
+    if (moving.kind !== 'dir') throw new DfsError('EISDIR', `cannot replace directory ${dst.path} with a file`, dst.path);
+    if (store.readdir(victim.ino).length > 0) throw new DfsError('ENOTEMPTY', `${dst.path} is a directory that is not empty`, dst.path);
+  } else if (moving.kind === 'dir') {
+    throw new DfsError('ENOTDIR', `cannot replace file ${dst.path} with a directory`, dst.path);
+  }
+  tx.unlink(dst.parent.ino, dst.name);
+  const dropped = dropLink(tx, victim, now, isOpen);
+  touchDir(tx, store, dst.parent.ino, now, victim.kind === 'dir' ? -1 : 0);
   return dropped;
 }
 

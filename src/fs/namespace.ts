@@ -11,8 +11,8 @@ import { DfsError } from '../errors';
 import { ROOT_INO, type MetaStore, type Txn } from '../meta/store';
 import type { Inode, InodeKind } from '../meta/records';
 import type { DroppedExtent, Engine } from '../engine/engine';
-import { inodeOf, isWithin, joinPath, lookupPath, parsePath, resolve, type PathLookup } from './paths';
-import { dropLink, makeDirs, noneOpen, touchDir, type IsOpen } from './dir-ops';
+import { inodeOf, joinPath, lookupPath, parsePath, resolve, type PathLookup } from './paths';
+import { dropLink, makeDirs, moveEntry, noneOpen, touchDir, type IsOpen, type NamedLookup } from './dir-ops';
 
 export { ensureDir, prepareFile, makeDirs, touchDir, type PreparedFile } from './dir-ops';
 export { lookupPath, parsePath, joinPath, resolve, type PathLookup } from './paths';
@@ -179,41 +179,12 @@ export class Namespace {
     if (!src.parent) throw new DfsError('EINVAL', 'the pool root cannot be moved', src.path);
     let dst: PathLookup = lookupPath(this.store, to);
     if (dst.inode?.kind === 'dir') dst = lookupPath(this.store, joinPath([...dst.names, src.name]));
-    const moving = src.inode;
-    const dstParent = dst.parent!; // dst always has a name here: the root is a dir, so we moved inside it
-    if (moving.kind === 'dir' && isWithin(this.store, dstParent.ino, moving.ino)) {
-      throw new DfsError('EINVAL', `cannot move ${src.path} into itself (${dst.path})`, src.path);
-    }
-    const result: MoveResult = { from: src.path, to: dst.path, ino: moving.ino, replaced: null };
-    if (dst.inode?.ino === moving.ino) return { result, dropped: [], unchanged: true }; // already there
-    const now = Date.now();
-    let dropped: DroppedExtent[] = [];
-    if (dst.inode) {
-      dropped = this.replaceIn(tx, moving, dst, now);
-      result.replaced = { ino: dst.inode.ino, kind: dst.inode.kind };
-    }
-    const dirDelta = moving.kind === 'dir' ? 1 : 0;
-    tx.unlink(src.parent.ino, src.name);
-    touchDir(tx, this.store, src.parent.ino, now, -dirDelta);
-    tx.link(dstParent.ino, dst.name, moving.ino);
-    touchDir(tx, this.store, dstParent.ino, now, +dirDelta);
-    tx.putInode({ ...inodeOf(this.store, moving.ino), ctimeMs: now });
+    // dst always has a parent here: the root is a directory, so the entry moves inside it.
+    const result: MoveResult = { from: src.path, to: dst.path, ino: src.inode.ino, replaced: null };
+    if (dst.inode?.ino === src.inode.ino) return { result, dropped: [], unchanged: true }; // already there
+    if (dst.inode) result.replaced = { ino: dst.inode.ino, kind: dst.inode.kind };
+    const dropped = moveEntry(tx, this.store, src as NamedLookup & { inode: Inode }, dst as NamedLookup, Date.now(), this.isOpen);
     return { result, dropped };
-  }
-
-  /** Remove the entry a move lands on, after checking the move may replace it. */
-  private replaceIn(tx: Txn, moving: Inode, dst: PathLookup, now: number): DroppedExtent[] {
-    const victim = dst.inode!;
-    if (victim.kind === 'dir') {
-      if (moving.kind !== 'dir') throw new DfsError('EISDIR', `cannot replace directory ${dst.path} with a file`, dst.path);
-      if (this.store.readdir(victim.ino).length > 0) throw new DfsError('ENOTEMPTY', `${dst.path} is a directory that is not empty`, dst.path);
-    } else if (moving.kind === 'dir') {
-      throw new DfsError('ENOTDIR', `cannot replace file ${dst.path} with a directory`, dst.path);
-    }
-    tx.unlink(dst.parent!.ino, dst.name);
-    const dropped = dropLink(tx, victim, now, this.isOpen);
-    touchDir(tx, this.store, dst.parent!.ino, now, victim.kind === 'dir' ? -1 : 0);
-    return dropped;
   }
 
   /**

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Engine } from '../engine/engine';
 import type { Policy } from '../pool/policy';
+import { MODE_BITS } from './file-types';
 import { getFile, putFile } from './files';
 import { ensureDir, resolve } from './namespace';
 import { fileSource } from './sources';
@@ -44,7 +45,7 @@ const join = (a: string, b: string) => `${a.replace(/\/+$/, '')}/${b}`;
 export async function putLocalFile(engine: Engine, src: string, poolPath: string, policy: Policy | undefined, onProgress?: (n: number) => void) {
   const fh = await fs.promises.open(src, 'r');
   try {
-    const mode = (await fh.stat()).mode & 0o7777;
+    const mode = (await fh.stat()).mode & MODE_BITS;
     return await putFile(engine, poolPath, fileSource(fh), { policy, mode, onProgress });
   } finally {
     await fh.close();
@@ -114,7 +115,7 @@ export async function getTree(engine: Engine, poolPath: string, destDir: string,
   let bytes = 0;
   for (const f of scan.files) {
     const inode = engine.meta.getInode(f.ino)!;
-    bytes += await getLocalFile(engine, f.ino, path.join(destDir, f.rel), inode.mode & 0o7777, onProgress);
+    bytes += await getLocalFile(engine, f.ino, path.join(destDir, f.rel), inode.mode & MODE_BITS, onProgress);
   }
   return { files: scan.files.length, dirs: scan.dirs.length + 1, bytes, skipped: scan.skipped };
 }

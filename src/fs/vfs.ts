@@ -1,30 +1,24 @@
 /**
  * POSIX over the engine, for the mount: the path-based operations fuse-native calls,
  * with errno-style DfsErrors. Namespace changes are one transaction each; file
- * contents go through OpenFile (one per open inode, shared by its handles).
+ * contents go through OpenFile (one per open inode, shared by its handles: open-files.ts);
+ * extended attributes are xattrs.ts's, the names of files unlinked while open
+ * hidden-names.ts's.
  *
  * Permission checks are the kernel's (the mount uses default_permissions): this layer
  * reports modes and owners truthfully and enforces only what the kernel cannot know.
  */
 import { DfsError } from '../errors';
 import type { Engine } from '../engine/engine';
-import { newInode, type Inode, type InodeKind, type SpecialKind } from '../meta/records';
-import { ROOT_INO } from '../meta/store';
-import { formatPolicy, parsePolicy, type Policy } from '../pool/policy';
-import { dropLink, touchDir } from './dir-ops';
+import { newInode, type Inode, type InodeKind } from '../meta/records';
+import { dropInode, dropLink, moveEntry, touchDir, type NamedLookup } from './dir-ops';
 import { ExtentCache } from './extent-cache';
+import { MODE_BITS, S_IFMT, S_ISGID, specialKind } from './file-types';
+import { HiddenNames, hiddenName } from './hidden-names';
 import { OpenFile } from './open-file';
-import { inodeOf, isWithin, lookupPath, type PathLookup } from './paths';
-
-export const POLICY_XATTR = 'user.dynamicfs.policy';
-/** The name libfuse gives an open file that is unlinked (lib/fuse.c, hidden_name: its node id and a counter). */
-const FUSE_HIDDEN = /\/(\.fuse_hidden[0-9a-f]{16})$/;
-
-/** The hidden name in `path`, or undefined. Unique in the mount, so it keys the file even after its directory moves. */
-function hiddenName(path: string): string | undefined {
-  return FUSE_HIDDEN.exec(path)?.[1];
-}
-const NAME_MAX = 255;
+import { OpenFiles } from './open-files';
+import { inodeOf, lookupPath, NAME_MAX, type PathLookup } from './paths';
+import { Xattrs } from './xattrs';
 
 /** What getattr reports: the inode's fields, with the size an open file has now. `mode` is
  * the permission bits only; the FUSE layer adds the type bits. */
@@ -40,18 +34,6 @@ export interface DirEntry {
 /** A time for utimens: epoch ms (fractional to the microsecond), now, or leave as is. */
 export type TimeSpec = number | 'now' | 'omit';
 
-/** setxattr(2) flags. */
-export const XATTR_CREATE = 1;
-export const XATTR_REPLACE = 2;
-
-const S_IFMT = 0o170000;
-const SPECIAL_TYPES: Record<number, SpecialKind> = { 0o010000: 'fifo', 0o140000: 'socket', 0o020000: 'chardev', 0o060000: 'blockdev' };
-
-/** The special kind mknod's mode asks for, or undefined (a regular file, a directory, ...). */
-function specialKind(mode: number): SpecialKind | undefined {
-  return SPECIAL_TYPES[mode & S_IFMT];
-}
-
 /** Times are kept to the microsecond: the same value reads back, whatever the float. */
 function roundToMicros(ms: number): number {
   return Math.round(ms * 1000) / 1000;
@@ -63,28 +45,25 @@ export interface Caller {
 }
 
 export class Vfs {
-  private files = new Map<number, OpenFile>();
-  private handles = new Map<number, OpenFile>();
-  private nextFd = 1;
-  /**
-   * libfuse renames an open file that is being unlinked to DIR/.fuse_hiddenXXXX and
-   * unlinks that name at the last release, so the kernel can still reach it by path
-   * (fstat). A real entry by that name would keep DIR from being removed, so here that
-   * rename is an unlink and the hidden name resolves through this map (name -> inode)
-   * until libfuse unlinks it or the inode's last handle closes.
-   */
-  private hidden = new Map<string, number>();
   readonly cache: ExtentCache;
+  private readonly files = new OpenFiles((i) => this.fileOf(i));
+  private readonly hidden = new HiddenNames();
+  private readonly xattrs: Xattrs;
 
   constructor(readonly engine: Engine, readonly readOnly = false) {
     this.cache = new ExtentCache(engine);
+    this.xattrs = new Xattrs(engine, (path) => this.existing(path));
   }
 
   private get store() {
     return this.engine.meta;
   }
 
-  isOpen = (ino: number): boolean => this.files.has(ino);
+  private readonly isOpen = (ino: number): boolean => this.files.isOpen(ino);
+
+  private fileOf(i: Inode): OpenFile {
+    return new OpenFile(this.engine, this.cache, i.ino, i, () => this.xattrs.policyOf(i.ino));
+  }
 
   // ---- lookups ----
 
@@ -93,8 +72,7 @@ export class Vfs {
   }
 
   private existing(path: string): Inode {
-    // getattr's hot path: the map is nearly always empty, so no regex then.
-    const hiddenIno = this.hidden.size > 0 ? this.hidden.get(hiddenName(path) ?? '') : undefined;
+    const hiddenIno = this.hidden.inodeAt(path);
     const hidden = hiddenIno === undefined ? undefined : this.store.getInode(hiddenIno);
     if (hidden) return hidden;
     const at = this.at(path);
@@ -102,12 +80,28 @@ export class Vfs {
     return at.inode;
   }
 
-  private free(path: string): PathLookup & { parent: Inode } {
+  /** A name that does not exist yet in an existing directory (parsePath has refused names over NAME_MAX). */
+  private free(path: string): NamedLookup {
     const at = this.at(path);
     if (!at.parent) throw new DfsError('EEXIST', '/ exists', path);
     if (at.inode) throw new DfsError('EEXIST', `${path} exists`, path);
-    if (Buffer.byteLength(at.name) > NAME_MAX) throw new DfsError('ENAMETOOLONG', `${at.name.slice(0, 40)}... is longer than ${NAME_MAX} bytes`, path);
-    return at as PathLookup & { parent: Inode };
+    return at as NamedLookup;
+  }
+
+  /**
+   * A new inode at the free name `at`, linked in one transaction; it belongs to the
+   * caller, and to the parent's group when the parent is set-group-ID (as on ext4).
+   */
+  private createAt(at: NamedLookup, caller: Caller, make: (ino: number, owner: { uid: number; gid: number }, now: number) => Inode): Inode {
+    const now = Date.now();
+    return this.store.transact((tx) => {
+      const gid = at.parent.mode & S_ISGID ? at.parent.gid : caller.gid;
+      const i = make(tx.allocIno(), { uid: caller.uid, gid }, now);
+      tx.putInode(i);
+      tx.link(at.parent.ino, at.name, i.ino);
+      touchDir(tx, this.store, at.parent.ino, now, i.kind === 'dir' ? +1 : 0);
+      return i;
+    });
   }
 
   private writable(): void {
@@ -124,7 +118,7 @@ export class Vfs {
   }
 
   private attrOf(i: Inode): Attr {
-    const open = this.files.get(i.ino);
+    const open = this.files.of(i.ino);
     const size = i.kind === 'symlink' ? Buffer.byteLength(i.target ?? '') : open ? open.size : i.size;
     return { ino: i.ino, kind: i.kind, mode: i.mode, uid: i.uid, gid: i.gid, size, nlink: i.nlink, atimeMs: i.atimeMs,
       mtimeMs: open ? open.mtimeMs : i.mtimeMs, ctimeMs: open ? Math.max(i.ctimeMs, open.ctimeMs) : i.ctimeMs, rdev: i.rdev };
@@ -150,17 +144,9 @@ export class Vfs {
   mkdir(path: string, mode: number, caller: Caller): void {
     this.writable();
     const at = this.free(path);
-    if (at.parent.kind !== 'dir') throw new DfsError('ENOTDIR', `parent of ${path} is not a directory`, path);
-    const now = Date.now();
-    this.store.transact((tx) => {
-      const ino = tx.allocIno();
-      // A setgid directory passes its group on, and its setgid bit to subdirectories (as on ext4).
-      const setgid = (at.parent.mode & 0o2000) !== 0;
-      const gid = setgid ? at.parent.gid : caller.gid;
-      tx.putInode(newInode(ino, 'dir', (mode & 0o7777) | (setgid ? 0o2000 : 0), now, { uid: caller.uid, gid, policy: at.parent.policy }));
-      tx.link(at.parent.ino, at.name, ino);
-      touchDir(tx, this.store, at.parent.ino, now, +1);
-    });
+    // A set-group-ID directory passes its set-group-ID bit on to subdirectories too.
+    const setgid = at.parent.mode & S_ISGID;
+    this.createAt(at, caller, (ino, owner, now) => newInode(ino, 'dir', (mode & MODE_BITS) | setgid, now, { ...owner, policy: at.parent.policy }));
   }
 
   rmdir(path: string): void {
@@ -180,10 +166,8 @@ export class Vfs {
 
   async unlink(path: string): Promise<void> {
     this.writable();
-    const hidden = hiddenName(path);
-    const hiddenIno = this.hidden.get(hidden ?? '');
-    if (hidden && hiddenIno !== undefined) {
-      this.hidden.delete(hidden);
+    const hiddenIno = this.hidden.take(path);
+    if (hiddenIno !== undefined) {
       if (!this.isOpen(hiddenIno)) await this.dropIfUnlinked(hiddenIno);
       return;
     }
@@ -207,39 +191,15 @@ export class Vfs {
     const hidden = hiddenName(to);
     if (hidden && this.isOpen(src.inode.ino)) {
       await this.unlink(from);
-      this.hidden.set(hidden, src.inode.ino);
+      this.hidden.hide(hidden, src.inode.ino);
       return;
     }
     if (!src.parent) throw new DfsError('EBUSY', 'the root cannot be renamed', from);
     const dst = this.at(to);
     if (!dst.parent) throw new DfsError('EBUSY', 'the root cannot be replaced', to);
-    if (Buffer.byteLength(dst.name) > NAME_MAX) throw new DfsError('ENAMETOOLONG', `${dst.name.slice(0, 40)}... is too long`, to);
-    const moving = src.inode;
-    if (dst.inode?.ino === moving.ino) return; // same file: POSIX says do nothing
-    if (moving.kind === 'dir' && isWithin(this.store, dst.parent.ino, moving.ino)) {
-      throw new DfsError('EINVAL', `cannot move ${from} into itself`, from);
-    }
-    if (dst.inode) {
-      if (dst.inode.kind === 'dir' && moving.kind !== 'dir') throw new DfsError('EISDIR', `${to} is a directory`, to);
-      if (dst.inode.kind !== 'dir' && moving.kind === 'dir') throw new DfsError('ENOTDIR', `${to} is not a directory`, to);
-      if (dst.inode.kind === 'dir' && this.store.readdir(dst.inode.ino).length > 0) throw new DfsError('ENOTEMPTY', `${to} is not empty`, to);
-    }
-    const now = Date.now();
-    const dirDelta = moving.kind === 'dir' ? 1 : 0;
-    const dropped = this.store.transact((tx) => {
-      let out: ReturnType<typeof dropLink> = [];
-      if (dst.inode) {
-        tx.unlink(dst.parent!.ino, dst.name);
-        if (dst.inode.kind === 'dir') touchDir(tx, this.store, dst.parent!.ino, now, -1);
-        out = dropLink(tx, dst.inode, now, this.isOpen);
-      }
-      tx.unlink(src.parent!.ino, src.name);
-      touchDir(tx, this.store, src.parent!.ino, now, -dirDelta);
-      tx.link(dst.parent!.ino, dst.name, moving.ino);
-      touchDir(tx, this.store, dst.parent!.ino, now, +dirDelta);
-      tx.putInode({ ...inodeOf(this.store, moving.ino), ctimeMs: now });
-      return out;
-    });
+    if (dst.inode?.ino === src.inode.ino) return; // same file: POSIX says do nothing
+    const moving = src as NamedLookup & { inode: Inode };
+    const dropped = this.store.transact((tx) => moveEntry(tx, this.store, moving, dst as NamedLookup, Date.now(), this.isOpen));
     await this.engine.removeFragments(dropped);
   }
 
@@ -258,21 +218,13 @@ export class Vfs {
 
   symlink(target: string, path: string, caller: Caller): void {
     this.writable();
-    const at = this.free(path);
-    const now = Date.now();
-    this.store.transact((tx) => {
-      const ino = tx.allocIno();
-      const gid = at.parent.mode & 0o2000 ? at.parent.gid : caller.gid;
-      tx.putInode(newInode(ino, 'symlink', 0o777, now, { uid: caller.uid, gid, target }));
-      tx.link(at.parent.ino, at.name, ino);
-      touchDir(tx, this.store, at.parent.ino, now);
-    });
+    this.createAt(this.free(path), caller, (ino, owner, now) => newInode(ino, 'symlink', 0o777, now, { ...owner, target }));
   }
 
   chmod(path: string, mode: number): void {
     this.writable();
     const i = this.existing(path);
-    this.store.transact((tx) => tx.putInode({ ...i, mode: mode & 0o7777, ctimeMs: Date.now() }));
+    this.store.transact((tx) => tx.putInode({ ...i, mode: mode & MODE_BITS, ctimeMs: Date.now() }));
   }
 
   chown(path: string, uid: number, gid: number): void {
@@ -288,7 +240,7 @@ export class Vfs {
     this.writable();
     const i = this.existing(path);
     if (atime === 'omit' && mtime === 'omit') return;
-    const open = this.files.get(i.ino);
+    const open = this.files.of(i.ino);
     if (open) await open.commit(); // pending writes would otherwise set mtime again after this
     const now = Date.now();
     const current = inodeOf(this.store, i.ino);
@@ -307,16 +259,8 @@ export class Vfs {
     this.writable();
     const kind = specialKind(mode);
     if (!kind) throw new DfsError('EINVAL', `mknod of file type ${(mode & S_IFMT).toString(8)} is not supported: only FIFOs, sockets and device nodes`, path);
-    const at = this.free(path);
-    if (at.parent.kind !== 'dir') throw new DfsError('ENOTDIR', `parent of ${path} is not a directory`, path);
-    const now = Date.now();
-    this.store.transact((tx) => {
-      const gid = at.parent.mode & 0o2000 ? at.parent.gid : caller.gid;
-      const ino = tx.allocIno();
-      tx.putInode(newInode(ino, kind, mode & 0o7777, now, { uid: caller.uid, gid, rdev: kind === 'chardev' || kind === 'blockdev' ? rdev : 0 }));
-      tx.link(at.parent.ino, at.name, ino);
-      touchDir(tx, this.store, at.parent.ino, now);
-    });
+    const device = kind === 'chardev' || kind === 'blockdev';
+    this.createAt(this.free(path), caller, (ino, owner, now) => newInode(ino, kind, mode & MODE_BITS, now, { ...owner, rdev: device ? rdev : 0 }));
   }
 
   // ---- files ----
@@ -324,17 +268,7 @@ export class Vfs {
   create(path: string, mode: number, caller: Caller): number {
     this.writable();
     const at = this.free(path);
-    if (at.parent.kind !== 'dir') throw new DfsError('ENOTDIR', `parent of ${path} is not a directory`, path);
-    const now = Date.now();
-    const inode = this.store.transact((tx) => {
-      const gid = at.parent.mode & 0o2000 ? at.parent.gid : caller.gid;
-      const i = newInode(tx.allocIno(), 'file', mode & 0o7777, now, { uid: caller.uid, gid, policy: at.parent.policy });
-      tx.putInode(i);
-      tx.link(at.parent.ino, at.name, i.ino);
-      touchDir(tx, this.store, at.parent.ino, now);
-      return i;
-    });
-    return this.openInode(inode);
+    return this.files.open(this.createAt(at, caller, (ino, owner, now) => newInode(ino, 'file', mode & MODE_BITS, now, { ...owner, policy: at.parent.policy })));
   }
 
   /** open(2). O_TRUNC arrives separately as truncate from the kernel. */
@@ -344,25 +278,11 @@ export class Vfs {
     if (i.kind !== 'file') throw new DfsError('ENXIO', `${path} is a ${i.kind}, which the kernel opens, not the pool`, path);
     const accmode = flags & 3;
     if (accmode !== 0 && this.readOnly) throw new DfsError('EROFS', 'the pool is mounted read-only');
-    return this.openInode(i);
-  }
-
-  private openInode(i: Inode): number {
-    let f = this.files.get(i.ino);
-    if (!f) {
-      f = new OpenFile(this.engine, this.cache, i.ino, i, () => this.policyOf(i.ino));
-      this.files.set(i.ino, f);
-    }
-    f.refs++;
-    const fd = this.nextFd++;
-    this.handles.set(fd, f);
-    return fd;
+    return this.files.open(i);
   }
 
   private handle(fd: number): OpenFile {
-    const f = this.handles.get(fd);
-    if (!f) throw new DfsError('EBADF', `no open file with handle ${fd}`);
-    return f;
+    return this.files.handle(fd);
   }
 
   read(fd: number, into: Buffer, pos: number): Promise<number> {
@@ -391,19 +311,11 @@ export class Vfs {
     await this.engine.txg.commit('fsync');
   }
 
-  async release(fd: number): Promise<void> {
-    const f = this.handle(fd);
-    this.handles.delete(fd);
-    try {
-      await f.commit();
-    } finally {
-      f.refs--;
-      if (f.refs === 0 && f.clean) {
-        this.files.delete(f.ino);
-        for (const [p, ino] of this.hidden) if (ino === f.ino) this.hidden.delete(p);
-        await this.dropIfUnlinked(f.ino);
-      }
-    }
+  release(fd: number): Promise<void> {
+    return this.files.release(fd, async (ino) => {
+      this.hidden.forget(ino);
+      await this.dropIfUnlinked(ino);
+    });
   }
 
   async truncate(path: string, size: number): Promise<void> {
@@ -411,7 +323,7 @@ export class Vfs {
     const i = this.existing(path);
     if (i.kind === 'dir') throw new DfsError('EISDIR', `${path} is a directory`, path);
     if (i.kind !== 'file') throw new DfsError('EINVAL', `${path} is a ${i.kind}; only regular files can be truncated`, path);
-    const f = this.files.get(i.ino) ?? new OpenFile(this.engine, this.cache, i.ino, i, () => this.policyOf(i.ino));
+    const f = this.files.of(i.ino) ?? this.fileOf(i);
     await f.truncate(size);
     await f.commit();
   }
@@ -427,72 +339,33 @@ export class Vfs {
   private async dropIfUnlinked(ino: number): Promise<void> {
     const i = this.store.getInode(ino);
     if (!i || i.nlink > 0) return;
-    const dropped = this.store.transact((tx) => {
-      const d = tx.dropExtents(ino);
-      tx.deleteInode(ino);
-      return d;
-    });
+    const dropped = this.store.transact((tx) => dropInode(tx, ino));
     await this.engine.removeFragments(dropped);
   }
 
   /** Commit every open file (unmount, shutdown). */
   async flushAll(): Promise<void> {
-    await Promise.all([...this.files.values()].map((f) => f.commit()));
+    await Promise.all(this.files.all().map((f) => f.commit()));
   }
 
-  // ---- extended attributes (user.* only) and policies ----
-
-  private policyOf(ino: number): Policy {
-    const i = inodeOf(this.store, ino);
-    return i.policy ? parsePolicy(i.policy) : this.engine.pool.policy;
-  }
+  // ---- extended attributes ----
 
   getxattr(path: string, name: string): Buffer {
-    const i = this.existing(path);
-    if (name === POLICY_XATTR) {
-      if (!i.policy) throw new DfsError('ENODATA', `${path} has no ${name}`, path);
-      return Buffer.from(i.policy);
-    }
-    const v = this.store.getXattr(i.ino, name);
-    if (!v) throw new DfsError('ENODATA', `${path} has no ${name}`, path);
-    return v;
+    return this.xattrs.get(path, name);
   }
 
   listxattr(path: string): string[] {
-    const i = this.existing(path);
-    return [...(i.policy ? [POLICY_XATTR] : []), ...this.store.listXattrs(i.ino)];
+    return this.xattrs.list(path);
   }
 
-  /** setxattr(2); flags XATTR_CREATE (must not exist: EEXIST) or XATTR_REPLACE (must exist: ENODATA). */
   setxattr(path: string, name: string, value: Buffer, flags = 0): void {
     this.writable();
-    if (!name.startsWith('user.')) throw new DfsError('ENOTSUP', `only user.* extended attributes are supported, not ${name}`, path);
-    const i = this.existing(path);
-    if (flags & (XATTR_CREATE | XATTR_REPLACE)) {
-      const exists = name === POLICY_XATTR ? i.policy !== null : this.store.getXattr(i.ino, name) !== undefined;
-      if (flags & XATTR_CREATE && exists) throw new DfsError('EEXIST', `${path} already has ${name}`, path);
-      if (flags & XATTR_REPLACE && !exists) throw new DfsError('ENODATA', `${path} has no ${name} to replace`, path);
-    }
-    if (name === POLICY_XATTR) {
-      const policy = formatPolicy(parsePolicy(value.toString('utf8').trim())); // EINVAL names the bad text
-      this.engine.placement.check(parsePolicy(policy));
-      this.store.transact((tx) => tx.putInode({ ...i, policy, ctimeMs: Date.now() }));
-      return;
-    }
-    if (value.length > 65536) throw new DfsError('E2BIG', `extended attribute values are limited to 64 KiB`, path);
-    this.store.transact((tx) => tx.setXattr(i.ino, name, value));
+    this.xattrs.set(path, name, value, flags);
   }
 
   removexattr(path: string, name: string): void {
     this.writable();
-    const i = this.existing(path);
-    if (name === POLICY_XATTR) {
-      if (!i.policy) throw new DfsError('ENODATA', `${path} has no ${name}`, path);
-      this.store.transact((tx) => tx.putInode({ ...i, policy: null, ctimeMs: Date.now() }));
-      return;
-    }
-    const gone = this.store.transact((tx) => tx.removeXattr(i.ino, name));
-    if (!gone) throw new DfsError('ENODATA', `${path} has no ${name}`, path);
+    this.xattrs.remove(path, name);
   }
 
   // ---- the filesystem as a whole ----
@@ -516,10 +389,5 @@ export class Vfs {
     const counts = this.store.counts();
     return { blockSize: bs, blocks: Math.floor((capacity * usable) / bs), free: Math.floor((free * usable) / bs), files: counts.inodes + 1_000_000,
       filesFree: 1_000_000, nameMax: NAME_MAX };
-  }
-
-  /** Root inode exists: a cheap liveness check for the mount. */
-  ping(): boolean {
-    return this.store.getInode(ROOT_INO) !== undefined;
   }
 }

@@ -2,8 +2,10 @@
  * Measures a FUSE op table without touching its handlers: each function is wrapped so
  * that its callback (always the last argument) records the operation's count, latency
  * and errno. A failed operation gets a log line carrying a request id (`fuse-N`), the
- * operation, the path, the errno name and how long it took; the ordinary misses of
- * lookups (ENOENT, EEXIST, ENOTEMPTY, ENODATA) are logged at debug level only.
+ * operation, the path, the errno name, the cause's message when the handler passed the
+ * Error after the errno (ops.ts does; it is not passed on to fuse-native) and how long it
+ * took; the ordinary misses of lookups (ENOENT, EEXIST, ENOTEMPTY, ENODATA) are logged at
+ * debug level only. This is the only place a FUSE failure is logged.
  *
  * The wrapper calls the handler synchronously, so whatever the handler reads at its
  * start (fuse-native's request context) is still valid.
@@ -11,16 +13,12 @@
 import { constants } from 'node:os';
 import type { Logger } from 'pino';
 import type { Metrics } from '../metrics/metrics';
+import { errnoName } from './errno';
 
 type Cb = (code: number, ...results: unknown[]) => void;
 type Handler = (...args: unknown[]) => unknown;
 
-const ERRNO_NAMES = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
-const QUIET = new Set([constants.errno.ENOENT, constants.errno.EEXIST, constants.errno.ENOTEMPTY, constants.errno.ENODATA ?? 61]);
-
-export function errnoName(errno: number): string {
-  return ERRNO_NAMES.get(errno) ?? `E${errno}`;
-}
+const QUIET = new Set([constants.errno.ENOENT, constants.errno.EEXIST, constants.errno.ENOTEMPTY, constants.errno.ENODATA]);
 
 /** A copy of `ops` whose handlers are measured; `init` (called once, at mount) is left as it is. */
 export function instrumentFuseOps(ops: Record<string, unknown>, metrics: Metrics, log: Logger): Record<string, unknown> {
@@ -46,9 +44,11 @@ export function instrumentFuseOps(ops: Record<string, unknown>, metrics: Metrics
         seconds.observe(elapsed / 1000);
         if (typeof code === 'number' && code < 0) {
           const name = errnoName(-code);
+          const cause = results[0] instanceof Error ? results[0] : undefined;
           metrics.fuseErrors.inc({ op, code: name });
           log[QUIET.has(-code) ? 'debug' : 'warn']({ reqId: `fuse-${reqId}`, op, path: typeof args[0] === 'string' ? args[0] : undefined,
-            code: name, ms: Math.round(elapsed * 1000) / 1000 }, 'fuse request failed');
+            code: name, err: cause?.message, ms: Math.round(elapsed * 1000) / 1000 }, 'fuse request failed');
+          if (cause) return (cb as Cb)(code);
         }
         (cb as Cb)(code, ...results);
       };

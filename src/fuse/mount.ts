@@ -1,12 +1,14 @@
 /**
  * Mount a pool with FUSE: a Vfs over the engine, the op table, and the mount options
- * every DynamicFS mount uses (fuse-native.ts). The coordinator owns the returned
- * handle: flush() commits every open file, unmount() flushes and then detaches.
+ * every DynamicFS mount uses (mount-options.ts). The coordinator owns the returned
+ * handle: flush() commits every open file and the open transaction group, unmount() flushes and then detaches.
  */
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine';
 import { Vfs } from '../fs/vfs';
-import { Fuse, fuseMountOptions, type FuseOps } from './fuse-native';
+import { Fuse } from './fuse-native';
+import type { FuseOps } from './fuse-types';
+import { fuseMountOptions } from './mount-options';
 import { instrumentFuseOps } from './instrument';
 import { fuseOps } from './ops';
 
@@ -35,10 +37,10 @@ export async function mountFuse(engine: Engine, mountpoint: string, opts: MountO
   const vfs = new Vfs(engine, opts.readOnly ?? false);
   // New inodes belong to the calling process (fuse_get_context, through our fuse-native patch).
   // Every op counted and timed (engine.metrics), failures logged with a request id.
-  const ops = instrumentFuseOps(fuseOps(vfs, opts.log, () => fuse.context()), engine.metrics, opts.log) as unknown as FuseOps;
+  const ops = instrumentFuseOps(fuseOps(vfs, () => fuse.context()), engine.metrics, opts.log) as unknown as FuseOps;
   // use_ino: stat shows our inode numbers, so hard links share one and tools like tar/rsync see them.
   // Not hard_remove: libfuse then has no path for an unlinked open file and fstat fails with
-  // ENOENT; Vfs keeps its .fuse_hidden* names out of the directory instead (see Vfs.hidden).
+  // ENOENT; Vfs keeps its .fuse_hidden* names out of the directory instead (see fs/hidden-names.ts).
   const fuse: Fuse = new Fuse(mountpoint, ops, fuseMountOptions({ pool: engine.pool.dir, readOnly: opts.readOnly, allowOther: opts.allowOther,
     timeout: OP_TIMEOUT_MS, extraOptions: ['use_ino'] }));
   await fuse.mountAsync();

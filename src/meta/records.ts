@@ -106,8 +106,8 @@ export interface DiskRow {
   writeErrors: number;
 }
 
-/** Who moved a disk to a state. */
-export type TransitionSource = 'operator' | 'monitor' | 'probe' | 'errors' | 'pool';
+/** Who recorded a disk event; 'repair' notes where a repair put a fragment (from and to are the same state). */
+export type TransitionSource = 'operator' | 'monitor' | 'probe' | 'errors' | 'pool' | 'repair';
 
 /** One disk state transition (from is null when the disk was added). */
 export interface DiskEvent {

@@ -5,7 +5,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { ping } from '../../src/admin/client';
-import { forceUnmount, isFuseMounted } from '../../src/fuse/fuse-native';
+import { isFuseMounted } from '../../src/fuse/proc-mounts';
+import { forceUnmount } from '../../src/fuse/unmount';
 import { processAlive, readPidFile, runFiles } from '../../src/rpc/run-files';
 import { BIN } from './cli';
 

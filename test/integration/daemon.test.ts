@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { encodeFrame, FrameReader, MAX_REPLY_BYTES } from '../../src/rpc/frame';
 import { processAlive, readPidFile, runFiles } from '../../src/rpc/run-files';
 import { Engine } from '../../src/engine/engine';
-import { isFuseMounted } from '../../src/fuse/fuse-native';
+import { isFuseMounted } from '../../src/fuse/proc-mounts';
 import { ROOT_INO } from '../../src/meta/store';
 import { BIN, dfs, fails, holdPool, makePool, ok, run, type Json } from '../helpers/cli';
 import { cleanupPool, startServe, stopChild, waitGone } from '../helpers/daemon';

@@ -13,7 +13,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Fuse, forceUnmount, fuseMountOptions, isFuseMounted, type FuseContext, type FuseStat } from '../../src/fuse/fuse-native';
+import { Fuse } from '../../src/fuse/fuse-native';
+import type { FuseContext, FuseStat } from '../../src/fuse/fuse-types';
+import { fuseMountOptions } from '../../src/fuse/mount-options';
+import { isFuseMounted } from '../../src/fuse/proc-mounts';
+import { forceUnmount } from '../../src/fuse/unmount';
 import { rmrf, tmpDir } from '../helpers/tmp';
 
 const canMount = process.getuid?.() === 0 && fs.existsSync('/dev/fuse');

@@ -12,10 +12,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import {
-  Fuse, findMountedPool, forceUnmount, fuseMountAt, fuseMountOptions, fuseRuntime, isFuseMounted,
-  waitForFuseMount, type FuseStat,
-} from '../../src/fuse/fuse-native';
+import { Fuse } from '../../src/fuse/fuse-native';
+import type { FuseStat } from '../../src/fuse/fuse-types';
+import { fuseMountOptions } from '../../src/fuse/mount-options';
+import { findMountedPool, fuseMountAt, isFuseMounted, waitForFuseMount } from '../../src/fuse/proc-mounts';
+import { fuseRuntime } from '../../src/fuse/runtime';
+import { forceUnmount } from '../../src/fuse/unmount';
 import { spawnPassthrough, type PassthroughProcess, type PassthroughStats } from '../../scripts/passthrough';
 import { rmrf, tmpDir, withTmpfs } from '../helpers/tmp';
 

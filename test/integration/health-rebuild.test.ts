@@ -100,8 +100,11 @@ describe('disk health and rebuild', () => {
       const st = await until('the pool to heal', () => {
         const s = status(pool);
         const d = (s.perDisk as Json[]).find((x) => x.path === disks[1]);
-        return d?.state === 'failed' && s.health === 'healthy' && s.jobs.length === 0 ? s : undefined;
+        return d?.state === 'failed' && s.extents.degraded === 0 && s.jobs.length === 0 ? s : undefined;
       });
+      // Full redundancy again, but the failed disk is still registered: the operator's to remove or replace.
+      assert.equal(st.health, 'degraded');
+      assert.deepEqual((st.reasons as Json[]).map((r) => r.code), ['failed-disks']);
       stop = true;
       await reader;
       assert.equal(st.extents.degraded, 0);
@@ -199,7 +202,12 @@ describe('disk health and rebuild', () => {
       assert.ok(done.progress.extentsDone >= mid.progress.extentsDone, 'progress carried over');
       assert.equal(done.progress.extentsDone, done.progress.extentsTotal);
       assert.equal((ok('jobs', pool).jobs as Json[]).filter((j) => j.kind === 'rebuild').length, 1, 'the same job resumed, no second one');
-      await until('a healthy pool', () => status(pool).health === 'healthy');
+      const healed = await until('full redundancy', () => {
+        const s = status(pool);
+        return s.extents.degraded === 0 && s.jobs.length === 0 ? s : undefined;
+      });
+      assert.equal(healed.health, 'degraded', 'the failed disk is still registered');
+      assert.deepEqual((healed.reasons as Json[]).map((r) => r.code), ['failed-disks']);
       assertFullRedundancy(pool, files.keys());
       for (const [name, data] of files) assert.ok(fs.readFileSync(path.join(mnt, name)).equals(data), name);
     });

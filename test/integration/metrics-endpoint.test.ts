@@ -86,10 +86,13 @@ test('mount --metrics-port: live figures from the FUSE and disk paths; the CLI a
     assert.equal(live.get('dynamicfs_files'), 2);
     assert.equal(live.get('dynamicfs_extents{state="healthy"}'), 4);
 
-    // The failed setxattr is in the log with its request id.
-    const failed = fs.readFileSync(runFiles(m.pool).log, 'utf8').split('\n').filter((l) => l.includes('"fuse request failed"'))
-      .map((l) => JSON.parse(l) as Json).find((l) => l.op === 'setxattr');
-    assert.ok(failed, 'the failed setxattr was logged');
+    // The failed setxattr is in the log once, with its request id and its cause.
+    const logLines = fs.readFileSync(runFiles(m.pool).log, 'utf8').split('\n');
+    const failures = logLines.filter((l) => l.includes('"fuse request failed"')).map((l) => JSON.parse(l) as Json).filter((l) => l.op === 'setxattr');
+    assert.equal(failures.length, 1, 'the failed setxattr was logged once');
+    assert.equal(logLines.filter((l) => l.includes('rs:bogus')).length, 1, 'and by nothing else');
+    const failed = failures[0]!;
+    assert.equal(failed.err, 'redundancy "rs:bogus" is not rs:K+M or mirror:N (for example rs:4+2 or mirror:3)');
     assert.equal(failed.code, 'EINVAL');
     assert.equal(failed.path, '/dir');
     assert.match(failed.reqId, /^fuse-\d+$/);

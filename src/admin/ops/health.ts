@@ -1,9 +1,9 @@
 /**
  * `health`: the pool's verdict (healthy, degraded, critical) with the reasons, as GET
- * /health serves it (admin/health.ts judges). Read-only; runs offline or in the
- * coordinator with the same answer.
+ * /health serves it: the verdict `status` computed (admin/health.ts judges), never a
+ * second judgement. Read-only; runs offline or in the coordinator with the same answer.
  */
-import { judgeHealth, type HealthReason, type HealthLevel } from '../health';
+import { HTTP_STATUS, type HealthReason, type HealthLevel } from '../health';
 import type { AdminOp } from '../context';
 import { status, type ExtentHealth, type StatusData } from './status';
 
@@ -22,9 +22,8 @@ export interface HealthData {
 
 /** The verdict from a status already computed (the metrics collector shares one). */
 export function healthFromStatus(s: StatusData): HealthData {
-  const v = judgeHealth(s);
   return {
-    pool: s.pool, health: v.health, httpStatus: v.httpStatus, reasons: v.reasons, generation: s.generation,
+    pool: s.pool, health: s.health, httpStatus: HTTP_STATUS[s.health], reasons: s.reasons, generation: s.generation,
     disks: { total: s.disks.total, missing: s.disks.missing, byState: s.disks.byState },
     extents: s.extents,
     repairQueue: s.repairQueue,

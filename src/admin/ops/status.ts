@@ -2,9 +2,14 @@
  * `status`: the pool at a glance — identity, disks by state, space, namespace totals,
  * extent health, error counters and the repair queue.
  *
- * An extent is healthy when all k+m fragments sit on present, non-failed disks,
- * degraded when at least k do (readable, but redundancy is reduced), unrecoverable
- * below k. Inline extents live in the metadata store and are always healthy.
+ * An extent is unrecoverable when fewer than k fragments sit on present, non-failed
+ * disks; degraded when at least k but not all k+m do, or when a fragment is known bad
+ * (the extent is on the repair queue, or its last check failed and cleared its
+ * verification) — until a repair or a clean scrub; healthy otherwise. Inline extents
+ * live in the metadata store: healthy unless their last check failed.
+ *
+ * The verdict (health and reasons) is admin/health.ts's judgeHealth, computed here once;
+ * `health`, GET /health and the metrics pass this result on.
  */
 import type { Engine } from '../../engine/engine';
 import type { DiskState, Extent } from '../../meta/records';
@@ -12,11 +17,12 @@ import type { AdminOp } from '../context';
 import type { JobView } from '../../engine/jobs';
 import { DISK_STATES } from '../../pool/health';
 import { diskReports, type SpaceTotals } from '../disk-report';
+import { judgeHealth, type HealthLevel, type HealthReason } from '../health';
 import { scrubSection, type ScrubSection } from './scrub-daemon';
 
 export { DISK_STATES };
 
-export type PoolHealth = 'healthy' | 'degraded' | 'critical';
+export type PoolHealth = HealthLevel;
 
 export interface ExtentHealth {
   total: number;
@@ -37,8 +43,10 @@ export interface StatusData {
   policy: string;
   extentSize: number;
   generation: number;
-  /** healthy: nothing lost; degraded: redundancy reduced somewhere; critical: data unreadable. */
+  /** healthy: nothing wrong; degraded: redundancy reduced or a disk needs attention; critical: data unreadable. */
   health: PoolHealth;
+  /** Why the pool is not healthy (empty when it is). */
+  reasons: HealthReason[];
   disks: { total: number; byState: Record<DiskState, number>; missing: number } & SpaceTotals;
   namespace: { files: number; dirs: number; bytes: number };
   extents: ExtentHealth;
@@ -51,12 +59,12 @@ export interface StatusData {
   perDisk: { id: number; path: string; state: DiskState; present: boolean; readErrors: number; checksumErrors: number; writeErrors: number }[];
 }
 
-/** Classify one extent against the set of disks that can serve reads. */
-export function classifyExtent(e: Extent, usable: ReadonlySet<number>): 'healthy' | 'degraded' | 'unrecoverable' {
-  if (e.scheme === 'inline') return 'healthy';
+/** Classify one extent against the disks that can serve reads and whether a fragment of it is known bad. */
+export function classifyExtent(e: Extent, usable: ReadonlySet<number>, knownBad = false): 'healthy' | 'degraded' | 'unrecoverable' {
+  if (e.scheme === 'inline') return knownBad ? 'degraded' : 'healthy';
   const ok = e.fragments.filter((f) => usable.has(f.diskId)).length;
-  if (ok >= e.k + e.m) return 'healthy';
-  return ok >= e.k ? 'degraded' : 'unrecoverable';
+  if (ok < e.k) return 'unrecoverable';
+  return ok >= e.k + e.m && !knownBad ? 'healthy' : 'degraded';
 }
 
 /**
@@ -66,15 +74,17 @@ export function classifyExtent(e: Extent, usable: ReadonlySet<number>): 'healthy
 export function extentHealth(engine: Engine, usable: ReadonlySet<number>): ExtentHealth {
   const h: ExtentHealth = { total: 0, healthy: 0, degraded: 0, unrecoverable: 0, inline: 0, lostFiles: [] };
   const lost = new Map<number, number>();
+  const queued = new Set(engine.meta.repairQueue().map((r) => r.extentId.toString('hex')));
   for (const batch of engine.meta.allExtentIds(1000)) {
     for (const id of batch) {
       const e = engine.meta.getExtent(id);
       if (!e) continue; // removed between the id scan and the read: nothing to count
       h.total++;
-      const c = classifyExtent(e, usable);
+      const knownBad = queued.has(id.toString('hex')) || engine.meta.verifiedAt(id) === undefined;
+      const c = classifyExtent(e, usable, knownBad);
       h[c]++;
       if (c === 'unrecoverable') lost.set(e.ino, (lost.get(e.ino) ?? 0) + 1);
-      if (e.scheme === 'inline') h.inline++;
+      if (e.scheme === 'inline' && c === 'healthy') h.inline++;
     }
   }
   h.lostFiles = [...lost].slice(0, MAX_LOST_FILES).map(([ino, n]) => ({ path: engine.meta.pathOf(ino), inode: ino, extents: n }));
@@ -89,15 +99,15 @@ export const status: AdminOp<Record<string, never>, StatusData> = async (engine)
   const counts = engine.meta.counts();
   const extents = extentHealth(engine, usable);
   const missing = disks.filter((d) => !d.present).length;
-  // A failed, drained or vanished disk that holds nothing any more is the operator's to
-  // remove, but no data depends on it: it does not keep the pool degraded.
-  const concerning = disks.filter((d) => d.state === 'degraded' || d.state === 'suspect' || ((d.state !== 'healthy' || !d.present) && d.fragments > 0));
-  const health: PoolHealth = extents.unrecoverable > 0 ? 'critical'
-    : extents.degraded > 0 || concerning.length > 0 ? 'degraded' : 'healthy';
+  const repairQueue = engine.meta.repairQueue().length;
+  const perDisk = disks.map((d) => ({ id: d.id, path: d.path, state: d.state, present: d.present,
+    readErrors: d.readErrors, checksumErrors: d.checksumErrors, writeErrors: d.writeErrors }));
+  const verdict = judgeHealth({ extents, perDisk, disks: totals, repairQueue });
   const sb = engine.pool.superblock;
   return {
     pool: engine.pool.dir, uuid: sb.uuid, policy: sb.policy, extentSize: sb.extentSize, generation: engine.meta.generation(),
-    health,
+    health: verdict.health,
+    reasons: verdict.reasons,
     disks: { total: disks.length, byState, missing, ...totals },
     namespace: { files: counts.files, dirs: counts.dirs, bytes: counts.bytes },
     extents,
@@ -106,10 +116,9 @@ export const status: AdminOp<Record<string, never>, StatusData> = async (engine)
       checksum: disks.reduce((n, d) => n + d.checksumErrors, 0),
       write: disks.reduce((n, d) => n + d.writeErrors, 0),
     },
-    repairQueue: engine.meta.repairQueue().length,
+    repairQueue,
     jobs: engine.jobs.list().filter((j) => j.state === 'queued' || j.state === 'running' || j.state === 'paused'),
     scrub: scrubSection(engine),
-    perDisk: disks.map((d) => ({ id: d.id, path: d.path, state: d.state, present: d.present,
-      readErrors: d.readErrors, checksumErrors: d.checksumErrors, writeErrors: d.writeErrors })),
+    perDisk,
   };
 };

@@ -16,7 +16,7 @@ export function register(program: Command, ctx: CliContext): void {
   program.command('disk-events')
     .summary('show the history of disk state changes')
     .description('List every disk state transition of POOL (or of DISK), oldest first: when, from and to which state, '
-      + 'what made it (operator, monitor, probe, errors, pool) and why.')
+      + 'what made it (operator, monitor, probe, errors, pool; repair: a note of where a repair put a fragment that was bad on the disk, same state before and after) and why.')
     .argument('<pool>', 'pool directory')
     .argument('[disk]', 'only this disk: id, path or uuid')
     .action(async (pool: string, disk: string | undefined) => {

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { invoke } from '../../admin/client';
 import { localContext, jsonOf, type CliContext } from '../verb';
+import { parseBytes } from '../format';
 import { renderJobOutcome } from './job-output';
 
 export function register(program: Command, ctx: CliContext): void {
@@ -14,7 +15,11 @@ export function register(program: Command, ctx: CliContext): void {
       + 'reported by file path and left untouched.')
     .argument('<pool>', 'pool directory')
     .option('--wait', 'with a coordinator running: wait for the job to end')
-    .action(async (pool: string, o: { wait?: boolean }, cmd: Command) => {
-      ctx.emit(await invoke(pool, 'rebuild', { wait: !!o.wait }, { local: localContext(jsonOf(cmd)) }), renderJobOutcome);
+    .option('--rate <bytes>', 'cap the rebuild\'s I/O at this many bytes per second, such as 8M (default: no limit); '
+      + 'given while a rebuild runs, changes its rate')
+    .action(async (pool: string, o: { wait?: boolean; rate?: string }, cmd: Command) => {
+      const rate = o.rate === undefined ? undefined : parseBytes(o.rate, '--rate');
+      ctx.emit(await invoke(pool, 'rebuild', { wait: !!o.wait, ...(rate === undefined ? {} : { rateBytesPerSec: rate }) },
+        { local: localContext(jsonOf(cmd)) }), renderJobOutcome);
     });
 }

@@ -78,7 +78,7 @@ export function renderReport(r: ScrubReport): string {
     lines.push('', 'per file:');
     for (const f of r.files) {
       const where = f.index === null ? 'extent' : `fragment ${f.index}${f.diskId === null ? '' : ` on disk ${f.diskId}`}`;
-      lines.push(`  ${f.path} @ ${f.offset}: ${where}: ${f.code}${f.repaired ? ' (repaired)' : ''}  [extent ${f.extent}]`);
+      lines.push(`  ${f.path} @ ${f.offset}: ${where}: ${f.code}${f.repaired ? ` (repaired${f.repair ? `: ${f.repair}` : ''})` : ''}  [extent ${f.extent}]`);
     }
     if (r.filesOmitted) lines.push(`  ... and ${r.filesOmitted} more findings (per disk counts include them)`);
   }

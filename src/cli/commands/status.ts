@@ -19,6 +19,7 @@ function render(d: StatusData): string {
   const x = d.extents;
   const out = [
     `pool ${d.pool}: ${d.health.toUpperCase()}`,
+    ...d.reasons.map((r) => `  ${r.severity}: ${r.message}`),
     keyValues([
       ['uuid', d.uuid],
       ['redundancy', `${d.policy}, ${humanBytes(d.extentSize)} extents`],

@@ -1,8 +1,8 @@
 /**
  * instrumentFuseOps over a fake op table: every operation counted and timed whatever it
  * answers, errors counted by errno name and logged with a request id (ENOENT and the
- * other ordinary misses at debug level only), results passed through untouched, and the
- * handler called synchronously (fuse-native's request context is only valid then).
+ * other ordinary misses at debug level only, a cause passed after the errno in the log line
+ * and not passed on), results passed through untouched, and the handler called synchronously (fuse-native's request context is only valid then).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -30,6 +30,7 @@ test('FUSE ops are counted, timed, and their failures logged with a request id',
     },
     read: (_p: string, _fd: number, _buf: Buffer, len: number, _pos: number, cb: Cb) => cb(len),
     readlink: (_p: string, cb: Cb) => cb(-constants.errno.EINVAL),
+    unlink: (_p: string, cb: Cb) => cb(-constants.errno.EIO, new Error('disk 3 is gone')),
   };
   const ops = instrumentFuseOps(raw, metrics, log) as typeof raw;
   assert.deepEqual(Object.keys(ops), Object.keys(raw), 'the same operations are implemented');
@@ -41,7 +42,8 @@ test('FUSE ops are counted, timed, and their failures logged with a request id',
   assert.ok(inHandler, 'called synchronously');
   ops.read('/a', 3, Buffer.alloc(8), 8, 0, (n) => results.push([n]));
   ops.readlink('/file', (code) => results.push([code]));
-  assert.deepEqual(results, [[0, { size: 1 }], [-constants.errno.ENOENT], [8], [-constants.errno.EINVAL]]);
+  ops.unlink('/f', (...args) => results.push(args));
+  assert.deepEqual(results, [[0, { size: 1 }], [-constants.errno.ENOENT], [8], [-constants.errno.EINVAL], [-constants.errno.EIO]]);
 
   const m = parseExposition(await metrics.text(), 'dynamicfs_fuse');
   assert.equal(m.get('dynamicfs_fuse_operations_total{op="getattr"}'), 2);
@@ -53,7 +55,8 @@ test('FUSE ops are counted, timed, and their failures logged with a request id',
   assert.ok(m.get('dynamicfs_fuse_operation_duration_seconds_sum{op="getattr"}')! >= 0.004, 'the slow getattr was timed');
 
   const failed = lines.filter((l) => l.msg === 'fuse request failed');
-  assert.deepEqual(failed.map((l) => [l.level, l.op, l.code, l.path]), [[20, 'getattr', 'ENOENT', '/missing'], [40, 'readlink', 'EINVAL', '/file']]);
+  assert.deepEqual(failed.map((l) => [l.level, l.op, l.code, l.path, l.err]), [[20, 'getattr', 'ENOENT', '/missing', undefined],
+    [40, 'readlink', 'EINVAL', '/file', undefined], [40, 'unlink', 'EIO', '/f', 'disk 3 is gone']]);
   assert.match(String(failed[1]!.reqId), /^fuse-\d+$/);
   assert.notEqual(failed[0]!.reqId, failed[1]!.reqId);
 });

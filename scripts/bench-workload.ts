@@ -1,0 +1,195 @@
+/**
+ * Workload benchmark (issue 13): the work people mount a filesystem for, done by the real
+ * programs, on (a) the plain backing filesystem, (b) a do-nothing fuse-native passthrough
+ * with DynamicFS's mount options (the FUSE ceiling) and (c) a DynamicFS mount of a fresh
+ * 6-disk rs:4+2 pool, all three under the same directory, in the same run.
+ *
+ *   npm run bench:workload -- [--json] [--quick] [--dir DIR]
+ *
+ * Steps (scripts/lib/workload-steps.ts): extract a tarball of /usr/include, `tar
+ * --compare` it, `rm -rf` it; git init/add/3 commits/gc/fsck/clone of ~300 files; SQLite
+ * with synchronous=FULL, rollback journal and WAL (10,000 inserts in 10 transactions,
+ * then 200 autocommits); `make -j4` of 41 C files; create+stat+unlink of 10,000 empty
+ * files. Each step runs on the three targets in turn before the next step, so a change
+ * in the machine's load falls on all three alike. --quick shrinks every size for a smoke
+ * run. Every mount and temp dir is removed at the end, also on error or Ctrl-C.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs as parseCliArgs } from 'node:util';
+import { execFileSync, type ChildProcess } from 'node:child_process';
+import { isFuseMounted } from '../src/fuse/proc-mounts';
+import { forceUnmount } from '../src/fuse/unmount';
+import { spawnPassthrough, type PassthroughProcess } from './passthrough';
+import { DfsMount, createPool } from './lib/dfs-mount';
+import { round } from './lib/timing';
+import { FULL, QUICK, STEPS, run, running, type Sizes, type StepContext } from './lib/workload-steps';
+
+const DISKS = 6;
+const TARGETS = ['plain', 'passthrough', 'dynamicfs'] as const;
+type TargetName = (typeof TARGETS)[number];
+
+interface Args { json: boolean; quick: boolean; dir: string }
+
+/** One step's row: seconds per target (null when it failed or the target was not there). */
+interface Row {
+  step: string;
+  label: string;
+  plain_s: number | null;
+  passthrough_s: number | null;
+  dynamicfs_s: number | null;
+  /** dynamicfs_s / passthrough_s: above 1 is slower than the FUSE ceiling. */
+  dynamicfs_over_passthrough: number | null;
+  /** Operations per second per target, for the metadata loop only. */
+  ops_per_s?: Partial<Record<TargetName, number>>;
+  errors?: Partial<Record<TargetName, string>>;
+}
+
+function parseArgs(argv: string[]): Args {
+  const { values: o } = parseCliArgs({ args: argv, options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, dir: { type: 'string' } } });
+  const dir = o.dir ? path.resolve(o.dir) : os.tmpdir();
+  if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`--dir ${dir} is not a directory: give an existing directory on the disk to measure`);
+  return { json: !!o.json, quick: !!o.quick, dir };
+}
+
+/** Lazy-unmount every mount under root (synchronous: for the signal handler). */
+function unmountAllSync(root: string): void {
+  for (const m of fs.readFileSync('/proc/mounts', 'utf8').split('\n')) {
+    const target = m.split(' ')[1];
+    if (target && target.startsWith(root + path.sep)) {
+      try { execFileSync('umount', ['-l', target]); } catch { /* best effort */ }
+    }
+  }
+}
+
+async function main(): Promise<number> {
+  const a = parseArgs(process.argv.slice(2));
+  const sizes: Sizes = a.quick ? QUICK : FULL;
+  const log = (s: string): void => {
+    if (!a.json) process.stderr.write(`  ${s}\n`);
+  };
+  const root = fs.mkdtempSync(path.join(a.dir, 'dfs-bench-workload-'));
+  let pt: PassthroughProcess | undefined;
+  const mount = new DfsMount(path.join(root, 'pool'), path.join(root, 'dfs-mnt'));
+  const servers = (): ChildProcess[] => [pt?.child, mount.child].filter((c): c is ChildProcess => !!c);
+  let interrupted = false;
+  const onSignal = (): void => {
+    interrupted = true;
+    for (const c of [...running, ...servers()]) c.kill('SIGKILL');
+    unmountAllSync(root);
+    fs.rmSync(root, { recursive: true, force: true });
+    process.exit(130);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const out: Record<string, unknown> = { quick: a.quick, dir: a.dir, pool: { disks: DISKS, redundancy: 'rs:4+2' } };
+  try {
+    const tarball = path.join(root, 'tree.tar');
+    log(`archiving /${sizes.tree}`);
+    await run('tar', ['-C', '/', '-cf', tarball, sizes.tree]);
+    const tree = { entries: (await run('tar', ['-tf', tarball])).split('\n').filter(Boolean).length, bytes: fs.statSync(tarball).size };
+    out.tree = { path: `/${sizes.tree}`, ...tree };
+
+    const dirs: Partial<Record<TargetName, string>> = {};
+    const unavailable: Partial<Record<TargetName, string>> = {};
+    dirs.plain = path.join(root, 'plain');
+    fs.mkdirSync(dirs.plain);
+    const backing = path.join(root, 'pt-backing');
+    dirs.passthrough = path.join(root, 'pt-mnt');
+    fs.mkdirSync(backing);
+    fs.mkdirSync(dirs.passthrough);
+    pt = await spawnPassthrough(backing, dirs.passthrough);
+    try {
+      fs.mkdirSync(mount.mnt);
+      await createPool(mount.pool, root, DISKS);
+      await mount.start();
+      dirs.dynamicfs = mount.mnt;
+    } catch (e) {
+      await mount.kill();
+      unavailable.dynamicfs = `dynamicfs mount not available: ${(e as Error).message.replace(/\s*\n\s*/g, ' ')}`;
+      log(unavailable.dynamicfs);
+    }
+
+    const ctx: StepContext = { sizes, tarball };
+    const rows: Row[] = [];
+    for (const step of STEPS) {
+      const row: Row = { step: step.id, label: step.label(sizes, tree), plain_s: null, passthrough_s: null, dynamicfs_s: null, dynamicfs_over_passthrough: null };
+      for (const t of TARGETS) {
+        const dir = dirs[t];
+        if (!dir) {
+          (row.errors ??= {})[t] = unavailable[t]!;
+          continue;
+        }
+        log(`${step.id}: ${t}`);
+        try {
+          const r = await step.run(dir, ctx);
+          row[`${t}_s`] = round(r.seconds, 2);
+          if (r.opsPerSec !== undefined) (row.ops_per_s ??= {})[t] = round(r.opsPerSec, 0);
+        } catch (e) {
+          if (interrupted) throw e;
+          (row.errors ??= {})[t] = (e as Error).message;
+          log(`${step.id}: ${t} failed: ${(e as Error).message}`);
+        }
+      }
+      if (row.dynamicfs_s !== null && row.passthrough_s) row.dynamicfs_over_passthrough = round(row.dynamicfs_s / row.passthrough_s, 2);
+      rows.push(row);
+    }
+    if (dirs.dynamicfs) await mount.stop();
+    await pt.stop();
+    out.steps = rows;
+    // A step that failed anywhere fails the run, after the table shows what did run.
+    const failed = rows.some((r) => r.errors);
+    if (a.json) process.stdout.write(JSON.stringify({ ok: !failed, ...out }) + '\n');
+    else printText(a, sizes, rows);
+    return failed ? 1 : 0;
+  } catch (e) {
+    if (interrupted) return 130;
+    if (a.json) process.stdout.write(JSON.stringify({ ok: false, error: { code: 'EBENCH', message: (e as Error).message }, ...out }) + '\n');
+    else process.stderr.write(`bench:workload failed: ${(e as Error).stack ?? e}\n`);
+    return 1;
+  } finally {
+    await mount.kill();
+    await pt?.stop();
+    // Anything still mounted under root (a bug above) must not outlive the run.
+    for (const m of fs.readFileSync('/proc/mounts', 'utf8').split('\n')) {
+      const target = m.split(' ')[1];
+      if (target && target.startsWith(root + path.sep) && isFuseMounted(target)) await forceUnmount(target).catch(() => undefined);
+    }
+    fs.rmSync(root, { recursive: true, force: true });
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+  }
+}
+
+function printText(a: Args, sizes: Sizes, rows: Row[]): void {
+  const cell = (x: number | null | undefined): string => (x === null || x === undefined ? 'n/a' : String(x));
+  const table = [
+    ['step', 'plain disk s', 'passthrough s', 'DynamicFS s', 'DynamicFS / passthrough'],
+    ...rows.map((r) => [r.label, cell(r.plain_s), cell(r.passthrough_s), cell(r.dynamicfs_s), r.dynamicfs_over_passthrough === null ? 'n/a' : `${r.dynamicfs_over_passthrough}x`]),
+  ];
+  const widths = table[0]!.map((_, c) => Math.max(...table.map((line) => line[c]!.length)));
+  const fmt = (line: string[]): string => `| ${line.map((s, c) => (c === 0 ? s.padEnd(widths[c]!) : s.padStart(widths[c]!))).join(' | ')} |`;
+  const lines = [
+    `Workload benchmark${a.quick ? ' (--quick)' : ''} under ${a.dir}: plain disk, fuse-native passthrough, DynamicFS (${DISKS} directory disks, rs:4+2)`,
+    '',
+    fmt(table[0]!),
+    `|${widths.map((w, c) => (c === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
+    ...table.slice(1).map(fmt),
+  ];
+  const meta = rows.find((r) => r.ops_per_s);
+  if (meta?.ops_per_s) {
+    const o = meta.ops_per_s;
+    lines.push('', `metadata loop (${sizes.metaFiles} files x create, stat, unlink), ops/s: plain ${cell(o.plain)}, passthrough ${cell(o.passthrough)}, DynamicFS ${cell(o.dynamicfs)}`);
+  }
+  for (const r of rows) {
+    for (const [t, msg] of Object.entries(r.errors ?? {})) lines.push(`${r.step} on ${t}: ${msg}`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+main().then((code) => { process.exitCode = code; }, (e: Error) => {
+  process.stderr.write(`bench:workload: ${e.message}\n`);
+  process.exitCode = 2;
+});

@@ -1,0 +1,82 @@
+/** A DynamicFS pool and its mount for the benchmarks, driven through the CLI as a user would. */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { isFuseMounted, waitForFuseMount } from '../../src/fuse/proc-mounts';
+import { forceUnmount } from '../../src/fuse/unmount';
+
+export const REPO = path.resolve(__dirname, '..', '..', '..');
+const CLI = path.join(REPO, 'bin', 'dynamicfs.js');
+
+/** Run `dynamicfs ARGS`; rejects with its stderr. */
+export function cli(args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [CLI, ...args], { cwd: REPO, timeout: 120_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`dynamicfs ${args.join(' ')}: ${String(stderr).trim() || String(stdout).trim() || err.message}`));
+      else resolve(String(stdout));
+    });
+  });
+}
+
+/** `dynamicfs init POOL` (default policy rs:4+2) and `add-disk` of `disks` fresh directories under root. */
+export async function createPool(pool: string, root: string, disks: number): Promise<void> {
+  await cli(['init', pool]);
+  for (let i = 0; i < disks; i++) {
+    const d = path.join(root, `disk-${i}`);
+    fs.mkdirSync(d);
+    await cli(['add-disk', pool, d]);
+  }
+}
+
+/** A `dynamicfs mount POOL MNT --foreground` child. */
+export class DfsMount {
+  child?: ChildProcess;
+  stderr = '';
+  constructor(readonly pool: string, readonly mnt: string) {}
+
+  async start(): Promise<void> {
+    const child = spawn(process.execPath, [CLI, 'mount', this.pool, this.mnt, '--foreground'], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = child;
+    this.stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr += d; });
+    try {
+      await waitForFuseMount(this.mnt, { child, timeoutMs: 60_000 });
+    } catch (e) {
+      throw new Error(`${(e as Error).message}${this.stderr ? `: ${this.stderr.trim()}` : ''}`);
+    }
+  }
+
+  /** `dynamicfs unmount MNT`, then wait for the coordinator to exit. */
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    try {
+      if (isFuseMounted(this.mnt)) await cli(['unmount', this.mnt]);
+      await waitForExit(child, 30_000);
+    } finally {
+      await this.kill();
+    }
+  }
+
+  /** Last resort: SIGKILL and a forced lazy unmount. Never throws. */
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (child && child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await waitForExit(child, 5_000).catch(() => undefined);
+    }
+    this.child = undefined;
+    if (isFuseMounted(this.mnt)) await forceUnmount(this.mnt).catch(() => undefined);
+  }
+}
+
+export function waitForExit(child: ChildProcess, ms: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`process ${child.pid} still running after ${ms} ms`)), ms);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
