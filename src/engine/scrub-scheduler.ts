@@ -20,7 +20,7 @@ import type { Logger } from 'pino';
 import { DfsError } from '../errors';
 import type { JobRow, MetaStore } from '../meta/store';
 import type { Engine } from './engine';
-import { checkIntensity, intensityRate, type IntensitySetting, type ScrubParams } from './scrub';
+import { checkIntensity, intensityRate, type IntensitySetting, type ScrubParams } from './scrub-params';
 
 export const FREQUENCIES = ['nightly', 'continuous', 'manual'] as const;
 export type Frequency = (typeof FREQUENCIES)[number];

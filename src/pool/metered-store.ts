@@ -5,9 +5,10 @@
  * so the figures come from the real I/O path, and a store a test swaps in with
  * Pool.setStore (a fault injector) is measured the same way.
  */
-import type { FragmentHeaderInput, FragmentWriteResult } from '../native';
+import type { FragmentHeaderInput } from '../native';
 import type { Metrics } from '../metrics/metrics';
-import type { FragmentStore, StoredFragment } from './fragment-store';
+import type { DiskLabel } from './label';
+import type { DiskSpace, FragmentStore, IoPriority, StoredFragment, TmpEntry } from './fragment-store';
 
 type Op = 'read' | 'write' | 'remove';
 
@@ -46,18 +47,14 @@ export class MeteredStore implements FragmentStore {
     return this.inner.id;
   }
 
-  get root(): string {
-    return this.inner.root;
-  }
-
-  async write(header: FragmentHeaderInput, payload: Uint8Array): Promise<FragmentWriteResult> {
+  async write(header: FragmentHeaderInput, payload: Uint8Array): Promise<number> {
     const r = await this.timed('write', () => this.inner.write(header, payload));
     this.writeBytes.inc(payload.length);
     return r;
   }
 
-  async read(extentId: Buffer, index: number, expectedHash: Buffer): Promise<Buffer> {
-    const payload = await this.timed('read', () => this.inner.read(extentId, index, expectedHash));
+  async read(extentId: Buffer, index: number, expectedHash: Buffer, priority?: IoPriority): Promise<Buffer> {
+    const payload = await this.timed('read', () => this.inner.read(extentId, index, expectedHash, priority));
     this.readBytes.inc(payload.length);
     return payload;
   }
@@ -66,15 +63,19 @@ export class MeteredStore implements FragmentStore {
     return this.timed('remove', () => this.inner.remove(extentId, index));
   }
 
+  removeTmp(name: string): Promise<void> {
+    return this.inner.removeTmp(name);
+  }
+
   list(): AsyncGenerator<StoredFragment> {
     return this.inner.list();
   }
 
-  listTmp(): Promise<{ path: string; mtimeMs: number; bytes: number }[]> {
+  listTmp(): Promise<TmpEntry[]> {
     return this.inner.listTmp();
   }
 
-  space(): Promise<{ capacityBytes: number; freeBytes: number }> {
+  space(): Promise<DiskSpace> {
     return this.inner.space();
   }
 
@@ -82,8 +83,12 @@ export class MeteredStore implements FragmentStore {
     return this.inner.has(extentId, index);
   }
 
-  present(): boolean {
-    return this.inner.present();
+  probe(bytes: number): Promise<number> {
+    return this.inner.probe(bytes);
+  }
+
+  label(): Promise<DiskLabel | undefined> {
+    return this.inner.label();
   }
 
   private async timed<T>(op: Op, fn: () => Promise<T>): Promise<T> {
