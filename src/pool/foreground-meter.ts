@@ -5,8 +5,8 @@
  * decorator around every store (Pool.decorateStores).
  */
 import type { FragmentHeaderInput } from '../native';
-import type { DiskSpace, FragmentStore, IoPriority, StoredFragment, TmpEntry } from './fragment-store';
-import type { DiskLabel } from './label';
+import type { FragmentStore, IoPriority } from './fragment-store';
+import { StoreDecorator } from './store-decorator';
 
 export class ForegroundMeter {
   /** Date.now() of the last foreground read or write to start or end (0: none yet). */
@@ -17,52 +17,18 @@ export class ForegroundMeter {
   }
 }
 
-class MeteredForeground implements FragmentStore {
-  constructor(private readonly inner: FragmentStore, private readonly meter: ForegroundMeter) {}
-
-  get id(): number {
-    return this.inner.id;
+class MeteredForeground extends StoreDecorator {
+  constructor(inner: FragmentStore, private readonly meter: ForegroundMeter) {
+    super(inner);
   }
 
-  write(header: FragmentHeaderInput, payload: Uint8Array): Promise<number> {
+  override write(header: FragmentHeaderInput, payload: Uint8Array): Promise<number> {
     return this.mark(() => this.inner.write(header, payload));
   }
 
-  read(extentId: Buffer, index: number, expectedHash: Buffer, priority?: IoPriority): Promise<Buffer> {
+  override read(extentId: Buffer, index: number, expectedHash: Buffer, priority?: IoPriority): Promise<Buffer> {
     if (priority === 'background') return this.inner.read(extentId, index, expectedHash, priority);
     return this.mark(() => this.inner.read(extentId, index, expectedHash, priority));
-  }
-
-  remove(extentId: Buffer, index: number): Promise<void> {
-    return this.inner.remove(extentId, index);
-  }
-
-  removeTmp(name: string): Promise<void> {
-    return this.inner.removeTmp(name);
-  }
-
-  has(extentId: Buffer, index: number): Promise<boolean> {
-    return this.inner.has(extentId, index);
-  }
-
-  list(): AsyncGenerator<StoredFragment> {
-    return this.inner.list();
-  }
-
-  listTmp(): Promise<TmpEntry[]> {
-    return this.inner.listTmp();
-  }
-
-  space(): Promise<DiskSpace> {
-    return this.inner.space();
-  }
-
-  probe(bytes: number): Promise<number> {
-    return this.inner.probe(bytes);
-  }
-
-  label(): Promise<DiskLabel | undefined> {
-    return this.inner.label();
   }
 
   private mark<T>(fn: () => Promise<T>): Promise<T> {
