@@ -23,7 +23,7 @@ import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_pro
 import { AdminConnection } from '../src/admin/client';
 import type { ScrubDaemonData } from '../src/admin/ops';
 import { runFiles } from '../src/rpc/run-files';
-import { INTENSITY_RATES, type Intensity } from '../src/engine/scrub';
+import { INTENSITY_RATES, type Intensity } from '../src/engine/scrub-params';
 import { isFuseMounted, waitForFuseMount } from '../src/fuse/proc-mounts';
 import { forceUnmount } from '../src/fuse/unmount';
 import { alignedBuffer, dropCaches, parseSize, seconds, writeBlocks } from './lib/file-io';

@@ -1,7 +1,7 @@
 /**
  * One call, two transports. `invoke(pool, op, args)` sends the request to the pool's
  * coordinator when one answers on POOL/run/admin.sock, and otherwise opens the pool in
- * this process (Engine.open takes the lock) and runs the same function from ops/.
+ * this process (openEngine takes the lock) and runs the same function from ops/.
  * Either way the caller gets the same data, or a DfsError with the same code.
  *
  * ops/ and the engine are required only for a local run; the transport itself needs
@@ -166,10 +166,10 @@ export async function invoke<K extends OpName>(poolDir: string, op: K, args: OpA
   const remote = await viaCoordinator(poolDir, op, args, opts);
   if (remote.answered) return remote.result;
   const { adminOps } = require('./ops') as typeof import('./ops');
-  const { Engine: EngineClass } = require('../engine/engine') as typeof import('../engine/engine');
+  const { openEngine } = require('../engine/open') as typeof import('../engine/open');
   let engine: Engine;
   try {
-    engine = EngineClass.open(poolDir);
+    engine = openEngine(poolDir);
   } catch (err) {
     // A coordinator may have taken the pool between our look at the socket and now.
     if (err instanceof DfsError && err.code === 'EPOOLBUSY') {

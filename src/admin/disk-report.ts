@@ -37,9 +37,10 @@ export interface SpaceTotals {
 export async function diskReports(engine: Engine): Promise<{ disks: DiskReport[]; totals: SpaceTotals }> {
   const counts = engine.meta.fragmentCounts();
   const byDevice = new Map<number, { capacityBytes: number; freeBytes: number }>();
+  await engine.health.refreshPresence();
   const disks = await Promise.all(engine.pool.disks().map(async (d): Promise<DiskReport> => {
     const store = engine.pool.store(d.id);
-    const present = store.present();
+    const present = engine.health.present(d.id);
     const space = present ? await store.space() : { capacityBytes: 0, freeBytes: 0 };
     const dev = present ? deviceOf(d.path) : undefined;
     if (dev !== undefined) byDevice.set(dev, space);

@@ -6,7 +6,7 @@
  * endpoint agree), once per scrape, by a hook on the engine's registry.
  */
 import type { Engine } from '../engine/engine';
-import { scrubCoverage } from '../engine/scrub';
+import { scrubCoverage } from '../engine/scrub-report';
 import { diskReports } from './disk-report';
 import { DISK_STATES, status } from './ops/status';
 

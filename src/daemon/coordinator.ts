@@ -1,6 +1,6 @@
 /**
  * The coordinator: the one process that owns a pool while it is served. It holds the
- * pool lock (Engine.open) for its whole life, writes POOL/run/coordinator.pid, recovers
+ * pool lock (openEngine) for its whole life, writes POOL/run/coordinator.pid, recovers
  * what a crashed predecessor left (a stale FUSE mount, unlinked-but-open inodes,
  * orphaned fragments), answers admin requests on POOL/run/admin.sock, and — when given
  * a mountpoint — serves the pool there through FUSE.
@@ -21,7 +21,8 @@ import type { Logger } from 'pino';
 import { ping } from '../admin/client';
 import { isOpName, runOp } from '../admin/ops';
 import { AutoRepair } from '../engine/auto-repair';
-import { Engine } from '../engine/engine';
+import type { Engine } from '../engine/engine';
+import { openEngine } from '../engine/open';
 import { ScrubScheduler } from '../engine/scrub-scheduler';
 import { DfsError, fromOsCode, toDfsError } from '../errors';
 import { POOL_FSNAME_PREFIX } from '../fuse/mount-options';
@@ -83,7 +84,7 @@ export class Coordinator {
     const mountpoint = opts.mountpoint === undefined ? undefined : path.resolve(opts.mountpoint);
     const log = opts.log;
     if (mountpoint !== undefined) checkMountpointExists(mountpoint);
-    const engine = Engine.open(pool);
+    const engine = openEngine(pool);
     const files = runFiles(pool);
     const c = new Coordinator(engine, pool, mountpoint, opts, files);
     try {

@@ -40,7 +40,7 @@ export class AutoRepair {
     this.engine.on('repair-queued', this.onQueued);
     this.engine.jobs.on('end', this.onJobEnd);
     const interval = healthConfig(this.engine.meta).monitorIntervalMs;
-    this.timer = setInterval(() => this.tick(), interval);
+    this.timer = setInterval(() => void this.tick(), interval);
     this.timer.unref();
     void scanForMissing(this.engine).then((n) => {
       if (n > 0) this.log.warn({ extents: n }, 'start-up scan queued extents with missing fragments');
@@ -56,11 +56,11 @@ export class AutoRepair {
     this.engine.jobs.off('end', this.onJobEnd);
   }
 
-  private tick(): void {
+  private async tick(): Promise<void> {
     if (this.checking) return;
     this.checking = true;
     try {
-      this.engine.health.check(); // transitions reach onTransition
+      await this.engine.health.check(); // transitions reach onTransition
       this.kick('periodic check');
     } catch (err) {
       this.log.error({ err: (err as Error).message }, 'disk check failed');

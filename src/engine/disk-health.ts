@@ -6,10 +6,9 @@
  * (the coordinator starts a rebuild when a disk fails).
  */
 import { EventEmitter } from 'node:events';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { DiskRow, DiskState, TransitionSource } from '../meta/records';
 import { healthConfig, stateForErrors, worse } from '../pool/health';
+import { labelStatus, type LabelStatus } from '../pool/label';
 import type { Pool } from '../pool/pool';
 
 export interface Transition {
@@ -74,19 +73,74 @@ export class DiskHealth extends EventEmitter {
   }
 
   /**
-   * What a running coordinator checks every few seconds, cheaply: is each disk's
-   * directory still there with its label, readable, and writable?
+   * What a running coordinator checks every few seconds, cheaply, through each disk's
+   * store: is its label there and this disk's, and does it take writes? Records which
+   * disks are present on the way.
    */
-  check(): Transition[] {
+  async check(): Promise<Transition[]> {
     const out: Transition[] = [];
     for (const d of this.pool.disks()) {
-      if (d.state === 'failed') continue;
-      const problem = inspect(d.path);
-      if (!problem) continue;
+      const problem = await this.inspect(d);
+      if (!problem || d.state === 'failed') continue;
       const t = this.degrade(d.id, problem.state, 'monitor', problem.reason);
       if (t) out.push(t);
     }
     return out;
+  }
+
+  /**
+   * Whether a disk is there (its label is), as last seen by the monitor, a refresh or
+   * an I/O error. Unknown counts as present: the first I/O error on it asks again.
+   */
+  present(diskId: number): boolean {
+    return !this.absent.has(diskId);
+  }
+
+  /** Whether a disk can serve reads: registered, not failed, present. The one test every pipeline uses. */
+  readable(d: DiskRow | undefined): d is DiskRow {
+    return d !== undefined && d.state !== 'failed' && this.present(d.id);
+  }
+
+  /** Read every disk's label through its store and record which are present (one read per disk, not per fragment). */
+  async refreshPresence(): Promise<void> {
+    await Promise.all(this.pool.disks().map((d) => this.checkLabel(d)));
+  }
+
+  /**
+   * An I/O on the disk failed with ENOENT: is the disk gone (its label too), or only the
+   * fragment? Records the answer; concurrent failures on one disk share one label read.
+   */
+  async vanished(diskId: number): Promise<boolean> {
+    const d = this.disk(diskId);
+    if (!d) return true;
+    let asked = this.asking.get(diskId);
+    if (!asked) {
+      asked = this.checkLabel(d).finally(() => this.asking.delete(diskId));
+      this.asking.set(diskId, asked);
+    }
+    return (await asked) === 'missing';
+  }
+
+  private readonly absent = new Set<number>();
+  private readonly asking = new Map<number, Promise<LabelStatus>>();
+
+  /** Judge a disk's label through its store, and record whether the disk is present. */
+  async checkLabel(d: DiskRow): Promise<LabelStatus> {
+    const store = this.pool.store(d.id);
+    const status = await labelStatus(() => store.label(), this.pool.superblock.uuid, d.uuid);
+    if (status === 'missing') this.absent.add(d.id);
+    else this.absent.delete(d.id);
+    return status;
+  }
+
+  /** A disk's trouble, if any: vanished, foreign or unreadable label → failed; no writes → suspect. */
+  private async inspect(d: DiskRow): Promise<{ state: DiskState; reason: string } | undefined> {
+    const label = await this.checkLabel(d);
+    if (label !== 'ok') return { state: 'failed', reason: LABEL_PROBLEM[label](d.path) };
+    const { writeError } = await this.pool.store(d.id).space();
+    if (writeError === 'EROFS') return { state: 'suspect', reason: `disk directory ${d.path} turned read-only` };
+    if (writeError) return { state: 'suspect', reason: `disk directory ${d.path} is not writable: ${writeError}` };
+    return undefined;
   }
 
   private disk(id: number): DiskRow | undefined {
@@ -94,21 +148,9 @@ export class DiskHealth extends EventEmitter {
   }
 }
 
-/** A disk directory's trouble, if any: vanished or unreadable label → failed; read-only → suspect. */
-export function inspect(root: string): { state: DiskState; reason: string } | undefined {
-  try {
-    fs.readFileSync(path.join(root, 'dynamicfs.label'));
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { state: 'failed', reason: `disk directory ${root} or its label vanished` };
-    return { state: 'failed', reason: `cannot read the label of ${root}: ${code ?? (err as Error).message}` };
-  }
-  try {
-    fs.accessSync(root, fs.constants.W_OK);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EROFS') return { state: 'suspect', reason: `disk directory ${root} turned read-only` };
-    return { state: 'suspect', reason: `disk directory ${root} is not writable: ${code ?? (err as Error).message}` };
-  }
-  return undefined;
-}
+/** Why a label that is not ok fails its disk (shared by the monitor and probe-disks). */
+export const LABEL_PROBLEM: Record<Exclude<LabelStatus, 'ok'>, (path: string) => string> = {
+  missing: (p) => `disk directory ${p} or its label vanished: the disk is gone or not mounted there`,
+  foreign: (p) => `the label at ${p} belongs to another disk or pool: the wrong disk is mounted there`,
+  unreadable: (p) => `the label at ${p} cannot be read`,
+};

@@ -1,33 +1,33 @@
 /**
  * The engine: a pool plus the extent pipelines and the worker pools. Entry points
- * (CLI, daemon, FUSE) call it; it calls down into meta/, pool/ and native/.
+ * (CLI, daemon, FUSE) call it; it calls down into meta/, pool/ and native/. The
+ * pipelines see it through EngineServices (context.ts) and never import this file;
+ * job kinds come in through the constructor (open.ts passes them), so engine.ts imports
+ * no pipeline.
  */
 import { EventEmitter } from 'node:events';
-import { Pool } from '../pool/pool';
+import { ForegroundMeter } from '../pool/foreground-meter';
+import type { Pool } from '../pool/pool';
 import type { MetaStore } from '../meta/store';
-import { sqliteStore } from '../meta/sqlite/sqlite-store';
-import type { FragmentRef } from '../meta/records';
 import { Metrics } from '../metrics/metrics';
+import type { DroppedExtent, EngineServices, ReadFailure } from './context';
 import { crashPoint } from './crash-points';
 import { instrumentPool } from './engine-metrics';
 import { DiskHealth } from './disk-health';
-import { JOB_KINDS } from './job-kinds';
-import { JobRunner } from './jobs';
+import { JobRunner, type JobFn } from './jobs';
 import { Placement } from './placement';
 import { TxGroups } from './txg';
-import { WorkPools } from './work-pools';
-import type { ReadFailure } from './extent-reader';
+import type { WorkPools } from './work-pools';
 
-export interface DroppedExtent {
-  extentId: Buffer;
-  fragments: FragmentRef[];
-}
+export type { DroppedExtent } from './context';
 
-export class Engine extends EventEmitter {
+export class Engine extends EventEmitter implements EngineServices {
   readonly placement: Placement;
   readonly health: DiskHealth;
   readonly jobs: JobRunner;
-  /** Transaction groups: off until the coordinator starts them for a mount. */
+  /** When the stores last served foreground (not scrub) I/O: a rate-limited scrub yields to it. */
+  readonly foreground = new ForegroundMeter();
+  /** Transaction groups: off until a coordinator starts them. */
   readonly txg: TxGroups;
   /** Per-extent critical sections (two repairs of one extent must not race). */
   private readonly extentLocks = new Map<string, Promise<unknown>>();
@@ -37,12 +37,15 @@ export class Engine extends EventEmitter {
    */
   private readonly uncommitted = new Set<string>();
 
-  private constructor(readonly pool: Pool, readonly work: WorkPools, readonly metrics: Metrics = new Metrics()) {
+  /** Use openEngine / attachEngine (open.ts), which pass the job kinds. */
+  constructor(readonly pool: Pool, readonly work: WorkPools, jobKinds: Readonly<Record<string, JobFn>>, readonly metrics: Metrics = new Metrics()) {
     super();
+    // The meter sits under the metrics decorator: a test's store swapped in below both is seen by each.
+    pool.decorateStores((s) => this.foreground.wrap(s));
     instrumentPool(pool, metrics);
-    this.placement = new Placement(pool);
     this.health = new DiskHealth(pool);
-    this.jobs = new JobRunner(this, JOB_KINDS);
+    this.placement = new Placement(pool, this.health);
+    this.jobs = new JobRunner(this, jobKinds);
     this.txg = new TxGroups({
       meta: pool.meta,
       store: (id) => pool.store(id),
@@ -64,16 +67,6 @@ export class Engine extends EventEmitter {
     } finally {
       if (this.extentLocks.get(key) === run) this.extentLocks.delete(key);
     }
-  }
-
-  /** Open the pool (taking its lock) over its SQLite metadata store; `metrics` defaults to a registry of its own. */
-  static open(poolDir: string, metrics?: Metrics): Engine {
-    return new Engine(Pool.open(poolDir, sqliteStore), new WorkPools(), metrics);
-  }
-
-  /** Wrap an already-open pool (init uses this right after creating it). */
-  static attach(pool: Pool, metrics?: Metrics): Engine {
-    return new Engine(pool, new WorkPools(), metrics);
   }
 
   /** Mark an extent as written-but-uncommitted (its fragments are not orphans). */
@@ -138,7 +131,7 @@ export class Engine extends EventEmitter {
     });
     // A disk left out because it vanished is failed from now on; the others face the thresholds.
     for (const f of failures) {
-      if (f.code === 'ENODEV' && !this.pool.store(f.diskId).present()) {
+      if (f.code === 'ENODEV' && !this.health.present(f.diskId)) {
         this.health.degrade(f.diskId, 'failed', 'errors', 'disk directory or its label vanished (noticed by a read)');
       }
     }
@@ -147,14 +140,14 @@ export class Engine extends EventEmitter {
   }
 
   /** Write failures: a full disk is not a sick one; a read-only one is suspect; the rest count. */
-  countWriteErrors(failures: { diskId: number; code: string }[]): void {
+  async countWriteErrors(failures: { diskId: number; code: string }[]): Promise<void> {
     const counted = failures.filter((f) => f.code !== 'ENOSPC' && f.code !== 'EDQUOT');
     this.meta.transact((tx) => {
       for (const f of counted) tx.countDiskErrors(f.diskId, 'write');
     });
     for (const f of counted) {
       if (f.code === 'EROFS') this.health.degrade(f.diskId, 'suspect', 'errors', 'a fragment write failed with EROFS: the disk turned read-only');
-      if (f.code === 'ENOENT' && !this.pool.store(f.diskId).present()) this.health.degrade(f.diskId, 'failed', 'errors', 'disk directory or its label vanished (noticed by a write)');
+      if (f.code === 'ENOENT' && (await this.health.vanished(f.diskId))) this.health.degrade(f.diskId, 'failed', 'errors', 'disk directory or its label vanished (noticed by a write)');
     }
     this.health.afterErrors(counted.map((f) => f.diskId));
   }

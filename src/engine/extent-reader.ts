@@ -9,23 +9,18 @@ import { DfsError } from '../errors';
 import { quorumError } from './quorum';
 import type { DiskRow, Extent, FragmentRef } from '../meta/records';
 import { blake3, blake3Async, rsReconstructAsync } from '../native';
-import type { Engine } from './engine';
+import type { EngineServices, ReadFailure } from './context';
 
-export interface ReadFailure {
-  diskId: number;
-  index: number;
-  code: string;
-}
+export type { ReadFailure } from './context';
+
+type Engine = Pick<EngineServices, 'pool' | 'health' | 'placement' | 'recordReadFailures'>;
 
 const STATE_RANK: Record<string, number> = { healthy: 0, degraded: 1, draining: 2, suspect: 3 };
 
 /** Fragments in the order they should be tried; failed and vanished disks are left out. */
 function readOrder(engine: Engine, e: Extent, disks: Map<number, DiskRow>): FragmentRef[] {
   return e.fragments
-    .filter((f) => {
-      const d = disks.get(f.diskId);
-      return d && d.state !== 'failed' && engine.pool.store(f.diskId).present();
-    })
+    .filter((f) => engine.health.readable(disks.get(f.diskId)))
     .map((f) => ({ f, data: f.index < e.k ? 0 : 1, rank: STATE_RANK[disks.get(f.diskId)!.state] ?? 9, load: engine.placement.load(f.diskId) }))
     .sort((a, b) => a.data - b.data || a.rank - b.rank || a.load - b.load || a.f.index - b.f.index)
     .map((x) => x.f);
@@ -56,7 +51,10 @@ async function readOne(engine: Engine, e: Extent, f: FragmentRef, failures: Read
     if (payload.length !== (e.scheme === 'mirror' ? e.length : e.fragLen)) throw new DfsError('EFORMAT', 'fragment has the wrong length');
     return payload;
   } catch (err) {
-    failures.push({ diskId: f.diskId, index: f.index, code: (err as DfsError).code ?? 'EIO' });
+    const code = (err as DfsError).code ?? 'EIO';
+    // A fragment missing because its whole disk vanished is the disk's absence, not a read error.
+    const gone = code === 'ENOENT' && (await engine.health.vanished(f.diskId));
+    failures.push({ diskId: f.diskId, index: f.index, code: gone ? 'ENODEV' : code });
     return null;
   }
 }

@@ -11,7 +11,9 @@ import { blake3 } from '../native';
 import type { Policy } from '../pool/policy';
 import { crashPoint } from './crash-points';
 import { recycleBuffer } from './encode-buffers';
-import type { Engine } from './engine';
+import type { EngineServices } from './context';
+
+type Engine = Pick<EngineServices, 'pool' | 'health' | 'placement' | 'work' | 'holdExtent' | 'releaseExtents' | 'countWriteErrors' | 'txg'>;
 import { dominantCode, quorumError, type FragmentCause } from './quorum';
 import type { EncodedExtent } from './work-pools';
 
@@ -92,7 +94,7 @@ async function placeFragments(engine: Engine, extentId: Buffer, policy: Policy, 
   // caller recycles once this returns or throws.
   const settled = await Promise.allSettled(initial.map((diskId, index) => writeOne(index, diskId)));
   const failedDisks = causes.flatMap((c) => (c.diskId === null ? [] : [{ diskId: c.diskId, code: c.code }]));
-  if (failedDisks.length) engine.countWriteErrors(failedDisks);
+  if (failedDisks.length) await engine.countWriteErrors(failedDisks);
   const unplaced = settled.flatMap((s, index) => (s.status === 'rejected' ? [{ index, err: s.reason as DfsError }] : []));
   if (unplaced.length > 0) {
     // The verdict is what the disks said most often (all full: ENOSPC, though the last

@@ -2,10 +2,13 @@
  * Garbage collection: fragments on disk that no metadata references (left by a crash
  * between fragment write and commit, or between commit and delete) and stale files in
  * DISK/tmp. Only files older than minAge are touched, so a write still in flight in
- * this process is never mistaken for an orphan.
+ * this process is never mistaken for an orphan. Listing and removal go through each
+ * disk's FragmentStore; an orphan is named by its disk and extent/index (a fragment) or
+ * entry name (tmp), never by a path.
  */
-import * as fs from 'node:fs';
-import type { Engine } from './engine';
+import type { EngineServices } from './context';
+
+type Engine = Pick<EngineServices, 'pool' | 'meta' | 'health' | 'isUncommitted'>;
 
 export interface GcOptions {
   minAgeSeconds: number;
@@ -15,7 +18,8 @@ export interface GcOptions {
 
 export interface Orphan {
   diskId: number;
-  path: string;
+  /** extent.index for a fragment, the entry's name for tmp. */
+  name: string;
   bytes: number;
   ageSeconds: number;
   kind: 'fragment' | 'tmp';
@@ -26,6 +30,8 @@ export interface GcResult {
   orphans: Orphan[];
   removed: number;
   bytesFreed: number;
+  /** Orphans whose removal failed (they stay; the next run tries again), with the error code. */
+  failed: { diskId: number; name: string; code: string }[];
   dryRun: boolean;
 }
 
@@ -34,31 +40,38 @@ export const DEFAULT_GC_MIN_AGE_SECONDS = 900;
 export async function collectGarbage(engine: Engine, opts: GcOptions): Promise<GcResult> {
   const now = Date.now();
   const old = (mtimeMs: number) => (now - mtimeMs) / 1000 >= opts.minAgeSeconds;
-  const result: GcResult = { scannedFragments: 0, orphans: [], removed: 0, bytesFreed: 0, dryRun: opts.dryRun };
+  const result: GcResult = { scannedFragments: 0, orphans: [], removed: 0, bytesFreed: 0, failed: [], dryRun: opts.dryRun };
+  const removals: (() => Promise<void>)[] = [];
   const disks = engine.pool.disks();
+  await engine.health.refreshPresence();
   let done = 0;
   for (const d of disks) {
+    if (!engine.health.present(d.id)) continue;
     const store = engine.pool.store(d.id);
-    if (!store.present()) continue;
+    const age = (mtimeMs: number): number => Math.round((now - mtimeMs) / 1000);
     for await (const f of store.list()) {
       result.scannedFragments++;
       if (!engine.meta.hasFragment(f.extentId, f.index, d.id) && !engine.isUncommitted(f.extentId) && old(f.mtimeMs)) {
-        result.orphans.push({ diskId: d.id, path: f.path, bytes: f.bytes, ageSeconds: Math.round((now - f.mtimeMs) / 1000), kind: 'fragment' });
+        result.orphans.push({ diskId: d.id, name: `${f.extentId.toString('hex')}.${f.index}`, bytes: f.bytes, ageSeconds: age(f.mtimeMs), kind: 'fragment' });
+        removals.push(() => store.remove(f.extentId, f.index));
       }
     }
     for (const t of await store.listTmp()) {
-      if (old(t.mtimeMs)) result.orphans.push({ diskId: d.id, path: t.path, bytes: t.bytes, ageSeconds: Math.round((now - t.mtimeMs) / 1000), kind: 'tmp' });
+      if (!old(t.mtimeMs)) continue;
+      result.orphans.push({ diskId: d.id, name: t.name, bytes: t.bytes, ageSeconds: age(t.mtimeMs), kind: 'tmp' });
+      removals.push(() => store.removeTmp(t.name));
     }
     opts.onProgress?.(++done, disks.length);
   }
   if (!opts.dryRun) {
-    for (const o of result.orphans) {
+    for (const [i, o] of result.orphans.entries()) {
       try {
-        await fs.promises.rm(o.path);
+        await removals[i]!();
         result.removed++;
         result.bytesFreed += o.bytes;
-      } catch {
-        // Already gone or unremovable: it stays listed, and the next run tries again.
+      } catch (err) {
+        // It stays listed, and the next run tries again.
+        result.failed.push({ diskId: o.diskId, name: o.name, code: (err as { code?: string }).code ?? 'EIO' });
       }
     }
   }

@@ -17,7 +17,7 @@ import { EventEmitter } from 'node:events';
 import { DfsError, toDfsError } from '../errors';
 import type { JobRow, JobState } from '../meta/records';
 import type { Txn } from '../meta/store';
-import type { Engine } from './engine';
+import type { EngineServices } from './context';
 import { RateLimiter } from './rate-limiter';
 
 /** The counters every job keeps; kinds add their own fields next to them. */
@@ -53,7 +53,7 @@ export interface JobContext {
   throttle(bytes: number): Promise<void>;
 }
 
-export type JobFn = (engine: Engine, ctx: JobContext) => Promise<void>;
+export type JobFn = (engine: EngineServices, ctx: JobContext) => Promise<void>;
 
 /** Thrown out of step() when the runner stops or the job is cancelled: not a failure. */
 export class JobInterrupted extends Error {}
@@ -86,7 +86,7 @@ export class JobRunner extends EventEmitter {
   private inBackground = false;
   private stopping = false;
 
-  constructor(private readonly engine: Engine, private readonly kinds: Record<string, JobFn>) {
+  constructor(private readonly engine: EngineServices, private readonly kinds: Readonly<Record<string, JobFn>>) {
     super();
   }
 

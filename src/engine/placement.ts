@@ -15,11 +15,11 @@ export class Placement {
   private inflight = new Map<number, number>();
   private free = new Map<number, { bytes: number; at: number }>();
 
-  constructor(private readonly pool: Pool) {}
+  constructor(private readonly pool: Pool, private readonly presence: { present(diskId: number): boolean }) {}
 
   /** Disks new fragments may go to. */
   writable(): DiskRow[] {
-    return this.pool.disks().filter((d) => d.state === 'healthy' && this.pool.store(d.id).present());
+    return this.pool.disks().filter((d) => d.state === 'healthy' && this.presence.present(d.id));
   }
 
   /**
@@ -28,7 +28,7 @@ export class Placement {
    * are never written.
    */
   fallback(): DiskRow[] {
-    return this.pool.disks().filter((d) => (d.state === 'degraded' || d.state === 'suspect') && this.pool.store(d.id).present());
+    return this.pool.disks().filter((d) => (d.state === 'degraded' || d.state === 'suspect') && this.presence.present(d.id));
   }
 
   /** The least loaded, emptiest fallback disk not in `exclude` with room for the fragment, if any. */

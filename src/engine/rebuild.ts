@@ -19,7 +19,9 @@
  * progress, so a killed coordinator resumes with the remaining work.
  */
 import type { Extent } from '../meta/records';
-import type { Engine } from './engine';
+import type { EngineServices } from './context';
+
+type Engine = EngineServices;
 import type { JobContext } from './jobs';
 import { repairExtent, usableFragments } from './repair';
 
@@ -59,6 +61,8 @@ export async function rebuildJob(engine: Engine, ctx: JobContext): Promise<void>
   p.rewrittenInPlace ??= 0;
   const skip = new Set<string>();
   for (;;) {
+    // Which disks are there decides the work: ask each disk once per pass (a coordinator's monitor does too).
+    await engine.health.refreshPresence();
     const work = collectWork(engine, evacuate, skip);
     if (work.length === 0) break;
     p.extentsTotal = p.extentsDone + work.length;
@@ -124,7 +128,7 @@ export function collectWork(engine: Engine, evacuate: ReadonlySet<number>, skip:
   for (const r of engine.meta.repairQueue()) add(r.extentId);
   const disks = new Map(engine.pool.disks().map((d) => [d.id, d]));
   for (const d of disks.values()) {
-    if (d.state === 'failed' || evacuate.has(d.id) || !engine.pool.store(d.id).present()) {
+    if (d.state === 'failed' || evacuate.has(d.id) || !engine.health.present(d.id)) {
       for (const id of engine.meta.extentsOnDisk(d.id)) add(id);
     }
   }
@@ -147,6 +151,7 @@ export function collectWork(engine: Engine, evacuate: ReadonlySet<number>, skip:
  * Returns how many were queued.
  */
 export async function scanForMissing(engine: Engine): Promise<number> {
+  await engine.health.refreshPresence();
   const disks = new Map(engine.pool.disks().map((d) => [d.id, d]));
   let queued = 0;
   for (const batch of engine.meta.allExtentIds(500)) {
@@ -155,10 +160,8 @@ export async function scanForMissing(engine: Engine): Promise<number> {
       const e = engine.meta.getExtent(id);
       if (!e || e.scheme === 'inline') continue;
       const checks = await Promise.all(e.fragments.map(async (f) => {
-        const d = disks.get(f.diskId);
-        if (!d || d.state === 'failed') return false;
-        const store = engine.pool.store(f.diskId);
-        return store.present() && (await store.has(e.id, f.index));
+        if (!engine.health.readable(disks.get(f.diskId))) return false;
+        return engine.pool.store(f.diskId).has(e.id, f.index);
       }));
       if (checks.some((ok) => !ok)) missing.push(id);
     }

@@ -25,7 +25,9 @@ import type { DiskRow, Extent, FragmentRef } from '../meta/records';
 import type { Txn } from '../meta/store';
 import { blake3Async, rsReconstructAsync } from '../native';
 import { crashPoint } from './crash-points';
-import type { Engine } from './engine';
+import type { EngineServices } from './context';
+
+type Engine = Pick<EngineServices, 'pool' | 'meta' | 'metrics' | 'health' | 'placement' | 'exclusiveOnExtent' | 'holdExtent' | 'releaseExtents' | 'removeFragments'>;
 import { uuidBytes } from './extent-writer';
 import { chooseTargets, type SlotStatus, type Target } from './repair-targets';
 
@@ -51,10 +53,7 @@ type Slot = { f: FragmentRef; status: SlotStatus; payload?: Buffer; code?: strin
 
 /** Fragments of an extent that sit on disks able to serve reads (present, not failed). */
 export function usableFragments(engine: Engine, e: Extent, disks: Map<number, DiskRow>): number {
-  return e.fragments.filter((f) => {
-    const d = disks.get(f.diskId);
-    return d && d.state !== 'failed' && engine.pool.store(f.diskId).present();
-  }).length;
+  return e.fragments.filter((f) => engine.health.readable(disks.get(f.diskId))).length;
 }
 
 export async function repairExtent(engine: Engine, id: Buffer, opts: RepairOptions = {}): Promise<RepairOutcome> {
@@ -147,7 +146,8 @@ async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Pr
     }
     engine.health.afterErrors(uncounted.map((s) => s.f.diskId));
     // The old copies of moved fragments (evacuating, or bad ones rebuilt elsewhere) are unreferenced now; gc would take them too.
-    await removeQuietly(engine, id, slots.filter((s) => (s.status === 'evacuate' || s.status === 'bad') && !targets.get(s.f.index)!.inPlace).map((s) => s.f));
+    // In a transaction group they go once the group commits: until then the committed placement is the old one.
+    await engine.removeFragments([{ extentId: id, fragments: slots.filter((s) => (s.status === 'evacuate' || s.status === 'bad') && !targets.get(s.f.index)!.inPlace).map((s) => s.f) }]);
     return { kind: 'repaired', rewritten: written.length, bytesWritten, targets: [...targets.values()] };
   } catch (err) {
     await removeQuietly(engine, id, written.filter((w) => !e.fragments.some((f) => f.index === w.index && f.diskId === w.diskId)));
@@ -160,15 +160,17 @@ async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Pr
 async function classify(engine: Engine, e: Extent, disks: Map<number, DiskRow>, evacuate: ReadonlySet<number>, opts: RepairOptions): Promise<Slot[]> {
   const want = e.scheme === 'mirror' ? e.length : e.fragLen;
   return Promise.all(e.fragments.map(async (f): Promise<Slot> => {
-    const d = disks.get(f.diskId);
-    if (!d || d.state === 'failed' || !engine.pool.store(f.diskId).present()) return { f, status: 'lost' };
+    if (!engine.health.readable(disks.get(f.diskId))) return { f, status: 'lost' };
     try {
       await opts.throttle?.(want);
       const payload = await engine.pool.store(f.diskId).read(e.id, f.index, f.hash);
       if (payload.length !== want) return { f, status: 'bad', code: 'EFORMAT' };
       return { f, status: evacuate.has(f.diskId) ? 'evacuate' : 'good', payload };
     } catch (err) {
-      return { f, status: 'bad', code: (err as DfsError).code ?? 'EIO' };
+      const code = (err as DfsError).code ?? 'EIO';
+      // Its disk vanished: the fragment is lost with it, not a read error to count.
+      if (code === 'ENOENT' && (await engine.health.vanished(f.diskId))) return { f, status: 'lost' };
+      return { f, status: 'bad', code };
     }
   }));
 }

@@ -21,7 +21,7 @@ import { DfsError } from '../errors';
 import type { JobRow } from '../meta/records';
 import type { MetaStore } from '../meta/store';
 import type { Engine } from './engine';
-import { checkIntensity, intensityRate, type IntensitySetting, type ScrubParams } from './scrub';
+import { checkIntensity, intensityRate, type IntensitySetting, type ScrubParams } from './scrub-params';
 
 export const FREQUENCIES = ['nightly', 'continuous', 'manual'] as const;
 export type Frequency = (typeof FREQUENCIES)[number];

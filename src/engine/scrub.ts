@@ -7,9 +7,10 @@
  * extent as verified (or queues it for repair), so a coordinator killed mid-scrub resumes
  * at the next extent, never at the start, and never skips one.
  *
- * Per extent: the job waits for its rate limit (intensity), then a scrub worker
- * (workers/scrub.worker.ts, a Piscina thread) reads the fragments and verifies each in
- * native code against the metadata's BLAKE3; only verdicts come back. Placement is
+ * Per extent: the job waits for its rate limit (intensity), then reads the fragments
+ * through each disk's FragmentStore, a few at a time, as background I/O; the store
+ * verifies each (native code, off the main thread) against the metadata's BLAKE3 and
+ * the header's extent and index, and the payload's length is checked here. Placement is
  * checked here: k+m fragments, one per index, on distinct registered disks, none on a
  * failed or vanished disk. Inline extents are verified with their metadata record (the
  * record's checksum covers the bytes) and their logical hash.
@@ -20,120 +21,27 @@
  * run reports and changes nothing: no repair queue, no error counters, no verification
  * times.
  */
-import * as path from 'node:path';
-import { DfsError } from '../errors';
-import type { DiskRow, Extent, JobRow } from '../meta/records';
+import type { DfsError } from '../errors';
+import type { DiskRow, Extent } from '../meta/records';
 import type { Txn } from '../meta/store';
-import { blake3, fragRelativePath } from '../native';
-import type { CheckResult, FragmentCheck } from '../workers/scrub.worker';
+import { blake3 } from '../native';
 import { crashPoint } from './crash-points';
-import type { Engine } from './engine';
-import type { JobContext, JobProgress } from './jobs';
+import type { EngineServices } from './context';
+
+type Engine = Pick<EngineServices, 'pool' | 'meta' | 'metrics' | 'health' | 'placement' | 'foreground' | 'exclusiveOnExtent' | 'holdExtent' | 'releaseExtents' | 'removeFragments'>;
+import type { JobContext } from './jobs';
 import { repairExtent } from './repair';
+import type { ScrubParams } from './scrub-params';
+import { initProgress, MAX_LISTED, type FragmentFinding, type ScrubProgress } from './scrub-report';
 
-const MiB = 1024 * 1024;
-
-export const INTENSITIES = ['low', 'medium', 'high'] as const;
-export type Intensity = (typeof INTENSITIES)[number];
-
-/** The I/O rate each intensity allows a scrub (bytes per second; 0 = unlimited). */
-export const INTENSITY_RATES: Record<Intensity, number> = { low: 32 * MiB, medium: 128 * MiB, high: 0 };
-
-/** A named intensity, or an explicit rate in bytes per second (0 = unlimited). */
-export type IntensitySetting = Intensity | number;
-
-export function intensityRate(i: IntensitySetting): number {
-  return typeof i === 'number' ? i : INTENSITY_RATES[i];
-}
-
-/** Check an intensity that arrived as untyped data (a name or a rate in bytes per second). */
-export function checkIntensity(v: unknown, what = 'intensity'): IntensitySetting {
-  if (typeof v === 'string' && (INTENSITIES as readonly string[]).includes(v)) return v as Intensity;
-  if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
-  throw new DfsError('EINVAL', `${what} ${JSON.stringify(v)} is not low, medium, high or a rate in bytes per second`);
-}
-
-export interface ScrubParams {
-  /** Repair each damaged extent on the spot (not in a dry run). */
-  repair?: boolean;
-  /** Report only: no repairs, no repair queue, no error counters, no verification times. */
-  dryRun?: boolean;
-  /** Started by the scheduler or `scrub-daemon start` rather than by a waiting `scrub`. */
-  background?: boolean;
-  intensity?: IntensitySetting;
-  /** The rate limit the runner applies (JobRunner.setRate keeps it in the params). */
-  rateBytesPerSec?: number;
-  /** Why the job was started (schedule, operator). */
-  reason?: string;
-}
-
-/**
- * What a finding's code means:
- * - EDIGEST: the payload fails its BLAKE3 (bit rot, a torn or overwritten fragment);
- * - EFORMAT: the header is damaged, names another fragment, or the payload has the wrong length;
- * - ENOENT: the fragment file is missing; EIO and other errno names: the disk failed the read;
- * - ENODEV: its disk is missing (directory or label gone); EDISKFAILED: its disk is failed;
- * - EUNKNOWNDISK: placed on a disk id the pool does not have;
- * - EPLACEMENT: a second fragment of the extent on the same disk (one disk loss costs two);
- * - EMISSINGFRAG: the extent has no fragment with this index;
- * - EMETACORRUPT: the extent's metadata record fails its checksum (nothing to read it by).
- */
-export const FINDING_CODES = ['EDIGEST', 'EFORMAT', 'ENOENT', 'EIO', 'ENODEV', 'EDISKFAILED', 'EUNKNOWNDISK', 'EPLACEMENT',
-  'EMISSINGFRAG', 'EMETACORRUPT'] as const;
+/** Fragment reads in flight at once within an extent: a scrub never takes over the libuv pool foreground reads share. */
+const READ_LANES = 4;
 
 /** Codes repairExtent fixes (it rebuilds bad and lost fragments); placement faults it leaves. */
 const REPAIRABLE = new Set(['EDIGEST', 'EFORMAT', 'ENOENT', 'EIO', 'ENODEV', 'EDISKFAILED', 'EUNKNOWNDISK']);
 /** Codes that say the disk misbehaved (counted against it); the others are placement or absence. */
 const NOT_THE_DISKS_FAULT = new Set(['ENODEV', 'EDISKFAILED', 'EUNKNOWNDISK', 'EPLACEMENT', 'EMISSINGFRAG', 'EMETACORRUPT']);
 
-/** One damaged or misplaced fragment, named by the file it belongs to. */
-export interface FragmentFinding {
-  path: string;
-  inode: number;
-  extent: string;
-  /** Offset of the extent in the file (-1 when the extent record is unreadable). */
-  offset: number;
-  /** Fragment index (null for a finding about the whole extent). */
-  index: number | null;
-  diskId: number | null;
-  code: string;
-  /** Fixed by this scrub's repair. */
-  repaired: boolean;
-  /** Where the repair put the rebuilt fragment (null when not rebuilt), and why there. */
-  repairedOnto: number | null;
-  repair: string | null;
-}
-
-export interface DiskFindings {
-  diskId: number;
-  path: string;
-  /** Findings on this disk, by code. */
-  counts: Record<string, number>;
-  total: number;
-}
-
-/** The job's progress: the runner's counters plus the cursor and the findings so far. */
-export interface ScrubProgress extends JobProgress {
-  /** Hex id of the last extent finished ('' before the first). */
-  cursor: string;
-  fragmentsChecked: number;
-  inlineChecked: number;
-  extentsDamaged: number;
-  fragmentsBad: number;
-  /** Damaged extents this scrub repaired. */
-  extentsRepaired: number;
-  /** Damaged extents still damaged when the scrub passed them (unrecoverable, stuck, no --repair, dry run). */
-  extentsUnrepaired: number;
-  perDisk: DiskFindings[];
-  /** The first MAX_LISTED findings; the rest are counted in filesOmitted (perDisk counts them all). */
-  files: FragmentFinding[];
-  filesOmitted: number;
-  /** Each time the job picked up from a persisted cursor (after a restart). */
-  resumes: { atMs: number; extentsDone: number; cursor: string }[];
-}
-
-/** Findings listed in full; a pool with a dead disk would otherwise list every extent. */
-export const MAX_LISTED = 200;
 /** Inline extents verified per transaction (a transaction per tiny extent would cost an fsync each). */
 const INLINE_BATCH = 64;
 const ID_BATCH = 256;
@@ -141,22 +49,6 @@ const ID_BATCH = 256;
 const FOREGROUND_WINDOW_MS = 250;
 /** While foreground I/O is active, a rate-limited scrub runs at 1/FOREGROUND_SHARE of its rate. */
 const FOREGROUND_SHARE = 4;
-
-export function initProgress(p: JobProgress): ScrubProgress {
-  const s = p as ScrubProgress;
-  s.cursor ??= '';
-  s.fragmentsChecked ??= 0;
-  s.inlineChecked ??= 0;
-  s.extentsDamaged ??= 0;
-  s.fragmentsBad ??= 0;
-  s.extentsRepaired ??= 0;
-  s.extentsUnrepaired ??= 0;
-  s.perDisk ??= [];
-  s.files ??= [];
-  s.filesOmitted ??= 0;
-  s.resumes ??= [];
-  return s;
-}
 
 /** What checking one extent found, before anything is committed. */
 interface Checked {
@@ -196,12 +88,14 @@ export async function scrubJob(engine: Engine, ctx: JobContext): Promise<void> {
     crashPoint('scrub-extent');
   };
 
-  const foreground = foregroundActivity(engine);
+  const foreground = engine.foreground;
   let after = Buffer.from(p.cursor, 'hex');
   for (;;) {
     const ids = engine.meta.extentIdsAfter(after, ID_BATCH);
     if (ids.length === 0) break;
     after = Buffer.from(ids[ids.length - 1]!);
+    // Which disks are there, once per batch (not per fragment); a read's ENOENT asks again.
+    await engine.health.refreshPresence();
     const disks = new Map(engine.pool.disks().map((d) => [d.id, d]));
     for (const id of ids) {
       await ctx.step();
@@ -249,34 +143,6 @@ async function sizeUp(engine: Engine, p: ScrubProgress): Promise<void> {
   p.bytesTotal = p.bytesDone + bytes;
 }
 
-const activity = new WeakMap<Engine, { lastMs: number }>();
-
-/**
- * When the pool's stores last served a fragment read or write. The scrub's own reads go
- * through its worker, not the stores, so this is everyone else: the mount, gets and puts,
- * repairs. Installed once per engine, as a decorator around every store.
- */
-export function foregroundActivity(engine: Engine): { lastMs: number } {
-  let meter = activity.get(engine);
-  if (!meter) {
-    const m = { lastMs: 0 };
-    meter = m;
-    activity.set(engine, m);
-    engine.pool.decorateStores((store) => new Proxy(store, {
-      get(target, prop) {
-        const v: unknown = Reflect.get(target, prop, target);
-        if (typeof v !== 'function') return v;
-        if (prop !== 'read' && prop !== 'write') return (v as (...a: unknown[]) => unknown).bind(target);
-        return (...args: unknown[]) => {
-          m.lastMs = Date.now();
-          return ((v as (...a: unknown[]) => Promise<unknown>).apply(target, args)).finally(() => { m.lastMs = Date.now(); });
-        };
-      },
-    }));
-  }
-  return meter;
-}
-
 /** The extent's record, or undefined when it is gone or corrupt (checkExtent reports a corrupt one). */
 function recordOrUndefined(engine: Engine, id: Buffer): Extent | undefined {
   try {
@@ -320,7 +186,7 @@ async function checkExtent(engine: Engine, id: Buffer, disks: Map<number, DiskRo
   const n = e.k + e.m;
   for (let i = 0; i < n; i++) if (!e.fragments.some((f) => f.index === i)) findings.push(finding(i, null, 'EMISSINGFRAG'));
   const seenDisks = new Set<number>();
-  const toRead: { index: number; diskId: number; check: FragmentCheck }[] = [];
+  const toRead: { index: number; diskId: number; hash: Buffer }[] = [];
   const len = payloadLength(e);
   for (const f of e.fragments) {
     const d = disks.get(f.diskId);
@@ -334,31 +200,52 @@ async function checkExtent(engine: Engine, id: Buffer, disks: Map<number, DiskRo
       findings.push(finding(f.index, f.diskId, 'EDISKFAILED'));
       continue;
     }
-    if (!engine.pool.store(f.diskId).present()) {
+    if (!engine.health.present(f.diskId)) {
       findings.push(finding(f.index, f.diskId, 'ENODEV'));
       continue;
     }
-    toRead.push({ index: f.index, diskId: f.diskId,
-      check: { file: path.join(d.path, fragRelativePath(e.id, f.index)), hash: f.hash, extentId: e.id, index: f.index, length: len } });
+    toRead.push({ index: f.index, diskId: f.diskId, hash: f.hash });
   }
 
   const bytes = toRead.length * len;
-  const verdicts: CheckResult[] = toRead.length ? await engine.work.scrub(toRead.map((r) => r.check)) : [];
-  const bad = toRead.filter((_, i) => !verdicts[i]!.ok);
-  if (bad.length > 0) {
+  const verdicts = await lanes(toRead, READ_LANES, (r) => verify(engine, e!.id, r, len));
+  if (verdicts.some((v) => v !== null)) {
     // A file rewritten or removed while we read has lost its fragments legitimately.
     const now = engine.meta.getExtent(id);
     if (!now) return { id, bytes, fragments: toRead.length, inline: false, present: false, findings: [] };
   }
   toRead.forEach((r, i) => {
-    const v = verdicts[i]!;
-    if (v.ok) return;
-    // A disk that vanished while we read is missing, not failing reads.
-    const code = v.code === 'ENOENT' && !engine.pool.store(r.diskId).present() ? 'ENODEV' : v.code;
-    findings.push(finding(r.index, r.diskId, code));
+    const code = verdicts[i];
+    if (code) findings.push(finding(r.index, r.diskId, code));
   });
   findings.sort((a, b) => (a.index ?? -1) - (b.index ?? -1));
   return { id, bytes, fragments: toRead.length, inline: false, present: true, findings };
+}
+
+/** Read and verify one fragment through its store; null when good, else the finding's code. */
+async function verify(engine: Engine, extentId: Buffer, r: { index: number; diskId: number; hash: Buffer }, len: number): Promise<string | null> {
+  try {
+    const payload = await engine.pool.store(r.diskId).read(extentId, r.index, r.hash, 'background');
+    return payload.length === len ? null : 'EFORMAT';
+  } catch (err) {
+    const code = (err as DfsError).code ?? 'EIO';
+    // A disk that vanished while we read is missing, not failing reads.
+    return code === 'ENOENT' && (await engine.health.vanished(r.diskId)) ? 'ENODEV' : code;
+  }
+}
+
+/** fn over items with at most n in flight; results in order. */
+async function lanes<T, R>(items: readonly T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, lane));
+  return out;
 }
 
 /** Repair an extent the check found damaged; marks the findings repair fixed. */
@@ -433,98 +320,3 @@ function diskPath(engine: Engine, diskId: number): string {
   return engine.pool.disk(diskId)?.path ?? `<disk ${diskId}, not in the pool>`;
 }
 
-// ---- coverage ----
-
-/** Coverage is measured over this period whatever the schedule (nightly: one pass a day is the promise). */
-export const COVERAGE_PERIOD_MS = 24 * 3600 * 1000;
-
-export interface ScrubCoverage {
-  periodSeconds: number;
-  extents: number;
-  /** Extents whose every fragment was verified (by a scrub, or written) within the period. */
-  verifiedWithinPeriod: number;
-  /** verifiedWithinPeriod / extents (1 for an empty pool). */
-  fraction: number;
-  /** When the least recently verified extent was verified; null when none is. */
-  oldestVerifiedMs: number | null;
-  /** Extents with no verification: found damaged and neither repaired nor scrubbed clean since. */
-  unverified: number;
-}
-
-export function scrubCoverage(engine: Engine, nowMs = Date.now(), periodMs = COVERAGE_PERIOD_MS): ScrubCoverage {
-  const v = engine.meta.verification(nowMs - periodMs);
-  return {
-    periodSeconds: Math.round(periodMs / 1000),
-    extents: v.total,
-    verifiedWithinPeriod: v.verifiedSince,
-    fraction: v.total === 0 ? 1 : v.verifiedSince / v.total,
-    oldestVerifiedMs: v.oldestMs,
-    unverified: v.neverVerified,
-  };
-}
-
-// ---- reports ----
-
-/** A scrub job as operators see it: what was checked, what was found, what was fixed. */
-export interface ScrubReport {
-  job: number;
-  state: JobRow['state'];
-  error: string | null;
-  background: boolean;
-  repair: boolean;
-  dryRun: boolean;
-  intensity: IntensitySetting | null;
-  /** The job's I/O rate limit (0 = unlimited). */
-  rateLimitBytesPerSec: number;
-  startedMs: number;
-  finishedMs: number | null;
-  extents: { total: number; checked: number; inline: number; damaged: number; repaired: number; unrepaired: number };
-  fragments: { checked: number; bad: number };
-  bytesRead: number;
-  /** Damage the scrub left in place (0 once everything found was repaired). */
-  remaining: number;
-  perDisk: DiskFindings[];
-  files: FragmentFinding[];
-  filesOmitted: number;
-  resumes: ScrubProgress['resumes'];
-}
-
-export function scrubReport(job: JobRow): ScrubReport {
-  const p = initProgress({ extentsDone: 0, extentsTotal: 0, bytesDone: 0, bytesTotal: 0, ...job.progress } as JobProgress);
-  const params = job.params as ScrubParams;
-  return {
-    job: job.id,
-    state: job.state,
-    error: job.error,
-    background: !!params.background,
-    repair: !!params.repair,
-    dryRun: !!params.dryRun,
-    intensity: params.intensity ?? null,
-    rateLimitBytesPerSec: Number(params.rateBytesPerSec ?? 0),
-    startedMs: job.createdMs,
-    finishedMs: job.finishedMs,
-    extents: { total: p.extentsTotal, checked: p.extentsDone, inline: p.inlineChecked, damaged: p.extentsDamaged,
-      repaired: p.extentsRepaired, unrepaired: p.extentsUnrepaired },
-    fragments: { checked: p.fragmentsChecked, bad: p.fragmentsBad },
-    bytesRead: p.bytesDone,
-    remaining: p.extentsUnrepaired,
-    perDisk: p.perDisk,
-    files: p.files,
-    filesOmitted: p.filesOmitted,
-    resumes: p.resumes,
-  };
-}
-
-/** A report without its lists: what `status` shows of a scrub. */
-export type ScrubSummary = Omit<ScrubReport, 'files' | 'perDisk' | 'resumes'>;
-
-export function summarize(r: ScrubReport): ScrubSummary {
-  const { files: _f, perDisk: _d, resumes: _r, ...rest } = r;
-  return rest;
-}
-
-/** The most recent scrub job that ended (done, failed or cancelled), if any. */
-export function lastEndedScrub(engine: Engine): JobRow | undefined {
-  const ended = engine.meta.jobs().filter((j) => j.kind === 'scrub' && j.finishedMs !== null);
-  return ended.sort((a, b) => b.finishedMs! - a.finishedMs! || b.id - a.id)[0];
-}

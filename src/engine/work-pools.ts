@@ -1,15 +1,17 @@
-/** The Piscina worker pools the engine owns: encode (RS + BLAKE3) and scrub (read + verify fragments). */
+/**
+ * The Piscina worker pool the engine owns: encode (RS + BLAKE3). (Scrub needs none: its
+ * reads go through the FragmentStores, which verify in native code off the main thread.)
+ */
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Piscina from 'piscina';
 import { fromOsCode } from '../errors';
 import { takeBuffer } from './encode-buffers';
-import { encodeLayout, type EncodeFailure, type EncodeLayout } from '../workers/encode.worker';
-import type { CheckResult, FragmentCheck } from '../workers/scrub.worker';
+import { encodeLayout, type EncodeFailure, type EncodeLayout } from '../workers/encode-layout';
 
 export interface EncodedExtent {
   layout: EncodeLayout;
-  /** The whole buffer back from the worker (layout as in encode.worker.ts). */
+  /** The whole buffer back from the worker (layout as in workers/encode-layout.ts). */
   buffer: Uint8Array;
   /** Payload of fragment i (a mirror's replicas share one view). */
   fragment(i: number): Uint8Array;
@@ -29,7 +31,6 @@ export function allocEncodeBuffer(length: number, k: number, m: number, mirror: 
 
 export class WorkPools {
   private encodePool: Piscina | undefined;
-  private scrubPool: Piscina | undefined;
 
   private get encoder(): Piscina {
     // Started lazily: commands that never encode never spawn threads.
@@ -57,24 +58,8 @@ export class WorkPools {
     };
   }
 
-  /**
-   * Read and verify fragments in the scrub pool (one thread: a scrub is background work,
-   * and its reads wait on the disks, not the CPU); verdicts come back in order.
-   */
-  async scrub(checks: FragmentCheck[], concurrency = 4): Promise<CheckResult[]> {
-    this.scrubPool ??= new Piscina({
-      filename: path.resolve(__dirname, '../workers/scrub.worker.js'),
-      minThreads: 0,
-      maxThreads: 1,
-      idleTimeout: 5000,
-    });
-    return (await this.scrubPool.run({ checks, concurrency })) as CheckResult[];
-  }
-
   async close(): Promise<void> {
     await this.encodePool?.destroy();
     this.encodePool = undefined;
-    await this.scrubPool?.destroy();
-    this.scrubPool = undefined;
   }
 }

@@ -1,116 +1,66 @@
 /**
- * A disk, as the engine sees it: a store of fragments. LocalDisk keeps them in a
- * directory (format 1 layout, docs/FORMAT.md). The interface is narrow on purpose:
- * an object store can be one later, and tests wrap it to inject faults.
+ * A disk, as the engine sees it: a store of fragments, named by extent id and index,
+ * never by path. LocalDisk (local-disk.ts) keeps them in a directory (format 1 layout,
+ * docs/FORMAT.md); an object store can be one later. Every fragment I/O goes through
+ * this interface — reads, writes, scrub, gc, the probe and the health check — so the
+ * decorators around it (metrics, the foreground-activity meter, a test's fault
+ * injector) see all of it.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { diskSync, fragRead, fragRelativePath, fragWrite, type FragmentHeaderInput, type FragmentWriteResult } from '../native';
+import type { FragmentHeaderInput } from '../native';
+import type { DiskLabel } from './label';
 
 export interface StoredFragment {
   extentId: Buffer;
   index: number;
-  path: string;
   mtimeMs: number;
   bytes: number;
 }
 
+/** An in-flight entry (a fragment being written); an old one is an orphan. */
+export interface TmpEntry {
+  name: string;
+  mtimeMs: number;
+  bytes: number;
+}
+
+export interface DiskSpace {
+  capacityBytes: number;
+  freeBytes: number;
+  /** Why the disk takes no writes (an errno name: EROFS, EACCES, ...), or null when it does. */
+  writeError: string | null;
+}
+
+/** Who asked for a read: a scrub's reads are background and do not count as foreground activity. */
+export type IoPriority = 'foreground' | 'background';
+
 export interface FragmentStore {
   readonly id: number;
-  readonly root: string;
-  /** Write a fragment; with sync false it is durable only after sync() (a transaction group's batch). */
-  write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean): Promise<FragmentWriteResult>;
+  /**
+   * Write a fragment; resolves to the bytes stored. Durable when this resolves, or with
+   * sync false only once sync() has returned (a transaction group syncs each disk once).
+   */
+  write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean): Promise<number>;
   /** Make every fragment written without sync durable, directory entries included. */
   sync(): Promise<void>;
-  /** Read and verify; expectedHash is the metadata's BLAKE3 of the payload. */
-  read(extentId: Buffer, index: number, expectedHash: Buffer): Promise<Buffer>;
+  /**
+   * Read and verify: the header must name this extent and index, the payload match
+   * expectedHash (the metadata's BLAKE3). Errors carry a code: ENOENT, EDIGEST, EFORMAT, EIO...
+   */
+  read(extentId: Buffer, index: number, expectedHash: Buffer, priority?: IoPriority): Promise<Buffer>;
+  /** Delete a fragment (absent already is fine). */
   remove(extentId: Buffer, index: number): Promise<void>;
-  /** Whether the fragment's file exists (no read, no verify: the mount scan's question). */
+  /** Delete an in-flight entry listed by listTmp. */
+  removeTmp(name: string): Promise<void>;
+  /** Whether the fragment exists (no read, no verify: the mount scan's question). */
   has(extentId: Buffer, index: number): Promise<boolean>;
-  /** Every fragment file on the disk. */
+  /** Every fragment on the disk. */
   list(): AsyncGenerator<StoredFragment>;
-  /** In-flight files under DISK/tmp (orphans when old). */
-  listTmp(): Promise<{ path: string; mtimeMs: number; bytes: number }[]>;
-  space(): Promise<{ capacityBytes: number; freeBytes: number }>;
-  /** Whether the disk's directory is there and labelled (a vanished disk is not). */
-  present(): boolean;
-}
-
-const FRAG_NAME = /^([0-9a-f]{32})\.(\d+)$/;
-
-export class LocalDisk implements FragmentStore {
-  constructor(readonly id: number, readonly root: string) {}
-
-  write(header: FragmentHeaderInput, payload: Uint8Array, sync = true): Promise<FragmentWriteResult> {
-    return fragWrite(this.root, header, payload, sync);
-  }
-
-  sync(): Promise<void> {
-    return diskSync(this.root);
-  }
-
-  async read(extentId: Buffer, index: number, expectedHash: Buffer): Promise<Buffer> {
-    const r = await fragRead(path.join(this.root, fragRelativePath(extentId, index)), expectedHash);
-    return r.payload;
-  }
-
-  async remove(extentId: Buffer, index: number): Promise<void> {
-    await fs.promises.rm(path.join(this.root, fragRelativePath(extentId, index)), { force: true });
-  }
-
-  async has(extentId: Buffer, index: number): Promise<boolean> {
-    try {
-      await fs.promises.access(path.join(this.root, fragRelativePath(extentId, index)));
-      return true;
-    } catch {
-      return false;
-    }
-  }
-
-  async *list(): AsyncGenerator<StoredFragment> {
-    const top = path.join(this.root, 'frags');
-    for (const a of await readdirOrEmpty(top)) {
-      for (const b of await readdirOrEmpty(path.join(top, a))) {
-        const dir = path.join(top, a, b);
-        for (const name of await readdirOrEmpty(dir)) {
-          const m = FRAG_NAME.exec(name);
-          if (!m) continue;
-          const file = path.join(dir, name);
-          const st = await fs.promises.stat(file).catch(() => undefined);
-          if (st) yield { extentId: Buffer.from(m[1]!, 'hex'), index: Number(m[2]), path: file, mtimeMs: st.mtimeMs, bytes: st.size };
-        }
-      }
-    }
-  }
-
-  async listTmp(): Promise<{ path: string; mtimeMs: number; bytes: number }[]> {
-    const dir = path.join(this.root, 'tmp');
-    const out = [];
-    for (const name of await readdirOrEmpty(dir)) {
-      const st = await fs.promises.stat(path.join(dir, name)).catch(() => undefined);
-      if (st?.isFile()) out.push({ path: path.join(dir, name), mtimeMs: st.mtimeMs, bytes: st.size });
-    }
-    return out;
-  }
-
-  async space(): Promise<{ capacityBytes: number; freeBytes: number }> {
-    try {
-      const s = await fs.promises.statfs(this.root);
-      return { capacityBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize };
-    } catch {
-      return { capacityBytes: 0, freeBytes: 0 };
-    }
-  }
-
-  present(): boolean {
-    return fs.existsSync(path.join(this.root, 'dynamicfs.label'));
-  }
-}
-
-async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try {
-    return await fs.promises.readdir(dir);
-  } catch {
-    return [];
-  }
+  /** In-flight entries (orphans when old). */
+  listTmp(): Promise<TmpEntry[]>;
+  /** Capacity, free space and whether writes are possible (zeros when the disk cannot be reached). */
+  space(): Promise<DiskSpace>;
+  /** Write + sync + read back `bytes` and compare; the round trip in ms. Rejects with the I/O error's code. */
+  probe(bytes: number): Promise<number>;
+  /** The disk's label; undefined when it has none (vanished, or not mounted). Rejects when it cannot be read or is damaged. */
+  label(): Promise<DiskLabel | undefined>;
 }

@@ -29,3 +29,19 @@ export function readLabel(disk: string): DiskLabel | undefined {
   }
   return openJson(text, 'disk label', file) as unknown as DiskLabel;
 }
+
+/** What a disk's label says about it: ok, missing (gone or not mounted), foreign (another disk or pool), unreadable. */
+export type LabelStatus = 'ok' | 'missing' | 'foreign' | 'unreadable';
+
+/** Judge a disk's label against the registry's identity for it: the one check probe and monitor share. */
+export async function labelStatus(read: () => Promise<DiskLabel | undefined>, poolUuid: string, diskUuid: string): Promise<LabelStatus> {
+  let label: DiskLabel | undefined;
+  try {
+    label = await read();
+  } catch (err) {
+    // A path component that is no longer a directory: the disk's directory is gone.
+    return (err as { code?: string }).code === 'ENOTDIR' ? 'missing' : 'unreadable';
+  }
+  if (!label) return 'missing';
+  return label.poolUuid === poolUuid && label.diskUuid === diskUuid ? 'ok' : 'foreign';
+}

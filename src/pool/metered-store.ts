@@ -5,9 +5,10 @@
  * so the figures come from the real I/O path, and a store a test swaps in with
  * Pool.setStore (a fault injector) is measured the same way.
  */
-import type { FragmentHeaderInput, FragmentWriteResult } from '../native';
+import type { FragmentHeaderInput } from '../native';
 import type { Metrics } from '../metrics/metrics';
-import type { FragmentStore, StoredFragment } from './fragment-store';
+import type { FragmentStore, IoPriority } from './fragment-store';
+import { StoreDecorator } from './store-decorator';
 
 type Op = 'read' | 'write' | 'remove';
 
@@ -17,14 +18,15 @@ function codeOf(err: unknown): string {
   return typeof code === 'string' && /^E[A-Z0-9]{1,20}$/.test(code) ? code : 'EOTHER';
 }
 
-export class MeteredStore implements FragmentStore {
+export class MeteredStore extends StoreDecorator {
   private readonly count: Record<Op, { inc(n?: number): void }>;
   private readonly seconds: Record<Op, { observe(v: number): void }>;
   private readonly readBytes: { inc(n?: number): void };
   private readonly writeBytes: { inc(n?: number): void };
   private readonly disk: string;
 
-  constructor(readonly inner: FragmentStore, private readonly metrics: Metrics) {
+  constructor(inner: FragmentStore, private readonly metrics: Metrics) {
+    super(inner);
     const disk = String(inner.id);
     this.disk = disk;
     // Label children bound once: the hot path does no label hashing.
@@ -42,52 +44,20 @@ export class MeteredStore implements FragmentStore {
     this.writeBytes = metrics.fragmentWriteBytes.labels({ disk });
   }
 
-  get id(): number {
-    return this.inner.id;
-  }
-
-  get root(): string {
-    return this.inner.root;
-  }
-
-  async write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean): Promise<FragmentWriteResult> {
+  override async write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean): Promise<number> {
     const r = await this.timed('write', () => this.inner.write(header, payload, sync));
     this.writeBytes.inc(payload.length);
     return r;
   }
 
-  sync(): Promise<void> {
-    return this.inner.sync();
-  }
-
-  async read(extentId: Buffer, index: number, expectedHash: Buffer): Promise<Buffer> {
-    const payload = await this.timed('read', () => this.inner.read(extentId, index, expectedHash));
+  override async read(extentId: Buffer, index: number, expectedHash: Buffer, priority?: IoPriority): Promise<Buffer> {
+    const payload = await this.timed('read', () => this.inner.read(extentId, index, expectedHash, priority));
     this.readBytes.inc(payload.length);
     return payload;
   }
 
-  remove(extentId: Buffer, index: number): Promise<void> {
+  override remove(extentId: Buffer, index: number): Promise<void> {
     return this.timed('remove', () => this.inner.remove(extentId, index));
-  }
-
-  list(): AsyncGenerator<StoredFragment> {
-    return this.inner.list();
-  }
-
-  listTmp(): Promise<{ path: string; mtimeMs: number; bytes: number }[]> {
-    return this.inner.listTmp();
-  }
-
-  space(): Promise<{ capacityBytes: number; freeBytes: number }> {
-    return this.inner.space();
-  }
-
-  has(extentId: Buffer, index: number): Promise<boolean> {
-    return this.inner.has(extentId, index);
-  }
-
-  present(): boolean {
-    return this.inner.present();
   }
 
   private async timed<T>(op: Op, fn: () => Promise<T>): Promise<T> {

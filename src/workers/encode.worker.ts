@@ -2,7 +2,7 @@
  * Encode worker (Piscina): RS parity + BLAKE3 of every fragment and of the logical
  * bytes, in place in one buffer that travels main → worker → main by transfer.
  *
- * Buffer layout (see encodeLayout): [fragments][n × 32-byte fragment hashes][32-byte
+ * Buffer layout (encode-layout.ts): [fragments][n × 32-byte fragment hashes][32-byte
  * logical hash]. Data fragments are the logical bytes zero-padded to k × fragLen, so
  * the caller reads the file straight into the buffer's start: no copy anywhere.
  * Errors come back as { ok: false, code } because an Error thrown in a worker loses
@@ -10,6 +10,7 @@
  */
 import Piscina from 'piscina';
 import { blake3Into, rsEncode } from '../native';
+import { encodeLayout, type EncodeFailure } from './encode-layout';
 
 export interface EncodeTask {
   buffer: Uint8Array;
@@ -17,27 +18,6 @@ export interface EncodeTask {
   k: number;
   m: number;
   mirror: boolean;
-}
-
-export type EncodeFailure = { ok: false; code: string; message: string };
-
-export interface EncodeLayout {
-  fragLen: number;
-  fragments: number;
-  /** Bytes of fragment payloads (a mirror stores one copy). */
-  payloadBytes: number;
-  hashesAt: number;
-  logicalHashAt: number;
-  totalBytes: number;
-}
-
-export function encodeLayout(length: number, k: number, m: number, mirror: boolean): EncodeLayout {
-  const fragLen = mirror ? length : Math.ceil(length / k);
-  const fragments = k + m;
-  const payloadBytes = mirror ? length : fragments * fragLen;
-  const hashesAt = payloadBytes;
-  const logicalHashAt = hashesAt + fragments * 32;
-  return { fragLen, fragments, payloadBytes, hashesAt, logicalHashAt, totalBytes: logicalHashAt + 32 };
 }
 
 export default function encode(task: EncodeTask): unknown {

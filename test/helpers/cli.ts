@@ -84,8 +84,8 @@ export function makePool(root: string, n = 6, ...initArgs: string[]): { pool: st
  * Resolves once the lock is held.
  */
 export async function holdPool(pool: string): Promise<ChildProcess> {
-  const engine = path.join(REPO, 'dist', 'src', 'engine', 'engine.js');
-  const script = `require(${JSON.stringify(engine)}).Engine.open(${JSON.stringify(pool)});`
+  const engine = path.join(REPO, 'dist', 'src', 'engine', 'open.js');
+  const script = `require(${JSON.stringify(engine)}).openEngine(${JSON.stringify(pool)});`
     + 'process.stdout.write("locked\\n"); setInterval(() => {}, 1 << 30);';
   const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {

@@ -2,29 +2,32 @@
  * A fault-injecting disk (MinIO's naughty disk): a FragmentStore decorator that answers
  * programmed calls with an error (EIO, ENOSPC, EROFS, ENOENT, ...), a delay, or a
  * written payload with a flipped byte (silent corruption: the fragment verifies against
- * its own header but not against the hash the metadata records). Calls without a
- * programmed fault go to the real disk. Every call is counted, so a test can prove that
- * a pipeline's I/O (reads, writes, deletes, listings) really went through the store.
+ * its own header but not against the hash the metadata records). Calls without a programmed
+ * fault go to the real disk. Every call is counted, so a test can prove that a
+ * pipeline's I/O (reads, writes, deletes, listings, probes, label reads) really went
+ * through the store.
  */
 import { DfsError, type ErrorCode } from '../../src/errors';
 import { blake3 } from '../../src/native';
-import type { FragmentHeaderInput, FragmentWriteResult } from '../../src/native';
-import type { FragmentStore, StoredFragment } from '../../src/pool/fragment-store';
+import type { FragmentHeaderInput } from '../../src/native';
+import type { DiskSpace, FragmentStore, IoPriority, StoredFragment, TmpEntry } from '../../src/pool/fragment-store';
+import type { DiskLabel } from '../../src/pool/label';
 
-export type Op = 'read' | 'write' | 'remove' | 'has' | 'list' | 'space' | 'sync';
+export type Op = 'read' | 'write' | 'sync' | 'remove' | 'removeTmp' | 'has' | 'list' | 'listTmp' | 'space' | 'probe' | 'label';
 /** flip: XOR byte `flip` of the payload (of fragment `index` only, when given). */
 export type Fault = { error: ErrorCode } | { delayMs: number } | { flip: number; index?: number };
 
 export class NaughtyDisk implements FragmentStore {
   /** Calls made, per operation (faulted ones included). */
-  readonly calls: Record<Op, number> = { read: 0, write: 0, remove: 0, has: 0, list: 0, space: 0, sync: 0 };
+  readonly calls: Record<Op, number> = { read: 0, write: 0, sync: 0, remove: 0, removeTmp: 0, has: 0, list: 0, listTmp: 0, space: 0, probe: 0, label: 0 };
+  /** Reads made with priority 'background' (a scrub's). */
+  backgroundReads = 0;
   private readonly once = new Map<Op, Fault[]>();
   private readonly always = new Map<Op, Fault>();
 
   constructor(readonly inner: FragmentStore) {}
 
   get id(): number { return this.inner.id; }
-  get root(): string { return this.inner.root; }
 
   /** The next calls of `op` get these faults, one each, in order. */
   next(op: Op, ...faults: Fault[]): this {
@@ -51,7 +54,7 @@ export class NaughtyDisk implements FragmentStore {
     return f;
   }
 
-  async write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean): Promise<FragmentWriteResult> {
+  async write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean): Promise<number> {
     const f = await this.fault('write');
     if (f && 'flip' in f && (f.index === undefined || f.index === header.index)) {
       const bad = Buffer.from(payload);
@@ -66,9 +69,10 @@ export class NaughtyDisk implements FragmentStore {
     return this.inner.sync();
   }
 
-  async read(extentId: Buffer, index: number, expectedHash: Buffer): Promise<Buffer> {
+  async read(extentId: Buffer, index: number, expectedHash: Buffer, priority?: IoPriority): Promise<Buffer> {
+    if (priority === 'background') this.backgroundReads++;
     await this.fault('read');
-    return this.inner.read(extentId, index, expectedHash);
+    return this.inner.read(extentId, index, expectedHash, priority);
   }
 
   async remove(extentId: Buffer, index: number): Promise<void> {
@@ -86,16 +90,28 @@ export class NaughtyDisk implements FragmentStore {
     yield* this.inner.list();
   }
 
-  listTmp(): ReturnType<FragmentStore['listTmp']> {
+  async removeTmp(name: string): Promise<void> {
+    await this.fault('removeTmp');
+    return this.inner.removeTmp(name);
+  }
+
+  async listTmp(): Promise<TmpEntry[]> {
+    await this.fault('listTmp');
     return this.inner.listTmp();
   }
 
-  async space(): Promise<{ capacityBytes: number; freeBytes: number }> {
+  async space(): Promise<DiskSpace> {
     await this.fault('space');
     return this.inner.space();
   }
 
-  present(): boolean {
-    return this.inner.present();
+  async probe(bytes: number): Promise<number> {
+    await this.fault('probe');
+    return this.inner.probe(bytes);
+  }
+
+  async label(): Promise<DiskLabel | undefined> {
+    await this.fault('label');
+    return this.inner.label();
   }
 }

@@ -16,7 +16,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { encodeFrame, FrameReader, MAX_REPLY_BYTES } from '../../src/rpc/frame';
 import { processAlive, readPidFile, runFiles } from '../../src/rpc/run-files';
-import { Engine } from '../../src/engine/engine';
+import { openEngine } from '../../src/engine/open';
 import { isFuseMounted } from '../../src/fuse/proc-mounts';
 import { ROOT_INO } from '../../src/meta/store';
 import { BIN, dfs, fails, holdPool, makePool, ok, run, type Json } from '../helpers/cli';
@@ -146,7 +146,7 @@ test('after SIGKILL: offline commands work, and the next coordinator replaces th
       assert.ok(doomedFragments > 0);
 
       // What a crash leaves: a file unlinked while open (nlink 0, extents kept) and a temp file.
-      const engine = Engine.open(pool);
+      const engine = openEngine(pool);
       try {
         engine.meta.transact((tx) => {
           const ino = engine.meta.lookup(ROOT_INO, 'doomed.bin')!;

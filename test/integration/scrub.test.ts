@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Engine } from '../../src/engine/engine';
+import { openEngine } from '../../src/engine/open';
 import { ScrubScheduler } from '../../src/engine/scrub-scheduler';
 import { silentLogger } from '../../src/log/logger';
 import { dfs, fails, makePool, ok, run, type Json } from '../helpers/cli';
@@ -384,7 +384,7 @@ test('the scheduler: nightly when the last scrub is older than 24 h, manual neve
     const data = path.join(root, 'f.bin');
     fs.writeFileSync(data, new Rng().bytes(200_000));
     ok('put', pool, data, '/f.bin');
-    const engine = Engine.open(pool);
+    const engine = openEngine(pool);
     try {
       let now = Date.now();
       const s = new ScrubScheduler(engine, silentLogger(), { now: () => now });

@@ -12,10 +12,8 @@
  */
 import type { Engine } from '../../engine/engine';
 import type { JobView } from '../../engine/jobs';
-import {
-  checkIntensity, intensityRate, lastEndedScrub, scrubCoverage, scrubReport, summarize,
-  type IntensitySetting, type ScrubCoverage, type ScrubParams, type ScrubReport, type ScrubSummary,
-} from '../../engine/scrub';
+import { checkIntensity, intensityRate, type IntensitySetting, type ScrubParams } from '../../engine/scrub-params';
+import { lastEndedScrub, scrubCoverage, scrubReport, summarize, type ScrubCoverage, type ScrubReport, type ScrubSummary } from '../../engine/scrub-report';
 import { decide, readSchedule, startBackgroundScrub, type ScheduleDecision, type ScrubSchedule } from '../../engine/scrub-scheduler';
 import { DfsError } from '../../errors';
 import type { JobRow } from '../../meta/records';

@@ -4,7 +4,7 @@
  * schedule is only shown; with `dryRun` the result is shown and nothing is stored. A new
  * intensity also applies at once to a background scrub that is running.
  */
-import { checkIntensity, intensityRate, type ScrubParams } from '../../engine/scrub';
+import { checkIntensity, intensityRate, type ScrubParams } from '../../engine/scrub-params';
 import { checkFrequency, decide, readSchedule, type ScheduleDecision, type ScrubSchedule } from '../../engine/scrub-scheduler';
 import { DfsError } from '../../errors';
 import { bool } from '../args';

@@ -11,7 +11,8 @@
  * CLI turns remaining damage into EFINDINGS.
  */
 import { runJob } from '../job-op';
-import { checkIntensity, intensityRate, scrubCoverage, scrubReport, type IntensitySetting, type ScrubCoverage, type ScrubParams, type ScrubReport } from '../../engine/scrub';
+import { checkIntensity, intensityRate, type IntensitySetting, type ScrubParams } from '../../engine/scrub-params';
+import { scrubCoverage, scrubReport, type ScrubCoverage, type ScrubReport } from '../../engine/scrub-report';
 import { DfsError } from '../../errors';
 import { bool } from '../args';
 import type { AdminOp } from '../context';

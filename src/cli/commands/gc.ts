@@ -22,8 +22,9 @@ export const register: RegisterVerb = (program: Command, ctx) => {
 
 function human(r: GcData): string {
   const lines = [`scanned ${r.scannedFragments} fragments; ${r.orphans.length} orphans (${humanBytes(r.orphans.reduce((s, o) => s + o.bytes, 0))})`];
-  for (const o of r.orphans.slice(0, 20)) lines.push(`  ${r.dryRun ? 'would remove' : 'removed'} ${o.kind} ${o.path} (${humanBytes(o.bytes)}, ${o.ageSeconds}s old)`);
+  for (const o of r.orphans.slice(0, 20)) lines.push(`  ${r.dryRun ? 'would remove' : 'orphan'} ${o.kind} ${o.name} on disk ${o.diskId} (${humanBytes(o.bytes)}, ${o.ageSeconds}s old)`);
   if (r.orphans.length > 20) lines.push(`  ... and ${r.orphans.length - 20} more`);
   if (!r.dryRun) lines.push(`removed ${r.removed}, freed ${humanBytes(r.bytesFreed)}`);
+  for (const f of r.failed.slice(0, 20)) lines.push(`  could not remove ${f.name} on disk ${f.diskId}: ${f.code} (the next gc tries again)`);
   return lines.join('\n');
 }

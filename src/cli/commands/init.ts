@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import { auditLocal } from '../../admin/audit';
-import { Engine } from '../../engine/engine';
+import { attachEngine } from '../../engine/open';
 import { sqliteStore } from '../../meta/sqlite/sqlite-store';
 import { DEFAULT_EXTENT_SIZE, DEFAULT_INLINE_MAX, DEFAULT_POLICY, Pool } from '../../pool/pool';
 import { parsePolicy, width } from '../../pool/policy';
@@ -24,7 +24,7 @@ export interface InitData {
 /** Create the pool and report its identity and defaults. */
 export async function initPool(dir: string, opts: { redundancy?: string; extentSize?: string }): Promise<InitData> {
   const extentSize = opts.extentSize === undefined ? undefined : parseBytes(opts.extentSize, '--extent-size');
-  const engine = Engine.attach(Pool.create(dir, sqliteStore, { policy: opts.redundancy, extentSize }));
+  const engine = attachEngine(Pool.create(dir, sqliteStore, { policy: opts.redundancy, extentSize }));
   try {
     const sb = engine.pool.superblock;
     return { pool: engine.pool.dir, uuid: sb.uuid, policy: sb.policy, width: width(parsePolicy(sb.policy)),

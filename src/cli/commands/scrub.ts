@@ -9,7 +9,8 @@
 import type { Command } from 'commander';
 import { invoke } from '../../admin/client';
 import type { ScrubData, ScrubSection } from '../../admin/ops';
-import { INTENSITIES, INTENSITY_RATES, type IntensitySetting, type ScrubCoverage, type ScrubReport } from '../../engine/scrub';
+import { INTENSITIES, INTENSITY_RATES, type IntensitySetting } from '../../engine/scrub-params';
+import type { ScrubCoverage, ScrubReport } from '../../engine/scrub-report';
 import { DfsError } from '../../errors';
 import { humanBytes, keyValues, parseBytes, table } from '../format';
 import { jsonOf, localContext, type CliContext } from '../verb';

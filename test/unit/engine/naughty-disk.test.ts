@@ -10,12 +10,14 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { adminOps } from '../../../src/admin/ops';
-import { Engine } from '../../../src/engine/engine';
+import type { Engine } from '../../../src/engine/engine';
+import { attachEngine } from '../../../src/engine/open';
 import { repairExtent } from '../../../src/engine/repair';
 import { DfsError } from '../../../src/errors';
 import { Pool } from '../../../src/pool/pool';
 import { sqliteStore } from '../../../src/meta/sqlite/sqlite-store';
-import type { MeteredStore } from '../../../src/pool/metered-store';
+import { LocalDisk } from '../../../src/pool/local-disk';
+import { blake3 } from '../../../src/native';
 import { NaughtyDisk } from '../../helpers/naughty-disk';
 import { withTmpDir } from '../../helpers/tmp';
 
@@ -31,10 +33,10 @@ async function withRig(fn: (r: Rig) => Promise<void>): Promise<void> {
       fs.mkdirSync(path.join(dir, `d${i}`));
       pool.addDisk(path.join(dir, `d${i}`));
     }
-    const engine = Engine.attach(pool);
+    const engine = attachEngine(pool);
     const naughty = new Map<number, NaughtyDisk>();
     for (const id of DISKS) {
-      const n = new NaughtyDisk((pool.store(id) as MeteredStore).inner);
+      const n = new NaughtyDisk(new LocalDisk(id, path.join(dir, `d${id}`)));
       naughty.set(id, n);
       pool.setStore(id, n);
     }
@@ -162,5 +164,106 @@ test('a read slowed by a delay still returns the bytes; gc lists every disk thro
     assert.ok((await readBack(r, 'f')).equals(fs.readFileSync(r.src)));
     await adminOps.gc(r.engine, { minAgeSeconds: 0 }, {});
     for (const id of DISKS) assert.equal(r.disk(id).calls.list, 1);
+  });
+});
+
+// ---- scrub, gc, probe and the monitor go through the store too ----
+
+test('scrub reads every fragment through the store as background I/O and catches a disk that flipped a byte', async () => {
+  await withRig(async (r) => {
+    const bad = 3;
+    r.disk(bad).every('write', { flip: 17 });
+    await adminOps.put(r.engine, { src: r.src, dest: '/f' }, {});
+    r.disk(bad).heal();
+    const holders = extents(r.engine, 'f').flatMap((e) => e.fragments.map((f) => f.diskId));
+    const onBad = holders.filter((h) => h === bad).length;
+    assert.ok(onBad >= 1, 'the flipping disk holds a fragment');
+    const foreground = r.engine.foreground.lastMs;
+    const report = await adminOps.scrub(r.engine, {}, {});
+    assert.equal(report.fragments.checked, 6);
+    assert.equal(report.fragments.bad, onBad);
+    assert.deepEqual(report.perDisk.map((d) => [d.diskId, d.counts]), [[bad, { EDIGEST: onBad }]]);
+    for (const id of DISKS) {
+      const held = holders.filter((h) => h === id).length;
+      assert.equal(r.disk(id).backgroundReads, held, `disk ${id}: every fragment read by the scrub went through its store`);
+      assert.equal(r.disk(id).calls.read, held);
+    }
+    // The scrub's own reads are not foreground activity it should yield to.
+    assert.equal(r.engine.foreground.lastMs, foreground);
+    assert.equal(r.engine.pool.disk(bad)!.checksumErrors, onBad);
+  });
+});
+
+test('scrub through a store whose reads fail with EIO reports EIO on that disk', async () => {
+  await withRig(async (r) => {
+    await adminOps.put(r.engine, { src: r.src, dest: '/f' }, {});
+    const bad = extents(r.engine, 'f')[0]!.fragments[1]!.diskId;
+    const onBad = extents(r.engine, 'f').flatMap((e) => e.fragments).filter((f) => f.diskId === bad).length;
+    r.disk(bad).every('read', { error: 'EIO' });
+    const report = await adminOps.scrub(r.engine, { dryRun: true }, {});
+    assert.deepEqual(report.perDisk.map((d) => [d.diskId, d.counts]), [[bad, { EIO: onBad }]]);
+  });
+});
+
+test('gc removes orphans through the store: a delete that fails is reported, and the next run takes it', async () => {
+  await withRig(async (r) => {
+    const orphan = Buffer.from('0123456789abcdef0123456789abcdef', 'hex');
+    const payload = Buffer.alloc(4096, 9);
+    await r.disk(3).write({ poolUuid: Buffer.alloc(16), extentId: orphan, index: 2, k: 2, m: 1, scheme: 0, payloadHash: blake3(payload) }, payload);
+    r.disk(3).every('remove', { error: 'EIO' });
+    const first = await adminOps.gc(r.engine, { minAgeSeconds: 0 }, {});
+    assert.deepEqual(first.orphans.map((o) => [o.diskId, o.name, o.kind]), [[3, `${orphan.toString('hex')}.2`, 'fragment']]);
+    assert.equal(first.removed, 0);
+    assert.deepEqual(first.failed, [{ diskId: 3, name: `${orphan.toString('hex')}.2`, code: 'EIO' }]);
+    assert.equal(r.disk(3).calls.remove, 1);
+    for (const id of DISKS) assert.equal(r.disk(id).calls.listTmp, 1);
+    r.disk(3).heal();
+    const second = await adminOps.gc(r.engine, { minAgeSeconds: 0 }, {});
+    assert.equal(second.removed, 1);
+    assert.deepEqual(second.failed, []);
+    assert.equal(await r.disk(3).has(orphan, 2), false);
+  });
+});
+
+const probeCases = [
+  { name: 'a probe failing with EIO fails the disk', op: 'probe', error: 'EIO', state: 'failed', label: 'ok', problem: /probe write\/read failed: EIO/ },
+  { name: 'a probe failing with EROFS makes the disk suspect', op: 'probe', error: 'EROFS', state: 'suspect', label: 'ok', problem: /probe write\/read failed: EROFS/ },
+  { name: 'a label that cannot be read fails the disk', op: 'label', error: 'EIO', state: 'failed', label: 'unreadable', problem: /cannot be read/ },
+] as const;
+
+for (const c of probeCases) {
+  test(`probe-disks: ${c.name}`, async () => {
+    await withRig(async (r) => {
+      r.disk(2).next(c.op, { error: c.error });
+      const { disks } = await adminOps['probe-disks'](r.engine, {}, {});
+      assert.deepEqual(disks.map((d) => [d.id, d.label, d.state]), DISKS.map((id) => [id, id === 2 ? c.label : 'ok', id === 2 ? c.state : 'healthy']));
+      assert.match(disks[1]!.problem!, c.problem);
+      for (const id of DISKS) assert.equal(r.disk(id).calls.label, 1);
+      for (const id of DISKS) assert.equal(r.disk(id).calls.probe, c.op === 'label' && id === 2 ? 0 : 1);
+      assert.equal(r.engine.meta.diskEvents(2).at(-1)!.source, 'probe');
+    });
+  });
+}
+
+test('the monitor check reads each label through the store: an unreadable one fails the disk', async () => {
+  await withRig(async (r) => {
+    r.disk(4).next('label', { error: 'EIO' });
+    const moved = await r.engine.health.check();
+    assert.deepEqual(moved.map((t) => [t.diskId, t.from, t.to, t.source]), [[4, 'healthy', 'failed', 'monitor']]);
+    for (const id of DISKS) assert.equal(r.disk(id).calls.label, 1);
+    for (const id of DISKS) assert.equal(r.disk(id).calls.space, id === 4 ? 0 : 1);
+  });
+});
+
+test('a read that meets ENOENT asks the disk for its label once: present, it is a missing fragment, not a vanished disk', async () => {
+  await withRig(async (r) => {
+    await adminOps.put(r.engine, { src: r.src, dest: '/f' }, {});
+    const f0 = extents(r.engine, 'f')[0]!.fragments[0]!;
+    r.disk(f0.diskId).next('read', { error: 'ENOENT' });
+    assert.ok((await readBack(r, 'f')).equals(fs.readFileSync(r.src)));
+    assert.equal(r.disk(f0.diskId).calls.label, 1);
+    assert.equal(r.engine.health.present(f0.diskId), true);
+    assert.equal(r.engine.pool.disk(f0.diskId)!.state, 'healthy');
+    assert.equal(r.engine.pool.disk(f0.diskId)!.readErrors, 1);
   });
 });

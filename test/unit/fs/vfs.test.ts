@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Engine } from '../../../src/engine/engine';
+import type { Engine } from '../../../src/engine/engine';
+import { attachEngine } from '../../../src/engine/open';
 import { DfsError } from '../../../src/errors';
 import { getFile } from '../../../src/fs/files';
 import { Vfs } from '../../../src/fs/vfs';
@@ -22,7 +23,7 @@ async function withVfs(fn: (vfs: Vfs, engine: Engine, dir: string) => Promise<vo
       fs.mkdirSync(path.join(dir, `d${i}`));
       pool.addDisk(path.join(dir, `d${i}`));
     }
-    const engine = Engine.attach(pool);
+    const engine = attachEngine(pool);
     try {
       await fn(new Vfs(engine), engine, dir);
     } finally {

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Engine } from '../../../src/engine/engine';
+import { attachEngine } from '../../../src/engine/open';
 import { DfsError, type ErrorCode } from '../../../src/errors';
 import { adminOps } from '../../../src/admin/ops';
 import { Pool } from '../../../src/pool/pool';
@@ -31,7 +31,7 @@ test('fragment I/O through the engine is counted per disk, failures by code', as
       fs.mkdirSync(path.join(dir, `d${i}`));
       pool.addDisk(path.join(dir, `d${i}`));
     }
-    const engine = Engine.attach(pool);
+    const engine = attachEngine(pool);
     try {
       const src = path.join(dir, 'src.bin');
       fs.writeFileSync(src, Buffer.alloc(3 * 65536, 7)); // three extents, 2+1 fragments each

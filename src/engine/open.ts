@@ -1,0 +1,21 @@
+/**
+ * How an Engine comes to be: the pool, its worker pools and every job kind the runner
+ * knows. Kept apart from engine.ts so that engine.ts imports no pipeline (the job kinds
+ * import rebuild and scrub, which see the engine only through EngineServices).
+ */
+import { sqliteStore } from '../meta/sqlite/sqlite-store';
+import type { Metrics } from '../metrics/metrics';
+import { Pool } from '../pool/pool';
+import { Engine } from './engine';
+import { JOB_KINDS } from './job-kinds';
+import { WorkPools } from './work-pools';
+
+/** Open the pool (taking its lock) over its SQLite metadata store; `metrics` defaults to a registry of its own. */
+export function openEngine(poolDir: string, metrics?: Metrics): Engine {
+  return attachEngine(Pool.open(poolDir, sqliteStore), metrics);
+}
+
+/** Wrap an already-open pool (init uses this right after creating it). */
+export function attachEngine(pool: Pool, metrics?: Metrics): Engine {
+  return new Engine(pool, new WorkPools(), JOB_KINDS, metrics);
+}

@@ -1,0 +1,38 @@
+/**
+ * When the pool's stores last served foreground fragment I/O: a read or write that is
+ * not a scrub's (scrub reads are marked background). A rate-limited scrub reads it to
+ * yield to the mount, gets, puts and repairs. One meter per pool, installed as a
+ * decorator around every store (Pool.decorateStores).
+ */
+import type { FragmentHeaderInput } from '../native';
+import type { FragmentStore, IoPriority } from './fragment-store';
+import { StoreDecorator } from './store-decorator';
+
+export class ForegroundMeter {
+  /** Date.now() of the last foreground read or write to start or end (0: none yet). */
+  lastMs = 0;
+
+  wrap(store: FragmentStore): FragmentStore {
+    return new MeteredForeground(store, this);
+  }
+}
+
+class MeteredForeground extends StoreDecorator {
+  constructor(inner: FragmentStore, private readonly meter: ForegroundMeter) {
+    super(inner);
+  }
+
+  override write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean): Promise<number> {
+    return this.mark(() => this.inner.write(header, payload, sync));
+  }
+
+  override read(extentId: Buffer, index: number, expectedHash: Buffer, priority?: IoPriority): Promise<Buffer> {
+    if (priority === 'background') return this.inner.read(extentId, index, expectedHash, priority);
+    return this.mark(() => this.inner.read(extentId, index, expectedHash, priority));
+  }
+
+  private mark<T>(fn: () => Promise<T>): Promise<T> {
+    this.meter.lastMs = Date.now();
+    return fn().finally(() => { this.meter.lastMs = Date.now(); });
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * A FragmentStore in a local directory (format 1 layout, docs/FORMAT.md): fragments under
+ * frags/ab/cd/<extent>.<index>, in-flight files under tmp/, the label in dynamicfs.label.
+ * Paths exist only here.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DfsError, fromOsCode } from '../errors';
+import { diskSync, fragRead, fragRelativePath, fragWrite, type FragmentHeaderInput } from '../native';
+import type { DiskSpace, FragmentStore, StoredFragment, TmpEntry } from './fragment-store';
+import { readLabel, type DiskLabel } from './label';
+
+const FRAG_NAME = /^([0-9a-f]{32})\.(\d+)$/;
+
+export class LocalDisk implements FragmentStore {
+  constructor(readonly id: number, private readonly root: string) {}
+
+  async write(header: FragmentHeaderInput, payload: Uint8Array, sync = true): Promise<number> {
+    return (await fragWrite(this.root, header, payload, sync)).fileBytes;
+  }
+
+  sync(): Promise<void> {
+    return diskSync(this.root);
+  }
+
+  async read(extentId: Buffer, index: number, expectedHash: Buffer): Promise<Buffer> {
+    const { header, payload } = await fragRead(this.file(extentId, index), expectedHash);
+    // A fragment file holding another fragment (misplaced, copied over) verifies on its own: refuse it.
+    if (header.index !== index || !Buffer.from(header.extentId).equals(extentId)) {
+      throw new DfsError('EFORMAT', `fragment ${index} of extent ${extentId.toString('hex')} on disk ${this.id} holds fragment ${header.index} of extent ${Buffer.from(header.extentId).toString('hex')}`);
+    }
+    return payload;
+  }
+
+  async remove(extentId: Buffer, index: number): Promise<void> {
+    await fs.promises.rm(this.file(extentId, index), { force: true });
+  }
+
+  async removeTmp(name: string): Promise<void> {
+    if (name.includes('/') || name === '..' || name === '.') throw new DfsError('EINVAL', `"${name}" is not an in-flight entry name`);
+    await unlink(path.join(this.root, 'tmp', name));
+  }
+
+  async has(extentId: Buffer, index: number): Promise<boolean> {
+    try {
+      await fs.promises.access(this.file(extentId, index));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async *list(): AsyncGenerator<StoredFragment> {
+    const top = path.join(this.root, 'frags');
+    for (const a of await readdirOrEmpty(top)) {
+      for (const b of await readdirOrEmpty(path.join(top, a))) {
+        const dir = path.join(top, a, b);
+        for (const name of await readdirOrEmpty(dir)) {
+          const m = FRAG_NAME.exec(name);
+          if (!m) continue;
+          const st = await fs.promises.stat(path.join(dir, name)).catch(() => undefined);
+          if (st) yield { extentId: Buffer.from(m[1]!, 'hex'), index: Number(m[2]), mtimeMs: st.mtimeMs, bytes: st.size };
+        }
+      }
+    }
+  }
+
+  async listTmp(): Promise<TmpEntry[]> {
+    const dir = path.join(this.root, 'tmp');
+    const out: TmpEntry[] = [];
+    for (const name of await readdirOrEmpty(dir)) {
+      const st = await fs.promises.stat(path.join(dir, name)).catch(() => undefined);
+      if (st?.isFile()) out.push({ name, mtimeMs: st.mtimeMs, bytes: st.size });
+    }
+    return out;
+  }
+
+  async space(): Promise<DiskSpace> {
+    const [s, writeError] = await Promise.all([
+      fs.promises.statfs(this.root).catch(() => undefined),
+      fs.promises.access(this.root, fs.constants.W_OK).then(() => null, (err: NodeJS.ErrnoException) => err.code ?? 'EIO'),
+    ]);
+    return { capacityBytes: s ? s.blocks * s.bsize : 0, freeBytes: s ? s.bavail * s.bsize : 0, writeError };
+  }
+
+  async probe(bytes: number): Promise<number> {
+    const dir = path.join(this.root, 'tmp');
+    const file = path.join(dir, `probe-${process.pid}-${randomBytes(4).toString('hex')}`);
+    const data = randomBytes(bytes);
+    try {
+      await fs.promises.mkdir(dir, { recursive: true });
+      const t0 = process.hrtime.bigint();
+      const fh = await fs.promises.open(file, 'w');
+      try {
+        await fh.writeFile(data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      const back = await fs.promises.readFile(file);
+      if (!back.equals(data)) throw new DfsError('EIO', `disk ${this.id}: the probe read back other bytes than it wrote`);
+      return Number(process.hrtime.bigint() - t0) / 1e6;
+    } catch (err) {
+      if (err instanceof DfsError) throw err;
+      throw fromOsCode((err as NodeJS.ErrnoException).code, `disk ${this.id}: probe failed: ${(err as Error).message}`);
+    } finally {
+      await fs.promises.rm(file, { force: true }).catch(() => undefined);
+    }
+  }
+
+  async label(): Promise<DiskLabel | undefined> {
+    return readLabel(this.root);
+  }
+
+  private file(extentId: Uint8Array, index: number): string {
+    return path.join(this.root, fragRelativePath(extentId, index));
+  }
+}
+
+async function unlink(file: string): Promise<void> {
+  try {
+    await fs.promises.rm(file);
+  } catch (err) {
+    throw fromOsCode((err as NodeJS.ErrnoException).code, `cannot remove ${file}: ${(err as Error).message}`, file);
+  }
+}
+
+async function readdirOrEmpty(dir: string): Promise<string[]> {
+  try {
+    return await fs.promises.readdir(dir);
+  } catch {
+    return [];
+  }
+}
