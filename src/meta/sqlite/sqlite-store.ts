@@ -10,7 +10,7 @@ import { configReads, configWrites } from './config';
 import { diskReads, diskWrites } from './disks';
 import { extentReads, extentWrites } from './extents';
 import { jobReads, jobWrites } from './jobs';
-import { InodeCache, namespaceReads, namespaceWrites } from './namespace';
+import { NamespaceCache, namespaceReads, namespaceWrites } from './namespace';
 import { metaValue } from './sql';
 import { beginGroupTxn, beginTxn } from './txn';
 
@@ -21,8 +21,8 @@ export const META_DB = 'meta.db';
 export function openSqliteStore(file: string, opts: { create?: boolean; readonly?: boolean } = {}): MetaStore {
   const conn = openConnection(file, opts);
   const { db, sql } = conn;
-  const inodes = new InodeCache();
-  const writes: TxnWrites = { ...namespaceWrites(sql, inodes), ...extentWrites(sql), ...diskWrites(sql), ...jobWrites(sql), ...configWrites(sql) };
+  const cache = new NamespaceCache();
+  const writes: TxnWrites = { ...namespaceWrites(sql, cache), ...extentWrites(sql), ...diskWrites(sql), ...jobWrites(sql), ...configWrites(sql) };
   let txnOpen = false;
   // Transaction groups: `grouping` on, every Txn is a savepoint of one SQLite transaction (`groupOpen`).
   let grouping = false;
@@ -30,7 +30,7 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
   let groupBeganMs = 0;
   const generation = (): number => Number(metaValue(sql, 'generation'));
   const store: MetaStore = {
-    ...namespaceReads(sql, inodes),
+    ...namespaceReads(sql, cache),
     ...extentReads(sql),
     ...diskReads(sql),
     ...jobReads(sql),
@@ -54,11 +54,11 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
         tx = beginTxn(conn, writes, () => { txnOpen = false; }, (c) => store.onCommit?.(c));
       }
       txnOpen = true;
-      // A rollback undoes writes the inode cache has already seen.
+      // A rollback undoes writes the namespace cache has already seen.
       const abort = tx.abort.bind(tx);
       tx.abort = () => {
         abort();
-        inodes.clear();
+        cache.clear();
       };
       return tx;
     },
