@@ -230,6 +230,24 @@ describe('operator verbs: set-disk-health, probe-disks, drain, remove-disk, repl
   it('set-disk-health records events, refuses bad input, and healthy zeroes the error counters', async () => {
     await withTmpDir((root) => {
       const { pool, disks } = makePool(root, 3, 'rs:2+1', EXTENT);
+      // Two extents, a fragment of each on every disk; flip a payload byte of both on disk 1.
+      const src = path.join(root, 'src');
+      fs.writeFileSync(src, new Rng().bytes(100_000));
+      ok('put', pool, src, '/f');
+      const frags = (fs.readdirSync(path.join(disks[0]!, 'frags'), { recursive: true }) as string[])
+        .map((f) => path.join(disks[0]!, 'frags', f)).filter((f) => fs.statSync(f).isFile());
+      assert.equal(frags.length, 2);
+      for (const f of frags) {
+        const fd = fs.openSync(f, 'r+');
+        const b = Buffer.alloc(1);
+        fs.readSync(fd, b, 0, 1, 4096);
+        b[0] ^= 0xff;
+        fs.writeSync(fd, b, 0, 1, 4096);
+        fs.closeSync(fd);
+      }
+      fails('EFINDINGS', ['scrub', pool]);
+      const counters = (d: Json) => [d.readErrors, d.checksumErrors, d.writeErrors];
+      assert.deepEqual(counters((ok('disks', pool).disks as Json[])[0]!), [0, 2, 0], 'the scrub counted both checksum errors');
       const r = ok('set-disk-health', pool, disks[0]!, 'suspect', '--reason', 'smart warnings');
       assert.deepEqual([r.from, r.to, r.changed], ['healthy', 'suspect', true]);
       ok('set-disk-health', pool, '1', 'healthy');
@@ -239,7 +257,9 @@ describe('operator verbs: set-disk-health, probe-disks, drain, remove-disk, repl
       assert.equal(ev[1]!.source, 'operator');
       fails('EINVAL', ['set-disk-health', pool, '1', 'sick']);
       fails('ENODISK', ['set-disk-health', pool, '99', 'failed']);
-      assert.equal((ok('disks', pool).disks as Json[])[0]!.state, 'healthy', 'nothing changed by the refused calls');
+      const d1 = (ok('disks', pool).disks as Json[])[0]!;
+      assert.equal(d1.state, 'healthy', 'nothing changed by the refused calls');
+      assert.deepEqual(counters(d1), [0, 0, 0], 'back to healthy zeroed the error counters');
     });
   });
 
