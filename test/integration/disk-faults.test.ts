@@ -84,6 +84,44 @@ test('ENOSPC on a disk during a put: each fragment is retried on another disk; w
   }, FULL_INODES), FULL_INODES));
 });
 
+test('ENOSPC on a disk during a rebuild and a drain: the fragment is retried on another disk', async () => {
+  await withTmpDir((root) => withTmpfs(FULL_SIZE, async (full) => {
+    const { pool, disks } = makePool(root, 6, '--extent-size', '64k');
+    const rng = new Rng();
+    const files = new Map<string, Buffer>();
+    for (let i = 0; i < 3; i++) {
+      const data = rng.bytes(rng.int(70_000, 200_000));
+      putFile(root, pool, `f${i}`, data);
+      files.set(`f${i}`, data);
+    }
+    // Extents on disks (the status total also counts inline ones): each has a fragment on every disk.
+    const extents = diskOf(pool, disks[0]!).fragments as number;
+    // Every extent is on all six disks. Now a full disk (ranked first: 1 TiB free) and one with room.
+    ok('add-disk', pool, full);
+    const spare = path.join(root, 'spare');
+    fs.mkdirSync(spare);
+    ok('add-disk', pool, spare);
+
+    ok('set-disk-health', pool, disks[0]!, 'failed', '--reason', 'test: rebuild away from it');
+    const rebuilt = ok('rebuild', pool).job as Json;
+    assert.deepEqual([rebuilt.state, rebuilt.progress.extentsDone, rebuilt.progress.stuck], ['done', extents, 0], JSON.stringify(rebuilt));
+    assert.deepEqual([diskOf(pool, disks[0]!).fragments, diskOf(pool, full).fragments, diskOf(pool, spare).fragments], [0, 0, extents]);
+    assert.deepEqual(fragmentFiles(full), []);
+    readsBack(root, pool, files);
+
+    const spare2 = path.join(root, 'spare2');
+    fs.mkdirSync(spare2);
+    ok('add-disk', pool, spare2);
+    const drained = ok('drain', pool, disks[1]!).job as Json;
+    assert.deepEqual([drained.state, drained.progress.stuck], ['done', 0], JSON.stringify(drained));
+    assert.deepEqual([diskOf(pool, disks[1]!).fragments, diskOf(pool, full).fragments, diskOf(pool, spare2).fragments], [0, 0, extents]);
+    assert.deepEqual(fragmentFiles(full), []);
+    const d = diskOf(pool, full);
+    assert.deepEqual([d.state, d.writeErrors], ['healthy', 0], 'ENOSPC counts no error against the full disk');
+    readsBack(root, pool, files);
+  }, FULL_INODES));
+});
+
 test('a failed disk that comes back after its extents were rebuilt elsewhere: its stale fragments are unused and gc removes exactly them', async () => {
   await withTmpDir((root) => {
     // 7 disks for rs:4+2: every extent has one disk without a fragment of it, where a rebuild can go.
