@@ -300,19 +300,19 @@ describe('operator verbs: set-disk-health, probe-disks, drain, remove-disk, repl
 
   it('fragment I/O slower than health.suspectLatencyMs makes the disk suspect', async () => {
     await withTmpDir((root) => {
-      const { pool } = makePool(root, 3, 'rs:2+1', EXTENT);
-      // 1 ms: a durable fragment write (fdatasync, rename, directory fsync) on a real disk takes longer.
+      // One 96 MiB extent, so each of its three fragments is 48 MiB: writing that much cannot
+      // take under 1 ms on any machine (48 GB/s), however fast its disk or idle its cores.
+      const { pool } = makePool(root, 3, 'rs:2+1', String(96 << 20));
       ok('config', pool, '--set', 'health.suspectLatencyMs=1');
       const src = path.join(root, 'src');
-      // One extent: once its writes have made the disks suspect, a second could not be placed.
-      fs.writeFileSync(src, Buffer.alloc(50_000, 1));
+      fs.writeFileSync(src, Buffer.alloc(96 << 20, 1));
       ok('put', pool, src, '/slow');
       const ev = (ok('disk-events', pool).events as Json[]).filter((e) => e.to === 'suspect');
-      assert.ok(ev.length >= 1, 'at least one disk turned suspect');
-      assert.match(ev[0]!.reason, /fragment write took \d+ ms \(limit health.suspectLatencyMs = 1 ms\)/);
+      assert.deepEqual(ev.map((e) => e.diskId).sort(), [1, 2, 3], 'every disk that took a fragment turned suspect');
+      for (const e of ev) assert.match(e.reason, /fragment write took \d+ ms \(limit health.suspectLatencyMs = 1 ms\)/);
       // With every disk suspect, a new file is refused for what it is: no healthy disks.
-      const all = (ok('disks', pool).disks as Json[]).every((d) => d.state === 'suspect');
-      if (all) assert.match(fails('ENODISKS', ['put', pool, src, '/second']).message, /healthy disks/);
+      assert.deepEqual((ok('disks', pool).disks as Json[]).map((d) => d.state), ['suspect', 'suspect', 'suspect']);
+      assert.match(fails('ENODISKS', ['put', pool, src, '/second']).message, /healthy disks/);
     });
   });
 
