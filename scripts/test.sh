@@ -6,7 +6,11 @@
 # - prometheus: the observability tests validate the alert rules and the live endpoint
 #   with promtool, and scrape a mounted pool with a real Prometheus server;
 # - fio, and libpython3.X-testsuite for the system python3: the conformance tests run
-#   fio's write-and-verify and CPython's os/posix/shutil/... test suites on a mount.
+#   fio's write-and-verify and CPython's os/posix/shutil/... test suites on a mount;
+# - git: a real program run on a mount; util-linux for setpriv: the permission tests run
+#   commands as other users;
+# - systemd, for systemd-analyze: the deploy test verifies the shipped unit. Installing it
+#   in a container starts nothing (its scripts only act when systemd is running as PID 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sudo=""
@@ -21,6 +25,9 @@ packages=()
 if ! command -v promtool >/dev/null 2>&1 || ! command -v prometheus >/dev/null 2>&1; then packages+=(prometheus); fi
 if ! command -v fio >/dev/null 2>&1; then packages+=(fio); fi
 if [ ! -x /usr/bin/python3 ]; then packages+=(python3); fi
+if ! command -v git >/dev/null 2>&1; then packages+=(git); fi
+if ! command -v setpriv >/dev/null 2>&1; then packages+=(util-linux); fi
+if ! command -v systemd-analyze >/dev/null 2>&1; then packages+=(systemd); fi
 if [ ${#packages[@]} -gt 0 ]; then apt_install "${packages[@]}"; fi
 if ! /usr/bin/python3 -c 'import test.test_os' >/dev/null 2>&1; then
   apt_install "libpython3.$(/usr/bin/python3 -c 'import sys; print(sys.version_info.minor)')-testsuite"

@@ -27,9 +27,12 @@ import { blake3Async, rsReconstructAsync } from '../native';
 import { crashPoint } from './crash-points';
 import type { EngineServices } from './context';
 
-type Engine = Pick<EngineServices, 'pool' | 'meta' | 'metrics' | 'health' | 'placement' | 'exclusiveOnExtent' | 'holdExtent' | 'releaseExtents' | 'removeFragments'>;
+type Engine = Pick<EngineServices, 'pool' | 'meta' | 'metrics' | 'health' | 'placement' | 'exclusiveOnExtent' | 'holdExtent' | 'releaseExtents' | 'removeFragments' | 'countWriteErrors'>;
 import { uuidBytes } from './extent-writer';
 import { chooseTargets, type SlotStatus, type Target } from './repair-targets';
+
+/** Attempts per rebuilt fragment, each on another disk (as the extent writer does for a put). */
+const MAX_WRITE_ATTEMPTS = 3;
 
 export type RepairOutcome =
   | { kind: 'healthy' }
@@ -109,15 +112,30 @@ async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Pr
   try {
     const poolUuid = uuidBytes(engine.pool.superblock.uuid);
     let bytesWritten = 0;
+    // Disks a retry must avoid: every disk of the extent, every target, every failed attempt.
+    const avoid = new Set([...e.fragments.map((f) => f.diskId), ...[...targets.values()].map((t) => t.to), ...evacuate]);
     await Promise.all(redo.map(async (s) => {
-      const diskId = targets.get(s.f.index)!.to;
+      let diskId = targets.get(s.f.index)!.to;
       await opts.throttle?.(s.payload!.length);
-      engine.placement.begin(diskId, s.payload!.length + 4096);
-      try {
-        await engine.pool.store(diskId).write({ poolUuid, extentId: id, index: s.f.index, k: e.k, m: e.m,
-          scheme: e.scheme === 'mirror' ? 1 : 0, payloadHash: s.f.hash }, s.payload!);
-      } finally {
-        engine.placement.end(diskId);
+      for (let attempt = 1; ; attempt++) {
+        const target = diskId;
+        engine.placement.begin(target, s.payload!.length + 4096);
+        try {
+          await engine.pool.store(target).write({ poolUuid, extentId: id, index: s.f.index, k: e.k, m: e.m,
+            scheme: e.scheme === 'mirror' ? 1 : 0, payloadHash: s.f.hash }, s.payload!);
+          break;
+        } catch (err) {
+          // As a put does: count it against the disk (ENOSPC is not a fault) and retry the
+          // fragment on another disk; placement.pick throws when none is left.
+          engine.countWriteErrors([{ diskId: target, code: (err as DfsError).code ?? 'EIO' }]);
+          if (attempt >= MAX_WRITE_ATTEMPTS) throw err;
+          diskId = engine.placement.pick(1, avoid, s.payload!.length + 4096)[0]!;
+          avoid.add(diskId);
+          const code = (err as DfsError).code ?? 'EIO';
+          targets.set(s.f.index, { ...targets.get(s.f.index)!, to: diskId, inPlace: false, why: `written to disk ${diskId} after a write to disk ${target} failed (${code})` });
+        } finally {
+          engine.placement.end(target);
+        }
       }
       written.push({ index: s.f.index, diskId, hash: s.f.hash });
       bytesWritten += s.payload!.length;

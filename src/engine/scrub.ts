@@ -28,7 +28,7 @@ import { blake3 } from '../native';
 import { crashPoint } from './crash-points';
 import type { EngineServices } from './context';
 
-type Engine = Pick<EngineServices, 'pool' | 'meta' | 'metrics' | 'health' | 'placement' | 'foreground' | 'exclusiveOnExtent' | 'holdExtent' | 'releaseExtents' | 'removeFragments'>;
+type Engine = Pick<EngineServices, 'pool' | 'meta' | 'metrics' | 'health' | 'placement' | 'foreground' | 'exclusiveOnExtent' | 'holdExtent' | 'releaseExtents' | 'removeFragments' | 'countWriteErrors'>;
 import type { JobContext } from './jobs';
 import { repairExtent } from './repair';
 import type { ScrubParams } from './scrub-params';

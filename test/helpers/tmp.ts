@@ -37,9 +37,13 @@ async function withMount<T>(type: string, options: string[], fn: (dir: string) =
   }
 }
 
-/** A size-limited tmpfs: a real filesystem that fills up (ENOSPC) and can be remounted read-only. */
-export function withTmpfs<T>(sizeBytes: number, fn: (dir: string) => Promise<T> | T): Promise<T> {
-  return withMount('tmpfs', ['-o', `size=${sizeBytes}`], fn);
+/**
+ * A size-limited tmpfs: a real filesystem that fills up (ENOSPC) and can be remounted read-only.
+ * With `inodes`, it holds at most that many files and directories: creating one more fails
+ * with ENOSPC while statfs still reports all its bytes free.
+ */
+export function withTmpfs<T>(sizeBytes: number, fn: (dir: string) => Promise<T> | T, inodes?: number): Promise<T> {
+  return withMount('tmpfs', ['-o', `size=${sizeBytes}${inodes === undefined ? '' : `,nr_inodes=${inodes}`}`], fn);
 }
 
 /** A ramfs, which refuses O_DIRECT (unlike tmpfs on kernels >= 6.6). */

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Rng } from '../helpers/random';
@@ -114,6 +114,11 @@ test('SIGKILL at each named crash point leaves old or new content, and gc cleans
   });
 });
 
+/** Fragment files a put of these sizes writes: 6 per 64 KiB extent (rs:4+2); files up to 16 KiB are inline. */
+function fragmentWrites(sizes: number[]): number {
+  return sizes.reduce((n, size) => n + (size <= 16 * 1024 ? 0 : Math.ceil(size / 65536) * 6), 0);
+}
+
 test('SIGKILL at random moments during a tree put: every file wholly old or wholly new', async () => {
   await withTmpDir(async (root) => {
     const rng = new Rng();
@@ -122,24 +127,34 @@ test('SIGKILL at random moments during a tree put: every file wholly old or whol
     let current = writeVersion(src, rng, SIZES);
     ok(['put', pool, src, '/data']);
     for (let round = 0; round < 6; round++) {
-      const next = writeVersion(src, rng, SIZES.map((s) => s + rng.int(0, 100_000)));
-      const child = spawn(process.execPath, [BIN, 'put', pool, src, '/data', '--json'], { stdio: 'ignore' });
-      const delay = rng.int(50, 900);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => child.kill('SIGKILL'), delay);
-        child.on('exit', () => { clearTimeout(timer); resolve(); });
-      });
+      const sizes = SIZES.map((s) => s + rng.int(0, 100_000));
+      const next = writeVersion(src, rng, sizes);
+      // A random moment inside the put, counted in its own fragment writes rather than in
+      // wall time, so the kill always lands while the put is writing (never after it ended).
+      const at = rng.int(1, fragmentWrites(sizes));
+      const r = dfs(['put', pool, src, '/data'], { DYNAMICFS_CRASH_AT: `after-fragment-write:${at}` });
+      assert.equal(r.signal, 'SIGKILL', `round ${round} (seed ${rng.seed}): the put should die at fragment write ${at} (status ${r.status}, ${JSON.stringify(r.json)})`);
       // Each file independently: old or new.
       const after = new Map<string, Buffer>();
       for (const [name, fresh] of next) {
         const got = readBack(pool, root, name);
-        assert.ok(got && (got.equals(current.get(name)!) || got.equals(fresh)), `round ${round} (seed ${rng.seed}, kill after ${delay} ms): ${name} is torn`);
+        assert.ok(got && (got.equals(current.get(name)!) || got.equals(fresh)), `round ${round} (seed ${rng.seed}, kill at fragment write ${at}): ${name} is torn`);
         after.set(name, got!);
       }
       current = after;
-      ok(['gc', pool, '--min-age', '0']);
+      // The fragment written last before the kill belongs to no commit: gc finds it among the orphans and removes exactly those.
+      const dry = ok(['gc', pool, '--min-age', '0', '--dry-run']);
+      assert.ok((dry.orphans as unknown[]).length > 0, `round ${round}: gc should find the orphans the kill left`);
+      assert.equal(ok(['gc', pool, '--min-age', '0']).removed, (dry.orphans as unknown[]).length);
+      assert.equal((ok(['gc', pool, '--min-age', '0', '--dry-run']).orphans as unknown[]).length, 0);
+      assertWholeFiles(pool, root, null, current, 'new');
     }
+    // After six crashes and six gcs the pool is whole: every extent present and clean.
     const status = ok(['status', pool]);
-    assert.ok(status.generation !== undefined);
+    assert.equal(status.health, 'healthy');
+    assert.equal((status.namespace as { files: number }).files, SIZES.length);
+    const scrub = ok(['scrub', pool]);
+    assert.equal(scrub.clean, true, JSON.stringify(scrub));
+    assert.equal((scrub.fragments as { bad: number }).bad, 0);
   });
 });

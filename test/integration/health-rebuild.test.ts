@@ -238,6 +238,24 @@ describe('operator verbs: set-disk-health, probe-disks, drain, remove-disk, repl
   it('set-disk-health records events, refuses bad input, and healthy zeroes the error counters', async () => {
     await withTmpDir((root) => {
       const { pool, disks } = makePool(root, 3, 'rs:2+1', EXTENT);
+      // Two extents, a fragment of each on every disk; flip a payload byte of both on disk 1.
+      const src = path.join(root, 'src');
+      fs.writeFileSync(src, new Rng().bytes(100_000));
+      ok('put', pool, src, '/f');
+      const frags = (fs.readdirSync(path.join(disks[0]!, 'frags'), { recursive: true }) as string[])
+        .map((f) => path.join(disks[0]!, 'frags', f)).filter((f) => fs.statSync(f).isFile());
+      assert.equal(frags.length, 2);
+      for (const f of frags) {
+        const fd = fs.openSync(f, 'r+');
+        const b = Buffer.alloc(1);
+        fs.readSync(fd, b, 0, 1, 4096);
+        b[0] ^= 0xff;
+        fs.writeSync(fd, b, 0, 1, 4096);
+        fs.closeSync(fd);
+      }
+      fails('EFINDINGS', ['scrub', pool]);
+      const counters = (d: Json) => [d.readErrors, d.checksumErrors, d.writeErrors];
+      assert.deepEqual(counters((ok('disks', pool).disks as Json[])[0]!), [0, 2, 0], 'the scrub counted both checksum errors');
       const r = ok('set-disk-health', pool, disks[0]!, 'suspect', '--reason', 'smart warnings');
       assert.deepEqual([r.from, r.to, r.changed], ['healthy', 'suspect', true]);
       ok('set-disk-health', pool, '1', 'healthy');
@@ -247,7 +265,9 @@ describe('operator verbs: set-disk-health, probe-disks, drain, remove-disk, repl
       assert.equal(ev[1]!.source, 'operator');
       fails('EINVAL', ['set-disk-health', pool, '1', 'sick']);
       fails('ENODISK', ['set-disk-health', pool, '99', 'failed']);
-      assert.equal((ok('disks', pool).disks as Json[])[0]!.state, 'healthy', 'nothing changed by the refused calls');
+      const d1 = (ok('disks', pool).disks as Json[])[0]!;
+      assert.equal(d1.state, 'healthy', 'nothing changed by the refused calls');
+      assert.deepEqual(counters(d1), [0, 0, 0], 'back to healthy zeroed the error counters');
     });
   });
 
@@ -288,19 +308,19 @@ describe('operator verbs: set-disk-health, probe-disks, drain, remove-disk, repl
 
   it('fragment I/O slower than health.suspectLatencyMs makes the disk suspect', async () => {
     await withTmpDir((root) => {
-      const { pool } = makePool(root, 3, 'rs:2+1', EXTENT);
-      // 1 ms: a durable fragment write (fdatasync, rename, directory fsync) on a real disk takes longer.
+      // One 96 MiB extent, so each of its three fragments is 48 MiB: writing that much cannot
+      // take under 1 ms on any machine (48 GB/s), however fast its disk or idle its cores.
+      const { pool } = makePool(root, 3, 'rs:2+1', String(96 << 20));
       ok('config', pool, '--set', 'health.suspectLatencyMs=1');
       const src = path.join(root, 'src');
-      // One extent: once its writes have made the disks suspect, a second could not be placed.
-      fs.writeFileSync(src, Buffer.alloc(50_000, 1));
+      fs.writeFileSync(src, Buffer.alloc(96 << 20, 1));
       ok('put', pool, src, '/slow');
       const ev = (ok('disk-events', pool).events as Json[]).filter((e) => e.to === 'suspect');
-      assert.ok(ev.length >= 1, 'at least one disk turned suspect');
-      assert.match(ev[0]!.reason, /fragment write took \d+ ms \(limit health.suspectLatencyMs = 1 ms\)/);
+      assert.deepEqual(ev.map((e) => e.diskId).sort(), [1, 2, 3], 'every disk that took a fragment turned suspect');
+      for (const e of ev) assert.match(e.reason, /fragment write took \d+ ms \(limit health.suspectLatencyMs = 1 ms\)/);
       // With every disk suspect, a new file is refused for what it is: no healthy disks.
-      const all = (ok('disks', pool).disks as Json[]).every((d) => d.state === 'suspect');
-      if (all) assert.match(fails('ENODISKS', ['put', pool, src, '/second']).message, /healthy disks/);
+      assert.deepEqual((ok('disks', pool).disks as Json[]).map((d) => d.state), ['suspect', 'suspect', 'suspect']);
+      assert.match(fails('ENODISKS', ['put', pool, src, '/second']).message, /healthy disks/);
     });
   });
 

@@ -1,6 +1,6 @@
 /** Rate and ETA of a job: never negative, 0 once done (even when the total grew), unknown rather than made up. */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { emptyProgress, liveFigures } from '../../../src/engine/jobs';
 import { RateLimiter } from '../../../src/engine/rate-limiter';
 
@@ -31,18 +31,43 @@ describe('job rate and ETA', () => {
 });
 
 describe('rate limiter', () => {
+  // Virtual time (mocked Date and setTimeout): the waits are exact, whatever the machine's load.
+  beforeEach(() => mock.timers.enable({ apis: ['Date', 'setTimeout'], now: 0 }));
+  afterEach(() => mock.timers.reset());
+
+  /** Await `p`, advancing virtual time 1 ms whenever it is waiting; returns the virtual ms it took. */
+  async function virtualMs(p: Promise<void>): Promise<number> {
+    let done = false;
+    void p.then(() => { done = true; });
+    const t0 = Date.now();
+    for (;;) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (done) return Date.now() - t0;
+      mock.timers.tick(1);
+    }
+  }
+
   it('holds a caller to its rate after the first second of burst', async () => {
     const r = new RateLimiter(1_000_000);
-    const t0 = Date.now();
-    for (let i = 0; i < 15; i++) await r.take(100_000);
-    // 1.5 MB at 1 MB/s with a 1 MB bucket: at least ~0.5 s of waiting (a floor, not a timing target).
-    assert.ok(Date.now() - t0 >= 400, `took ${Date.now() - t0} ms`);
+    // The full 1 MB bucket pays for the first ten 100 kB units at once.
+    for (let i = 0; i < 10; i++) assert.equal(await virtualMs(r.take(100_000)), 0, `unit ${i} is in the burst`);
+    // The bucket is empty: 1 ms to earn a token, the unit goes into 99 kB of debt,
+    // then each further unit waits the 100 ms that 100 kB costs at 1 MB/s.
+    assert.equal(await virtualMs(r.take(100_000)), 1);
+    for (let i = 0; i < 4; i++) assert.equal(await virtualMs(r.take(100_000)), 100);
   });
 
   it('is unlimited at rate 0 and stops waiting when aborted', async () => {
-    await new RateLimiter(0).take(1e12);
+    assert.equal(await virtualMs(new RateLimiter(0).take(1e12)), 0);
     const r = new RateLimiter(1);
-    await r.take(1e9);
-    await r.take(1, () => true);
+    assert.equal(await virtualMs(r.take(1e9)), 0, 'the first unit is paid from the bucket into debt');
+    // Deep in debt: an unaborted take waits 250 ms slices; an aborted one returns without waiting.
+    let aborted = false;
+    const waiting = r.take(1, () => aborted);
+    assert.equal(await virtualMs(Promise.race([waiting, new Promise<void>((resolve) => setTimeout(resolve, 1000))])), 1000,
+      'still waiting after a virtual second');
+    aborted = true;
+    assert.equal(await virtualMs(waiting), 250, 'the abort is seen at the end of the current 250 ms slice');
+    assert.equal(await virtualMs(r.take(1, () => true)), 0);
   });
 });

@@ -4,7 +4,7 @@
  * other ordinary misses at debug level only, a cause passed after the errno in the log line
  * and not passed on), results passed through untouched, and the handler called synchronously (fuse-native's request context is only valid then).
  */
-import { test } from 'node:test';
+import { mock, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { constants } from 'node:os';
 import { Writable } from 'node:stream';
@@ -21,12 +21,15 @@ test('FUSE ops are counted, timed, and their failures logged with a request id',
   const log = pino({ level: 'debug' }, sink);
   const metrics = new Metrics();
   let inHandler = false;
+  // The durations come from performance.now(): a virtual clock makes them exact.
+  let clock = 1000;
+  mock.method(performance, 'now', () => clock);
   const raw = {
     init: (cb: Cb) => cb(0),
     getattr: (path: string, cb: Cb) => {
       inHandler = true;
       if (path === '/missing') cb(-constants.errno.ENOENT);
-      else setTimeout(() => cb(0, { size: 1 }), 5);
+      else setImmediate(() => { clock += 5; cb(0, { size: 1 }); }); // 5 ms of a virtual clock
     },
     read: (_p: string, _fd: number, _buf: Buffer, len: number, _pos: number, cb: Cb) => cb(len),
     readlink: (_p: string, cb: Cb) => cb(-constants.errno.EINVAL),
@@ -52,7 +55,8 @@ test('FUSE ops are counted, timed, and their failures logged with a request id',
   assert.equal(m.get('dynamicfs_fuse_operation_errors_total{op="readlink",code="EINVAL"}'), 1);
   assert.equal(m.get('dynamicfs_fuse_operation_errors_total{op="read",code="EIO"}'), undefined);
   assert.equal(m.get('dynamicfs_fuse_operation_duration_seconds_count{op="getattr"}'), 2);
-  assert.ok(m.get('dynamicfs_fuse_operation_duration_seconds_sum{op="getattr"}')! >= 0.004, 'the slow getattr was timed');
+  assert.equal(m.get('dynamicfs_fuse_operation_duration_seconds_sum{op="getattr"}'), 0.005, 'the slow getattr was timed, the miss took no time');
+  mock.restoreAll();
 
   const failed = lines.filter((l) => l.msg === 'fuse request failed');
   assert.deepEqual(failed.map((l) => [l.level, l.op, l.code, l.path, l.err]), [[20, 'getattr', 'ENOENT', '/missing', undefined],
