@@ -35,7 +35,7 @@ export interface EngineServices {
   readonly work: WorkPools;
   readonly foreground: ForegroundMeter;
   /** Transaction groups: whether fragment writes defer their syncs, and the gate a write waits at. */
-  readonly txg: Pick<TxGroups, 'deferSync' | 'wrote'>;
+  readonly txg: Pick<TxGroups, 'deferSync' | 'wrote' | 'commit'>;
   /** Run fn with extent `id` to itself: callers for the same extent run one after another. */
   exclusiveOnExtent<T>(id: Buffer, fn: () => Promise<T>): Promise<T>;
   /** Mark an extent as written-but-uncommitted (its fragments are not orphans). */

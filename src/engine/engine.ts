@@ -112,6 +112,8 @@ export class Engine extends EventEmitter implements EngineServices {
     const jobs: Promise<void>[] = [];
     for (const d of dropped) {
       for (const f of d.fragments) {
+        // A disk removed from the pool since is not ours to touch any more.
+        if (!this.pool.disk(f.diskId)) continue;
         jobs.push(this.pool.store(f.diskId).remove(d.extentId, f.index).then(() => crashPoint('during-delete'), () => undefined));
       }
     }

@@ -24,10 +24,10 @@ import { DfsError } from '../errors';
 import type { DiskRow, Extent, FragmentRef } from '../meta/records';
 import type { Txn } from '../meta/store';
 import { blake3Async, rsReconstructAsync } from '../native';
-import { crashPoint } from './crash-points';
+import { crashArmed, crashPoint } from './crash-points';
 import type { EngineServices } from './context';
 
-type Engine = Pick<EngineServices, 'pool' | 'meta' | 'metrics' | 'health' | 'placement' | 'exclusiveOnExtent' | 'holdExtent' | 'releaseExtents' | 'removeFragments' | 'countWriteErrors'>;
+type Engine = Pick<EngineServices, 'pool' | 'meta' | 'metrics' | 'health' | 'placement' | 'exclusiveOnExtent' | 'holdExtent' | 'releaseExtents' | 'removeFragments' | 'countWriteErrors' | 'txg'>;
 import { uuidBytes } from './extent-writer';
 import { chooseTargets, type SlotStatus, type Target } from './repair-targets';
 
@@ -157,6 +157,7 @@ async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Pr
       opts.onCommit?.(tx);
       return true;
     });
+    if (crashArmed('repair-after-commit')) await engine.txg.commit('crash-point');
     crashPoint('repair-after-commit');
     if (!committed) {
       await removeQuietly(engine, id, written.filter((w) => !e.fragments.some((f) => f.index === w.index && f.diskId === w.diskId)));

@@ -208,7 +208,8 @@ export class TxGroups {
     await this.host.deleteFragments(toDelete);
     this.host.release([...toRelease, ...toDelete.map((d) => d.extentId)]);
     const out = { generation, disksSynced: disks.length, reason };
-    this.host.onCommitted?.(out, (performance.now() - started) / 1000);
+    // Only a commit that made something durable counts (a request that changed nothing asks for one too).
+    if (generation !== undefined || disks.length > 0) this.host.onCommitted?.(out, (performance.now() - started) / 1000);
     return out;
   }
 
