@@ -4,7 +4,11 @@
  * with DynamicFS's mount options (the FUSE ceiling) and (c) a DynamicFS mount of a fresh
  * 6-disk rs:4+2 pool, all three under the same directory, in the same run.
  *
- *   npm run bench:workload -- [--json] [--quick] [--dir DIR]
+ *   npm run bench:workload -- [--json] [--quick] [--dir DIR] [--baseline CHECKOUT]
+ *
+ * --baseline adds a fourth target: a DynamicFS mount served by another built checkout
+ * (e.g. `git worktree add /tmp/base main~3 && (cd /tmp/base && npm ci)`), so a change
+ * is measured against what it changes in the same run, step by step.
  *
  * Steps (scripts/lib/workload-steps.ts): extract a tarball of /usr/include, `tar
  * --compare` it, `rm -rf` it; git init/add/3 commits/gc/fsck/clone of ~300 files; SQLite
@@ -22,15 +26,15 @@ import { execFileSync, type ChildProcess } from 'node:child_process';
 import { isFuseMounted } from '../src/fuse/proc-mounts';
 import { forceUnmount } from '../src/fuse/unmount';
 import { spawnPassthrough, type PassthroughProcess } from './passthrough';
-import { DfsMount, createPool } from './lib/dfs-mount';
+import { DfsMount, cliOf, createPool } from './lib/dfs-mount';
 import { round } from './lib/timing';
 import { FULL, QUICK, STEPS, run, running, type Sizes, type StepContext } from './lib/workload-steps';
 
 const DISKS = 6;
-const TARGETS = ['plain', 'passthrough', 'dynamicfs'] as const;
-type TargetName = (typeof TARGETS)[number];
+const ALL_TARGETS = ['plain', 'passthrough', 'baseline', 'dynamicfs'] as const;
+type TargetName = (typeof ALL_TARGETS)[number];
 
-interface Args { json: boolean; quick: boolean; dir: string }
+interface Args { json: boolean; quick: boolean; dir: string; baseline?: string }
 
 /** One step's row: seconds per target (null when it failed or the target was not there). */
 interface Row {
@@ -38,6 +42,9 @@ interface Row {
   label: string;
   plain_s: number | null;
   passthrough_s: number | null;
+  /** With --baseline: the other build's DynamicFS. */
+  baseline_s?: number | null;
+  baseline_over_passthrough?: number | null;
   dynamicfs_s: number | null;
   /** dynamicfs_s / passthrough_s: above 1 is slower than the FUSE ceiling. */
   dynamicfs_over_passthrough: number | null;
@@ -47,10 +54,11 @@ interface Row {
 }
 
 function parseArgs(argv: string[]): Args {
-  const { values: o } = parseCliArgs({ args: argv, options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, dir: { type: 'string' } } });
+  const { values: o } = parseCliArgs({ args: argv, options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, dir: { type: 'string' }, baseline: { type: 'string' } } });
   const dir = o.dir ? path.resolve(o.dir) : os.tmpdir();
   if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`--dir ${dir} is not a directory: give an existing directory on the disk to measure`);
-  return { json: !!o.json, quick: !!o.quick, dir };
+  if (o.baseline !== undefined) cliOf(o.baseline); // refuse a checkout without a CLI before anything runs
+  return { json: !!o.json, quick: !!o.quick, dir, baseline: o.baseline };
 }
 
 /** Lazy-unmount every mount under root (synchronous: for the signal handler). */
@@ -72,7 +80,9 @@ async function main(): Promise<number> {
   const root = fs.mkdtempSync(path.join(a.dir, 'dfs-bench-workload-'));
   let pt: PassthroughProcess | undefined;
   const mount = new DfsMount(path.join(root, 'pool'), path.join(root, 'dfs-mnt'));
-  const servers = (): ChildProcess[] => [pt?.child, mount.child].filter((c): c is ChildProcess => !!c);
+  const base = a.baseline ? new DfsMount(path.join(root, 'base-pool'), path.join(root, 'base-mnt'), cliOf(a.baseline)) : undefined;
+  const targets: TargetName[] = ALL_TARGETS.filter((t) => t !== 'baseline' || base);
+  const servers = (): ChildProcess[] => [pt?.child, mount.child, base?.child].filter((c): c is ChildProcess => !!c);
   let interrupted = false;
   const onSignal = (): void => {
     interrupted = true;
@@ -101,6 +111,18 @@ async function main(): Promise<number> {
     fs.mkdirSync(backing);
     fs.mkdirSync(dirs.passthrough);
     pt = await spawnPassthrough(backing, dirs.passthrough);
+    if (base) {
+      try {
+        fs.mkdirSync(base.mnt);
+        await createPool(base.pool, root, DISKS, base.bin, 'base-disk');
+        await base.start();
+        dirs.baseline = base.mnt;
+      } catch (e) {
+        await base.kill();
+        unavailable.baseline = `baseline mount not available: ${(e as Error).message.replace(/\s*\n\s*/g, ' ')}`;
+        log(unavailable.baseline);
+      }
+    }
     try {
       fs.mkdirSync(mount.mnt);
       await createPool(mount.pool, root, DISKS);
@@ -116,7 +138,8 @@ async function main(): Promise<number> {
     const rows: Row[] = [];
     for (const step of STEPS) {
       const row: Row = { step: step.id, label: step.label(sizes, tree), plain_s: null, passthrough_s: null, dynamicfs_s: null, dynamicfs_over_passthrough: null };
-      for (const t of TARGETS) {
+      if (base) Object.assign(row, { baseline_s: null, baseline_over_passthrough: null });
+      for (const t of targets) {
         const dir = dirs[t];
         if (!dir) {
           (row.errors ??= {})[t] = unavailable[t]!;
@@ -134,15 +157,17 @@ async function main(): Promise<number> {
         }
       }
       if (row.dynamicfs_s !== null && row.passthrough_s) row.dynamicfs_over_passthrough = round(row.dynamicfs_s / row.passthrough_s, 2);
+      if (row.baseline_s !== null && row.baseline_s !== undefined && row.passthrough_s) row.baseline_over_passthrough = round(row.baseline_s / row.passthrough_s, 2);
       rows.push(row);
     }
     if (dirs.dynamicfs) await mount.stop();
+    if (dirs.baseline) await base!.stop();
     await pt.stop();
     out.steps = rows;
     // A step that failed anywhere fails the run, after the table shows what did run.
     const failed = rows.some((r) => r.errors);
     if (a.json) process.stdout.write(JSON.stringify({ ok: !failed, ...out }) + '\n');
-    else printText(a, sizes, rows);
+    else printText(a, sizes, rows, !!base);
     return failed ? 1 : 0;
   } catch (e) {
     if (interrupted) return 130;
@@ -151,6 +176,7 @@ async function main(): Promise<number> {
     return 1;
   } finally {
     await mount.kill();
+    await base?.kill();
     await pt?.stop();
     // Anything still mounted under root (a bug above) must not outlive the run.
     for (const m of fs.readFileSync('/proc/mounts', 'utf8').split('\n')) {
@@ -163,16 +189,18 @@ async function main(): Promise<number> {
   }
 }
 
-function printText(a: Args, sizes: Sizes, rows: Row[]): void {
+function printText(a: Args, sizes: Sizes, rows: Row[], withBase: boolean): void {
   const cell = (x: number | null | undefined): string => (x === null || x === undefined ? 'n/a' : String(x));
-  const table = [
-    ['step', 'plain disk s', 'passthrough s', 'DynamicFS s', 'DynamicFS / passthrough'],
-    ...rows.map((r) => [r.label, cell(r.plain_s), cell(r.passthrough_s), cell(r.dynamicfs_s), r.dynamicfs_over_passthrough === null ? 'n/a' : `${r.dynamicfs_over_passthrough}x`]),
-  ];
+  const ratio = (x: number | null | undefined): string => (x === null || x === undefined ? 'n/a' : `${x}x`);
+  const table = withBase
+    ? [['step', 'plain disk s', 'passthrough s', 'baseline s', 'baseline / passthrough', 'DynamicFS s', 'DynamicFS / passthrough'],
+      ...rows.map((r) => [r.label, cell(r.plain_s), cell(r.passthrough_s), cell(r.baseline_s), ratio(r.baseline_over_passthrough), cell(r.dynamicfs_s), ratio(r.dynamicfs_over_passthrough)])]
+    : [['step', 'plain disk s', 'passthrough s', 'DynamicFS s', 'DynamicFS / passthrough'],
+      ...rows.map((r) => [r.label, cell(r.plain_s), cell(r.passthrough_s), cell(r.dynamicfs_s), ratio(r.dynamicfs_over_passthrough)])];
   const widths = table[0]!.map((_, c) => Math.max(...table.map((line) => line[c]!.length)));
   const fmt = (line: string[]): string => `| ${line.map((s, c) => (c === 0 ? s.padEnd(widths[c]!) : s.padStart(widths[c]!))).join(' | ')} |`;
   const lines = [
-    `Workload benchmark${a.quick ? ' (--quick)' : ''} under ${a.dir}: plain disk, fuse-native passthrough, DynamicFS (${DISKS} directory disks, rs:4+2)`,
+    `Workload benchmark${a.quick ? ' (--quick)' : ''} under ${a.dir}: plain disk, fuse-native passthrough, ${withBase ? `DynamicFS of ${a.baseline} (baseline), ` : ''}DynamicFS (${DISKS} directory disks, rs:4+2)`,
     '',
     fmt(table[0]!),
     `|${widths.map((w, c) => (c === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,
@@ -181,7 +209,7 @@ function printText(a: Args, sizes: Sizes, rows: Row[]): void {
   const meta = rows.find((r) => r.ops_per_s);
   if (meta?.ops_per_s) {
     const o = meta.ops_per_s;
-    lines.push('', `metadata loop (${sizes.metaFiles} files x create, stat, unlink), ops/s: plain ${cell(o.plain)}, passthrough ${cell(o.passthrough)}, DynamicFS ${cell(o.dynamicfs)}`);
+    lines.push('', `metadata loop (${sizes.metaFiles} files x create, stat, unlink), ops/s: plain ${cell(o.plain)}, passthrough ${cell(o.passthrough)}, ${withBase ? `baseline ${cell(o.baseline)}, ` : ''}DynamicFS ${cell(o.dynamicfs)}`);
   }
   for (const r of rows) {
     for (const [t, msg] of Object.entries(r.errors ?? {})) lines.push(`${r.step} on ${t}: ${msg}`);

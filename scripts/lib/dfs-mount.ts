@@ -8,10 +8,10 @@ import { forceUnmount } from '../../src/fuse/unmount';
 export const REPO = path.resolve(__dirname, '..', '..', '..');
 const CLI = path.join(REPO, 'bin', 'dynamicfs.js');
 
-/** Run `dynamicfs ARGS`; rejects with its stderr. */
-export function cli(args: string[]): Promise<string> {
+/** Run `dynamicfs ARGS` (this checkout's, or the CLI at `bin`); rejects with its stderr. */
+export function cli(args: string[], bin = CLI): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CLI, ...args], { cwd: REPO, timeout: 120_000 }, (err, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { cwd: REPO, timeout: 120_000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`dynamicfs ${args.join(' ')}: ${String(stderr).trim() || String(stdout).trim() || err.message}`));
       else resolve(String(stdout));
     });
@@ -19,23 +19,30 @@ export function cli(args: string[]): Promise<string> {
 }
 
 /** `dynamicfs init POOL` (default policy rs:4+2) and `add-disk` of `disks` fresh directories under root. */
-export async function createPool(pool: string, root: string, disks: number): Promise<void> {
-  await cli(['init', pool]);
+export async function createPool(pool: string, root: string, disks: number, bin = CLI, prefix = 'disk'): Promise<void> {
+  await cli(['init', pool], bin);
   for (let i = 0; i < disks; i++) {
-    const d = path.join(root, `disk-${i}`);
+    const d = path.join(root, `${prefix}-${i}`);
     fs.mkdirSync(d);
-    await cli(['add-disk', pool, d]);
+    await cli(['add-disk', pool, d], bin);
   }
+}
+
+/** The CLI of another checkout (built), for an A/B of two builds in one run. */
+export function cliOf(checkout: string): string {
+  const bin = path.join(path.resolve(checkout), 'bin', 'dynamicfs.js');
+  if (!fs.existsSync(bin)) throw new Error(`${checkout} has no bin/dynamicfs.js: give a built checkout (git worktree add DIR COMMIT && cd DIR && npm ci)`);
+  return bin;
 }
 
 /** A `dynamicfs mount POOL MNT --foreground` child. */
 export class DfsMount {
   child?: ChildProcess;
   stderr = '';
-  constructor(readonly pool: string, readonly mnt: string) {}
+  constructor(readonly pool: string, readonly mnt: string, readonly bin = CLI) {}
 
   async start(): Promise<void> {
-    const child = spawn(process.execPath, [CLI, 'mount', this.pool, this.mnt, '--foreground'], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [this.bin, 'mount', this.pool, this.mnt, '--foreground'], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     this.stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => { this.stderr += d; });
@@ -51,7 +58,7 @@ export class DfsMount {
     const child = this.child;
     if (!child) return;
     try {
-      if (isFuseMounted(this.mnt)) await cli(['unmount', this.mnt]);
+      if (isFuseMounted(this.mnt)) await cli(['unmount', this.mnt], this.bin);
       await waitForExit(child, 30_000);
     } finally {
       await this.kill();

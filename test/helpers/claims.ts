@@ -44,6 +44,13 @@ export async function until<T>(what: string, fn: () => T | undefined | false, ms
   }
 }
 
+/** The file of an orphan gc reports (`name` is `<extent>.<index>` under the disk's frags/ab/cd/). */
+export function orphanFile(pool: string, o: Json): string {
+  const disk = (ok('disks', pool).disks as Json[]).find((d) => d.id === o.diskId)!;
+  const id = (o.name as string).split('.')[0]!;
+  return path.join(disk.path as string, 'frags', id.slice(0, 2), id.slice(2, 4), o.name as string);
+}
+
 /** The file holding fragment `index` of extent `e` (as stat reports it) on the disk stat names. */
 export function fragmentFile(e: Json, index: number): string {
   const f = (e.fragments as Json[]).find((x) => x.index === index)!;

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
-import { extentsOf } from '../helpers/claims';
+import { extentsOf, orphanFile } from '../helpers/claims';
 import { BIN, fails, makePool, ok, type Json } from '../helpers/cli';
 import { startCoordinator, stopCoordinator, withMount } from '../helpers/mount';
 import { Rng } from '../helpers/random';
@@ -32,7 +32,7 @@ describe('gc age guard', () => {
       });
       assert.equal(killed.signal, 'SIGKILL', killed.stdout + killed.stderr);
       const all = ok('gc', pool, '--dry-run', '--min-age', '0');
-      const orphans = (all.orphans as Json[]).map((o) => o.path as string).sort();
+      const orphans = (all.orphans as Json[]).map((o) => orphanFile(pool, o)).sort();
       assert.equal(orphans.length, 6, JSON.stringify(all.orphans));
       assert.deepEqual([all.scannedFragments, all.removed, all.dryRun], [12, 0, true]);
       // Three of them 2 minutes old, three just written.
@@ -46,13 +46,13 @@ describe('gc age guard', () => {
       const tooYoung = ok('gc', pool, '--min-age', '600');
       assert.deepEqual([tooYoung.orphans.length, tooYoung.removed], [0, 0]);
       const r = ok('gc', pool, '--min-age', '60');
-      assert.deepEqual((r.orphans as Json[]).map((o) => o.path).sort(), old);
+      assert.deepEqual((r.orphans as Json[]).map((o) => orphanFile(pool, o)).sort(), old);
       assert.equal(r.removed, 3);
       for (const o of r.orphans as Json[]) assert.ok(o.ageSeconds >= 119 && o.ageSeconds <= 600, JSON.stringify(o));
       for (const p of old) assert.equal(fs.existsSync(p), false, `${p} removed`);
       for (const p of young) assert.equal(fs.existsSync(p), true, `${p} spared`);
       const last = ok('gc', pool, '--min-age', '0');
-      assert.deepEqual([(last.orphans as Json[]).map((o) => o.path).sort(), last.removed], [young, 3]);
+      assert.deepEqual([(last.orphans as Json[]).map((o) => orphanFile(pool, o)).sort(), last.removed], [young, 3]);
       fails('EINVAL', ['gc', pool, '--min-age', '-5']);
       // The committed file was never touched.
       assert.equal(ok('gc', pool, '--dry-run', '--min-age', '0').scannedFragments, 6);
