@@ -85,15 +85,15 @@ export class Engine extends EventEmitter implements EngineServices {
   /**
    * Delete the fragments of extents a committed transaction dropped. Best effort: a
    * fragment that cannot be removed now is an orphan, and `gc` removes it later.
+   * One extent at a time (its fragments together): a big file's hundreds of removals do
+   * not flood the I/O threads ahead of reads, and the `during-delete` crash point lands
+   * between extents, with exactly the extents before it gone and none after it touched.
    */
   async removeFragments(dropped: DroppedExtent[]): Promise<void> {
-    const jobs: Promise<void>[] = [];
     for (const d of dropped) {
-      for (const f of d.fragments) {
-        jobs.push(this.pool.store(f.diskId).remove(d.extentId, f.index).then(() => crashPoint('during-delete'), () => undefined));
-      }
+      await Promise.all(d.fragments.map((f) => this.pool.store(f.diskId).remove(d.extentId, f.index).catch(() => undefined)));
+      crashPoint('during-delete');
     }
-    await Promise.all(jobs);
   }
 
   /** Count read failures against their disks and queue the extent for repair, in one transaction. */
