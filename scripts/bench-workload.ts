@@ -111,28 +111,21 @@ async function main(): Promise<number> {
     fs.mkdirSync(backing);
     fs.mkdirSync(dirs.passthrough);
     pt = await spawnPassthrough(backing, dirs.passthrough);
-    if (base) {
+    // A pool of DISKS fresh disks mounted for a target; a mount that fails leaves the target out, said why.
+    const mountTarget = async (t: 'baseline' | 'dynamicfs', m: DfsMount, diskPrefix: string): Promise<void> => {
       try {
-        fs.mkdirSync(base.mnt);
-        await createPool(base.pool, root, DISKS, base.bin, 'base-disk');
-        await base.start();
-        dirs.baseline = base.mnt;
+        fs.mkdirSync(m.mnt);
+        await createPool(m.pool, root, DISKS, m.bin, diskPrefix);
+        await m.start();
+        dirs[t] = m.mnt;
       } catch (e) {
-        await base.kill();
-        unavailable.baseline = `baseline mount not available: ${(e as Error).message.replace(/\s*\n\s*/g, ' ')}`;
-        log(unavailable.baseline);
+        await m.kill();
+        unavailable[t] = `${t} mount not available: ${(e as Error).message.replace(/\s*\n\s*/g, ' ')}`;
+        log(unavailable[t]!);
       }
-    }
-    try {
-      fs.mkdirSync(mount.mnt);
-      await createPool(mount.pool, root, DISKS);
-      await mount.start();
-      dirs.dynamicfs = mount.mnt;
-    } catch (e) {
-      await mount.kill();
-      unavailable.dynamicfs = `dynamicfs mount not available: ${(e as Error).message.replace(/\s*\n\s*/g, ' ')}`;
-      log(unavailable.dynamicfs);
-    }
+    };
+    if (base) await mountTarget('baseline', base, 'base-disk');
+    await mountTarget('dynamicfs', mount, 'disk');
 
     const ctx: StepContext = { sizes, tarball };
     const rows: Row[] = [];

@@ -78,6 +78,24 @@ function assertWholeFiles(pool: string, root: string, oldV: Map<string, Buffer> 
 }
 
 const SIZES = [300_000, 70_000, 5_000, 1_000_000];
+/** f3 is 16 extents of 64 KiB (its 16,960-byte tail is over the inline limit), 6 fragments each. */
+const F3_FRAGMENTS = 16 * 6;
+
+/** Every fragment and in-flight file on the 6 disks, named as gc names its orphans (kind:name). */
+function diskFiles(root: string): Set<string> {
+  const files = new Set<string>();
+  for (let i = 0; i < 6; i++) {
+    const disk = path.join(root, `disk${i}`);
+    for (const entry of fs.readdirSync(path.join(disk, 'frags'), { recursive: true, withFileTypes: true })) {
+      if (entry.isFile()) files.add(`fragment:${entry.name}`);
+    }
+    const tmp = path.join(disk, 'tmp');
+    if (fs.existsSync(tmp)) for (const name of fs.readdirSync(tmp)) files.add(`tmp:${name}`);
+  }
+  return files;
+}
+
+const minus = (a: Set<string>, b: Set<string>) => new Set([...a].filter((x) => !b.has(x)));
 
 test('SIGKILL at each named crash point leaves old or new content, and gc cleans up', async () => {
   await withTmpDir(async (root) => {
@@ -86,27 +104,47 @@ test('SIGKILL at each named crash point leaves old or new content, and gc cleans
     const src = path.join(root, 'src');
     let current = writeVersion(src, rng, SIZES);
     ok(['put', pool, src, '/data']);
+    // Put f3 once more on its own to learn its fragment files: the ones this put creates.
+    const first = diskFiles(root);
+    ok(['put', pool, path.join(src, 'f3'), '/data/f3']);
+    let f3Files = minus(diskFiles(root), first);
+    assert.equal(f3Files.size, F3_FRAGMENTS);
 
-    const points: [string, 'old' | 'new'][] = [
-      ['after-fragment-write:7', 'old'],
-      ['before-commit', 'old'],
-      ['after-commit', 'new'],
-      ['during-delete:3', 'new'],
+    // `removed`: old fragments the put deleted before dying. Dropped extents go one at a
+    // time, 6 fragments each, so during-delete:3 has removed exactly 3 extents' worth.
+    const points: { point: string; expect: 'old' | 'new'; removed: number }[] = [
+      { point: 'after-fragment-write:7', expect: 'old', removed: 0 },
+      { point: 'before-commit', expect: 'old', removed: 0 },
+      { point: 'after-commit', expect: 'new', removed: 0 },
+      { point: 'during-delete:3', expect: 'new', removed: 3 * 6 },
     ];
-    for (const [point, expect] of points) {
+    for (const { point, expect, removed } of points) {
       const next = writeVersion(src, rng, SIZES);
+      const before = diskFiles(root);
       // Replace the largest file only: a single put, one transaction, so the expected side is exact.
       const r = dfs(['put', pool, path.join(src, 'f3'), '/data/f3'], { DYNAMICFS_CRASH_AT: point });
       assert.equal(r.signal, 'SIGKILL', `put should have been killed at ${point} (status ${r.status}, ${JSON.stringify(r.json)})`);
+      const after = diskFiles(root);
+      const created = minus(after, before);
+      assert.deepEqual(minus(minus(before, after), f3Files), new Set(), `${point}: only old f3 fragments were removed`);
+      assert.equal(minus(before, after).size, removed, `${point}: old f3 fragments the put removed before dying`);
       const f3 = new Map([['f3', next.get('f3')!]]);
       assertWholeFiles(pool, root, new Map([['f3', current.get('f3')!]]), f3, expect);
-      if (expect === 'new') current = new Map([...current, ['f3', next.get('f3')!]]);
 
-      // The crash left unreferenced fragments (written-but-uncommitted, or dropped-but-undeleted).
+      // What the crash left for gc: uncommitted, every file the killed put created (its
+      // fragments, and any write still in flight); committed, the old f3's fragments it
+      // had not yet removed, while the new f3's are live.
+      const leftover = expect === 'old' ? created : new Set([...f3Files].filter((f) => after.has(f)));
       const dry = ok(['gc', pool, '--min-age', '0', '--dry-run']);
-      assert.ok((dry.orphans as unknown[]).length > 0, `${point}: gc should find the orphans the crash left`);
+      const orphans = new Set((dry.orphans as { kind: string; name: string }[]).map((o) => `${o.kind}:${o.name}`));
+      assert.deepEqual(orphans, leftover, `${point}: gc's orphans are exactly what the crash left`);
+      if (expect === 'new') {
+        current = new Map([...current, ['f3', next.get('f3')!]]);
+        f3Files = created;
+      }
       const done = ok(['gc', pool, '--min-age', '0']);
-      assert.equal(done.removed, (dry.orphans as unknown[]).length);
+      assert.equal(done.removed, orphans.size);
+      assert.deepEqual(diskFiles(root), minus(after, orphans), `${point}: gc removed the orphans and nothing else`);
       assert.equal((ok(['gc', pool, '--min-age', '0', '--dry-run']).orphans as unknown[]).length, 0);
       // Nothing committed was harmed by the crash or by gc.
       assertWholeFiles(pool, root, null, current, 'new');
