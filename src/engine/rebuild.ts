@@ -151,27 +151,31 @@ export function collectWork(engine: Engine, evacuate: ReadonlySet<number>, skip:
  * The scan a coordinator runs when it starts: queue every extent with a fragment that
  * is not where the metadata says (its disk failed or vanished, or the file is gone).
  * Returns how many were queued.
+ *
+ * It runs beside the jobs the coordinator resumes, so each extent is checked and queued
+ * under the extent's lock, the one a repair holds until it commits: a check of a
+ * placement a repair has since replaced would queue an extent that is already whole,
+ * and the next rebuild would count it as work done (one transaction per extent found
+ * missing, never per extent checked).
  */
 export async function scanForMissing(engine: Engine): Promise<number> {
   await engine.health.refreshPresence();
   const disks = new Map(engine.pool.disks().map((d) => [d.id, d]));
   let queued = 0;
   for (const batch of engine.meta.allExtentIds(500)) {
-    const missing: Buffer[] = [];
     for (const id of batch) {
-      const e = engine.meta.getExtent(id);
-      if (!e || e.scheme === 'inline') continue;
-      const checks = await Promise.all(e.fragments.map(async (f) => {
-        if (!engine.health.readable(disks.get(f.diskId))) return false;
-        return engine.pool.store(f.diskId).has(e.id, f.index);
-      }));
-      if (checks.some((ok) => !ok)) missing.push(id);
-    }
-    if (missing.length) {
-      engine.meta.transact((tx) => {
-        for (const id of missing) tx.queueRepair(id, 'mount scan: fragment missing');
+      const missing = await engine.exclusiveOnExtent(id, async () => {
+        const e = engine.meta.getExtent(id);
+        if (!e || e.scheme === 'inline') return false;
+        const checks = await Promise.all(e.fragments.map(async (f) => {
+          if (!engine.health.readable(disks.get(f.diskId))) return false;
+          return engine.pool.store(f.diskId).has(e.id, f.index);
+        }));
+        if (checks.every((ok) => ok)) return false;
+        engine.meta.transact((tx) => tx.queueRepair(id, 'mount scan: fragment missing'));
+        return true;
       });
-      queued += missing.length;
+      if (missing) queued++;
     }
   }
   return queued;
