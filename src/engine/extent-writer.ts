@@ -69,7 +69,7 @@ async function placeFragments(engine: Engine, extentId: Buffer, policy: Policy, 
         await engine.pool.store(target).write({ poolUuid, extentId, index, k: policy.k, m: policy.m,
           scheme: policy.scheme === 'mirror' ? 1 : 0, payloadHash: enc.hash(index) }, enc.fragment(index), !deferSync);
         engine.health.observeLatency(target, performance.now() - started, 'write');
-        if (deferSync) await engine.txg.wrote(target, { extentId, index }, bytes);
+        if (deferSync) await engine.txg.wrote(target, bytes);
         crashPoint('after-fragment-write');
         return { index, diskId: target, hash: Buffer.from(enc.hash(index)) };
       } catch (err) {

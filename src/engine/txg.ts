@@ -19,14 +19,7 @@
  */
 import type { FragmentRef } from '../meta/records';
 import type { MetaStore } from '../meta/store';
-import type { FragmentId, FragmentStore } from '../pool/fragment-store';
-
-/**
- * Past this many unsynced fragments on a disk, its commit syncs the whole disk (syncfs)
- * instead of each file and its directory: per-file syncs win for the few files an fsync
- * loop (sqlite, editors) writes, syncfs wins for a tar extract's thousands.
- */
-const FILE_SYNC_MAX = 32;
+import type { FragmentStore } from '../pool/fragment-store';
 
 export interface GroupSettings {
   /** Longest time changes wait for a commit. */
@@ -75,8 +68,8 @@ export class TxGroups {
   private on = false;
   private settings: GroupSettings = DEFAULT_GROUP_SETTINGS;
   private timer: NodeJS.Timeout | undefined;
-  /** Disks written without sync since the last commit began: their fragments, or 'all' past FILE_SYNC_MAX. */
-  private unsyncedDisks = new Map<number, FragmentId[] | 'all'>();
+  /** Disks written without sync since the last commit began. */
+  private unsyncedDisks = new Set<number>();
   private unsyncedBytes = 0;
   private toDelete: DroppedFragments[] = [];
   private toRelease: Buffer[] = [];
@@ -139,10 +132,8 @@ export class TxGroups {
    * A fragment write without sync finished on `diskId`: the disk joins the next sync,
    * and the caller waits while a commit syncs (so its extent joins the next group).
    */
-  async wrote(diskId: number, fragment: FragmentId, bytes: number): Promise<void> {
-    const list = this.unsyncedDisks.get(diskId) ?? [];
-    if (list !== 'all') list.push(fragment);
-    this.unsyncedDisks.set(diskId, list !== 'all' && list.length > FILE_SYNC_MAX ? 'all' : list);
+  async wrote(diskId: number, bytes: number): Promise<void> {
+    this.unsyncedDisks.add(diskId);
     this.unsyncedBytes += bytes;
     if (this.unsyncedBytes >= this.settings.dirtyMaxBytes) this.commit('dirty-bound').catch(() => undefined);
     if (this.gateOpen) await this.gateOpen;
@@ -189,7 +180,7 @@ export class TxGroups {
   private async commitNow(reason: string): Promise<GroupCommit> {
     const started = performance.now();
     const disks = [...this.unsyncedDisks];
-    this.unsyncedDisks = new Map();
+    this.unsyncedDisks = new Set();
     this.unsyncedBytes = 0;
     const toDelete = this.toDelete;
     const toRelease = this.toRelease;
@@ -199,12 +190,12 @@ export class TxGroups {
     this.gateOpen = new Promise<void>((r) => { openGate = r; });
     let generation: number | undefined;
     try {
-      await Promise.all(disks.map(([id, list]) => this.host.store(id).sync(list === 'all' ? undefined : list)));
+      await Promise.all(disks.map((id) => this.host.store(id).sync()));
       // Synchronous from the last await to here: no write completed in between joined this group.
       generation = this.host.meta.commitGroup();
     } catch (err) {
       // Nothing of this group may be trusted durable: its disks sync again with the next one.
-      for (const [id] of disks) this.unsyncedDisks.set(id, 'all');
+      for (const id of disks) this.unsyncedDisks.add(id);
       this.toDelete.unshift(...toDelete);
       this.toRelease.unshift(...toRelease);
       this.lastError = err;

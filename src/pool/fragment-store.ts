@@ -33,12 +33,6 @@ export interface DiskSpace {
 /** Who asked for a read: a scrub's reads are background and do not count as foreground activity. */
 export type IoPriority = 'foreground' | 'background';
 
-/** A fragment by its extent and index. */
-export interface FragmentId {
-  extentId: Buffer;
-  index: number;
-}
-
 export interface FragmentStore {
   readonly id: number;
   /**
@@ -46,11 +40,8 @@ export interface FragmentStore {
    * sync false only once sync() has returned (a transaction group syncs each disk once).
    */
   write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean): Promise<number>;
-  /**
-   * Make fragments written without sync durable, directory entries included: the ones
-   * listed, or with no list every one written so far (the whole disk at once).
-   */
-  sync(fragments?: readonly FragmentId[]): Promise<void>;
+  /** Make every fragment written without sync durable, directory entries included. */
+  sync(): Promise<void>;
   /**
    * Read and verify: the header must name this extent and index, the payload match
    * expectedHash (the metadata's BLAKE3). Errors carry a code: ENOENT, EDIGEST, EFORMAT, EIO...

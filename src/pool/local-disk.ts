@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DfsError, fromOsCode } from '../errors';
 import { diskSync, fragRead, fragRelativePath, fragWrite, type FragmentHeaderInput } from '../native';
-import type { DiskSpace, FragmentId, FragmentStore, StoredFragment, TmpEntry } from './fragment-store';
+import type { DiskSpace, FragmentStore, StoredFragment, TmpEntry } from './fragment-store';
 import { readLabel, type DiskLabel } from './label';
 
 const FRAG_NAME = /^([0-9a-f]{32})\.(\d+)$/;
@@ -20,15 +20,8 @@ export class LocalDisk implements FragmentStore {
     return (await fragWrite(this.root, header, payload, sync)).fileBytes;
   }
 
-  /**
-   * A list: fdatasync each file, then fsync each directory that holds one (a few fsync
-   * calls cost less than syncfs of a busy filesystem). No list: syncfs, one call for all.
-   */
-  async sync(fragments?: readonly FragmentId[]): Promise<void> {
-    if (!fragments) return diskSync(this.root);
-    const files = fragments.map((f) => path.join(this.root, fragRelativePath(f.extentId, f.index)));
-    await Promise.all(files.map((f) => fsyncPath(f, false)));
-    await Promise.all([...new Set(files.map((f) => path.dirname(f)))].map((d) => fsyncPath(d, true)));
+  sync(): Promise<void> {
+    return diskSync(this.root);
   }
 
   async read(extentId: Buffer, index: number, expectedHash: Buffer): Promise<Buffer> {
@@ -138,21 +131,5 @@ async function readdirOrEmpty(dir: string): Promise<string[]> {
     return await fs.promises.readdir(dir);
   } catch {
     return [];
-  }
-}
-
-/** fsync (a directory) or fdatasync (a file) by path; errors carry their code, as the addon's do. */
-async function fsyncPath(p: string, dir: boolean): Promise<void> {
-  let fh: fs.promises.FileHandle | undefined;
-  try {
-    fh = await fs.promises.open(p, fs.constants.O_RDONLY | (dir ? fs.constants.O_DIRECTORY : 0));
-    await (dir ? fh.sync() : fh.datasync());
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    // A fragment removed since it was written (its extent abandoned) needs no sync.
-    if (code === 'ENOENT' && !dir) return;
-    throw fromOsCode(code ?? 'EIO', `cannot sync ${p}: ${(err as Error).message}`, p);
-  } finally {
-    await fh?.close().catch(() => undefined);
   }
 }

@@ -3,7 +3,7 @@
  * the foreground meter) extend it and override only the calls they look at.
  */
 import type { FragmentHeaderInput } from '../native';
-import type { DiskSpace, FragmentId, FragmentStore, IoPriority, StoredFragment, TmpEntry } from './fragment-store';
+import type { DiskSpace, FragmentStore, IoPriority, StoredFragment, TmpEntry } from './fragment-store';
 import type { DiskLabel } from './label';
 
 export class StoreDecorator implements FragmentStore {
@@ -17,8 +17,8 @@ export class StoreDecorator implements FragmentStore {
     return this.inner.write(header, payload, sync);
   }
 
-  sync(fragments?: readonly FragmentId[]): Promise<void> {
-    return this.inner.sync(fragments);
+  sync(): Promise<void> {
+    return this.inner.sync();
   }
 
   read(extentId: Buffer, index: number, expectedHash: Buffer, priority?: IoPriority): Promise<Buffer> {

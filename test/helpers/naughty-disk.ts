@@ -10,7 +10,7 @@
 import { DfsError, type ErrorCode } from '../../src/errors';
 import { blake3 } from '../../src/native';
 import type { FragmentHeaderInput } from '../../src/native';
-import type { DiskSpace, FragmentId, FragmentStore, IoPriority, StoredFragment, TmpEntry } from '../../src/pool/fragment-store';
+import type { DiskSpace, FragmentStore, IoPriority, StoredFragment, TmpEntry } from '../../src/pool/fragment-store';
 import type { DiskLabel } from '../../src/pool/label';
 
 export type Op = 'read' | 'write' | 'sync' | 'remove' | 'removeTmp' | 'has' | 'list' | 'listTmp' | 'space' | 'probe' | 'label';
@@ -64,9 +64,9 @@ export class NaughtyDisk implements FragmentStore {
     return this.inner.write(header, payload, sync);
   }
 
-  async sync(fragments?: readonly FragmentId[]): Promise<void> {
+  async sync(): Promise<void> {
     await this.fault('sync');
-    return this.inner.sync(fragments);
+    return this.inner.sync();
   }
 
   async read(extentId: Buffer, index: number, expectedHash: Buffer, priority?: IoPriority): Promise<Buffer> {
