@@ -4,7 +4,7 @@
  * with DynamicFS's mount options (the FUSE ceiling) and (c) a DynamicFS mount of a fresh
  * 6-disk rs:4+2 pool, all three under the same directory, in the same run.
  *
- *   npm run bench:workload -- [--json] [--quick] [--dir DIR] [--baseline CHECKOUT]
+ *   npm run bench:workload -- [--json] [--quick] [--dir DIR] [--baseline CHECKOUT] [--steps ID,ID]
  *
  * --baseline adds a fourth target: a DynamicFS mount served by another built checkout
  * (e.g. `git worktree add /tmp/base main~3 && (cd /tmp/base && npm ci)`), so a change
@@ -34,7 +34,7 @@ const DISKS = 6;
 const ALL_TARGETS = ['plain', 'passthrough', 'baseline', 'dynamicfs'] as const;
 type TargetName = (typeof ALL_TARGETS)[number];
 
-interface Args { json: boolean; quick: boolean; dir: string; baseline?: string }
+interface Args { json: boolean; quick: boolean; dir: string; baseline?: string; steps: typeof STEPS }
 
 /** One step's row: seconds per target (null when it failed or the target was not there). */
 interface Row {
@@ -54,11 +54,18 @@ interface Row {
 }
 
 function parseArgs(argv: string[]): Args {
-  const { values: o } = parseCliArgs({ args: argv, options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, dir: { type: 'string' }, baseline: { type: 'string' } } });
+  const { values: o } = parseCliArgs({ args: argv, options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, dir: { type: 'string' }, baseline: { type: 'string' }, steps: { type: 'string' } } });
   const dir = o.dir ? path.resolve(o.dir) : os.tmpdir();
   if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`--dir ${dir} is not a directory: give an existing directory on the disk to measure`);
   if (o.baseline !== undefined) cliOf(o.baseline); // refuse a checkout without a CLI before anything runs
-  return { json: !!o.json, quick: !!o.quick, dir, baseline: o.baseline };
+  // --steps: only these (an A/B of the steps a change is about); unknown ids are refused with the list.
+  const ids = o.steps?.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = ids?.filter((id) => !STEPS.some((s) => s.id === id)) ?? [];
+  if (unknown.length) throw new Error(`--steps: unknown step ${unknown.join(', ')}; steps are ${STEPS.map((s) => s.id).join(', ')}`);
+  if (ids && (ids.includes('tar_compare') || ids.includes('rm_tree')) && !ids.includes('tar_extract')) {
+    throw new Error('--steps: tar_compare and rm_tree work on the extracted tree; list tar_extract with them');
+  }
+  return { json: !!o.json, quick: !!o.quick, dir, baseline: o.baseline, steps: ids ? STEPS.filter((s) => ids.includes(s.id)) : STEPS };
 }
 
 /** Lazy-unmount every mount under root (synchronous: for the signal handler). */
@@ -129,7 +136,7 @@ async function main(): Promise<number> {
 
     const ctx: StepContext = { sizes, tarball };
     const rows: Row[] = [];
-    for (const step of STEPS) {
+    for (const step of a.steps) {
       const row: Row = { step: step.id, label: step.label(sizes, tree), plain_s: null, passthrough_s: null, dynamicfs_s: null, dynamicfs_over_passthrough: null };
       if (base) Object.assign(row, { baseline_s: null, baseline_over_passthrough: null });
       for (const t of targets) {

@@ -95,6 +95,8 @@ export class Coordinator {
         checkMountpointEmpty(mountpoint);
       }
       const recovered: RecoveryResult = await recoverPool(engine, log);
+      // From here on, changes commit in transaction groups (every admin request ends with a commit).
+      engine.txg.start();
       // Jobs a previous coordinator left (queued, running) resume; damage gets repaired.
       engine.jobs.start();
       c.autoRepair = new AutoRepair(engine, log.child({ component: 'repair' }));
@@ -150,7 +152,10 @@ export class Coordinator {
     if (op === 'ping') return this.info();
     if (op === 'shutdown') return this.shutdown(args as ShutdownArgs);
     if (!isOpName(op)) throw new DfsError('EINVAL', `unknown admin operation "${op}"`);
-    return runOp(op, this.engine, args, { log: req.log, reqId: req.reqId });
+    const out = await runOp(op, this.engine, args, { log: req.log, reqId: req.reqId });
+    // A command's reply means its changes are durable, as offline.
+    await this.engine.txg.commit('admin');
+    return out;
   }
 
   /**

@@ -11,6 +11,7 @@ import type { ForegroundMeter } from '../pool/foreground-meter';
 import type { Pool } from '../pool/pool';
 import type { DiskHealth } from './disk-health';
 import type { Placement } from './placement';
+import type { TxGroups } from './txg';
 import type { WorkPools } from './work-pools';
 
 /** A fragment a read could not use, and why (ENODEV: its disk is failed or gone). */
@@ -33,6 +34,8 @@ export interface EngineServices {
   readonly placement: Placement;
   readonly work: WorkPools;
   readonly foreground: ForegroundMeter;
+  /** Transaction groups: whether fragment writes defer their syncs, and the gate a write waits at. */
+  readonly txg: Pick<TxGroups, 'deferSync' | 'wrote' | 'commit'>;
   /** Run fn with extent `id` to itself: callers for the same extent run one after another. */
   exclusiveOnExtent<T>(id: Buffer, fn: () => Promise<T>): Promise<T>;
   /** Mark an extent as written-but-uncommitted (its fragments are not orphans). */
@@ -42,4 +45,6 @@ export interface EngineServices {
   /** Count read failures against their disks and queue the extent for repair. */
   recordReadFailures(extentId: Buffer, failures: ReadFailure[]): void;
   countWriteErrors(failures: { diskId: number; code: string }[]): Promise<void>;
+  /** Delete fragments a transaction dropped, once it is committed (deferred in a transaction group). */
+  removeFragments(dropped: DroppedExtent[]): Promise<void>;
 }

@@ -11,6 +11,15 @@ let hits = 0;
 export type CrashPoint = 'after-fragment-write' | 'before-commit' | 'after-commit' | 'during-delete'
   | 'repair-before-commit' | 'repair-after-commit' | 'scrub-extent';
 
+/**
+ * Whether reaching `name` now will kill the process. A point that stands for "after a
+ * durable commit" asks first, and commits the open transaction group before it crashes
+ * (in a group, a transaction's own commit is not durable yet).
+ */
+export function crashArmed(name: CrashPoint): boolean {
+  return name === target && hits + 1 >= nth;
+}
+
 export function crashPoint(name: CrashPoint): void {
   if (name !== target) return;
   hits++;

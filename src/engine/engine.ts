@@ -16,6 +16,7 @@ import { instrumentPool } from './engine-metrics';
 import { DiskHealth } from './disk-health';
 import { JobRunner, type JobFn } from './jobs';
 import { Placement } from './placement';
+import { TxGroups } from './txg';
 import type { WorkPools } from './work-pools';
 
 export type { DroppedExtent } from './context';
@@ -26,6 +27,8 @@ export class Engine extends EventEmitter implements EngineServices {
   readonly jobs: JobRunner;
   /** When the stores last served foreground (not scrub) I/O: a rate-limited scrub yields to it. */
   readonly foreground = new ForegroundMeter();
+  /** Transaction groups: off until a coordinator starts them. */
+  readonly txg: TxGroups;
   /** Per-extent critical sections (two repairs of one extent must not race). */
   private readonly extentLocks = new Map<string, Promise<unknown>>();
   /**
@@ -43,6 +46,14 @@ export class Engine extends EventEmitter implements EngineServices {
     this.health = new DiskHealth(pool);
     this.placement = new Placement(pool, this.health);
     this.jobs = new JobRunner(this, jobKinds);
+    this.txg = new TxGroups({
+      meta: pool.meta,
+      store: (id) => pool.store(id),
+      deleteFragments: (dropped) => this.deleteFragments(dropped),
+      hold: (ids) => { for (const id of ids) this.holdExtent(id); },
+      release: (ids) => { for (const id of ids) this.uncommitted.delete(id.toString('hex')); },
+      onCommitted: (c, seconds) => { metrics.groupCommits.inc({ reason: c.reason }); metrics.groupCommitSeconds.observe(seconds); },
+    });
   }
 
   /** Run fn with extent `id` to itself: callers for the same extent run one after another. */
@@ -63,9 +74,14 @@ export class Engine extends EventEmitter implements EngineServices {
     this.uncommitted.add(id.toString('hex'));
   }
 
-  /** The extents are committed, or abandoned (their fragments may now be collected). */
+  /**
+   * The extents are committed, or abandoned (their fragments may now be collected). In a
+   * transaction group that is true once the group commits, so they stay held until then.
+   */
   releaseExtents(ids: Iterable<Buffer>): void {
-    for (const id of ids) this.uncommitted.delete(id.toString('hex'));
+    const list = [...ids];
+    if (this.txg.releaseAfterCommit(list)) return;
+    for (const id of list) this.uncommitted.delete(id.toString('hex'));
   }
 
   isUncommitted(id: Buffer): boolean {
@@ -78,20 +94,30 @@ export class Engine extends EventEmitter implements EngineServices {
 
   async close(): Promise<void> {
     await this.jobs.stop();
+    await this.txg.stop();
     await this.work.close();
     this.pool.close();
   }
 
   /**
-   * Delete the fragments of extents a committed transaction dropped. Best effort: a
-   * fragment that cannot be removed now is an orphan, and `gc` removes it later.
+   * Delete the fragments of extents a transaction dropped, once it is committed (in a
+   * transaction group: after the group commits). Best effort: a fragment that cannot be
+   * removed now is an orphan, and `gc` removes it later.
+   */
+  removeFragments(dropped: DroppedExtent[]): Promise<void> {
+    return this.txg.dropAfterCommit(dropped);
+  }
+
+  /**
    * One extent at a time (its fragments together): a big file's hundreds of removals do
    * not flood the I/O threads ahead of reads, and the `during-delete` crash point lands
    * between extents, with exactly the extents before it gone and none after it touched.
    */
-  async removeFragments(dropped: DroppedExtent[]): Promise<void> {
+  private async deleteFragments(dropped: DroppedExtent[]): Promise<void> {
     for (const d of dropped) {
-      await Promise.all(d.fragments.map((f) => this.pool.store(f.diskId).remove(d.extentId, f.index).catch(() => undefined)));
+      // A disk removed from the pool since is not ours to touch any more.
+      const frags = d.fragments.filter((f) => this.pool.disk(f.diskId));
+      await Promise.all(frags.map((f) => this.pool.store(f.diskId).remove(d.extentId, f.index).catch(() => undefined)));
       crashPoint('during-delete');
     }
   }

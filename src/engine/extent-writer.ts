@@ -13,7 +13,7 @@ import { crashPoint } from './crash-points';
 import { recycleBuffer } from './encode-buffers';
 import type { EngineServices } from './context';
 
-type Engine = Pick<EngineServices, 'pool' | 'health' | 'placement' | 'work' | 'holdExtent' | 'releaseExtents' | 'countWriteErrors'>;
+type Engine = Pick<EngineServices, 'pool' | 'health' | 'placement' | 'work' | 'holdExtent' | 'releaseExtents' | 'countWriteErrors' | 'txg'>;
 import { dominantCode, quorumError, type FragmentCause } from './quorum';
 import type { EncodedExtent } from './work-pools';
 
@@ -64,9 +64,12 @@ async function placeFragments(engine: Engine, extentId: Buffer, policy: Policy, 
       placement.begin(target, bytes);
       try {
         const started = performance.now();
+        // In a transaction group the disk is synced once at the group's commit, not per fragment.
+        const deferSync = engine.txg.deferSync;
         await engine.pool.store(target).write({ poolUuid, extentId, index, k: policy.k, m: policy.m,
-          scheme: policy.scheme === 'mirror' ? 1 : 0, payloadHash: enc.hash(index) }, enc.fragment(index));
+          scheme: policy.scheme === 'mirror' ? 1 : 0, payloadHash: enc.hash(index) }, enc.fragment(index), !deferSync);
         engine.health.observeLatency(target, performance.now() - started, 'write');
+        if (deferSync) await engine.txg.wrote(target, bytes);
         crashPoint('after-fragment-write');
         return { index, diskId: target, hash: Buffer.from(enc.hash(index)) };
       } catch (err) {

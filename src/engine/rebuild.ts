@@ -99,6 +99,8 @@ export async function rebuildJob(engine: Engine, ctx: JobContext): Promise<void>
   }
   p.atRiskBytes = 0;
   if (params.removeAfter !== undefined && engine.meta.extentsOnDisk(params.removeAfter).length === 0) {
+    // The moved fragments' old copies are deleted when their transaction group commits: commit before the disk leaves.
+    await engine.txg.commit('drain');
     engine.pool.removeDisk(params.removeAfter);
     p.removedDisk = params.removeAfter;
   }

@@ -24,10 +24,10 @@ import { DfsError } from '../errors';
 import type { DiskRow, Extent, FragmentRef } from '../meta/records';
 import type { Txn } from '../meta/store';
 import { blake3Async, rsReconstructAsync } from '../native';
-import { crashPoint } from './crash-points';
+import { crashArmed, crashPoint } from './crash-points';
 import type { EngineServices } from './context';
 
-type Engine = Pick<EngineServices, 'pool' | 'meta' | 'metrics' | 'health' | 'placement' | 'exclusiveOnExtent' | 'holdExtent' | 'releaseExtents' | 'countWriteErrors'>;
+type Engine = Pick<EngineServices, 'pool' | 'meta' | 'metrics' | 'health' | 'placement' | 'exclusiveOnExtent' | 'holdExtent' | 'releaseExtents' | 'removeFragments' | 'countWriteErrors' | 'txg'>;
 import { uuidBytes } from './extent-writer';
 import { chooseTargets, type SlotStatus, type Target } from './repair-targets';
 
@@ -157,6 +157,7 @@ async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Pr
       opts.onCommit?.(tx);
       return true;
     });
+    if (crashArmed('repair-after-commit')) await engine.txg.commit('crash-point');
     crashPoint('repair-after-commit');
     if (!committed) {
       await removeQuietly(engine, id, written.filter((w) => !e.fragments.some((f) => f.index === w.index && f.diskId === w.diskId)));
@@ -164,7 +165,8 @@ async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Pr
     }
     engine.health.afterErrors(uncounted.map((s) => s.f.diskId));
     // The old copies of moved fragments (evacuating, or bad ones rebuilt elsewhere) are unreferenced now; gc would take them too.
-    await removeQuietly(engine, id, slots.filter((s) => (s.status === 'evacuate' || s.status === 'bad') && !targets.get(s.f.index)!.inPlace).map((s) => s.f));
+    // In a transaction group they go once the group commits: until then the committed placement is the old one.
+    await engine.removeFragments([{ extentId: id, fragments: slots.filter((s) => (s.status === 'evacuate' || s.status === 'bad') && !targets.get(s.f.index)!.inPlace).map((s) => s.f) }]);
     return { kind: 'repaired', rewritten: written.length, bytesWritten, targets: [...targets.values()] };
   } catch (err) {
     await removeQuietly(engine, id, written.filter((w) => !e.fragments.some((f) => f.index === w.index && f.diskId === w.diskId)));

@@ -25,10 +25,10 @@ import type { DfsError } from '../errors';
 import type { DiskRow, Extent } from '../meta/records';
 import type { Txn } from '../meta/store';
 import { blake3 } from '../native';
-import { crashPoint } from './crash-points';
+import { crashArmed, crashPoint } from './crash-points';
 import type { EngineServices } from './context';
 
-type Engine = Pick<EngineServices, 'pool' | 'meta' | 'metrics' | 'health' | 'placement' | 'foreground' | 'exclusiveOnExtent' | 'holdExtent' | 'releaseExtents' | 'countWriteErrors'>;
+type Engine = Pick<EngineServices, 'pool' | 'meta' | 'metrics' | 'health' | 'placement' | 'foreground' | 'exclusiveOnExtent' | 'holdExtent' | 'releaseExtents' | 'removeFragments' | 'countWriteErrors' | 'txg'>;
 import type { JobContext } from './jobs';
 import { repairExtent } from './repair';
 import type { ScrubParams } from './scrub-params';
@@ -72,7 +72,7 @@ export async function scrubJob(engine: Engine, ctx: JobContext): Promise<void> {
   ctx.checkpoint();
 
   let pending: Checked[] = [];
-  const commit = (): void => {
+  const commit = async (): Promise<void> => {
     if (pending.length === 0) return;
     const done = pending;
     pending = [];
@@ -85,6 +85,8 @@ export async function scrubJob(engine: Engine, ctx: JobContext): Promise<void> {
       ctx.checkpoint(tx);
     });
     if (counted.length) engine.health.afterErrors(counted);
+    // "After the cursor's commit": in a transaction group, after the group's.
+    if (crashArmed('scrub-extent')) await engine.txg.commit('crash-point');
     crashPoint('scrub-extent');
   };
 
@@ -112,11 +114,11 @@ export async function scrubJob(engine: Engine, ctx: JobContext): Promise<void> {
       const c = await engine.exclusiveOnExtent(id, () => checkExtent(engine, id, disks));
       if (repair && !c.inline && c.findings.some((f) => REPAIRABLE.has(f.code))) await repairFound(engine, c, ctx);
       pending.push(c);
-      if (c.fragments > 0 || c.findings.length > 0 || pending.length >= INLINE_BATCH) commit();
+      if (c.fragments > 0 || c.findings.length > 0 || pending.length >= INLINE_BATCH) await commit();
     }
-    commit();
+    await commit();
   }
-  commit();
+  await commit();
   p.extentsTotal = p.extentsDone;
   p.bytesTotal = p.bytesDone;
   ctx.checkpoint();

@@ -240,6 +240,7 @@ export class OpenFile {
 
   /** A filled extent goes to the encoder now; the writer waits only if too many are in flight. */
   private async writeBehind(i: number): Promise<void> {
+    await this.engine.txg.throttle(); // past the dirty bound, writers wait for the group to commit
     this.startWrite(i);
     while (this.inflight.size > WRITE_BEHIND) await Promise.race(this.inflight.values());
   }

@@ -294,9 +294,21 @@ export class Vfs {
     return this.handle(fd).write(pos, data);
   }
 
-  /** flush (close of a descriptor) and fsync: everything written is durable when this resolves. */
+  /** flush (close of a descriptor): what was written joins the open transaction group (durable at its commit). */
   flush(fd: number): Promise<void> {
     return this.handle(fd).commit();
+  }
+
+  /** fsync and fdatasync: the file's writes, and everything else in the open group, are durable when this resolves. */
+  async fsync(fd: number): Promise<void> {
+    await this.handle(fd).commit();
+    await this.engine.txg.commit('fsync');
+  }
+
+  /** fsyncdir and unmount: every open file's writes and every namespace change so far, durable. */
+  async syncAll(): Promise<void> {
+    await this.flushAll();
+    await this.engine.txg.commit('fsync');
   }
 
   release(fd: number): Promise<void> {

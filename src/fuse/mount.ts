@@ -1,7 +1,7 @@
 /**
  * Mount a pool with FUSE: a Vfs over the engine, the op table, and the mount options
  * every DynamicFS mount uses (mount-options.ts). The coordinator owns the returned
- * handle: flush() commits every open file, unmount() flushes and then detaches.
+ * handle: flush() commits every open file and the open transaction group, unmount() flushes and then detaches.
  */
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine';
@@ -49,11 +49,11 @@ export async function mountFuse(engine: Engine, mountpoint: string, opts: MountO
   return {
     mountpoint: fuse.mnt,
     vfs,
-    flush: () => vfs.flushAll(),
+    flush: () => vfs.syncAll(),
     unmount: () => {
       unmounted ??= (async () => {
         try {
-          await vfs.flushAll();
+          await vfs.syncAll();
         } finally {
           await fuse.unmountAsync();
           opts.log.info({ mountpoint: fuse.mnt }, 'unmounted');

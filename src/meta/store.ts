@@ -146,6 +146,16 @@ export interface MetaStore extends NamespaceReads, ExtentReads, DiskReads, JobRe
   transact<T>(fn: (tx: Txn) => T): T;
   /** Called after every commit: the engine feeds its metrics from it (meta/ knows nothing of them). */
   onCommit: ((c: CommitInfo) => void) | undefined;
+  /**
+   * Transaction groups. On: every Txn joins the one open group (its commit makes nothing
+   * durable yet, and returns the generation the group will commit as); commitGroup makes
+   * the whole group durable at once. Off: the open group is committed first.
+   */
+  setGrouping(on: boolean): void;
+  /** Whether the open group holds changes not committed yet. */
+  groupPending(): boolean;
+  /** Commit the open group (one generation); undefined when it held nothing. */
+  commitGroup(): number | undefined;
   close(): void;
 }
 

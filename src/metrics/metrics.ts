@@ -63,6 +63,8 @@ export class Metrics {
   readonly metaCommitSeconds = this.histogram('dynamicfs_meta_commit_duration_seconds', 'Time of a metadata COMMIT (durable: synchronous=FULL).', [], IO_BUCKETS);
   readonly metaTxnSeconds = this.histogram('dynamicfs_meta_transaction_duration_seconds', 'Time a metadata write transaction held the writer lock, BEGIN to COMMIT.', [], IO_BUCKETS);
   readonly generation = this.gauge('dynamicfs_meta_generation', 'Metadata generation: committed transactions since the pool was created.');
+  readonly groupCommits = this.counter('dynamicfs_txg_commits_total', 'Transaction groups committed, by what started the commit (interval, sync, dirty-bound, shutdown).', ['reason']);
+  readonly groupCommitSeconds = this.histogram('dynamicfs_txg_commit_duration_seconds', 'Time to commit a transaction group: the disks\' syncs, then the metadata COMMIT.', [], IO_BUCKETS);
 
   // ---- admin socket (daemon/admin-server.ts) ----
   readonly adminRequests = this.counter('dynamicfs_admin_requests_total', 'Admin requests answered on the admin socket, by operation and result (ok or an error code).', ['op', 'result']);

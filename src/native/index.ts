@@ -101,9 +101,17 @@ export function blake3Hasher(options?: Blake3HasherOptions): Blake3HasherInstanc
   return sync(() => new addon.Blake3Hasher(options));
 }
 
-/** Durably write a fragment under diskRoot (tmp → fdatasync → rename → fsync dir). */
-export function fragWrite(diskRoot: string, header: FragmentHeaderInput, payload: Uint8Array): Promise<FragmentWriteResult> {
-  return async(() => addon.fragWrite(diskRoot, header, payload));
+/**
+ * Write a fragment under diskRoot: tmp → fdatasync → rename → fsync dir, or with sync
+ * false the same without the two syncs (durable once diskSync(diskRoot) returns).
+ */
+export function fragWrite(diskRoot: string, header: FragmentHeaderInput, payload: Uint8Array, sync = true): Promise<FragmentWriteResult> {
+  return async(() => addon.fragWrite(diskRoot, header, payload, sync));
+}
+
+/** syncfs on the filesystem holding diskRoot: what fragWrite(..., false) wrote becomes durable. */
+export function diskSync(diskRoot: string): Promise<void> {
+  return async(() => addon.diskSync(diskRoot));
 }
 
 /** Read a fragment and verify its header and payload checksums (and expectedHash if given). */

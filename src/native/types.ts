@@ -46,7 +46,8 @@ export interface NativeAddon {
   blake3Async(data: Uint8Array): Promise<Buffer>;
   blake3Isa(): string;
   Blake3Hasher: new (options?: Blake3HasherOptions) => Blake3HasherInstance;
-  fragWrite(diskRoot: string, header: FragmentHeaderInput, payload: Uint8Array): Promise<FragmentWriteResult>;
+  fragWrite(diskRoot: string, header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean): Promise<FragmentWriteResult>;
+  diskSync(diskRoot: string): Promise<void>;
   fragRead(path: string, expectedHash?: Uint8Array): Promise<{ header: FragmentHeader; payload: Buffer }>;
   fragReadHeader(path: string): Promise<FragmentHeader>;
   fragRelativePath(extentId: Uint8Array, index: number): string;
@@ -61,6 +62,6 @@ export interface NativeAddon {
 export const NATIVE_EXPORTS: readonly (keyof NativeAddon)[] = [
   'rsEncode', 'rsReconstruct', 'rsReconstructAsync', 'rsIsa',
   'blake3', 'blake3Into', 'blake3Keyed', 'blake3DeriveKey', 'blake3Async', 'blake3Isa', 'Blake3Hasher',
-  'fragWrite', 'fragRead', 'fragReadHeader', 'fragRelativePath', 'fragDirectDisabled',
+  'fragWrite', 'diskSync', 'fragRead', 'fragReadHeader', 'fragRelativePath', 'fragDirectDisabled',
   'fragHeaderBytes', 'lockAcquire', 'lockRelease', 'formatVersion',
 ];

@@ -22,8 +22,8 @@ class MeteredForeground extends StoreDecorator {
     super(inner);
   }
 
-  override write(header: FragmentHeaderInput, payload: Uint8Array): Promise<number> {
-    return this.mark(() => this.inner.write(header, payload));
+  override write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean): Promise<number> {
+    return this.mark(() => this.inner.write(header, payload, sync));
   }
 
   override read(extentId: Buffer, index: number, expectedHash: Buffer, priority?: IoPriority): Promise<Buffer> {

@@ -35,8 +35,13 @@ export type IoPriority = 'foreground' | 'background';
 
 export interface FragmentStore {
   readonly id: number;
-  /** Write durably (the fragment is complete and synced when this resolves); resolves to the bytes stored. */
-  write(header: FragmentHeaderInput, payload: Uint8Array): Promise<number>;
+  /**
+   * Write a fragment; resolves to the bytes stored. Durable when this resolves, or with
+   * sync false only once sync() has returned (a transaction group syncs each disk once).
+   */
+  write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean): Promise<number>;
+  /** Make every fragment written without sync durable, directory entries included. */
+  sync(): Promise<void>;
   /**
    * Read and verify: the header must name this extent and index, the payload match
    * expectedHash (the metadata's BLAKE3). Errors carry a code: ENOENT, EDIGEST, EFORMAT, EIO...

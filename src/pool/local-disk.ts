@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DfsError, fromOsCode } from '../errors';
-import { fragRead, fragRelativePath, fragWrite, type FragmentHeaderInput } from '../native';
+import { diskSync, fragRead, fragRelativePath, fragWrite, type FragmentHeaderInput } from '../native';
 import type { DiskSpace, FragmentStore, StoredFragment, TmpEntry } from './fragment-store';
 import { readLabel, type DiskLabel } from './label';
 
@@ -16,8 +16,12 @@ const FRAG_NAME = /^([0-9a-f]{32})\.(\d+)$/;
 export class LocalDisk implements FragmentStore {
   constructor(readonly id: number, private readonly root: string) {}
 
-  async write(header: FragmentHeaderInput, payload: Uint8Array): Promise<number> {
-    return (await fragWrite(this.root, header, payload)).fileBytes;
+  async write(header: FragmentHeaderInput, payload: Uint8Array, sync = true): Promise<number> {
+    return (await fragWrite(this.root, header, payload, sync)).fileBytes;
+  }
+
+  sync(): Promise<void> {
+    return diskSync(this.root);
   }
 
   async read(extentId: Buffer, index: number, expectedHash: Buffer): Promise<Buffer> {

@@ -13,8 +13,12 @@ export class StoreDecorator implements FragmentStore {
     return this.inner.id;
   }
 
-  write(header: FragmentHeaderInput, payload: Uint8Array): Promise<number> {
-    return this.inner.write(header, payload);
+  write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean): Promise<number> {
+    return this.inner.write(header, payload, sync);
+  }
+
+  sync(): Promise<void> {
+    return this.inner.sync();
   }
 
   read(extentId: Buffer, index: number, expectedHash: Buffer, priority?: IoPriority): Promise<Buffer> {

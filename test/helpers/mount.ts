@@ -65,8 +65,9 @@ export async function startCoordinator(pool: string, mnt: string, extra: string[
   child.stderr!.on('data', (d) => { out += d; });
   let exited = false;
   child.on('exit', () => { exited = true; });
-  // Mounted AND answering: a stale mount is listed in /proc/mounts but fails every call.
-  await waitFor(() => (isMounted(mnt) && answers(mnt)) || exited, 20_000, `mount at ${mnt}`).catch((e) => {
+  // The coordinator says it serves once its mount is up. Polling the mountpoint is not
+  // enough: a stale mount (its coordinator killed) still answers stat from cached attributes.
+  await waitFor(() => (out.includes(`serving ${path.resolve(pool)} at `) && isMounted(mnt) && answers(mnt)) || exited, 20_000, `mount at ${mnt}`).catch((e) => {
     child.kill('SIGKILL');
     throw new Error(`${(e as Error).message}\n${out}`);
   });
@@ -87,12 +88,14 @@ export async function stopCoordinator(mnt: string, child: ChildProcess): Promise
 }
 
 /** A fresh 6-disk pool mounted for fn; unmounted and removed afterwards whatever happens. */
-export async function withMount<T>(fn: (m: Mounted) => Promise<T> | T, opts: { extra?: string[]; redundancy?: string; extentSize?: string } = {}): Promise<T> {
+export async function withMount<T>(fn: (m: Mounted) => Promise<T> | T,
+  opts: { extra?: string[]; redundancy?: string; extentSize?: string; config?: string[] } = {}): Promise<T> {
   const root = tmpDir('dfs-mount-');
   const mnt = path.join(root, 'mnt');
   let child: ChildProcess | undefined;
   try {
     const { pool, disks } = makePool(root, 6, opts.redundancy, opts.extentSize);
+    if (opts.config) ok('config', pool, '--set', ...opts.config);
     const c = await startCoordinator(pool, mnt, opts.extra);
     child = c.child;
     return await fn({ root, pool, mnt, disks, child, output: c.output });

@@ -13,13 +13,13 @@ import type { FragmentHeaderInput } from '../../src/native';
 import type { DiskSpace, FragmentStore, IoPriority, StoredFragment, TmpEntry } from '../../src/pool/fragment-store';
 import type { DiskLabel } from '../../src/pool/label';
 
-export type Op = 'read' | 'write' | 'remove' | 'removeTmp' | 'has' | 'list' | 'listTmp' | 'space' | 'probe' | 'label';
+export type Op = 'read' | 'write' | 'sync' | 'remove' | 'removeTmp' | 'has' | 'list' | 'listTmp' | 'space' | 'probe' | 'label';
 /** flip: XOR byte `flip` of the payload (of fragment `index` only, when given). */
 export type Fault = { error: ErrorCode } | { delayMs: number } | { flip: number; index?: number };
 
 export class NaughtyDisk implements FragmentStore {
   /** Calls made, per operation (faulted ones included). */
-  readonly calls: Record<Op, number> = { read: 0, write: 0, remove: 0, removeTmp: 0, has: 0, list: 0, listTmp: 0, space: 0, probe: 0, label: 0 };
+  readonly calls: Record<Op, number> = { read: 0, write: 0, sync: 0, remove: 0, removeTmp: 0, has: 0, list: 0, listTmp: 0, space: 0, probe: 0, label: 0 };
   /** Reads made with priority 'background' (a scrub's). */
   backgroundReads = 0;
   private readonly once = new Map<Op, Fault[]>();
@@ -54,14 +54,19 @@ export class NaughtyDisk implements FragmentStore {
     return f;
   }
 
-  async write(header: FragmentHeaderInput, payload: Uint8Array): Promise<number> {
+  async write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean): Promise<number> {
     const f = await this.fault('write');
     if (f && 'flip' in f && (f.index === undefined || f.index === header.index)) {
       const bad = Buffer.from(payload);
       bad[f.flip % bad.length]! ^= 0x01;
-      return this.inner.write({ ...header, payloadHash: blake3(bad) }, bad);
+      return this.inner.write({ ...header, payloadHash: blake3(bad) }, bad, sync);
     }
-    return this.inner.write(header, payload);
+    return this.inner.write(header, payload, sync);
+  }
+
+  async sync(): Promise<void> {
+    await this.fault('sync');
+    return this.inner.sync();
   }
 
   async read(extentId: Buffer, index: number, expectedHash: Buffer, priority?: IoPriority): Promise<Buffer> {

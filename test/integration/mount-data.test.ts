@@ -79,16 +79,20 @@ test('a 1 GiB file written with dd (fsync) reads back identical, also after a re
   });
 });
 
-test('SIGKILL of the coordinator: remount recovers, closed and fsynced files are intact', async () => {
+test('SIGKILL of the coordinator: what fsync returned for survives, with everything committed in its group; what was only closed since is gone', async () => {
+  // A commit interval longer than the test: only the fsync commits a group.
   await withMount(async ({ pool, mnt, child }) => {
     const closed = randomBytes(5_000_000);
     fs.writeFileSync(path.join(mnt, 'closed'), closed);
+    fs.writeFileSync(path.join(mnt, 'small-closed'), 'in the same group as the fsync');
     const synced = randomBytes(6_000_000);
     const sfd = fs.openSync(path.join(mnt, 'synced'), 'w');
     fs.writeSync(sfd, synced);
     fs.fsyncSync(sfd);
+    fs.writeFileSync(path.join(mnt, 'closed-after'), randomBytes(3_000_000)); // closed, never synced
+    fs.renameSync(path.join(mnt, 'small-closed'), path.join(mnt, 'renamed-after'));
     const ufd = fs.openSync(path.join(mnt, 'unsynced'), 'w');
-    fs.writeSync(ufd, randomBytes(9_000_000)); // never fsynced nor closed: nothing committed its data
+    fs.writeSync(ufd, randomBytes(9_000_000)); // never fsynced
     child.kill('SIGKILL');
     await new Promise((r) => child.once('exit', r));
     for (const f of [sfd, ufd]) {
@@ -100,14 +104,14 @@ test('SIGKILL of the coordinator: remount recovers, closed and fsynced files are
     try {
       assert.deepEqual(fs.readFileSync(path.join(mnt, 'closed')), closed);
       assert.deepEqual(fs.readFileSync(path.join(mnt, 'synced')), synced);
-      const u = fs.statSync(path.join(mnt, 'unsynced'));
-      // Its create was committed, its writes were not (the mount commits a file's data on fsync and close).
-      assert.equal(u.size, 0);
+      assert.equal(fs.readFileSync(path.join(mnt, 'small-closed'), 'utf8'), 'in the same group as the fsync');
+      // The pool is exactly the group the fsync committed: nothing after it.
+      assert.deepEqual(fs.readdirSync(mnt).sort(), ['closed', 'small-closed', 'synced']);
     } finally {
       await stopCoordinator(mnt, again.child);
     }
-    // Offline again: the orphans of the unsynced writes were collected at startup.
+    // Offline again: the fragments of the lost writes were collected at startup.
     const gc = ok('gc', pool, '--min-age', '0', '--dry-run');
     assert.equal(gc.orphans.length, 0, JSON.stringify(gc.orphans.slice(0, 3)));
-  });
+  }, { config: ['commit.intervalMs=60000'] });
 });

@@ -59,8 +59,14 @@ struct WriteResult {
 // Missing directories under disk_root (tmp/, frags/ab/cd/) are created; disk_root
 // itself never is. Errors: errno names (ENOSPC, EROFS, EIO, EACCES, ENOENT when
 // disk_root is gone), EDIGEST, EINVAL (header k/m/index/scheme invalid), ENOMEM.
+// With sync false the fdatasync and the directory fsync are skipped: the file is in
+// place but not durable until SyncDisk(disk_root) returns (transaction groups batch it).
 Status WriteFragment(const std::string& disk_root, const Header& h, const uint8_t* payload,
-                     WriteResult* result);
+                     WriteResult* result, bool sync = true);
+
+// syncfs(2) on the filesystem holding disk_root: makes every fragment written there
+// with sync false durable, directory entries included.
+Status SyncDisk(const std::string& disk_root);
 
 // A page-aligned block holding a whole fragment file: header at block[0..4096),
 // payload at block + kHeaderLen. Owns its memory (free with FreeBlock) so the binding

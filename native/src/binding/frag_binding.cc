@@ -55,13 +55,13 @@ std::string StringArg(Napi::Env env, const Napi::Value& v, const char* what) {
 
 class WriteWorker : public PromiseWorker {
  public:
-  WriteWorker(Napi::Env env, std::string root, frag::Header h, Napi::Uint8Array payload)
-      : PromiseWorker(env), root_(std::move(root)), header_(h), data_(payload.Data()) {
+  WriteWorker(Napi::Env env, std::string root, frag::Header h, Napi::Uint8Array payload, bool sync)
+      : PromiseWorker(env), root_(std::move(root)), header_(h), data_(payload.Data()), sync_(sync) {
     Hold(payload);
   }
 
  protected:
-  Status Run() override { return frag::WriteFragment(root_, header_, data_, &result_); }
+  Status Run() override { return frag::WriteFragment(root_, header_, data_, &result_, sync_); }
   Napi::Value Resolve(Napi::Env env) override {
     Napi::Object o = Napi::Object::New(env);
     o.Set("direct", result_.direct);
@@ -74,16 +74,37 @@ class WriteWorker : public PromiseWorker {
   std::string root_;
   frag::Header header_;
   const uint8_t* data_;
+  bool sync_;
   frag::WriteResult result_;
 };
 
-// fragWrite(diskRoot, header, payload) → Promise<{ direct, fileBytes, path }>
+// fragWrite(diskRoot, header, payload, sync = true) → Promise<{ direct, fileBytes, path }>
 Napi::Value Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   std::string root = StringArg(env, info[0], "diskRoot");
   Napi::Uint8Array payload = ArgBytes(env, info[2], "payload");
   frag::Header h = HeaderArg(env, info[1], payload.ByteLength());
-  return (new WriteWorker(env, std::move(root), h, payload))->Start();
+  if (info.Length() > 3 && !info[3].IsUndefined() && !info[3].IsBoolean()) ThrowInvalid(env, "sync must be a boolean");
+  bool sync = info.Length() <= 3 || info[3].IsUndefined() || info[3].As<Napi::Boolean>().Value();
+  return (new WriteWorker(env, std::move(root), h, payload, sync))->Start();
+}
+
+class SyncWorker : public PromiseWorker {
+ public:
+  SyncWorker(Napi::Env env, std::string root) : PromiseWorker(env), root_(std::move(root)) {}
+
+ protected:
+  Status Run() override { return frag::SyncDisk(root_); }
+  Napi::Value Resolve(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  std::string root_;
+};
+
+// diskSync(diskRoot) → Promise<void>: syncfs on the disk's filesystem.
+Napi::Value DiskSync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return (new SyncWorker(env, StringArg(env, info[0], "diskRoot")))->Start();
 }
 
 class ReadWorker : public PromiseWorker {
@@ -163,6 +184,7 @@ Napi::Value DirectDisabled(const Napi::CallbackInfo& info) {
 
 void InitFrag(Napi::Env env, Napi::Object exports) {
   exports.Set("fragWrite", Napi::Function::New(env, Write, "fragWrite"));
+  exports.Set("diskSync", Napi::Function::New(env, DiskSync, "diskSync"));
   exports.Set("fragRead", Napi::Function::New(env, Read, "fragRead"));
   exports.Set("fragReadHeader", Napi::Function::New(env, ReadHeader, "fragReadHeader"));
   exports.Set("fragRelativePath", Napi::Function::New(env, RelPath, "fragRelativePath"));

@@ -172,7 +172,7 @@ Status WriteAll(int fd, const uint8_t* buf, size_t len, bool* direct, const std:
 
 // One write attempt. `buf` is header + payload + padding, `len` a multiple of 4096.
 Status WriteAttempt(const std::string& disk_root, const Header& h, const uint8_t* buf, size_t len,
-                    WriteResult* result) {
+                    bool sync, WriteResult* result) {
   const std::string rel = RelativePath(h.extent_id, h.index);  // frags/ab/cd/<hex>.<i>
   const std::string tmp_dir = disk_root + "/tmp";
   const std::string frags = disk_root + "/frags";
@@ -210,7 +210,8 @@ Status WriteAttempt(const std::string& disk_root, const Header& h, const uint8_t
   }
 
   st = WriteAll(fd, buf, len, &direct, disk_root, tmp);
-  if (st.ok() && ::fdatasync(fd) != 0) st = Status::FromErrno(errno, "cannot sync fragment", tmp);
+  // Deferred: the caller syncs the whole disk once (SyncDisk) before it relies on the file.
+  if (st.ok() && sync && ::fdatasync(fd) != 0) st = Status::FromErrno(errno, "cannot sync fragment", tmp);
   // close() can report a deferred write error (NFS, some FUSE); treat it as fatal.
   // The fd is gone either way, so never close it twice.
   if (::close(fd) != 0 && st.ok()) st = Status::FromErrno(errno, "cannot close fragment", tmp);
@@ -225,7 +226,7 @@ Status WriteAttempt(const std::string& disk_root, const Header& h, const uint8_t
   }
   // After the rename there is no temp file to remove, and the final file must stay:
   // it may have replaced an identical fragment the metadata already references.
-  st = FsyncDir(cd);
+  st = sync ? FsyncDir(cd) : Status::Ok();
   if (!st.ok()) return st;
   result->direct = direct;
   result->file_bytes = len;
@@ -300,7 +301,7 @@ bool DirectDisabled(const std::string& disk_root) {
 }
 
 Status WriteFragment(const std::string& disk_root_arg, const Header& h, const uint8_t* payload,
-                     WriteResult* result) {
+                     WriteResult* result, bool sync) {
   const std::string disk_root = RootKey(disk_root_arg);
   // Refuse what DecodeHeader would refuse, so we never write an unreadable file.
   if (h.k == 0) return Status::Error("EINVAL", "fragment header k must be at least 1");
@@ -329,13 +330,24 @@ Status WriteFragment(const std::string& disk_root_arg, const Header& h, const ui
   if (h.payload_len) std::memcpy(buf.p + kHeaderLen, payload, size_t(h.payload_len));
   std::memset(buf.p + kHeaderLen + h.payload_len, 0, len - kHeaderLen - size_t(h.payload_len));
 
-  Status st = WriteAttempt(disk_root, h, buf.p, len, result);
+  Status st = WriteAttempt(disk_root, h, buf.p, len, sync, result);
   if (st.code == "ENOENT") {
     // Our directories may have been removed under us (or the disk remounted): forget
     // what we knew and try once more; if disk_root itself is gone this fails again.
     ForgetDirs(disk_root);
-    st = WriteAttempt(disk_root, h, buf.p, len, result);
+    st = WriteAttempt(disk_root, h, buf.p, len, sync, result);
   }
+  return st;
+}
+
+Status SyncDisk(const std::string& disk_root) {
+  int fd = ::open(disk_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(errno, "cannot open disk to sync it", disk_root);
+  Status st = Status::Ok();
+  // syncfs: every dirty file and directory entry of the disk's filesystem in one call,
+  // the batch commit of a transaction group (one call per disk, not one per fragment).
+  if (::syncfs(fd) != 0) st = Status::FromErrno(errno, "cannot sync disk", disk_root);
+  ::close(fd);
   return st;
 }
 

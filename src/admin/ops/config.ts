@@ -1,39 +1,52 @@
 /**
- * `config`: the pool's settings. Shows the health thresholds (with defaults filled in)
- * and any other stored section; `set` changes health thresholds, each checked before
- * anything is written.
+ * `config`: the pool's settings. Shows the health thresholds and the transaction-group
+ * settings (with defaults filled in) and any other stored section; `set` changes them,
+ * each checked before anything is written, and a running coordinator applies them.
  */
 import { DfsError } from '../../errors';
+import { GROUP_SETTING_RANGES, DEFAULT_GROUP_SETTINGS, groupSettings, type GroupSettings } from '../../engine/txg';
 import { DEFAULT_HEALTH, healthConfig, type HealthConfig } from '../../pool/health';
 import type { AdminOp } from '../context';
 
 export interface ConfigArgs {
-  /** "health.KEY" → value. */
+  /** "health.KEY" or "commit.KEY" → value. */
   set?: Record<string, number>;
 }
 
 export interface ConfigData {
   pool: string;
   health: HealthConfig;
+  commit: GroupSettings;
   scrub: unknown;
 }
+
+const SETTABLE = [...Object.keys(DEFAULT_HEALTH).map((k) => `health.${k}`), ...Object.keys(DEFAULT_GROUP_SETTINGS).map((k) => `commit.${k}`)];
 
 export const config: AdminOp<ConfigArgs, ConfigData> = async (engine, args) => {
   if (args.set !== undefined && args.set !== null) {
     if (typeof args.set !== 'object') throw new DfsError('EINVAL', 'config: argument "set" must be an object of health.KEY: number');
     const next: HealthConfig = { ...healthConfig(engine.meta) };
+    const commit: GroupSettings = { ...groupSettings(engine.meta) };
     for (const [key, value] of Object.entries(args.set)) {
-      const name = key.replace(/^health\./, '') as keyof HealthConfig;
-      if (!key.startsWith('health.') || !(name in DEFAULT_HEALTH)) {
-        throw new DfsError('EINVAL', `config: unknown setting "${key}"; settable: ${Object.keys(DEFAULT_HEALTH).map((k) => `health.${k}`).join(', ')}`);
-      }
+      if (!SETTABLE.includes(key)) throw new DfsError('EINVAL', `config: unknown setting "${key}"; settable: ${SETTABLE.join(', ')}`);
       if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new DfsError('EINVAL', `config: ${key} must be a whole number, 1 or more`);
-      next[name] = value;
+      const [section, name] = key.split('.') as [string, string];
+      if (section === 'commit') {
+        const range = GROUP_SETTING_RANGES[name as keyof GroupSettings];
+        if (value < range.min || value > range.max) throw new DfsError('EINVAL', `config: ${key}=${value} is outside ${range.min}..${range.max}`);
+        commit[name as keyof GroupSettings] = value;
+      } else {
+        next[name as keyof HealthConfig] = value;
+      }
     }
     if (!(next.degradedErrors <= next.suspectErrors && next.suspectErrors <= next.failedErrors)) {
       throw new DfsError('EINVAL', `config: thresholds must rise: degradedErrors (${next.degradedErrors}) <= suspectErrors (${next.suspectErrors}) <= failedErrors (${next.failedErrors})`);
     }
-    engine.meta.transact((tx) => tx.setConfig('health', next));
+    engine.meta.transact((tx) => {
+      tx.setConfig('health', next);
+      tx.setConfig('commit', commit);
+    });
+    engine.txg.configure(commit);
   }
-  return { pool: engine.pool.dir, health: healthConfig(engine.meta), scrub: engine.meta.getConfig('scrub') ?? null };
+  return { pool: engine.pool.dir, health: healthConfig(engine.meta), commit: groupSettings(engine.meta), scrub: engine.meta.getConfig('scrub') ?? null };
 };

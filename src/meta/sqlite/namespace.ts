@@ -6,16 +6,63 @@ import { corrupt, type Sql } from './sql';
 interface InodeSql { ino: number; kind: string; mode: number; uid: number; gid: number; size: number; nlink: number; atime_ms: number;
   mtime_ms: number; ctime_ms: number; policy: string | null; target: string | null; rdev: number; checksum: Buffer }
 
-export function namespaceReads(sql: Sql): NamespaceReads {
+/**
+ * Verified inodes by number and directory entries by (parent, name), kept coherent by
+ * this connection's writes (the one writer): getattr and the path walk of every FUSE
+ * call are answered from memory instead of a query (and a checksum) per call. A
+ * rolled-back transaction clears both (its writes had updated them). Bounded: past MAX
+ * entries a map starts over.
+ */
+export class NamespaceCache {
+  private static readonly MAX = 200_000;
+  private readonly inodes = new Map<number, Inode>();
+  private readonly dirents = new Map<string, number>();
+  inode(ino: number): Inode | undefined {
+    const i = this.inodes.get(ino);
+    return i && { ...i };
+  }
+  setInode(i: Inode): void {
+    if (this.inodes.size >= NamespaceCache.MAX) this.inodes.clear();
+    this.inodes.set(i.ino, { ...i });
+  }
+  deleteInode(ino: number): void {
+    this.inodes.delete(ino);
+  }
+  entry(parent: number, name: string): number | undefined {
+    return this.dirents.get(`${parent}/${name}`);
+  }
+  setEntry(parent: number, name: string, ino: number): void {
+    if (this.dirents.size >= NamespaceCache.MAX) this.dirents.clear();
+    this.dirents.set(`${parent}/${name}`, ino);
+  }
+  deleteEntry(parent: number, name: string): void {
+    this.dirents.delete(`${parent}/${name}`);
+  }
+  clear(): void {
+    this.inodes.clear();
+    this.dirents.clear();
+  }
+}
+
+export function namespaceReads(sql: Sql, cache: NamespaceCache): NamespaceReads {
   const parentOf = (ino: number): (Dirent & { parent: number }) | undefined =>
     sql('SELECT parent, name, ino FROM dirents WHERE ino = ? LIMIT 1').get(ino) as (Dirent & { parent: number }) | undefined;
   return {
     getInode(ino) {
+      const hit = cache.inode(ino);
+      if (hit) return hit;
       const r = sql('SELECT * FROM inodes WHERE ino = ?').get(ino) as InodeSql | undefined;
-      return r ? verifyInode(r) : undefined;
+      if (!r) return undefined;
+      const i = verifyInode(r);
+      cache.setInode(i);
+      return i;
     },
     lookup(parent, name) {
-      return (sql('SELECT ino FROM dirents WHERE parent = ? AND name = ?').get(parent, name) as { ino: number } | undefined)?.ino;
+      const hit = cache.entry(parent, name);
+      if (hit !== undefined) return hit;
+      const ino = (sql('SELECT ino FROM dirents WHERE parent = ? AND name = ?').get(parent, name) as { ino: number } | undefined)?.ino;
+      if (ino !== undefined) cache.setEntry(parent, name, ino);
+      return ino;
     },
     readdir(parent) {
       return sql('SELECT name, ino FROM dirents WHERE parent = ? ORDER BY name').all(parent) as Dirent[];
@@ -57,22 +104,28 @@ export function namespaceReads(sql: Sql): NamespaceReads {
   };
 }
 
-export function namespaceWrites(sql: Sql): NamespaceWrites {
+export function namespaceWrites(sql: Sql, cache: NamespaceCache): NamespaceWrites {
   return {
     allocIno() {
       const r = sql("SELECT value FROM meta WHERE key = 'next_ino'").get() as { value: number };
       sql("UPDATE meta SET value = value + 1 WHERE key = 'next_ino'").run();
       return Number(r.value);
     },
-    putInode: (i) => writeInode(sql, i),
+    putInode(i) {
+      writeInode(sql, i);
+      cache.setInode(i);
+    },
     deleteInode(ino) {
+      cache.deleteInode(ino);
       sql('DELETE FROM inodes WHERE ino = ?').run(ino);
       sql('DELETE FROM xattrs WHERE ino = ?').run(ino);
     },
     link(parent, name, ino) {
       sql('INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)').run(parent, name, ino);
+      cache.setEntry(parent, name, ino);
     },
     unlink(parent, name) {
+      cache.deleteEntry(parent, name);
       sql('DELETE FROM dirents WHERE parent = ? AND name = ?').run(parent, name);
     },
     setXattr(ino, name, value) {

@@ -10,9 +10,9 @@ import { configReads, configWrites } from './config';
 import { diskReads, diskWrites } from './disks';
 import { extentReads, extentWrites } from './extents';
 import { jobReads, jobWrites } from './jobs';
-import { namespaceReads, namespaceWrites } from './namespace';
+import { NamespaceCache, namespaceReads, namespaceWrites } from './namespace';
 import { metaValue } from './sql';
-import { beginTxn } from './txn';
+import { beginGroupTxn, beginTxn } from './txn';
 
 /** The store's file inside a pool directory. */
 export const META_DB = 'meta.db';
@@ -21,21 +21,67 @@ export const META_DB = 'meta.db';
 export function openSqliteStore(file: string, opts: { create?: boolean; readonly?: boolean } = {}): MetaStore {
   const conn = openConnection(file, opts);
   const { db, sql } = conn;
-  const writes: TxnWrites = { ...namespaceWrites(sql), ...extentWrites(sql), ...diskWrites(sql), ...jobWrites(sql), ...configWrites(sql) };
+  const cache = new NamespaceCache();
+  const writes: TxnWrites = { ...namespaceWrites(sql, cache), ...extentWrites(sql), ...diskWrites(sql), ...jobWrites(sql), ...configWrites(sql) };
   let txnOpen = false;
+  // Transaction groups: `grouping` on, every Txn is a savepoint of one SQLite transaction (`groupOpen`).
+  let grouping = false;
+  let groupOpen = false;
+  let groupBeganMs = 0;
+  const generation = (): number => Number(metaValue(sql, 'generation'));
   const store: MetaStore = {
-    ...namespaceReads(sql),
+    ...namespaceReads(sql, cache),
     ...extentReads(sql),
     ...diskReads(sql),
     ...jobReads(sql),
     ...configReads(sql),
     onCommit: undefined,
-    generation: () => Number(metaValue(sql, 'generation')),
+    generation,
     begin(): Txn {
       if (txnOpen) throw new DfsError('EINTERNAL', 'a metadata transaction is already open');
-      const tx = beginTxn(conn, writes, () => { txnOpen = false; }, (c) => store.onCommit?.(c));
+      let tx: Txn;
+      if (grouping) {
+        if (!groupOpen) {
+          sql('BEGIN IMMEDIATE').run();
+          groupOpen = true;
+          groupBeganMs = performance.now();
+        }
+        tx = beginGroupTxn(conn, writes, () => {
+          txnOpen = false;
+          if (!db.inTransaction) groupOpen = false; // SQLite rolled the whole group back (I/O error, full disk)
+        }, () => generation() + 1);
+      } else {
+        tx = beginTxn(conn, writes, () => { txnOpen = false; }, (c) => store.onCommit?.(c));
+      }
       txnOpen = true;
+      // A rollback undoes writes the namespace cache has already seen.
+      const abort = tx.abort.bind(tx);
+      tx.abort = () => {
+        abort();
+        cache.clear();
+      };
       return tx;
+    },
+    setGrouping(on: boolean): void {
+      if (!on) store.commitGroup();
+      grouping = on;
+    },
+    groupPending: () => groupOpen,
+    commitGroup(): number | undefined {
+      if (!groupOpen) return undefined;
+      if (txnOpen) throw new DfsError('EINTERNAL', 'cannot commit a transaction group while one of its transactions is open');
+      const started = performance.now();
+      sql("UPDATE meta SET value = value + 1 WHERE key = 'generation'").run();
+      sql('COMMIT').run();
+      groupOpen = false;
+      const committed = generation();
+      const ended = performance.now();
+      try {
+        store.onCommit?.({ generation: committed, commitSeconds: (ended - started) / 1000, heldSeconds: (ended - groupBeganMs) / 1000 });
+      } catch {
+        // An observer must never turn a durable commit into an error.
+      }
+      return committed;
     },
     transact<T>(fn: (tx: Txn) => T): T {
       const tx = store.begin();

@@ -13,6 +13,48 @@ import type { Connection } from './connection';
  */
 export function beginTxn({ db, sql }: Connection, writes: TxnWrites, onEnd: () => void, committed: (c: CommitInfo) => void): Txn {
   sql('BEGIN IMMEDIATE').run();
+  return txnOver(sql, writes, onEnd, {
+    commit() {
+      const started = performance.now();
+      sql("UPDATE meta SET value = value + 1 WHERE key = 'generation'").run();
+      sql('COMMIT').run();
+      return started;
+    },
+    rollback() {
+      if (db.inTransaction) sql('ROLLBACK').run();
+    },
+  }, committed);
+}
+
+/**
+ * A Txn inside an open transaction group: a savepoint. Its commit releases the savepoint
+ * (nothing is durable until the group commits) and returns the generation the group
+ * will commit as; its abort undoes this Txn only.
+ */
+export function beginGroupTxn({ db, sql }: Connection, writes: TxnWrites, onEnd: () => void, nextGeneration: () => number): Txn {
+  sql('SAVEPOINT op').run();
+  return txnOver(sql, writes, onEnd, {
+    commit() {
+      sql('RELEASE SAVEPOINT op').run();
+      return undefined;
+    },
+    rollback() {
+      // SQLite rolls the whole transaction back on some errors (I/O, a full disk): then there is no savepoint left.
+      if (!db.inTransaction) return;
+      sql('ROLLBACK TO SAVEPOINT op').run();
+      sql('RELEASE SAVEPOINT op').run();
+    },
+  }, undefined, nextGeneration);
+}
+
+interface Ending {
+  /** Returns when the durable commit started, or undefined for a savepoint. */
+  commit(): number | undefined;
+  rollback(): void;
+}
+
+function txnOver(sql: Connection['sql'], writes: TxnWrites, onEnd: () => void, ending: Ending,
+  committed?: (c: CommitInfo) => void, nextGeneration?: () => number): Txn {
   const beganMs = performance.now();
   let done = false;
   const check = (): void => {
@@ -32,14 +74,13 @@ export function beginTxn({ db, sql }: Connection, writes: TxnWrites, onEnd: () =
   const control: Pick<Txn, 'commit' | 'abort'> = {
     commit() {
       check();
-      const started = performance.now();
-      sql("UPDATE meta SET value = value + 1 WHERE key = 'generation'").run();
-      sql('COMMIT').run();
+      const started = ending.commit();
       end();
+      if (started === undefined) return nextGeneration!();
       const generation = Number((sql("SELECT value FROM meta WHERE key = 'generation'").get() as { value: number }).value);
       const ended = performance.now();
       try {
-        committed({ generation, commitSeconds: (ended - started) / 1000, heldSeconds: (ended - beganMs) / 1000 });
+        committed?.({ generation, commitSeconds: (ended - started) / 1000, heldSeconds: (ended - beganMs) / 1000 });
       } catch {
         // An observer must never turn a durable commit into an error.
       }
@@ -47,7 +88,7 @@ export function beginTxn({ db, sql }: Connection, writes: TxnWrites, onEnd: () =
     },
     abort() {
       if (done) return;
-      if (db.inTransaction) sql('ROLLBACK').run();
+      ending.rollback();
       end();
     },
   };

@@ -1,0 +1,220 @@
+/**
+ * Transaction groups: durability in batches, as ext4's journal and ZFS's txgs do it.
+ *
+ * While groups are on (a mounted pool), every metadata transaction joins one open
+ * group (a savepoint of one SQLite transaction) and fragment files are written without
+ * their own fsyncs. A group commits at most every `intervalMs`, when the bytes written
+ * since the last commit pass `dirtyMaxBytes`, on fsync/sync, and on shutdown:
+ *   1. every disk written to since the last commit is synced once (syncfs);
+ *   2. one COMMIT records everything and bumps the generation;
+ *   3. only then are the fragments the group dropped deleted, and the extents it
+ *      wrote or dropped released to gc.
+ * While step 1 runs, a fragment write that completes waits at the gate until the
+ * commit is done: its extent's metadata then joins the NEXT group, so a group never
+ * references a fragment its syncs did not cover. After a crash the pool is exactly the
+ * last committed group; what fsync returned for is in it.
+ *
+ * With groups off (offline CLI, tests of single operations) nothing is deferred: each
+ * transaction commits on its own and each fragment write syncs itself.
+ */
+import type { FragmentRef } from '../meta/records';
+import type { MetaStore } from '../meta/store';
+import type { FragmentStore } from '../pool/fragment-store';
+
+export interface GroupSettings {
+  /** Longest time changes wait for a commit. */
+  intervalMs: number;
+  /** Bytes written since the last commit that start a commit and hold writers back. */
+  dirtyMaxBytes: number;
+}
+
+export const DEFAULT_GROUP_SETTINGS: GroupSettings = { intervalMs: 5000, dirtyMaxBytes: 256 * 1024 * 1024 };
+
+/** Valid ranges, with why: a commit per 100 ms is as often as sync costs stay small; a minute is the most we let a crash lose. */
+export const GROUP_SETTING_RANGES: Record<keyof GroupSettings, { min: number; max: number }> = {
+  intervalMs: { min: 100, max: 60_000 },
+  dirtyMaxBytes: { min: 16 * 1024 * 1024, max: 16 * 1024 * 1024 * 1024 },
+};
+
+/** The pool's commit settings (meta key config.commit), defaults filled in. */
+export function groupSettings(meta: MetaStore): GroupSettings {
+  return { ...DEFAULT_GROUP_SETTINGS, ...(meta.getConfig<Partial<GroupSettings>>('commit') ?? {}) };
+}
+
+export interface DroppedFragments {
+  extentId: Buffer;
+  fragments: FragmentRef[];
+}
+
+export interface GroupCommit {
+  generation: number | undefined;
+  disksSynced: number;
+  reason: string;
+}
+
+interface GroupHost {
+  readonly meta: MetaStore;
+  store(diskId: number): FragmentStore;
+  /** Delete dropped fragments now (the group that dropped them is committed). */
+  deleteFragments(dropped: DroppedFragments[]): Promise<void>;
+  /** Keep gc off these extents' fragments (dropped or written, not yet committed). */
+  hold(ids: Buffer[]): void;
+  release(ids: Buffer[]): void;
+  onCommitted?(c: GroupCommit, seconds: number): void;
+  onCommitFailed?(err: unknown): void;
+}
+
+export class TxGroups {
+  private on = false;
+  private settings: GroupSettings = DEFAULT_GROUP_SETTINGS;
+  private timer: NodeJS.Timeout | undefined;
+  /** Disks written without sync since the last commit began. */
+  private unsyncedDisks = new Set<number>();
+  private unsyncedBytes = 0;
+  private toDelete: DroppedFragments[] = [];
+  private toRelease: Buffer[] = [];
+  /** Resolves when the commit in its sync phase is done (undefined: none is). */
+  private gateOpen: Promise<void> | undefined;
+  private chain: Promise<unknown> = Promise.resolve();
+  /** A commit queued behind the running one, shared by everyone who asks meanwhile. */
+  private queued: Promise<GroupCommit> | undefined;
+  private lastError: unknown;
+
+  constructor(private readonly host: GroupHost) {}
+
+  get enabled(): boolean {
+    return this.on;
+  }
+
+  /** Turn groups on with the pool's commit settings (a coordinator does). */
+  start(): void {
+    this.on = true;
+    this.host.meta.setGrouping(true);
+    this.configure(groupSettings(this.host.meta));
+  }
+
+  /** Apply new settings now (`config --set commit.*` on a running coordinator). */
+  configure(settings: GroupSettings): void {
+    this.settings = settings;
+    if (!this.on) return;
+    clearInterval(this.timer);
+    this.timer = setInterval(() => {
+      if (this.dirty) this.commit('interval').catch(() => undefined);
+    }, settings.intervalMs);
+    this.timer.unref();
+  }
+
+  get current(): GroupSettings {
+    return this.settings;
+  }
+
+  /** Commit what is open and turn groups off (shutdown, unmount). */
+  async stop(): Promise<void> {
+    if (!this.on) return;
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.commit('shutdown');
+    this.on = false;
+    this.host.meta.setGrouping(false);
+  }
+
+  /** Something waits for a commit: metadata changes, unsynced fragments, deferred deletes. */
+  get dirty(): boolean {
+    return this.host.meta.groupPending() || this.unsyncedDisks.size > 0 || this.toDelete.length > 0 || this.toRelease.length > 0;
+  }
+
+  /** Whether fragment writes may skip their own syncs now. */
+  get deferSync(): boolean {
+    return this.on;
+  }
+
+  /**
+   * A fragment write without sync finished on `diskId`: the disk joins the next sync,
+   * and the caller waits while a commit syncs (so its extent joins the next group).
+   */
+  async wrote(diskId: number, bytes: number): Promise<void> {
+    this.unsyncedDisks.add(diskId);
+    this.unsyncedBytes += bytes;
+    if (this.unsyncedBytes >= this.settings.dirtyMaxBytes) this.commit('dirty-bound').catch(() => undefined);
+    if (this.gateOpen) await this.gateOpen;
+  }
+
+  /** Writers wait here while the bytes since the last commit are past the bound. */
+  async throttle(): Promise<void> {
+    while (this.on && this.unsyncedBytes >= this.settings.dirtyMaxBytes) await this.commit('dirty-bound');
+  }
+
+  /** Delete these fragments once the group that dropped them is committed (now, without groups). */
+  async dropAfterCommit(dropped: DroppedFragments[]): Promise<void> {
+    if (!this.on || !this.host.meta.groupPending()) {
+      await this.host.deleteFragments(dropped);
+      return;
+    }
+    this.host.hold(dropped.map((d) => d.extentId));
+    this.toDelete.push(...dropped);
+  }
+
+  /** Release extents to gc once the group that recorded them is committed (now, without groups). */
+  releaseAfterCommit(ids: Buffer[]): boolean {
+    if (!this.on) return false;
+    this.toRelease.push(...ids);
+    return true;
+  }
+
+  /**
+   * Commit everything so far; resolves when it is durable. Calls while a commit runs
+   * share one commit queued behind it (which covers their changes too).
+   */
+  commit(reason = 'sync'): Promise<GroupCommit> {
+    if (!this.on) return Promise.resolve({ generation: undefined, disksSynced: 0, reason });
+    if (this.queued) return this.queued;
+    const run = this.chain.then(() => {
+      this.queued = undefined;
+      return this.commitNow(reason);
+    });
+    this.queued = run;
+    this.chain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async commitNow(reason: string): Promise<GroupCommit> {
+    const started = performance.now();
+    const disks = [...this.unsyncedDisks];
+    this.unsyncedDisks = new Set();
+    this.unsyncedBytes = 0;
+    const toDelete = this.toDelete;
+    const toRelease = this.toRelease;
+    this.toDelete = [];
+    this.toRelease = [];
+    let openGate!: () => void;
+    this.gateOpen = new Promise<void>((r) => { openGate = r; });
+    let generation: number | undefined;
+    try {
+      await Promise.all(disks.map((id) => this.host.store(id).sync()));
+      // Synchronous from the last await to here: no write completed in between joined this group.
+      generation = this.host.meta.commitGroup();
+    } catch (err) {
+      // Nothing of this group may be trusted durable: its disks sync again with the next one.
+      for (const id of disks) this.unsyncedDisks.add(id);
+      this.toDelete.unshift(...toDelete);
+      this.toRelease.unshift(...toRelease);
+      this.lastError = err;
+      this.host.onCommitFailed?.(err);
+      throw err;
+    } finally {
+      this.gateOpen = undefined;
+      openGate();
+    }
+    await this.host.deleteFragments(toDelete);
+    this.host.release([...toRelease, ...toDelete.map((d) => d.extentId)]);
+    const out = { generation, disksSynced: disks.length, reason };
+    // Only a commit that made something durable counts (a request that changed nothing asks for one too).
+    if (generation !== undefined || disks.length > 0) this.host.onCommitted?.(out, (performance.now() - started) / 1000);
+    return out;
+  }
+
+  /** The last commit failure (for status), if any. */
+  get failure(): unknown {
+    return this.lastError;
+  }
+}
