@@ -65,15 +65,13 @@ function readBack(pool: string, root: string, name: string): Buffer | null {
 }
 
 /** Every file must be byte-identical to its old or its new version (or absent if it had no old one). */
-function assertWholeFiles(pool: string, root: string, oldV: Map<string, Buffer> | null, newV: Map<string, Buffer>, expect?: 'old' | 'new'): void {
+/** Every file is exactly the version `expect` names (old: as before, or absent if it was new). */
+function assertWholeFiles(pool: string, root: string, oldV: Map<string, Buffer> | null, newV: Map<string, Buffer>, expect: 'old' | 'new'): void {
   for (const [name, fresh] of newV) {
     const got = readBack(pool, root, name);
     const prior = oldV?.get(name) ?? null;
-    const isOld = prior === null ? got === null : got !== null && got.equals(prior);
-    const isNew = got !== null && got.equals(fresh);
-    assert.ok(isOld || isNew, `${name} is neither wholly old nor wholly new (got ${got?.length ?? 'none'} bytes)`);
-    if (expect === 'old') assert.ok(isOld, `${name} should still be old`);
-    if (expect === 'new') assert.ok(isNew, `${name} should be new`);
+    const want = expect === 'new' ? fresh : prior;
+    assert.ok(want === null ? got === null : got !== null && got.equals(want), `${name} should be wholly ${expect} (got ${got?.length ?? 'none'} bytes)`);
   }
 }
 
