@@ -6,6 +6,7 @@
  * no pipeline.
  */
 import { EventEmitter } from 'node:events';
+import { toDfsError } from '../errors';
 import { ForegroundMeter } from '../pool/foreground-meter';
 import type { Pool } from '../pool/pool';
 import type { MetaStore } from '../meta/store';
@@ -53,6 +54,8 @@ export class Engine extends EventEmitter implements EngineServices {
       hold: (ids) => { for (const id of ids) this.holdExtent(id); },
       release: (ids) => { for (const id of ids) this.uncommitted.delete(id.toString('hex')); },
       onCommitted: (c, seconds) => { metrics.groupCommits.inc({ reason: c.reason }); metrics.groupCommitSeconds.observe(seconds); },
+      // The group stays open and the next commit retries it; whoever asked (fsync, an admin request) gets the error.
+      onCommitFailed: (err) => metrics.groupCommitFailures.inc({ code: toDfsError(err).code }),
     });
   }
 

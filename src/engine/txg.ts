@@ -78,7 +78,6 @@ export class TxGroups {
   private chain: Promise<unknown> = Promise.resolve();
   /** A commit queued behind the running one, shared by everyone who asks meanwhile. */
   private queued: Promise<GroupCommit> | undefined;
-  private lastError: unknown;
 
   constructor(private readonly host: GroupHost) {}
 
@@ -198,7 +197,6 @@ export class TxGroups {
       for (const id of disks) this.unsyncedDisks.add(id);
       this.toDelete.unshift(...toDelete);
       this.toRelease.unshift(...toRelease);
-      this.lastError = err;
       this.host.onCommitFailed?.(err);
       throw err;
     } finally {
@@ -211,10 +209,5 @@ export class TxGroups {
     // Only a commit that made something durable counts (a request that changed nothing asks for one too).
     if (generation !== undefined || disks.length > 0) this.host.onCommitted?.(out, (performance.now() - started) / 1000);
     return out;
-  }
-
-  /** The last commit failure (for status), if any. */
-  get failure(): unknown {
-    return this.lastError;
   }
 }

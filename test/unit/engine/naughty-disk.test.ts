@@ -267,3 +267,32 @@ test('a read that meets ENOENT asks the disk for its label once: present, it is 
     assert.equal(r.engine.pool.disk(f0.diskId)!.readErrors, 1);
   });
 });
+
+test('transaction groups: writes skip their syncs, a failed disk sync fails the commit and keeps the group, the next commit makes it durable', async () => {
+  await withRig(async (r) => {
+    const { engine } = r;
+    engine.txg.start();
+    const generation = engine.meta.generation();
+    await adminOps.put(engine, { src: r.src, dest: '/f' }, {});
+    // In the open group: visible to this engine, written without syncs, not committed.
+    assert.equal(extents(engine, 'f').length, 2);
+    assert.equal(engine.meta.generation(), generation);
+    assert.equal(engine.meta.groupPending(), true);
+    const written = DISKS.filter((id) => r.disk(id).calls.write > 0);
+    assert.deepEqual(DISKS.map((id) => r.disk(id).calls.sync), [0, 0, 0, 0]);
+
+    r.disk(written[0]!).next('sync', { error: 'EIO' });
+    await assert.rejects(engine.txg.commit('fsync'), (e: unknown) => e instanceof DfsError && e.code === 'EIO');
+    assert.equal(engine.meta.groupPending(), true, 'the group stays open');
+    assert.equal(engine.meta.generation(), generation);
+    const text = await engine.metrics.text();
+    assert.match(text, /^dynamicfs_txg_commit_failures_total\{code="EIO"\} 1$/m);
+
+    const c = await engine.txg.commit('fsync');
+    assert.deepEqual([c.generation, c.disksSynced], [generation + 1, written.length]);
+    assert.equal(engine.meta.groupPending(), false);
+    // Each disk written was synced once per commit attempt (the failed one and the good one).
+    assert.deepEqual(DISKS.map((id) => r.disk(id).calls.sync), DISKS.map((id) => (written.includes(id) ? 2 : 0)));
+    assert.deepEqual(await readBack(r, 'f'), fs.readFileSync(r.src));
+  });
+});
