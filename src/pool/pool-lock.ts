@@ -14,14 +14,8 @@ export class PoolLock {
       fd = lockAcquire(file);
     } catch (err) {
       if ((err as DfsError).code === 'EBUSY') {
-        const pid = (() => {
-          try {
-            return fs.readFileSync(file, 'utf8').trim() || 'unknown';
-          } catch {
-            return 'unknown';
-          }
-        })();
-        throw new DfsError('EPOOLBUSY', `pool ${pool} is in use by PID ${pid}; stop that process (or wait for it) and try again`, pool, { pid: Number(pid) || null });
+        const pid = holderOf(file);
+        throw new DfsError('EPOOLBUSY', `pool ${pool} is in use by PID ${pid ?? 'unknown'}; stop that process (or wait for it) and try again`, pool, { pid });
       }
       throw err;
     }
@@ -35,5 +29,28 @@ export class PoolLock {
       lockRelease(this.fd);
       this.fd = -1;
     }
+  }
+}
+
+/**
+ * The PID holding the flock on `file`: from the kernel's lock table (/proc/locks, matched
+ * by inode), which is right even in the instant between a new owner taking the lock and
+ * writing its PID into the file; the file's content where /proc/locks is not readable.
+ */
+function holderOf(file: string): number | null {
+  try {
+    const ino = fs.statSync(file).ino;
+    for (const line of fs.readFileSync('/proc/locks', 'utf8').split('\n')) {
+      // "1: FLOCK  ADVISORY  WRITE 12345 08:01:1234567 0 EOF"
+      const f = line.trim().split(/\s+/);
+      if (f[1] === 'FLOCK' && f[3] === 'WRITE' && Number(f[5]?.split(':')[2]) === ino) return Number(f[4]) || null;
+    }
+  } catch {
+    // No /proc (not Linux, or hidden): fall back to what the owner wrote.
+  }
+  try {
+    return Number(fs.readFileSync(file, 'utf8').trim()) || null;
+  } catch {
+    return null;
   }
 }
