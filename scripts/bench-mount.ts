@@ -16,9 +16,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs as parseCliArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
-import { isFuseMounted } from '../src/fuse/proc-mounts';
-import { forceUnmount } from '../src/fuse/unmount';
-import { DfsMount, createPool } from './lib/dfs-mount';
+import { DfsMount, createPool, unmountAllUnder } from './lib/dfs-mount';
 import { spawnPassthrough, type PassthroughProcess } from './passthrough';
 import { alignedBuffer, dropCaches, isRoot, parseSize, seconds, writeBlocks } from './lib/file-io';
 import { round } from './lib/timing';
@@ -226,11 +224,7 @@ async function main(): Promise<number> {
     return 1;
   } finally {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
-    // Anything still mounted under root (a bug above) must not outlive the run.
-    for (const m of fs.readFileSync('/proc/mounts', 'utf8').split('\n')) {
-      const target = m.split(' ')[1];
-      if (target && target.startsWith(root + path.sep) && isFuseMounted(target)) await forceUnmount(target).catch(() => undefined);
-    }
+    await unmountAllUnder(root); // anything still mounted under root (a bug above) must not outlive the run
     fs.rmSync(root, { recursive: true, force: true });
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);

@@ -26,6 +26,7 @@ import { runFiles } from '../src/rpc/run-files';
 import { INTENSITY_RATES, type Intensity } from '../src/engine/scrub-params';
 import { isFuseMounted, waitForFuseMount } from '../src/fuse/proc-mounts';
 import { forceUnmount } from '../src/fuse/unmount';
+import { waitForExit } from './lib/dfs-mount';
 import { alignedBuffer, dropCaches, parseSize, seconds, writeBlocks } from './lib/file-io';
 import { median, round } from './lib/timing';
 
@@ -87,16 +88,6 @@ function cli(args: string[]): Promise<string> {
   });
 }
 
-function waitForExit(child: ChildProcess, ms: number): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`process ${child.pid} still running after ${ms} ms`)), ms);
-    child.once('exit', () => {
-      clearTimeout(timer);
-      resolve();
-    });
-  });
-}
 
 interface RateResult {
   intensity: Intensity;

@@ -23,10 +23,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs as parseCliArgs } from 'node:util';
 import { execFileSync, type ChildProcess } from 'node:child_process';
-import { isFuseMounted } from '../src/fuse/proc-mounts';
-import { forceUnmount } from '../src/fuse/unmount';
 import { spawnPassthrough, type PassthroughProcess } from './passthrough';
-import { DfsMount, cliOf, createPool } from './lib/dfs-mount';
+import { DfsMount, cliOf, createPool, unmountAllUnder } from './lib/dfs-mount';
 import { round } from './lib/timing';
 import { FULL, QUICK, STEPS, run, running, type Sizes, type StepContext } from './lib/workload-steps';
 
@@ -178,11 +176,7 @@ async function main(): Promise<number> {
     await mount.kill();
     await base?.kill();
     await pt?.stop();
-    // Anything still mounted under root (a bug above) must not outlive the run.
-    for (const m of fs.readFileSync('/proc/mounts', 'utf8').split('\n')) {
-      const target = m.split(' ')[1];
-      if (target && target.startsWith(root + path.sep) && isFuseMounted(target)) await forceUnmount(target).catch(() => undefined);
-    }
+    await unmountAllUnder(root); // anything still mounted under root (a bug above) must not outlive the run
     fs.rmSync(root, { recursive: true, force: true });
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);

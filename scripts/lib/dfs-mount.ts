@@ -87,3 +87,11 @@ export function waitForExit(child: ChildProcess, ms: number): Promise<void> {
     });
   });
 }
+
+/** Force-unmount every FUSE mount under `root` (a benchmark's last cleanup step). Never throws. */
+export async function unmountAllUnder(root: string): Promise<void> {
+  for (const m of fs.readFileSync('/proc/mounts', 'utf8').split('\n')) {
+    const target = m.split(' ')[1];
+    if (target && target.startsWith(root + path.sep) && isFuseMounted(target)) await forceUnmount(target).catch(() => undefined);
+  }
+}
