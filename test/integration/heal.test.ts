@@ -13,8 +13,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { until } from '../helpers/claims';
 import { fails, ok, run, type Json } from '../helpers/cli';
-import { sleep } from '../helpers/daemon';
 import { makePool, startCoordinator, stopCoordinator } from '../helpers/mount';
 import { Rng } from '../helpers/random';
 import { withTmpDir } from '../helpers/tmp';
@@ -66,16 +66,6 @@ function verdicts(pool: string): { status: Json; health: Json } {
   assert.equal(status.health, health.health, 'status and health give the same verdict');
   assert.deepEqual(status.extents, health.extents, 'status and health count the same extents');
   return { status, health };
-}
-
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
 }
 
 test('bit rot on two disks makes them suspect; status counts the damage, and scrub --repair rewrites every bad fragment in place', async () => {

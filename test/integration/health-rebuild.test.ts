@@ -9,22 +9,13 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
+import { until } from '../helpers/claims';
 import { dfs, fails, ok, run, type Json } from '../helpers/cli';
 import { BIN, makePool, startCoordinator, stopCoordinator } from '../helpers/mount';
 import { Rng } from '../helpers/random';
 import { rmrf, tmpDir, withTmpDir, withTmpfs, remountReadOnly } from '../helpers/tmp';
 
 const EXTENT = '65536';
-
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** Write `n` files of random sizes (some inline, most several extents) into the pool; returns their bytes by pool path. */
 function putFiles(root: string, pool: string, rng: Rng, n: number, maxBytes = 400_000): Map<string, Buffer> {
