@@ -16,6 +16,7 @@ import { crashPoint } from './crash-points';
 import { instrumentPool } from './engine-metrics';
 import { DiskHealth } from './disk-health';
 import { JobRunner, type JobFn } from './jobs';
+import { Packer } from './packer';
 import { Placement } from './placement';
 import { TxGroups } from './txg';
 import type { WorkPools } from './work-pools';
@@ -30,6 +31,8 @@ export class Engine extends EventEmitter implements EngineServices {
   readonly foreground = new ForegroundMeter();
   /** Transaction groups: off until a coordinator starts them. */
   readonly txg: TxGroups;
+  /** Small files' bytes waiting to be written in a shared pack (in a transaction group). */
+  readonly packs: Packer;
   /** Per-extent critical sections (two repairs of one extent must not race). */
   private readonly extentLocks = new Map<string, Promise<unknown>>();
   /**
@@ -47,12 +50,14 @@ export class Engine extends EventEmitter implements EngineServices {
     this.health = new DiskHealth(pool);
     this.placement = new Placement(pool, this.health);
     this.jobs = new JobRunner(this, jobKinds);
+    this.packs = new Packer(this);
     this.txg = new TxGroups({
       meta: pool.meta,
       store: (id) => pool.store(id),
       deleteFragments: (dropped) => this.deleteFragments(dropped),
       hold: (ids) => { for (const id of ids) this.holdExtent(id); },
       release: (ids) => { for (const id of ids) this.uncommitted.delete(id.toString('hex')); },
+      flushPacks: () => this.packs.flush(),
       onCommitted: (c, seconds) => { metrics.groupCommits.inc({ reason: c.reason }); metrics.groupCommitSeconds.observe(seconds); },
       // The group stays open and the next commit retries it; whoever asked (fsync, an admin request) gets the error.
       onCommitFailed: (err) => metrics.groupCommitFailures.inc({ code: toDfsError(err).code }),

@@ -13,7 +13,7 @@ import type { EngineServices, ReadFailure } from './context';
 
 export type { ReadFailure } from './context';
 
-type Engine = Pick<EngineServices, 'pool' | 'health' | 'placement' | 'recordReadFailures'>;
+type Engine = Pick<EngineServices, 'pool' | 'meta' | 'packs' | 'health' | 'placement' | 'recordReadFailures'>;
 
 const STATE_RANK: Record<string, number> = { healthy: 0, degraded: 1, draining: 2, suspect: 3 };
 
@@ -26,7 +26,12 @@ function readOrder(engine: Engine, e: Extent, disks: Map<number, DiskRow>): Frag
     .map((x) => x.f);
 }
 
-export async function readExtent(engine: Engine, e: Extent): Promise<Buffer> {
+/**
+ * The extent's logical bytes, verified. A packed extent's pack is read with `readPack`
+ * (a cache passes its own, so the files of one pack share one read).
+ */
+export async function readExtent(engine: Engine, e: Extent, readPack: (pack: Extent) => Promise<Buffer> = (p) => readExtent(engine, p)): Promise<Buffer> {
+  if (e.scheme === 'packed') return readPacked(engine, e, readPack);
   if (e.scheme === 'inline') {
     const data = e.inlineData ?? Buffer.alloc(0);
     if (!blake3(data).equals(e.logicalHash)) throw unrecoverable(e, 'inline data fails its checksum');
@@ -102,6 +107,24 @@ async function readRs(engine: Engine, e: Extent, order: FragmentRef[], failures:
     throw unrecoverable(e, 'the decoded bytes fail the end-to-end checksum although every fragment verified (report this as a bug)');
   }
   return logical;
+}
+
+/** A packed extent's range of its pack (from memory until the pack is written), checked against its own BLAKE3. */
+async function readPacked(engine: Engine, e: Extent, readPack: (pack: Extent) => Promise<Buffer>): Promise<Buffer> {
+  // Compaction may have moved the bytes since the caller read this record: the store says where they are now.
+  const at = engine.meta.getExtent(e.id)?.pack ?? e.pack;
+  if (!at) throw unrecoverable(e, 'a packed extent without a pack');
+  let whole = engine.packs.bytes(at.id);
+  if (!whole) {
+    const pack = engine.meta.getExtent(at.id);
+    if (!pack) throw unrecoverable(e, `its pack ${at.id.toString('hex')} is not in the metadata store`);
+    whole = await readPack(pack);
+  }
+  const bytes = whole.subarray(at.offset, at.offset + e.length);
+  if (bytes.length !== e.length || !blake3(bytes).equals(e.logicalHash)) {
+    throw unrecoverable(e, `its ${e.length} bytes at offset ${at.offset} of pack ${at.id.toString('hex')} fail their checksum`);
+  }
+  return bytes;
 }
 
 /** The read's verdict, with every fragment's failure (ENODEV: its disk is failed or gone) as causes. */

@@ -27,15 +27,16 @@ export function uuidBytes(uuid: string): Buffer {
  * Store `length` bytes held at buffer[0, length) (buffer from allocEncodeBuffer) as the
  * extent at `offset` of file `ino`. Small extents go inline into the metadata record.
  * The extent is held as uncommitted (gc leaves its fragments alone) until the caller
- * calls engine.releaseExtents after committing or abandoning it. The buffer is ours
+ * calls engine.releaseExtents after committing or abandoning it. `id` is new unless the
+ * caller named the extent already (a pack, which files point at before it is written). The buffer is ours
  * from the call on: it goes to the encoder and, once no write reads it, to be recycled.
  */
-export async function writeExtent(engine: Engine, ino: number, offset: number, buffer: Uint8Array, length: number, policy: Policy): Promise<Extent> {
-  const id = randomBytes(16);
+export async function writeExtent(engine: Engine, ino: number, offset: number, buffer: Uint8Array, length: number, policy: Policy,
+  id: Buffer = randomBytes(16)): Promise<Extent> {
   if (length <= engine.pool.superblock.inlineMax) {
-    const data = Buffer.from(buffer.subarray(0, length));
+    const e = inlineExtent(ino, offset, buffer.subarray(0, length), id);
     recycleBuffer(buffer);
-    return { id, ino, offset, length, scheme: 'inline', k: 1, m: 0, fragLen: length, logicalHash: blake3(data), inlineData: data, fragments: [] };
+    return e;
   }
   const mirror = policy.scheme === 'mirror';
   engine.holdExtent(id); // released by whoever commits or abandons it
@@ -44,6 +45,12 @@ export async function writeExtent(engine: Engine, ino: number, offset: number, b
   recycleBuffer(enc.buffer); // every fragment write has settled: nothing reads it now
   return { id, ino, offset, length, scheme: policy.scheme, k: policy.k, m: policy.m, fragLen: enc.layout.fragLen,
     logicalHash: enc.logicalHash, inlineData: null, fragments };
+}
+
+/** An extent whose bytes (copied) live in its metadata record. */
+export function inlineExtent(ino: number, offset: number, bytes: Uint8Array, id: Buffer = randomBytes(16)): Extent {
+  const data = Buffer.from(bytes);
+  return { id, ino, offset, length: data.length, scheme: 'inline', k: 1, m: 0, fragLen: data.length, logicalHash: blake3(data), inlineData: data, fragments: [] };
 }
 
 async function placeFragments(engine: Engine, extentId: Buffer, policy: Policy, enc: EncodedExtent): Promise<FragmentRef[]> {

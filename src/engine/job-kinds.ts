@@ -1,5 +1,6 @@
 /** Every kind of job the runner knows, by the name stored in the jobs table. */
 import type { JobFn } from './jobs';
+import { compactJob } from './compact';
 import { rebuildJob } from './rebuild';
 import { scrubJob } from './scrub';
 
@@ -7,4 +8,5 @@ export const JOB_KINDS: Record<string, JobFn> = {
   rebuild: rebuildJob,
   drain: rebuildJob,
   scrub: scrubJob,
+  compact: compactJob,
 };

@@ -21,7 +21,7 @@
  * the next scrub or read finds again.
  */
 import { DfsError } from '../errors';
-import type { DiskRow, Extent, FragmentRef } from '../meta/records';
+import { ownsFragments, type DiskRow, type Extent, type FragmentRef } from '../meta/records';
 import type { Txn } from '../meta/store';
 import { blake3Async, rsReconstructAsync } from '../native';
 import { crashArmed, crashPoint } from './crash-points';
@@ -77,9 +77,9 @@ async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Pr
     engine.meta.transact((tx) => tx.clearRepair(id));
     return { kind: 'gone' };
   }
-  if (e.scheme === 'inline') {
+  if (!ownsFragments(e)) {
     engine.meta.transact((tx) => { tx.clearRepair(id); opts.onCommit?.(tx); });
-    return { kind: 'healthy' }; // verified with its record by getExtent
+    return { kind: 'healthy' }; // verified with its record by getExtent (a packed extent's pack is repaired as an extent itself)
   }
   const disks = new Map(engine.pool.disks().map((d) => [d.id, d]));
   const evacuate = opts.evacuate ?? new Set<number>();

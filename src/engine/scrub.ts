@@ -22,7 +22,7 @@
  * times.
  */
 import type { DfsError } from '../errors';
-import type { DiskRow, Extent } from '../meta/records';
+import { ownsFragments, type DiskRow, type Extent } from '../meta/records';
 import type { Txn } from '../meta/store';
 import { blake3 } from '../native';
 import { crashArmed, crashPoint } from './crash-points';
@@ -156,7 +156,7 @@ function recordOrUndefined(engine: Engine, id: Buffer): Extent | undefined {
 
 /** Bytes a scrub reads for the extent: every fragment's payload (none for inline). */
 export function physicalBytes(e: Extent): number {
-  if (e.scheme === 'inline') return 0;
+  if (!ownsFragments(e)) return 0;
   return e.fragments.length * payloadLength(e);
 }
 
@@ -182,6 +182,11 @@ async function checkExtent(engine: Engine, id: Buffer, disks: Map<number, DiskRo
     // getExtent verified the record (its checksum covers the bytes); check them against the logical hash too.
     const ok = blake3(e.inlineData ?? Buffer.alloc(0)).equals(e.logicalHash);
     return { id, bytes: 0, fragments: 0, inline: true, present: true, findings: ok ? [] : [finding(null, null, 'EDIGEST')] };
+  }
+  if (e.scheme === 'packed') {
+    // Its bytes are checked when its pack is scrubbed (an extent of its own); here, that the pack is there.
+    const ok = !!e.pack && !!engine.meta.getExtent(e.pack.id);
+    return { id, bytes: 0, fragments: 0, inline: true, present: true, findings: ok ? [] : [finding(null, null, 'EMISSINGFRAG')] };
   }
 
   const findings: FragmentFinding[] = [];

@@ -5,13 +5,15 @@
  * group (a savepoint of one SQLite transaction) and fragment files are written without
  * their own fsyncs. A group commits at most every `intervalMs`, when the bytes written
  * since the last commit pass `dirtyMaxBytes`, on fsync/sync, and on shutdown:
+ *   0. the packs small files were appended to are written (packer.ts) and recorded;
  *   1. every disk written to since the last commit is synced once (syncfs);
  *   2. one COMMIT records everything and bumps the generation;
  *   3. only then are the fragments the group dropped deleted, and the extents it
  *      wrote or dropped released to gc.
  * While step 1 runs, a fragment write that completes waits at the gate until the
  * commit is done: its extent's metadata then joins the NEXT group, so a group never
- * references a fragment its syncs did not cover. After a crash the pool is exactly the
+ * references a fragment its syncs did not cover. Appends to packs wait from step 0 on
+ * (packable()), so every pack a group's files point at is written by its commit. After a crash the pool is exactly the
  * last committed group; what fsync returned for is in it.
  *
  * With groups off (offline CLI, tests of single operations) nothing is deferred: each
@@ -60,6 +62,8 @@ interface GroupHost {
   /** Keep gc off these extents' fragments (dropped or written, not yet committed). */
   hold(ids: Buffer[]): void;
   release(ids: Buffer[]): void;
+  /** Write the packs appended to in this group and record them in it (step 0). */
+  flushPacks?(): Promise<void>;
   onCommitted?(c: GroupCommit, seconds: number): void;
   onCommitFailed?(err: unknown): void;
 }
@@ -75,6 +79,8 @@ export class TxGroups {
   private toRelease: Buffer[] = [];
   /** Resolves when the commit in its sync phase is done (undefined: none is). */
   private gateOpen: Promise<void> | undefined;
+  /** Resolves when the running commit is done (undefined: none runs); appends to packs wait for it. */
+  private committing: Promise<void> | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   /** A commit queued behind the running one, shared by everyone who asks meanwhile. */
   private queued: Promise<GroupCommit> | undefined;
@@ -138,6 +144,15 @@ export class TxGroups {
     if (this.gateOpen) await this.gateOpen;
   }
 
+  /**
+   * Resolves when a file may append to a pack and record its packed extent: not while a
+   * commit runs (its packs are being written). The caller appends and records with no
+   * await in between, so both land in the same group.
+   */
+  async packable(): Promise<void> {
+    while (this.committing) await this.committing;
+  }
+
   /** Writers wait here while the bytes since the last commit are past the bound. */
   async throttle(): Promise<void> {
     while (this.on && this.unsyncedBytes >= this.settings.dirtyMaxBytes) await this.commit('dirty-bound');
@@ -177,7 +192,24 @@ export class TxGroups {
   }
 
   private async commitNow(reason: string): Promise<GroupCommit> {
+    let done!: () => void;
+    this.committing = new Promise<void>((r) => { done = r; });
+    try {
+      return await this.commitGroup(reason);
+    } finally {
+      this.committing = undefined;
+      done();
+    }
+  }
+
+  private async commitGroup(reason: string): Promise<GroupCommit> {
     const started = performance.now();
+    try {
+      await this.host.flushPacks?.();
+    } catch (err) {
+      this.host.onCommitFailed?.(err);
+      throw err;
+    }
     const disks = [...this.unsyncedDisks];
     this.unsyncedDisks = new Set();
     this.unsyncedBytes = 0;

@@ -2,7 +2,9 @@
  * A bounded cache of verified extent bytes, keyed by extent id. Extents are immutable
  * (a rewrite makes a new id), so an entry can never be stale; it is only evicted,
  * least recently used first, when the cache passes its byte budget. Pending reads are
- * cached too, so a read-ahead and the read it anticipates share one fetch.
+ * cached too, so a read-ahead and the read it anticipates share one fetch. A packed
+ * extent is served from its pack, which is what the cache holds: the small files of one
+ * pack, read one after another, cost one fetch.
  */
 import type { Engine } from '../engine/engine';
 import { readExtent } from '../engine/extent-reader';
@@ -16,12 +18,13 @@ export class ExtentCache {
 
   /** The extent's logical bytes, verified (from the cache or the disks). */
   get(e: Extent): Promise<Buffer> {
-    return this.lookup(e, true);
+    return e.scheme === 'packed' ? readExtent(this.engine, e, (pack) => this.lookup(pack, true)) : this.lookup(e, true);
   }
 
   /** Start fetching an extent in the background (read-ahead); errors surface on the real read. */
   prefetch(e: Extent): void {
-    this.lookup(e, false).catch(() => undefined);
+    const fetch = e.scheme === 'packed' ? readExtent(this.engine, e, (pack) => this.lookup(pack, false)) : this.lookup(e, false);
+    fetch.catch(() => undefined);
   }
 
   /** Hits and misses are counted for reads only: a read-ahead is neither. */

@@ -50,6 +50,8 @@ export interface ExtentInfo {
   fragLen: number;
   logicalHash: string;
   fragments: FragmentPlacement[];
+  /** A packed extent's place: the pack's extent id and the offset of its bytes in it. */
+  pack?: { id: string; offset: number };
 }
 
 /** stat: an entry's fields (less its name), plus where it is and how it is stored. */
@@ -244,6 +246,7 @@ export class Namespace {
         id: e.id.toString('hex'), offset: e.offset, length: e.length, scheme: e.scheme, k: e.k, m: e.m, fragLen: e.fragLen,
         logicalHash: e.logicalHash.toString('hex'),
         fragments: e.fragments.map((f) => ({ index: f.index, diskId: f.diskId, diskPath: diskPaths.get(f.diskId) ?? null, hash: f.hash.toString('hex') })),
+        ...(e.pack ? { pack: { id: e.pack.id.toString('hex'), offset: e.pack.offset } } : {}),
       }))
       : [];
     return { path: at.path, ino: i.ino, kind: i.kind, mode: i.mode, size: i.size, nlink: i.nlink, mtimeMs: i.mtimeMs, ctimeMs: i.ctimeMs,

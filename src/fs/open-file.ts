@@ -14,7 +14,9 @@
  */
 import { DfsError } from '../errors';
 import type { DroppedExtent, Engine } from '../engine/engine';
-import { writeExtent } from '../engine/extent-writer';
+import { recycleBuffer } from '../engine/encode-buffers';
+import { inlineExtent, writeExtent } from '../engine/extent-writer';
+import { PACK_MAX_EXTENT, packedExtent } from '../engine/packer';
 import { allocEncodeBuffer } from '../engine/work-pools';
 import type { Extent, Inode } from '../meta/records';
 import type { Policy } from '../pool/policy';
@@ -179,9 +181,16 @@ export class OpenFile {
   }
 
   private async commitNow(): Promise<void> {
-    for (const i of [...this.dirty.keys()]) this.startWrite(i);
+    // In a transaction group, small extents are packed (below) instead of getting fragments of their own.
+    const packing = this.engine.txg.enabled;
+    for (const i of [...this.dirty.keys()]) if (!(packing && this.packable(i))) this.startWrite(i);
     await this.settle();
     this.throwIfFailed();
+    if (packing) {
+      await this.engine.txg.packable();
+      // No await from here to the transaction: the packed bytes and their extents join one group.
+      this.packDirty();
+    }
     if (!this.changed && this.pending.size === 0 && this.removed.size === 0) return;
     const store = this.engine.meta;
     const pending = new Map(this.pending);
@@ -195,7 +204,7 @@ export class OpenFile {
       if (!inode) throw new DfsError('ENOENT', `inode ${this.ino} vanished while open`);
       for (const i of new Set([...pending.keys(), ...removed])) {
         const old = this.committed.get(i);
-        if (old) dropped.push({ extentId: old.id, fragments: tx.dropExtent(old.id) });
+        if (old) dropped.push(...tx.dropExtent(old.id));
         const fresh = pending.get(i);
         if (fresh) tx.putExtent({ ...fresh, ino: this.ino });
       }
@@ -217,6 +226,29 @@ export class OpenFile {
   /** All fragments this file holds outside committed metadata (for dropping an unlinked file). */
   uncommittedExtents(): Extent[] {
     return [...this.pending.values(), ...this.orphans];
+  }
+
+  /** A dirty extent small enough to share a pack (an empty one becomes a hole instead). */
+  private packable(i: number): boolean {
+    const d = this.dirty.get(i);
+    return !!d && d.len > 0 && d.len <= PACK_MAX_EXTENT;
+  }
+
+  /** Small dirty extents become inline or packed extents now, synchronously (see commitNow). */
+  private packDirty(): void {
+    const inlineMax = this.engine.pool.superblock.inlineMax;
+    for (const [i, d] of [...this.dirty]) {
+      if (!this.packable(i) || this.inflight.has(i)) continue;
+      this.dirty.delete(i);
+      const bytes = d.buf.subarray(0, d.len);
+      const e = d.len <= inlineMax ? inlineExtent(this.ino, i * this.extentSize, bytes)
+        : packedExtent(this.ino, i * this.extentSize, bytes, this.engine.packs.append(bytes, this.policy()));
+      recycleBuffer(d.buf); // both copied the bytes
+      const old = this.pending.get(i);
+      if (old) this.orphans.push(old);
+      this.pending.set(i, e);
+      this.removed.delete(i);
+    }
   }
 
   private async dirtyExtent(i: number): Promise<Dirty> {

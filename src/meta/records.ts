@@ -35,7 +35,17 @@ export interface Inode {
   rdev: number;
 }
 
-export type ExtentScheme = 'rs' | 'mirror' | 'inline';
+/** 'packed': the bytes sit in a range of a shared pack extent (small files, see PackRef). */
+export type ExtentScheme = 'rs' | 'mirror' | 'inline' | 'packed';
+
+/** Packs are extents of this reserved inode; their offset is a sequence number, not a file offset. */
+export const PACK_INO = 0;
+
+/** Where a packed extent's bytes are: `length` bytes at `offset` of the pack extent `id`. */
+export interface PackRef {
+  id: Buffer;
+  offset: number;
+}
 
 export interface FragmentRef {
   index: number;
@@ -58,6 +68,13 @@ export interface Extent {
   logicalHash: Buffer;
   inlineData: Buffer | null;
   fragments: FragmentRef[];
+  /** Set for scheme 'packed' only (which has no fragments of its own). */
+  pack?: PackRef;
+}
+
+/** Inline and packed extents have no fragments of their own (their bytes are in the record, or in a pack). */
+export function ownsFragments(e: Pick<Extent, 'scheme'>): boolean {
+  return e.scheme === 'rs' || e.scheme === 'mirror';
 }
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
@@ -69,6 +86,10 @@ export function inodeChecksum(i: Inode): Buffer {
 }
 
 export function extentChecksum(e: Extent): Buffer {
+  // Format 4 added packed extents; every other kind keeps its extent/1 encoding.
+  if (e.scheme === 'packed') {
+    return blake3(packr.pack(['extent/2', e.id, e.ino, e.offset, e.length, e.scheme, e.pack?.id ?? null, e.pack?.offset ?? null, e.logicalHash]));
+  }
   const frags = [...e.fragments].sort((a, b) => a.index - b.index).map((f) => [f.index, f.diskId, f.hash]);
   return blake3(packr.pack(['extent/1', e.id, e.ino, e.offset, e.length, e.scheme, e.k, e.m, e.fragLen,
     e.logicalHash, e.inlineData, frags]));

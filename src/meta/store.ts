@@ -68,15 +68,31 @@ export interface ExtentReads {
    */
   verification(sinceMs: number): { total: number; verifiedSince: number; oldestMs: number | null; neverVerified: number };
   verifiedAt(extentId: Buffer): number | undefined;
+  /** Packed extents whose bytes sit in this pack (their sum of lengths is its live bytes). */
+  packRefs(packId: Buffer): Extent[];
+  /** Packs whose live bytes are at most `fraction` of their length, fewest live first (compaction's work list). */
+  sparsePacks(fraction: number, limit: number): { id: Buffer; length: number; live: number }[];
+}
+
+/** An extent removed from the store, with the fragments to delete once that is committed. */
+export interface DroppedFragmentsOf {
+  extentId: Buffer;
+  fragments: FragmentRef[];
 }
 
 export interface ExtentWrites {
   /** Store an extent and its placements (replacing any with the same id); it counts as verified now. */
   putExtent(e: Extent): void;
-  /** Remove one extent (and its repair and verified marks), returning its fragments for deletion after commit. */
-  dropExtent(id: Buffer): FragmentRef[];
-  /** Remove all of a file's extents; returns their fragment placements for deletion after commit. */
-  dropExtents(ino: number): { extentId: Buffer; fragments: FragmentRef[] }[];
+  /**
+   * Remove one extent (and its repair and verified marks), returning its fragments for
+   * deletion after commit. Dropping the last packed extent of a pack drops the pack too
+   * (its fragments are in the result, under the pack's id).
+   */
+  dropExtent(id: Buffer): DroppedFragmentsOf[];
+  /** Remove all of a file's extents (and packs left without a packed extent); returns the fragments to delete after commit. */
+  dropExtents(ino: number): DroppedFragmentsOf[];
+  /** The next pack sequence number (a pack's offset under PACK_INO). */
+  allocPackSeq(): number;
   /** Record that every fragment of the extent was read and verified (scrub), or just written. */
   markVerified(extentId: Buffer, atMs?: number): void;
   /** The extent was found damaged: it is unverified until a repair or a clean scrub. */

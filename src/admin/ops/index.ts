@@ -26,6 +26,7 @@ import { mv } from './mv';
 import { probeDisksOp } from './probe-disks';
 import { put } from './put';
 import { rebuild } from './rebuild';
+import { compact } from './compact';
 import { removeDisk } from './remove-disk';
 import { replaceDisk } from './replace-disk';
 import { rm } from './rm';
@@ -58,6 +59,7 @@ export const adminOps = {
   drain,
   'remove-disk': removeDisk,
   rebuild,
+  compact,
   jobs,
   config,
   scrub,
@@ -100,6 +102,7 @@ export type { ReplaceDiskArgs, ReplaceDiskData } from './replace-disk';
 export type { DrainArgs } from './drain';
 export type { RemoveDiskArgs, RemoveDiskData } from './remove-disk';
 export type { RebuildArgs } from './rebuild';
+export type { CompactArgs } from './compact';
 export type { JobsArgs, JobsData } from './jobs';
 export type { ConfigArgs, ConfigData } from './config';
 export type { ScrubArgs, ScrubData } from './scrub';

@@ -12,7 +12,7 @@
  * `health`, GET /health and the metrics pass this result on.
  */
 import type { Engine } from '../../engine/engine';
-import type { DiskState, Extent } from '../../meta/records';
+import { ownsFragments, PACK_INO, type DiskState, type Extent } from '../../meta/records';
 import type { AdminOp } from '../context';
 import type { JobView } from '../../engine/jobs';
 import { DISK_STATES } from '../../pool/health';
@@ -60,8 +60,10 @@ export interface StatusData {
 }
 
 /** Classify one extent against the disks that can serve reads and whether a fragment of it is known bad. */
-export function classifyExtent(e: Extent, usable: ReadonlySet<number>, knownBad = false): 'healthy' | 'degraded' | 'unrecoverable' {
-  if (e.scheme === 'inline') return knownBad ? 'degraded' : 'healthy';
+type Health = 'healthy' | 'degraded' | 'unrecoverable';
+
+export function classifyExtent(e: Extent, usable: ReadonlySet<number>, knownBad = false): Health {
+  if (!ownsFragments(e)) return knownBad ? 'degraded' : 'healthy';
   const ok = e.fragments.filter((f) => usable.has(f.diskId)).length;
   if (ok < e.k) return 'unrecoverable';
   return ok >= e.k + e.m && !knownBad ? 'healthy' : 'degraded';
@@ -75,15 +77,31 @@ export function extentHealth(engine: Engine, usable: ReadonlySet<number>): Exten
   const h: ExtentHealth = { total: 0, healthy: 0, degraded: 0, unrecoverable: 0, inline: 0, lostFiles: [] };
   const lost = new Map<number, number>();
   const queued = new Set(engine.meta.repairQueue().map((r) => r.extentId.toString('hex')));
+  const classify = (e: Extent): Health => {
+    const knownBad = queued.has(e.id.toString('hex')) || engine.meta.verifiedAt(e.id) === undefined;
+    return classifyExtent(e, usable, knownBad);
+  };
+  // A packed extent is as healthy as its pack (classified once per pack).
+  const packs = new Map<string, Health>();
+  const packHealth = (e: Extent): Health => {
+    const key = e.pack?.id.toString('hex') ?? '';
+    let c = packs.get(key);
+    if (!c) {
+      const pack = e.pack && engine.meta.getExtent(e.pack.id);
+      c = pack ? classify(pack) : 'unrecoverable';
+      packs.set(key, c);
+    }
+    return c;
+  };
   for (const batch of engine.meta.allExtentIds(1000)) {
     for (const id of batch) {
       const e = engine.meta.getExtent(id);
       if (!e) continue; // removed between the id scan and the read: nothing to count
       h.total++;
-      const knownBad = queued.has(id.toString('hex')) || engine.meta.verifiedAt(id) === undefined;
-      const c = classifyExtent(e, usable, knownBad);
+      const c = e.scheme === 'packed' ? packHealth(e) : classify(e);
       h[c]++;
-      if (c === 'unrecoverable') lost.set(e.ino, (lost.get(e.ino) ?? 0) + 1);
+      // A lost pack's files are counted by their packed extents.
+      if (c === 'unrecoverable' && e.ino !== PACK_INO) lost.set(e.ino, (lost.get(e.ino) ?? 0) + 1);
       if (e.scheme === 'inline' && c === 'healthy') h.inline++;
     }
   }

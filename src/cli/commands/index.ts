@@ -13,6 +13,7 @@ export { register as drain } from './drain';
 export { register as replaceDisk } from './replace-disk';
 export { register as removeDisk } from './remove-disk';
 export { register as rebuild } from './rebuild';
+export { register as compact } from './compact';
 export { register as jobs } from './jobs';
 export { register as config } from './config';
 export { register as scrub } from './scrub';

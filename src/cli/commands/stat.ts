@@ -7,6 +7,7 @@ import type { CliContext } from '../verb';
 
 function extentPolicy(e: StatData['extents'][number]): string {
   if (e.scheme === 'inline') return 'inline (in the metadata store)';
+  if (e.pack) return `packed (at offset ${e.pack.offset} of pack ${e.pack.id})`;
   return e.scheme === 'mirror' ? `mirror:${e.k + e.m}` : `${e.scheme}:${e.k}+${e.m}`;
 }
 

@@ -55,17 +55,19 @@ function initSchema({ db, sql }: Connection): void {
 /**
  * Bring an older store up to SCHEMA_VERSION in one transaction. 1 → 2: the new tables;
  * every extent counts as verified now (its hashes were checked when written).
- * 2 → 3: inodes.rdev, 0 for every existing inode.
+ * 2 → 3: inodes.rdev, 0 for every existing inode. 3 → 4: extents.pack_id and pack_offset
+ * (NULL: no existing extent is packed) and the index by pack.
  */
 function upgrade({ db, sql }: Connection): void {
   const from = metaValue(sql, 'schema_version');
-  if (from !== 1 && from !== 2) return;
+  if (from !== 1 && from !== 2 && from !== 3) return;
   db.transaction(() => {
-    sql('ALTER TABLE inodes ADD COLUMN rdev INTEGER NOT NULL DEFAULT 0').run();
-    if (from === 1) {
-      db.exec(SCHEMA);
-      sql('INSERT OR IGNORE INTO verified (extent_id, at_ms) SELECT id, ? FROM extents').run(Date.now());
-    }
+    if (from < 3) sql('ALTER TABLE inodes ADD COLUMN rdev INTEGER NOT NULL DEFAULT 0').run();
+    sql('ALTER TABLE extents ADD COLUMN pack_id BLOB').run();
+    sql('ALTER TABLE extents ADD COLUMN pack_offset INTEGER').run();
+    // SCHEMA's IF NOT EXISTS adds what is new (format 1: the tables of format 2; all: the pack index).
+    db.exec(SCHEMA);
+    if (from === 1) sql('INSERT OR IGNORE INTO verified (extent_id, at_ms) SELECT id, ? FROM extents').run(Date.now());
     sql("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(SCHEMA_VERSION);
   })();
 }

@@ -2,12 +2,12 @@
  * Extents and their fragment placements in SQLite (verified on read: an extent's checksum
  * covers its placements), with their upkeep: the repair queue and scrub's verified marks.
  */
-import { extentChecksum, type Extent, type ExtentScheme, type FragmentRef } from '../records';
-import type { ExtentReads, ExtentWrites } from '../store';
+import { extentChecksum, PACK_INO, type Extent, type ExtentScheme, type FragmentRef } from '../records';
+import type { DroppedFragmentsOf, ExtentReads, ExtentWrites } from '../store';
 import { corrupt, type Sql } from './sql';
 
 interface ExtentSql { id: Buffer; ino: number; offset: number; length: number; scheme: string; k: number; m: number; frag_len: number;
-  logical_hash: Buffer; inline_data: Buffer | null; checksum: Buffer }
+  logical_hash: Buffer; inline_data: Buffer | null; pack_id: Buffer | null; pack_offset: number | null; checksum: Buffer }
 interface FragmentSql { idx: number; disk_id: number; hash: Buffer }
 
 export function extentReads(sql: Sql): ExtentReads {
@@ -15,6 +15,7 @@ export function extentReads(sql: Sql): ExtentReads {
     const fragments = (sql('SELECT idx, disk_id, hash FROM fragments WHERE extent_id = ? ORDER BY idx').all(r.id) as FragmentSql[]).map(toRef);
     const e: Extent = { id: r.id, ino: r.ino, offset: r.offset, length: r.length, scheme: r.scheme as ExtentScheme, k: r.k, m: r.m,
       fragLen: r.frag_len, logicalHash: r.logical_hash, inlineData: r.inline_data, fragments };
+    if (r.pack_id) e.pack = { id: r.pack_id, offset: r.pack_offset ?? 0 };
     if (!extentChecksum(e).equals(r.checksum)) throw corrupt(`extent ${r.id.toString('hex')} (file inode ${r.ino})`);
     return e;
   };
@@ -52,6 +53,15 @@ export function extentReads(sql: Sql): ExtentReads {
         { total: number; recent: number | null; oldest: number | null; never: number | null };
       return { total: r.total, verifiedSince: r.recent ?? 0, oldestMs: r.oldest, neverVerified: r.never ?? 0 };
     },
+    packRefs(packId) {
+      return (sql('SELECT * FROM extents WHERE pack_id = ? ORDER BY pack_offset').all(packId) as ExtentSql[]).map(verifyExtent);
+    },
+    sparsePacks(fraction, limit) {
+      return (sql(`SELECT p.id AS id, p.length AS length, COALESCE(SUM(e.length), 0) AS live
+                   FROM extents p LEFT JOIN extents e ON e.pack_id = p.id WHERE p.ino = ${PACK_INO}
+                   GROUP BY p.id HAVING live <= p.length * ? ORDER BY live, p.id LIMIT ?`).all(fraction, limit) as
+        { id: Buffer; length: number; live: number }[]);
+    },
     verifiedAt(extentId) {
       return (sql('SELECT at_ms FROM verified WHERE extent_id = ?').get(extentId) as { at_ms: number } | undefined)?.at_ms;
     },
@@ -62,20 +72,29 @@ export function extentWrites(sql: Sql): ExtentWrites {
   const markVerified = (extentId: Buffer, atMs = Date.now()): void => {
     sql('INSERT OR REPLACE INTO verified (extent_id, at_ms) VALUES (?, ?)').run(extentId, atMs);
   };
-  /** Delete one extent with its placements, repair and verified marks; its fragments are returned for deletion after commit. */
-  const dropExtent = (id: Buffer): FragmentRef[] => {
+  /**
+   * Delete one extent with its placements, repair and verified marks; its fragments are
+   * returned for deletion after commit. A pack goes with its last packed extent.
+   */
+  const dropExtent = (id: Buffer): DroppedFragmentsOf[] => {
+    const packId = (sql('SELECT pack_id FROM extents WHERE id = ?').get(id) as { pack_id: Buffer | null } | undefined)?.pack_id;
     const frags = (sql('SELECT idx, disk_id, hash FROM fragments WHERE extent_id = ?').all(id) as FragmentSql[]).map(toRef);
     sql('DELETE FROM fragments WHERE extent_id = ?').run(id);
     sql('DELETE FROM repairs WHERE extent_id = ?').run(id);
     sql('DELETE FROM verified WHERE extent_id = ?').run(id);
     sql('DELETE FROM extents WHERE id = ?').run(id);
-    return frags;
+    const out = [{ extentId: id, fragments: frags }];
+    if (packId && !sql('SELECT 1 FROM extents WHERE pack_id = ? LIMIT 1').get(packId) && sql('SELECT 1 FROM extents WHERE id = ?').get(packId)) {
+      out.push(...dropExtent(packId));
+    }
+    return out;
   };
   return {
     putExtent(e) {
-      sql(`INSERT OR REPLACE INTO extents (id, ino, offset, length, scheme, k, m, frag_len, logical_hash, inline_data, checksum)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(e.id, e.ino, e.offset, e.length, e.scheme, e.k, e.m, e.fragLen, e.logicalHash, e.inlineData, extentChecksum(e));
+      sql(`INSERT OR REPLACE INTO extents (id, ino, offset, length, scheme, k, m, frag_len, logical_hash, inline_data, pack_id, pack_offset, checksum)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(e.id, e.ino, e.offset, e.length, e.scheme, e.k, e.m, e.fragLen, e.logicalHash, e.inlineData, e.pack?.id ?? null,
+          e.pack?.offset ?? null, extentChecksum(e));
       sql('DELETE FROM fragments WHERE extent_id = ?').run(e.id);
       const ins = sql('INSERT INTO fragments (extent_id, idx, disk_id, hash) VALUES (?, ?, ?, ?)');
       for (const f of e.fragments) ins.run(e.id, f.index, f.diskId, f.hash);
@@ -85,7 +104,13 @@ export function extentWrites(sql: Sql): ExtentWrites {
     dropExtent,
     dropExtents(ino) {
       const ids = (sql('SELECT id FROM extents WHERE ino = ?').all(ino) as { id: Buffer }[]).map((r) => r.id);
-      return ids.map((id) => ({ extentId: id, fragments: dropExtent(id) }));
+      return ids.flatMap(dropExtent);
+    },
+    allocPackSeq() {
+      sql("INSERT OR IGNORE INTO meta (key, value) VALUES ('next_pack', 1)").run();
+      const r = sql("SELECT value FROM meta WHERE key = 'next_pack'").get() as { value: number };
+      sql("UPDATE meta SET value = value + 1 WHERE key = 'next_pack'").run();
+      return Number(r.value);
     },
     markVerified,
     clearVerified(extentId) {

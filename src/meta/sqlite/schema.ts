@@ -9,8 +9,10 @@
  * Format 2 added disk_events, jobs and verified; a format-1 store is upgraded in place
  * when opened for writing (the new tables only: nothing existing changes).
  * Format 3 added inodes.rdev (device nodes; the upgrade adds the column, 0 everywhere).
+ * Format 4 added packed extents: extents.pack_id and pack_offset (NULL for every other
+ * kind, so the upgrade adds the columns and changes no row) and the index by pack.
  */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -70,9 +72,12 @@ CREATE TABLE IF NOT EXISTS extents (
   frag_len     INTEGER NOT NULL,
   logical_hash BLOB NOT NULL,
   inline_data  BLOB,
-  checksum     BLOB NOT NULL
+  checksum     BLOB NOT NULL,
+  pack_id      BLOB,
+  pack_offset  INTEGER
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX IF NOT EXISTS extents_by_file ON extents (ino, offset);
+CREATE INDEX IF NOT EXISTS extents_by_pack ON extents (pack_id) WHERE pack_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS fragments (
   extent_id BLOB NOT NULL,
   idx       INTEGER NOT NULL,
