@@ -9,7 +9,7 @@
  */
 import { DfsError } from '../errors';
 import { ROOT_INO, type MetaStore, type Txn } from '../meta/store';
-import type { Inode, InodeKind } from '../meta/records';
+import type { Inode, InodeKind, PackRef } from '../meta/records';
 import type { DroppedExtent, Engine } from '../engine/engine';
 import { inodeOf, joinPath, lookupPath, parsePath, resolve, type PathLookup } from './paths';
 import { dropLink, makeDirs, moveEntry, noneOpen, touchDir, type IsOpen, type NamedLookup } from './dir-ops';
@@ -50,8 +50,12 @@ export interface ExtentInfo {
   fragLen: number;
   logicalHash: string;
   fragments: FragmentPlacement[];
-  /** A packed extent's place: the pack's extent id and the offset of its bytes in it. */
-  pack?: { id: string; offset: number };
+  /**
+   * A packed extent's place: the pack's extent id, the offset of its bytes in it, and the
+   * pack's redundancy and fragment placements (null until the pack is written, at the
+   * latest when its transaction group commits).
+   */
+  pack?: { id: string; offset: number; scheme: string | null; k: number; m: number; fragments: FragmentPlacement[] };
 }
 
 /** stat: an entry's fields (less its name), plus where it is and how it is stored. */
@@ -63,6 +67,12 @@ export interface StatInfo extends Omit<EntryInfo, 'name'> {
   /** Directories only: the number of entries. */
   entries?: number;
   extents: ExtentInfo[];
+}
+
+function packInfo(store: MetaStore, at: PackRef, diskPaths: Map<number, string>): NonNullable<ExtentInfo['pack']> {
+  const p = store.getExtent(at.id);
+  return { id: at.id.toString('hex'), offset: at.offset, scheme: p?.scheme ?? null, k: p?.k ?? 0, m: p?.m ?? 0,
+    fragments: (p?.fragments ?? []).map((f) => ({ index: f.index, diskId: f.diskId, diskPath: diskPaths.get(f.diskId) ?? null, hash: f.hash.toString('hex') })) };
 }
 
 export interface MoveResult {
@@ -246,7 +256,7 @@ export class Namespace {
         id: e.id.toString('hex'), offset: e.offset, length: e.length, scheme: e.scheme, k: e.k, m: e.m, fragLen: e.fragLen,
         logicalHash: e.logicalHash.toString('hex'),
         fragments: e.fragments.map((f) => ({ index: f.index, diskId: f.diskId, diskPath: diskPaths.get(f.diskId) ?? null, hash: f.hash.toString('hex') })),
-        ...(e.pack ? { pack: { id: e.pack.id.toString('hex'), offset: e.pack.offset } } : {}),
+        ...(e.pack ? { pack: packInfo(this.store, e.pack, diskPaths) } : {}),
       }))
       : [];
     return { path: at.path, ino: i.ino, kind: i.kind, mode: i.mode, size: i.size, nlink: i.nlink, mtimeMs: i.mtimeMs, ctimeMs: i.ctimeMs,

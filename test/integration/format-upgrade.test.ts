@@ -49,7 +49,7 @@ function readsBack(pool: string, format: string, dir: string): void {
   }
 }
 
-for (const format of ['format1', 'format2']) {
+for (const format of ['format1', 'format2', 'format3']) {
   test(`a ${format} pool from older code opens, reads back byte-identical and scrubs clean`, async () => {
     await withFixture(format, (pool) => withTmpDir((dir) => {
       const before = Date.now();
@@ -59,7 +59,7 @@ for (const format of ['format1', 'format2']) {
       assert.deepEqual(status.namespace, { files: 4, dirs: 2, bytes: 16384 + 100123 + 20000 + `hello from format ${format}\n`.length });
       assert.deepEqual(status.extents, { total: 5, healthy: 5, degraded: 0, unrecoverable: 0, inline: 2, lostFiles: [] });
       // Every extent counts as verified: format 1 by the upgrade's backfill (stamped now),
-      // format 2 by the record its own writes made when the fixture was built.
+      // formats 2 and 3 by the record its own writes made when the fixture was built.
       const cov = status.scrub.coverage;
       assert.equal(cov.extents, 5);
       assert.equal(cov.verifiedWithinPeriod, 5);

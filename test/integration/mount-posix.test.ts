@@ -121,10 +121,14 @@ test('holes, O_APPEND, truncate, unlinked-but-open, modes, owners, times and xat
     assert.match(py('import os; print(os.listxattr("log"))'), /user\.color/);
     fs.mkdirSync(p('mirrored'));
     py('import os; os.setxattr("mirrored", "user.dynamicfs.policy", b"mirror:3")');
-    fs.writeFileSync(p('mirrored/f'), randomBytes(100_000));
+    fs.writeFileSync(p('mirrored/f'), randomBytes(300_000)); // over the 256 KiB packing limit: fragments of its own
+    fs.writeFileSync(p('mirrored/small'), randomBytes(100_000)); // packed, in a pack of the directory's policy
     const st = ok('stat', pool, '/mirrored/f');
     assert.equal(st.extents[0].scheme, 'mirror');
     assert.equal(st.extents[0].fragments.length, 3);
+    const small = ok('stat', pool, '/mirrored/small').extents[0];
+    assert.equal(small.scheme, 'packed');
+    assert.deepEqual([small.pack.scheme, small.pack.k + small.pack.m, small.pack.fragments.length], ['mirror', 3, 3]);
     assert.equal(py(`import os, errno
 try:
     os.setxattr("mirrored", "user.dynamicfs.policy", b"rs:99+1")

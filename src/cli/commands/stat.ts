@@ -7,7 +7,11 @@ import type { CliContext } from '../verb';
 
 function extentPolicy(e: StatData['extents'][number]): string {
   if (e.scheme === 'inline') return 'inline (in the metadata store)';
-  if (e.pack) return `packed (at offset ${e.pack.offset} of pack ${e.pack.id})`;
+  if (e.pack) {
+    const p = e.pack;
+    const policy = p.scheme === null ? 'not written yet' : p.scheme === 'mirror' ? `mirror:${p.k + p.m}` : `${p.scheme}:${p.k}+${p.m}`;
+    return `packed (at offset ${p.offset} of pack ${p.id}, ${policy}, ${plural(p.fragments.length, 'fragment')})`;
+  }
   return e.scheme === 'mirror' ? `mirror:${e.k + e.m}` : `${e.scheme}:${e.k}+${e.m}`;
 }
 

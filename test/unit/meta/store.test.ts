@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { DfsError } from '../../../src/errors';
 import { ROOT_INO } from '../../../src/meta/store';
 import { openSqliteStore } from '../../../src/meta/sqlite/sqlite-store';
-import { newInode, type Extent } from '../../../src/meta/records';
+import { newInode, PACK_INO, type Extent } from '../../../src/meta/records';
 import { withTmpDir } from '../../helpers/tmp';
 
 const file = (ino: number) => newInode(ino, 'file', 0o644, 1, { size: 10 });
@@ -86,9 +86,9 @@ function schemaVersion(f: string): unknown {
   }
 }
 
-test('older stores upgrade in place when opened for writing: format 1 and 2 gain inodes.rdev, old rows still verify', async () => {
+test('older stores upgrade in place when opened for writing: format 1 and 2 gain inodes.rdev, 1 to 3 the pack columns; old rows still verify', async () => {
   await withTmpDir((dir) => {
-    for (const from of [1, 2]) {
+    for (const from of [1, 2, 3]) {
       const f = path.join(dir, `meta-${from}.db`);
       const s = openSqliteStore(f, { create: true });
       const ino = s.transact((tx) => {
@@ -98,9 +98,10 @@ test('older stores upgrade in place when opened for writing: format 1 and 2 gain
         return ino;
       });
       s.close();
-      // Make it look as format `from` wrote it: no rdev column (and, for 1, none of the format-2 tables).
+      // Make it look as format `from` wrote it: no pack columns, no rdev column before 3 (and, for 1, none of the format-2 tables).
       const db = new Database(f);
-      db.exec('ALTER TABLE inodes DROP COLUMN rdev');
+      db.exec('DROP INDEX extents_by_pack; ALTER TABLE extents DROP COLUMN pack_id; ALTER TABLE extents DROP COLUMN pack_offset');
+      if (from < 3) db.exec('ALTER TABLE inodes DROP COLUMN rdev');
       if (from === 1) db.exec('DROP TABLE disk_events; DROP TABLE jobs; DROP TABLE verified');
       db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(from);
       db.close();
@@ -108,7 +109,7 @@ test('older stores upgrade in place when opened for writing: format 1 and 2 gain
       assert.throws(() => openSqliteStore(f, { readonly: true }), (e: unknown) => (e as DfsError).code === 'EFORMAT', 'a reader does not upgrade');
       const up = openSqliteStore(f);
       try {
-        assert.equal(schemaVersion(f), 3);
+        assert.equal(schemaVersion(f), 4);
         const i = up.getInode(ino)!;
         assert.equal(i.rdev, 0);
         assert.equal(i.mtimeMs, 1234.567, 'a fractional time reads back exactly');
@@ -121,6 +122,7 @@ test('older stores upgrade in place when opened for writing: format 1 and 2 gain
         });
         assert.equal(up.getInode(dev)!.rdev, 0x0103);
         assert.equal(up.jobs().length, 0, 'the format-2 tables exist');
+        assert.deepEqual(up.sparsePacks(1, 10), [], 'the pack columns and index exist');
       } finally {
         up.close();
       }
@@ -155,6 +157,49 @@ test('one transaction at a time, and an ended one takes no more writes', async (
       s.onCommit = (c) => heard.push(c.generation);
       s.transact((t) => t.link(ROOT_INO, 'a', ino));
       assert.deepEqual(heard, [g + 1], 'onCommit hears each commit with its generation');
+    } finally {
+      s.close();
+    }
+  });
+});
+
+test('packs: a packed extent verifies its pack place, the last one dropped takes the pack with it, sparse packs are listed', async () => {
+  await withTmpDir((dir) => {
+    const dbFile = path.join(dir, 'meta.db');
+    const s = openSqliteStore(dbFile, { create: true });
+    try {
+      const packId = Buffer.alloc(16, 9);
+      const packed = (n: number, offset: number, length: number): Extent => ({ id: Buffer.alloc(16, n), ino: 10 + n, offset: 0, length,
+        scheme: 'packed', k: 0, m: 0, fragLen: 0, logicalHash: Buffer.alloc(32, n), inlineData: null, fragments: [], pack: { id: packId, offset } });
+      s.transact((tx) => {
+        tx.putExtent({ ...extent(PACK_INO), id: packId, offset: tx.allocPackSeq(), length: 1000 });
+        tx.putExtent(packed(1, 0, 600));
+        tx.putExtent(packed(2, 600, 400));
+      });
+      assert.deepEqual(s.getExtent(Buffer.alloc(16, 2))!.pack, { id: packId, offset: 600 });
+      assert.deepEqual(s.packRefs(packId).map((e) => e.length), [600, 400]);
+      assert.deepEqual(s.sparsePacks(0.5, 10), [], 'a full pack is not sparse');
+
+      // The first drop leaves the pack (one packed extent still names it).
+      assert.deepEqual(s.transact((tx) => tx.dropExtent(Buffer.alloc(16, 1))), [{ extentId: Buffer.alloc(16, 1), fragments: [] }]);
+      assert.deepEqual(s.sparsePacks(0.5, 10), [{ id: packId, length: 1000, live: 400 }]);
+      assert.deepEqual(s.sparsePacks(0.3, 10), []);
+      // The last one takes the pack and hands back the pack's fragments for deletion.
+      const dropped = s.transact((tx) => tx.dropExtents(12));
+      assert.deepEqual(dropped.map((d) => [d.extentId.toString('hex'), d.fragments.length]),
+        [[Buffer.alloc(16, 2).toString('hex'), 0], [packId.toString('hex'), 2]]);
+      assert.equal(s.getExtent(packId), undefined);
+      assert.deepEqual(s.extentsOnDisk(1), []);
+
+      // A packed extent whose pack place was altered fails its checksum.
+      s.transact((tx) => {
+        tx.putExtent({ ...extent(PACK_INO), id: packId, offset: tx.allocPackSeq(), length: 1000 });
+        tx.putExtent(packed(3, 0, 500));
+      });
+      const raw = new Database(dbFile);
+      raw.prepare('UPDATE extents SET pack_offset = 1 WHERE id = ?').run(Buffer.alloc(16, 3));
+      raw.close();
+      assert.throws(() => s.getExtent(Buffer.alloc(16, 3)), (e: DfsError) => e.code === 'EMETACORRUPT');
     } finally {
       s.close();
     }
