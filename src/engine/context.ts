@@ -10,7 +10,6 @@ import type { Metrics } from '../metrics/metrics';
 import type { ForegroundMeter } from '../pool/foreground-meter';
 import type { Pool } from '../pool/pool';
 import type { DiskHealth } from './disk-health';
-import type { Packer } from './packer';
 import type { Placement } from './placement';
 import type { TxGroups } from './txg';
 import type { WorkPools } from './work-pools';
@@ -38,7 +37,7 @@ export interface EngineServices {
   /** Transaction groups: whether fragment writes defer their syncs, and the gate a write waits at. */
   readonly txg: Pick<TxGroups, 'deferSync' | 'wrote' | 'commit'>;
   /** Packs not yet in the store: their bytes, for reads of the files packed in them. */
-  readonly packs: Pick<Packer, 'bytes'>;
+  readonly packs: { bytes(packId: Buffer): Buffer | undefined };
   /** Run fn with extent `id` to itself: callers for the same extent run one after another. */
   exclusiveOnExtent<T>(id: Buffer, fn: () => Promise<T>): Promise<T>;
   /** Mark an extent as written-but-uncommitted (its fragments are not orphans). */
