@@ -187,7 +187,8 @@ export class OpenFile {
     await this.settle();
     this.throwIfFailed();
     if (packing) {
-      await this.engine.txg.packable();
+      // Only an extent going into a pack waits out a running commit; inline ones need no pack.
+      if (this.willPack()) await this.engine.txg.packable();
       // No await from here to the transaction: the packed bytes and their extents join one group.
       this.packDirty();
     }
@@ -232,6 +233,11 @@ export class OpenFile {
   private packable(i: number): boolean {
     const d = this.dirty.get(i);
     return !!d && d.len > 0 && d.len <= PACK_MAX_EXTENT;
+  }
+
+  private willPack(): boolean {
+    const inlineMax = this.engine.pool.superblock.inlineMax;
+    return [...this.dirty.keys()].some((i) => this.packable(i) && this.dirty.get(i)!.len > inlineMax);
   }
 
   /** Small dirty extents become inline or packed extents now, synchronously (see commitNow). */

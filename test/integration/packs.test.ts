@@ -119,7 +119,22 @@ test('packs: many small files share packs, compaction rewrites sparse ones, all 
     const again = await startCoordinator(pool, mnt);
     try {
       for (const [name, bytes] of want) assert.ok(fs.readFileSync(path.join(mnt, name)).equals(bytes), `${name} reads back with two disks lost`);
-      assert.equal(ok('status', pool).extents.unrecoverable, 0);
+      const packs = after.packs.size + 1; // and the big file's full extent
+      const lost = ok('status', pool).extents;
+      assert.deepEqual([lost.unrecoverable, lost.degraded], [0, packs + after.packed],
+        'every pack (and the big extent) lost two fragments; each packed extent is as degraded as its pack');
+      // Rebuild the lost disks' fragments onto two new ones: packs are rebuilt like any extent.
+      for (const [i, gone] of [[1, disks[1]!], [4, disks[4]!]] as const) {
+        const fresh = path.join(path.dirname(gone), `fresh${i}`);
+        fs.mkdirSync(fresh);
+        const r = ok('replace-disk', pool, gone, fresh, '--wait');
+        assert.equal(r.job.state, 'done');
+      }
+      const healed = ok('status', pool).extents;
+      assert.deepEqual([healed.degraded, healed.unrecoverable], [0, 0]);
+      const scrub = ok('scrub', pool);
+      assert.deepEqual(scrub.fragments, { checked: 6 * packs, bad: 0 }, 'scrub reads every fragment of every pack');
+      for (const [name, bytes] of want) assert.ok(fs.readFileSync(path.join(mnt, name)).equals(bytes), `${name} reads back after the rebuild`);
     } finally {
       await stopCoordinator(mnt, again.child);
     }
