@@ -71,6 +71,10 @@ test('a file rewritten through the mount reads back new through every handle, ol
       const v3 = Buffer.from(v2);
       patch.copy(v3, 1000);
       assert.equal(sha(fs.readFileSync(f)), sha(v3), `${kind}: patched in place`);
+      // close(2) put the patch in the store (readers' closes skip the commit; a writer's must not).
+      const got = path.join(path.dirname(pool), `${kind}.patched`);
+      ok('get', pool, `/${kind}.bin`, got);
+      assert.equal(sha(fs.readFileSync(got)), sha(v3), `${kind}: dynamicfs get after the writer's close`);
       commitGroup(f);
       assert.equal(sha(fs.readFileSync(f)), sha(v3), `${kind}: patched, committed`);
 
