@@ -47,15 +47,16 @@ export class OpenFiles {
   }
 
   /**
-   * Close handle `fd`, committing what was written. When it was the inode's last handle
-   * and nothing is left to commit, the file is forgotten and `onLast(ino)` runs (an
-   * unlinked file goes then).
+   * Close handle `fd`, committing what was written (a clean file has nothing to commit,
+   * and does not wait behind a group commit). When it was the inode's last handle and
+   * nothing is left to commit, the file is forgotten and `onLast(ino)` runs (an unlinked
+   * file goes then).
    */
   async release(fd: number, onLast: (ino: number) => Promise<void>): Promise<void> {
     const f = this.handle(fd);
     this.byFd.delete(fd);
     try {
-      await f.commit();
+      if (!f.clean) await f.commit();
     } finally {
       f.refs--;
       if (f.refs === 0 && f.clean) {

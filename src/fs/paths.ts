@@ -60,12 +60,13 @@ export function inodeOf(store: MetaStore, ino: number): Inode {
  */
 function walkDirs(store: MetaStore, names: readonly string[], path: string): Inode {
   let dir = inodeOf(store, ROOT_INO);
+  // Every FUSE call walks its path: the prefix named in an error is only spelled out for the error.
+  const sofar = (i: number): string => joinPath(names.slice(0, i + 1));
   for (let i = 0; i < names.length; i++) {
-    const sofar = joinPath(names.slice(0, i + 1));
     const ino = store.lookup(dir.ino, names[i]!);
-    if (ino === undefined) throw new DfsError('ENOENT', `${sofar} does not exist (resolving ${path})`, path);
+    if (ino === undefined) throw new DfsError('ENOENT', `${sofar(i)} does not exist (resolving ${path})`, path);
     const next = inodeOf(store, ino);
-    if (next.kind !== 'dir') throw new DfsError('ENOTDIR', `${sofar} is not a directory (resolving ${path})`, path);
+    if (next.kind !== 'dir') throw new DfsError('ENOTDIR', `${sofar(i)} is not a directory (resolving ${path})`, path);
     dir = next;
   }
   return dir;

@@ -294,9 +294,14 @@ export class Vfs {
     return this.handle(fd).write(pos, data);
   }
 
-  /** flush (close of a descriptor): what was written joins the open transaction group (durable at its commit). */
-  flush(fd: number): Promise<void> {
-    return this.handle(fd).commit();
+  /**
+   * flush (close of a descriptor): what was written joins the open transaction group
+   * (durable at its commit). A file with nothing to commit returns at once: a reader's
+   * close must not wait behind a group commit in progress.
+   */
+  async flush(fd: number): Promise<void> {
+    const f = this.handle(fd);
+    if (!f.clean) await f.commit();
   }
 
   /** fsync and fdatasync: the file's writes, and everything else in the open group, are durable when this resolves. */

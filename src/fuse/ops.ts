@@ -35,7 +35,10 @@ const SELF: Caller = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 
  */
 export function fuseOps(vfs: Vfs, context: () => Caller | null = () => null): Record<string, unknown> {
   const caller = (): Caller => context() ?? SELF;
-  // Results: sync or async; cb(0, ...results) on success, cb(-errno) on failure.
+  // Results: sync or async; cb(0, ...results) on success, cb(-errno) on failure. A sync
+  // result is answered at once: a promise hop per op is measurable on stat-heavy work
+  // (fuse-native defers the reply to the kernel itself).
+  const answer = (cb: Cb, v: unknown): void => (v === undefined ? cb(0) : cb(0, v));
   const run = (cb: Cb, fn: () => unknown): void => {
     let out: unknown;
     try {
@@ -44,7 +47,8 @@ export function fuseOps(vfs: Vfs, context: () => Caller | null = () => null): Re
       fail(cb, err);
       return;
     }
-    Promise.resolve(out).then((v) => (v === undefined ? cb(0) : cb(0, v)), (err) => fail(cb, err));
+    if (out instanceof Promise) out.then((v) => answer(cb, v), (err) => fail(cb, err));
+    else answer(cb, out);
   };
   const fail = (cb: Cb, err: unknown): void => cb(fuseErrno(err), err);
   // read/write answer with a byte count in the first argument.

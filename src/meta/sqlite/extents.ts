@@ -4,13 +4,14 @@
  */
 import { extentChecksum, PACK_INO, type Extent, type ExtentScheme, type FragmentRef } from '../records';
 import type { DroppedFragmentsOf, ExtentReads, ExtentWrites } from '../store';
+import type { ExtentMapCache } from './extent-maps';
 import { corrupt, type Sql } from './sql';
 
 interface ExtentSql { id: Buffer; ino: number; offset: number; length: number; scheme: string; k: number; m: number; frag_len: number;
   logical_hash: Buffer; inline_data: Buffer | null; pack_id: Buffer | null; pack_offset: number | null; checksum: Buffer }
 interface FragmentSql { idx: number; disk_id: number; hash: Buffer }
 
-export function extentReads(sql: Sql): ExtentReads {
+export function extentReads(sql: Sql, maps: ExtentMapCache): ExtentReads {
   const verifyExtent = (r: ExtentSql): Extent => {
     const fragments = (sql('SELECT idx, disk_id, hash FROM fragments WHERE extent_id = ? ORDER BY idx').all(r.id) as FragmentSql[]).map(toRef);
     const e: Extent = { id: r.id, ino: r.ino, offset: r.offset, length: r.length, scheme: r.scheme as ExtentScheme, k: r.k, m: r.m,
@@ -23,11 +24,20 @@ export function extentReads(sql: Sql): ExtentReads {
     (sql('SELECT id FROM extents WHERE id > ? ORDER BY id LIMIT ?').all(after, limit) as { id: Buffer }[]).map((r) => r.id);
   return {
     extentsOf(ino) {
-      return (sql('SELECT * FROM extents WHERE ino = ? ORDER BY offset').all(ino) as ExtentSql[]).map(verifyExtent);
+      const hit = maps.map(ino);
+      if (hit) return hit;
+      const extents = (sql('SELECT * FROM extents WHERE ino = ? ORDER BY offset').all(ino) as ExtentSql[]).map(verifyExtent);
+      maps.setMap(ino, extents);
+      return extents;
     },
     getExtent(id) {
+      const hit = maps.get(id);
+      if (hit) return hit;
       const r = sql('SELECT * FROM extents WHERE id = ?').get(id) as ExtentSql | undefined;
-      return r ? verifyExtent(r) : undefined;
+      if (!r) return undefined;
+      const e = verifyExtent(r);
+      maps.put(e);
+      return e;
     },
     hasFragment(extentId, index, diskId) {
       return !!sql('SELECT 1 FROM fragments WHERE extent_id = ? AND idx = ? AND disk_id = ?').get(extentId, index, diskId);
@@ -68,7 +78,8 @@ export function extentReads(sql: Sql): ExtentReads {
   };
 }
 
-export function extentWrites(sql: Sql): ExtentWrites {
+/** Every write here updates `maps` in the same call: the extent-map cache follows the tables exactly. */
+export function extentWrites(sql: Sql, maps: ExtentMapCache): ExtentWrites {
   const markVerified = (extentId: Buffer, atMs = Date.now()): void => {
     sql('INSERT OR REPLACE INTO verified (extent_id, at_ms) VALUES (?, ?)').run(extentId, atMs);
   };
@@ -83,6 +94,7 @@ export function extentWrites(sql: Sql): ExtentWrites {
     sql('DELETE FROM repairs WHERE extent_id = ?').run(id);
     sql('DELETE FROM verified WHERE extent_id = ?').run(id);
     sql('DELETE FROM extents WHERE id = ?').run(id);
+    maps.drop(id);
     const out = [{ extentId: id, fragments: frags }];
     if (packId && !sql('SELECT 1 FROM extents WHERE pack_id = ? LIMIT 1').get(packId) && sql('SELECT 1 FROM extents WHERE id = ?').get(packId)) {
       out.push(...dropExtent(packId));
@@ -100,11 +112,14 @@ export function extentWrites(sql: Sql): ExtentWrites {
       for (const f of e.fragments) ins.run(e.id, f.index, f.diskId, f.hash);
       // Every fragment was just written from (or rebuilt to) its verified hash.
       markVerified(e.id);
+      maps.put(e);
     },
     dropExtent,
     dropExtents(ino) {
       const ids = (sql('SELECT id FROM extents WHERE ino = ?').all(ino) as { id: Buffer }[]).map((r) => r.id);
-      return ids.flatMap(dropExtent);
+      const dropped = ids.flatMap(dropExtent);
+      maps.forget(ino);
+      return dropped;
     },
     allocPackSeq() {
       sql("INSERT OR IGNORE INTO meta (key, value) VALUES ('next_pack', 1)").run();

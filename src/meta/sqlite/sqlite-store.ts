@@ -8,6 +8,7 @@ import type { MetaStore, OpenMetaStore, Txn, TxnWrites } from '../store';
 import { openConnection } from './connection';
 import { configReads, configWrites } from './config';
 import { diskReads, diskWrites } from './disks';
+import { ExtentMapCache } from './extent-maps';
 import { extentReads, extentWrites } from './extents';
 import { jobReads, jobWrites } from './jobs';
 import { NamespaceCache, namespaceReads, namespaceWrites } from './namespace';
@@ -22,7 +23,8 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
   const conn = openConnection(file, opts);
   const { db, sql } = conn;
   const cache = new NamespaceCache();
-  const writes: TxnWrites = { ...namespaceWrites(sql, cache), ...extentWrites(sql), ...diskWrites(sql), ...jobWrites(sql), ...configWrites(sql) };
+  const maps = new ExtentMapCache();
+  const writes: TxnWrites = { ...namespaceWrites(sql, cache), ...extentWrites(sql, maps), ...diskWrites(sql), ...jobWrites(sql), ...configWrites(sql) };
   let txnOpen = false;
   // Transaction groups: `grouping` on, every Txn is a savepoint of one SQLite transaction (`groupOpen`).
   let grouping = false;
@@ -31,7 +33,7 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
   const generation = (): number => Number(metaValue(sql, 'generation'));
   const store: MetaStore = {
     ...namespaceReads(sql, cache),
-    ...extentReads(sql),
+    ...extentReads(sql, maps),
     ...diskReads(sql),
     ...jobReads(sql),
     ...configReads(sql),
@@ -54,11 +56,12 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
         tx = beginTxn(conn, writes, () => { txnOpen = false; }, (c) => store.onCommit?.(c));
       }
       txnOpen = true;
-      // A rollback undoes writes the namespace cache has already seen.
+      // A rollback undoes writes the namespace and extent-map caches have already seen.
       const abort = tx.abort.bind(tx);
       tx.abort = () => {
         abort();
         cache.clear();
+        maps.clear();
       };
       return tx;
     },
