@@ -31,6 +31,8 @@ type Engine = Parameters<typeof writeExtent>[0] & Pick<EngineServices, 'meta' | 
 export const PACK_MAX_EXTENT = 256 * 1024;
 /** A pack is written once it holds this much (or at the group's commit, whichever comes first). */
 export const PACK_TARGET_BYTES = 1024 * 1024;
+/** Packs waiting to be written, in bytes, before a file that would pack waits (memory stays bounded). */
+const MAX_UNWRITTEN_BYTES = 64 * 1024 * 1024;
 
 /** The extent record of `bytes` packed at `ref`: it owns no fragments, its own BLAKE3 verifies its range of the pack. */
 export function packedExtent(ino: number, offset: number, bytes: Uint8Array, ref: PackRef): Extent {
@@ -61,9 +63,16 @@ export class Packer {
     return p ? Buffer.from(p.buf.buffer, p.buf.byteOffset, p.len) : undefined;
   }
 
-  /** Packs waiting to be written (for the metrics and tests). */
-  get pending(): number {
-    return this.unwritten.size;
+  /** Resolves when the packs waiting to be written hold less than MAX_UNWRITTEN_BYTES. */
+  async room(): Promise<void> {
+    for (;;) {
+      const all = [...this.unwritten.values()];
+      if (all.reduce((n, p) => n + p.len, 0) < MAX_UNWRITTEN_BYTES) return;
+      // The sealed ones are being written (or failed, and wait for the commit's retry): wait for one.
+      const sealed = all.filter((p) => p.written);
+      if (sealed.length === 0) return;
+      await Promise.race(sealed.map((p) => p.written!.catch(() => undefined)));
+    }
   }
 
   /**

@@ -188,7 +188,10 @@ export class OpenFile {
     this.throwIfFailed();
     if (packing) {
       // Only an extent going into a pack waits out a running commit; inline ones need no pack.
-      if (this.willPack()) await this.engine.txg.packable();
+      if (this.willPack()) {
+        await this.engine.packs.room();
+        await this.engine.txg.packable();
+      }
       // No await from here to the transaction: the packed bytes and their extents join one group.
       this.packDirty();
     }

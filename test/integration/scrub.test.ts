@@ -106,12 +106,12 @@ function assertFilesRead(pool: string, root: string, files: Map<string, string>)
   }
 }
 
-async function waitUntil<T>(what: string, fn: () => T | undefined, timeoutMs = 60_000): Promise<T> {
+async function waitUntil<T>(what: string, fn: () => T | undefined, timeoutMs = 60_000, seen: () => string = () => ''): Promise<T> {
   const end = Date.now() + timeoutMs;
   for (;;) {
     const v = fn();
     if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what} ${seen()}`);
     await sleep(100);
   }
 }
@@ -199,10 +199,12 @@ test('through a mount: corrupt fragments read correct, a scrub through the coord
       }
       // The coordinator's monitor starts a rebuild for what the scrub queued: wait until it has
       // repaired every damaged extent, so the --repair pass meets a clean pool and the counts are exact.
+      let last: Json = {};
       await waitUntil('the coordinator to repair what the scrub queued', () => {
         const s = ok('status', pool);
+        last = s;
         return s.repairQueue === 0 && s.extents.degraded === 0 && (s.jobs as Json[]).length === 0 ? s : undefined;
-      });
+      }, 60_000, () => `(seed ${rng.seed}; last status: ${JSON.stringify({ q: last.repairQueue, extents: last.extents, jobs: last.jobs, reasons: last.reasons })})`);
       const repair = ok('scrub', pool, '--repair');
       assert.equal(repair.clean, true);
       assert.deepEqual([repair.fragments.bad, repair.extents.damaged, repair.extents.repaired], [0, 0, 0], 'nothing was left to repair');
