@@ -111,7 +111,6 @@ async function rebuild(engine: Engine, id: Buffer, missing: CheckProblem[]): Pro
 
 async function unreferencedFragments(engine: Engine, skipped: ReadonlySet<number>, opts: FragmentCheckOptions,
   out: FragmentCheck): Promise<CheckProblem[]> {
-  const found: CheckProblem[] = [];
   const removals: { p: CheckProblem; diskId: number; extentId: Buffer; index: number; ageSeconds: number }[] = [];
   const bar = opts.bar('check disks', opts.referencedBytes);
   let listed = 0;
@@ -128,14 +127,15 @@ async function unreferencedFragments(engine: Engine, skipped: ReadonlySet<number
         const hex = f.extentId.toString('hex');
         const p = problem('unreferenced-fragment', `fragment file ${hex}.${f.index} on disk ${d.id} belongs to no extent (${f.bytes} bytes)`,
           { extent: hex, disk: d.id, index: f.index });
-        found.push(p);
         removals.push({ p, diskId: d.id, extentId: f.extentId, index: f.index, ageSeconds: (now - f.mtimeMs) / 1000 });
       }
     }
   } finally {
     bar.stop();
   }
-  if (!opts.repair) return found;
+  // Disk by disk, then by id: the order of the report does not depend on the order directories list in.
+  removals.sort((a, b) => a.diskId - b.diskId || Buffer.compare(a.extentId, b.extentId) || a.index - b.index);
+  if (!opts.repair) return removals.map((r) => r.p);
   for (const r of removals) {
     if (r.ageSeconds < opts.minAgeSeconds) {
       settle(r.p, false, `left: ${Math.round(r.ageSeconds)}s old, younger than the minimum age ${opts.minAgeSeconds}s (an in-flight write may own it); `
@@ -154,5 +154,5 @@ async function unreferencedFragments(engine: Engine, skipped: ReadonlySet<number
       settle(r.p, false, `removal failed: ${(err as { code?: string }).code ?? 'EIO'} (a later check --repair or gc tries again)`);
     }
   }
-  return found;
+  return removals.map((r) => r.p);
 }
