@@ -82,6 +82,7 @@ test('check: a clean pool checks clean; planted problems are listed exactly, rep
 
     const big = inoOf(pool, '/a/big');
     const orphan = inoOf(pool, '/b/orphaned');
+    const a = inoOf(pool, '/a');
     const b = inoOf(pool, '/b');
     const big2 = ok('stat', pool, '/a/big2');
     const bigStat = ok('stat', pool, '/a/big');
@@ -104,7 +105,8 @@ test('check: a clean pool checks clean; planted problems are listed exactly, rep
     const db = new Database(path.join(pool, 'meta.db'));
     try {
       db.prepare('INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)').run(1, 'ghost', 9999); // dangling
-      setNlink(db, big, 3); // wrong link count
+      setNlink(db, big, 3); // wrong link counts: a file's, and a directory's (2 + its one subdirectory)
+      setNlink(db, a, 7);
       db.prepare('DELETE FROM dirents WHERE parent = ? AND name = ?').run(b, 'orphaned'); // orphan: nlink 1, no name
     } finally {
       db.close();
@@ -112,6 +114,7 @@ test('check: a clean pool checks clean; planted problems are listed exactly, rep
 
     const expected = [
       none({ kind: 'dangling-dirent', path: '/ghost', inode: 9999, parent: 1, name: 'ghost' }),
+      none({ kind: 'wrong-nlink', path: '/a', inode: a, nlink: 7, counted: 3 }),
       none({ kind: 'wrong-nlink', path: '/a/big', inode: big, nlink: 3, counted: 1 }),
       none({ kind: 'orphan-inode', inode: orphan, nlink: 1, counted: 0 }),
       none({ kind: 'missing-fragment', path: '/a/big2', inode: big2.ino, extent: big2.extents[0].id, disk: lost.diskId, index: 1 }),
@@ -120,18 +123,19 @@ test('check: a clean pool checks clean; planted problems are listed exactly, rep
     ];
     const found = fails('ECHECK', ['check', pool]);
     assert.deepEqual(shapes(found.problems), expected);
-    assert.equal(found.remaining, 6);
+    assert.equal(found.remaining, 7);
     assert.equal((found.problems as Json[]).every((p) => p.repair === null), true);
     const human = run(['check', pool]);
     assert.equal(human.code, 1);
     assert.match(human.stdout, /dangling-dirent: \/ghost names inode 9999, which does not exist/);
-    assert.match(human.stderr, /check found 6 problems; 6 remain: run `dynamicfs check .* --repair`/);
+    assert.match(human.stderr, /check found 7 problems; 7 remain: run `dynamicfs check .* --repair`/);
 
     // --repair fixes all but the young unreferenced fragment (the gc age rule).
     const repaired = fails('ECHECK', ['check', pool, '--repair']);
-    assert.deepEqual(shapes(repaired.problems), expected.map((p, i) => ({ ...p, repaired: i < 5 })));
+    assert.deepEqual(shapes(repaired.problems), expected.map((p, i) => ({ ...p, repaired: i < 6 })));
     assert.deepEqual((repaired.problems as Json[]).map((p) => p.repair.replace(/\d+s old/, 'Ns old')), [
       'entry removed',
+      'nlink set to 3',
       'nlink set to 1',
       `linked as /lost+found/#${orphan}`,
       `rebuilt onto disk ${lost.diskId}`,
@@ -143,13 +147,14 @@ test('check: a clean pool checks clean; planted problems are listed exactly, rep
     assert.equal(fs.existsSync(path.join(disks.get(src.diskId)!, fragRelativePath(Buffer.from(oldId, 'hex'), 0))), false);
 
     const young = ok('check', pool, '--repair', '--min-age', '0');
-    assert.deepEqual(shapes(young.problems), [expected[5]].map((p) => ({ ...p, repaired: true })));
+    assert.deepEqual(shapes(young.problems), [expected[6]].map((p) => ({ ...p, repaired: true })));
     assert.equal(young.clean, true);
 
     const after = ok('check', pool);
     assert.deepEqual(after.problems, []);
     assert.deepEqual(after.counts, { inodes: 9, dirents: 8, extents: 4, fragmentsOnDisks: 18 });
     assert.equal(ok('stat', pool, '/a/big').nlink, 1);
+    assert.equal(ok('stat', pool, '/a').nlink, 3);
     assert.equal(ok('stat', pool, '/').nlink, 5, 'root: 2 + /a, /b, /lost+found');
     assert.deepEqual((ok('ls', pool, '/lost+found').entries as Json[]).map((e) => e.name), [`#${orphan}`]);
     const orphanBytes = files.get('/b/orphaned')!;
