@@ -261,3 +261,76 @@ test('check through a running coordinator finds a planted unreferenced fragment 
     }
   });
 });
+
+/** An extent record of meta.db as the store reads it (fragments included), to rewrite with a matching checksum. */
+function extentRow(db: Database.Database, id: Buffer): Extent {
+  const r = db.prepare('SELECT * FROM extents WHERE id = ?').get(id) as Json;
+  const frags = db.prepare('SELECT * FROM fragments WHERE extent_id = ? ORDER BY idx').all(id) as Json[];
+  return { id: r.id, ino: r.ino, offset: r.offset, length: r.length, scheme: r.scheme, k: r.k, m: r.m, fragLen: r.frag_len, logicalHash: r.logical_hash,
+    inlineData: r.inline_data, fragments: frags.map((f) => ({ index: f.idx, diskId: f.disk_id, hash: f.hash })) };
+}
+
+test('check: the problems --repair leaves are listed exactly, each with why; an inode unlinked while open is none', async () => {
+  await withTmpDir(async (root) => {
+    const { pool } = makePool(root, 6);
+    const rng = new Rng(5);
+    for (const [name, size] of [['f', 100_000], ['g', 2000], ['h', 50_000], ['empty', 0]] as const) {
+      const local = path.join(root, name);
+      fs.writeFileSync(local, rng.bytes(size));
+      ok('put', pool, local, `/${name}`);
+    }
+    ok('mkdir', pool, '/d');
+    ok('mkdir', pool, '/d/sub');
+    const [f, g, empty, d, sub] = ['/f', '/g', '/empty', '/d', '/d/sub'].map((p) => inoOf(pool, p)) as [number, number, number, number, number];
+    const fExtent = Buffer.from(ok('stat', pool, '/f').extents[0].id, 'hex');
+    const hExtent = Buffer.from(ok('stat', pool, '/h').extents[0].id, 'hex');
+    const packed = Buffer.from('0f'.repeat(16), 'hex');
+    const ghostPack = Buffer.from('a0'.repeat(16), 'hex');
+    const db = new Database(path.join(pool, 'meta.db'));
+    try {
+      db.prepare('INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)').run(1, 'again', sub); // a directory in two parents
+      db.prepare('INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)').run(f, 'inner', g); // an entry inside a file
+      const fe = { ...extentRow(db, fExtent), ino: 4242 }; // an extent of no inode
+      db.prepare('UPDATE extents SET ino = ?, checksum = ? WHERE id = ?').run(fe.ino, extentChecksum(fe), fExtent);
+      const he = { ...extentRow(db, hExtent), ino: d }; // an extent of a directory
+      db.prepare('UPDATE extents SET ino = ?, checksum = ? WHERE id = ?').run(he.ino, extentChecksum(he), hExtent);
+      // /empty's bytes packed in a pack that does not exist (and past its size).
+      const pe: Extent = { id: packed, ino: empty, offset: 0, length: 100, scheme: 'packed', k: 0, m: 0, fragLen: 0, logicalHash: Buffer.alloc(32),
+        inlineData: null, fragments: [], pack: { id: ghostPack, offset: 0 } };
+      db.prepare(`INSERT INTO extents (id, ino, offset, length, scheme, k, m, frag_len, logical_hash, inline_data, pack_id, pack_offset, checksum)
+                  VALUES (?, ?, 0, 100, 'packed', 0, 0, 0, ?, NULL, ?, 0, ?)`).run(packed, empty, pe.logicalHash, ghostPack, extentChecksum(pe));
+      // A file unlinked while open when its coordinator died: nlink 0, no name. Not a problem.
+      const unlinked: Inode = { ...toInode(db.prepare('SELECT * FROM inodes WHERE ino = ?').get(g) as InodeRow), ino: 5000, nlink: 0 };
+      db.prepare(`INSERT INTO inodes (ino, kind, mode, uid, gid, size, nlink, atime_ms, mtime_ms, ctime_ms, policy, target, rdev, checksum)
+                  SELECT 5000, kind, mode, uid, gid, size, 0, atime_ms, mtime_ms, ctime_ms, policy, target, rdev, ? FROM inodes WHERE ino = ?`).run(inodeChecksum(unlinked), g);
+    } finally {
+      db.close();
+    }
+    const expected = [
+      none({ kind: 'parent-not-dir', inode: g, parent: f, name: 'inner' }),
+      none({ kind: 'wrong-nlink', path: '/', inode: 1, nlink: 3, counted: 4 }),
+      none({ kind: 'wrong-nlink', path: '/g', inode: g, nlink: 1, counted: 2 }),
+      none({ kind: 'dir-two-parents', path: '/again', inode: sub, counted: 2 }),
+      none({ kind: 'extent-without-inode', inode: 4242, extent: fExtent.toString('hex') }),
+      none({ kind: 'extent-owner-not-file', path: '/d', inode: d, extent: hExtent.toString('hex') }),
+      none({ kind: 'pack-missing', path: '/empty', inode: empty, extent: packed.toString('hex') }),
+      none({ kind: 'size-short', path: '/empty', inode: empty }),
+    ];
+    const sortKey = (p: Json): string => `${p.kind}/${p.extent}`;
+    const byKind = (list: Json[]): Json[] => [...list].sort((x, y) => sortKey(x).localeCompare(sortKey(y)));
+    assert.deepEqual(byKind(shapes(fails('ECHECK', ['check', pool]).problems)), byKind(expected));
+    const after = fails('ECHECK', ['check', pool, '--repair']);
+    const fixed = new Set(['wrong-nlink']);
+    assert.deepEqual(byKind(shapes(after.problems)), byKind(expected.map((p) => ({ ...p, repaired: fixed.has(p.kind) }))));
+    assert.deepEqual(Object.fromEntries((after.problems as Json[]).filter((p) => !p.repaired).map((p) => [p.kind, p.repair])), {
+      'parent-not-dir': 'not repaired: the entry cannot be reached; check --repair does not guess where it belongs',
+      'dir-two-parents': 'not repaired: which entry is right is not known; remove the wrong one (rm, mv)',
+      'extent-without-inode': 'not repaired: no file names these bytes; nothing is deleted by check',
+      'extent-owner-not-file': 'not repaired: nothing is deleted by check',
+      'pack-missing': 'not repaired: the bytes are lost; restore the file from a backup',
+      'size-short': 'not repaired: the bytes past the size are not the file\'s; rewrite the file to settle it',
+    });
+    assert.equal(after.remaining, 6);
+    assert.deepEqual(byKind(shapes(fails('ECHECK', ['check', pool]).problems)), byKind(expected.filter((p) => !fixed.has(p.kind))));
+  });
+});
