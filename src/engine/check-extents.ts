@@ -8,7 +8,7 @@
 import { DfsError } from '../errors';
 import { ownsFragments, PACK_INO, type Extent, type Inode } from '../meta/records';
 import type { Txn } from '../meta/store';
-import { problem, settle, type CheckProblem } from './check-problems';
+import { pathOrNull, problem, settle, type CheckProblem } from './check-problems';
 import type { DroppedExtent, EngineServices } from './context';
 
 type Engine = Pick<EngineServices, 'meta' | 'packs'>;
@@ -69,7 +69,7 @@ export function scanExtents(engine: Engine): ExtentScan {
         if (pack && !pack.value && !engine.packs.bytes(e.pack.id)) {
           out.problems.push(problem('pack-missing', `${meta.pathOf(e.ino)}: the bytes at ${e.offset} (${e.length}) were packed in `
             + `pack ${e.pack.id.toString('hex')}, which does not exist: they are lost`,
-          { path: meta.pathOf(e.ino), inode: e.ino, extent: hex }));
+          { path: pathOrNull(meta, e.ino), inode: e.ino, extent: hex }));
         }
       }
     }
@@ -78,7 +78,7 @@ export function scanExtents(engine: Engine): ExtentScan {
     const inode = meta.getInode(ino)!;
     if (end > inode.size) {
       out.problems.push(problem('size-short', `${meta.pathOf(ino)}: size ${inode.size} is shorter than the end of its last extent (${end})`,
-        { path: meta.pathOf(ino), inode: ino }));
+        { path: pathOrNull(meta, ino), inode: ino }));
     }
   }
   for (const id of packs) {
@@ -99,7 +99,7 @@ function checkOwner(meta: Engine['meta'], problems: CheckProblem[], e: Extent, o
     problems.push(problem('extent-without-inode', `extent ${hex} belongs to inode ${e.ino}, which does not exist`, { inode: e.ino, extent: hex }));
   } else if (owner.kind !== 'file') {
     problems.push(problem('extent-owner-not-file', `extent ${hex} belongs to inode ${e.ino}, a ${owner.kind}, not a regular file`,
-      { path: meta.pathOf(e.ino), inode: e.ino, extent: hex }));
+      { path: pathOrNull(meta, e.ino), inode: e.ino, extent: hex }));
   }
 }
 

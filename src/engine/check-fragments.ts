@@ -10,7 +10,7 @@
  */
 import { ownsFragments, PACK_INO, type Extent } from '../meta/records';
 import { fragmentFileBytes, unlessCorrupt } from './check-extents';
-import { problem, settle, type CheckProblem } from './check-problems';
+import { pathOrNull, problem, settle, type CheckProblem } from './check-problems';
 import { fragmentsOnDisk } from './gc';
 import { repairExtent } from './repair';
 
@@ -82,7 +82,7 @@ function missingProblem(engine: Engine, e: Extent, index: number, diskId: number
   const hex = e.id.toString('hex');
   const what = e.ino === PACK_INO ? `pack ${hex} (small files' bytes)` : `extent ${hex} of ${engine.meta.pathOf(e.ino)} at ${e.offset}`;
   return problem('missing-fragment', `fragment ${index} of ${what} is missing from disk ${diskId}`,
-    { path: e.ino === PACK_INO ? null : engine.meta.pathOf(e.ino), inode: e.ino === PACK_INO ? null : e.ino, extent: hex, disk: diskId, index });
+    { path: e.ino === PACK_INO ? null : pathOrNull(engine.meta, e.ino), inode: e.ino === PACK_INO ? null : e.ino, extent: hex, disk: diskId, index });
 }
 
 /** Queue the extent for repair (so a rebuild restores it if this one cannot), then rebuild it now. */

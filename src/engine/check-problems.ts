@@ -4,6 +4,7 @@
  * fragment parts here; all of them speak this one shape, so the report and its JSON are
  * the same whatever found the problem.
  */
+import type { MetaStore } from '../meta/store';
 
 export type CheckKind =
   // namespace (fs/check-namespace.ts)
@@ -35,6 +36,12 @@ export interface CheckProblem {
   repaired: boolean;
   /** What --repair did, or why it did not (null when repair was not asked for). */
   repair: string | null;
+}
+
+/** A path naming the inode, or null when no entry reaches it (pathOf's `<inode N, unlinked>`). */
+export function pathOrNull(meta: Pick<MetaStore, 'pathOf'>, ino: number): string | null {
+  const p = meta.pathOf(ino);
+  return p.startsWith('<') ? null : p;
 }
 
 /** A problem with every object field null but those given; not repaired. */

@@ -14,7 +14,7 @@
  * inside a coordinator the mount cannot change what was counted before it is fixed.
  */
 import { unlessCorrupt } from '../engine/check-extents';
-import { problem, settle, type CheckProblem } from '../engine/check-problems';
+import { pathOrNull, problem, settle, type CheckProblem } from '../engine/check-problems';
 import type { Inode, InodeKind } from '../meta/records';
 import { ROOT_INO, type MetaStore, type Txn } from '../meta/store';
 import { makeDirs, touchDir } from './dir-ops';
@@ -67,9 +67,9 @@ function countEntries(meta: MetaStore, inodes: Map<number, Counted>, corrupt: Re
   for (let batch = meta.direntsAfter(undefined, 1000); batch.length > 0; batch = meta.direntsAfter(batch[batch.length - 1], 1000)) {
     for (const d of batch) {
       out.dirents++;
-      const where = `${dirPath(meta, d.parent)}${d.name}`;
       const child = inodes.get(d.ino);
       if (!child && !corrupt.has(d.ino)) {
+        const where = `${dirPath(meta, d.parent)}${d.name}`;
         const p = problem('dangling-dirent', `${where} names inode ${d.ino}, which does not exist`,
           { path: where, inode: d.ino, parent: d.parent, name: d.name });
         out.problems.push(p);
@@ -88,20 +88,24 @@ function countEntries(meta: MetaStore, inodes: Map<number, Counted>, corrupt: Re
   }
 }
 
+/** Paths are looked up only for the inodes in a problem: a walk up the tree per inode would cost more than the check. */
 function checkLinks(meta: MetaStore, ino: number, c: Counted, out: NamespaceScan): void {
-  const path = pathOrNull(meta, ino);
+  const path = (): string | null => pathOrNull(meta, ino);
+  const named = (): string => path() ?? `inode ${ino}`;
   if (c.kind === 'dir') {
     if (ino !== ROOT_INO && c.named === 0) orphan(out, ino, c, `directory inode ${ino} is named by no entry (orphan)`);
     if (c.named > 1) {
-      out.problems.push(problem('dir-two-parents', `directory ${path ?? `inode ${ino}`} is named by ${c.named} entries (a directory has one parent)`,
-        { path, inode: ino, counted: c.named }));
+      out.problems.push(problem('dir-two-parents', `directory ${named()} is named by ${c.named} entries (a directory has one parent)`,
+        { path: path(), inode: ino, counted: c.named }));
     }
-    wrongNlink(out, ino, path, c.nlink, 2 + c.subdirs, `directory ${path ?? `inode ${ino}`} has nlink ${c.nlink}; 2 + ${c.subdirs} subdirectories make ${2 + c.subdirs}`);
+    if (c.nlink !== 2 + c.subdirs) {
+      wrongNlink(out, ino, path(), c.nlink, 2 + c.subdirs, `directory ${named()} has nlink ${c.nlink}; 2 + ${c.subdirs} subdirectories make ${2 + c.subdirs}`);
+    }
   } else if (c.named === 0) {
     // nlink 0 and no name: unlinked while open, kept for the handle (dropped at the next coordinator start).
     if (c.nlink > 0) orphan(out, ino, c, `${c.kind} inode ${ino} has nlink ${c.nlink} but no entry names it (orphan)`);
-  } else {
-    wrongNlink(out, ino, path, c.nlink, c.named, `${path ?? `inode ${ino}`}: nlink ${c.nlink}, but ${c.named} entries name it`);
+  } else if (c.nlink !== c.named) {
+    wrongNlink(out, ino, path(), c.nlink, c.named, `${named()}: nlink ${c.nlink}, but ${c.named} entries name it`);
   }
 }
 
@@ -112,15 +116,9 @@ function orphan(out: NamespaceScan, ino: number, c: Counted, message: string): v
 }
 
 function wrongNlink(out: NamespaceScan, ino: number, path: string | null, nlink: number, counted: number, message: string): void {
-  if (nlink === counted) return;
   const p = problem('wrong-nlink', message, { path, inode: ino, nlink, counted });
   out.problems.push(p);
   out.fixNlink.push({ ino, to: counted, problem: p });
-}
-
-function pathOrNull(meta: MetaStore, ino: number): string | null {
-  const p = meta.pathOf(ino);
-  return p.startsWith('<') ? null : p;
 }
 
 function dirPath(meta: MetaStore, ino: number): string {
