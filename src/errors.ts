@@ -24,6 +24,8 @@ export const ErrorCodes = [
   'ENOCOORDINATOR', 'EADDRINUSE', 'EADDRNOTAVAIL',
   // disks, jobs and scrub
   'ENODISK', 'EFINDINGS', 'EJOBFAILED', 'ECANCELED', 'EINTERRUPTED',
+  // check (fsck)
+  'ECHECK',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

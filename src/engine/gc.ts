@@ -6,6 +6,7 @@
  * disk's FragmentStore; an orphan is named by its disk and extent/index (a fragment) or
  * entry name (tmp), never by a path.
  */
+import type { StoredFragment } from '../pool/fragment-store';
 import type { EngineServices } from './context';
 
 type Engine = Pick<EngineServices, 'pool' | 'meta' | 'health' | 'isUncommitted'>;
@@ -37,6 +38,17 @@ export interface GcResult {
 
 export const DEFAULT_GC_MIN_AGE_SECONDS = 900;
 
+/**
+ * Every fragment file on the disk, and whether it is in use: the store references it on
+ * this disk, or an uncommitted write holds its extent (gc and check ask the same question).
+ */
+export async function* fragmentsOnDisk(engine: Pick<Engine, 'pool' | 'meta' | 'isUncommitted'>, diskId: number):
+  AsyncGenerator<{ f: StoredFragment; referenced: boolean }> {
+  for await (const f of engine.pool.store(diskId).list()) {
+    yield { f, referenced: engine.meta.hasFragment(f.extentId, f.index, diskId) || engine.isUncommitted(f.extentId) };
+  }
+}
+
 export async function collectGarbage(engine: Engine, opts: GcOptions): Promise<GcResult> {
   const now = Date.now();
   const old = (mtimeMs: number) => (now - mtimeMs) / 1000 >= opts.minAgeSeconds;
@@ -49,9 +61,9 @@ export async function collectGarbage(engine: Engine, opts: GcOptions): Promise<G
     if (!engine.health.present(d.id)) continue;
     const store = engine.pool.store(d.id);
     const age = (mtimeMs: number): number => Math.round((now - mtimeMs) / 1000);
-    for await (const f of store.list()) {
+    for await (const { f, referenced } of fragmentsOnDisk(engine, d.id)) {
       result.scannedFragments++;
-      if (!engine.meta.hasFragment(f.extentId, f.index, d.id) && !engine.isUncommitted(f.extentId) && old(f.mtimeMs)) {
+      if (!referenced && old(f.mtimeMs)) {
         result.orphans.push({ diskId: d.id, name: `${f.extentId.toString('hex')}.${f.index}`, bytes: f.bytes, ageSeconds: age(f.mtimeMs), kind: 'fragment' });
         removals.push(() => store.remove(f.extentId, f.index));
       }

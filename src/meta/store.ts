@@ -46,6 +46,17 @@ export interface NamespaceWrites {
   removeXattr(ino: number, name: string): boolean;
 }
 
+/**
+ * Whole-store walks in key order, in batches, for `check` (fsck): the keys only, so a
+ * record that fails its checksum is met (EMETACORRUPT) when read by getInode, not here.
+ */
+export interface ScanReads {
+  /** Inode numbers above `after`, ascending, at most `limit`. */
+  inodeNumbersAfter(after: number, limit: number): number[];
+  /** Directory entries after (after.parent, after.name) in (parent, name) order, at most `limit`; from the start without `after`. */
+  direntsAfter(after: { parent: number; name: string } | undefined, limit: number): (Dirent & { parent: number })[];
+}
+
 /** Extents with their fragment placements, and their upkeep: the repair queue and scrub's verified marks. */
 export interface ExtentReads {
   /** A file's extents in offset order, each verified with its fragments. */
@@ -153,7 +164,7 @@ export interface Txn extends TxnWrites {
   abort(): void;
 }
 
-export interface MetaStore extends NamespaceReads, ExtentReads, DiskReads, JobReads, ConfigReads {
+export interface MetaStore extends NamespaceReads, ScanReads, ExtentReads, DiskReads, JobReads, ConfigReads {
   /** Number of committed transactions since the pool was created. */
   generation(): number;
   /** Start the one write transaction (EINTERNAL if one is open). */

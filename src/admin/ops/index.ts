@@ -11,6 +11,7 @@ import type { Engine } from '../../engine/engine';
 import type { AdminOp, OpContext } from '../context';
 import { addDisk } from './add-disk';
 import { benchmark } from './benchmark';
+import { check } from './check';
 import { config } from './config';
 import { diskEvents } from './disk-events';
 import { disks } from './disks';
@@ -49,6 +50,7 @@ export const adminOps = {
   rm,
   stat,
   gc,
+  check,
   put,
   get,
   benchmark,
@@ -92,6 +94,7 @@ export type { MvArgs, MvData } from './mv';
 export type { RmArgs, RmData } from './rm';
 export type { StatArgs, StatData } from './stat';
 export type { GcArgs, GcData } from './gc';
+export type { CheckArgs, CheckData } from './check';
 export type { PutArgs, PutData } from './put';
 export type { GetArgs, GetData } from './get';
 export type { BenchmarkArgs, BenchmarkData } from './benchmark';

@@ -12,6 +12,7 @@ import { ExtentMapCache } from './extent-maps';
 import { extentReads, extentWrites } from './extents';
 import { jobReads, jobWrites } from './jobs';
 import { NamespaceCache, namespaceReads, namespaceWrites } from './namespace';
+import { scanReads } from './scan';
 import { metaValue } from './sql';
 import { beginGroupTxn, beginTxn } from './txn';
 
@@ -33,6 +34,7 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
   const generation = (): number => Number(metaValue(sql, 'generation'));
   const store: MetaStore = {
     ...namespaceReads(sql, cache),
+    ...scanReads(sql),
     ...extentReads(sql, maps),
     ...diskReads(sql),
     ...jobReads(sql),
