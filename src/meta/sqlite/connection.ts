@@ -10,7 +10,7 @@ import { ROOT_INO } from '../store';
 import { writeInode } from './namespace';
 import { SCHEMA, SCHEMA_VERSION } from './schema';
 import { sumEveryRow, CHECKSUMMED_IN_5 } from './checksums';
-import { metaValue, putMeta, statementCache, type Sql } from './sql';
+import { corrupt, metaValue, putMeta, statementCache, type Sql } from './sql';
 
 export interface Connection {
   readonly db: Database.Database;
@@ -72,6 +72,8 @@ function initSchema({ db, sql }: Connection): void {
 function upgrade({ db, sql }: Connection): void {
   const from = schemaVersion(sql);
   if (from !== 1 && from !== 2 && from !== 3 && from !== 4) return;
+  // A store that already sums its meta rows is schema 5 whatever its version row says: that row is damaged.
+  if ((sql('PRAGMA table_info(meta)').all() as { name: string }[]).some((c) => c.name === 'checksum')) throw corrupt('meta', 'key schema_version');
   db.transaction(() => {
     if (from < 3) sql('ALTER TABLE inodes ADD COLUMN rdev INTEGER NOT NULL DEFAULT 0').run();
     if (from < 4) {

@@ -106,11 +106,12 @@ export function namespaceReads(sql: Sql, cache: NamespaceCache): NamespaceReads 
     getXattr(ino, name) {
       const r = sql('SELECT value, checksum FROM xattrs WHERE ino = ? AND name = ?').get(ino, name) as { value: Buffer; checksum: Buffer } | undefined;
       if (!r) return undefined;
-      if (!xattrChecksum(ino, name, r.value).equals(r.checksum)) throw corrupt('xattrs', `ino ${ino}, name ${JSON.stringify(name)}`);
+      verifyXattr(ino, name, r);
       return r.value;
     },
     listXattrs(ino) {
-      return (sql('SELECT name FROM xattrs WHERE ino = ? ORDER BY name').all(ino) as { name: string }[]).map((r) => r.name);
+      const rows = sql('SELECT name, value, checksum FROM xattrs WHERE ino = ? ORDER BY name').all(ino) as { name: string; value: Buffer; checksum: Buffer }[];
+      return rows.map((r) => verifyXattr(ino, r.name, r));
     },
     unlinkedInodes() {
       return (sql('SELECT ino FROM inodes WHERE nlink = 0').all() as { ino: number }[]).map((r) => r.ino);
@@ -171,4 +172,9 @@ function verifyInode(r: InodeSql): Inode {
 
 function verifyDirent(parent: number, r: DirentSql): void {
   if (!direntChecksum(parent, r.name, r.ino).equals(r.checksum)) throw corrupt('dirents', `parent ${parent}, name ${JSON.stringify(r.name)}`);
+}
+
+function verifyXattr(ino: number, name: string, r: { value: Buffer; checksum: Buffer }): string {
+  if (!xattrChecksum(ino, name, r.value).equals(r.checksum)) throw corrupt('xattrs', `ino ${ino}, name ${JSON.stringify(name)}`);
+  return name;
 }

@@ -95,6 +95,7 @@ function storeWithEveryRecord(dbFile: string): { ino: number; diskId: number; jo
       const ino = tx.allocIno();
       tx.putInode({ ...file(ino), mtimeMs: 1234.567 });
       tx.link(ROOT_INO, 'a', ino);
+      tx.setXattr(ino, 'user.k', Buffer.from('yes'));
       tx.putExtent(extent(ino));
       tx.queueRepair(Buffer.alloc(16, 7), 'bad fragment 1');
       const diskId = tx.addDisk({ uuid: 'u-1', path: '/disks/d0', tier: 'hot', state: 'healthy', addedMs: 1000 });
@@ -120,6 +121,8 @@ test('a tampered dirent, disk, disk event, job, repair, verified mark or meta va
         lookup: (t) => t.lookup(ROOT_INO, 'a'), readdir: (t) => t.readdir(ROOT_INO), readdirKinds: (t) => t.readdirKinds(ROOT_INO) } },
       { tamper: `UPDATE dirents SET ino = ${ino} WHERE name = 'a'; UPDATE dirents SET checksum = x'00'`, key: /in dirents \(parent 1, name "a"\)/,
         reads: { parentOf: (t) => t.parentOf(ino), pathOf: (t) => t.pathOf(ino) } },
+      { tamper: "UPDATE xattrs SET value = x'6e6f'", key: new RegExp(`in xattrs \\(ino ${ino}, name "user\\.k"\\)`), reads: {
+        listXattrs: (t) => t.listXattrs(ino), getXattr: (t) => t.getXattr(ino, 'user.k') } },
       { tamper: "UPDATE disks SET state = 'healthy'", key: /in disks \(id 1\)/, reads: {
         listDisks: (t) => t.listDisks(), getDisk: (t) => t.getDisk(diskId),
         'setDiskState (reads before it writes)': (t) => t.transact((tx) => tx.setDiskState(diskId, 'failed', 'operator', 'x')),
@@ -162,6 +165,11 @@ test('a tampered dirent, disk, disk event, job, repair, verified mark or meta va
     const raw = new Database(dbFile);
     raw.exec("UPDATE meta SET checksum = x'00' WHERE key = 'schema_version'");
     raw.close();
+    assert.throws(() => openSqliteStore(dbFile), (e: unknown) => e instanceof DfsError && e.code === 'EMETACORRUPT' && /in meta \(key schema_version\)/.test(e.message));
+    // A version row set back to 4 would have the upgrade run again over summed tables: it is the damaged row instead.
+    const raw4 = new Database(dbFile);
+    raw4.exec("UPDATE meta SET value = 4 WHERE key = 'schema_version'");
+    raw4.close();
     assert.throws(() => openSqliteStore(dbFile), (e: unknown) => e instanceof DfsError && e.code === 'EMETACORRUPT' && /in meta \(key schema_version\)/.test(e.message));
     // The untampered store reads every record back.
     const t = openSqliteStore(pristine);
