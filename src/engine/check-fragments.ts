@@ -11,7 +11,7 @@
 import { ownsFragments, PACK_INO, type Extent } from '../meta/records';
 import { fragmentFileBytes, unlessCorrupt } from './check-extents';
 import { pathOrNull, problem, settle, type CheckProblem } from './check-problems';
-import { fragmentsOnDisk } from './gc';
+import { fragmentsOnDisk, inUse } from './gc';
 import { repairExtent } from './repair';
 
 type Engine = Parameters<typeof repairExtent>[0] & Parameters<typeof fragmentsOnDisk>[0];
@@ -143,7 +143,7 @@ async function unreferencedFragments(engine: Engine, skipped: ReadonlySet<number
       continue;
     }
     // Asked again just before the removal: a write may have claimed the id since the listing.
-    if (engine.meta.hasFragment(r.extentId, r.index, r.diskId) || engine.isUncommitted(r.extentId)) {
+    if (inUse(engine, r.extentId, r.index, r.diskId)) {
       settle(r.p, true, 'referenced again by the time of the removal: nothing to do');
       continue;
     }

@@ -6,6 +6,7 @@
  * disk's FragmentStore; an orphan is named by its disk and extent/index (a fragment) or
  * entry name (tmp), never by a path.
  */
+import type { DfsError } from '../errors';
 import type { StoredFragment } from '../pool/fragment-store';
 import type { EngineServices } from './context';
 
@@ -44,8 +45,21 @@ export const DEFAULT_GC_MIN_AGE_SECONDS = 900;
  */
 export async function* fragmentsOnDisk(engine: Pick<Engine, 'pool' | 'meta' | 'isUncommitted'>, diskId: number):
   AsyncGenerator<{ f: StoredFragment; referenced: boolean }> {
-  for await (const f of engine.pool.store(diskId).list()) {
-    yield { f, referenced: engine.meta.hasFragment(f.extentId, f.index, diskId) || engine.isUncommitted(f.extentId) };
+  for await (const f of engine.pool.store(diskId).list()) yield { f, referenced: inUse(engine, f.extentId, f.index, diskId) };
+}
+
+/**
+ * Whether the store references the fragment on this disk or a write holds its extent. An
+ * extent record failing its checksum may reference it: that counts as in use (never delete
+ * what a damaged record might still need; `check` reports the record).
+ */
+export function inUse(engine: Pick<Engine, 'meta' | 'isUncommitted'>, extentId: Buffer, index: number, diskId: number): boolean {
+  if (engine.isUncommitted(extentId)) return true;
+  try {
+    return engine.meta.hasFragment(extentId, index, diskId);
+  } catch (err) {
+    if ((err as DfsError).code === 'EMETACORRUPT') return true;
+    throw err;
   }
 }
 

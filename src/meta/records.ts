@@ -1,8 +1,8 @@
 /**
- * The record types the metadata store holds (whatever the backend), and the checksums of
- * inodes, extents and xattrs. A checksum is the BLAKE3 of a msgpack array of the record's
- * fields in a fixed order, prefixed by the record type, so the same record always hashes
- * the same and no two types collide.
+ * The record types the metadata store holds (whatever the backend), and the checksum of
+ * every record kind. A checksum is the BLAKE3 of a msgpack array of the record's fields in
+ * a fixed order, prefixed by the record type, so the same record always hashes the same
+ * and no two types collide.
  */
 import { Packr } from 'msgpackr';
 import { blake3 } from '../native';
@@ -99,6 +99,36 @@ export function xattrChecksum(ino: number, name: string, value: Buffer): Buffer 
   return blake3(packr.pack(['xattr/1', ino, name, value]));
 }
 
+export function direntChecksum(parent: number, name: string, ino: number): Buffer {
+  return blake3(packr.pack(['dirent/1', parent, name, ino]));
+}
+
+export function diskChecksum(d: DiskRow): Buffer {
+  return blake3(packr.pack(['disk/1', d.id, d.uuid, d.path, d.tier, d.state, d.addedMs, d.readErrors, d.checksumErrors, d.writeErrors]));
+}
+
+export function diskEventChecksum(e: DiskEvent): Buffer {
+  return blake3(packr.pack(['event/1', e.id, e.diskId, e.atMs, e.from, e.to, e.source, e.reason]));
+}
+
+/** Over the JSON text as stored (params, progress), not the parsed objects: the stored bytes are what is checked. */
+export function jobChecksum(j: StoredJob): Buffer {
+  return blake3(packr.pack(['job/1', j.id, j.kind, j.state, j.params, j.progress, j.error, j.createdMs, j.updatedMs, j.finishedMs]));
+}
+
+export function repairChecksum(r: RepairEntry): Buffer {
+  return blake3(packr.pack(['repair/1', r.extentId, r.reason, r.queuedMs]));
+}
+
+export function verifiedChecksum(extentId: Buffer, atMs: number): Buffer {
+  return blake3(packr.pack(['verified/1', extentId, atMs]));
+}
+
+/** A `meta` value (an integer counter, or a setting's JSON text) as the store holds it. */
+export function metaChecksum(key: string, value: number | string): Buffer {
+  return blake3(packr.pack(['meta/1', key, value]));
+}
+
 /** A fresh inode's fields with sane defaults (owner root, times now). */
 export function newInode(ino: number, kind: InodeKind, mode: number, now: number, extra: Partial<Inode> = {}): Inode {
   return { ino, kind, mode, uid: 0, gid: 0, size: 0, nlink: kind === 'dir' ? 2 : 1, atimeMs: now, mtimeMs: now, ctimeMs: now,
@@ -154,6 +184,16 @@ export interface JobRow {
   createdMs: number;
   updatedMs: number;
   finishedMs: number | null;
+}
+
+/** A job as stored: params and progress as their JSON text. */
+export type StoredJob = Omit<JobRow, 'params' | 'progress'> & { params: string; progress: string };
+
+/** An extent queued for repair, and why. */
+export interface RepairEntry {
+  extentId: Buffer;
+  reason: string;
+  queuedMs: number;
 }
 
 /** What MetaStore.onCommit hears after each commit. */

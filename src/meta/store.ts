@@ -5,11 +5,13 @@
  *
  * The contract is synchronous: a Txn runs with no await inside, so transactions never
  * interleave in one process (README, Architecture, on an asynchronous backend).
- * Inode, extent and xattr records are verified against their checksums on every read:
- * a mismatch throws EMETACORRUPT, never returns the record.
+ * Every record (inodes, directory entries, xattrs, extents, disks, disk events, jobs,
+ * repairs, verified marks, meta values) is verified against its checksum when read: a
+ * mismatch throws EMETACORRUPT, never returns the record. Aggregates (counts(),
+ * verification(), fragmentCounts()) are statistics and read no record whole.
  */
 import type { Extent, FragmentRef, Inode, InodeKind } from './records';
-import type { CommitInfo, Dirent, DiskEvent, DiskRow, DiskState, JobRow, JobState, TransitionSource } from './records';
+import type { CommitInfo, Dirent, DiskEvent, DiskRow, DiskState, JobRow, JobState, RepairEntry, TransitionSource } from './records';
 
 /** The root directory's inode number (every store creates it). */
 export const ROOT_INO = 1;
@@ -72,7 +74,7 @@ export interface ExtentReads {
   allExtentIds(batch?: number): Generator<Buffer[]>;
   /** Extent ids after `afterId` in id order (scrub walks with a persisted cursor). */
   extentIdsAfter(afterId: Buffer, limit: number): Buffer[];
-  repairQueue(): { extentId: Buffer; reason: string; queuedMs: number }[];
+  repairQueue(): RepairEntry[];
   /**
    * Scrub coverage: extents verified at or after `sinceMs`, of all; the oldest verification
    * time; and how many extents have none (found damaged and not repaired since).

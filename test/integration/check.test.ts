@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { inodeChecksum, extentChecksum, type Extent, type Inode } from '../../src/meta/records';
+import { direntChecksum, inodeChecksum, extentChecksum, type Extent, type Inode } from '../../src/meta/records';
 import { fragRelativePath } from '../../src/native';
 import { dfs, fails, makePool, ok, run, type Json } from '../helpers/cli';
 import { startCoordinator, stopCoordinator } from '../helpers/mount';
@@ -104,7 +104,7 @@ test('check: a clean pool checks clean; planted problems are listed exactly, rep
     }
     const db = new Database(path.join(pool, 'meta.db'));
     try {
-      db.prepare('INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)').run(1, 'ghost', 9999); // dangling
+      db.prepare('INSERT INTO dirents (parent, name, ino, checksum) VALUES (?, ?, ?, ?)').run(1, 'ghost', 9999, direntChecksum(1, 'ghost', 9999)); // dangling
       setNlink(db, big, 3); // wrong link counts: a file's, and a directory's (2 + its one subdirectory)
       setNlink(db, a, 7);
       db.prepare('DELETE FROM dirents WHERE parent = ? AND name = ?').run(b, 'orphaned'); // orphan: nlink 1, no name
@@ -288,8 +288,8 @@ test('check: the problems --repair leaves are listed exactly, each with why; an 
     const ghostPack = Buffer.from('a0'.repeat(16), 'hex');
     const db = new Database(path.join(pool, 'meta.db'));
     try {
-      db.prepare('INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)').run(1, 'again', sub); // a directory in two parents
-      db.prepare('INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)').run(f, 'inner', g); // an entry inside a file
+      db.prepare('INSERT INTO dirents (parent, name, ino, checksum) VALUES (?, ?, ?, ?)').run(1, 'again', sub, direntChecksum(1, 'again', sub)); // a directory in two parents
+      db.prepare('INSERT INTO dirents (parent, name, ino, checksum) VALUES (?, ?, ?, ?)').run(f, 'inner', g, direntChecksum(f, 'inner', g)); // an entry inside a file
       const fe = { ...extentRow(db, fExtent), ino: 4242 }; // an extent of no inode
       db.prepare('UPDATE extents SET ino = ?, checksum = ? WHERE id = ?').run(fe.ino, extentChecksum(fe), fExtent);
       const he = { ...extentRow(db, hExtent), ino: d }; // an extent of a directory

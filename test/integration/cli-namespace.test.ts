@@ -7,6 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import Database from 'better-sqlite3';
 import { fails, makePool, ok, run, type Json } from '../helpers/cli';
 import { Rng } from '../helpers/random';
 import { withTmpDir } from '../helpers/tmp';
@@ -333,5 +334,29 @@ test('status sums the disks\' error counters and shows the repair queue', async 
     assert.equal(bad.checksumErrors, 1);
     assert.equal(s.repairQueue, 1);
     assert.match(run(['status', pool]).stdout, /errors\s+0 read, 1 checksum, 0 write\n\s+repair queue\s+1/);
+  });
+});
+
+test('a tampered directory entry in meta.db: ls fails with EMETACORRUPT naming the table and the key, and lists nothing', async () => {
+  await withTmpDir((root) => {
+    const { pool } = makePool(root);
+    ok('mkdir', pool, '/docs');
+    putRandom(root, pool, '/docs/a.txt', 100);
+    putRandom(root, pool, '/docs/b.txt', 200);
+    assert.deepEqual(names(ok('ls', pool, '/docs')), ['a.txt', 'b.txt']);
+    const docs = ok('stat', pool, '/docs').ino as number;
+    const db = new Database(path.join(pool, 'meta.db'));
+    try {
+      // Point b.txt at a.txt's inode: a valid-looking row whose checksum no longer matches.
+      assert.equal(db.prepare("UPDATE dirents SET ino = (SELECT ino FROM dirents WHERE name = 'a.txt') WHERE name = 'b.txt'").run().changes, 1);
+    } finally {
+      db.close();
+    }
+    const err = fails('EMETACORRUPT', ['ls', pool, '/docs']);
+    assert.match(err.message as string, new RegExp(`^metadata record in dirents \\(parent ${docs}, name "b\\.txt"\\) fails its checksum`));
+    const human = run(['ls', pool, '/docs']);
+    assert.equal(human.code, 1);
+    assert.equal(human.stdout, '', 'no partial listing');
+    assert.equal(human.stderr, `dynamicfs: ${err.message as string}\n`);
   });
 });

@@ -1,8 +1,9 @@
 /**
  * Pools written by older DynamicFS (test/fixtures/README.md says how and from which
  * commit) open with today's CLI: every file reads back byte-identical, the metadata store
- * is upgraded in place, and a format-1 store, which had no record of verification, counts
- * every extent as verified from the upgrade on (the backfill), so coverage starts full.
+ * is upgraded in place (every record checksummed, so every listing verifies), and a
+ * format-1 store, which had no record of verification, counts every extent as verified
+ * from the upgrade on (the backfill), so coverage starts full.
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -49,7 +50,7 @@ function readsBack(pool: string, format: string, dir: string): void {
   }
 }
 
-for (const format of ['format1', 'format2', 'format3']) {
+for (const format of ['format1', 'format2', 'format3', 'format4']) {
   test(`a ${format} pool from older code opens, reads back byte-identical and scrubs clean`, async () => {
     await withFixture(format, (pool) => withTmpDir((dir) => {
       const before = Date.now();
@@ -59,7 +60,7 @@ for (const format of ['format1', 'format2', 'format3']) {
       assert.deepEqual(status.namespace, { files: 4, dirs: 2, bytes: 16384 + 100123 + 20000 + `hello from format ${format}\n`.length });
       assert.deepEqual(status.extents, { total: 5, healthy: 5, degraded: 0, unrecoverable: 0, inline: 2, lostFiles: [] });
       // Every extent counts as verified: format 1 by the upgrade's backfill (stamped now),
-      // formats 2 and 3 by the record its own writes made when the fixture was built.
+      // formats 2 to 4 by the record its own writes made when the fixture was built.
       const cov = status.scrub.coverage;
       assert.equal(cov.extents, 5);
       assert.equal(cov.verifiedWithinPeriod, 5);
@@ -68,6 +69,11 @@ for (const format of ['format1', 'format2', 'format3']) {
       assert.equal(cov.oldestVerifiedMs >= before, backfilled,
         `format 1 is stamped verified by the upgrade, format 2 keeps its write-time stamps (${cov.oldestVerifiedMs} vs ${before})`);
       readsBack(pool, format, dir);
+      // Every record gained its checksum in the upgrade (schema 5): the disks, their events and the meta values verify.
+      assert.deepEqual((ok('disks', pool).disks as { state: string }[]).map((d) => d.state), Array(6).fill('healthy'));
+      const events = ok('disk-events', pool).events as { source: string }[];
+      assert.deepEqual(events.map((e) => e.source), Array(format === 'format1' ? 0 : 6).fill('pool'), 'format 1 kept no disk events');
+      assert.deepEqual((ok('ls', pool, '/').entries as { name: string }[]).map((e) => e.name), ['inline-16k.bin', 'large.bin', 'small.txt', 'sub']);
       const scrub = ok('scrub', pool);
       assert.deepEqual(scrub.extents, { total: 5, checked: 5, inline: 2, damaged: 0, repaired: 0, unrepaired: 0 });
       assert.deepEqual(scrub.fragments, { checked: 18, bad: 0 });

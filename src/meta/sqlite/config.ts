@@ -1,6 +1,6 @@
-/** Pool settings in SQLite: JSON text under meta key `config.<name>`. */
+/** Pool settings in SQLite: JSON text under meta key `config.<name>` (verified on read, as every meta value). */
 import type { ConfigReads, ConfigWrites } from '../store';
-import { metaValue, type Sql } from './sql';
+import { metaValue, putMeta, type Sql } from './sql';
 
 export function configReads(sql: Sql): ConfigReads {
   return {
@@ -14,7 +14,7 @@ export function configReads(sql: Sql): ConfigReads {
 export function configWrites(sql: Sql): ConfigWrites {
   return {
     setConfig(name, value) {
-      sql('INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)').run(`config.${name}`, JSON.stringify(value));
+      putMeta(sql, `config.${name}`, JSON.stringify(value));
     },
   };
 }

@@ -9,7 +9,8 @@ import { newInode } from '../records';
 import { ROOT_INO } from '../store';
 import { writeInode } from './namespace';
 import { SCHEMA, SCHEMA_VERSION } from './schema';
-import { metaValue, statementCache, type Sql } from './sql';
+import { sumEveryRow, CHECKSUMMED_IN_5 } from './checksums';
+import { corrupt, metaValue, putMeta, statementCache, type Sql } from './sql';
 
 export interface Connection {
   readonly db: Database.Database;
@@ -32,22 +33,31 @@ export function openConnection(file: string, opts: { create?: boolean; readonly?
   const conn = { db, sql: statementCache(db) };
   if (opts.create) initSchema(conn);
   if (!opts.readonly) upgrade(conn);
-  const version = metaValue(conn.sql, 'schema_version');
+  // Read unverified first: a store older than 5 has no meta checksums to verify against.
+  const version = schemaVersion(conn.sql);
   if (version !== SCHEMA_VERSION) {
     db.close();
     throw new DfsError('EFORMAT', `metadata store ${file} has schema version ${String(version)}; this DynamicFS reads version ${SCHEMA_VERSION}`, file);
   }
+  try {
+    metaValue(conn.sql, 'schema_version');
+  } catch (err) {
+    db.close();
+    throw err;
+  }
   return conn;
+}
+
+function schemaVersion(sql: Sql): unknown {
+  return (sql("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: unknown } | undefined)?.value;
 }
 
 function initSchema({ db, sql }: Connection): void {
   db.exec(SCHEMA);
   const now = Date.now();
   db.transaction(() => {
-    const put = sql('INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)');
-    put.run('schema_version', SCHEMA_VERSION);
-    put.run('generation', 0);
-    put.run('next_ino', ROOT_INO + 1);
+    const initial: [string, number][] = [['schema_version', SCHEMA_VERSION], ['generation', 0], ['next_ino', ROOT_INO + 1]];
+    for (const [key, value] of initial) if (!sql('SELECT 1 FROM meta WHERE key = ?').get(key)) putMeta(sql, key, value);
     if (!sql('SELECT 1 FROM inodes WHERE ino = ?').get(ROOT_INO)) writeInode(sql, newInode(ROOT_INO, 'dir', 0o755, now));
   })();
 }
@@ -56,18 +66,31 @@ function initSchema({ db, sql }: Connection): void {
  * Bring an older store up to SCHEMA_VERSION in one transaction. 1 → 2: the new tables;
  * every extent counts as verified now (its hashes were checked when written).
  * 2 → 3: inodes.rdev, 0 for every existing inode. 3 → 4: extents.pack_id and pack_offset
- * (NULL: no existing extent is packed) and the index by pack.
+ * (NULL: no existing extent is packed) and the index by pack. 4 → 5: a checksum column on
+ * every table that had none, computed here for every existing row (checksums.ts).
  */
 function upgrade({ db, sql }: Connection): void {
-  const from = metaValue(sql, 'schema_version');
-  if (from !== 1 && from !== 2 && from !== 3) return;
+  const from = schemaVersion(sql);
+  if (from !== 1 && from !== 2 && from !== 3 && from !== 4) return;
+  // A store that already sums its meta rows is schema 5 whatever its version row says: that row is damaged.
+  if ((sql('PRAGMA table_info(meta)').all() as { name: string }[]).some((c) => c.name === 'checksum')) throw corrupt('meta', 'key schema_version');
   db.transaction(() => {
     if (from < 3) sql('ALTER TABLE inodes ADD COLUMN rdev INTEGER NOT NULL DEFAULT 0').run();
-    sql('ALTER TABLE extents ADD COLUMN pack_id BLOB').run();
-    sql('ALTER TABLE extents ADD COLUMN pack_offset INTEGER').run();
-    // SCHEMA's IF NOT EXISTS adds what is new (format 1: the tables of format 2; all: the pack index).
+    if (from < 4) {
+      sql('ALTER TABLE extents ADD COLUMN pack_id BLOB').run();
+      sql('ALTER TABLE extents ADD COLUMN pack_offset INTEGER').run();
+    }
+    // Format 1 lacks the format-2 tables: SCHEMA creates them below, checksum column included.
+    const unsummed = from === 1 ? ['meta', 'disks', 'dirents', 'repairs'] : CHECKSUMMED_IN_5;
+    for (const table of unsummed) sql(`ALTER TABLE ${table} ADD COLUMN checksum BLOB NOT NULL DEFAULT x''`).run();
+    // SCHEMA's IF NOT EXISTS adds what is new (format 1: the tables of format 2; 1 to 3: the pack index).
     db.exec(SCHEMA);
-    if (from === 1) sql('INSERT OR IGNORE INTO verified (extent_id, at_ms) SELECT id, ? FROM extents').run(Date.now());
+    if (from === 1) {
+      const mark = sql("INSERT OR IGNORE INTO verified (extent_id, at_ms, checksum) VALUES (?, ?, x'')");
+      const now = Date.now();
+      for (const { id } of sql('SELECT id FROM extents').all() as { id: Buffer }[]) mark.run(id, now);
+    }
     sql("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(SCHEMA_VERSION);
+    sumEveryRow(sql);
   })();
 }

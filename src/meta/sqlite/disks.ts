@@ -1,53 +1,67 @@
-/** The disk registry in SQLite, and each disk's state history (disk_events). */
+/** The disk registry in SQLite, and each disk's state history (disk_events); every row verified on read. */
 import { DfsError } from '../../errors';
-import type { DiskRow, DiskState, Tier, TransitionSource } from '../records';
+import { diskChecksum, diskEventChecksum, type DiskEvent, type DiskRow, type DiskState, type Tier, type TransitionSource } from '../records';
 import type { DiskReads, DiskWrites } from '../store';
-import type { Sql } from './sql';
+import { corrupt, type Sql } from './sql';
 
-interface DiskSql { id: number; uuid: string; path: string; tier: string; state: string; added_ms: number; read_errors: number;
-  checksum_errors: number; write_errors: number }
-interface DiskEventSql { id: number; disk_id: number; at_ms: number; from_state: string | null; to_state: string; source: string; reason: string }
+export interface DiskSql { id: number; uuid: string; path: string; tier: string; state: string; added_ms: number; read_errors: number;
+  checksum_errors: number; write_errors: number; checksum: Buffer }
+export interface DiskEventSql { id: number; disk_id: number; at_ms: number; from_state: string | null; to_state: string; source: string;
+  reason: string; checksum: Buffer }
 
 export function diskReads(sql: Sql): DiskReads {
   return {
     listDisks() {
-      return (sql('SELECT * FROM disks ORDER BY id').all() as DiskSql[]).map(toDisk);
+      return (sql('SELECT * FROM disks ORDER BY id').all() as DiskSql[]).map(verifyDisk);
     },
     getDisk(id) {
-      const r = sql('SELECT * FROM disks WHERE id = ?').get(id) as DiskSql | undefined;
-      return r && toDisk(r);
+      return getDisk(sql, id);
     },
     diskEvents(diskId) {
       const rows = (diskId === undefined
         ? sql('SELECT * FROM disk_events ORDER BY id').all()
         : sql('SELECT * FROM disk_events WHERE disk_id = ? ORDER BY id').all(diskId)) as DiskEventSql[];
-      return rows.map((r) => ({ id: r.id, diskId: r.disk_id, atMs: r.at_ms, from: r.from_state as DiskState | null, to: r.to_state as DiskState,
-        source: r.source as TransitionSource, reason: r.reason }));
+      return rows.map((r) => {
+        const e = toEvent(r);
+        if (!diskEventChecksum(e).equals(r.checksum)) throw corrupt('disk_events', `id ${r.id}`);
+        return e;
+      });
     },
   };
 }
 
 export function diskWrites(sql: Sql): DiskWrites {
-  const event = (): ReturnType<Sql> => sql('INSERT INTO disk_events (disk_id, at_ms, from_state, to_state, source, reason) VALUES (?, ?, ?, ?, ?, ?)');
+  const event = (e: Omit<DiskEvent, 'id'>): void => {
+    // The id SQLite would give (largest + 1), chosen here because the checksum covers it.
+    const id = (sql('SELECT COALESCE(MAX(id), 0) + 1 AS id FROM disk_events').get() as { id: number }).id;
+    sql('INSERT INTO disk_events (id, disk_id, at_ms, from_state, to_state, source, reason, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(id, e.diskId, e.atMs, e.from, e.to, e.source, e.reason, diskEventChecksum({ id, ...e }));
+  };
   return {
     addDisk(d) {
-      const id = Number(sql('INSERT INTO disks (uuid, path, tier, state, added_ms) VALUES (?, ?, ?, ?, ?)')
-        .run(d.uuid, d.path, d.tier, d.state, d.addedMs).lastInsertRowid);
-      event().run(id, d.addedMs, null, d.state, 'pool', `added at ${d.path}`);
+      const id = (sql('SELECT COALESCE(MAX(id), 0) + 1 AS id FROM disks').get() as { id: number }).id;
+      insertDisk(sql, { ...d, id, readErrors: 0, checksumErrors: 0, writeErrors: 0 });
+      event({ diskId: id, atMs: d.addedMs, from: null, to: d.state, source: 'pool', reason: `added at ${d.path}` });
       return id;
     },
+    // Each change reads the row verified first, so a damaged row is never rewritten with a fresh checksum.
     setDiskState(id, state, source, reason) {
-      const cur = sql('SELECT state FROM disks WHERE id = ?').get(id) as { state: string } | undefined;
-      if (!cur) throw new DfsError('ENOENT', `disk ${id} is not in the pool`);
-      sql('UPDATE disks SET state = ? WHERE id = ?').run(state, id);
-      event().run(id, Date.now(), cur.state, state, source, reason);
+      const d = getDisk(sql, id);
+      if (!d) throw new DfsError('ENOENT', `disk ${id} is not in the pool`);
+      updateDisk(sql, { ...d, state });
+      event({ diskId: id, atMs: Date.now(), from: d.state, to: state, source, reason });
     },
     countDiskErrors(id, kind, n = 1) {
-      const col = { read: 'read_errors', checksum: 'checksum_errors', write: 'write_errors' }[kind];
-      sql(`UPDATE disks SET ${col} = ${col} + ? WHERE id = ?`).run(n, id);
+      const d = getDisk(sql, id);
+      if (!d) return;
+      if (kind === 'read') d.readErrors += n;
+      else if (kind === 'checksum') d.checksumErrors += n;
+      else d.writeErrors += n;
+      updateDisk(sql, d);
     },
     resetDiskErrors(id) {
-      sql('UPDATE disks SET read_errors = 0, checksum_errors = 0, write_errors = 0 WHERE id = ?').run(id);
+      const d = getDisk(sql, id);
+      if (d) updateDisk(sql, { ...d, readErrors: 0, checksumErrors: 0, writeErrors: 0 });
     },
     removeDisk(id) {
       sql('DELETE FROM disks WHERE id = ?').run(id);
@@ -55,7 +69,36 @@ export function diskWrites(sql: Sql): DiskWrites {
   };
 }
 
-function toDisk(r: DiskSql): DiskRow {
+function getDisk(sql: Sql, id: number): DiskRow | undefined {
+  const r = sql('SELECT * FROM disks WHERE id = ?').get(id) as DiskSql | undefined;
+  return r && verifyDisk(r);
+}
+
+/** A new row (plain INSERT: a second disk at the same uuid or path fails the UNIQUE constraints, as it must). */
+function insertDisk(sql: Sql, d: DiskRow): void {
+  sql(`INSERT INTO disks (id, uuid, path, tier, state, added_ms, read_errors, checksum_errors, write_errors, checksum)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    .run(d.id, d.uuid, d.path, d.tier, d.state, d.addedMs, d.readErrors, d.checksumErrors, d.writeErrors, diskChecksum(d));
+}
+
+/** The mutable fields of an existing row (uuid, path, tier and added_ms never change). */
+function updateDisk(sql: Sql, d: DiskRow): void {
+  sql('UPDATE disks SET state = ?, read_errors = ?, checksum_errors = ?, write_errors = ?, checksum = ? WHERE id = ?')
+    .run(d.state, d.readErrors, d.checksumErrors, d.writeErrors, diskChecksum(d), d.id);
+}
+
+function verifyDisk(r: DiskSql): DiskRow {
+  const d = toDisk(r);
+  if (!diskChecksum(d).equals(r.checksum)) throw corrupt('disks', `id ${r.id}`);
+  return d;
+}
+
+export function toDisk(r: DiskSql): DiskRow {
   return { id: r.id, uuid: r.uuid, path: r.path, tier: r.tier as Tier, state: r.state as DiskState, addedMs: r.added_ms,
     readErrors: r.read_errors, checksumErrors: r.checksum_errors, writeErrors: r.write_errors };
+}
+
+export function toEvent(r: DiskEventSql): DiskEvent {
+  return { id: r.id, diskId: r.disk_id, atMs: r.at_ms, from: r.from_state as DiskState | null, to: r.to_state as DiskState,
+    source: r.source as TransitionSource, reason: r.reason };
 }

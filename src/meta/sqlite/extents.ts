@@ -2,14 +2,15 @@
  * Extents and their fragment placements in SQLite (verified on read: an extent's checksum
  * covers its placements), with their upkeep: the repair queue and scrub's verified marks.
  */
-import { extentChecksum, PACK_INO, type Extent, type ExtentScheme, type FragmentRef } from '../records';
+import { extentChecksum, PACK_INO, repairChecksum, verifiedChecksum, type Extent, type ExtentScheme, type FragmentRef, type RepairEntry } from '../records';
 import type { DroppedFragmentsOf, ExtentReads, ExtentWrites } from '../store';
 import type { ExtentMapCache } from './extent-maps';
-import { corrupt, type Sql } from './sql';
+import { bumpMeta, corrupt, type Sql } from './sql';
 
 interface ExtentSql { id: Buffer; ino: number; offset: number; length: number; scheme: string; k: number; m: number; frag_len: number;
   logical_hash: Buffer; inline_data: Buffer | null; pack_id: Buffer | null; pack_offset: number | null; checksum: Buffer }
 interface FragmentSql { idx: number; disk_id: number; hash: Buffer }
+export interface RepairSql { extent_id: Buffer; reason: string; queued_ms: number; checksum: Buffer }
 
 export function extentReads(sql: Sql, maps: ExtentMapCache): ExtentReads {
   const verifyExtent = (r: ExtentSql): Extent => {
@@ -17,11 +18,20 @@ export function extentReads(sql: Sql, maps: ExtentMapCache): ExtentReads {
     const e: Extent = { id: r.id, ino: r.ino, offset: r.offset, length: r.length, scheme: r.scheme as ExtentScheme, k: r.k, m: r.m,
       fragLen: r.frag_len, logicalHash: r.logical_hash, inlineData: r.inline_data, fragments };
     if (r.pack_id) e.pack = { id: r.pack_id, offset: r.pack_offset ?? 0 };
-    if (!extentChecksum(e).equals(r.checksum)) throw corrupt(`extent ${r.id.toString('hex')} (file inode ${r.ino})`);
+    if (!extentChecksum(e).equals(r.checksum)) throw corrupt('extents', `id ${r.id.toString('hex')}, file inode ${r.ino}`);
     return e;
   };
   const idsAfter = (after: Buffer, limit: number): Buffer[] =>
     (sql('SELECT id FROM extents WHERE id > ? ORDER BY id LIMIT ?').all(after, limit) as { id: Buffer }[]).map((r) => r.id);
+  const getExtent = (id: Buffer): Extent | undefined => {
+    const hit = maps.get(id);
+    if (hit) return hit;
+    const r = sql('SELECT * FROM extents WHERE id = ?').get(id) as ExtentSql | undefined;
+    if (!r) return undefined;
+    const e = verifyExtent(r);
+    maps.put(e);
+    return e;
+  };
   return {
     extentsOf(ino) {
       const hit = maps.map(ino);
@@ -30,17 +40,11 @@ export function extentReads(sql: Sql, maps: ExtentMapCache): ExtentReads {
       maps.setMap(ino, extents);
       return extents;
     },
-    getExtent(id) {
-      const hit = maps.get(id);
-      if (hit) return hit;
-      const r = sql('SELECT * FROM extents WHERE id = ?').get(id) as ExtentSql | undefined;
-      if (!r) return undefined;
-      const e = verifyExtent(r);
-      maps.put(e);
-      return e;
-    },
+    getExtent,
     hasFragment(extentId, index, diskId) {
-      return !!sql('SELECT 1 FROM fragments WHERE extent_id = ? AND idx = ? AND disk_id = ?').get(extentId, index, diskId);
+      // gc deletes what this denies: answer from the verified extent (its checksum covers its placements), not a bare fragment row.
+      const e = getExtent(extentId);
+      return !!e && e.fragments.some((f) => f.index === index && f.diskId === diskId);
     },
     extentsOnDisk(diskId) {
       return (sql('SELECT DISTINCT extent_id FROM fragments WHERE disk_id = ?').all(diskId) as { extent_id: Buffer }[]).map((r) => r.extent_id);
@@ -54,9 +58,13 @@ export function extentReads(sql: Sql, maps: ExtentMapCache): ExtentReads {
     },
     extentIdsAfter: idsAfter,
     repairQueue() {
-      return (sql('SELECT * FROM repairs ORDER BY queued_ms').all() as { extent_id: Buffer; reason: string; queued_ms: number }[])
-        .map((r) => ({ extentId: r.extent_id, reason: r.reason, queuedMs: r.queued_ms }));
+      return (sql('SELECT * FROM repairs ORDER BY queued_ms').all() as RepairSql[]).map((r) => {
+        const q = toRepair(r);
+        if (!repairChecksum(q).equals(r.checksum)) throw corrupt('repairs', `extent_id ${r.extent_id.toString('hex')}`);
+        return q;
+      });
     },
+    // Statistics over every mark (scrub coverage): an aggregate reads no record whole, so no row is verified here.
     verification(sinceMs) {
       const r = sql(`SELECT COUNT(*) AS total, SUM(v.at_ms >= ?) AS recent, MIN(v.at_ms) AS oldest, SUM(v.at_ms IS NULL) AS never
                      FROM extents e LEFT JOIN verified v ON v.extent_id = e.id`).get(sinceMs) as
@@ -73,7 +81,10 @@ export function extentReads(sql: Sql, maps: ExtentMapCache): ExtentReads {
         { id: Buffer; length: number; live: number }[]);
     },
     verifiedAt(extentId) {
-      return (sql('SELECT at_ms FROM verified WHERE extent_id = ?').get(extentId) as { at_ms: number } | undefined)?.at_ms;
+      const r = sql('SELECT at_ms, checksum FROM verified WHERE extent_id = ?').get(extentId) as { at_ms: number; checksum: Buffer } | undefined;
+      if (!r) return undefined;
+      if (!verifiedChecksum(extentId, r.at_ms).equals(r.checksum)) throw corrupt('verified', `extent_id ${extentId.toString('hex')}`);
+      return r.at_ms;
     },
   };
 }
@@ -81,7 +92,7 @@ export function extentReads(sql: Sql, maps: ExtentMapCache): ExtentReads {
 /** Every write here updates `maps` in the same call: the extent-map cache follows the tables exactly. */
 export function extentWrites(sql: Sql, maps: ExtentMapCache): ExtentWrites {
   const markVerified = (extentId: Buffer, atMs = Date.now()): void => {
-    sql('INSERT OR REPLACE INTO verified (extent_id, at_ms) VALUES (?, ?)').run(extentId, atMs);
+    sql('INSERT OR REPLACE INTO verified (extent_id, at_ms, checksum) VALUES (?, ?, ?)').run(extentId, atMs, verifiedChecksum(extentId, atMs));
   };
   /**
    * Delete one extent with its placements, repair and verified marks; its fragments are
@@ -122,17 +133,15 @@ export function extentWrites(sql: Sql, maps: ExtentMapCache): ExtentWrites {
       return dropped;
     },
     allocPackSeq() {
-      sql("INSERT OR IGNORE INTO meta (key, value) VALUES ('next_pack', 1)").run();
-      const r = sql("SELECT value FROM meta WHERE key = 'next_pack'").get() as { value: number };
-      sql("UPDATE meta SET value = value + 1 WHERE key = 'next_pack'").run();
-      return Number(r.value);
+      return bumpMeta(sql, 'next_pack', 1);
     },
     markVerified,
     clearVerified(extentId) {
       sql('DELETE FROM verified WHERE extent_id = ?').run(extentId);
     },
     queueRepair(extentId, reason) {
-      sql('INSERT OR IGNORE INTO repairs (extent_id, reason, queued_ms) VALUES (?, ?, ?)').run(extentId, reason, Date.now());
+      const q = { extentId, reason, queuedMs: Date.now() };
+      sql('INSERT OR IGNORE INTO repairs (extent_id, reason, queued_ms, checksum) VALUES (?, ?, ?, ?)').run(extentId, reason, q.queuedMs, repairChecksum(q));
     },
     clearRepair(extentId) {
       sql('DELETE FROM repairs WHERE extent_id = ?').run(extentId);
@@ -142,4 +151,8 @@ export function extentWrites(sql: Sql, maps: ExtentMapCache): ExtentWrites {
 
 function toRef(f: FragmentSql): FragmentRef {
   return { index: f.idx, diskId: f.disk_id, hash: f.hash };
+}
+
+export function toRepair(r: RepairSql): RepairEntry {
+  return { extentId: r.extent_id, reason: r.reason, queuedMs: r.queued_ms };
 }

@@ -1,10 +1,11 @@
-/** The namespace in SQLite: inodes, dirents and xattrs, verified on read. */
-import { inodeChecksum, xattrChecksum, type Inode, type InodeKind, type Dirent } from '../records';
+/** The namespace in SQLite: inodes, dirents and xattrs, verified on read (from SQL; the cache holds only verified or written records). */
+import { direntChecksum, inodeChecksum, xattrChecksum, type Inode, type InodeKind, type Dirent } from '../records';
 import { ROOT_INO, type NamespaceReads, type NamespaceWrites } from '../store';
-import { corrupt, type Sql } from './sql';
+import { bumpMeta, corrupt, type Sql } from './sql';
 
 interface InodeSql { ino: number; kind: string; mode: number; uid: number; gid: number; size: number; nlink: number; atime_ms: number;
   mtime_ms: number; ctime_ms: number; policy: string | null; target: string | null; rdev: number; checksum: Buffer }
+interface DirentSql { name: string; ino: number; checksum: Buffer }
 
 /**
  * Verified inodes by number and directory entries by (parent, name), kept coherent by
@@ -45,8 +46,18 @@ export class NamespaceCache {
 }
 
 export function namespaceReads(sql: Sql, cache: NamespaceCache): NamespaceReads {
-  const parentOf = (ino: number): (Dirent & { parent: number }) | undefined =>
-    sql('SELECT parent, name, ino FROM dirents WHERE ino = ? LIMIT 1').get(ino) as (Dirent & { parent: number }) | undefined;
+  /** A dirent row read from SQL; one the cache already holds as is was verified (or written) before and costs no hash. */
+  const entry = (parent: number, r: DirentSql): Dirent => {
+    if (cache.entry(parent, r.name) !== r.ino) {
+      verifyDirent(parent, r);
+      cache.setEntry(parent, r.name, r.ino);
+    }
+    return { name: r.name, ino: r.ino };
+  };
+  const parentOf = (ino: number): (Dirent & { parent: number }) | undefined => {
+    const r = sql('SELECT parent, name, ino, checksum FROM dirents WHERE ino = ? LIMIT 1').get(ino) as (DirentSql & { parent: number }) | undefined;
+    return r && { parent: r.parent, ...entry(r.parent, r) };
+  };
   return {
     getInode(ino) {
       const hit = cache.inode(ino);
@@ -60,16 +71,25 @@ export function namespaceReads(sql: Sql, cache: NamespaceCache): NamespaceReads 
     lookup(parent, name) {
       const hit = cache.entry(parent, name);
       if (hit !== undefined) return hit;
-      const ino = (sql('SELECT ino FROM dirents WHERE parent = ? AND name = ?').get(parent, name) as { ino: number } | undefined)?.ino;
-      if (ino !== undefined) cache.setEntry(parent, name, ino);
-      return ino;
+      const r = sql('SELECT name, ino, checksum FROM dirents WHERE parent = ? AND name = ?').get(parent, name) as DirentSql | undefined;
+      return r && entry(parent, r).ino;
     },
     readdir(parent) {
-      return sql('SELECT name, ino FROM dirents WHERE parent = ? ORDER BY name').all(parent) as Dirent[];
+      return (sql('SELECT name, ino, checksum FROM dirents WHERE parent = ? ORDER BY name').all(parent) as DirentSql[]).map((r) => entry(parent, r));
     },
     readdirKinds(parent) {
-      return sql('SELECT d.name, d.ino, i.kind FROM dirents d JOIN inodes i ON i.ino = d.ino WHERE d.parent = ? ORDER BY d.name')
-        .all(parent) as (Dirent & { kind: InodeKind })[];
+      // The entry's inode comes along whole, so its kind is verified as the inode (or taken from the cache).
+      const rows = sql(`SELECT d.name AS d_name, d.checksum AS d_checksum, i.* FROM dirents d JOIN inodes i ON i.ino = d.ino
+                        WHERE d.parent = ? ORDER BY d.name`).all(parent) as (InodeSql & { d_name: string; d_checksum: Buffer })[];
+      return rows.map((r) => {
+        const d = entry(parent, { name: r.d_name, ino: r.ino, checksum: r.d_checksum });
+        let i = cache.inode(r.ino);
+        if (!i) {
+          i = verifyInode(r);
+          cache.setInode(i);
+        }
+        return { ...d, kind: i.kind };
+      });
     },
     parentOf,
     pathOf(ino) {
@@ -86,11 +106,12 @@ export function namespaceReads(sql: Sql, cache: NamespaceCache): NamespaceReads 
     getXattr(ino, name) {
       const r = sql('SELECT value, checksum FROM xattrs WHERE ino = ? AND name = ?').get(ino, name) as { value: Buffer; checksum: Buffer } | undefined;
       if (!r) return undefined;
-      if (!xattrChecksum(ino, name, r.value).equals(r.checksum)) throw corrupt(`xattr ${name} of inode ${ino}`);
+      verifyXattr(ino, name, r);
       return r.value;
     },
     listXattrs(ino) {
-      return (sql('SELECT name FROM xattrs WHERE ino = ? ORDER BY name').all(ino) as { name: string }[]).map((r) => r.name);
+      const rows = sql('SELECT name, value, checksum FROM xattrs WHERE ino = ? ORDER BY name').all(ino) as { name: string; value: Buffer; checksum: Buffer }[];
+      return rows.map((r) => verifyXattr(ino, r.name, r));
     },
     unlinkedInodes() {
       return (sql('SELECT ino FROM inodes WHERE nlink = 0').all() as { ino: number }[]).map((r) => r.ino);
@@ -107,9 +128,7 @@ export function namespaceReads(sql: Sql, cache: NamespaceCache): NamespaceReads 
 export function namespaceWrites(sql: Sql, cache: NamespaceCache): NamespaceWrites {
   return {
     allocIno() {
-      const r = sql("SELECT value FROM meta WHERE key = 'next_ino'").get() as { value: number };
-      sql("UPDATE meta SET value = value + 1 WHERE key = 'next_ino'").run();
-      return Number(r.value);
+      return bumpMeta(sql, 'next_ino');
     },
     putInode(i) {
       writeInode(sql, i);
@@ -121,7 +140,7 @@ export function namespaceWrites(sql: Sql, cache: NamespaceCache): NamespaceWrite
       sql('DELETE FROM xattrs WHERE ino = ?').run(ino);
     },
     link(parent, name, ino) {
-      sql('INSERT INTO dirents (parent, name, ino) VALUES (?, ?, ?)').run(parent, name, ino);
+      sql('INSERT INTO dirents (parent, name, ino, checksum) VALUES (?, ?, ?, ?)').run(parent, name, ino, direntChecksum(parent, name, ino));
       cache.setEntry(parent, name, ino);
     },
     unlink(parent, name) {
@@ -147,6 +166,15 @@ export function writeInode(sql: Sql, i: Inode): void {
 function verifyInode(r: InodeSql): Inode {
   const i: Inode = { ino: r.ino, kind: r.kind as InodeKind, mode: r.mode, uid: r.uid, gid: r.gid, size: r.size, nlink: r.nlink,
     atimeMs: r.atime_ms, mtimeMs: r.mtime_ms, ctimeMs: r.ctime_ms, policy: r.policy, target: r.target, rdev: r.rdev };
-  if (!inodeChecksum(i).equals(r.checksum)) throw corrupt(`inode ${r.ino}`);
+  if (!inodeChecksum(i).equals(r.checksum)) throw corrupt('inodes', `ino ${r.ino}`);
   return i;
+}
+
+function verifyDirent(parent: number, r: DirentSql): void {
+  if (!direntChecksum(parent, r.name, r.ino).equals(r.checksum)) throw corrupt('dirents', `parent ${parent}, name ${JSON.stringify(r.name)}`);
+}
+
+function verifyXattr(ino: number, name: string, r: { value: Buffer; checksum: Buffer }): string {
+  if (!xattrChecksum(ino, name, r.value).equals(r.checksum)) throw corrupt('xattrs', `ino ${ino}, name ${JSON.stringify(name)}`);
+  return name;
 }

@@ -2,22 +2,25 @@
  * Metadata schema (format SCHEMA_VERSION below). The store is SQLite in WAL mode with synchronous=FULL:
  * a transaction that returned from COMMIT survives power loss.
  *
- * inodes and extents carry a BLAKE3 `checksum` of their canonical encoding
- * (records.ts); an extent's checksum also covers its fragment placements, so a
- * corrupt row is detected whichever table it sits in.
+ * Every table carries a BLAKE3 `checksum` of its rows' canonical encoding (records.ts)
+ * but fragments, whose rows are covered by their extent's checksum, so a corrupt row is
+ * detected whichever table it sits in.
  *
  * Format 2 added disk_events, jobs and verified; a format-1 store is upgraded in place
  * when opened for writing (the new tables only: nothing existing changes).
  * Format 3 added inodes.rdev (device nodes; the upgrade adds the column, 0 everywhere).
  * Format 4 added packed extents: extents.pack_id and pack_offset (NULL for every other
  * kind, so the upgrade adds the columns and changes no row) and the index by pack.
+ * Format 5 added the checksum of meta, disks, dirents, repairs, disk_events, jobs and
+ * verified rows (the upgrade computes it for every existing row).
  */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
-  key   TEXT PRIMARY KEY,
-  value ANY NOT NULL
+  key      TEXT PRIMARY KEY,
+  value    ANY NOT NULL,
+  checksum BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS disks (
   id              INTEGER PRIMARY KEY,
@@ -28,7 +31,8 @@ CREATE TABLE IF NOT EXISTS disks (
   added_ms        INTEGER NOT NULL,
   read_errors     INTEGER NOT NULL DEFAULT 0,
   checksum_errors INTEGER NOT NULL DEFAULT 0,
-  write_errors    INTEGER NOT NULL DEFAULT 0
+  write_errors    INTEGER NOT NULL DEFAULT 0,
+  checksum        BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS inodes (
   ino      INTEGER PRIMARY KEY,
@@ -55,9 +59,10 @@ CREATE TABLE IF NOT EXISTS xattrs (
   PRIMARY KEY (ino, name)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS dirents (
-  parent INTEGER NOT NULL,
-  name   TEXT NOT NULL,
-  ino    INTEGER NOT NULL,
+  parent   INTEGER NOT NULL,
+  name     TEXT NOT NULL,
+  ino      INTEGER NOT NULL,
+  checksum BLOB NOT NULL,
   PRIMARY KEY (parent, name)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS dirents_by_ino ON dirents (ino);
@@ -89,7 +94,8 @@ CREATE INDEX IF NOT EXISTS fragments_by_disk ON fragments (disk_id);
 CREATE TABLE IF NOT EXISTS repairs (
   extent_id BLOB PRIMARY KEY,
   reason    TEXT NOT NULL,
-  queued_ms INTEGER NOT NULL
+  queued_ms INTEGER NOT NULL,
+  checksum  BLOB NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS disk_events (
   id         INTEGER PRIMARY KEY,
@@ -98,7 +104,8 @@ CREATE TABLE IF NOT EXISTS disk_events (
   from_state TEXT,
   to_state   TEXT NOT NULL,
   source     TEXT NOT NULL,
-  reason     TEXT NOT NULL
+  reason     TEXT NOT NULL,
+  checksum   BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS disk_events_by_disk ON disk_events (disk_id, id);
 CREATE TABLE IF NOT EXISTS jobs (
@@ -110,10 +117,12 @@ CREATE TABLE IF NOT EXISTS jobs (
   error       TEXT,
   created_ms  INTEGER NOT NULL,
   updated_ms  INTEGER NOT NULL,
-  finished_ms INTEGER
+  finished_ms INTEGER,
+  checksum    BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS verified (
   extent_id BLOB PRIMARY KEY,
-  at_ms     INTEGER NOT NULL
+  at_ms     INTEGER NOT NULL,
+  checksum  BLOB NOT NULL
 ) WITHOUT ROWID;
 `;

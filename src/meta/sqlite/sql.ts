@@ -1,9 +1,11 @@
 /**
  * What every SQLite aggregate module shares: the per-connection statement cache, the
- * `meta` key-value table, and the error for a record that fails its checksum.
+ * `meta` key-value table (every value checksummed), and the error for a record that
+ * fails its checksum.
  */
 import type Database from 'better-sqlite3';
 import { DfsError } from '../../errors';
+import { metaChecksum } from '../records';
 
 /** A prepared statement for `text`, compiled once per connection (compiling costs more than most queries). */
 export type Sql = (text: string) => Database.Statement;
@@ -20,11 +22,29 @@ export function statementCache(db: Database.Database): Sql {
   };
 }
 
-/** A value of the `meta` table (schema version, generation, next inode, config.*). */
-export function metaValue(sql: Sql, key: string): unknown {
-  return (sql('SELECT value FROM meta WHERE key = ?').get(key) as { value: unknown } | undefined)?.value;
+/** A verified value of the `meta` table (schema version, generation, next inode, config.*), or undefined when absent. */
+export function metaValue(sql: Sql, key: string): number | string | undefined {
+  const r = sql('SELECT value, checksum FROM meta WHERE key = ?').get(key) as { value: number | string; checksum: Buffer } | undefined;
+  if (!r) return undefined;
+  if (!metaChecksum(key, r.value).equals(r.checksum)) throw corrupt('meta', `key ${key}`);
+  return r.value;
 }
 
-export function corrupt(what: string): DfsError {
-  return new DfsError('EMETACORRUPT', `metadata record ${what} fails its checksum; the metadata store is damaged (restore meta.db from a backup)`);
+/** Set a `meta` value with its checksum. */
+export function putMeta(sql: Sql, key: string, value: number | string): void {
+  sql('INSERT OR REPLACE INTO meta (key, value, checksum) VALUES (?, ?, ?)').run(key, value, metaChecksum(key, value));
+}
+
+/** Add one to the counter `key` (generation, next_ino, next_pack; `start` when absent) and return its value before. */
+export function bumpMeta(sql: Sql, key: string, start?: number): number {
+  const cur = metaValue(sql, key) ?? start;
+  if (typeof cur !== 'number') throw corrupt('meta', `key ${key}`);
+  putMeta(sql, key, cur + 1);
+  return cur;
+}
+
+/** A record of `table` whose row `key` (its primary key, spelled out) fails its checksum. */
+export function corrupt(table: string, key: string): DfsError {
+  return new DfsError('EMETACORRUPT',
+    `metadata record in ${table} (${key}) fails its checksum; the metadata store is damaged (restore meta.db from a backup)`);
 }

@@ -13,7 +13,7 @@ import { extentReads, extentWrites } from './extents';
 import { jobReads, jobWrites } from './jobs';
 import { NamespaceCache, namespaceReads, namespaceWrites } from './namespace';
 import { scanReads } from './scan';
-import { metaValue } from './sql';
+import { bumpMeta, metaValue } from './sql';
 import { beginGroupTxn, beginTxn } from './txn';
 
 /** The store's file inside a pool directory. */
@@ -76,7 +76,7 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
       if (!groupOpen) return undefined;
       if (txnOpen) throw new DfsError('EINTERNAL', 'cannot commit a transaction group while one of its transactions is open');
       const started = performance.now();
-      sql("UPDATE meta SET value = value + 1 WHERE key = 'generation'").run();
+      bumpMeta(sql, 'generation');
       sql('COMMIT').run();
       groupOpen = false;
       const committed = generation();

@@ -6,6 +6,7 @@ import { DfsError } from '../../errors';
 import type { CommitInfo } from '../records';
 import type { Txn, TxnWrites } from '../store';
 import type { Connection } from './connection';
+import { bumpMeta, metaValue } from './sql';
 
 /**
  * Begin a transaction over `writes`. Each write first checks the transaction is still
@@ -16,7 +17,7 @@ export function beginTxn({ db, sql }: Connection, writes: TxnWrites, onEnd: () =
   return txnOver(sql, writes, onEnd, {
     commit() {
       const started = performance.now();
-      sql("UPDATE meta SET value = value + 1 WHERE key = 'generation'").run();
+      bumpMeta(sql, 'generation');
       sql('COMMIT').run();
       return started;
     },
@@ -77,7 +78,7 @@ function txnOver(sql: Connection['sql'], writes: TxnWrites, onEnd: () => void, e
       const started = ending.commit();
       end();
       if (started === undefined) return nextGeneration!();
-      const generation = Number((sql("SELECT value FROM meta WHERE key = 'generation'").get() as { value: number }).value);
+      const generation = Number(metaValue(sql, 'generation'));
       const ended = performance.now();
       try {
         committed?.({ generation, commitSeconds: (ended - started) / 1000, heldSeconds: (ended - beganMs) / 1000 });

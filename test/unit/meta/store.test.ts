@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { DfsError } from '../../../src/errors';
@@ -86,34 +87,151 @@ function schemaVersion(f: string): unknown {
   }
 }
 
-test('older stores upgrade in place when opened for writing: format 1 and 2 gain inodes.rdev, 1 to 3 the pack columns; old rows still verify', async () => {
+/** Every record kind that gained a checksum in schema 5, one of each, in a closed store at `dbFile`. */
+function storeWithEveryRecord(dbFile: string): { ino: number; diskId: number; jobId: number } {
+  const s = openSqliteStore(dbFile, { create: true });
+  try {
+    return s.transact((tx) => {
+      const ino = tx.allocIno();
+      tx.putInode({ ...file(ino), mtimeMs: 1234.567 });
+      tx.link(ROOT_INO, 'a', ino);
+      tx.setXattr(ino, 'user.k', Buffer.from('yes'));
+      tx.putExtent(extent(ino));
+      tx.queueRepair(Buffer.alloc(16, 7), 'bad fragment 1');
+      const diskId = tx.addDisk({ uuid: 'u-1', path: '/disks/d0', tier: 'hot', state: 'healthy', addedMs: 1000 });
+      tx.setDiskState(diskId, 'degraded', 'operator', 'by hand');
+      tx.countDiskErrors(diskId, 'checksum', 2);
+      const jobId = tx.createJob('scrub', { repair: true }, { done: 1 });
+      tx.setConfig('scrub', { frequency: 'daily' });
+      return { ino, diskId, jobId };
+    });
+  } finally {
+    s.close();
+  }
+}
+
+const SEVEN = '07'.repeat(16);
+
+test('a tampered dirent, disk, disk event, job, repair, verified mark or meta value is EMETACORRUPT naming its table and key', async () => {
   await withTmpDir((dir) => {
-    for (const from of [1, 2, 3]) {
+    const pristine = path.join(dir, 'pristine.db');
+    const { ino, diskId, jobId } = storeWithEveryRecord(pristine);
+    const cases: { tamper: string; key: RegExp; reads: Record<string, (t: ReturnType<typeof openSqliteStore>) => unknown> }[] = [
+      { tamper: `UPDATE dirents SET ino = ${ROOT_INO} WHERE name = 'a'`, key: /in dirents \(parent 1, name "a"\)/, reads: {
+        lookup: (t) => t.lookup(ROOT_INO, 'a'), readdir: (t) => t.readdir(ROOT_INO), readdirKinds: (t) => t.readdirKinds(ROOT_INO) } },
+      { tamper: `UPDATE dirents SET ino = ${ino} WHERE name = 'a'; UPDATE dirents SET checksum = x'00'`, key: /in dirents \(parent 1, name "a"\)/,
+        reads: { parentOf: (t) => t.parentOf(ino), pathOf: (t) => t.pathOf(ino) } },
+      { tamper: "UPDATE xattrs SET value = x'6e6f'", key: new RegExp(`in xattrs \\(ino ${ino}, name "user\\.k"\\)`), reads: {
+        listXattrs: (t) => t.listXattrs(ino), getXattr: (t) => t.getXattr(ino, 'user.k') } },
+      { tamper: "UPDATE disks SET state = 'healthy'", key: /in disks \(id 1\)/, reads: {
+        listDisks: (t) => t.listDisks(), getDisk: (t) => t.getDisk(diskId),
+        'setDiskState (reads before it writes)': (t) => t.transact((tx) => tx.setDiskState(diskId, 'failed', 'operator', 'x')),
+        countDiskErrors: (t) => t.transact((tx) => tx.countDiskErrors(diskId, 'read')) } },
+      { tamper: "UPDATE disk_events SET reason = 'forged' WHERE id = 2", key: /in disk_events \(id 2\)/, reads: {
+        diskEvents: (t) => t.diskEvents(), 'diskEvents of the disk': (t) => t.diskEvents(diskId) } },
+      { tamper: `UPDATE jobs SET progress = '{"done":9}'`, key: /in jobs \(id 1\)/, reads: {
+        jobs: (t) => t.jobs(), getJob: (t) => t.getJob(jobId), updateJob: (t) => t.transact((tx) => tx.updateJob(jobId, { state: 'done' })) } },
+      { tamper: "UPDATE repairs SET reason = 'forged'", key: new RegExp(`in repairs \\(extent_id ${SEVEN}\\)`), reads: {
+        repairQueue: (t) => t.repairQueue() } },
+      { tamper: 'UPDATE verified SET at_ms = at_ms - 1', key: new RegExp(`in verified \\(extent_id ${SEVEN}\\)`), reads: {
+        verifiedAt: (t) => t.verifiedAt(Buffer.alloc(16, 7)) } },
+      { tamper: "UPDATE meta SET value = value + 5 WHERE key = 'generation'", key: /in meta \(key generation\)/, reads: {
+        generation: (t) => t.generation(), commit: (t) => t.transact(() => undefined) } },
+      { tamper: "UPDATE meta SET value = 1 WHERE key = 'next_ino'", key: /in meta \(key next_ino\)/, reads: {
+        allocIno: (t) => t.transact((tx) => tx.allocIno()) } },
+      { tamper: `UPDATE meta SET value = '{"frequency":"hourly"}' WHERE key = 'config.scrub'`, key: /in meta \(key config\.scrub\)/, reads: {
+        getConfig: (t) => t.getConfig('scrub') } },
+    ];
+    for (const [n, c] of cases.entries()) {
+      const dbFile = path.join(dir, `case-${n}.db`);
+      fs.copyFileSync(pristine, dbFile);
+      const raw = new Database(dbFile);
+      raw.exec(c.tamper);
+      raw.close();
+      for (const [name, read] of Object.entries(c.reads)) {
+        // A fresh open each time: the namespace cache must not answer for SQL.
+        const t = openSqliteStore(dbFile);
+        try {
+          assert.throws(() => read(t), (e: unknown) => e instanceof DfsError && e.code === 'EMETACORRUPT' && c.key.test(e.message),
+            `${name} after ${c.tamper}`);
+        } finally {
+          t.close();
+        }
+      }
+    }
+    // The schema version is verified when the store opens.
+    const dbFile = path.join(dir, 'version.db');
+    fs.copyFileSync(pristine, dbFile);
+    const raw = new Database(dbFile);
+    raw.exec("UPDATE meta SET checksum = x'00' WHERE key = 'schema_version'");
+    raw.close();
+    assert.throws(() => openSqliteStore(dbFile), (e: unknown) => e instanceof DfsError && e.code === 'EMETACORRUPT' && /in meta \(key schema_version\)/.test(e.message));
+    // A version row set back to 4 would have the upgrade run again over summed tables: it is the damaged row instead.
+    const raw4 = new Database(dbFile);
+    raw4.exec("UPDATE meta SET value = 4 WHERE key = 'schema_version'");
+    raw4.close();
+    assert.throws(() => openSqliteStore(dbFile), (e: unknown) => e instanceof DfsError && e.code === 'EMETACORRUPT' && /in meta \(key schema_version\)/.test(e.message));
+    // The untampered store reads every record back.
+    const t = openSqliteStore(pristine);
+    try {
+      assert.deepEqual(t.readdir(ROOT_INO), [{ name: 'a', ino }]);
+      assert.deepEqual(t.listDisks().map((d) => [d.state, d.checksumErrors]), [['degraded', 2]]);
+      assert.deepEqual(t.diskEvents(diskId).map((e) => [e.from, e.to, e.source]), [[null, 'healthy', 'pool'], ['healthy', 'degraded', 'operator']]);
+      assert.deepEqual(t.getJob(jobId)!.progress, { done: 1 });
+      assert.deepEqual(t.repairQueue().map((r) => r.reason), ['bad fragment 1']);
+      assert.deepEqual(t.getConfig('scrub'), { frequency: 'daily' });
+      assert.equal(t.generation(), 1);
+    } finally {
+      t.close();
+    }
+  });
+});
+
+/** Make a schema-5 store look as format `from` wrote it. */
+function downgrade(f: string, from: number): void {
+  const db = new Database(f);
+  if (from < 4) db.exec('DROP INDEX extents_by_pack; ALTER TABLE extents DROP COLUMN pack_id; ALTER TABLE extents DROP COLUMN pack_offset');
+  if (from < 3) db.exec('ALTER TABLE inodes DROP COLUMN rdev');
+  if (from === 1) db.exec('DROP TABLE disk_events; DROP TABLE jobs; DROP TABLE verified');
+  const unsummed = from === 1 ? ['meta', 'disks', 'dirents', 'repairs'] : ['meta', 'disks', 'dirents', 'repairs', 'disk_events', 'jobs', 'verified'];
+  for (const table of unsummed) db.exec(`ALTER TABLE ${table} DROP COLUMN checksum`);
+  db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(from);
+  db.close();
+}
+
+test('older stores upgrade in place when opened for writing: rdev (from 1, 2), pack columns (1 to 3), a checksum on every row (1 to 4); old rows verify', async () => {
+  await withTmpDir((dir) => {
+    for (const from of [1, 2, 3, 4]) {
       const f = path.join(dir, `meta-${from}.db`);
-      const s = openSqliteStore(f, { create: true });
-      const ino = s.transact((tx) => {
-        const ino = tx.allocIno();
-        tx.putInode({ ...file(ino), mtimeMs: 1234.567 });
-        tx.link(ROOT_INO, 'a', ino);
-        return ino;
-      });
-      s.close();
-      // Make it look as format `from` wrote it: no pack columns, no rdev column before 3 (and, for 1, none of the format-2 tables).
-      const db = new Database(f);
-      db.exec('DROP INDEX extents_by_pack; ALTER TABLE extents DROP COLUMN pack_id; ALTER TABLE extents DROP COLUMN pack_offset');
-      if (from < 3) db.exec('ALTER TABLE inodes DROP COLUMN rdev');
-      if (from === 1) db.exec('DROP TABLE disk_events; DROP TABLE jobs; DROP TABLE verified');
-      db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(from);
-      db.close();
+      const { ino, diskId, jobId } = storeWithEveryRecord(f);
+      downgrade(f, from);
 
       assert.throws(() => openSqliteStore(f, { readonly: true }), (e: unknown) => (e as DfsError).code === 'EFORMAT', 'a reader does not upgrade');
+      const before = Date.now();
       const up = openSqliteStore(f);
       try {
-        assert.equal(schemaVersion(f), 4);
+        assert.equal(schemaVersion(f), 5);
         const i = up.getInode(ino)!;
         assert.equal(i.rdev, 0);
         assert.equal(i.mtimeMs, 1234.567, 'a fractional time reads back exactly');
-        // A device node's rdev is kept and covered by its checksum.
+        // Every old row now verifies: the upgrade summed it.
+        assert.deepEqual(up.readdirKinds(ROOT_INO), [{ name: 'a', ino, kind: 'file' }]);
+        assert.equal(up.pathOf(ino), '/a');
+        assert.deepEqual(up.listDisks().map((d) => [d.id, d.state, d.checksumErrors]), [[diskId, 'degraded', 2]]);
+        assert.deepEqual(up.repairQueue().map((r) => r.reason), ['bad fragment 1']);
+        assert.deepEqual(up.getConfig('scrub'), { frequency: 'daily' });
+        assert.equal(up.generation(), 1);
+        if (from === 1) {
+          // Format 1 had none of these tables: they start empty, and every extent is stamped verified by the upgrade.
+          assert.deepEqual(up.diskEvents(), []);
+          assert.deepEqual(up.jobs(), []);
+          assert.ok(up.verifiedAt(Buffer.alloc(16, 7))! >= before, 'the format-1 backfill stamps now');
+        } else {
+          assert.deepEqual(up.diskEvents(diskId).map((e) => e.to), ['healthy', 'degraded']);
+          assert.deepEqual(up.getJob(jobId)!.params, { repair: true });
+          assert.ok(up.verifiedAt(Buffer.alloc(16, 7))! < before, 'the mark the write made is kept');
+        }
+        // A device node's rdev is kept and covered by its checksum; new writes carry checksums.
         const dev = up.transact((tx) => {
           const d = tx.allocIno();
           tx.putInode(newInode(d, 'chardev', 0o600, 1, { rdev: 0x0103 }));
@@ -121,7 +239,7 @@ test('older stores upgrade in place when opened for writing: format 1 and 2 gain
           return d;
         });
         assert.equal(up.getInode(dev)!.rdev, 0x0103);
-        assert.equal(up.jobs().length, 0, 'the format-2 tables exist');
+        assert.equal(up.generation(), 2);
         assert.deepEqual(up.sparsePacks(1, 10), [], 'the pack columns and index exist');
       } finally {
         up.close();
@@ -131,7 +249,8 @@ test('older stores upgrade in place when opened for writing: format 1 and 2 gain
       db2.close();
       const again = openSqliteStore(f);
       try {
-        assert.throws(() => again.readdirKinds(ROOT_INO).map((e) => again.getInode(e.ino)), (e: unknown) => (e as DfsError).code === 'EMETACORRUPT');
+        assert.equal(again.lookup(ROOT_INO, 'null'), ino + 1);
+        assert.throws(() => again.readdirKinds(ROOT_INO), (e: unknown) => (e as DfsError).code === 'EMETACORRUPT');
       } finally {
         again.close();
       }
