@@ -15,6 +15,7 @@ import type { DroppedExtent, EngineServices, ReadFailure } from './context';
 import { crashPoint } from './crash-points';
 import { instrumentPool } from './engine-metrics';
 import { DiskHealth } from './disk-health';
+import { IntentLog } from './intent-log';
 import { JobRunner, type JobFn } from './jobs';
 import { Placement } from './placement';
 import { TxGroups } from './txg';
@@ -30,6 +31,8 @@ export class Engine extends EventEmitter implements EngineServices {
   readonly foreground = new ForegroundMeter();
   /** Transaction groups: off until a coordinator starts them. */
   readonly txg: TxGroups;
+  /** fsync without a group commit: records on m+1 disks, obsolete once the next group commits. */
+  readonly intentLog: IntentLog;
   /** Per-extent critical sections (two repairs of one extent must not race). */
   private readonly extentLocks = new Map<string, Promise<unknown>>();
   /**
@@ -57,6 +60,8 @@ export class Engine extends EventEmitter implements EngineServices {
       // The group stays open and the next commit retries it; whoever asked (fsync, an admin request) gets the error.
       onCommitFailed: (err) => metrics.groupCommitFailures.inc({ code: toDfsError(err).code }),
     });
+    this.intentLog = new IntentLog(pool, this.placement, metrics);
+    this.txg.join(this.intentLog.participant());
   }
 
   /** Run fn with extent `id` to itself: callers for the same extent run one after another. */

@@ -52,6 +52,22 @@ export interface GroupCommit {
   reason: string;
 }
 
+/**
+ * Something that takes part in every group commit (the intent log, the mount's logged
+ * files): it can hold changes the group must commit, get ready before the syncs, hear
+ * of the commit at the instant it happens, and clean up after.
+ */
+export interface GroupParticipant {
+  /** Something of this participant's waits for a commit (the interval commits it). */
+  pending(): boolean;
+  /** Before the group's syncs, in join order: e.g. record what must join this group. */
+  prepare?(): Promise<void>;
+  /** Synchronously right after the metadata COMMIT of a group that held changes; must not throw. */
+  committed?(generation: number): void;
+  /** After the commit (committed: whether a new generation is durable), in reverse join order; also after a failed one. */
+  finish?(committed: boolean): Promise<void>;
+}
+
 interface GroupHost {
   readonly meta: MetaStore;
   store(diskId: number): FragmentStore;
@@ -78,8 +94,18 @@ export class TxGroups {
   private chain: Promise<unknown> = Promise.resolve();
   /** A commit queued behind the running one, shared by everyone who asks meanwhile. */
   private queued: Promise<GroupCommit> | undefined;
+  private readonly participants: GroupParticipant[] = [];
 
   constructor(private readonly host: GroupHost) {}
+
+  /** Take part in every commit from now on; returns the way out. */
+  join(p: GroupParticipant): () => void {
+    this.participants.push(p);
+    return () => {
+      const i = this.participants.indexOf(p);
+      if (i >= 0) this.participants.splice(i, 1);
+    };
+  }
 
   get enabled(): boolean {
     return this.on;
@@ -119,7 +145,8 @@ export class TxGroups {
 
   /** Something waits for a commit: metadata changes, unsynced fragments, deferred deletes. */
   get dirty(): boolean {
-    return this.host.meta.groupPending() || this.unsyncedDisks.size > 0 || this.toDelete.length > 0 || this.toRelease.length > 0;
+    return this.host.meta.groupPending() || this.unsyncedDisks.size > 0 || this.toDelete.length > 0 || this.toRelease.length > 0
+      || this.participants.some((p) => p.pending());
   }
 
   /** Whether fragment writes may skip their own syncs now. */
@@ -178,6 +205,23 @@ export class TxGroups {
 
   private async commitNow(reason: string): Promise<GroupCommit> {
     const started = performance.now();
+    const participants = [...this.participants];
+    let prepared = 0;
+    let generation: number | undefined;
+    try {
+      for (const p of participants) {
+        prepared++;
+        await p.prepare?.();
+      }
+      const out = await this.commitPrepared(reason, started, participants);
+      generation = out.generation;
+      return out;
+    } finally {
+      for (const p of participants.slice(0, prepared).reverse()) await p.finish?.(generation !== undefined);
+    }
+  }
+
+  private async commitPrepared(reason: string, started: number, participants: GroupParticipant[]): Promise<GroupCommit> {
     const disks = [...this.unsyncedDisks];
     this.unsyncedDisks = new Set();
     this.unsyncedBytes = 0;
@@ -192,6 +236,7 @@ export class TxGroups {
       await Promise.all(disks.map((id) => this.host.store(id).sync()));
       // Synchronous from the last await to here: no write completed in between joined this group.
       generation = this.host.meta.commitGroup();
+      if (generation !== undefined) for (const p of participants) p.committed?.(generation);
     } catch (err) {
       // Nothing of this group may be trusted durable: its disks sync again with the next one.
       for (const id of disks) this.unsyncedDisks.add(id);

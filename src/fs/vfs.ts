@@ -13,6 +13,7 @@ import type { Engine } from '../engine/engine';
 import { newInode, type Inode, type InodeKind } from '../meta/records';
 import { dropInode, dropLink, moveEntry, touchDir, type NamedLookup } from './dir-ops';
 import { ExtentCache } from './extent-cache';
+import { FileLog } from './file-log';
 import { MODE_BITS, S_IFMT, S_ISGID, specialKind } from './file-types';
 import { HiddenNames, hiddenName } from './hidden-names';
 import { OpenFile } from './open-file';
@@ -49,9 +50,11 @@ export class Vfs {
   private readonly files = new OpenFiles((i) => this.fileOf(i));
   private readonly hidden = new HiddenNames();
   private readonly xattrs: Xattrs;
+  private readonly fileLog: FileLog;
 
   constructor(readonly engine: Engine, readonly readOnly = false) {
     this.cache = new ExtentCache(engine);
+    this.fileLog = new FileLog(engine, () => this.files.all());
     this.xattrs = new Xattrs(engine, (path) => this.existing(path));
   }
 
@@ -299,9 +302,15 @@ export class Vfs {
     return this.handle(fd).commit();
   }
 
-  /** fsync and fdatasync: the file's writes, and everything else in the open group, are durable when this resolves. */
+  /**
+   * fsync and fdatasync: the file's writes are durable when this resolves — through the
+   * intent log when its namespace is committed (file-log.ts), else by committing the
+   * file and the whole open group.
+   */
   async fsync(fd: number): Promise<void> {
-    await this.handle(fd).commit();
+    const f = this.handle(fd);
+    if (await this.fileLog.fsync(f)) return;
+    await f.commit();
     await this.engine.txg.commit('fsync');
   }
 

@@ -1,0 +1,117 @@
+/**
+ * The intent log's record, byte by byte (docs/FORMAT.md, "Intent log"): what one fsync
+ * logged about one file — a byte range and its data, or (length 0) a new size only —
+ * tied to the pool and to the committed generation it applies on, sealed with BLAKE3.
+ */
+import { blake3 } from '../native';
+
+export const LOG_MAGIC = 0x4c534644; // "DFSL" read as a little-endian u32
+export const LOG_VERSION = 1;
+export const LOG_HEADER_BYTES = 80;
+const HASH_BYTES = 32;
+/** flags bit 0: the last record of one fsync (replay applies whole fsyncs only). */
+export const FLAG_END = 1;
+
+export interface LogRecord {
+  generation: number;
+  seq: number;
+  ino: number;
+  /** Where data goes; with empty data, ignored. */
+  offset: number;
+  /** The file's size after this record (a truncate when data is empty). */
+  size: number;
+  mtimeMs: number;
+  data: Buffer;
+  /** Its place among its fsync's records (0 for the first). */
+  part: number;
+  /** This record ends its fsync. */
+  end: boolean;
+}
+
+/** A pool uuid's 16 bytes (the superblock keeps it as text). */
+export function uuidBytes(uuid: string): Buffer {
+  const b = Buffer.from(uuid.replace(/-/g, ''), 'hex');
+  if (b.length !== 16) throw new Error(`pool uuid "${uuid}" is not 16 bytes of hex`);
+  return b;
+}
+
+export function recordBytes(r: LogRecord): number {
+  return LOG_HEADER_BYTES + r.data.length + HASH_BYTES;
+}
+
+/** Encode records back to back into one buffer (one append per disk). */
+export function encodeRecords(pool: Buffer, records: LogRecord[]): Buffer {
+  const out = Buffer.alloc(records.reduce((n, r) => n + recordBytes(r), 0));
+  let at = 0;
+  for (const r of records) {
+    out.writeUInt32LE(LOG_MAGIC, at);
+    out.writeUInt16LE(LOG_VERSION, at + 4);
+    out.writeUInt16LE(r.end ? FLAG_END : 0, at + 6);
+    pool.copy(out, at + 8);
+    out.writeBigUInt64LE(BigInt(r.generation), at + 24);
+    out.writeBigUInt64LE(BigInt(r.seq), at + 32);
+    out.writeBigUInt64LE(BigInt(r.ino), at + 40);
+    out.writeBigUInt64LE(BigInt(r.offset), at + 48);
+    out.writeBigUInt64LE(BigInt(r.size), at + 56);
+    out.writeDoubleLE(r.mtimeMs, at + 64);
+    out.writeUInt32LE(r.data.length, at + 72);
+    out.writeUInt32LE(r.part, at + 76);
+    r.data.copy(out, at + LOG_HEADER_BYTES);
+    const end = at + LOG_HEADER_BYTES + r.data.length;
+    blake3(out.subarray(at, end)).copy(out, end);
+    at = end + HASH_BYTES;
+  }
+  return out;
+}
+
+/**
+ * The records of one disk's log that verify, in order, up to the first that does not
+ * (a torn or corrupt tail: nothing after it on this disk is trusted; other disks hold
+ * the copies). Records of another pool end the walk too.
+ */
+export function decodeRecords(pool: Buffer, log: Buffer): LogRecord[] {
+  const out: LogRecord[] = [];
+  let at = 0;
+  while (at + LOG_HEADER_BYTES + HASH_BYTES <= log.length) {
+    if (log.readUInt32LE(at) !== LOG_MAGIC || log.readUInt16LE(at + 4) !== LOG_VERSION) break;
+    if (!log.subarray(at + 8, at + 24).equals(pool)) break;
+    const length = log.readUInt32LE(at + 72);
+    const end = at + LOG_HEADER_BYTES + length;
+    if (end + HASH_BYTES > log.length) break;
+    if (!blake3(log.subarray(at, end)).equals(log.subarray(end, end + HASH_BYTES))) break;
+    out.push({
+      generation: Number(log.readBigUInt64LE(at + 24)),
+      seq: Number(log.readBigUInt64LE(at + 32)),
+      ino: Number(log.readBigUInt64LE(at + 40)),
+      offset: Number(log.readBigUInt64LE(at + 48)),
+      size: Number(log.readBigUInt64LE(at + 56)),
+      mtimeMs: log.readDoubleLE(at + 64),
+      data: Buffer.from(log.subarray(at + LOG_HEADER_BYTES, end)),
+      part: log.readUInt32LE(at + 76),
+      end: (log.readUInt16LE(at + 6) & FLAG_END) !== 0,
+    });
+    at = end + HASH_BYTES;
+  }
+  return out;
+}
+
+/**
+ * What replay applies: records of `generation` from every disk, one copy per sequence
+ * number, whole fsyncs only (every part of it found: an fsync with a part on no disk
+ * never returned), in sequence order.
+ */
+export function replayable(generation: number, perDisk: LogRecord[][]): LogRecord[] {
+  const bySeq = new Map<number, LogRecord>();
+  for (const list of perDisk) for (const r of list) if (r.generation === generation && !bySeq.has(r.seq)) bySeq.set(r.seq, r);
+  const out: LogRecord[] = [];
+  for (const last of [...bySeq.values()].filter((r) => r.end).sort((a, b) => a.seq - b.seq)) {
+    const parts: LogRecord[] = [];
+    for (let p = 0; p <= last.part; p++) {
+      const r = bySeq.get(last.seq - last.part + p);
+      if (!r || r.part !== p || (r.end && r !== last)) break;
+      parts.push(r);
+    }
+    if (parts.length === last.part + 1) out.push(...parts);
+  }
+  return out;
+}
