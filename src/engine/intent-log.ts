@@ -116,6 +116,12 @@ export class IntentLog {
     return { records: replayable(this.pool.meta.generation(), perDisk), disksWithLog };
   }
 
+  /** Whether any disk's log holds anything (what a crashed coordinator may have left). */
+  async holdsAny(): Promise<boolean> {
+    const sizes = await Promise.all(this.pool.disks().map((d) => this.pool.store(d.id).readLog().then((b) => b.length, () => 0)));
+    return sizes.some((n) => n > 0);
+  }
+
   /** Empty these disks' logs (best effort: a stale record names an old generation and is never applied). */
   async reset(disks: number[]): Promise<void> {
     await Promise.all(disks.map(async (id) => {

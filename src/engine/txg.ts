@@ -12,7 +12,8 @@
  * While step 1 runs, a fragment write that completes waits at the gate until the
  * commit is done: its extent's metadata then joins the NEXT group, so a group never
  * references a fragment its syncs did not cover. After a crash the pool is exactly the
- * last committed group; what fsync returned for is in it.
+ * last committed group; what fsync returned for is in it, or in the intent log
+ * (intent-log.ts), which joins every commit as a GroupParticipant.
  *
  * With groups off (offline CLI, tests of single operations) nothing is deferred: each
  * transaction commits on its own and each fragment write syncs itself.

@@ -49,3 +49,18 @@ export async function replayIntentLog(engine: Engine): Promise<ReplayResult> {
   await engine.intentLog.reset(disksWithLog);
   return { records: records.length - skipped, files: files.size, skipped };
 }
+
+/**
+ * An offline command's open of the pool: a coordinator that died may have left fsyncs
+ * in the log, which a change made now would orphan (it moves the generation on), so
+ * they are replayed first, in a transaction group of their own.
+ */
+export async function replayLeftIntentLog(engine: Engine): Promise<ReplayResult | undefined> {
+  if (!(await engine.intentLog.holdsAny())) return undefined;
+  engine.txg.start();
+  try {
+    return await replayIntentLog(engine);
+  } finally {
+    await engine.txg.stop();
+  }
+}

@@ -6,7 +6,7 @@
  * fsyncs before it still apply); records of an older generation are never applied.
  */
 import assert from 'node:assert/strict';
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
@@ -151,5 +151,21 @@ test('records of an older generation are never applied', async () => {
     // The old records come back (as if their reset had been lost): they name a generation long replaced.
     holders.forEach((d, i) => fs.writeFileSync(logOf(d), saved[i]!));
     await remountAndCheck(m, 'db', want, 0);
+  }, { config: [LONG_INTERVAL], extentSize: '1M' });
+});
+
+test('an offline command after the crash replays the log before it runs', async () => {
+  await withMount(async (m) => {
+    const fd = fs.openSync(path.join(m.mnt, 'db'), 'w+');
+    const states = writeAndFsync(m, fd);
+    await kill(m.child);
+    try { fs.closeSync(fd); } catch { /* the endpoint is gone */ }
+    spawnSync('umount', ['-l', m.mnt]);
+    const dest = path.join(m.root, 'db.out');
+    ok('get', m.pool, '/db', dest);
+    assert.ok(fs.readFileSync(dest).equals(states[states.length - 1]!));
+    assert.deepEqual(logSizes(m), [0, 0, 0, 0, 0, 0]);
+    const audit = fs.readFileSync(path.join(m.pool, 'run', 'audit.log'), 'utf8').split('\n').filter((l) => l.includes('replay-intent-log')).map((l) => JSON.parse(l));
+    assert.deepEqual(audit.map((a) => [a.via, a.args.records, a.args.files]), [['local', RECORDS, 1]]);
   }, { config: [LONG_INTERVAL], extentSize: '1M' });
 });
