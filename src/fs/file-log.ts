@@ -4,8 +4,9 @@
  * last group commit and its inode (kind, mode, owner, links, policy) and name are what
  * that commit recorded. Then the fsync appends what was written since (log-state.ts),
  * its size and mtime, and returns; anything else — a file created, renamed, linked or
- * unlinked in the open group, a file opened since the last commit, a failed append —
- * takes the full group commit instead.
+ * unlinked in the open group, a file opened since the last commit, more than 4 MiB or
+ * more than a thousand scattered ranges to log, a failed append — takes the full group
+ * commit instead.
  *
  * Before a group commit the files with log records are committed into it, so that once
  * it is durable their records are obsolete and the logs can be emptied.
@@ -14,6 +15,9 @@ import type { Engine } from '../engine/engine';
 import { LOG_RECORD_MAX_DATA, type LogEntry } from '../engine/intent-log';
 import type { Delta } from './log-state';
 import type { OpenFile } from './open-file';
+
+/** More bytes than this since the last record: fsync commits the group instead. */
+const LOG_MAX_BYTES = 4 * 1024 * 1024;
 
 export class FileLog {
   /** Files with records in the current log: the next group must commit them. */
@@ -57,6 +61,11 @@ export class FileLog {
       if (was?.file !== f || was.key !== this.keyOf(f.ino)) return false;
       const delta = f.log.take();
       if (delta.empty) return true; // everything written is in the log or in the committed group
+      if (delta.overflow || delta.bytes > LOG_MAX_BYTES) {
+        // Scattered or large writes: rewriting the extents once beats copying them to m+1 logs.
+        f.log.giveBack(delta);
+        return false;
+      }
       try {
         await this.engine.intentLog.append(await entriesOf(f, delta));
       } catch {

@@ -5,25 +5,53 @@
  * empties the log leaves out, so the next fsync must log it again).
  */
 
-/** Written ranges ([start, end), sorted, merged) and the lowest size a truncate set. */
+/** Ranges a delta tracks one by one; past this (scattered writes) it only knows "too much" and fsync commits the group. */
+const MAX_RANGES = 1024;
+
+/** Written ranges ([start, end), sorted, disjoint) and the lowest size a truncate set. */
 export class Delta {
   ranges: [number, number][] = [];
   truncatedTo: number | undefined;
+  /** More ranges than MAX_RANGES were written: the ranges are no longer known. */
+  overflow = false;
 
   get empty(): boolean {
-    return this.ranges.length === 0 && this.truncatedTo === undefined;
+    return this.ranges.length === 0 && this.truncatedTo === undefined && !this.overflow;
+  }
+
+  /** Bytes the ranges cover. */
+  get bytes(): number {
+    let n = 0;
+    for (const [a, b] of this.ranges) n += b - a;
+    return n;
   }
 
   add(start: number, end: number): void {
-    if (end <= start) return;
-    const out: [number, number][] = [];
-    let s = start, e = end;
-    for (const [a, b] of this.ranges) {
-      if (b < s || a > e) out.push([a, b]);
-      else { s = Math.min(s, a); e = Math.max(e, b); }
+    if (end <= start || this.overflow) return;
+    const r = this.ranges;
+    const last = r[r.length - 1];
+    if (last && start <= last[1] && start >= last[0]) { // the common case: appending, or rewriting the last range
+      last[1] = Math.max(last[1], end);
+      return;
     }
-    out.push([s, e]);
-    this.ranges = out.sort((x, y) => x[0] - y[0]);
+    // First range ending at or after start, then every range it overlaps or touches.
+    let lo = 0, hi = r.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (r[mid]![1] < start) lo = mid + 1;
+      else hi = mid;
+    }
+    let j = lo, s = start, e = end;
+    while (j < r.length && r[j]![0] <= e) {
+      s = Math.min(s, r[j]![0]);
+      e = Math.max(e, r[j]![1]);
+      j++;
+    }
+    r.splice(lo, j - lo, [s, e]);
+    if (r.length > MAX_RANGES) {
+      this.overflow = true;
+      this.ranges = [];
+    }
   }
 
   truncate(size: number): void {
@@ -33,6 +61,7 @@ export class Delta {
   /** A new delta holding both. */
   union(other: Delta | undefined): Delta {
     const d = new Delta();
+    d.overflow = this.overflow || !!other?.overflow;
     for (const [a, b] of [...this.ranges, ...(other?.ranges ?? [])]) d.add(a, b);
     for (const t of [this.truncatedTo, other?.truncatedTo]) if (t !== undefined) d.truncate(t);
     return d;
