@@ -99,13 +99,9 @@ export class TxGroups {
 
   constructor(private readonly host: GroupHost) {}
 
-  /** Take part in every commit from now on; returns the way out. */
-  join(p: GroupParticipant): () => void {
+  /** Take part in every commit from now on (for the engine's life). */
+  join(p: GroupParticipant): void {
     this.participants.push(p);
-    return () => {
-      const i = this.participants.indexOf(p);
-      if (i >= 0) this.participants.splice(i, 1);
-    };
   }
 
   get enabled(): boolean {

@@ -24,10 +24,9 @@ export class FileLog {
   private readonly logged = new Set<OpenFile>();
   /** Open files at the last group commit, and their namespace then. */
   private committed = new Map<number, { file: OpenFile; key: string }>();
-  readonly leave: () => void;
 
   constructor(private readonly engine: Engine, private readonly openFiles: () => OpenFile[]) {
-    this.leave = engine.txg.join({
+    engine.txg.join({
       pending: () => this.logged.size > 0,
       prepare: async () => {
         await Promise.all([...this.logged].map((f) => f.commit()));
