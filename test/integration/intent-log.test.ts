@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { ok } from '../helpers/cli';
 import { startCoordinator, stopCoordinator, withMount, type Mounted } from '../helpers/mount';
+import { freePort, httpGet, parseExposition } from '../helpers/prometheus';
 import { Rng } from '../helpers/random';
 
 const LONG_INTERVAL = 'commit.intervalMs=60000'; // no interval commit during a test: only what fsync did counts
@@ -90,15 +91,23 @@ async function remountAndCheck(m: Mounted, file: string, want: Buffer, replayed:
 /** Records appended by the four fsyncs: one each (the truncate's record carries the new size, so no size record follows). */
 const RECORDS = 4;
 
+/** Their bytes in one log: an 80-byte header and a 32-byte BLAKE3 each, and the data (4096 + 10,000 + 0 + 5,000). */
+const LOG_BYTES = RECORDS * (80 + 32) + 4096 + 10_000 + 5000;
+
 test('SIGKILL right after fsyncs: overwrites, an append and a truncate come back from the log on m+1 disks', async () => {
+  const port = await freePort();
   await withMount(async (m) => {
     const fd = fs.openSync(path.join(m.mnt, 'db'), 'w+');
     const states = writeAndFsync(m, fd);
-    assert.equal(logSizes(m).filter((n) => n > 0).length, M + 1);
+    assert.deepEqual(logSizes(m).filter((n) => n > 0), Array(M + 1).fill(LOG_BYTES));
+    const live = parseExposition((await httpGet(`http://127.0.0.1:${port}/metrics`)).body);
+    assert.equal(live.get('dynamicfs_intent_log_writes_total'), 4);
+    assert.equal(live.get('dynamicfs_intent_log_bytes_total'), (M + 1) * LOG_BYTES);
+    assert.equal(live.get('dynamicfs_txg_commits_total{reason="fsync"}'), 1); // the new file's first fsync only
     await kill(m.child);
     try { fs.closeSync(fd); } catch { /* the endpoint is gone */ }
     await remountAndCheck(m, 'db', states[states.length - 1]!, RECORDS);
-  }, { config: [LONG_INTERVAL], extentSize: '1M' });
+  }, { config: [LONG_INTERVAL], extentSize: '1M', extra: ['--metrics-port', String(port)] });
 });
 
 test('the log lost on m disks still replays; a corrupt tail record is ignored and the fsyncs before it apply', async () => {
