@@ -8,8 +8,11 @@
  * more than a thousand scattered ranges to log, a failed append — takes the full group
  * commit instead.
  *
- * Before a group commit the files with log records are committed into it, so that once
- * it is durable their records are obsolete and the logs can be emptied.
+ * At a group commit each file with log records is either carried over — the group has
+ * not touched its extents, and its commits wait until the group is committed, so the
+ * records stay valid on the new generation (engine/intent-log.ts carryOver) — or, when
+ * it has been committed in the group already, has diverged too far, or the logs are
+ * full, committed into the group whole (its records are obsolete then).
  */
 import type { Engine } from '../engine/engine';
 import { LOG_RECORD_MAX_DATA, type LogEntry } from '../engine/intent-log';
@@ -20,26 +23,41 @@ import type { OpenFile } from './open-file';
 const LOG_MAX_BYTES = 4 * 1024 * 1024;
 
 export class FileLog {
-  /** Files with records in the current log: the next group must commit them. */
-  private readonly logged = new Set<OpenFile>();
+  /** Files with records in the log: each group commit carries them over or takes them whole. */
+  private logged = new Set<OpenFile>();
+  /** Carried over by the commit in progress (their commits wait for it). */
+  private carried: OpenFile[] = [];
   /** Open files at the last group commit, and their namespace then. */
   private committed = new Map<number, { file: OpenFile; key: string }>();
 
   constructor(private readonly engine: Engine, private readonly openFiles: () => OpenFile[]) {
     engine.txg.join({
-      pending: () => this.logged.size > 0,
+      // Logged files need no commit (the log holds them) until the logs are full.
+      pending: () => this.logged.size > 0 && engine.intentLog.full,
       prepare: async () => {
-        await Promise.all([...this.logged].map((f) => f.commit()));
+        const full = engine.intentLog.full;
+        const whole = [...this.logged].filter((f) => full || !f.log.carriable);
+        await Promise.all(whole.map((f) => f.commit()));
+        // Decided after those commits, synchronously with holding: no commit of a carried file can start in between.
+        this.carried = [...this.logged].filter((f) => !whole.includes(f) && f.log.carriable);
+        for (const f of this.carried) f.log.holdCommits();
+        await engine.intentLog.carryOver(this.carried.map((f) => f.ino));
       },
       committed: () => {
-        this.logged.clear();
+        const carried = new Set(this.carried);
+        this.logged = carried;
         const now = new Map<number, { file: OpenFile; key: string }>();
         for (const f of this.openFiles()) {
-          f.log.groupCommitted();
+          f.log.groupCommitted(carried.has(f));
           const key = this.keyOf(f.ino);
           if (key !== undefined) now.set(f.ino, { file: f, key });
         }
+        for (const f of carried) if (!now.has(f.ino)) f.log.groupCommitted(true);
         this.committed = now;
+      },
+      finish: async () => {
+        for (const f of this.carried) f.log.releaseCommits();
+        this.carried = [];
       },
     });
   }
@@ -73,6 +91,7 @@ export class FileLog {
         return false;
       }
       this.logged.add(f);
+      if (this.engine.intentLog.full) void this.engine.txg.commit('log-full').catch(() => undefined);
       return true;
     });
   }

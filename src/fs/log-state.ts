@@ -68,6 +68,9 @@ export class Delta {
   }
 }
 
+/** A file with more than this not in its extents is taken whole by the next group commit, not carried. */
+const CARRY_MAX_BYTES = 4 * 1024 * 1024;
+
 export class LogState {
   /** Not in a log record of the current log (the next fsync appends it). */
   private toLog = new Delta();
@@ -75,6 +78,11 @@ export class LogState {
   private uncommitted = new Delta();
   /** Taken by a metadata transaction in progress (its group may commit before it does). */
   private capturing: Delta | undefined;
+  /** The file's commit ran (or runs) in the open group: the group changes its extents. */
+  private committedInGroup = false;
+  /** While a group commit carries this file's records over, its commits wait. */
+  private hold: Promise<void> | undefined;
+  private unhold: (() => void) | undefined;
 
   wrote(pos: number, length: number): void {
     this.toLog.add(pos, pos + length);
@@ -88,6 +96,8 @@ export class LogState {
 
   /** Run the file's commit: what was written before it starts, it records. */
   async capture<T>(commit: () => Promise<T>): Promise<T> {
+    while (this.hold) await this.hold;
+    this.committedInGroup = true;
     const taken = this.uncommitted;
     this.uncommitted = new Delta();
     this.capturing = taken;
@@ -112,8 +122,29 @@ export class LogState {
     this.toLog = d.union(this.toLog);
   }
 
-  /** A group committed and the log is emptied: what the group did not record must be logged again. */
-  groupCommitted(): void {
-    this.toLog = this.uncommitted.union(this.capturing);
+  /** The open group leaves the file's extents alone, and can keep doing so until it commits. */
+  get carriable(): boolean {
+    return !this.committedInGroup && this.capturing === undefined && !this.uncommitted.overflow && this.uncommitted.bytes <= CARRY_MAX_BYTES;
+  }
+
+  /** A group commit carries this file's records: no commit of the file starts until it is over. */
+  holdCommits(): void {
+    this.hold ??= new Promise<void>((r) => { this.unhold = r; });
+  }
+
+  releaseCommits(): void {
+    const r = this.unhold;
+    this.hold = this.unhold = undefined;
+    r?.();
+  }
+
+  /**
+   * A group committed. Carried over, the file's records stay valid and only the new
+   * writes go to the next one; otherwise they are obsolete, and what no metadata
+   * transaction recorded must be logged again.
+   */
+  groupCommitted(carried: boolean): void {
+    if (!carried) this.toLog = this.uncommitted.union(this.capturing);
+    this.committedInGroup = this.capturing !== undefined;
   }
 }

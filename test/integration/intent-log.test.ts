@@ -3,7 +3,8 @@
  * an fsync returned (and long before the interval commit) comes back with the file
  * exactly as fsync'd — overwrites, appends and a truncate replayed from the log on m+1
  * disks. The log survives the loss of m copies; a corrupt tail record is ignored (the
- * fsyncs before it still apply); records of an older generation are never applied.
+ * fsyncs before it still apply); records of an older generation are never applied,
+ * unless a group commit that left their file alone carried them over.
  */
 import assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
@@ -133,11 +134,12 @@ test('the log lost on m disks still replays; a corrupt tail record is ignored an
 test('records of an older generation are never applied', async () => {
   await withMount(async (m) => {
     const p = (n: string) => path.join(m.mnt, n);
-    const fd = fs.openSync(p('db'), 'w+');
+    let fd = fs.openSync(p('db'), 'w+');
     const states = writeAndFsync(m, fd);
     const holders = m.disks.filter((d) => fs.existsSync(logOf(d)) && fs.statSync(logOf(d)).size > 0);
     const saved = holders.map((d) => fs.readFileSync(logOf(d)));
-    // A new file's fsync commits the group (the logged file with it): the logs are emptied.
+    // Closed, the file joins the open group whole (the write never fsync'd too); a new file's fsync commits it, and the logs are emptied.
+    fs.closeSync(fd);
     const commitGroup = (name: string) => {
       const other = fs.openSync(p(name), 'w');
       fs.fsyncSync(other);
@@ -145,22 +147,52 @@ test('records of an older generation are never applied', async () => {
     };
     commitGroup('other1');
     assert.deepEqual(logSizes(m), [0, 0, 0, 0, 0, 0]);
-    // The commit took the logged file whole, the write never fsync'd too. Then overwrite
-    // what the saved records carry, through the log, and commit again.
+    // Overwrite what the saved records carry, and commit that too.
     const want = Buffer.from(states[states.length - 1]!);
     want.fill('Z', 0, 1000);
     const q = Buffer.alloc(8192, 'Q');
     q.copy(want, 1024 * 1024 - 100);
+    fd = fs.openSync(p('db'), 'r+');
     fs.writeSync(fd, q, 0, q.length, 1024 * 1024 - 100);
     fs.fsyncSync(fd);
-    assert.equal(logSizes(m).filter((n) => n > 0).length, M + 1);
-    commitGroup('other2');
     await kill(m.child);
     try { fs.closeSync(fd); } catch { /* the endpoint is gone */ }
     // The old records come back (as if their reset had been lost): they name a generation long replaced.
     holders.forEach((d, i) => fs.writeFileSync(logOf(d), saved[i]!));
     await remountAndCheck(m, 'db', want, 0);
   }, { config: [LONG_INTERVAL], extentSize: '1M' });
+});
+
+test('a group commit that leaves a logged file alone carries its records over; SIGKILL after later fsyncs replays both', async () => {
+  const port = await freePort();
+  await withMount(async (m) => {
+    const p = (n: string) => path.join(m.mnt, n);
+    const fd = fs.openSync(p('db'), 'w+');
+    const rng = new Rng(3);
+    const expected = { bytes: rng.bytes(1_500_000) };
+    fs.writeSync(fd, expected.bytes, 0, expected.bytes.length, 0);
+    fs.fsyncSync(fd); // new: the full commit
+    pwrite(fd, expected, 100_000, rng.bytes(3000));
+    fs.fsyncSync(fd); // logged
+    const before = logSizes(m);
+    // Another file's first fsync commits the group; db has not been committed in it: carried, not rewritten.
+    const other = fs.openSync(p('other'), 'w');
+    fs.writeSync(other, Buffer.from('other'));
+    fs.fsyncSync(other);
+    const carried = logSizes(m);
+    assert.equal(carried.filter((n) => n > 0).length, M + 1);
+    carried.forEach((n, i) => assert.ok(before[i] === 0 ? n === 0 : n > before[i]!, 'the logs keep the records and gain a carry record'));
+    pwrite(fd, expected, expected.bytes.length, rng.bytes(7000));
+    fs.fsyncSync(fd); // logged on the new generation
+    fs.writeSync(fd, Buffer.alloc(500, 'Z'), 0, 500, 0); // never fsync'd
+    const live = parseExposition((await httpGet(`http://127.0.0.1:${port}/metrics`)).body);
+    assert.equal(live.get('dynamicfs_txg_commits_total{reason="fsync"}'), 2);
+    assert.equal(live.get('dynamicfs_intent_log_writes_total'), 2);
+    await kill(m.child);
+    for (const f of [fd, other]) try { fs.closeSync(f); } catch { /* the endpoint is gone */ }
+    await remountAndCheck(m, 'db', expected.bytes, 2);
+    assert.equal(fs.readFileSync(path.join(m.root, 'pool', 'run', 'audit.log'), 'utf8').includes('"replay-intent-log"'), true);
+  }, { config: [LONG_INTERVAL], extentSize: '1M', extra: ['--metrics-port', String(port)] });
 });
 
 test('an offline command after the crash replays the log before it runs', async () => {

@@ -5,14 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeRecords, encodeRecords, LOG_HEADER_BYTES, replayable, uuidBytes, type LogRecord } from '../../../src/engine/intent-record';
+import { carryRecord, decodeRecords, encodeRecords, LOG_HEADER_BYTES, replayable, uuidBytes, type LogRecord } from '../../../src/engine/intent-record';
 import { blake3 } from '../../../src/native';
 
 const POOL = uuidBytes('0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0');
 const OTHER = uuidBytes('00000000-0000-4000-8000-000000000000');
 
 function rec(seq: number, part: number, end: boolean, data = `data ${seq}`, generation = 7): LogRecord {
-  return { generation, seq, ino: 42, offset: seq * 100, size: 5000 + seq, mtimeMs: 1_796_000_000_000.25, data: Buffer.from(data), part, end };
+  return { generation, seq, ino: 42, offset: seq * 100, size: 5000 + seq, mtimeMs: 1_796_000_000_000.25, data: Buffer.from(data), part, end, carry: false };
 }
 
 describe('intent log records', () => {
@@ -57,5 +57,21 @@ describe('intent log records', () => {
     // A lost middle part drops its whole fsync, not the ones after it.
     assert.deepEqual(replayable(7, [[rec(3, 0, false), rec(5, 0, true)]]).map((r) => r.seq), [5]);
     assert.deepEqual(replayable(8, [old]).map((r) => r.data.toString()), ['new']);
+  });
+
+  it('a carry record keeps an inode\'s records of the generation before valid; of several for one generation the last counts', () => {
+    const of = (ino: number, seq: number, generation: number): LogRecord => ({ ...rec(seq, 0, true, `i${ino}s${seq}`, generation), ino });
+    const carry = carryRecord(8, 20, [42, 43]);
+    assert.deepEqual(decodeRecords(POOL, encodeRecords(POOL, [carry])), [carry]);
+    assert.equal(encodeRecords(POOL, [carry]).readUInt16LE(6), 3);
+    const log = [of(42, 1, 7), of(44, 2, 7), carry, of(42, 21, 8), of(44, 22, 8)];
+    // Generation 8 carried inode 42 (and 43), not 44: 44's record of generation 7 was committed into 8.
+    assert.deepEqual(replayable(8, [log]).map((r) => r.seq), [1, 21, 22]);
+    // Generation 9 carried nothing: only its own records apply.
+    assert.deepEqual(replayable(9, [[...log, carryRecord(9, 30, []), of(42, 31, 9)]]).map((r) => r.seq), [31]);
+    // A commit that failed wrote a carry record of 42; the retry that committed carried nothing.
+    assert.deepEqual(replayable(8, [[of(42, 1, 7), carryRecord(8, 5, [42]), carryRecord(8, 6, [])]]).map((r) => r.seq), []);
+    // Carried through two groups.
+    assert.deepEqual(replayable(9, [[of(42, 1, 7), carryRecord(8, 5, [42]), carryRecord(9, 6, [42])]]).map((r) => r.seq), [1]);
   });
 });

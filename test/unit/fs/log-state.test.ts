@@ -40,12 +40,31 @@ describe('log state', () => {
     await s.capture(async () => {
       s.wrote(2000, 10); // during the file's commit: not recorded by it
     });
-    s.groupCommitted();
+    s.groupCommitted(false);
     assert.deepEqual(s.take().ranges, [[2000, 2010]]);
     // A commit that fails leaves its writes to be logged again.
     s.wrote(3000, 10);
     await assert.rejects(s.capture(async () => { throw new Error('EIO'); }));
-    s.groupCommitted();
+    s.groupCommitted(false);
     assert.deepEqual(s.take().ranges, [[2000, 2010], [3000, 3010]]);
+  });
+
+  it('is carried over only while the open group has not committed it, and holds its commits meanwhile', async () => {
+    const s = new LogState();
+    s.wrote(0, 100);
+    assert.equal(s.carriable, true);
+    s.holdCommits();
+    let committed = false;
+    const commit = s.capture(async () => { committed = true; });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(committed, false, 'a commit waits while the group carries the file');
+    s.groupCommitted(true);
+    assert.deepEqual(s.take().ranges, [[0, 100]], 'carried: nothing written since is lost, nothing logged is repeated');
+    s.releaseCommits();
+    await commit;
+    assert.equal(committed, true);
+    assert.equal(s.carriable, false, 'committed in the open group: the next group takes it whole');
+    s.groupCommitted(false);
+    assert.equal(s.carriable, true);
   });
 });
