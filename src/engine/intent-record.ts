@@ -124,8 +124,10 @@ export function decodeRecords(pool: Buffer, log: Buffer): LogRecord[] {
  * returned), in sequence order.
  */
 export function replayable(generation: number, perDisk: LogRecord[][]): LogRecord[] {
-  const bySeq = new Map<number, LogRecord>();
-  for (const list of perDisk) for (const r of list) if (r.generation <= generation && !bySeq.has(r.seq)) bySeq.set(r.seq, r);
+  // Keyed by generation too: a disk that missed a reset must not shadow a newer record with the same number.
+  const key = (g: number, seq: number) => `${g}:${seq}`;
+  const bySeq = new Map<string, LogRecord>();
+  for (const list of perDisk) for (const r of list) if (r.generation <= generation && !bySeq.has(key(r.generation, r.seq))) bySeq.set(key(r.generation, r.seq), r);
   const carries = new Map<number, LogRecord>();
   for (const r of bySeq.values()) {
     const had = carries.get(r.generation);
@@ -141,7 +143,7 @@ export function replayable(generation: number, perDisk: LogRecord[][]): LogRecor
     if (!valid(last.ino, last.generation)) continue;
     const parts: LogRecord[] = [];
     for (let p = 0; p <= last.part; p++) {
-      const r = bySeq.get(last.seq - last.part + p);
+      const r = bySeq.get(key(last.generation, last.seq - last.part + p));
       if (!r || r.part !== p || r.carry || r.generation !== last.generation || r.ino !== last.ino || (r.end && r !== last)) break;
       parts.push(r);
     }

@@ -36,10 +36,16 @@ export class FileLog {
       pending: () => this.logged.size > 0 && engine.intentLog.full,
       prepare: async () => {
         const full = engine.intentLog.full;
-        const whole = [...this.logged].filter((f) => full || !f.log.carriable);
-        await Promise.all(whole.map((f) => f.commit()));
-        // Decided after those commits, synchronously with holding: no commit of a carried file can start in between.
-        this.carried = [...this.logged].filter((f) => !whole.includes(f) && f.log.carriable);
+        const whole = new Set([...this.logged].filter((f) => full || !f.log.carriable));
+        let commit = [...whole];
+        // A file that started a commit of its own meanwhile is taken whole too, once that commit is in the group.
+        while (commit.length > 0) {
+          await Promise.all(commit.map((f) => f.commit()));
+          commit = [...this.logged].filter((f) => !whole.has(f) && !f.log.carriable);
+          for (const f of commit) whole.add(f);
+        }
+        // Synchronously with the check above: no commit of a carried file starts before it is held.
+        this.carried = [...this.logged].filter((f) => !whole.has(f));
         for (const f of this.carried) f.log.holdCommits();
         await engine.intentLog.carryOver(this.carried.map((f) => f.ino));
       },

@@ -314,7 +314,19 @@ export class Vfs {
     await this.engine.txg.commit('fsync');
   }
 
-  /** fsyncdir and unmount: every open file's writes and every namespace change so far, durable. */
+  /**
+   * fsyncdir: every namespace change so far and every open file's writes, durable — each
+   * file through the intent log where it qualifies (a logged file's extents are not
+   * rewritten), the others committed into the group.
+   */
+  async fsyncdir(): Promise<void> {
+    await Promise.all(this.files.all().map(async (f) => {
+      if (!(await this.fileLog.fsync(f))) await f.commit();
+    }));
+    await this.engine.txg.commit('fsync');
+  }
+
+  /** Unmount: every open file's writes and every namespace change so far, durable. */
   async syncAll(): Promise<void> {
     await this.flushAll();
     await this.engine.txg.commit('fsync');

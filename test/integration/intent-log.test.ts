@@ -195,6 +195,34 @@ test('a group commit that leaves a logged file alone carries its records over; S
   }, { config: [LONG_INTERVAL], extentSize: '1M', extra: ['--metrics-port', String(port)] });
 });
 
+test('fsync of a directory makes an open file\'s writes durable through the log, and the new names through the group', async () => {
+  const port = await freePort();
+  await withMount(async (m) => {
+    const p = (n: string) => path.join(m.mnt, n);
+    const fd = fs.openSync(p('db'), 'w+');
+    const expected = { bytes: new Rng(5).bytes(300_000) };
+    fs.writeSync(fd, expected.bytes, 0, expected.bytes.length, 0);
+    fs.fsyncSync(fd); // new: the full commit
+    pwrite(fd, expected, 250_000, Buffer.alloc(100_000, 'd'));
+    fs.writeFileSync(p('created'), 'new name');
+    const dir = fs.openSync(m.mnt, 'r');
+    fs.fsyncSync(dir);
+    fs.closeSync(dir);
+    const live = parseExposition((await httpGet(`http://127.0.0.1:${port}/metrics`)).body);
+    assert.equal(live.get('dynamicfs_intent_log_writes_total'), 1);
+    assert.equal(live.get('dynamicfs_txg_commits_total{reason="fsync"}'), 2);
+    await kill(m.child);
+    try { fs.closeSync(fd); } catch { /* the endpoint is gone */ }
+    await remountAndCheck(m, 'db', expected.bytes, 1);
+    const again = await startCoordinator(m.pool, m.mnt);
+    try {
+      assert.equal(fs.readFileSync(p('created'), 'utf8'), 'new name');
+    } finally {
+      await stopCoordinator(m.mnt, again.child);
+    }
+  }, { config: [LONG_INTERVAL], extentSize: '1M', extra: ['--metrics-port', String(port)] });
+});
+
 test('an offline command after the crash replays the log before it runs', async () => {
   await withMount(async (m) => {
     const fd = fs.openSync(path.join(m.mnt, 'db'), 'w+');

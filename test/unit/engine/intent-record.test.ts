@@ -71,6 +71,8 @@ describe('intent log records', () => {
     assert.deepEqual(replayable(9, [[...log, carryRecord(9, 30, []), of(42, 31, 9)]]).map((r) => r.seq), [31]);
     // A commit that failed wrote a carry record of 42; the retry that committed carried nothing.
     assert.deepEqual(replayable(8, [[of(42, 1, 7), carryRecord(8, 5, [42]), carryRecord(8, 6, [])]]).map((r) => r.seq), []);
+    // A disk that missed a reset keeps an old record with the same sequence number as a valid one: it shadows nothing.
+    assert.deepEqual(replayable(9, [[of(42, 4, 6)], [of(43, 4, 9)]]).map((r) => [r.ino, r.generation]), [[43, 9]]);
     // Carried through two groups.
     assert.deepEqual(replayable(9, [[of(42, 1, 7), carryRecord(8, 5, [42]), carryRecord(9, 6, [42])]]).map((r) => r.seq), [1]);
   });

@@ -59,7 +59,7 @@ describe('log state', () => {
     await new Promise((r) => setImmediate(r));
     assert.equal(committed, false, 'a commit waits while the group carries the file');
     s.groupCommitted(true);
-    assert.deepEqual(s.take().ranges, [[0, 100]], 'carried: nothing written since is lost, nothing logged is repeated');
+    assert.deepEqual(s.take().ranges, [[0, 100]], 'carried: what was not logged yet is still to log, nothing more');
     s.releaseCommits();
     await commit;
     assert.equal(committed, true);
