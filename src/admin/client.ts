@@ -181,6 +181,9 @@ export async function invoke<K extends OpName>(poolDir: string, op: K, args: OpA
   const { auditLocal } = require('./audit') as typeof import('./audit');
   const started = Date.now();
   try {
+    const { replayLeftIntentLog } = require('../fs/log-replay') as typeof import('../fs/log-replay');
+    const replayed = await replayLeftIntentLog(engine);
+    if (replayed) auditLocal(engine.pool.dir, 'replay-intent-log', { ...replayed }, started);
     const fn = adminOps[op] as unknown as (e: Engine, a: OpArgs<K>, c: OpContext) => Promise<OpResult<K>>;
     const result = await fn(engine, args, opts.local ?? {});
     auditLocal(engine.pool.dir, op, args as Record<string, unknown>, started);

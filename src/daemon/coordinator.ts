@@ -26,6 +26,7 @@ import { openEngine } from '../engine/open';
 import { ScrubScheduler } from '../engine/scrub-scheduler';
 import { DfsError, fromOsCode, toDfsError } from '../errors';
 import { POOL_FSNAME_PREFIX } from '../fuse/mount-options';
+import { replayIntentLog } from '../fs/log-replay';
 import { findMountedPool, isFuseMounted, readMounts } from '../fuse/proc-mounts';
 import { forceUnmount } from '../fuse/unmount';
 import { mountFuse, type FuseMount } from '../fuse/mount';
@@ -97,6 +98,12 @@ export class Coordinator {
       const recovered: RecoveryResult = await recoverPool(engine, log);
       // From here on, changes commit in transaction groups (every admin request ends with a commit).
       engine.txg.start();
+      // fsyncs that returned after the last group commit, from the intent log, before anything is served.
+      const replayed = await replayIntentLog(engine);
+      if (replayed.records > 0 || replayed.skipped > 0) {
+        log.info(replayed, 'replayed the intent log');
+        c.recordSelf('replay-intent-log', { ...replayed });
+      }
       // Jobs a previous coordinator left (queued, running) resume; damage gets repaired.
       engine.jobs.start();
       c.autoRepair = new AutoRepair(engine, log.child({ component: 'repair' }));
@@ -112,7 +119,7 @@ export class Coordinator {
       if (mountpoint !== undefined) {
         c.fuse = await mountFuse(engine, mountpoint, { readOnly: opts.readOnly ?? false, allowOther: opts.allowOther ?? false, log: log.child({ component: 'fuse' }) });
       }
-      log.info({ pool, mountpoint: mountpoint ?? null, readOnly: !!opts.readOnly, metricsUrl: c.http?.url ?? null, recovered }, 'coordinator ready');
+      log.info({ pool, mountpoint: mountpoint ?? null, readOnly: !!opts.readOnly, metricsUrl: c.http?.url ?? null, recovered, replayed }, 'coordinator ready');
       c.recordSelf('coordinator-start', { mountpoint: mountpoint ?? null, readOnly: !!opts.readOnly, metricsUrl: c.http?.url ?? null });
       return c;
     } catch (err) {

@@ -15,6 +15,7 @@ import type { DroppedExtent, EngineServices, ReadFailure } from './context';
 import { crashPoint } from './crash-points';
 import { instrumentPool } from './engine-metrics';
 import { DiskHealth } from './disk-health';
+import { IntentLog } from './intent-log';
 import { JobRunner, type JobFn } from './jobs';
 import { Packer } from './packer';
 import { Placement } from './placement';
@@ -33,6 +34,8 @@ export class Engine extends EventEmitter implements EngineServices {
   readonly txg: TxGroups;
   /** Small files' bytes waiting to be written in a shared pack (in a transaction group). */
   readonly packs: Packer;
+  /** fsync without a group commit: records on m+1 disks, obsolete once the next group commits. */
+  readonly intentLog: IntentLog;
   /** Per-extent critical sections (two repairs of one extent must not race). */
   private readonly extentLocks = new Map<string, Promise<unknown>>();
   /**
@@ -62,6 +65,8 @@ export class Engine extends EventEmitter implements EngineServices {
       // The group stays open and the next commit retries it; whoever asked (fsync, an admin request) gets the error.
       onCommitFailed: (err) => metrics.groupCommitFailures.inc({ code: toDfsError(err).code }),
     });
+    this.intentLog = new IntentLog(pool, this.placement, metrics);
+    this.txg.join(this.intentLog.participant());
   }
 
   /** Run fn with extent `id` to itself: callers for the same extent run one after another. */

@@ -13,8 +13,10 @@
  * While step 1 runs, a fragment write that completes waits at the gate until the
  * commit is done: its extent's metadata then joins the NEXT group, so a group never
  * references a fragment its syncs did not cover. Appends to packs wait from step 0 on
- * (packable()), so every pack a group's files point at is written by its commit. After a crash the pool is exactly the
- * last committed group; what fsync returned for is in it.
+ * (packable()), so every pack a group's files point at is written by its commit. After a
+ * crash the pool is exactly the last committed group; what fsync returned for is in it,
+ * or in the intent log (intent-log.ts), which joins every commit as a GroupParticipant
+ * (its prepare runs before step 0: files it commits whole may still pack).
  *
  * With groups off (offline CLI, tests of single operations) nothing is deferred: each
  * transaction commits on its own and each fragment write syncs itself.
@@ -54,6 +56,22 @@ export interface GroupCommit {
   reason: string;
 }
 
+/**
+ * Something that takes part in every group commit (the intent log, the mount's logged
+ * files): it can hold changes the group must commit, get ready before the syncs, hear
+ * of the commit at the instant it happens, and clean up after.
+ */
+export interface GroupParticipant {
+  /** Something of this participant's waits for a commit (the interval commits it). */
+  pending(): boolean;
+  /** Before the group's syncs, in join order: e.g. record what must join this group. */
+  prepare?(): Promise<void>;
+  /** Synchronously right after the metadata COMMIT of a group that held changes; must not throw. */
+  committed?(generation: number): void;
+  /** After the commit (committed: whether a new generation is durable), in reverse join order; also after a failed one. */
+  finish?(committed: boolean): Promise<void>;
+}
+
 interface GroupHost {
   readonly meta: MetaStore;
   store(diskId: number): FragmentStore;
@@ -79,13 +97,20 @@ export class TxGroups {
   private toRelease: Buffer[] = [];
   /** Resolves when the commit in its sync phase is done (undefined: none is). */
   private gateOpen: Promise<void> | undefined;
-  /** Resolves when the running commit is done (undefined: none runs); appends to packs wait for it. */
+  /** Resolves when the running commit is done (undefined: none past its participants' prepare); appends to packs wait for it. */
   private committing: Promise<void> | undefined;
+  private endCommitting: (() => void) | undefined;
   private chain: Promise<unknown> = Promise.resolve();
   /** A commit queued behind the running one, shared by everyone who asks meanwhile. */
   private queued: Promise<GroupCommit> | undefined;
+  private readonly participants: GroupParticipant[] = [];
 
   constructor(private readonly host: GroupHost) {}
+
+  /** Take part in every commit from now on (for the engine's life). */
+  join(p: GroupParticipant): void {
+    this.participants.push(p);
+  }
 
   get enabled(): boolean {
     return this.on;
@@ -125,7 +150,8 @@ export class TxGroups {
 
   /** Something waits for a commit: metadata changes, unsynced fragments, deferred deletes. */
   get dirty(): boolean {
-    return this.host.meta.groupPending() || this.unsyncedDisks.size > 0 || this.toDelete.length > 0 || this.toRelease.length > 0;
+    return this.host.meta.groupPending() || this.unsyncedDisks.size > 0 || this.toDelete.length > 0 || this.toRelease.length > 0
+      || this.participants.some((p) => p.pending());
   }
 
   /** Whether fragment writes may skip their own syncs now. */
@@ -192,24 +218,42 @@ export class TxGroups {
   }
 
   private async commitNow(reason: string): Promise<GroupCommit> {
-    let done!: () => void;
-    this.committing = new Promise<void>((r) => { done = r; });
     try {
       return await this.commitGroup(reason);
     } finally {
       this.committing = undefined;
-      done();
+      this.endCommitting?.();
+      this.endCommitting = undefined;
     }
   }
 
   private async commitGroup(reason: string): Promise<GroupCommit> {
     const started = performance.now();
+    const participants = [...this.participants];
+    let prepared = 0;
+    let generation: number | undefined;
     try {
-      await this.host.flushPacks?.();
-    } catch (err) {
-      this.host.onCommitFailed?.(err);
-      throw err;
+      for (const p of participants) {
+        prepared++;
+        await p.prepare?.();
+      }
+      // Step 0: from here on, appends to packs wait for this commit to end.
+      this.committing = new Promise<void>((r) => { this.endCommitting = r; });
+      try {
+        await this.host.flushPacks?.();
+      } catch (err) {
+        this.host.onCommitFailed?.(err);
+        throw err;
+      }
+      const out = await this.commitPrepared(reason, started, participants);
+      generation = out.generation;
+      return out;
+    } finally {
+      for (const p of participants.slice(0, prepared).reverse()) await p.finish?.(generation !== undefined);
     }
+  }
+
+  private async commitPrepared(reason: string, started: number, participants: GroupParticipant[]): Promise<GroupCommit> {
     const disks = [...this.unsyncedDisks];
     this.unsyncedDisks = new Set();
     this.unsyncedBytes = 0;
@@ -224,6 +268,7 @@ export class TxGroups {
       await Promise.all(disks.map((id) => this.host.store(id).sync()));
       // Synchronous from the last await to here: no write completed in between joined this group.
       generation = this.host.meta.commitGroup();
+      if (generation !== undefined) for (const p of participants) p.committed?.(generation);
     } catch (err) {
       // Nothing of this group may be trusted durable: its disks sync again with the next one.
       for (const id of disks) this.unsyncedDisks.add(id);

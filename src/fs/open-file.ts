@@ -21,6 +21,7 @@ import { allocEncodeBuffer } from '../engine/work-pools';
 import type { Extent, Inode } from '../meta/records';
 import type { Policy } from '../pool/policy';
 import type { ExtentCache } from './extent-cache';
+import { LogState } from './log-state';
 
 /** Extents being encoded and written in the background per file before a writer waits. */
 const WRITE_BEHIND = 8;
@@ -35,6 +36,8 @@ interface Dirty {
 export class OpenFile {
   /** Open handles on this inode. */
   refs = 0;
+  /** What the intent log must still carry of this file (file-log.ts). */
+  readonly log = new LogState();
   size: number;
   mtimeMs: number;
   /** A write or truncate changes ctime with mtime (POSIX), at the same instant. */
@@ -141,6 +144,7 @@ export class OpenFile {
     this.size = Math.max(this.size, pos + data.length);
     this.mtimeMs = this.ctimeMs = Date.now();
     this.changed = true;
+    this.log.wrote(pos, data.length);
     return data.length;
   }
 
@@ -167,6 +171,7 @@ export class OpenFile {
     this.size = size;
     this.mtimeMs = this.ctimeMs = Date.now();
     this.changed = true;
+    this.log.truncated(size);
   }
 
   /**
@@ -175,7 +180,7 @@ export class OpenFile {
    * resolves, data and metadata are durable. Commits of one file run one at a time.
    */
   commit(): Promise<void> {
-    const run = this.commitChain.then(() => this.commitNow());
+    const run = this.commitChain.then(() => this.log.capture(() => this.commitNow()));
     this.commitChain = run.catch(() => undefined);
     return run;
   }

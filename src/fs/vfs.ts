@@ -13,6 +13,7 @@ import type { Engine } from '../engine/engine';
 import { newInode, type Inode, type InodeKind } from '../meta/records';
 import { dropInode, dropLink, moveEntry, touchDir, type NamedLookup } from './dir-ops';
 import { ExtentCache } from './extent-cache';
+import { FileLog } from './file-log';
 import { MODE_BITS, S_IFMT, S_ISGID, specialKind } from './file-types';
 import { HiddenNames, hiddenName } from './hidden-names';
 import { OpenFile } from './open-file';
@@ -49,9 +50,11 @@ export class Vfs {
   private readonly files = new OpenFiles((i) => this.fileOf(i));
   private readonly hidden = new HiddenNames();
   private readonly xattrs: Xattrs;
+  private readonly fileLog: FileLog;
 
   constructor(readonly engine: Engine, readonly readOnly = false) {
     this.cache = new ExtentCache(engine);
+    this.fileLog = new FileLog(engine, () => this.files.all());
     this.xattrs = new Xattrs(engine, (path) => this.existing(path));
   }
 
@@ -304,13 +307,31 @@ export class Vfs {
     if (!f.clean) await f.commit();
   }
 
-  /** fsync and fdatasync: the file's writes, and everything else in the open group, are durable when this resolves. */
+  /**
+   * fsync and fdatasync: the file's writes are durable when this resolves — through the
+   * intent log when its namespace is committed (file-log.ts), else by committing the
+   * file and the whole open group.
+   */
   async fsync(fd: number): Promise<void> {
-    await this.handle(fd).commit();
+    const f = this.handle(fd);
+    if (await this.fileLog.fsync(f)) return;
+    await f.commit();
     await this.engine.txg.commit('fsync');
   }
 
-  /** fsyncdir and unmount: every open file's writes and every namespace change so far, durable. */
+  /**
+   * fsyncdir: every namespace change so far and every open file's writes, durable — each
+   * file through the intent log where it qualifies (a logged file's extents are not
+   * rewritten), the others committed into the group.
+   */
+  async fsyncdir(): Promise<void> {
+    await Promise.all(this.files.all().map(async (f) => {
+      if (!(await this.fileLog.fsync(f))) await f.commit();
+    }));
+    await this.engine.txg.commit('fsync');
+  }
+
+  /** Unmount: every open file's writes and every namespace change so far, durable. */
   async syncAll(): Promise<void> {
     await this.flushAll();
     await this.engine.txg.commit('fsync');

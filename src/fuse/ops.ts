@@ -98,7 +98,7 @@ export function fuseOps(vfs: Vfs, context: () => Caller | null = () => null): Re
     // fuse-native passes datasync before the handle (its README has them the other way round).
     fsync: (path: string, _datasync: number, fd: number, cb: Cb) => run(cb, () => vfs.fsync(fd)),
     // Namespace changes are durable when their transaction group commits: fsync of a directory commits it.
-    fsyncdir: (_path: string, _datasync: number, _fd: number, cb: Cb) => run(cb, () => vfs.syncAll()),
+    fsyncdir: (_path: string, _datasync: number, _fd: number, cb: Cb) => run(cb, () => vfs.fsyncdir()),
     release: (path: string, fd: number, cb: Cb) => run(cb, () => vfs.release(fd)),
     truncate: (path: string, size: number, cb: Cb) => run(cb, () => vfs.truncate(path, size)),
     ftruncate: (path: string, fd: number, size: number, cb: Cb) => run(cb, () => vfs.ftruncate(fd, size)),

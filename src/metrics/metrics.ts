@@ -63,9 +63,12 @@ export class Metrics {
   readonly metaCommitSeconds = this.histogram('dynamicfs_meta_commit_duration_seconds', 'Time of a metadata COMMIT (durable: synchronous=FULL).', [], IO_BUCKETS);
   readonly metaTxnSeconds = this.histogram('dynamicfs_meta_transaction_duration_seconds', 'Time a metadata write transaction held the writer lock, BEGIN to COMMIT.', [], IO_BUCKETS);
   readonly generation = this.gauge('dynamicfs_meta_generation', 'Metadata generation: committed transactions since the pool was created.');
-  readonly groupCommits = this.counter('dynamicfs_txg_commits_total', 'Transaction groups committed, by what started the commit (interval, sync, dirty-bound, shutdown).', ['reason']);
+  readonly groupCommits = this.counter('dynamicfs_txg_commits_total', 'Transaction groups committed, by what started the commit (interval, fsync, admin, dirty-bound, log-full, replay, shutdown).', ['reason']);
   readonly groupCommitFailures = this.counter('dynamicfs_txg_commit_failures_total', 'Transaction group commits that failed (a disk sync or the metadata COMMIT), by error code; the group stays open and the next commit retries it.', ['code']);
   readonly groupCommitSeconds = this.histogram('dynamicfs_txg_commit_duration_seconds', 'Time to commit a transaction group: the disks\' syncs, then the metadata COMMIT.', [], IO_BUCKETS);
+  readonly intentLogWrites = this.counter('dynamicfs_intent_log_writes_total', 'fsyncs made durable by the intent log (records appended to m+1 disks and synced) instead of a group commit.');
+  readonly intentLogBytes = this.counter('dynamicfs_intent_log_bytes_total', 'Bytes appended to the intent log, every copy counted.');
+  readonly intentLogReplayed = this.counter('dynamicfs_intent_log_replayed_records_total', 'Intent log records applied when the pool was opened after a crash.');
 
   // ---- admin socket (daemon/admin-server.ts) ----
   readonly adminRequests = this.counter('dynamicfs_admin_requests_total', 'Admin requests answered on the admin socket, by operation and result (ok or an error code).', ['op', 'result']);

@@ -63,4 +63,10 @@ export interface FragmentStore {
   probe(bytes: number): Promise<number>;
   /** The disk's label; undefined when it has none (vanished, or not mounted). Rejects when it cannot be read or is damaged. */
   label(): Promise<DiskLabel | undefined>;
+  /** Append to the disk's intent log (docs/FORMAT.md); durable (fdatasync'd) when this resolves. */
+  appendLog(bytes: Uint8Array): Promise<void>;
+  /** The whole intent log as stored (empty when there is none); the caller verifies its records. */
+  readLog(): Promise<Buffer>;
+  /** Empty the intent log (its records are obsolete: a newer group is committed). */
+  resetLog(): Promise<void>;
 }

@@ -12,6 +12,8 @@ import type { DiskSpace, FragmentStore, StoredFragment, TmpEntry } from './fragm
 import { readLabel, type DiskLabel } from './label';
 
 const FRAG_NAME = /^([0-9a-f]{32})\.(\d+)$/;
+/** The intent log: records of fsyncs since the last committed group (docs/FORMAT.md). */
+const LOG_NAME = 'intent.log';
 
 export class LocalDisk implements FragmentStore {
   constructor(readonly id: number, private readonly root: string) {}
@@ -111,6 +113,38 @@ export class LocalDisk implements FragmentStore {
 
   async label(): Promise<DiskLabel | undefined> {
     return readLabel(this.root);
+  }
+
+  async appendLog(bytes: Uint8Array): Promise<void> {
+    const file = path.join(this.root, LOG_NAME);
+    try {
+      // Never create the disk root: an unmounted disk must fail, not fill the root filesystem.
+      const fh = await fs.promises.open(file, 'a');
+      try {
+        await fh.write(bytes);
+        await fh.datasync();
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      throw fromOsCode((err as NodeJS.ErrnoException).code, `disk ${this.id}: cannot append to the intent log ${file}: ${(err as Error).message}`, file);
+    }
+  }
+
+  async readLog(): Promise<Buffer> {
+    try {
+      return await fs.promises.readFile(path.join(this.root, LOG_NAME));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return Buffer.alloc(0);
+      throw fromOsCode((err as NodeJS.ErrnoException).code, `disk ${this.id}: cannot read the intent log: ${(err as Error).message}`);
+    }
+  }
+
+  async resetLog(): Promise<void> {
+    // Truncating, not unlinking: no directory change to sync; the next append's fdatasync carries the new size.
+    await fs.promises.truncate(path.join(this.root, LOG_NAME), 0).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw fromOsCode(err.code, `disk ${this.id}: cannot reset the intent log: ${err.message}`);
+    });
   }
 
   private file(extentId: Uint8Array, index: number): string {

@@ -56,4 +56,16 @@ export class StoreDecorator implements FragmentStore {
   label(): Promise<DiskLabel | undefined> {
     return this.inner.label();
   }
+
+  appendLog(bytes: Uint8Array): Promise<void> {
+    return this.inner.appendLog(bytes);
+  }
+
+  readLog(): Promise<Buffer> {
+    return this.inner.readLog();
+  }
+
+  resetLog(): Promise<void> {
+    return this.inner.resetLog();
+  }
 }

@@ -13,13 +13,13 @@ import type { FragmentHeaderInput } from '../../src/native';
 import type { DiskSpace, FragmentStore, IoPriority, StoredFragment, TmpEntry } from '../../src/pool/fragment-store';
 import type { DiskLabel } from '../../src/pool/label';
 
-export type Op = 'read' | 'write' | 'sync' | 'remove' | 'removeTmp' | 'has' | 'list' | 'listTmp' | 'space' | 'probe' | 'label';
+export type Op = 'read' | 'write' | 'sync' | 'remove' | 'removeTmp' | 'has' | 'list' | 'listTmp' | 'space' | 'probe' | 'label' | 'appendLog' | 'readLog' | 'resetLog';
 /** flip: XOR byte `flip` of the payload (of fragment `index` only, when given). */
 export type Fault = { error: ErrorCode } | { delayMs: number } | { flip: number; index?: number };
 
 export class NaughtyDisk implements FragmentStore {
   /** Calls made, per operation (faulted ones included). */
-  readonly calls: Record<Op, number> = { read: 0, write: 0, sync: 0, remove: 0, removeTmp: 0, has: 0, list: 0, listTmp: 0, space: 0, probe: 0, label: 0 };
+  readonly calls: Record<Op, number> = { read: 0, write: 0, sync: 0, remove: 0, removeTmp: 0, has: 0, list: 0, listTmp: 0, space: 0, probe: 0, label: 0, appendLog: 0, readLog: 0, resetLog: 0 };
   /** Reads made with priority 'background' (a scrub's). */
   backgroundReads = 0;
   private readonly once = new Map<Op, Fault[]>();
@@ -113,5 +113,20 @@ export class NaughtyDisk implements FragmentStore {
   async label(): Promise<DiskLabel | undefined> {
     await this.fault('label');
     return this.inner.label();
+  }
+
+  async appendLog(bytes: Uint8Array): Promise<void> {
+    await this.fault('appendLog');
+    return this.inner.appendLog(bytes);
+  }
+
+  async readLog(): Promise<Buffer> {
+    await this.fault('readLog');
+    return this.inner.readLog();
+  }
+
+  async resetLog(): Promise<void> {
+    await this.fault('resetLog');
+    return this.inner.resetLog();
   }
 }

@@ -1,0 +1,121 @@
+/**
+ * fsync through the intent log (engine/intent-log.ts) for the mount's open files. An
+ * fsync qualifies when the file's namespace is committed: this OpenFile was open at the
+ * last group commit and its inode (kind, mode, owner, links, policy) and name are what
+ * that commit recorded. Then the fsync appends what was written since (log-state.ts),
+ * its size and mtime, and returns; anything else — a file created, renamed, linked or
+ * unlinked in the open group, a file opened since the last commit, more than 4 MiB or
+ * more than a thousand scattered ranges to log, a failed append — takes the full group
+ * commit instead.
+ *
+ * At a group commit each file with log records is either carried over — the group has
+ * not touched its extents, and its commits wait until the group is committed, so the
+ * records stay valid on the new generation (engine/intent-log.ts carryOver) — or, when
+ * it has been committed in the group already, has diverged too far, or the logs are
+ * full, committed into the group whole (its records are obsolete then).
+ */
+import type { Engine } from '../engine/engine';
+import { LOG_RECORD_MAX_DATA, type LogEntry } from '../engine/intent-log';
+import type { Delta } from './log-state';
+import type { OpenFile } from './open-file';
+
+/** More bytes than this since the last record: fsync commits the group instead. */
+const LOG_MAX_BYTES = 4 * 1024 * 1024;
+
+export class FileLog {
+  /** Files with records in the log: each group commit carries them over or takes them whole. */
+  private logged = new Set<OpenFile>();
+  /** Carried over by the commit in progress (their commits wait for it). */
+  private carried: OpenFile[] = [];
+  /** Open files at the last group commit, and their namespace then. */
+  private committed = new Map<number, { file: OpenFile; key: string }>();
+
+  constructor(private readonly engine: Engine, private readonly openFiles: () => OpenFile[]) {
+    engine.txg.join({
+      // Logged files need no commit (the log holds them) until the logs are full.
+      pending: () => this.logged.size > 0 && engine.intentLog.full,
+      prepare: async () => {
+        const full = engine.intentLog.full;
+        const whole = new Set([...this.logged].filter((f) => full || !f.log.carriable));
+        let commit = [...whole];
+        // A file that started a commit of its own meanwhile is taken whole too, once that commit is in the group.
+        while (commit.length > 0) {
+          await Promise.all(commit.map((f) => f.commit()));
+          commit = [...this.logged].filter((f) => !whole.has(f) && !f.log.carriable);
+          for (const f of commit) whole.add(f);
+        }
+        // Synchronously with the check above: no commit of a carried file starts before it is held.
+        this.carried = [...this.logged].filter((f) => !whole.has(f));
+        for (const f of this.carried) f.log.holdCommits();
+        await engine.intentLog.carryOver(this.carried.map((f) => f.ino));
+      },
+      committed: () => {
+        const carried = new Set(this.carried);
+        this.logged = carried;
+        const now = new Map<number, { file: OpenFile; key: string }>();
+        for (const f of this.openFiles()) {
+          f.log.groupCommitted(carried.has(f));
+          const key = this.keyOf(f.ino);
+          if (key !== undefined) now.set(f.ino, { file: f, key });
+        }
+        for (const f of carried) if (!now.has(f.ino)) f.log.groupCommitted(true);
+        this.committed = now;
+      },
+      finish: async () => {
+        for (const f of this.carried) f.log.releaseCommits();
+        this.carried = [];
+      },
+    });
+  }
+
+  /** What of an inode the log cannot carry: a change of it means a full commit. */
+  private keyOf(ino: number): string | undefined {
+    const i = this.engine.meta.getInode(ino);
+    if (!i) return undefined;
+    const at = this.engine.meta.parentOf(ino);
+    return JSON.stringify([i.kind, i.mode, i.uid, i.gid, i.nlink, i.policy, at?.parent ?? null, at?.name ?? null]);
+  }
+
+  /** Make f's writes durable through the log; false when it does not qualify (commit the group instead). */
+  fsync(f: OpenFile): Promise<boolean> {
+    if (!this.engine.txg.enabled) return Promise.resolve(false);
+    return this.engine.intentLog.exclusive(async () => {
+      const was = this.committed.get(f.ino);
+      if (was?.file !== f || was.key !== this.keyOf(f.ino)) return false;
+      const delta = f.log.take();
+      if (delta.empty) return true; // everything written is in the log or in the committed group
+      if (delta.overflow || delta.bytes > LOG_MAX_BYTES) {
+        // Scattered or large writes: rewriting the extents once beats copying them to m+1 logs.
+        f.log.giveBack(delta);
+        return false;
+      }
+      try {
+        await this.engine.intentLog.append(await entriesOf(f, delta));
+      } catch {
+        // Not durable on m+1 disks: the full commit will be (or will report why not).
+        f.log.giveBack(delta);
+        return false;
+      }
+      this.logged.add(f);
+      if (this.engine.intentLog.full) void this.engine.txg.commit('log-full').catch(() => undefined);
+      return true;
+    });
+  }
+}
+
+/** The records of one fsync: the truncate (if any) first, then the ranges' bytes now, then the size. */
+async function entriesOf(f: OpenFile, delta: Delta): Promise<LogEntry[]> {
+  const { ino, size, mtimeMs } = f;
+  const out: LogEntry[] = [];
+  const empty = Buffer.alloc(0);
+  if (delta.truncatedTo !== undefined) out.push({ ino, offset: 0, size: delta.truncatedTo, mtimeMs, data: empty });
+  for (const [start, end] of delta.ranges) {
+    for (let at = start; at < Math.min(end, size); at += LOG_RECORD_MAX_DATA) {
+      const buf = Buffer.allocUnsafe(Math.min(LOG_RECORD_MAX_DATA, Math.min(end, size) - at));
+      const n = await f.read(at, buf);
+      out.push({ ino, offset: at, size, mtimeMs, data: buf.subarray(0, n) });
+    }
+  }
+  if (out.length === 0 || out[out.length - 1]!.size !== size) out.push({ ino, offset: 0, size, mtimeMs, data: empty });
+  return out;
+}
