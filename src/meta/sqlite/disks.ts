@@ -2,6 +2,7 @@
 import { DfsError } from '../../errors';
 import type { DiskRow, DiskState, Tier, TransitionSource } from '../records';
 import type { DiskReads, DiskWrites } from '../store';
+import { now } from '../clock';
 import type { Sql } from './sql';
 
 interface DiskSql { id: number; uuid: string; path: string; tier: string; state: string; added_ms: number; read_errors: number;
@@ -40,7 +41,7 @@ export function diskWrites(sql: Sql): DiskWrites {
       const cur = sql('SELECT state FROM disks WHERE id = ?').get(id) as { state: string } | undefined;
       if (!cur) throw new DfsError('ENOENT', `disk ${id} is not in the pool`);
       sql('UPDATE disks SET state = ? WHERE id = ?').run(state, id);
-      event().run(id, Date.now(), cur.state, state, source, reason);
+      event().run(id, now(), cur.state, state, source, reason);
     },
     countDiskErrors(id, kind, n = 1) {
       const col = { read: 'read_errors', checksum: 'checksum_errors', write: 'write_errors' }[kind];

@@ -4,6 +4,7 @@
  */
 import { extentChecksum, PACK_INO, type Extent, type ExtentScheme, type FragmentRef } from '../records';
 import type { DroppedFragmentsOf, ExtentReads, ExtentWrites } from '../store';
+import { now } from '../clock';
 import type { ExtentMapCache } from './extent-maps';
 import { corrupt, type Sql } from './sql';
 
@@ -80,7 +81,7 @@ export function extentReads(sql: Sql, maps: ExtentMapCache): ExtentReads {
 
 /** Every write here updates `maps` in the same call: the extent-map cache follows the tables exactly. */
 export function extentWrites(sql: Sql, maps: ExtentMapCache): ExtentWrites {
-  const markVerified = (extentId: Buffer, atMs = Date.now()): void => {
+  const markVerified = (extentId: Buffer, atMs = now()): void => {
     sql('INSERT OR REPLACE INTO verified (extent_id, at_ms) VALUES (?, ?)').run(extentId, atMs);
   };
   /**
@@ -132,7 +133,7 @@ export function extentWrites(sql: Sql, maps: ExtentMapCache): ExtentWrites {
       sql('DELETE FROM verified WHERE extent_id = ?').run(extentId);
     },
     queueRepair(extentId, reason) {
-      sql('INSERT OR IGNORE INTO repairs (extent_id, reason, queued_ms) VALUES (?, ?, ?)').run(extentId, reason, Date.now());
+      sql('INSERT OR IGNORE INTO repairs (extent_id, reason, queued_ms) VALUES (?, ?, ?)').run(extentId, reason, now());
     },
     clearRepair(extentId) {
       sql('DELETE FROM repairs WHERE extent_id = ?').run(extentId);

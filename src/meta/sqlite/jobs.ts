@@ -1,6 +1,7 @@
 /** Persistent jobs in SQLite: params and progress are stored as JSON text. */
 import type { JobRow, JobState } from '../records';
 import type { JobReads, JobWrites } from '../store';
+import { now } from '../clock';
 import type { Sql } from './sql';
 
 interface JobSql { id: number; kind: string; state: string; params: string; progress: string; error: string | null; created_ms: number;
@@ -21,18 +22,18 @@ export function jobReads(sql: Sql): JobReads {
 export function jobWrites(sql: Sql): JobWrites {
   return {
     createJob(kind, params, progress = {}) {
-      const now = Date.now();
+      const at = now();
       return Number(sql('INSERT INTO jobs (kind, state, params, progress, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?)')
-        .run(kind, 'queued', JSON.stringify(params), JSON.stringify(progress), now, now).lastInsertRowid);
+        .run(kind, 'queued', JSON.stringify(params), JSON.stringify(progress), at, at).lastInsertRowid);
     },
     updateJob(id, change) {
-      const now = Date.now();
-      const finished = change.state === 'done' || change.state === 'failed' || change.state === 'cancelled' ? now : null;
+      const at = now();
+      const finished = change.state === 'done' || change.state === 'failed' || change.state === 'cancelled' ? at : null;
       const json = (v: object | undefined): string | null => (v ? JSON.stringify(v) : null);
       sql(`UPDATE jobs SET state = COALESCE(?, state), params = COALESCE(?, params), progress = COALESCE(?, progress),
            error = CASE WHEN ? THEN ? ELSE error END, updated_ms = ?, finished_ms = COALESCE(?, finished_ms) WHERE id = ?`)
         .run(change.state ?? null, json(change.params), json(change.progress), change.error !== undefined ? 1 : 0, change.error ?? null,
-          now, finished, id);
+          at, finished, id);
     },
   };
 }
