@@ -87,3 +87,95 @@ test('rm -rf POOL after writing through the mount: import from the disks, every 
     rmrf(root);
   }
 });
+
+/** Flip the page-type byte (and the header after it) of `count` in-use b-tree pages picked at random. */
+function flipPages(file: string, rng: Rng, count: number): number[] {
+  const db = new Database(file, { readonly: true });
+  const roots = (db.prepare("SELECT rootpage FROM sqlite_schema WHERE rootpage > 1").all() as { rootpage: number }[]).map((r) => r.rootpage);
+  const pageSize = Number(db.pragma('page_size', { simple: true }));
+  db.close();
+  const picked = new Set<number>();
+  while (picked.size < Math.min(count, roots.length)) picked.add(rng.pick(roots));
+  const fd = fs.openSync(file, 'r+');
+  try {
+    for (const page of picked) {
+      const at = (page - 1) * pageSize;
+      const head = Buffer.alloc(8);
+      fs.readSync(fd, head, 0, 8, at);
+      for (let i = 0; i < 8; i++) head[i] = head[i]! ^ 0xa5;
+      fs.writeSync(fd, head, 0, 8, at);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return [...picked];
+}
+
+function healEvents(pool: string): string[] {
+  return ok('disk-events', pool).events.map((e: { reason: string }) => e.reason).filter((r: string) => r.startsWith('metadata rebuilt from the disks'));
+}
+
+test('bytes flipped in random pages of meta.db: the coordinator heals it on start, logs it, and every file reads back identical', async () => {
+  const root = tmpDir('dfs-metacopies-');
+  try {
+    const { pool, mnt, tree } = await poolWithTree(root, 1402);
+    const before = generation(pool);
+    const wal = path.join(pool, 'meta.db-wal');
+    assert.equal(fs.existsSync(wal) ? fs.statSync(wal).size : 0, 0, 'unmounted: meta.db itself holds everything');
+    flipPages(path.join(pool, 'meta.db'), new Rng(77), 3);
+    await checkTreeMounted(pool, mnt, tree);
+    const log = fs.readFileSync(path.join(pool, 'run', 'coordinator.log'), 'utf8');
+    assert.match(log, /"msg":"metadata rebuilt from the disks"/);
+    assert.match(log, /fails its structural check|cannot be opened/);
+    const events = healEvents(pool);
+    assert.equal(events.length, 1, JSON.stringify(events));
+    assert.match(events[0]!, new RegExp(`now generation ${before} \\(checkpoint of `));
+    const audit = fs.readFileSync(path.join(pool, 'run', 'audit.log'), 'utf8').split('\n').filter((l) => l.includes('"op":"heal-metadata"'));
+    assert.equal(audit.length, 1);
+  } finally {
+    rmrf(root);
+  }
+});
+
+test('meta.db truncated: the next CLI run heals it from the disks, every file reads back identical', async () => {
+  const root = tmpDir('dfs-metacopies-');
+  try {
+    const { pool, mnt, tree } = await poolWithTree(root, 1403);
+    const before = generation(pool);
+    const file = path.join(pool, 'meta.db');
+    fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2 / 4096) * 4096);
+    const out = path.join(root, 'last-small');
+    ok('get', pool, '/last-small', out);
+    assert.ok(fs.readFileSync(out).equals(tree.get('last-small')!));
+    const events = healEvents(pool);
+    assert.equal(events.length, 1, JSON.stringify(events));
+    assert.match(events[0]!, new RegExp(`^metadata rebuilt from the disks: meta.db (cannot be opened|fails its structural check).*now generation ${before} `));
+    await checkTreeMounted(pool, mnt, tree);
+  } finally {
+    rmrf(root);
+  }
+});
+
+test('POOL and m disks lost at once: import from the rest names the missing disks, and every file reads back identical', async () => {
+  const root = tmpDir('dfs-metacopies-');
+  try {
+    const { pool, disks, mnt, tree } = await poolWithTree(root, 1404);
+    const before = generation(pool);
+    rmrf(pool);
+    rmrf(disks[1]!);
+    rmrf(disks[4]!);
+    const rest = disks.filter((_, i) => i !== 1 && i !== 4);
+    // One more away is one more than the parity covers: refused, naming each missing disk.
+    fs.renameSync(disks[2]!, `${disks[2]}.away`);
+    const tooFew = fails('ETOOMANYLOST', ['import', pool, ...rest.filter((d) => d !== disks[2])]);
+    for (const i of [1, 2, 4]) assert.ok(tooFew.message.includes(`disk ${i + 1} (${disks[i]})`), tooFew.message);
+    assert.equal(fs.existsSync(pool), false, 'a refused import leaves no pool directory');
+    fs.renameSync(`${disks[2]}.away`, disks[2]!);
+    const imported = ok('import', pool, ...rest);
+    assert.equal(imported.generation, before);
+    assert.deepEqual(imported.disks.filter((d: { found: boolean }) => !d.found).map((d: { path: string }) => d.path), [disks[1], disks[4]]);
+    await checkTreeMounted(pool, mnt, tree);
+  } finally {
+    rmrf(root);
+  }
+});
