@@ -24,6 +24,7 @@
 import type { FragmentRef } from '../meta/records';
 import type { MetaStore } from '../meta/store';
 import type { FragmentStore } from '../pool/fragment-store';
+import { crashPoint } from './crash-points';
 
 export interface GroupSettings {
   /** Longest time changes wait for a commit. */
@@ -244,8 +245,10 @@ export class TxGroups {
       openGate();
     }
     try {
+      if (generation !== undefined) crashPoint('group-meta-committed');
       // Also when this group held no metadata: an earlier generation that missed its copies must get them first.
       await this.host.durable?.(this.host.meta.generation());
+      if (generation !== undefined) crashPoint('group-meta-on-disks');
     } catch (err) {
       // meta.db holds the generation, the disks do not: nothing the disks' newest generation references may go yet.
       this.toDelete.unshift(...toDelete);

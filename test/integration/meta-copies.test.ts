@@ -179,3 +179,102 @@ test('POOL and m disks lost at once: import from the rest names the missing disk
     rmrf(root);
   }
 });
+
+function writeSynced(mnt: string, name: string, data: Buffer): void {
+  const fd = fs.openSync(path.join(mnt, name), 'w');
+  try {
+    fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The newest generation each disk's metadata copy holds, as `import --scan` reads it. */
+function diskGenerations(root: string): number[] {
+  const scan = ok('import', '--scan', root);
+  assert.equal(scan.pools.length, 1);
+  return scan.pools[0].disks.map((d: { generation: number }) => d.generation);
+}
+
+for (const point of ['group-meta-committed', 'group-meta-on-disks'] as const) {
+  test(`SIGKILL in a group commit (${point}): the next open finds one consistent newest generation; every fsync'd file intact`, async () => {
+    const root = tmpDir('dfs-metacopies-');
+    const mnt = path.join(root, 'mnt');
+    try {
+      const { pool, disks } = makePool(root, 6, 'rs:4+2', '1M');
+      ok('config', pool, '--set', 'commit.intervalMs=60000'); // only fsync commits
+      const rng = new Rng(1405);
+      const a = rng.bytes(2_500_000);
+      const b = rng.bytes(1_500_000);
+      const first = await startCoordinator(pool, mnt);
+      try {
+        writeSynced(mnt, 'A', a);
+      } finally {
+        await stopCoordinator(mnt, first.child);
+      }
+      const doomed = await startCoordinator(pool, mnt, [], { DYNAMICFS_CRASH_AT: `${point}:1` });
+      try {
+        assert.throws(() => writeSynced(mnt, 'B', b), 'the fsync that commits B never returns success');
+        if (doomed.child.exitCode === null && doomed.child.signalCode === null) await new Promise((r) => doomed.child.once('exit', r));
+        assert.equal(doomed.child.signalCode, 'SIGKILL');
+      } finally {
+        await stopCoordinator(mnt, doomed.child);
+      }
+      // B's COMMIT is in meta.db; its record reached the disks only at the later point.
+      const committed = generation(pool);
+      const expected = point === 'group-meta-on-disks' ? committed : committed - 1;
+      assert.deepEqual(diskGenerations(root), disks.map(() => expected));
+      // Opened again: meta.db is the newest consistent generation; the disks are brought up to it.
+      await checkTreeMounted(pool, mnt, new Map([['A', a], ['B', b]]));
+      const now = generation(pool);
+      assert.deepEqual(diskGenerations(root), disks.map(() => now));
+      // So the disks alone now hold B too.
+      rmrf(pool);
+      assert.equal(ok('import', pool, ...disks).generation, now);
+      await checkTreeMounted(pool, mnt, new Map([['A', a], ['B', b]]));
+    } finally {
+      rmrf(root);
+    }
+  });
+}
+
+test('a disk away while generations commit: its stale copy never wins, and it is brought up to date when it returns', async () => {
+  const root = tmpDir('dfs-metacopies-');
+  try {
+    const { pool, disks } = makePool(root, 6, 'rs:4+2', '1M');
+    const src = path.join(root, 'src');
+    fs.writeFileSync(src, 'written while every disk was there');
+    ok('put', pool, src, '/early');
+    const away = disks[2]!;
+    fs.renameSync(away, `${away}.away`);
+    const whileAway = ok('status', pool).metaCopies;
+    assert.deepEqual(whileAway.disks.map((d: { state: string }) => d.state), ['current', 'current', 'stale', 'current', 'current', 'current']);
+    assert.equal(whileAway.required, 3);
+    const staleAt = generation(pool);
+    ok('mkdir', pool, '/later');
+    fs.writeFileSync(src, 'written while disk 3 was away');
+    ok('put', pool, src, '/later/file');
+    const newest = generation(pool);
+    assert.ok(newest > staleAt);
+    fs.renameSync(`${away}.away`, away);
+    const gens = diskGenerations(root);
+    assert.equal(gens[2], staleAt, 'the returned disk holds the generation it left at');
+    assert.deepEqual(gens.filter((_, i) => i !== 2), [newest, newest, newest, newest, newest]);
+    // The pool directory lost: the stale disk, named first, does not win.
+    rmrf(pool);
+    const imported = ok('import', pool, away, ...disks.filter((d) => d !== away));
+    assert.equal(imported.generation, newest);
+    const out = path.join(root, 'out');
+    ok('get', pool, '/later/file', out);
+    assert.equal(fs.readFileSync(out, 'utf8'), 'written while disk 3 was away');
+    // Opened, the pool gave the returned disk a fresh checkpoint: it is current again.
+    const copies = ok('status', pool).metaCopies;
+    assert.deepEqual(copies.disks.map((d: { state: string }) => d.state), ['current', 'current', 'current', 'current', 'current', 'current']);
+    assert.equal(copies.disks[2].checkpointGeneration, newest);
+    const g = generation(pool);
+    assert.deepEqual(copies.disks.map((d: { generation: number }) => d.generation), disks.map(() => g));
+  } finally {
+    rmrf(root);
+  }
+});
