@@ -26,13 +26,15 @@ export interface HealReport {
 }
 
 /** The working copy as it is: open and sound, or why not. */
-function openWorking(poolDir: string, openStore: OpenMetaStore): { meta: MetaStore } | { problem: string } {
+function openWorking(poolDir: string, openStore: OpenMetaStore): { meta: MetaStore } | { problem: string; error?: unknown } {
   if (!fs.existsSync(path.join(poolDir, META_DB))) return { problem: `${META_DB} is missing` };
   let meta: MetaStore;
   try {
     meta = openStore(poolDir, { create: false });
   } catch (err) {
-    return { problem: `${META_DB} cannot be opened (${(err as Error).message})` };
+    // A store of another format is not damage: rebuilding it from older copies would lose what a newer DynamicFS wrote.
+    if (err instanceof DfsError && err.code === 'EFORMAT') throw err;
+    return { problem: `${META_DB} cannot be opened (${(err as Error).message})`, error: err };
   }
   try {
     const problems = meta.checkStructure();
@@ -64,6 +66,8 @@ export function openHealed(poolDir: string, poolUuid: string, openStore: OpenMet
   const from = meta ? meta.generation() : null;
   if (meta && from! >= newest) return { meta, healed: undefined, areas };
   if (areas.length === 0) {
+    // Nothing to heal from (a pool without disks): the store's own error stands.
+    if ('error' in working && working.error) throw working.error;
     throw new DfsError('EMETACORRUPT', `pool ${poolDir}: ${'problem' in working ? working.problem : 'meta.db'} and no disk of the pool `
       + `holds a metadata copy (looked at ${roots.length ? roots.join(', ') : 'no disks'}); if the disks are elsewhere, recreate the pool `
       + `directory from them with \`dynamicfs import ${poolDir} DISK...\``, poolDir);
