@@ -14,7 +14,7 @@ import type { Logger } from '../log/logger';
 import type { DiskRow } from '../meta/records';
 import type { MetaStore } from '../meta/store';
 import { readLabel } from './label';
-import { appendAsync, appendSync, areaDir, openLog, readArea, sealCheckpoint, writeCheckpoint } from './meta-area';
+import { appendAsync, appendSync, areaDir, openLog, readArea, sealCheckpoint, writeCheckpoint, type Area } from './meta-area';
 import { encodeRecord } from './meta-format';
 import { parsePolicy } from './policy';
 import type { Superblock } from './superblock';
@@ -64,9 +64,11 @@ export class MetaCopies {
   private background: Promise<void> | undefined;
   private closed = false;
 
+  /** `known`: the disks' areas as opening the pool just read them (each is read once per open). */
   constructor(private readonly poolDir: string, private readonly sb: Superblock, private readonly meta: MetaStore,
-    private readonly log: Logger) {
-    for (const row of meta.listDisks()) this.copies.set(row.id, this.load(row));
+    private readonly log: Logger, known: readonly Area[] = []) {
+    const areas = new Map(known.map((a) => [a.root, a]));
+    for (const row of meta.listDisks()) this.copies.set(row.id, this.load(row, areas.get(row.path)));
     meta.onGeneration = (g, payload) => this.generation(g, payload);
     this.checkpoint(this.stalePresent());
   }
@@ -84,7 +86,7 @@ export class MetaCopies {
 
   /** A disk was registered: it gets its first checkpoint (now offline, soon in a coordinator). */
   diskAdded(row: DiskRow): void {
-    this.copies.set(row.id, this.load(row));
+    this.copies.set(row.id, this.load(row, undefined));
     if (this.deferred) this.inBackground(async () => this.checkpoint(this.stalePresent()));
     else this.checkpoint(this.stalePresent());
   }
@@ -253,10 +255,10 @@ export class MetaCopies {
   }
 
   /** The copy's state as its area says: current when it holds exactly the store's generation. */
-  private load(row: DiskRow): Copy {
+  private load(row: DiskRow, known: Area | undefined): Copy {
     const c: Copy = { id: row.id, root: row.path, uuid: row.uuid, fd: undefined, next: undefined, upTo: -1, seen: null, logBytes: 0,
       logRecords: 0, checkpointGeneration: null, checkpointMs: null, epoch: 0, chain: Promise.resolve(), lastError: null };
-    const area = present(c) ? readArea(row.path, this.sb.uuid) : undefined;
+    const area = present(c) ? known ?? readArea(row.path, this.sb.uuid) : undefined;
     if (!area || area.head.diskUuid !== row.uuid) return c;
     Object.assign(c, { seen: area.newest, checkpointGeneration: area.head.checkpoint.generation, checkpointMs: area.head.checkpoint.writtenMs });
     if (area.newest !== this.meta.generation()) return c;

@@ -15,6 +15,7 @@ import type { FragmentStore } from './fragment-store';
 import { openHealed, type HealReport } from './heal';
 import { LocalDisk } from './local-disk';
 import { readLabel, writeLabel } from './label';
+import type { Area } from './meta-area';
 import { MetaCopies } from './meta-copies';
 import { PoolLock } from './pool-lock';
 import { formatPolicy, parsePolicy, type Policy } from './policy';
@@ -50,8 +51,9 @@ export class Pool {
     readonly meta: MetaStore,
     private readonly lock: PoolLock,
     log: Logger,
+    areas: readonly Area[] = [],
   ) {
-    this.copies = new MetaCopies(dir, superblock, meta, log);
+    this.copies = new MetaCopies(dir, superblock, meta, log, areas);
   }
 
   /** Create a new pool in `dir` (which must not exist, or be empty), its metadata store made by `openStore`. */
@@ -97,7 +99,7 @@ export class Pool {
     try {
       const opened = openHealed(abs, sb.uuid, openStore, () => sb.diskPaths);
       meta = opened.meta;
-      const pool = new Pool(abs, sb, meta, lock, log);
+      const pool = new Pool(abs, sb, meta, lock, log, opened.areas);
       if (opened.healed) pool.recordHeal(opened.healed, log);
       pool.syncDiskPaths();
       return pool;
