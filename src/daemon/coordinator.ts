@@ -85,7 +85,7 @@ export class Coordinator {
     const mountpoint = opts.mountpoint === undefined ? undefined : path.resolve(opts.mountpoint);
     const log = opts.log;
     if (mountpoint !== undefined) checkMountpointExists(mountpoint);
-    const engine = openEngine(pool);
+    const engine = openEngine(pool, undefined, log.child({ component: 'meta' }));
     const files = runFiles(pool);
     const c = new Coordinator(engine, pool, mountpoint, opts, files);
     try {

@@ -9,7 +9,9 @@ const [target, nth] = spec ? [spec.split(':')[0], Number(spec.split(':')[1] ?? '
 let hits = 0;
 
 export type CrashPoint = 'after-fragment-write' | 'before-commit' | 'after-commit' | 'during-delete'
-  | 'repair-before-commit' | 'repair-after-commit' | 'scrub-extent';
+  | 'repair-before-commit' | 'repair-after-commit' | 'scrub-extent'
+  /** A group's COMMIT is in meta.db, no disk has its record yet; then: the disks have it, its deletes have not run. */
+  | 'group-meta-committed' | 'group-meta-on-disks';
 
 /**
  * Whether reaching `name` now will kill the process. A point that stands for "after a

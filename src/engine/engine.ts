@@ -61,6 +61,8 @@ export class Engine extends EventEmitter implements EngineServices {
       hold: (ids) => { for (const id of ids) this.holdExtent(id); },
       release: (ids) => { for (const id of ids) this.uncommitted.delete(id.toString('hex')); },
       flushPacks: () => this.packs.flush(),
+      grouping: (on) => pool.copies.setDeferred(on),
+      durable: (g) => pool.copies.durable(g),
       onCommitted: (c, seconds) => { metrics.groupCommits.inc({ reason: c.reason }); metrics.groupCommitSeconds.observe(seconds); },
       // The group stays open and the next commit retries it; whoever asked (fsync, an admin request) gets the error.
       onCommitFailed: (err) => metrics.groupCommitFailures.inc({ code: toDfsError(err).code }),

@@ -4,15 +4,19 @@
  * import rebuild and scrub, which see the engine only through EngineServices).
  */
 import { sqliteStore } from '../meta/sqlite/sqlite-store';
+import type { Logger } from '../log/logger';
 import type { Metrics } from '../metrics/metrics';
 import { Pool } from '../pool/pool';
 import { Engine } from './engine';
 import { JOB_KINDS } from './job-kinds';
 import { WorkPools } from './work-pools';
 
-/** Open the pool (taking its lock) over its SQLite metadata store; `metrics` defaults to a registry of its own. */
-export function openEngine(poolDir: string, metrics?: Metrics): Engine {
-  return attachEngine(Pool.open(poolDir, sqliteStore), metrics);
+/**
+ * Open the pool (taking its lock) over its SQLite metadata store; `metrics` defaults to a
+ * registry of its own; `log` hears of a metadata heal and of the disks' metadata copies.
+ */
+export function openEngine(poolDir: string, metrics?: Metrics, log?: Logger): Engine {
+  return attachEngine(Pool.open(poolDir, sqliteStore, log), metrics);
 }
 
 /** Wrap an already-open pool (init uses this right after creating it). */

@@ -8,6 +8,8 @@
  *   0. the packs small files were appended to are written (packer.ts) and recorded;
  *   1. every disk written to since the last commit is synced once (syncfs);
  *   2. one COMMIT records everything and bumps the generation;
+ *   2b. the generation's record is written to the pool's disks (pool/meta-copies.ts):
+ *      the group counts as committed, and fsync returns, once enough of them hold it;
  *   3. only then are the fragments the group dropped deleted, and the extents it
  *      wrote or dropped released to gc.
  * While step 1 runs, a fragment write that completes waits at the gate until the
@@ -24,6 +26,7 @@
 import type { FragmentRef } from '../meta/records';
 import type { MetaStore } from '../meta/store';
 import type { FragmentStore } from '../pool/fragment-store';
+import { crashPoint } from './crash-points';
 
 export interface GroupSettings {
   /** Longest time changes wait for a commit. */
@@ -82,6 +85,10 @@ interface GroupHost {
   release(ids: Buffer[]): void;
   /** Write the packs appended to in this group and record them in it (step 0). */
   flushPacks?(): Promise<void>;
+  /** Groups on or off: metadata copies are written in parallel and awaited (durable) while on. */
+  grouping?(on: boolean): void;
+  /** Resolves once generation `g` of the metadata is durable on the pool's disks (step 2b). */
+  durable?(g: number): Promise<void>;
   onCommitted?(c: GroupCommit, seconds: number): void;
   onCommitFailed?(err: unknown): void;
 }
@@ -120,6 +127,7 @@ export class TxGroups {
   start(): void {
     this.on = true;
     this.host.meta.setGrouping(true);
+    this.host.grouping?.(true);
     this.configure(groupSettings(this.host.meta));
   }
 
@@ -146,6 +154,7 @@ export class TxGroups {
     await this.commit('shutdown');
     this.on = false;
     this.host.meta.setGrouping(false);
+    this.host.grouping?.(false);
   }
 
   /** Something waits for a commit: metadata changes, unsynced fragments, deferred deletes. */
@@ -279,6 +288,18 @@ export class TxGroups {
     } finally {
       this.gateOpen = undefined;
       openGate();
+    }
+    try {
+      if (generation !== undefined) crashPoint('group-meta-committed');
+      // Also when this group held no metadata: an earlier generation that missed its copies must get them first.
+      await this.host.durable?.(this.host.meta.generation());
+      if (generation !== undefined) crashPoint('group-meta-on-disks');
+    } catch (err) {
+      // meta.db holds the generation, the disks do not: nothing the disks' newest generation references may go yet.
+      this.toDelete.unshift(...toDelete);
+      this.toRelease.unshift(...toRelease);
+      this.host.onCommitFailed?.(err);
+      throw err;
     }
     await this.host.deleteFragments(toDelete);
     this.host.release([...toRelease, ...toDelete.map((d) => d.extentId)]);

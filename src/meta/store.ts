@@ -185,6 +185,16 @@ export interface MetaStore extends NamespaceReads, ScanReads, ExtentReads, DiskR
   groupPending(): boolean;
   /** Commit the open group (one generation); undefined when it held nothing. */
   commitGroup(): number | undefined;
+  /**
+   * Called synchronously with every COMMIT (a Txn's without groups, a group's with them):
+   * the generation and its redo payload, the writes made in it (redo-log.ts). The pool
+   * copies it to its disks; a throw fails the commit's caller (the store is committed).
+   */
+  onGeneration: ((generation: number, payload: Buffer) => void) | undefined;
+  /** Write a consistent copy of the store as of its last commit to `file`; returns the copy's generation. */
+  copyTo(file: string): number;
+  /** What a structural check of the store finds wrong (SQLite's quick_check); empty when sound. */
+  checkStructure(): string[];
   close(): void;
 }
 

@@ -7,11 +7,16 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DfsError } from '../errors';
+import { AuditLog, localIdentity } from '../log/audit';
+import { silentLogger, type Logger } from '../log/logger';
 import type { DiskRow, Tier } from '../meta/records';
 import type { MetaStore, OpenMetaStore } from '../meta/store';
 import type { FragmentStore } from './fragment-store';
+import { openHealed, type HealReport } from './heal';
 import { LocalDisk } from './local-disk';
 import { readLabel, writeLabel } from './label';
+import type { Area } from './meta-area';
+import { MetaCopies } from './meta-copies';
 import { PoolLock } from './pool-lock';
 import { formatPolicy, parsePolicy, type Policy } from './policy';
 import { POOL_FORMAT, readSuperblock, superblockPath, writeSuperblock, type Superblock } from './superblock';
@@ -37,12 +42,19 @@ export class Pool {
   /** Wraps every store handed out (the engine's metrics decorator); identity until set. */
   private decorate: (s: FragmentStore) => FragmentStore = (s) => s;
 
+  /** The metadata's copies on the disks (meta-copies.ts). */
+  readonly copies: MetaCopies;
+
   private constructor(
     readonly dir: string,
     readonly superblock: Superblock,
     readonly meta: MetaStore,
     private readonly lock: PoolLock,
-  ) {}
+    log: Logger,
+    areas: readonly Area[] = [],
+  ) {
+    this.copies = new MetaCopies(dir, superblock, meta, log, areas);
+  }
 
   /** Create a new pool in `dir` (which must not exist, or be empty), its metadata store made by `openStore`. */
   static create(dir: string, openStore: OpenMetaStore, opts: CreateOptions = {}): Pool {
@@ -64,34 +76,65 @@ export class Pool {
     try {
       const meta = openStore(abs, { create: true });
       const sb: Superblock = { format: POOL_FORMAT, uuid: randomUUID(), createdMs: Date.now(), policy, extentSize,
-        inlineMax: opts.inlineMax ?? DEFAULT_INLINE_MAX };
+        inlineMax: opts.inlineMax ?? DEFAULT_INLINE_MAX, diskPaths: [] };
       // The superblock is written last: a crash before this leaves no pool, not half of one.
       writeSuperblock(abs, sb);
-      return new Pool(abs, sb, meta, lock);
+      return new Pool(abs, sb, meta, lock, silentLogger());
     } catch (err) {
       lock.release();
       throw err;
     }
   }
 
-  /** Open the pool in `dir` (taking its lock) with the metadata store `openStore` opens there. */
-  static open(dir: string, openStore: OpenMetaStore): Pool {
+  /**
+   * Open the pool in `dir` (taking its lock) with the metadata store `openStore` opens
+   * there, healed from the disks' copies when it is missing, damaged or behind (heal.ts).
+   */
+  static open(dir: string, openStore: OpenMetaStore, log: Logger = silentLogger()): Pool {
     const abs = path.resolve(dir);
     if (!fs.existsSync(abs)) throw new DfsError('ENOTPOOL', `pool ${abs} does not exist; create it with \`dynamicfs init ${dir}\``, abs);
     const sb = readSuperblock(abs);
     const lock = PoolLock.acquire(abs);
+    let meta: MetaStore | undefined;
     try {
-      const meta = openStore(abs, { create: false });
-      return new Pool(abs, sb, meta, lock);
+      const opened = openHealed(abs, sb.uuid, openStore, () => sb.diskPaths);
+      meta = opened.meta;
+      const pool = new Pool(abs, sb, meta, lock, log, opened.areas);
+      if (opened.healed) pool.recordHeal(opened.healed, log);
+      pool.syncDiskPaths();
+      return pool;
     } catch (err) {
+      meta?.close();
       lock.release();
       throw err;
     }
   }
 
   close(): void {
+    this.copies.close();
     this.meta.close();
     this.lock.release();
+  }
+
+  /** The heal goes to the log, the audit log (when the pool keeps one) and the event history of the disk it came from. */
+  private recordHeal(h: HealReport, log: Logger): void {
+    log.warn({ ...h }, 'metadata rebuilt from the disks');
+    const disks = this.disks();
+    const disk = disks.find((d) => d.path === h.checkpointDisk) ?? disks[0];
+    const what = `metadata rebuilt from the disks: ${h.reason}; now generation ${h.generation} (${h.checkpointDisk ? `checkpoint of ${h.checkpointDisk}, ` : ''}${h.replayed} generations replayed)`;
+    if (disk) this.meta.transact((tx) => tx.setDiskState(disk.id, disk.state, 'pool', what));
+    const audit = new AuditLog(path.join(this.dir, 'run', 'audit.log'));
+    if (fs.existsSync(audit.file)) {
+      audit.record({ via: 'local', who: localIdentity(), op: 'heal-metadata', args: { ...h }, result: 'ok', ms: 0 });
+    }
+  }
+
+  /** pool.json lists the registry's disk paths (where heal looks when meta.db is lost). */
+  private syncDiskPaths(): void {
+    const paths = this.disks().map((d) => d.path);
+    if (paths.join('\n') === this.superblock.diskPaths.join('\n')) return;
+    this.superblock.diskPaths.splice(0, this.superblock.diskPaths.length, ...paths);
+    writeSuperblock(this.dir, this.superblock);
   }
 
   get policy(): Policy {
@@ -156,7 +199,10 @@ export class Pool {
     writeLabel(abs, { format: POOL_FORMAT, poolUuid: this.superblock.uuid, diskUuid, createdMs: now });
     try {
       const id = this.meta.transact((tx) => tx.addDisk({ uuid: diskUuid, path: abs, tier, state: 'healthy', addedMs: now }));
-      return this.disk(id)!;
+      const row = this.disk(id)!;
+      this.syncDiskPaths();
+      this.copies.diskAdded(row);
+      return row;
     } catch (err) {
       fs.rmSync(path.join(abs, 'dynamicfs.label'), { force: true });
       throw err;
@@ -180,6 +226,8 @@ export class Pool {
       tx.removeDisk(diskId);
     });
     this.stores.delete(diskId);
+    this.syncDiskPaths();
+    this.copies.diskRemoved(diskId, row.path);
     const label = readLabelQuietly(row.path);
     if (label?.diskUuid === row.uuid) fs.rmSync(path.join(row.path, 'dynamicfs.label'), { force: true });
     return row;

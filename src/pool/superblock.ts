@@ -17,13 +17,18 @@ export interface Superblock {
   extentSize: number;
   /** Extents up to this many bytes live inside the metadata store, not on disks. */
   inlineMax: number;
+  /**
+   * The registered disks' directories, kept in step with the registry: where to find the
+   * metadata copies when meta.db is lost or damaged (heal.ts). Not part of a disk's head copy.
+   */
+  diskPaths: string[];
 }
 
 export const superblockPath = (pool: string): string => path.join(pool, 'pool.json');
 
 export function writeSuperblock(pool: string, sb: Superblock): void {
   const body = { format: sb.format, uuid: sb.uuid, createdMs: sb.createdMs, policy: sb.policy, extentSize: sb.extentSize,
-    inlineMax: sb.inlineMax };
+    inlineMax: sb.inlineMax, diskPaths: sb.diskPaths };
   writeFileDurable(superblockPath(pool), sealJson(body));
 }
 
@@ -45,7 +50,9 @@ export function readSuperblock(pool: string): Superblock {
   }
   parsePolicy(String(b.policy));
   // Superblocks written before the disk registry moved wholly to meta.db carry a `disks`
-  // list; it is covered by their checksum (verified above) and otherwise ignored.
+  // list; it is covered by their checksum (verified above) and otherwise ignored. Those
+  // written before metadata copies have no `diskPaths` (Pool.open adds it).
   return { format: b.format as number, uuid: b.uuid as string, createdMs: b.createdMs as number, policy: b.policy as string,
-    extentSize: b.extentSize as number, inlineMax: b.inlineMax as number };
+    extentSize: b.extentSize as number, inlineMax: b.inlineMax as number,
+    diskPaths: Array.isArray(b.diskPaths) ? (b.diskPaths as unknown[]).map(String) : [] };
 }

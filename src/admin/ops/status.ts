@@ -16,6 +16,7 @@ import { ownsFragments, PACK_INO, type DiskState, type Extent } from '../../meta
 import type { AdminOp } from '../context';
 import type { JobView } from '../../engine/jobs';
 import { DISK_STATES } from '../../pool/health';
+import type { CopyStatus } from '../../pool/meta-copies';
 import { diskReports, type SpaceTotals } from '../disk-report';
 import { judgeHealth, type HealthLevel, type HealthReason } from '../health';
 import { scrubSection, type ScrubSection } from './scrub-daemon';
@@ -57,6 +58,8 @@ export interface StatusData {
   /** Scrubbing: schedule, next pass, coverage (extents verified within 24 h, oldest verification), active and last scrub. */
   scrub: ScrubSection;
   perDisk: { id: number; path: string; state: DiskState; present: boolean; readErrors: number; checksumErrors: number; writeErrors: number }[];
+  /** The metadata's copies on the disks: how many a generation needs, and per disk its generation, checkpoint and age. */
+  metaCopies: { required: number; current: number; disks: CopyStatus[] };
 }
 
 /** Classify one extent against the disks that can serve reads and whether a fragment of it is known bad. */
@@ -138,5 +141,11 @@ export const status: AdminOp<Record<string, never>, StatusData> = async (engine)
     jobs: engine.jobs.list().filter((j) => j.state === 'queued' || j.state === 'running' || j.state === 'paused'),
     scrub: scrubSection(engine),
     perDisk,
+    metaCopies: metaCopies(engine),
   };
 };
+
+function metaCopies(engine: Engine): StatusData['metaCopies'] {
+  const disks = engine.pool.copies.status();
+  return { required: engine.pool.copies.required(), current: disks.filter((d) => d.state === 'current').length, disks };
+}

@@ -4,6 +4,7 @@
  * main.ts checks at compile time that every export is a RegisterVerb.
  */
 export { register as init } from './init';
+export { register as import } from './import';
 export { register as addDisk } from './add-disk';
 export { register as disks } from './disks';
 export { register as diskEvents } from './disk-events';

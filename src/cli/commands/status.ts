@@ -32,6 +32,7 @@ function render(d: StatusData): string {
       ['errors', `${d.errors.read} read, ${d.errors.checksum} checksum, ${d.errors.write} write`],
       ['repair queue', d.repairQueue],
       ['scrub', scrubStatusLine(d.scrub)],
+      ['metadata', `${d.metaCopies.current} current copies on disks (each generation needs ${d.metaCopies.required})`],
     ], '  '),
   ];
   for (const f of x.lostFiles) out.push(`  LOST: ${f.path} (${f.extents} unrecoverable extent${f.extents === 1 ? '' : 's'})`);
@@ -39,6 +40,11 @@ function render(d: StatusData): string {
   if (d.perDisk.length > 0) {
     const rows = d.perDisk.map((p) => [p.id, p.path, p.state, p.present ? 'yes' : 'MISSING', p.readErrors, p.checksumErrors, p.writeErrors]);
     out.push('', table(['ID', 'PATH', 'STATE', 'PRESENT', 'READ-ERR', 'CSUM-ERR', 'WRITE-ERR'], rows, ['ID', 'READ-ERR', 'CSUM-ERR', 'WRITE-ERR']));
+  }
+  if (d.metaCopies.disks.length > 0) {
+    const rows = d.metaCopies.disks.map((c) => [c.diskId, c.path, c.state === 'current' ? 'current' : 'STALE', c.generation ?? '-',
+      c.checkpointGeneration ?? '-', c.checkpointAgeSeconds === null ? '-' : `${c.checkpointAgeSeconds}s`, humanBytes(c.logBytes)]);
+    out.push('', table(['ID', 'METADATA COPY', 'STATE', 'GENERATION', 'CHECKPOINT', 'CKPT-AGE', 'LOG'], rows, ['ID', 'GENERATION', 'CHECKPOINT']));
   }
   return out.join('\n');
 }
@@ -48,7 +54,8 @@ export function register(program: Command, ctx: CliContext): void {
     .summary('summarise the pool\'s health')
     .description('Summarise POOL: identity, redundancy, generation, disks by state and how many are missing, space, '
       + 'files and bytes, extents that are healthy (all fragments readable), degraded (at least K readable: data '
-      + 'safe, redundancy reduced) or unrecoverable (fewer than K), error counters and the repair queue.')
+      + 'safe, redundancy reduced) or unrecoverable (fewer than K), error counters, the repair queue, and the metadata\'s '
+      + 'copies on the disks (per disk: current or stale, its generation, its checkpoint\'s generation and age).')
     .argument('<pool>', 'pool directory')
     .action(async (pool: string) => {
       ctx.emit(await invoke(pool, 'status', {}), render);

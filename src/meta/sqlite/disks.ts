@@ -2,6 +2,7 @@
 import { DfsError } from '../../errors';
 import { diskChecksum, diskEventChecksum, type DiskEvent, type DiskRow, type DiskState, type Tier, type TransitionSource } from '../records';
 import type { DiskReads, DiskWrites } from '../store';
+import { now } from '../clock';
 import { corrupt, type Sql } from './sql';
 
 export interface DiskSql { id: number; uuid: string; path: string; tier: string; state: string; added_ms: number; read_errors: number;
@@ -49,7 +50,7 @@ export function diskWrites(sql: Sql): DiskWrites {
       const d = getDisk(sql, id);
       if (!d) throw new DfsError('ENOENT', `disk ${id} is not in the pool`);
       updateDisk(sql, { ...d, state });
-      event({ diskId: id, atMs: Date.now(), from: d.state, to: state, source, reason });
+      event({ diskId: id, atMs: now(), from: d.state, to: state, source, reason });
     },
     countDiskErrors(id, kind, n = 1) {
       const d = getDisk(sql, id);

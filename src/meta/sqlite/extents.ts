@@ -4,6 +4,7 @@
  */
 import { extentChecksum, PACK_INO, repairChecksum, verifiedChecksum, type Extent, type ExtentScheme, type FragmentRef, type RepairEntry } from '../records';
 import type { DroppedFragmentsOf, ExtentReads, ExtentWrites } from '../store';
+import { now } from '../clock';
 import type { ExtentMapCache } from './extent-maps';
 import { bumpMeta, corrupt, type Sql } from './sql';
 
@@ -91,7 +92,7 @@ export function extentReads(sql: Sql, maps: ExtentMapCache): ExtentReads {
 
 /** Every write here updates `maps` in the same call: the extent-map cache follows the tables exactly. */
 export function extentWrites(sql: Sql, maps: ExtentMapCache): ExtentWrites {
-  const markVerified = (extentId: Buffer, atMs = Date.now()): void => {
+  const markVerified = (extentId: Buffer, atMs = now()): void => {
     sql('INSERT OR REPLACE INTO verified (extent_id, at_ms, checksum) VALUES (?, ?, ?)').run(extentId, atMs, verifiedChecksum(extentId, atMs));
   };
   /**
@@ -140,7 +141,7 @@ export function extentWrites(sql: Sql, maps: ExtentMapCache): ExtentWrites {
       sql('DELETE FROM verified WHERE extent_id = ?').run(extentId);
     },
     queueRepair(extentId, reason) {
-      const q = { extentId, reason, queuedMs: Date.now() };
+      const q = { extentId, reason, queuedMs: now() };
       sql('INSERT OR IGNORE INTO repairs (extent_id, reason, queued_ms, checksum) VALUES (?, ?, ?, ?)').run(extentId, reason, q.queuedMs, repairChecksum(q));
     },
     clearRepair(extentId) {

@@ -2,6 +2,7 @@
 import { DfsError } from '../../errors';
 import { jobChecksum, type JobRow, type JobState, type StoredJob } from '../records';
 import type { JobReads, JobWrites } from '../store';
+import { now } from '../clock';
 import { corrupt, type Sql } from './sql';
 
 export interface JobSql { id: number; kind: string; state: string; params: string; progress: string; error: string | null; created_ms: number;
@@ -22,22 +23,22 @@ export function jobReads(sql: Sql): JobReads {
 export function jobWrites(sql: Sql): JobWrites {
   return {
     createJob(kind, params, progress = {}) {
-      const now = Date.now();
+      const at = now();
       // The id SQLite would give (largest + 1), chosen here because the checksum covers it.
       const id = (sql('SELECT COALESCE(MAX(id), 0) + 1 AS id FROM jobs').get() as { id: number }).id;
       writeJob(sql, { id, kind, state: 'queued', params: JSON.stringify(params), progress: JSON.stringify(progress), error: null,
-        createdMs: now, updatedMs: now, finishedMs: null });
+        createdMs: at, updatedMs: at, finishedMs: null });
       return id;
     },
     updateJob(id, change) {
       // Read-modify-write from the verified row: a damaged row is never rewritten with a fresh checksum.
       const j = getJob(sql, id);
       if (!j) throw new DfsError('ENOENT', `job ${id} does not exist`);
-      const now = Date.now();
+      const at = now();
       const finishes = change.state === 'done' || change.state === 'failed' || change.state === 'cancelled';
       writeJob(sql, { ...j, state: change.state ?? j.state, params: change.params ? JSON.stringify(change.params) : j.params,
         progress: change.progress ? JSON.stringify(change.progress) : j.progress, error: change.error !== undefined ? change.error : j.error,
-        updatedMs: now, finishedMs: finishes ? now : j.finishedMs });
+        updatedMs: at, finishedMs: finishes ? at : j.finishedMs });
     },
   };
 }

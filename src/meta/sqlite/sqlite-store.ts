@@ -3,8 +3,10 @@
  * (namespace, extents, disks, jobs, config) over one connection into a MetaStore.
  */
 import * as path from 'node:path';
+import Database from 'better-sqlite3';
 import { DfsError } from '../../errors';
-import type { MetaStore, OpenMetaStore, Txn, TxnWrites } from '../store';
+import { RedoRecorder } from '../redo-log';
+import type { MetaStore, OpenMetaStore, Txn } from '../store';
 import { openConnection } from './connection';
 import { configReads, configWrites } from './config';
 import { diskReads, diskWrites } from './disks';
@@ -25,7 +27,9 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
   const { db, sql } = conn;
   const cache = new NamespaceCache();
   const maps = new ExtentMapCache();
-  const writes: TxnWrites = { ...namespaceWrites(sql, cache), ...extentWrites(sql, maps), ...diskWrites(sql), ...jobWrites(sql), ...configWrites(sql) };
+  // Every write is recorded for the pool's on-disk redo log (redo-log.ts).
+  const recorder = new RedoRecorder();
+  const writes = recorder.wrap({ ...namespaceWrites(sql, cache), ...extentWrites(sql, maps), ...diskWrites(sql), ...jobWrites(sql), ...configWrites(sql) });
   let txnOpen = false;
   // Transaction groups: `grouping` on, every Txn is a savepoint of one SQLite transaction (`groupOpen`).
   let grouping = false;
@@ -40,6 +44,7 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
     ...jobReads(sql),
     ...configReads(sql),
     onCommit: undefined,
+    onGeneration: undefined,
     generation,
     begin(): Txn {
       if (txnOpen) throw new DfsError('EINTERNAL', 'a metadata transaction is already open');
@@ -52,16 +57,30 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
         }
         tx = beginGroupTxn(conn, writes, () => {
           txnOpen = false;
-          if (!db.inTransaction) groupOpen = false; // SQLite rolled the whole group back (I/O error, full disk)
+          if (db.inTransaction) return;
+          groupOpen = false; // SQLite rolled the whole group back (I/O error, full disk)
+          recorder.groupAborted();
         }, () => generation() + 1);
       } else {
         tx = beginTxn(conn, writes, () => { txnOpen = false; }, (c) => store.onCommit?.(c));
       }
       txnOpen = true;
+      const commit = tx.commit.bind(tx);
+      tx.commit = () => {
+        const g = commit();
+        recorder.txnCommitted();
+        // Without groups this was a COMMIT: the generation is whole.
+        if (!grouping) {
+          const payload = recorder.take(); // taken even with no listener: the next generation starts empty
+          store.onGeneration?.(g, payload);
+        }
+        return g;
+      };
       // A rollback undoes writes the namespace and extent-map caches have already seen.
       const abort = tx.abort.bind(tx);
       tx.abort = () => {
         abort();
+        recorder.txnAborted();
         cache.clear();
         maps.clear();
       };
@@ -80,6 +99,8 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
       sql('COMMIT').run();
       groupOpen = false;
       const committed = generation();
+      const payload = recorder.take();
+      store.onGeneration?.(committed, payload);
       const ended = performance.now();
       try {
         store.onCommit?.({ generation: committed, commitSeconds: (ended - started) / 1000, heldSeconds: (ended - groupBeganMs) / 1000 });
@@ -98,6 +119,25 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
         tx.abort();
         throw err;
       }
+    },
+    copyTo(target: string): number {
+      // A second, read-only connection: under WAL it sees the last COMMIT, never the open group.
+      const reader = new Database(file, { readonly: true, fileMustExist: true });
+      try {
+        reader.prepare('VACUUM INTO ?').run(target);
+      } finally {
+        reader.close();
+      }
+      const copy = new Database(target, { readonly: true, fileMustExist: true });
+      try {
+        return Number((copy.prepare("SELECT value FROM meta WHERE key = 'generation'").get() as { value: number }).value);
+      } finally {
+        copy.close();
+      }
+    },
+    checkStructure(): string[] {
+      const rows = db.pragma('quick_check') as { quick_check: string }[];
+      return rows.map((r) => r.quick_check).filter((r) => r !== 'ok');
     },
     close() {
       if (db.open) db.close();

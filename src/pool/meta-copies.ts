@@ -1,0 +1,299 @@
+/**
+ * The pool's metadata, durable on its disks: every committed generation's record is
+ * appended to the log of every disk whose copy is current, and a generation counts as
+ * committed once at least min(m+1, disks that can take it) hold it (m: the parity of the
+ * pool's policy). A disk whose copy is missing or behind gets a fresh checkpoint (at open
+ * and offline at once; in a coordinator in the background) and counts only after it.
+ * Without groups (offline CLI) appends are synchronous with each commit; in a coordinator
+ * they run in parallel and the group's commit waits for them (durable()).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DfsError } from '../errors';
+import type { Logger } from '../log/logger';
+import type { DiskRow } from '../meta/records';
+import type { MetaStore } from '../meta/store';
+import { readLabel } from './label';
+import { appendAsync, appendSync, areaDir, openLog, readArea, sealCheckpoint, writeCheckpoint, type Area } from './meta-area';
+import { encodeRecord } from './meta-format';
+import { parsePolicy } from './policy';
+import type { Superblock } from './superblock';
+
+/** A log this long starts a new checkpoint (replay time on open stays bounded). */
+export const LOG_MAX_BYTES = 64 * 1024 * 1024;
+export const LOG_MAX_RECORDS = 10_000;
+
+interface Copy {
+  id: number;
+  root: string;
+  uuid: string;
+  fd: number | undefined;
+  /** The generation the next record must carry; undefined: the copy is stale (missing, behind, failed). */
+  next: number | undefined;
+  /** The newest generation durable on the disk, -1 while stale. */
+  upTo: number;
+  /** What the area held when last read, for status (a stale copy's generation). */
+  seen: number | null;
+  logBytes: number;
+  logRecords: number;
+  checkpointGeneration: number | null;
+  checkpointMs: number | null;
+  /** Bumped when the copy goes stale or gets a new checkpoint: queued appends of the old log drop out. */
+  epoch: number;
+  chain: Promise<void>;
+  lastError: string | null;
+}
+
+/** One disk's metadata copy, as `status` shows it. */
+export interface CopyStatus {
+  diskId: number;
+  path: string;
+  state: 'current' | 'stale';
+  generation: number | null;
+  checkpointGeneration: number | null;
+  checkpointAgeSeconds: number | null;
+  logBytes: number;
+  error: string | null;
+}
+
+export class MetaCopies {
+  private readonly copies = new Map<number, Copy>();
+  /** A coordinator's groups: appends run asynchronously and commits wait in durable(). */
+  private deferred = false;
+  private readonly inflight = new Map<number, Promise<unknown>>();
+  private background: Promise<void> | undefined;
+  private closed = false;
+
+  /** `known`: the disks' areas as opening the pool just read them (each is read once per open). */
+  constructor(private readonly poolDir: string, private readonly sb: Superblock, private readonly meta: MetaStore,
+    private readonly log: Logger, known: readonly Area[] = []) {
+    const areas = new Map(known.map((a) => [a.root, a]));
+    for (const row of meta.listDisks()) this.copies.set(row.id, this.load(row, areas.get(row.path)));
+    meta.onGeneration = (g, payload) => this.generation(g, payload);
+    this.checkpoint(this.stalePresent());
+  }
+
+  /** Groups on (a coordinator) or off. */
+  setDeferred(on: boolean): void {
+    this.deferred = on;
+  }
+
+  /** Copies a generation needs: m+1, or every disk that can take one when fewer can. */
+  required(): number {
+    const canTake = [...this.copies.values()].filter((c) => c.next !== undefined || present(c)).length;
+    return Math.min(parsePolicy(this.sb.policy).m + 1, canTake);
+  }
+
+  /** A disk was registered: it gets its first checkpoint (now offline, soon in a coordinator). */
+  diskAdded(row: DiskRow): void {
+    this.copies.set(row.id, this.load(row, undefined));
+    if (this.deferred) this.inBackground(async () => this.checkpoint(this.stalePresent()));
+    else this.checkpoint(this.stalePresent());
+  }
+
+  /** A disk left the pool: its area goes with its label, so the directory can be reused. */
+  diskRemoved(id: number, root: string): void {
+    const c = this.copies.get(id);
+    if (c) this.retire(c);
+    this.copies.delete(id);
+    fs.rmSync(areaDir(root), { recursive: true, force: true });
+  }
+
+  /** Resolves once generation `g` is on enough disks; rejects (EMETACOPIES) when it cannot be. */
+  async durable(g: number): Promise<void> {
+    await this.inflight.get(g);
+    if (this.copiesOf(g) < this.required()) this.checkpoint(this.stalePresent());
+    this.enough(g);
+    this.upkeep();
+  }
+
+  status(): CopyStatus[] {
+    const nowMs = Date.now();
+    return [...this.copies.values()].map((c) => ({
+      diskId: c.id, path: c.root, state: c.next === undefined ? 'stale' : 'current',
+      generation: c.next === undefined ? c.seen : c.upTo, checkpointGeneration: c.checkpointGeneration,
+      checkpointAgeSeconds: c.checkpointMs === null ? null : Math.max(0, Math.round((nowMs - c.checkpointMs) / 1000)),
+      logBytes: c.logBytes, error: c.lastError,
+    }));
+  }
+
+  /** Stop: no more appends or checkpoints; the logs close once appends under way end. */
+  close(): void {
+    this.closed = true;
+    this.meta.onGeneration = undefined;
+    for (const c of this.copies.values()) this.retire(c);
+  }
+
+  /** Called at every COMMIT (meta.onGeneration). */
+  private generation(g: number, payload: Buffer): void {
+    const record = encodeRecord(this.sb.uuid, g, payload);
+    if (!this.deferred) {
+      for (const c of this.copies.values()) {
+        if (c.next !== g) continue;
+        try {
+          appendSync(c.fd!, c.logBytes, this.sb.uuid, g, payload);
+          this.appended(c, g, record.length);
+        } catch (err) {
+          this.stale(c, err);
+        }
+      }
+      if (this.copiesOf(g) < this.required()) this.checkpoint(this.stalePresent());
+      this.enough(g);
+      if (this.tooLong()) this.checkpoint(this.presentCopies());
+      return;
+    }
+    const parts: Promise<void>[] = [];
+    for (const c of this.copies.values()) {
+      if (c.next !== g) continue;
+      const { epoch, fd } = c;
+      const at = c.logBytes;
+      c.next = g + 1;
+      c.logBytes += record.length;
+      c.logRecords += 1;
+      const p = c.chain.then(async () => {
+        if (c.epoch !== epoch) return;
+        try {
+          await appendAsync(fd!, at, record);
+          if (c.epoch === epoch) c.upTo = g;
+        } catch (err) {
+          if (c.epoch === epoch) this.stale(c, err);
+        }
+      });
+      c.chain = p;
+      parts.push(p);
+    }
+    const all = Promise.all(parts).finally(() => this.inflight.delete(g));
+    this.inflight.set(g, all);
+  }
+
+  private appended(c: Copy, g: number, bytes: number): void {
+    c.next = g + 1;
+    c.upTo = g;
+    c.logBytes += bytes;
+    c.logRecords += 1;
+  }
+
+  private copiesOf(g: number): number {
+    return [...this.copies.values()].filter((c) => c.upTo >= g).length;
+  }
+
+  private enough(g: number): void {
+    const have = this.copiesOf(g);
+    const need = this.required();
+    if (have >= need) return;
+    const failed = [...this.copies.values()].filter((c) => c.upTo < g).map((c) => `disk ${c.id} (${c.root}${c.lastError ? `: ${c.lastError}` : ''})`);
+    throw new DfsError('EMETACOPIES', `metadata generation ${g} is on ${have} disk(s), the pool needs ${need} (parity + 1) before it `
+      + `counts as committed; it could not be written to ${failed.join(', ')}. Bring those disks back or replace them `
+      + '(`dynamicfs disks`, `dynamicfs replace-disk`), then retry; meta.db holds the change, the disks will get it once they can.',
+    undefined, { generation: g, copies: have, required: need });
+  }
+
+  /** After a group: stale disks that are back, and logs past their bound, get a checkpoint in the background. */
+  private upkeep(): void {
+    if (this.background) return;
+    const stale = this.stalePresent();
+    if (stale.length === 0 && !this.tooLong()) return;
+    this.inBackground(async () => {
+      // Appends already queued finish on the old logs first.
+      await Promise.all([...this.copies.values()].map((c) => c.chain));
+      this.checkpoint(this.tooLong() ? this.presentCopies() : this.stalePresent());
+    });
+  }
+
+  private inBackground(fn: () => Promise<void>): void {
+    const run = (this.background ?? Promise.resolve()).then(fn).catch((err: unknown) => {
+      this.log.warn({ err }, 'metadata checkpoint failed');
+    }).finally(() => {
+      if (this.background === run) this.background = undefined;
+    });
+    this.background = run;
+  }
+
+  private tooLong(): boolean {
+    return [...this.copies.values()].some((c) => c.next !== undefined && (c.logBytes > LOG_MAX_BYTES || c.logRecords > LOG_MAX_RECORDS));
+  }
+
+  private stalePresent(): Copy[] {
+    return [...this.copies.values()].filter((c) => c.next === undefined && present(c));
+  }
+
+  private presentCopies(): Copy[] {
+    return [...this.copies.values()].filter((c) => c.next !== undefined || present(c));
+  }
+
+  /**
+   * Write one checkpoint of the store's last commit to each of `targets`, synchronously:
+   * no commit can fall between the copy and the switch of their logs.
+   */
+  private checkpoint(targets: Copy[]): void {
+    if (targets.length === 0 || this.closed) return;
+    const run = path.join(this.poolDir, 'run');
+    fs.mkdirSync(run, { recursive: true });
+    const tmp = path.join(run, `checkpoint-${process.pid}.db`);
+    fs.rmSync(tmp, { force: true });
+    let data: Buffer;
+    let generation: number;
+    try {
+      generation = this.meta.copyTo(tmp);
+      data = fs.readFileSync(tmp);
+    } finally {
+      fs.rmSync(tmp, { force: true });
+    }
+    const ckpt = sealCheckpoint(generation, data);
+    for (const c of targets) {
+      this.retire(c);
+      try {
+        const head = writeCheckpoint(c.root, this.sb.uuid, c.uuid, this.sb, ckpt, Date.now());
+        c.fd = openLog(c.root, head, 0);
+        Object.assign(c, { next: generation + 1, upTo: generation, seen: generation, logBytes: 0, logRecords: 0,
+          checkpointGeneration: generation, checkpointMs: head.checkpoint.writtenMs, lastError: null });
+        this.log.info({ disk: c.id, generation }, 'metadata checkpoint written');
+      } catch (err) {
+        this.stale(c, err);
+      }
+    }
+  }
+
+  /** The copy's state as its area says: current when it holds exactly the store's generation. */
+  private load(row: DiskRow, known: Area | undefined): Copy {
+    const c: Copy = { id: row.id, root: row.path, uuid: row.uuid, fd: undefined, next: undefined, upTo: -1, seen: null, logBytes: 0,
+      logRecords: 0, checkpointGeneration: null, checkpointMs: null, epoch: 0, chain: Promise.resolve(), lastError: null };
+    const area = present(c) ? known ?? readArea(row.path, this.sb.uuid) : undefined;
+    if (!area || area.head.diskUuid !== row.uuid) return c;
+    Object.assign(c, { seen: area.newest, checkpointGeneration: area.head.checkpoint.generation, checkpointMs: area.head.checkpoint.writtenMs });
+    if (area.newest !== this.meta.generation()) return c;
+    try {
+      c.fd = openLog(row.path, area.head, area.logEnd);
+    } catch (err) {
+      this.stale(c, err);
+      return c;
+    }
+    Object.assign(c, { next: area.newest + 1, upTo: area.newest, logBytes: area.logEnd, logRecords: area.records.length });
+    return c;
+  }
+
+  private stale(c: Copy, err: unknown): void {
+    c.lastError = (err as Error).message;
+    this.log.warn({ disk: c.id, err: c.lastError }, 'metadata copy on disk is stale');
+    this.retire(c);
+  }
+
+  /** Stop appending to the copy's log (queued appends drop out; the fd closes after them). */
+  private retire(c: Copy): void {
+    c.epoch += 1;
+    c.next = undefined;
+    c.upTo = -1;
+    const fd = c.fd;
+    c.fd = undefined;
+    if (fd !== undefined) c.chain = c.chain.then(() => fs.closeSync(fd));
+  }
+}
+
+/** The disk is there, labelled as this disk. */
+function present(c: Pick<Copy, 'root' | 'uuid'>): boolean {
+  try {
+    return readLabel(c.root)?.diskUuid === c.uuid;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * The bytes of a disk's metadata area (DISK/meta/, docs/FORMAT.md "Metadata area"): the
+ * framed, BLAKE3-sealed log records of generations, and the sealed head naming the
+ * checkpoint and its log. Codecs only; meta-area.ts does the file I/O.
+ */
+import { DfsError } from '../errors';
+import { blake3 } from '../native';
+import { openJson, sealJson } from './durable-file';
+import type { Superblock } from './superblock';
+
+export const RECORD_MAGIC = Buffer.from('DFML', 'ascii');
+export const RECORD_MAJOR = 1;
+export const RECORD_MINOR = 0;
+/** magic 4, major 2, minor 2, pool uuid 16, generation 8, payload length 4. */
+export const RECORD_HEADER = 36;
+export const RECORD_HASH = 32;
+/** A payload longer than this is damage, not a generation (a group's writes stay far below it). */
+export const RECORD_MAX_PAYLOAD = 1 << 30;
+
+export const HEAD_FORMAT = 1;
+
+export interface LogRecord {
+  generation: number;
+  payload: Buffer;
+}
+
+export function uuidBytes(uuid: string): Buffer {
+  const hex = uuid.replace(/-/g, '');
+  if (!/^[0-9a-f]{32}$/i.test(hex)) throw new DfsError('EFORMAT', `"${uuid}" is not a pool uuid`);
+  return Buffer.from(hex, 'hex');
+}
+
+/** One framed record: header, payload, BLAKE3 of both. */
+export function encodeRecord(poolUuid: string, generation: number, payload: Buffer): Buffer {
+  const out = Buffer.alloc(RECORD_HEADER + payload.length + RECORD_HASH);
+  RECORD_MAGIC.copy(out, 0);
+  out.writeUInt16LE(RECORD_MAJOR, 4);
+  out.writeUInt16LE(RECORD_MINOR, 6);
+  uuidBytes(poolUuid).copy(out, 8);
+  out.writeBigUInt64LE(BigInt(generation), 24);
+  out.writeUInt32LE(payload.length, 32);
+  payload.copy(out, RECORD_HEADER);
+  blake3(out.subarray(0, RECORD_HEADER + payload.length)).copy(out, RECORD_HEADER + payload.length);
+  return out;
+}
+
+/**
+ * The records of a log, in order, while they verify, belong to `poolUuid` and follow
+ * each other from `firstGeneration`; `end` is where the good records stop (a torn or
+ * damaged tail, or anything after it, is not trusted).
+ */
+export function decodeRecords(log: Buffer, poolUuid: string, firstGeneration: number): { records: LogRecord[]; end: number } {
+  const uuid = uuidBytes(poolUuid);
+  const records: LogRecord[] = [];
+  let at = 0;
+  while (at + RECORD_HEADER + RECORD_HASH <= log.length) {
+    const h = log.subarray(at, at + RECORD_HEADER);
+    if (!h.subarray(0, 4).equals(RECORD_MAGIC) || h.readUInt16LE(4) !== RECORD_MAJOR || !h.subarray(8, 24).equals(uuid)) break;
+    const length = h.readUInt32LE(32);
+    const generation = Number(h.readBigUInt64LE(24));
+    const end = at + RECORD_HEADER + length + RECORD_HASH;
+    if (length > RECORD_MAX_PAYLOAD || end > log.length || generation !== firstGeneration + records.length) break;
+    const sealed = log.subarray(at, end - RECORD_HASH);
+    if (!blake3(sealed).equals(log.subarray(end - RECORD_HASH, end))) break;
+    records.push({ generation, payload: Buffer.from(log.subarray(at + RECORD_HEADER, end - RECORD_HASH)) });
+    at = end;
+  }
+  return { records, end: at };
+}
+
+/** The superblock as a head carries it (the disk paths are the importer's to give). */
+export type HeadSuperblock = Omit<Superblock, 'diskPaths'>;
+
+/** DISK/meta/head: what the area holds. */
+export interface AreaHead {
+  format: number;
+  poolUuid: string;
+  diskUuid: string;
+  /** The pool's superblock, so that `import` can rebuild pool.json from a disk. */
+  superblock: HeadSuperblock;
+  checkpoint: { generation: number; file: string; length: number; blake3: string; writtenMs: number };
+  /** The log of the generations after the checkpoint's. */
+  log: string;
+}
+
+export function sealHead(h: AreaHead): string {
+  const sb = h.superblock;
+  return sealJson({
+    format: h.format, poolUuid: h.poolUuid, diskUuid: h.diskUuid,
+    superblock: { format: sb.format, uuid: sb.uuid, createdMs: sb.createdMs, policy: sb.policy, extentSize: sb.extentSize, inlineMax: sb.inlineMax },
+    checkpoint: { generation: h.checkpoint.generation, file: h.checkpoint.file, length: h.checkpoint.length, blake3: h.checkpoint.blake3,
+      writtenMs: h.checkpoint.writtenMs },
+    log: h.log,
+  });
+}
+
+/** Parse and verify a head (EFORMAT when damaged or of another format). */
+export function openHead(text: string, file: string): AreaHead {
+  const body = openJson(text, 'metadata head', file) as unknown as AreaHead;
+  if (body.format !== HEAD_FORMAT) throw new DfsError('EFORMAT', `metadata head ${file} has format ${String(body.format)}; this DynamicFS reads ${HEAD_FORMAT}`, file);
+  return body;
+}

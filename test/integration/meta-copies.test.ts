@@ -1,0 +1,280 @@
+/**
+ * The pool's metadata durable on its disks (issue 14): the pool directory lost whole, or
+ * meta.db damaged, loses nothing that was committed; `import` recreates the pool from its
+ * disks; stale copies never win. Through the CLI and the mount.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import Database from 'better-sqlite3';
+import { fails, ok } from '../helpers/cli';
+import { makePool, startCoordinator, stopCoordinator } from '../helpers/mount';
+import { Rng } from '../helpers/random';
+import { rmrf, tmpDir } from '../helpers/tmp';
+
+type Tree = Map<string, Buffer>;
+
+/** Write a tree of small (inline and packed) and large (erasure-coded) files through the mount; the last ones fsync'd. */
+function writeTree(mnt: string, rng: Rng): Tree {
+  const tree: Tree = new Map();
+  for (const dir of ['a', 'a/b', 'c']) fs.mkdirSync(path.join(mnt, dir));
+  const put = (name: string, data: Buffer, sync: boolean): void => {
+    const fd = fs.openSync(path.join(mnt, name), 'w');
+    try {
+      fs.writeSync(fd, data);
+      if (sync) fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    tree.set(name, data);
+  };
+  for (let i = 0; i < 40; i++) put(`${rng.pick(['a', 'a/b', 'c'])}/small-${i}`, rng.bytes(rng.int(1, 20_000)), false);
+  put('a/large-1', rng.bytes(3_000_000), false);
+  put('c/large-2', rng.bytes(9_500_000), false);
+  put('a/b/last-large', rng.bytes(1_200_000), true);
+  put('last-small', rng.bytes(700), true);
+  return tree;
+}
+
+async function checkTreeMounted(pool: string, mnt: string, tree: Tree): Promise<string> {
+  const c = await startCoordinator(pool, mnt);
+  try {
+    for (const [name, data] of tree) assert.ok(fs.readFileSync(path.join(mnt, name)).equals(data), `${name} reads back identical`);
+    return c.output();
+  } finally {
+    await stopCoordinator(mnt, c.child);
+  }
+}
+
+/** A pool of 6 disks (rs:4+2) holding the tree, written through a mount and unmounted. */
+async function poolWithTree(root: string, seed: number): Promise<{ pool: string; disks: string[]; mnt: string; tree: Tree }> {
+  const { pool, disks } = makePool(root, 6, 'rs:4+2', '1M');
+  const mnt = path.join(root, 'mnt');
+  const c = await startCoordinator(pool, mnt);
+  try {
+    return { pool, disks, mnt, tree: writeTree(mnt, new Rng(seed)) };
+  } finally {
+    await stopCoordinator(mnt, c.child);
+  }
+}
+
+function generation(pool: string): number {
+  const db = new Database(path.join(pool, 'meta.db'), { readonly: true });
+  try {
+    return Number((db.prepare("SELECT value FROM meta WHERE key = 'generation'").get() as { value: number }).value);
+  } finally {
+    db.close();
+  }
+}
+
+test('rm -rf POOL after writing through the mount: import from the disks, every file reads back identical', async () => {
+  const root = tmpDir('dfs-metacopies-');
+  try {
+    const { pool, disks, mnt, tree } = await poolWithTree(root, 1401);
+    const before = generation(pool);
+    rmrf(pool);
+    const scan = ok('import', '--scan', root);
+    assert.equal(scan.pools.length, 1);
+    assert.deepEqual(scan.pools[0].disks.map((d: { path: string }) => d.path).sort(), [...disks].sort());
+    assert.equal(scan.pools[0].generation, before);
+    const imported = ok('import', pool, ...disks);
+    assert.equal(imported.generation, before, 'the newest generation on the disks is the last committed one');
+    assert.deepEqual(imported.disks.map((d: { found: boolean }) => d.found), [true, true, true, true, true, true]);
+    fails('EPOOLEXISTS', ['import', pool, ...disks]);
+    await checkTreeMounted(pool, mnt, tree);
+  } finally {
+    rmrf(root);
+  }
+});
+
+/** Flip the page-type byte (and the header after it) of `count` in-use b-tree pages picked at random. */
+function flipPages(file: string, rng: Rng, count: number): number[] {
+  const db = new Database(file, { readonly: true });
+  const roots = (db.prepare("SELECT rootpage FROM sqlite_schema WHERE rootpage > 1").all() as { rootpage: number }[]).map((r) => r.rootpage);
+  const pageSize = Number(db.pragma('page_size', { simple: true }));
+  db.close();
+  const picked = new Set<number>();
+  while (picked.size < Math.min(count, roots.length)) picked.add(rng.pick(roots));
+  const fd = fs.openSync(file, 'r+');
+  try {
+    for (const page of picked) {
+      const at = (page - 1) * pageSize;
+      const head = Buffer.alloc(8);
+      fs.readSync(fd, head, 0, 8, at);
+      for (let i = 0; i < 8; i++) head[i] = head[i]! ^ 0xa5;
+      fs.writeSync(fd, head, 0, 8, at);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  return [...picked];
+}
+
+function healEvents(pool: string): string[] {
+  return ok('disk-events', pool).events.map((e: { reason: string }) => e.reason).filter((r: string) => r.startsWith('metadata rebuilt from the disks'));
+}
+
+test('bytes flipped in random pages of meta.db: the coordinator heals it on start, logs it, and every file reads back identical', async () => {
+  const root = tmpDir('dfs-metacopies-');
+  try {
+    const { pool, mnt, tree } = await poolWithTree(root, 1402);
+    const before = generation(pool);
+    const wal = path.join(pool, 'meta.db-wal');
+    assert.equal(fs.existsSync(wal) ? fs.statSync(wal).size : 0, 0, 'unmounted: meta.db itself holds everything');
+    flipPages(path.join(pool, 'meta.db'), new Rng(77), 3);
+    await checkTreeMounted(pool, mnt, tree);
+    const log = fs.readFileSync(path.join(pool, 'run', 'coordinator.log'), 'utf8');
+    assert.match(log, /"msg":"metadata rebuilt from the disks"/);
+    assert.match(log, /fails its structural check|cannot be opened/);
+    const events = healEvents(pool);
+    assert.equal(events.length, 1, JSON.stringify(events));
+    assert.match(events[0]!, new RegExp(`now generation ${before} \\(checkpoint of `));
+    const audit = fs.readFileSync(path.join(pool, 'run', 'audit.log'), 'utf8').split('\n').filter((l) => l.includes('"op":"heal-metadata"'));
+    assert.equal(audit.length, 1);
+  } finally {
+    rmrf(root);
+  }
+});
+
+test('meta.db truncated: the next CLI run heals it from the disks, every file reads back identical', async () => {
+  const root = tmpDir('dfs-metacopies-');
+  try {
+    const { pool, mnt, tree } = await poolWithTree(root, 1403);
+    const before = generation(pool);
+    const file = path.join(pool, 'meta.db');
+    fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2 / 4096) * 4096);
+    const out = path.join(root, 'last-small');
+    ok('get', pool, '/last-small', out);
+    assert.ok(fs.readFileSync(out).equals(tree.get('last-small')!));
+    const events = healEvents(pool);
+    assert.equal(events.length, 1, JSON.stringify(events));
+    assert.match(events[0]!, new RegExp(`^metadata rebuilt from the disks: meta.db (cannot be opened|fails its structural check).*now generation ${before} `));
+    await checkTreeMounted(pool, mnt, tree);
+  } finally {
+    rmrf(root);
+  }
+});
+
+test('POOL and m disks lost at once: import from the rest names the missing disks, and every file reads back identical', async () => {
+  const root = tmpDir('dfs-metacopies-');
+  try {
+    const { pool, disks, mnt, tree } = await poolWithTree(root, 1404);
+    const before = generation(pool);
+    rmrf(pool);
+    rmrf(disks[1]!);
+    rmrf(disks[4]!);
+    const rest = disks.filter((_, i) => i !== 1 && i !== 4);
+    // One more away is one more than the parity covers: refused, naming each missing disk.
+    fs.renameSync(disks[2]!, `${disks[2]}.away`);
+    const tooFew = fails('ETOOMANYLOST', ['import', pool, ...rest.filter((d) => d !== disks[2])]);
+    for (const i of [1, 2, 4]) assert.ok(tooFew.message.includes(`disk ${i + 1} (${disks[i]})`), tooFew.message);
+    assert.equal(fs.existsSync(pool), false, 'a refused import leaves no pool directory');
+    fs.renameSync(`${disks[2]}.away`, disks[2]!);
+    const imported = ok('import', pool, ...rest);
+    assert.equal(imported.generation, before);
+    assert.deepEqual(imported.disks.filter((d: { found: boolean }) => !d.found).map((d: { path: string }) => d.path), [disks[1], disks[4]]);
+    await checkTreeMounted(pool, mnt, tree);
+  } finally {
+    rmrf(root);
+  }
+});
+
+function writeSynced(mnt: string, name: string, data: Buffer): void {
+  const fd = fs.openSync(path.join(mnt, name), 'w');
+  try {
+    fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The newest generation each disk's metadata copy holds, as `import --scan` reads it. */
+function diskGenerations(root: string): number[] {
+  const scan = ok('import', '--scan', root);
+  assert.equal(scan.pools.length, 1);
+  return scan.pools[0].disks.map((d: { generation: number }) => d.generation);
+}
+
+for (const point of ['group-meta-committed', 'group-meta-on-disks'] as const) {
+  test(`SIGKILL in a group commit (${point}): the next open finds one consistent newest generation; every fsync'd file intact`, async () => {
+    const root = tmpDir('dfs-metacopies-');
+    const mnt = path.join(root, 'mnt');
+    try {
+      const { pool, disks } = makePool(root, 6, 'rs:4+2', '1M');
+      ok('config', pool, '--set', 'commit.intervalMs=60000'); // only fsync commits
+      const rng = new Rng(1405);
+      const a = rng.bytes(2_500_000);
+      const b = rng.bytes(1_500_000);
+      const first = await startCoordinator(pool, mnt);
+      try {
+        writeSynced(mnt, 'A', a);
+      } finally {
+        await stopCoordinator(mnt, first.child);
+      }
+      const doomed = await startCoordinator(pool, mnt, [], { DYNAMICFS_CRASH_AT: `${point}:1` });
+      try {
+        assert.throws(() => writeSynced(mnt, 'B', b), 'the fsync that commits B never returns success');
+        if (doomed.child.exitCode === null && doomed.child.signalCode === null) await new Promise((r) => doomed.child.once('exit', r));
+        assert.equal(doomed.child.signalCode, 'SIGKILL');
+      } finally {
+        await stopCoordinator(mnt, doomed.child);
+      }
+      // B's COMMIT is in meta.db; its record reached the disks only at the later point.
+      const committed = generation(pool);
+      const expected = point === 'group-meta-on-disks' ? committed : committed - 1;
+      assert.deepEqual(diskGenerations(root), disks.map(() => expected));
+      // Opened again: meta.db is the newest consistent generation; the disks are brought up to it.
+      await checkTreeMounted(pool, mnt, new Map([['A', a], ['B', b]]));
+      const now = generation(pool);
+      assert.deepEqual(diskGenerations(root), disks.map(() => now));
+      // So the disks alone now hold B too.
+      rmrf(pool);
+      assert.equal(ok('import', pool, ...disks).generation, now);
+      await checkTreeMounted(pool, mnt, new Map([['A', a], ['B', b]]));
+    } finally {
+      rmrf(root);
+    }
+  });
+}
+
+test('a disk away while generations commit: its stale copy never wins, and it is brought up to date when it returns', async () => {
+  const root = tmpDir('dfs-metacopies-');
+  try {
+    const { pool, disks } = makePool(root, 6, 'rs:4+2', '1M');
+    const src = path.join(root, 'src');
+    fs.writeFileSync(src, 'written while every disk was there');
+    ok('put', pool, src, '/early');
+    const away = disks[2]!;
+    fs.renameSync(away, `${away}.away`);
+    const whileAway = ok('status', pool).metaCopies;
+    assert.deepEqual(whileAway.disks.map((d: { state: string }) => d.state), ['current', 'current', 'stale', 'current', 'current', 'current']);
+    assert.equal(whileAway.required, 3);
+    const staleAt = generation(pool);
+    ok('mkdir', pool, '/later');
+    fs.writeFileSync(src, 'written while disk 3 was away');
+    ok('put', pool, src, '/later/file');
+    const newest = generation(pool);
+    assert.ok(newest > staleAt);
+    fs.renameSync(`${away}.away`, away);
+    const gens = diskGenerations(root);
+    assert.equal(gens[2], staleAt, 'the returned disk holds the generation it left at');
+    assert.deepEqual(gens.filter((_, i) => i !== 2), [newest, newest, newest, newest, newest]);
+    // The pool directory lost: the stale disk, named first, does not win.
+    rmrf(pool);
+    const imported = ok('import', pool, away, ...disks.filter((d) => d !== away));
+    assert.equal(imported.generation, newest);
+    const out = path.join(root, 'out');
+    ok('get', pool, '/later/file', out);
+    assert.equal(fs.readFileSync(out, 'utf8'), 'written while disk 3 was away');
+    // Opened, the pool gave the returned disk a fresh checkpoint: it is current again.
+    const copies = ok('status', pool).metaCopies;
+    assert.deepEqual(copies.disks.map((d: { state: string }) => d.state), ['current', 'current', 'current', 'current', 'current', 'current']);
+    assert.equal(copies.disks[2].checkpointGeneration, newest);
+    const g = generation(pool);
+    assert.deepEqual(copies.disks.map((d: { generation: number }) => d.generation), disks.map(() => g));
+  } finally {
+    rmrf(root);
+  }
+});
