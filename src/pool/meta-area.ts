@@ -86,28 +86,38 @@ export function writeCheckpoint(root: string, poolUuid: string, diskUuid: string
   return head;
 }
 
-/** Open the area's log for appends at `end`, cutting off any torn tail; returns the fd. */
-export function openLog(root: string, head: AreaHead, end: number): number {
-  const fd = fs.openSync(path.join(areaDir(root), head.log), 'r+');
-  try {
-    fs.ftruncateSync(fd, end);
-    return fd;
-  } catch (err) {
-    fs.closeSync(fd);
-    throw err;
-  }
+/**
+ * Cut the area's log at `end` (a torn tail goes) and return its path. Appends open the
+ * file each time: no descriptor stays open on a disk, so a failing disk can still be
+ * remounted read-only or unmounted by its operator (one open per append costs little
+ * next to its fdatasync).
+ */
+export function openLog(root: string, head: AreaHead, end: number): string {
+  const file = path.join(areaDir(root), head.log);
+  fs.truncateSync(file, end);
+  return file;
 }
 
 /** Append generation `generation`'s record at `at` and fdatasync; returns its length. */
-export function appendSync(fd: number, at: number, poolUuid: string, generation: number, payload: Buffer): number {
+export function appendSync(file: string, at: number, poolUuid: string, generation: number, payload: Buffer): number {
   const rec = encodeRecord(poolUuid, generation, payload);
-  fs.writeSync(fd, rec, 0, rec.length, at);
-  fs.fdatasyncSync(fd);
+  const fd = fs.openSync(file, 'r+');
+  try {
+    fs.writeSync(fd, rec, 0, rec.length, at);
+    fs.fdatasyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
   return rec.length;
 }
 
 /** The same, off the main thread (a coordinator's group commit writes every disk at once). */
-export async function appendAsync(fd: number, at: number, record: Buffer): Promise<void> {
-  await new Promise<void>((resolve, reject) => fs.write(fd, record, 0, record.length, at, (err) => (err ? reject(err) : resolve())));
-  await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+export async function appendAsync(file: string, at: number, record: Buffer): Promise<void> {
+  const fh = await fs.promises.open(file, 'r+');
+  try {
+    await fh.write(record, 0, record.length, at);
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
 }

@@ -27,7 +27,8 @@ interface Copy {
   id: number;
   root: string;
   uuid: string;
-  fd: number | undefined;
+  /** The log file appends go to (undefined: none, the copy is stale). */
+  log: string | undefined;
   /** The generation the next record must carry; undefined: the copy is stale (missing, behind, failed). */
   next: number | undefined;
   /** The newest generation durable on the disk, -1 while stale. */
@@ -117,7 +118,7 @@ export class MetaCopies {
     }));
   }
 
-  /** Stop: no more appends or checkpoints; the logs close once appends under way end. */
+  /** Stop: no more appends or checkpoints. */
   close(): void {
     this.closed = true;
     this.meta.onGeneration = undefined;
@@ -131,7 +132,7 @@ export class MetaCopies {
       for (const c of this.copies.values()) {
         if (c.next !== g) continue;
         try {
-          appendSync(c.fd!, c.logBytes, this.sb.uuid, g, payload);
+          appendSync(c.log!, c.logBytes, this.sb.uuid, g, payload);
           this.appended(c, g, record.length);
         } catch (err) {
           this.stale(c, err);
@@ -145,7 +146,7 @@ export class MetaCopies {
     const parts: Promise<void>[] = [];
     for (const c of this.copies.values()) {
       if (c.next !== g) continue;
-      const { epoch, fd } = c;
+      const { epoch, log } = c;
       const at = c.logBytes;
       c.next = g + 1;
       c.logBytes += record.length;
@@ -153,7 +154,7 @@ export class MetaCopies {
       const p = c.chain.then(async () => {
         if (c.epoch !== epoch) return;
         try {
-          await appendAsync(fd!, at, record);
+          await appendAsync(log!, at, record);
           if (c.epoch === epoch) c.upTo = g;
         } catch (err) {
           if (c.epoch === epoch) this.stale(c, err);
@@ -244,7 +245,7 @@ export class MetaCopies {
       this.retire(c);
       try {
         const head = writeCheckpoint(c.root, this.sb.uuid, c.uuid, this.sb, ckpt, Date.now());
-        c.fd = openLog(c.root, head, 0);
+        c.log = openLog(c.root, head, 0);
         Object.assign(c, { next: generation + 1, upTo: generation, seen: generation, logBytes: 0, logRecords: 0,
           checkpointGeneration: generation, checkpointMs: head.checkpoint.writtenMs, lastError: null });
         this.log.info({ disk: c.id, generation }, 'metadata checkpoint written');
@@ -256,14 +257,14 @@ export class MetaCopies {
 
   /** The copy's state as its area says: current when it holds exactly the store's generation. */
   private load(row: DiskRow, known: Area | undefined): Copy {
-    const c: Copy = { id: row.id, root: row.path, uuid: row.uuid, fd: undefined, next: undefined, upTo: -1, seen: null, logBytes: 0,
+    const c: Copy = { id: row.id, root: row.path, uuid: row.uuid, log: undefined, next: undefined, upTo: -1, seen: null, logBytes: 0,
       logRecords: 0, checkpointGeneration: null, checkpointMs: null, epoch: 0, chain: Promise.resolve(), lastError: null };
     const area = present(c) ? known ?? readArea(row.path, this.sb.uuid) : undefined;
     if (!area || area.head.diskUuid !== row.uuid) return c;
     Object.assign(c, { seen: area.newest, checkpointGeneration: area.head.checkpoint.generation, checkpointMs: area.head.checkpoint.writtenMs });
     if (area.newest !== this.meta.generation()) return c;
     try {
-      c.fd = openLog(row.path, area.head, area.logEnd);
+      c.log = openLog(row.path, area.head, area.logEnd);
     } catch (err) {
       this.stale(c, err);
       return c;
@@ -278,14 +279,12 @@ export class MetaCopies {
     this.retire(c);
   }
 
-  /** Stop appending to the copy's log (queued appends drop out; the fd closes after them). */
+  /** Stop appending to the copy's log (queued appends drop out). */
   private retire(c: Copy): void {
     c.epoch += 1;
     c.next = undefined;
     c.upTo = -1;
-    const fd = c.fd;
-    c.fd = undefined;
-    if (fd !== undefined) c.chain = c.chain.then(() => fs.closeSync(fd));
+    c.log = undefined;
   }
 }
 
