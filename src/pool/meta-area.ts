@@ -19,6 +19,8 @@ export interface Area {
   records: LogRecord[];
   /** Bytes of the log that verify (appends go here; anything after is a torn tail). */
   logEnd: number;
+  /** The log file's length, -1 when it is missing. */
+  logLength: number;
   /** The newest generation the area holds whole. */
   newest: number;
 }
@@ -32,27 +34,39 @@ export function readArea(root: string, poolUuid?: string): Area | undefined {
     return undefined;
   }
   if (poolUuid !== undefined && head.poolUuid !== poolUuid) return undefined;
-  let log: Buffer;
+  return areaOf(root, head);
+}
+
+/** The area a verified head names: its log's records while they verify and follow on. */
+export function areaOf(root: string, head: AreaHead): Area {
+  let log: Buffer | undefined;
   try {
     log = fs.readFileSync(path.join(areaDir(root), head.log));
   } catch {
-    log = Buffer.alloc(0);
+    log = undefined;
   }
-  const { records, end } = decodeRecords(log, head.poolUuid, head.checkpoint.generation + 1);
-  return { root, head, records, logEnd: end, newest: records.at(-1)?.generation ?? head.checkpoint.generation };
+  const { records, end } = decodeRecords(log ?? Buffer.alloc(0), head.poolUuid, head.checkpoint.generation + 1);
+  return { root, head, records, logEnd: end, logLength: log?.length ?? -1, newest: records.at(-1)?.generation ?? head.checkpoint.generation };
 }
 
-/** The area's checkpoint bytes, or undefined when the file is missing or fails its length or BLAKE3. */
-export function readCheckpoint(area: Area): Buffer | undefined {
+/** The area's checkpoint bytes, or why they cannot be trusted (missing, or failing the head's length or BLAKE3). */
+export function verifyCheckpoint(area: Area): { data: Buffer } | { fault: string } {
+  const c = area.head.checkpoint;
   let data: Buffer;
   try {
-    data = fs.readFileSync(path.join(areaDir(area.root), area.head.checkpoint.file));
-  } catch {
-    return undefined;
+    data = fs.readFileSync(path.join(areaDir(area.root), c.file));
+  } catch (err) {
+    return { fault: `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` };
   }
-  const c = area.head.checkpoint;
-  if (data.length !== c.length || blake3(data).toString('hex') !== c.blake3) return undefined;
-  return data;
+  if (data.length !== c.length) return { fault: `is ${data.length} bytes, the head says ${c.length}` };
+  if (blake3(data).toString('hex') !== c.blake3) return { fault: 'fails its BLAKE3 (its bytes changed since it was written)' };
+  return { data };
+}
+
+/** The area's checkpoint bytes, or undefined when they do not verify. */
+export function readCheckpoint(area: Area): Buffer | undefined {
+  const v = verifyCheckpoint(area);
+  return 'data' in v ? v.data : undefined;
 }
 
 export interface Checkpoint {

@@ -15,6 +15,7 @@ import type { DiskRow } from '../meta/records';
 import type { MetaStore } from '../meta/store';
 import { readLabel } from './label';
 import { appendAsync, appendSync, areaDir, openLog, readArea, sealCheckpoint, writeCheckpoint, type Area } from './meta-area';
+import { inspectCopy, type CopyFinding } from './meta-check';
 import { encodeRecord } from './meta-format';
 import { parsePolicy } from './policy';
 import type { Superblock } from './superblock';
@@ -105,6 +106,21 @@ export class MetaCopies {
     if (this.copiesOf(g) < this.required()) this.checkpoint(this.stalePresent());
     this.enough(g);
     this.upkeep();
+  }
+
+  /** Each present disk's copy as `check` sees it, read once the appends under way have landed (none is read half-written). */
+  async inspect(): Promise<{ diskId: number; path: string; findings: CopyFinding[] }[]> {
+    return this.whenQuiet(() => [...this.copies.values()].filter((c) => present(c))
+      .map((c) => ({ diskId: c.id, path: c.root, findings: inspectCopy(c.root, this.sb.uuid, c.uuid, this.meta.generation()) })));
+  }
+
+  /** Give the copies on disks `ids` a fresh checkpoint of the store's last commit, as a stale disk gets; what each got. */
+  async renew(ids: readonly number[]): Promise<Map<number, { generation: number | null; error: string | null }>> {
+    const targets = [...this.copies.values()].filter((c) => ids.includes(c.id));
+    await this.whenQuiet(() => this.checkpoint(targets));
+    return new Map(targets.map((c) => [c.id, c.next === undefined
+      ? { generation: null, error: c.lastError ?? 'the pool is closing' }
+      : { generation: c.checkpointGeneration, error: null }]));
   }
 
   status(): CopyStatus[] {
@@ -198,6 +214,18 @@ export class MetaCopies {
       await Promise.all([...this.copies.values()].map((c) => c.chain));
       this.checkpoint(this.tooLong() ? this.presentCopies() : this.stalePresent());
     });
+  }
+
+  /** Run `fn` once no append or checkpoint is under way (nothing runs between that and `fn`: it is synchronous). */
+  private async whenQuiet<T>(fn: () => T): Promise<T> {
+    for (;;) {
+      const bg = this.background;
+      const copies = [...this.copies.values()];
+      const chains = copies.map((c) => c.chain);
+      await Promise.all([bg, ...chains]);
+      const now = [...this.copies.values()];
+      if (this.background === bg && now.length === copies.length && now.every((c, i) => c === copies[i] && c.chain === chains[i])) return fn();
+    }
   }
 
   private inBackground(fn: () => Promise<void>): void {
