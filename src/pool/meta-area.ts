@@ -3,8 +3,10 @@
  * (head, log records that verify), verifying its checkpoint, writing a new checkpoint
  * beside the old and switching the head to it, and appending a record to the log.
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { crashPoint } from '../log/fault-points';
 import { blake3 } from '../native';
 import { writeFileDurable } from './durable-file';
 import { decodeRecords, encodeRecord, HEAD_FORMAT, openHead, sealHead, type AreaHead, type HeadSuperblock, type LogRecord } from './meta-format';
@@ -75,29 +77,66 @@ export interface Checkpoint {
   blake3: string;
 }
 
-export function sealCheckpoint(generation: number, data: Buffer): Checkpoint {
-  return { generation, data, blake3: blake3(data).toString('hex') };
+export function sealCheckpoint(generation: number, data: Buffer, hash: Buffer = blake3(data)): Checkpoint {
+  return { generation, data, blake3: hash.toString('hex') };
+}
+
+/** A new checkpoint's file name: unique, so that two checkpoints of one generation never write one file. */
+export function checkpointName(generation: number): string {
+  return `ckpt-${generation}-${randomBytes(4).toString('hex')}.db`;
 }
 
 /**
- * Write checkpoint `c` and an empty log beside what the area holds, switch the head to
- * them (durably), then drop the old files. A crash anywhere leaves the old head or the new.
+ * Write checkpoint `c` as `file` in the disk's area, in two halves with a crash point
+ * between them (the crash tests leave a half-written one). It is not live until a head
+ * names it (switchHead, whose directory fsync also makes its name durable).
  */
-export function writeCheckpoint(root: string, poolUuid: string, diskUuid: string, sb: HeadSuperblock, c: Checkpoint, nowMs: number): AreaHead {
-  const dir = areaDir(root);
-  fs.mkdirSync(dir, { recursive: true });
-  const file = `ckpt-${c.generation}.db`;
-  const log = `log-${c.generation}.log`;
-  writeFileDurable(path.join(dir, file), c.data);
-  fs.closeSync(fs.openSync(path.join(dir, log), 'w'));
-  const head: AreaHead = { format: HEAD_FORMAT, poolUuid, diskUuid, superblock: sb, log,
-    checkpoint: { generation: c.generation, file, length: c.data.length, blake3: c.blake3, writtenMs: nowMs } };
-  // The head's rename and directory fsync also make the new, empty log's name durable.
-  writeFileDurable(headPath(root), sealHead(head));
-  for (const name of fs.readdirSync(dir)) {
-    if (name !== 'head' && name !== file && name !== log) fs.rmSync(path.join(dir, name), { force: true });
+export function putCheckpointSync(root: string, file: string, c: Checkpoint): void {
+  fs.mkdirSync(areaDir(root), { recursive: true });
+  const fd = fs.openSync(path.join(areaDir(root), file), 'w', 0o644);
+  try {
+    const half = c.data.length >> 1;
+    fs.writeSync(fd, c.data, 0, half, 0);
+    fs.fdatasyncSync(fd);
+    crashPoint('meta-checkpoint-half-written');
+    fs.writeSync(fd, c.data, half, c.data.length - half, half);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
-  return head;
+}
+
+/**
+ * Make checkpoint `c`, written as `file`, the area's: a new log holding `records` (the
+ * generations after the checkpoint's, already committed), then the head switched to both
+ * (durably), then every file the head does not name removed. A crash anywhere leaves the
+ * old head or the new. Returns the head and the new log's length.
+ */
+export function switchHead(root: string, id: { poolUuid: string; diskUuid: string; sb: HeadSuperblock }, c: Checkpoint, file: string,
+  records: readonly Buffer[], nowMs: number): { head: AreaHead; logBytes: number } {
+  const log = file.replace(/^ckpt-/, 'log-').replace(/\.db$/, '.log');
+  const bytes = Buffer.concat(records);
+  const fd = fs.openSync(path.join(areaDir(root), log), 'w', 0o644);
+  try {
+    fs.writeSync(fd, bytes);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const head: AreaHead = { format: HEAD_FORMAT, poolUuid: id.poolUuid, diskUuid: id.diskUuid, superblock: id.sb, log,
+    checkpoint: { generation: c.generation, file, length: c.data.length, blake3: c.blake3, writtenMs: nowMs } };
+  // The head's rename and directory fsync also make the new checkpoint's and log's names durable.
+  writeFileDurable(headPath(root), sealHead(head));
+  dropStrays(root, head);
+  return { head, logBytes: bytes.length };
+}
+
+/** Remove from the area what its head does not name (the files of the checkpoint before, one a crash left half-written); their names. */
+export function dropStrays(root: string, head: AreaHead): string[] {
+  const dir = areaDir(root);
+  const strays = fs.readdirSync(dir).filter((name) => name !== 'head' && name !== head.checkpoint.file && name !== head.log);
+  for (const name of strays) fs.rmSync(path.join(dir, name), { force: true });
+  return strays;
 }
 
 /** Open the area's log for appends at `end`, cutting off any torn tail; returns the fd. */

@@ -14,7 +14,8 @@ import type { Logger } from '../log/logger';
 import type { DiskRow } from '../meta/records';
 import type { MetaStore } from '../meta/store';
 import { readLabel } from './label';
-import { appendAsync, appendSync, areaDir, openLog, readArea, sealCheckpoint, writeCheckpoint, type Area } from './meta-area';
+import { appendAsync, appendSync, areaDir, checkpointName, dropStrays, openLog, putCheckpointSync, readArea, sealCheckpoint,
+  switchHead, type Area, type Checkpoint } from './meta-area';
 import { inspectCopy, type CopyFinding } from './meta-check';
 import { encodeRecord } from './meta-format';
 import { parsePolicy } from './policy';
@@ -39,6 +40,8 @@ interface Copy {
   logRecords: number;
   checkpointGeneration: number | null;
   checkpointMs: number | null;
+  /** Bumped at each switch of its head. */
+  serial: number;
   /** Bumped when the copy goes stale or gets a new checkpoint: queued appends of the old log drop out. */
   epoch: number;
   chain: Promise<void>;
@@ -63,6 +66,7 @@ export class MetaCopies {
   private deferred = false;
   private readonly inflight = new Map<number, Promise<unknown>>();
   private background: Promise<void> | undefined;
+  private scratchFiles = 0;
   private closed = false;
 
   /** `known`: the disks' areas as opening the pool just read them (each is read once per open). */
@@ -117,10 +121,11 @@ export class MetaCopies {
   /** Give the copies on disks `ids` a fresh checkpoint of the store's last commit, as a stale disk gets; what each got. */
   async renew(ids: readonly number[]): Promise<Map<number, { generation: number | null; error: string | null }>> {
     const targets = [...this.copies.values()].filter((c) => ids.includes(c.id));
+    const before = new Map(targets.map((c) => [c, c.serial]));
     await this.whenQuiet(() => this.checkpoint(targets));
-    return new Map(targets.map((c) => [c.id, c.next === undefined
-      ? { generation: null, error: c.lastError ?? 'the pool is closing' }
-      : { generation: c.checkpointGeneration, error: null }]));
+    return new Map(targets.map((c) => [c.id, c.serial !== before.get(c)
+      ? { generation: c.checkpointGeneration, error: null }
+      : { generation: null, error: c.lastError ?? 'the pool closed first' }]));
   }
 
   status(): CopyStatus[] {
@@ -255,37 +260,54 @@ export class MetaCopies {
    */
   private checkpoint(targets: Copy[]): void {
     if (targets.length === 0 || this.closed) return;
-    const run = path.join(this.poolDir, 'run');
-    fs.mkdirSync(run, { recursive: true });
-    const tmp = path.join(run, `checkpoint-${process.pid}.db`);
-    fs.rmSync(tmp, { force: true });
-    let data: Buffer;
-    let generation: number;
+    const tmp = this.scratch();
+    let ckpt: Checkpoint;
     try {
-      generation = this.meta.copyTo(tmp);
-      data = fs.readFileSync(tmp);
+      const generation = this.meta.copyTo(tmp);
+      ckpt = sealCheckpoint(generation, fs.readFileSync(tmp));
     } finally {
       fs.rmSync(tmp, { force: true });
     }
-    const ckpt = sealCheckpoint(generation, data);
     for (const c of targets) {
-      this.retire(c);
+      const file = checkpointName(ckpt.generation);
       try {
-        const head = writeCheckpoint(c.root, this.sb.uuid, c.uuid, this.sb, ckpt, Date.now());
-        c.fd = openLog(c.root, head, 0);
-        Object.assign(c, { next: generation + 1, upTo: generation, seen: generation, logBytes: 0, logRecords: 0,
-          checkpointGeneration: generation, checkpointMs: head.checkpoint.writtenMs, lastError: null });
-        this.log.info({ disk: c.id, generation }, 'metadata checkpoint written');
+        putCheckpointSync(c.root, file, ckpt);
       } catch (err) {
         this.stale(c, err);
+        continue;
       }
+      this.switchTo(c, ckpt, file, []);
     }
+  }
+
+  /** Make checkpoint `ckpt`, written as `file`, the copy's, its log holding `records` (the generations after it): the copy is current. */
+  private switchTo(c: Copy, ckpt: Checkpoint, file: string, records: readonly Buffer[]): void {
+    this.retire(c);
+    const upTo = ckpt.generation + records.length;
+    try {
+      const { head, logBytes } = switchHead(c.root, { poolUuid: this.sb.uuid, diskUuid: c.uuid, sb: this.sb }, ckpt, file, records, Date.now());
+      c.fd = openLog(c.root, head, logBytes);
+      Object.assign(c, { next: upTo + 1, upTo, seen: upTo, logBytes, logRecords: records.length, checkpointGeneration: ckpt.generation,
+        checkpointMs: head.checkpoint.writtenMs, lastError: null, serial: c.serial + 1 });
+      this.log.info({ disk: c.id, generation: ckpt.generation, records: records.length }, 'metadata checkpoint written');
+    } catch (err) {
+      this.stale(c, err);
+    }
+  }
+
+  /** A file in POOL/run/ for a copy of the store. */
+  private scratch(): string {
+    const run = path.join(this.poolDir, 'run');
+    fs.mkdirSync(run, { recursive: true });
+    const tmp = path.join(run, `checkpoint-${process.pid}-${++this.scratchFiles}.db`);
+    fs.rmSync(tmp, { force: true });
+    return tmp;
   }
 
   /** The copy's state as its area says: current when it holds exactly the store's generation. */
   private load(row: DiskRow, known: Area | undefined): Copy {
     const c: Copy = { id: row.id, root: row.path, uuid: row.uuid, fd: undefined, next: undefined, upTo: -1, seen: null, logBytes: 0,
-      logRecords: 0, checkpointGeneration: null, checkpointMs: null, epoch: 0, chain: Promise.resolve(), lastError: null };
+      logRecords: 0, checkpointGeneration: null, checkpointMs: null, serial: 0, epoch: 0, chain: Promise.resolve(), lastError: null };
     const area = present(c) ? known ?? readArea(row.path, this.sb.uuid) : undefined;
     if (!area || area.head.diskUuid !== row.uuid) return c;
     Object.assign(c, { seen: area.newest, checkpointGeneration: area.head.checkpoint.generation, checkpointMs: area.head.checkpoint.writtenMs });
@@ -297,6 +319,9 @@ export class MetaCopies {
       return c;
     }
     Object.assign(c, { next: area.newest + 1, upTo: area.newest, logBytes: area.logEnd, logRecords: area.records.length });
+    // A checkpoint a crash left unfinished (its head never switched) is not the copy's: it goes.
+    const strays = dropStrays(row.path, area.head);
+    if (strays.length > 0) this.log.info({ disk: row.id, files: strays }, 'metadata area: files no head names removed');
     return c;
   }
 

@@ -75,8 +75,8 @@ test('check lists a flipped checkpoint byte, a truncated log and a stale copy by
       assert.deepEqual(metaProblems(found), expected);
       assert.equal(found.remaining, 3);
       const messages = (found.problems as Json[]).map((p) => p.message as string);
-      assert.match(messages[0]!, /^metadata copy on disk 1: checkpoint ckpt-\d+\.db \(generation \d+\) on .*disk0 fails its BLAKE3/);
-      assert.match(messages[1]!, /^metadata copy on disk 2: log log-\d+\.log on .*disk1: its \d+ bytes from byte \d+ on/);
+      assert.match(messages[0]!, /^metadata copy on disk 1: checkpoint ckpt-\d+-[0-9a-f]{8}\.db \(generation \d+\) on .*disk0 fails its BLAKE3/);
+      assert.match(messages[1]!, /^metadata copy on disk 2: log log-\d+-[0-9a-f]{8}\.log on .*disk1: its \d+ bytes from byte \d+ on/);
       assert.match(messages[2]!, /^metadata copy on disk 3: the copy on .*disk2 holds generation \d+, the store is at \d+$/);
 
       const repaired = ok('check', pool, '--repair');
