@@ -14,7 +14,8 @@ import type { Logger } from '../log/logger';
 import type { DiskRow } from '../meta/records';
 import type { MetaStore } from '../meta/store';
 import { readLabel } from './label';
-import { appendAsync, appendSync, areaDir, checkpointName, dropStrays, openLog, putCheckpointSync, readArea, sealCheckpoint,
+import { blake3Async } from '../native';
+import { appendAsync, appendSync, areaDir, checkpointName, dropStrays, openLog, putCheckpointAsync, putCheckpointSync, readArea, sealCheckpoint,
   switchHead, type Area, type Checkpoint } from './meta-area';
 import { inspectCopy, type CopyFinding } from './meta-check';
 import { encodeRecord } from './meta-format';
@@ -40,7 +41,7 @@ interface Copy {
   logRecords: number;
   checkpointGeneration: number | null;
   checkpointMs: number | null;
-  /** Bumped at each switch of its head. */
+  /** Bumped at each switch of its head: a background checkpoint begun before another landed drops its work. */
   serial: number;
   /** Bumped when the copy goes stale or gets a new checkpoint: queued appends of the old log drop out. */
   epoch: number;
@@ -66,6 +67,8 @@ export class MetaCopies {
   private deferred = false;
   private readonly inflight = new Map<number, Promise<unknown>>();
   private background: Promise<void> | undefined;
+  /** While a background checkpoint is written: the records of the generations committed meanwhile (its new logs start with them). */
+  private recent: Map<number, Buffer> | undefined;
   private scratchFiles = 0;
   private closed = false;
 
@@ -92,7 +95,7 @@ export class MetaCopies {
   /** A disk was registered: it gets its first checkpoint (now offline, soon in a coordinator). */
   diskAdded(row: DiskRow): void {
     this.copies.set(row.id, this.load(row, undefined));
-    if (this.deferred) this.inBackground(async () => this.checkpoint(this.stalePresent()));
+    if (this.deferred) void this.inBackground(() => this.checkpointInBackground(this.stalePresent()));
     else this.checkpoint(this.stalePresent());
   }
 
@@ -122,7 +125,8 @@ export class MetaCopies {
   async renew(ids: readonly number[]): Promise<Map<number, { generation: number | null; error: string | null }>> {
     const targets = [...this.copies.values()].filter((c) => ids.includes(c.id));
     const before = new Map(targets.map((c) => [c, c.serial]));
-    await this.whenQuiet(() => this.checkpoint(targets));
+    if (this.deferred) await this.inBackground(() => this.checkpointInBackground(targets));
+    else this.checkpoint(targets);
     return new Map(targets.map((c) => [c.id, c.serial !== before.get(c)
       ? { generation: c.checkpointGeneration, error: null }
       : { generation: null, error: c.lastError ?? 'the pool closed first' }]));
@@ -148,6 +152,7 @@ export class MetaCopies {
   /** Called at every COMMIT (meta.onGeneration). */
   private generation(g: number, payload: Buffer): void {
     const record = encodeRecord(this.sb.uuid, g, payload);
+    this.recent?.set(g, record);
     if (!this.deferred) {
       for (const c of this.copies.values()) {
         if (c.next !== g) continue;
@@ -214,11 +219,7 @@ export class MetaCopies {
     if (this.background) return;
     const stale = this.stalePresent();
     if (stale.length === 0 && !this.tooLong()) return;
-    this.inBackground(async () => {
-      // Appends already queued finish on the old logs first.
-      await Promise.all([...this.copies.values()].map((c) => c.chain));
-      this.checkpoint(this.tooLong() ? this.presentCopies() : this.stalePresent());
-    });
+    void this.inBackground(() => this.checkpointInBackground(this.tooLong() ? this.presentCopies() : this.stalePresent()));
   }
 
   /** Run `fn` once no append or checkpoint is under way (nothing runs between that and `fn`: it is synchronous). */
@@ -233,13 +234,15 @@ export class MetaCopies {
     }
   }
 
-  private inBackground(fn: () => Promise<void>): void {
+  /** Queue `fn` after the background work before it; resolves when it is done (its failure is logged, not thrown). */
+  private inBackground(fn: () => Promise<void>): Promise<void> {
     const run = (this.background ?? Promise.resolve()).then(fn).catch((err: unknown) => {
       this.log.warn({ err }, 'metadata checkpoint failed');
     }).finally(() => {
       if (this.background === run) this.background = undefined;
     });
     this.background = run;
+    return run;
   }
 
   private tooLong(): boolean {
@@ -256,7 +259,8 @@ export class MetaCopies {
 
   /**
    * Write one checkpoint of the store's last commit to each of `targets`, synchronously:
-   * no commit can fall between the copy and the switch of their logs.
+   * no commit can fall between the copy and the switch of their logs. At open, offline,
+   * and when a group lacks copies.
    */
   private checkpoint(targets: Copy[]): void {
     if (targets.length === 0 || this.closed) return;
@@ -280,6 +284,57 @@ export class MetaCopies {
     }
   }
 
+  /**
+   * The same in a coordinator, off its thread: the store is copied in a worker, hashed and
+   * written to the disks asynchronously while groups go on committing (current targets
+   * keep taking their records); then, synchronously, each target's new log starts with the
+   * records committed meanwhile and its head is switched.
+   */
+  private async checkpointInBackground(targets: Copy[]): Promise<void> {
+    if (targets.length === 0 || this.closed) return;
+    const serials = new Map(targets.map((c) => [c, c.serial]));
+    const tmp = this.scratch();
+    this.recent = new Map();
+    try {
+      let ckpt: Checkpoint;
+      try {
+        const generation = await this.meta.copyToInWorker(tmp);
+        const data = await fs.promises.readFile(tmp);
+        ckpt = sealCheckpoint(generation, data, await blake3Async(data));
+      } catch (err) {
+        for (const c of targets) c.lastError = (err as Error).message;
+        throw err;
+      }
+      const files = new Map<Copy, string>();
+      await Promise.all(targets.map(async (c) => {
+        const file = checkpointName(ckpt.generation);
+        try {
+          await putCheckpointAsync(c.root, file, ckpt);
+          files.set(c, file);
+        } catch (err) {
+          this.stale(c, err);
+        }
+      }));
+      if (this.closed) return;
+      // Synchronous from here: no commit falls between the records taken and the logs switched.
+      const newest = this.meta.generation();
+      const records: Buffer[] = [];
+      for (let g = ckpt.generation + 1; g <= newest; g++) {
+        const r = this.recent.get(g);
+        if (!r) throw new DfsError('EINTERNAL', `metadata generation ${g} committed during a checkpoint of ${ckpt.generation} was not kept for its log`);
+        records.push(r);
+      }
+      for (const [c, file] of files) {
+        // Removed meanwhile, or another checkpoint landed first (the one at open, or a group lacking copies): this one is not needed.
+        if (this.copies.get(c.id) !== c || c.serial !== serials.get(c)) fs.rmSync(path.join(areaDir(c.root), file), { force: true });
+        else this.switchTo(c, ckpt, file, records);
+      }
+    } finally {
+      this.recent = undefined;
+      await fs.promises.rm(tmp, { force: true });
+    }
+  }
+
   /** Make checkpoint `ckpt`, written as `file`, the copy's, its log holding `records` (the generations after it): the copy is current. */
   private switchTo(c: Copy, ckpt: Checkpoint, file: string, records: readonly Buffer[]): void {
     this.retire(c);
@@ -295,7 +350,7 @@ export class MetaCopies {
     }
   }
 
-  /** A file in POOL/run/ for a copy of the store. */
+  /** A file in POOL/run/ for a copy of the store (a background checkpoint and one at once may overlap). */
   private scratch(): string {
     const run = path.join(this.poolDir, 'run');
     fs.mkdirSync(run, { recursive: true });
