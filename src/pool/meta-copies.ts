@@ -305,6 +305,8 @@ export class MetaCopies {
         for (const c of targets) c.lastError = (err as Error).message;
         throw err;
       }
+      // The pool closed meanwhile (its lock may be another's by now): nothing more is written.
+      if (this.closed) return;
       const files = new Map<Copy, string>();
       await Promise.all(targets.map(async (c) => {
         const file = checkpointName(ckpt.generation);
