@@ -64,6 +64,7 @@ export class Engine extends EventEmitter implements EngineServices {
       grouping: (on) => pool.copies.setDeferred(on),
       durable: (g) => pool.copies.durable(g),
       onCommitted: (c, seconds) => { metrics.groupCommits.inc({ reason: c.reason }); metrics.groupCommitSeconds.observe(seconds); },
+      onPhase: (phase, seconds) => metrics.groupPhaseSeconds.observe({ phase }, seconds),
       // The group stays open and the next commit retries it; whoever asked (fsync, an admin request) gets the error.
       onCommitFailed: (err) => metrics.groupCommitFailures.inc({ code: toDfsError(err).code }),
     });

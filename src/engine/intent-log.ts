@@ -5,8 +5,9 @@
  * disks (m: the pool policy's parity), each synced, in parallel; the file itself stays
  * dirty in memory. A group commit either takes the file whole (its extents written as
  * usual; its records, naming the generation before, are obsolete) or, when the group
- * leaves the file untouched, carries its records over (a carry record, before the
- * COMMIT). Once no record is carried the logs are emptied, and past LOG_COMPACT_BYTES
+ * leaves the file untouched, carries its records over: the group's metadata itself
+ * says since which generation each carried file has been carried (CARRY_KEY), so a
+ * carry costs no append. Once no record is carried the logs are emptied, and past LOG_COMPACT_BYTES
  * the next commit takes every logged file whole. Opening the pool after a crash replays
  * the records valid on the committed generation (fs/log-replay.ts).
  *
@@ -16,7 +17,7 @@
 import { DfsError } from '../errors';
 import type { Metrics } from '../metrics/metrics';
 import type { Pool } from '../pool/pool';
-import { carryRecord, decodeRecords, encodeRecords, replayable, uuidBytes, type LogRecord } from './intent-record';
+import { decodeRecords, encodeRecords, replayable, uuidBytes, type LogRecord } from './intent-record';
 import type { Placement } from './placement';
 import type { GroupParticipant } from './txg';
 
@@ -25,6 +26,18 @@ export const LOG_RECORD_MAX_DATA = 1024 * 1024;
 
 /** Past this many bytes in the logs since they were last emptied, the next group commit takes every logged file whole (and empties them). */
 export const LOG_COMPACT_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Config key (config.intentLog, docs/FORMAT.md) written in every group that carries
+ * records over or stops carrying them: the generation that group commits as, and per
+ * carried inode the first generation of its unbroken run of carrying commits.
+ */
+export const CARRY_KEY = 'intentLog';
+
+interface CarryState {
+  generation: number;
+  carriedSince: Record<string, number>;
+}
 
 /** What an fsync logs about one file: a byte range with its data, or (empty data) a new size. */
 export type LogEntry = Pick<LogRecord, 'ino' | 'offset' | 'size' | 'mtimeMs' | 'data'>;
@@ -40,8 +53,6 @@ export class IntentLog {
   private bytesSinceReset = 0;
   /** The commit being prepared carries records over: the logs must not be emptied after it. */
   private carrying = false;
-  /** A carry record names a generation no commit has produced yet (its commit failed): the next commit must write its own. */
-  private carryPending = false;
 
   constructor(private readonly pool: Pool, private readonly placement: Placement, private readonly metrics: Metrics) {
     this.poolId = uuidBytes(pool.superblock.uuid);
@@ -73,7 +84,6 @@ export class IntentLog {
       finish: async (committed) => {
         try {
           if (committed) {
-            this.carryPending = false;
             if (!this.carrying) await this.reset([...this.written]);
           }
         } finally {
@@ -93,14 +103,34 @@ export class IntentLog {
 
   /**
    * In a group commit's prepare: the group leaves these inodes' files untouched, so their
-   * records stay valid on the generation it commits as (a carry record says so, appended
-   * before the COMMIT), and the logs are not emptied after it.
+   * records stay valid on the generation it commits as, and the logs are not emptied
+   * after it. Recorded in the group itself (CARRY_KEY): atomic with its COMMIT, and no
+   * append to the logs.
    */
-  async carryOver(inos: number[]): Promise<void> {
+  carryOver(inos: number[]): void {
     this.carrying = inos.length > 0;
-    if (!this.carrying && !this.carryPending) return;
-    this.carryPending = true;
-    await this.write([carryRecord(this.pool.meta.generation() + 1, this.seq++, inos)]);
+    const was = this.carryState();
+    if (inos.length === 0 && Object.keys(was.carriedSince).length === 0) return;
+    const generation = this.pool.meta.generation() + 1;
+    const carriedSince: Record<string, number> = {};
+    // The key of the generation before, or this group's own from a commit of it that failed.
+    const run = was.generation === generation - 1 || was.generation === generation;
+    // Carried by the group before too: the run goes on; else it starts with this group.
+    for (const ino of inos) carriedSince[ino] = run ? was.carriedSince[ino] ?? generation : generation;
+    this.pool.meta.transact((tx) => tx.setConfig(CARRY_KEY, { generation, carriedSince } satisfies CarryState));
+  }
+
+  /** The carry state of the committed generation (empty when the key was written for another). */
+  private carryState(): CarryState {
+    const s = this.pool.meta.getConfig<CarryState>(CARRY_KEY);
+    return s ?? { generation: 0, carriedSince: {} };
+  }
+
+  /** Per inode, the first generation of the run of commits up to the committed one that carried its records. */
+  private carriedSince(): Map<number, number> {
+    const s = this.carryState();
+    if (s.generation !== this.pool.meta.generation()) return new Map(); // written before commits that did not carry (offline ones)
+    return new Map(Object.entries(s.carriedSince).map(([ino, g]) => [Number(ino), g]));
   }
 
   /** Disks for the next append: m+1 healthy, present disks, lowest ids first (the same ones while they last). */
@@ -150,7 +180,7 @@ export class IntentLog {
       // Sequence numbers never repeat in one log, even if an old record survived a reset.
       for (const r of list) this.seq = Math.max(this.seq, r.seq + 1);
     }));
-    return { records: replayable(this.pool.meta.generation(), perDisk), disksWithLog };
+    return { records: replayable(this.pool.meta.generation(), perDisk, this.carriedSince()), disksWithLog };
   }
 
   /** Whether any disk's log holds anything (what a crashed coordinator may have left). */

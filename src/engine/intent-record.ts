@@ -3,7 +3,9 @@
  * logged about one file — a byte range and its data, or (length 0) a new size only —
  * tied to the pool and to the committed generation it applies on, sealed with BLAKE3;
  * or a carry record: the group committing as its generation leaves these inodes' files
- * untouched, so their records of the generation before stay valid.
+ * untouched, so their records of the generation before stay valid. Carry records are no
+ * longer written (the group's metadata says what it carried: intent-log.ts CARRY_KEY);
+ * a log an earlier build left is still replayed as its carry records say.
  */
 import { blake3 } from '../native';
 
@@ -34,7 +36,7 @@ export interface LogRecord {
   carry: boolean;
 }
 
-/** The carry record of the group that will commit as `generation`. */
+/** The carry record of the group that will commit as `generation` (the format of earlier builds' logs). */
 export function carryRecord(generation: number, seq: number, inos: number[]): LogRecord {
   const data = Buffer.alloc(8 * inos.length);
   inos.forEach((ino, i) => data.writeBigUInt64LE(BigInt(ino), 8 * i));
@@ -118,12 +120,14 @@ export function decodeRecords(pool: Buffer, log: Buffer): LogRecord[] {
 /**
  * What replay applies: one copy per sequence number of the records valid on the
  * committed `generation` — its own, and a carried inode's of the generations before
- * it, back to the first group that did not carry it (of several carry records of one
- * generation, from commits that failed and the one that did, the last counts) — whole
+ * it, back to the first group that did not carry it (`carriedSince`: per inode, the
+ * first of the commits up to `generation` that all carried it; or, in an earlier
+ * build's log, carry records: of several of one generation, from commits that failed
+ * and the one that did, the last counts) — whole
  * fsyncs only (every part of it found: an fsync with a part on no disk never
  * returned), in sequence order.
  */
-export function replayable(generation: number, perDisk: LogRecord[][]): LogRecord[] {
+export function replayable(generation: number, perDisk: LogRecord[][], carriedSince: ReadonlyMap<number, number> = new Map()): LogRecord[] {
   // Keyed by generation too: a disk that missed a reset must not shadow a newer record with the same number.
   const key = (g: number, seq: number) => `${g}:${seq}`;
   const bySeq = new Map<string, LogRecord>();
@@ -135,6 +139,7 @@ export function replayable(generation: number, perDisk: LogRecord[][]): LogRecor
   }
   const carried = new Map<number, Set<number>>([...carries].map(([g, r]) => [g, carriedInos(r)]));
   const valid = (ino: number, g: number): boolean => {
+    if ((carriedSince.get(ino) ?? Infinity) <= g + 1) return true;
     for (let h = g + 1; h <= generation; h++) if (!carried.get(h)?.has(ino)) return false;
     return true;
   };

@@ -18,7 +18,9 @@
  * (packable()), so every pack a group's files point at is written by its commit. After a
  * crash the pool is exactly the last committed group; what fsync returned for is in it,
  * or in the intent log (intent-log.ts), which joins every commit as a GroupParticipant
- * (its prepare runs before step 0: files it commits whole may still pack).
+ * (its prepare runs before step 0: files it commits whole may still pack). A commit
+ * with nothing waiting does none of this: it only waits for the newest generation's
+ * copies.
  *
  * With groups off (offline CLI, tests of single operations) nothing is deferred: each
  * transaction commits on its own and each fragment write syncs itself.
@@ -52,6 +54,14 @@ export interface DroppedFragments {
   extentId: Buffer;
   fragments: FragmentRef[];
 }
+
+/**
+ * The phases of a group commit, timed one by one (dynamicfs_txg_phase_duration_seconds):
+ * prepare (participants: the logged files taken whole, the carried ones recorded), packs,
+ * sync (the disks' syncs), commit (the metadata COMMIT), copies (the generation durable on the disks), cleanup (dropped
+ * fragments deleted, participants finished: e.g. the logs emptied).
+ */
+export type GroupPhase = 'prepare' | 'packs' | 'sync' | 'commit' | 'copies' | 'cleanup';
 
 export interface GroupCommit {
   generation: number | undefined;
@@ -90,6 +100,8 @@ interface GroupHost {
   /** Resolves once generation `g` of the metadata is durable on the pool's disks (step 2b). */
   durable?(g: number): Promise<void>;
   onCommitted?(c: GroupCommit, seconds: number): void;
+  /** How long one phase of a commit that held something took (also of one that failed later). */
+  onPhase?(phase: GroupPhase, seconds: number): void;
   onCommitFailed?(err: unknown): void;
 }
 
@@ -237,7 +249,19 @@ export class TxGroups {
   }
 
   private async commitGroup(reason: string): Promise<GroupCommit> {
+    // Nothing waits (e.g. the fsync of a directory whose names the last commit took): no
+    // participants, syncs or COMMIT; only the newest generation must be on enough disks.
+    if (!this.dirty) {
+      await this.host.durable?.(this.host.meta.generation());
+      return { generation: undefined, disksSynced: 0, reason };
+    }
     const started = performance.now();
+    let mark = started;
+    const lap = (phase: GroupPhase): void => {
+      const now = performance.now();
+      this.host.onPhase?.(phase, (now - mark) / 1000);
+      mark = now;
+    };
     const participants = [...this.participants];
     let prepared = 0;
     let generation: number | undefined;
@@ -246,6 +270,7 @@ export class TxGroups {
         prepared++;
         await p.prepare?.();
       }
+      lap('prepare');
       // Step 0: from here on, appends to packs wait for this commit to end.
       this.committing = new Promise<void>((r) => { this.endCommitting = r; });
       try {
@@ -254,15 +279,17 @@ export class TxGroups {
         this.host.onCommitFailed?.(err);
         throw err;
       }
-      const out = await this.commitPrepared(reason, started, participants);
+      lap('packs');
+      const out = await this.commitPrepared(reason, started, participants, lap);
       generation = out.generation;
       return out;
     } finally {
       for (const p of participants.slice(0, prepared).reverse()) await p.finish?.(generation !== undefined);
+      lap('cleanup');
     }
   }
 
-  private async commitPrepared(reason: string, started: number, participants: GroupParticipant[]): Promise<GroupCommit> {
+  private async commitPrepared(reason: string, started: number, participants: GroupParticipant[], lap: (phase: GroupPhase) => void): Promise<GroupCommit> {
     const disks = [...this.unsyncedDisks];
     this.unsyncedDisks = new Set();
     this.unsyncedBytes = 0;
@@ -275,9 +302,11 @@ export class TxGroups {
     let generation: number | undefined;
     try {
       await Promise.all(disks.map((id) => this.host.store(id).sync()));
+      lap('sync');
       // Synchronous from the last await to here: no write completed in between joined this group.
       generation = this.host.meta.commitGroup();
       if (generation !== undefined) for (const p of participants) p.committed?.(generation);
+      lap('commit');
     } catch (err) {
       // Nothing of this group may be trusted durable: its disks sync again with the next one.
       for (const id of disks) this.unsyncedDisks.add(id);
@@ -294,6 +323,7 @@ export class TxGroups {
       // Also when this group held no metadata: an earlier generation that missed its copies must get them first.
       await this.host.durable?.(this.host.meta.generation());
       if (generation !== undefined) crashPoint('group-meta-on-disks');
+      lap('copies');
     } catch (err) {
       // meta.db holds the generation, the disks do not: nothing the disks' newest generation references may go yet.
       this.toDelete.unshift(...toDelete);

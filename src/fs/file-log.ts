@@ -47,7 +47,7 @@ export class FileLog {
         // Synchronously with the check above: no commit of a carried file starts before it is held.
         this.carried = [...this.logged].filter((f) => !whole.has(f));
         for (const f of this.carried) f.log.holdCommits();
-        await engine.intentLog.carryOver(this.carried.map((f) => f.ino));
+        engine.intentLog.carryOver(this.carried.map((f) => f.ino));
       },
       committed: () => {
         const carried = new Set(this.carried);

@@ -42,6 +42,7 @@ export async function replayIntentLog(engine: Engine): Promise<ReplayResult> {
       f.mtimeMs = f.ctimeMs = r.mtimeMs;
     }
     for (const f of files.values()) await f.commit();
+    engine.intentLog.carryOver([]); // the replayed files are committed whole: nothing is carried
     await engine.txg.commit('replay');
     engine.metrics.intentLogReplayed.inc(records.length - skipped);
   }

@@ -66,6 +66,7 @@ export class Metrics {
   readonly groupCommits = this.counter('dynamicfs_txg_commits_total', 'Transaction groups committed, by what started the commit (interval, fsync, admin, dirty-bound, log-full, replay, shutdown).', ['reason']);
   readonly groupCommitFailures = this.counter('dynamicfs_txg_commit_failures_total', 'Transaction group commits that failed (a disk sync or the metadata COMMIT), by error code; the group stays open and the next commit retries it.', ['code']);
   readonly groupCommitSeconds = this.histogram('dynamicfs_txg_commit_duration_seconds', 'Time to commit a transaction group: the disks\' syncs, then the metadata COMMIT.', [], IO_BUCKETS);
+  readonly groupPhaseSeconds = this.histogram('dynamicfs_txg_phase_duration_seconds', 'Time of each phase of a transaction group commit: prepare (logged files taken whole or carried), packs, sync (the disks written), commit (metadata COMMIT), copies (the generation on the disks\' metadata logs), cleanup (deletes, logs emptied).', ['phase'], IO_BUCKETS);
   readonly intentLogWrites = this.counter('dynamicfs_intent_log_writes_total', 'fsyncs made durable by the intent log (records appended to m+1 disks and synced) instead of a group commit.');
   readonly intentLogBytes = this.counter('dynamicfs_intent_log_bytes_total', 'Bytes appended to the intent log, every copy counted.');
   readonly intentLogReplayed = this.counter('dynamicfs_intent_log_replayed_records_total', 'Intent log records applied when the pool was opened after a crash.');

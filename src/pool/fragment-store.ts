@@ -69,4 +69,6 @@ export interface FragmentStore {
   readLog(): Promise<Buffer>;
   /** Empty the intent log (its records are obsolete: a newer group is committed). */
   resetLog(): Promise<void>;
+  /** Release what the store keeps open between calls (the intent log's descriptor); a later call reopens. */
+  close(): void;
 }

@@ -111,6 +111,7 @@ export class Pool {
   }
 
   close(): void {
+    for (const s of this.stores.values()) s.close();
     this.copies.close();
     this.meta.close();
     this.lock.release();
@@ -225,6 +226,7 @@ export class Pool {
       tx.setDiskState(diskId, row.state, 'operator', 'removed from the pool');
       tx.removeDisk(diskId);
     });
+    this.stores.get(diskId)?.close();
     this.stores.delete(diskId);
     this.syncDiskPaths();
     this.copies.diskRemoved(diskId, row.path);

@@ -68,4 +68,8 @@ export class StoreDecorator implements FragmentStore {
   resetLog(): Promise<void> {
     return this.inner.resetLog();
   }
+
+  close(): void {
+    this.inner.close();
+  }
 }

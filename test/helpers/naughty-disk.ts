@@ -129,4 +129,8 @@ export class NaughtyDisk implements FragmentStore {
     await this.fault('resetLog');
     return this.inner.resetLog();
   }
+
+  close(): void {
+    this.inner.close();
+  }
 }

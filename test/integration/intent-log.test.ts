@@ -105,6 +105,9 @@ test('SIGKILL right after fsyncs: overwrites, an append and a truncate come back
     assert.equal(live.get('dynamicfs_intent_log_writes_total'), 4);
     assert.equal(live.get('dynamicfs_intent_log_bytes_total'), (M + 1) * LOG_BYTES);
     assert.equal(live.get('dynamicfs_txg_commits_total{reason="fsync"}'), 1); // the new file's first fsync only
+    for (const phase of ['prepare', 'packs', 'sync', 'commit', 'copies', 'cleanup']) {
+      assert.equal(live.get(`dynamicfs_txg_phase_duration_seconds_count{phase="${phase}"}`), 1, `one commit timed in phase ${phase}`);
+    }
     await kill(m.child);
     try { fs.closeSync(fd); } catch { /* the endpoint is gone */ }
     await remountAndCheck(m, 'db', states[states.length - 1]!, RECORDS);
@@ -163,7 +166,7 @@ test('records of an older generation are never applied', async () => {
   }, { config: [LONG_INTERVAL], extentSize: '1M' });
 });
 
-test('a group commit that leaves a logged file alone carries its records over; SIGKILL after later fsyncs replays both', async () => {
+test('group commits that leave a logged file alone carry its records over; SIGKILL after later fsyncs replays both', async () => {
   const port = await freePort();
   await withMount(async (m) => {
     const p = (n: string) => path.join(m.mnt, n);
@@ -179,17 +182,21 @@ test('a group commit that leaves a logged file alone carries its records over; S
     const other = fs.openSync(p('other'), 'w');
     fs.writeSync(other, Buffer.from('other'));
     fs.fsyncSync(other);
-    const carried = logSizes(m);
-    assert.equal(carried.filter((n) => n > 0).length, M + 1);
-    carried.forEach((n, i) => assert.ok(before[i] === 0 ? n === 0 : n > before[i]!, 'the logs keep the records and gain a carry record'));
+    // The logs keep the records and gain nothing: the group's own metadata says it carried db.
+    assert.equal(before.filter((n) => n > 0).length, M + 1);
+    assert.deepEqual(logSizes(m), before);
     pwrite(fd, expected, expected.bytes.length, rng.bytes(7000));
     fs.fsyncSync(fd); // logged on the new generation
+    // A third group carries db again: both records stay valid (the run of carrying groups goes on).
+    const third = fs.openSync(p('third'), 'w');
+    fs.writeSync(third, Buffer.from('third'));
+    fs.fsyncSync(third);
     fs.writeSync(fd, Buffer.alloc(500, 'Z'), 0, 500, 0); // never fsync'd
     const live = parseExposition((await httpGet(`http://127.0.0.1:${port}/metrics`)).body);
-    assert.equal(live.get('dynamicfs_txg_commits_total{reason="fsync"}'), 2);
+    assert.equal(live.get('dynamicfs_txg_commits_total{reason="fsync"}'), 3);
     assert.equal(live.get('dynamicfs_intent_log_writes_total'), 2);
     await kill(m.child);
-    for (const f of [fd, other]) try { fs.closeSync(f); } catch { /* the endpoint is gone */ }
+    for (const f of [fd, other, third]) try { fs.closeSync(f); } catch { /* the endpoint is gone */ }
     await remountAndCheck(m, 'db', expected.bytes, 2);
     assert.equal(fs.readFileSync(path.join(m.root, 'pool', 'run', 'audit.log'), 'utf8').includes('"replay-intent-log"'), true);
   }, { config: [LONG_INTERVAL], extentSize: '1M', extra: ['--metrics-port', String(port)] });
@@ -211,6 +218,14 @@ test('fsync of a directory makes an open file\'s writes durable through the log,
     const live = parseExposition((await httpGet(`http://127.0.0.1:${port}/metrics`)).body);
     assert.equal(live.get('dynamicfs_intent_log_writes_total'), 1);
     assert.equal(live.get('dynamicfs_txg_commits_total{reason="fsync"}'), 2);
+    // Again with nothing new (SQLite's journal syncs its directory right after the commit that took its name): no commit work, no carry record.
+    const dirAgain = fs.openSync(m.mnt, 'r');
+    fs.fsyncSync(dirAgain);
+    fs.closeSync(dirAgain);
+    const after = parseExposition((await httpGet(`http://127.0.0.1:${port}/metrics`)).body);
+    assert.equal(after.get('dynamicfs_intent_log_bytes_total'), live.get('dynamicfs_intent_log_bytes_total'));
+    assert.equal(after.get('dynamicfs_txg_phase_duration_seconds_count{phase="commit"}'), 2);
+    assert.equal(after.get('dynamicfs_txg_commits_total{reason="fsync"}'), 2);
     await kill(m.child);
     try { fs.closeSync(fd); } catch { /* the endpoint is gone */ }
     await remountAndCheck(m, 'db', expected.bytes, 1);

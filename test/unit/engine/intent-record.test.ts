@@ -76,4 +76,12 @@ describe('intent log records', () => {
     // Carried through two groups.
     assert.deepEqual(replayable(9, [[of(42, 1, 7), carryRecord(8, 5, [42]), carryRecord(9, 6, [42])]]).map((r) => r.seq), [1]);
   });
+
+  it('the committed group\'s carry state keeps an inode\'s records valid back to the first of its run of carrying groups', () => {
+    const of = (ino: number, seq: number, generation: number): LogRecord => ({ ...rec(seq, 0, true, `i${ino}s${seq}`, generation), ino });
+    const log = [of(42, 1, 6), of(42, 2, 7), of(44, 3, 7), of(42, 4, 9), of(45, 5, 8)];
+    // 42 carried by groups 8 and 9: its records of 7 and 9 apply, not 6's (group 7 took it whole); 44 was not carried; 45 by group 9.
+    assert.deepEqual(replayable(9, [log], new Map([[42, 8], [45, 9]])).map((r) => r.seq), [2, 4, 5]);
+    assert.deepEqual(replayable(9, [log]).map((r) => r.seq), [4]);
+  });
 });
