@@ -150,9 +150,10 @@ test('SIGKILL at each named crash point leaves old or new content, and gc cleans
   });
 });
 
-/** Fragment files a put of these sizes writes: 6 per 64 KiB extent (rs:4+2); files up to 16 KiB are inline. */
+/** Fragment files a put of these sizes writes: 6 per 64 KiB extent (rs:4+2); an extent of up to 16 KiB (a small file, or a file's tail) is inline. */
 function fragmentWrites(sizes: number[]): number {
-  return sizes.reduce((n, size) => n + (size <= 16 * 1024 ? 0 : Math.ceil(size / 65536) * 6), 0);
+  const extents = (size: number): number => Math.floor(size / 65536) + (size % 65536 > 16 * 1024 ? 1 : 0);
+  return sizes.reduce((n, size) => n + extents(size) * 6, 0);
 }
 
 test('SIGKILL at random moments during a tree put: every file wholly old or wholly new', async () => {
