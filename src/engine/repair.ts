@@ -91,7 +91,13 @@ async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Pr
   const uncounted = slots.filter((s) => s.status === 'bad' && !known.has(`${s.f.index}/${s.f.diskId}`));
 
   if (redo.length === 0) {
-    engine.meta.transact((tx) => { tx.clearRepair(id); opts.onCommit?.(tx); });
+    engine.meta.transact((tx) => {
+      tx.clearRepair(id);
+      // Every fragment was just read and verified against its hash: the extent is verified
+      // now (a scrub's finding recorded after an earlier repair had fixed it left it unverified).
+      if (slots.length === e.k + e.m) tx.markVerified(id);
+      opts.onCommit?.(tx);
+    });
     return { kind: 'healthy' };
   }
   const needed = e.scheme === 'mirror' ? 1 : e.k;
