@@ -42,9 +42,9 @@ export async function compactJob(engine: Engine, ctx: JobContext): Promise<void>
   const p = ctx.progress as JobContext['progress'] & { packsRewritten?: number; packsWritten?: number; bytesFreed?: number };
   // Counted once, when the job first runs; a resumed job keeps its totals and goes on.
   if (p.extentsTotal === 0) {
-    const todo = engine.meta.sparsePacks(below, Number.MAX_SAFE_INTEGER);
-    p.extentsTotal = todo.length;
-    p.bytesTotal = todo.reduce((n, t) => n + t.length, 0);
+    const todo = engine.meta.sparsePackTotals(below);
+    p.extentsTotal = todo.packs;
+    p.bytesTotal = todo.bytes;
     p.packsRewritten = 0;
     p.packsWritten = 0;
     p.bytesFreed = 0;

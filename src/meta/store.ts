@@ -85,6 +85,8 @@ export interface ExtentReads {
   packRefs(packId: Buffer): Extent[];
   /** Packs whose live bytes are at most `fraction` of their length, fewest live first (compaction's work list). */
   sparsePacks(fraction: number, limit: number): { id: Buffer; length: number; live: number }[];
+  /** How many packs sparsePacks(fraction) would list, and their bytes (a job's totals, without listing them). */
+  sparsePackTotals(fraction: number): { packs: number; bytes: number };
 }
 
 /** An extent removed from the store, with the fragments to delete once that is committed. */

@@ -75,6 +75,13 @@ export function extentReads(sql: Sql, maps: ExtentMapCache): ExtentReads {
     packRefs(packId) {
       return (sql('SELECT * FROM extents WHERE pack_id = ? ORDER BY pack_offset').all(packId) as ExtentSql[]).map(verifyExtent);
     },
+    sparsePackTotals(fraction) {
+      const r = sql(`SELECT COUNT(*) AS packs, COALESCE(SUM(length), 0) AS bytes FROM (
+                       SELECT p.length AS length, COALESCE(SUM(e.length), 0) AS live
+                       FROM extents p LEFT JOIN extents e ON e.pack_id = p.id WHERE p.ino = ${PACK_INO}
+                       GROUP BY p.id HAVING live <= p.length * ?)`).get(fraction) as { packs: number; bytes: number };
+      return { packs: r.packs, bytes: r.bytes };
+    },
     sparsePacks(fraction, limit) {
       return (sql(`SELECT p.id AS id, p.length AS length, COALESCE(SUM(e.length), 0) AS live
                    FROM extents p LEFT JOIN extents e ON e.pack_id = p.id WHERE p.ino = ${PACK_INO}

@@ -302,6 +302,8 @@ test('packs: a packed extent verifies its pack place, the last one dropped takes
       // The first drop leaves the pack (one packed extent still names it).
       assert.deepEqual(s.transact((tx) => tx.dropExtent(Buffer.alloc(16, 1))), [{ extentId: Buffer.alloc(16, 1), fragments: [] }]);
       assert.deepEqual(s.sparsePacks(0.5, 10), [{ id: packId, length: 1000, live: 400 }]);
+      assert.deepEqual(s.sparsePackTotals(0.5), { packs: 1, bytes: 1000 });
+      assert.deepEqual(s.sparsePackTotals(0.3), { packs: 0, bytes: 0 });
       assert.deepEqual(s.sparsePacks(0.3, 10), []);
       // The last one takes the pack and hands back the pack's fragments for deletion.
       const dropped = s.transact((tx) => tx.dropExtents(12));
