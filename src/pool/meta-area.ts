@@ -106,8 +106,22 @@ export function appendSync(fd: number, at: number, poolUuid: string, generation:
   return rec.length;
 }
 
-/** The same, off the main thread (a coordinator's group commit writes every disk at once). */
-export async function appendAsync(fd: number, at: number, record: Buffer): Promise<void> {
-  await new Promise<void>((resolve, reject) => fs.write(fd, record, 0, record.length, at, (err) => (err ? reject(err) : resolve())));
+/** Zeros a coordinator's log is grown by ahead of its records (a reader stops at them, as at a torn tail). */
+export const LOG_GROW_BYTES = 1024 * 1024;
+const ZEROS = Buffer.alloc(LOG_GROW_BYTES);
+
+/**
+ * The same, off the main thread (a coordinator's group commit writes every disk at once).
+ * Bytes up to `allocated` are already in the file (zeros, synced): a record within them
+ * changes no file size, so its fdatasync flushes the data alone, not the filesystem's
+ * journal too. Past them, LOG_GROW_BYTES of zeros follow the record into the same sync.
+ * Returns the bytes now allocated.
+ */
+export async function appendAsync(fd: number, at: number, record: Buffer, allocated: number): Promise<number> {
+  const write = (buf: Buffer, pos: number) => new Promise<void>((resolve, reject) => fs.write(fd, buf, 0, buf.length, pos, (err) => (err ? reject(err) : resolve())));
+  const end = at + record.length;
+  await write(record, at);
+  if (end > allocated) await write(ZEROS, end);
   await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
+  return end > allocated ? end + ZEROS.length : allocated;
 }

@@ -35,6 +35,8 @@ interface Copy {
   /** What the area held when last read, for status (a stale copy's generation). */
   seen: number | null;
   logBytes: number;
+  /** Bytes of the open log file (its records, then zeros written ahead: meta-area.ts appendAsync). */
+  allocated: number;
   logRecords: number;
   checkpointGeneration: number | null;
   checkpointMs: number | null;
@@ -153,8 +155,11 @@ export class MetaCopies {
       const p = c.chain.then(async () => {
         if (c.epoch !== epoch) return;
         try {
-          await appendAsync(fd!, at, record);
-          if (c.epoch === epoch) c.upTo = g;
+          const allocated = await appendAsync(fd!, at, record, c.allocated);
+          if (c.epoch === epoch) {
+            c.upTo = g;
+            c.allocated = allocated;
+          }
         } catch (err) {
           if (c.epoch === epoch) this.stale(c, err);
         }
@@ -170,6 +175,7 @@ export class MetaCopies {
     c.next = g + 1;
     c.upTo = g;
     c.logBytes += bytes;
+    c.allocated = Math.max(c.allocated, c.logBytes);
     c.logRecords += 1;
   }
 
@@ -245,7 +251,7 @@ export class MetaCopies {
       try {
         const head = writeCheckpoint(c.root, this.sb.uuid, c.uuid, this.sb, ckpt, Date.now());
         c.fd = openLog(c.root, head, 0);
-        Object.assign(c, { next: generation + 1, upTo: generation, seen: generation, logBytes: 0, logRecords: 0,
+        Object.assign(c, { next: generation + 1, upTo: generation, seen: generation, logBytes: 0, allocated: 0, logRecords: 0,
           checkpointGeneration: generation, checkpointMs: head.checkpoint.writtenMs, lastError: null });
         this.log.info({ disk: c.id, generation }, 'metadata checkpoint written');
       } catch (err) {
@@ -257,7 +263,7 @@ export class MetaCopies {
   /** The copy's state as its area says: current when it holds exactly the store's generation. */
   private load(row: DiskRow, known: Area | undefined): Copy {
     const c: Copy = { id: row.id, root: row.path, uuid: row.uuid, fd: undefined, next: undefined, upTo: -1, seen: null, logBytes: 0,
-      logRecords: 0, checkpointGeneration: null, checkpointMs: null, epoch: 0, chain: Promise.resolve(), lastError: null };
+      allocated: 0, logRecords: 0, checkpointGeneration: null, checkpointMs: null, epoch: 0, chain: Promise.resolve(), lastError: null };
     const area = present(c) ? known ?? readArea(row.path, this.sb.uuid) : undefined;
     if (!area || area.head.diskUuid !== row.uuid) return c;
     Object.assign(c, { seen: area.newest, checkpointGeneration: area.head.checkpoint.generation, checkpointMs: area.head.checkpoint.writtenMs });
@@ -268,7 +274,7 @@ export class MetaCopies {
       this.stale(c, err);
       return c;
     }
-    Object.assign(c, { next: area.newest + 1, upTo: area.newest, logBytes: area.logEnd, logRecords: area.records.length });
+    Object.assign(c, { next: area.newest + 1, upTo: area.newest, logBytes: area.logEnd, allocated: area.logEnd, logRecords: area.records.length });
     return c;
   }
 
