@@ -75,9 +75,14 @@ export class MetaCopies {
     this.checkpoint(this.stalePresent());
   }
 
-  /** Groups on (a coordinator) or off. */
+  /**
+   * Groups on (a coordinator) or off. On, a generation counts once the disks hold it
+   * (durable()), so meta.db's COMMIT need not sync: a crash that loses its last commits
+   * is healed from the disks on open (heal.ts), as for any stale meta.db.
+   */
   setDeferred(on: boolean): void {
     this.deferred = on;
+    this.meta.setDurableCommits(!on);
   }
 
   /** Copies a generation needs: m+1, or every disk that can take one when fewer can. */
@@ -106,6 +111,8 @@ export class MetaCopies {
     await this.inflight.get(g);
     if (this.copiesOf(g) < this.required()) this.checkpoint(this.stalePresent());
     this.enough(g);
+    // No disk can take a copy (a pool without disks): meta.db is the only one, and its COMMIT did not sync.
+    if (this.copiesOf(g) === 0) this.meta.makeDurable();
     this.upkeep();
   }
 
