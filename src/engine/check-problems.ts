@@ -5,6 +5,7 @@
  * the same whatever found the problem.
  */
 import type { MetaStore } from '../meta/store';
+import type { CopyFault } from '../pool/meta-check';
 
 export type CheckKind =
   // namespace (fs/check-namespace.ts)
@@ -12,7 +13,9 @@ export type CheckKind =
   // extent records (check-extents.ts)
   | 'extent-corrupt' | 'extent-without-inode' | 'extent-owner-not-file' | 'size-short' | 'pack-missing' | 'unused-pack'
   // fragments against the disks (check-fragments.ts)
-  | 'missing-fragment' | 'unreferenced-fragment';
+  | 'missing-fragment' | 'unreferenced-fragment'
+  // each disk's copy of the metadata (check-meta-copies.ts)
+  | CopyFault;
 
 export interface CheckProblem {
   kind: CheckKind;

@@ -1,12 +1,13 @@
 /**
  * `check`, the pool's fsck: the namespace (check-namespace.ts), the extent records
  * (engine/check-extents.ts), then the fragments against the disks
- * (engine/check-fragments.ts). The metadata is scanned, and with --repair fixed in one
+ * (engine/check-fragments.ts), then each disk's copy of the metadata (engine/check-meta-copies.ts). The metadata is scanned, and with --repair fixed in one
  * transaction, without an await in between; the fragment walk, which is the long part,
  * comes after and settles each extent under its lock.
  */
 import { dropUnusedPacks, scanExtents } from '../engine/check-extents';
 import { checkFragments, type CheckBar } from '../engine/check-fragments';
+import { checkMetaCopies } from '../engine/check-meta-copies';
 import type { CheckKind, CheckProblem } from '../engine/check-problems';
 import type { Engine } from '../engine/engine';
 import { repairNamespace, scanNamespace } from './check-namespace';
@@ -52,7 +53,8 @@ export async function checkPool(engine: Engine, opts: CheckOptions): Promise<Che
     await engine.removeFragments(dropped);
   }
   const frags = await checkFragments(engine, { repair: opts.repair, minAgeSeconds: opts.minAgeSeconds, referencedBytes: ex.fragmentBytes, bar: opts.bar });
-  const problems = [...ns.problems, ...ex.problems, ...frags.problems];
+  const copies = await checkMetaCopies(engine.pool, opts.repair);
+  const problems = [...ns.problems, ...ex.problems, ...frags.problems, ...copies];
   if (opts.repair) {
     for (const p of problems) p.repair ??= LEFT_ALONE[p.kind] ?? 'not repaired';
   }

@@ -202,6 +202,8 @@ export interface MetaStore extends NamespaceReads, ScanReads, ExtentReads, DiskR
   makeDurable(): void;
   /** Write a consistent copy of the store as of its last commit to `file`; returns the copy's generation. */
   copyTo(file: string): number;
+  /** The same, off the caller's thread (a coordinator's background checkpoint). */
+  copyToInWorker(file: string): Promise<number>;
   /** What a structural check of the store finds wrong (SQLite's quick_check); empty when sound. */
   checkStructure(): string[];
   close(): void;

@@ -3,8 +3,10 @@
  * (head, log records that verify), verifying its checkpoint, writing a new checkpoint
  * beside the old and switching the head to it, and appending a record to the log.
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { crashPoint } from '../log/fault-points';
 import { blake3 } from '../native';
 import { writeFileDurable } from './durable-file';
 import { decodeRecords, encodeRecord, HEAD_FORMAT, openHead, sealHead, type AreaHead, type HeadSuperblock, type LogRecord } from './meta-format';
@@ -19,6 +21,8 @@ export interface Area {
   records: LogRecord[];
   /** Bytes of the log that verify (appends go here; anything after is a torn tail). */
   logEnd: number;
+  /** The log file's length without the zeros a coordinator writes ahead (appendAsync), -1 when it is missing. */
+  logLength: number;
   /** The newest generation the area holds whole. */
   newest: number;
 }
@@ -32,27 +36,41 @@ export function readArea(root: string, poolUuid?: string): Area | undefined {
     return undefined;
   }
   if (poolUuid !== undefined && head.poolUuid !== poolUuid) return undefined;
-  let log: Buffer;
+  return areaOf(root, head);
+}
+
+/** The area a verified head names: its log's records while they verify and follow on. */
+export function areaOf(root: string, head: AreaHead): Area {
+  let log: Buffer | undefined;
   try {
     log = fs.readFileSync(path.join(areaDir(root), head.log));
   } catch {
-    log = Buffer.alloc(0);
+    log = undefined;
   }
-  const { records, end } = decodeRecords(log, head.poolUuid, head.checkpoint.generation + 1);
-  return { root, head, records, logEnd: end, newest: records.at(-1)?.generation ?? head.checkpoint.generation };
+  const { records, end } = decodeRecords(log ?? Buffer.alloc(0), head.poolUuid, head.checkpoint.generation + 1);
+  let length = log?.length ?? -1;
+  while (length > end && log![length - 1] === 0) length--;
+  return { root, head, records, logEnd: end, logLength: length, newest: records.at(-1)?.generation ?? head.checkpoint.generation };
 }
 
-/** The area's checkpoint bytes, or undefined when the file is missing or fails its length or BLAKE3. */
-export function readCheckpoint(area: Area): Buffer | undefined {
+/** The area's checkpoint bytes, or why they cannot be trusted (missing, or failing the head's length or BLAKE3). */
+export function verifyCheckpoint(area: Area): { data: Buffer } | { fault: string } {
+  const c = area.head.checkpoint;
   let data: Buffer;
   try {
-    data = fs.readFileSync(path.join(areaDir(area.root), area.head.checkpoint.file));
-  } catch {
-    return undefined;
+    data = fs.readFileSync(path.join(areaDir(area.root), c.file));
+  } catch (err) {
+    return { fault: `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` };
   }
-  const c = area.head.checkpoint;
-  if (data.length !== c.length || blake3(data).toString('hex') !== c.blake3) return undefined;
-  return data;
+  if (data.length !== c.length) return { fault: `is ${data.length} bytes, the head says ${c.length}` };
+  if (blake3(data).toString('hex') !== c.blake3) return { fault: 'fails its BLAKE3 (its bytes changed since it was written)' };
+  return { data };
+}
+
+/** The area's checkpoint bytes, or undefined when they do not verify. */
+export function readCheckpoint(area: Area): Buffer | undefined {
+  const v = verifyCheckpoint(area);
+  return 'data' in v ? v.data : undefined;
 }
 
 export interface Checkpoint {
@@ -61,48 +79,106 @@ export interface Checkpoint {
   blake3: string;
 }
 
-export function sealCheckpoint(generation: number, data: Buffer): Checkpoint {
-  return { generation, data, blake3: blake3(data).toString('hex') };
+export function sealCheckpoint(generation: number, data: Buffer, hash: Buffer = blake3(data)): Checkpoint {
+  return { generation, data, blake3: hash.toString('hex') };
+}
+
+/** A new checkpoint's file name: unique, so that two checkpoints of one generation never write one file. */
+export function checkpointName(generation: number): string {
+  return `ckpt-${generation}-${randomBytes(4).toString('hex')}.db`;
 }
 
 /**
- * Write checkpoint `c` and an empty log beside what the area holds, switch the head to
- * them (durably), then drop the old files. A crash anywhere leaves the old head or the new.
+ * Write checkpoint `c` as `file` in the disk's area, in two halves with a crash point
+ * between them (the crash tests leave a half-written one). It is not live until a head
+ * names it (switchHead, whose directory fsync also makes its name durable).
  */
-export function writeCheckpoint(root: string, poolUuid: string, diskUuid: string, sb: HeadSuperblock, c: Checkpoint, nowMs: number): AreaHead {
-  const dir = areaDir(root);
-  fs.mkdirSync(dir, { recursive: true });
-  const file = `ckpt-${c.generation}.db`;
-  const log = `log-${c.generation}.log`;
-  writeFileDurable(path.join(dir, file), c.data);
-  fs.closeSync(fs.openSync(path.join(dir, log), 'w'));
-  const head: AreaHead = { format: HEAD_FORMAT, poolUuid, diskUuid, superblock: sb, log,
-    checkpoint: { generation: c.generation, file, length: c.data.length, blake3: c.blake3, writtenMs: nowMs } };
-  // The head's rename and directory fsync also make the new, empty log's name durable.
-  writeFileDurable(headPath(root), sealHead(head));
-  for (const name of fs.readdirSync(dir)) {
-    if (name !== 'head' && name !== file && name !== log) fs.rmSync(path.join(dir, name), { force: true });
+export function putCheckpointSync(root: string, file: string, c: Checkpoint): void {
+  fs.mkdirSync(areaDir(root), { recursive: true });
+  const fd = fs.openSync(path.join(areaDir(root), file), 'w', 0o644);
+  try {
+    const half = c.data.length >> 1;
+    fs.writeSync(fd, c.data, 0, half, 0);
+    fs.fdatasyncSync(fd);
+    crashPoint('meta-checkpoint-half-written');
+    fs.writeSync(fd, c.data, half, c.data.length - half, half);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
-  return head;
 }
 
-/** Open the area's log for appends at `end`, cutting off any torn tail; returns the fd. */
-export function openLog(root: string, head: AreaHead, end: number): number {
-  const fd = fs.openSync(path.join(areaDir(root), head.log), 'r+');
+/** The same off the main thread (a coordinator's background checkpoint). */
+export async function putCheckpointAsync(root: string, file: string, c: Checkpoint): Promise<void> {
+  await fs.promises.mkdir(areaDir(root), { recursive: true });
+  const fh = await fs.promises.open(path.join(areaDir(root), file), 'w', 0o644);
   try {
-    fs.ftruncateSync(fd, end);
-    return fd;
-  } catch (err) {
-    fs.closeSync(fd);
-    throw err;
+    const half = c.data.length >> 1;
+    await fh.write(c.data, 0, half, 0);
+    await fh.datasync();
+    crashPoint('meta-checkpoint-half-written');
+    await fh.write(c.data, half, c.data.length - half, half);
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
+}
+
+/**
+ * Make checkpoint `c`, written as `file`, the area's: a new log holding `records` (the
+ * generations after the checkpoint's, already committed), then the head switched to both
+ * (durably), then every file the head does not name removed. A crash anywhere leaves the
+ * old head or the new. Returns the head and the new log's length.
+ */
+export function switchHead(root: string, id: { poolUuid: string; diskUuid: string; sb: HeadSuperblock }, c: Checkpoint, file: string,
+  records: readonly Buffer[], nowMs: number): { head: AreaHead; logBytes: number } {
+  const log = file.replace(/^ckpt-/, 'log-').replace(/\.db$/, '.log');
+  const bytes = Buffer.concat(records);
+  const fd = fs.openSync(path.join(areaDir(root), log), 'w', 0o644);
+  try {
+    fs.writeSync(fd, bytes);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  const head: AreaHead = { format: HEAD_FORMAT, poolUuid: id.poolUuid, diskUuid: id.diskUuid, superblock: id.sb, log,
+    checkpoint: { generation: c.generation, file, length: c.data.length, blake3: c.blake3, writtenMs: nowMs } };
+  // The head's rename and directory fsync also make the new checkpoint's and log's names durable.
+  writeFileDurable(headPath(root), sealHead(head));
+  dropStrays(root, head);
+  return { head, logBytes: bytes.length };
+}
+
+/** Remove from the area what its head does not name (the files of the checkpoint before, one a crash left half-written); their names. */
+export function dropStrays(root: string, head: AreaHead): string[] {
+  const dir = areaDir(root);
+  const strays = fs.readdirSync(dir).filter((name) => name !== 'head' && name !== head.checkpoint.file && name !== head.log);
+  for (const name of strays) fs.rmSync(path.join(dir, name), { force: true });
+  return strays;
+}
+
+/**
+ * Cut the area's log at `end` (a torn tail goes) and return its path. Appends open the
+ * file each time: no descriptor stays open on a disk, so a failing disk can still be
+ * remounted read-only or unmounted by its operator (one open per append costs little
+ * next to its fdatasync).
+ */
+export function openLog(root: string, head: AreaHead, end: number): string {
+  const file = path.join(areaDir(root), head.log);
+  fs.truncateSync(file, end);
+  return file;
 }
 
 /** Append generation `generation`'s record at `at` and fdatasync; returns its length. */
-export function appendSync(fd: number, at: number, poolUuid: string, generation: number, payload: Buffer): number {
+export function appendSync(file: string, at: number, poolUuid: string, generation: number, payload: Buffer): number {
   const rec = encodeRecord(poolUuid, generation, payload);
-  fs.writeSync(fd, rec, 0, rec.length, at);
-  fs.fdatasyncSync(fd);
+  const fd = fs.openSync(file, 'r+');
+  try {
+    fs.writeSync(fd, rec, 0, rec.length, at);
+    fs.fdatasyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
   return rec.length;
 }
 
@@ -117,11 +193,15 @@ const ZEROS = Buffer.alloc(LOG_GROW_BYTES);
  * journal too. Past them, LOG_GROW_BYTES of zeros follow the record into the same sync.
  * Returns the bytes now allocated.
  */
-export async function appendAsync(fd: number, at: number, record: Buffer, allocated: number): Promise<number> {
-  const write = (buf: Buffer, pos: number) => new Promise<void>((resolve, reject) => fs.write(fd, buf, 0, buf.length, pos, (err) => (err ? reject(err) : resolve())));
-  const end = at + record.length;
-  await write(record, at);
-  if (end > allocated) await write(ZEROS, end);
-  await new Promise<void>((resolve, reject) => fs.fdatasync(fd, (err) => (err ? reject(err) : resolve())));
-  return end > allocated ? end + ZEROS.length : allocated;
+export async function appendAsync(file: string, at: number, record: Buffer, allocated: number): Promise<number> {
+  const fh = await fs.promises.open(file, 'r+');
+  try {
+    const end = at + record.length;
+    await fh.write(record, 0, record.length, at);
+    if (end > allocated) await fh.write(ZEROS, 0, ZEROS.length, end);
+    await fh.datasync();
+    return end > allocated ? end + ZEROS.length : allocated;
+  } finally {
+    await fh.close();
+  }
 }

@@ -14,7 +14,10 @@ import type { Logger } from '../log/logger';
 import type { DiskRow } from '../meta/records';
 import type { MetaStore } from '../meta/store';
 import { readLabel } from './label';
-import { appendAsync, appendSync, areaDir, openLog, readArea, sealCheckpoint, writeCheckpoint, type Area } from './meta-area';
+import { blake3Async } from '../native';
+import { appendAsync, appendSync, areaDir, checkpointName, dropStrays, openLog, putCheckpointAsync, putCheckpointSync, readArea, sealCheckpoint,
+  switchHead, type Area, type Checkpoint } from './meta-area';
+import { inspectCopy, type CopyFinding } from './meta-check';
 import { encodeRecord } from './meta-format';
 import { parsePolicy } from './policy';
 import type { Superblock } from './superblock';
@@ -27,7 +30,8 @@ interface Copy {
   id: number;
   root: string;
   uuid: string;
-  fd: number | undefined;
+  /** The log file appends go to (undefined: none, the copy is stale). */
+  log: string | undefined;
   /** The generation the next record must carry; undefined: the copy is stale (missing, behind, failed). */
   next: number | undefined;
   /** The newest generation durable on the disk, -1 while stale. */
@@ -40,6 +44,8 @@ interface Copy {
   logRecords: number;
   checkpointGeneration: number | null;
   checkpointMs: number | null;
+  /** Bumped at each switch of its head: a background checkpoint begun before another landed drops its work. */
+  serial: number;
   /** Bumped when the copy goes stale or gets a new checkpoint: queued appends of the old log drop out. */
   epoch: number;
   chain: Promise<void>;
@@ -64,6 +70,9 @@ export class MetaCopies {
   private deferred = false;
   private readonly inflight = new Map<number, Promise<unknown>>();
   private background: Promise<void> | undefined;
+  /** While a background checkpoint is written: the records of the generations committed meanwhile (its new logs start with them). */
+  private recent: Map<number, Buffer> | undefined;
+  private scratchFiles = 0;
   private closed = false;
 
   /** `known`: the disks' areas as opening the pool just read them (each is read once per open). */
@@ -94,7 +103,7 @@ export class MetaCopies {
   /** A disk was registered: it gets its first checkpoint (now offline, soon in a coordinator). */
   diskAdded(row: DiskRow): void {
     this.copies.set(row.id, this.load(row, undefined));
-    if (this.deferred) this.inBackground(async () => this.checkpoint(this.stalePresent()));
+    if (this.deferred) void this.inBackground(() => this.checkpointInBackground(this.stalePresent()));
     else this.checkpoint(this.stalePresent());
   }
 
@@ -116,6 +125,23 @@ export class MetaCopies {
     this.upkeep();
   }
 
+  /** Each present disk's copy as `check` sees it, read once the appends under way have landed (none is read half-written). */
+  async inspect(): Promise<{ diskId: number; path: string; findings: CopyFinding[] }[]> {
+    return this.whenQuiet(() => [...this.copies.values()].filter((c) => present(c))
+      .map((c) => ({ diskId: c.id, path: c.root, findings: inspectCopy(c.root, this.sb.uuid, c.uuid, this.meta.generation()) })));
+  }
+
+  /** Give the copies on disks `ids` a fresh checkpoint of the store's last commit, as a stale disk gets; what each got. */
+  async renew(ids: readonly number[]): Promise<Map<number, { generation: number | null; error: string | null }>> {
+    const targets = [...this.copies.values()].filter((c) => ids.includes(c.id));
+    const before = new Map(targets.map((c) => [c, c.serial]));
+    if (this.deferred) await this.inBackground(() => this.checkpointInBackground(targets));
+    else this.checkpoint(targets);
+    return new Map(targets.map((c) => [c.id, c.serial !== before.get(c)
+      ? { generation: c.checkpointGeneration, error: null }
+      : { generation: null, error: c.lastError ?? 'the pool closed first' }]));
+  }
+
   status(): CopyStatus[] {
     const nowMs = Date.now();
     return [...this.copies.values()].map((c) => ({
@@ -126,7 +152,7 @@ export class MetaCopies {
     }));
   }
 
-  /** Stop: no more appends or checkpoints; the logs close once appends under way end. */
+  /** Stop: no more appends or checkpoints. */
   close(): void {
     this.closed = true;
     this.meta.onGeneration = undefined;
@@ -136,11 +162,12 @@ export class MetaCopies {
   /** Called at every COMMIT (meta.onGeneration). */
   private generation(g: number, payload: Buffer): void {
     const record = encodeRecord(this.sb.uuid, g, payload);
+    this.recent?.set(g, record);
     if (!this.deferred) {
       for (const c of this.copies.values()) {
         if (c.next !== g) continue;
         try {
-          appendSync(c.fd!, c.logBytes, this.sb.uuid, g, payload);
+          appendSync(c.log!, c.logBytes, this.sb.uuid, g, payload);
           this.appended(c, g, record.length);
         } catch (err) {
           this.stale(c, err);
@@ -154,7 +181,7 @@ export class MetaCopies {
     const parts: Promise<void>[] = [];
     for (const c of this.copies.values()) {
       if (c.next !== g) continue;
-      const { epoch, fd } = c;
+      const { epoch, log } = c;
       const at = c.logBytes;
       c.next = g + 1;
       c.logBytes += record.length;
@@ -162,7 +189,7 @@ export class MetaCopies {
       const p = c.chain.then(async () => {
         if (c.epoch !== epoch) return;
         try {
-          const allocated = await appendAsync(fd!, at, record, c.allocated);
+          const allocated = await appendAsync(log!, at, record, c.allocated);
           if (c.epoch === epoch) {
             c.upTo = g;
             c.allocated = allocated;
@@ -206,20 +233,30 @@ export class MetaCopies {
     if (this.background) return;
     const stale = this.stalePresent();
     if (stale.length === 0 && !this.tooLong()) return;
-    this.inBackground(async () => {
-      // Appends already queued finish on the old logs first.
-      await Promise.all([...this.copies.values()].map((c) => c.chain));
-      this.checkpoint(this.tooLong() ? this.presentCopies() : this.stalePresent());
-    });
+    void this.inBackground(() => this.checkpointInBackground(this.tooLong() ? this.presentCopies() : this.stalePresent()));
   }
 
-  private inBackground(fn: () => Promise<void>): void {
+  /** Run `fn` once no append or checkpoint is under way (nothing runs between that and `fn`: it is synchronous). */
+  private async whenQuiet<T>(fn: () => T): Promise<T> {
+    for (;;) {
+      const bg = this.background;
+      const copies = [...this.copies.values()];
+      const chains = copies.map((c) => c.chain);
+      await Promise.all([bg, ...chains]);
+      const now = [...this.copies.values()];
+      if (this.background === bg && now.length === copies.length && now.every((c, i) => c === copies[i] && c.chain === chains[i])) return fn();
+    }
+  }
+
+  /** Queue `fn` after the background work before it; resolves when it is done (its failure is logged, not thrown). */
+  private inBackground(fn: () => Promise<void>): Promise<void> {
     const run = (this.background ?? Promise.resolve()).then(fn).catch((err: unknown) => {
       this.log.warn({ err }, 'metadata checkpoint failed');
     }).finally(() => {
       if (this.background === run) this.background = undefined;
     });
     this.background = run;
+    return run;
   }
 
   private tooLong(): boolean {
@@ -236,52 +273,126 @@ export class MetaCopies {
 
   /**
    * Write one checkpoint of the store's last commit to each of `targets`, synchronously:
-   * no commit can fall between the copy and the switch of their logs.
+   * no commit can fall between the copy and the switch of their logs. At open, offline,
+   * and when a group lacks copies.
    */
   private checkpoint(targets: Copy[]): void {
     if (targets.length === 0 || this.closed) return;
-    const run = path.join(this.poolDir, 'run');
-    fs.mkdirSync(run, { recursive: true });
-    const tmp = path.join(run, `checkpoint-${process.pid}.db`);
-    fs.rmSync(tmp, { force: true });
-    let data: Buffer;
-    let generation: number;
+    const tmp = this.scratch();
+    let ckpt: Checkpoint;
     try {
-      generation = this.meta.copyTo(tmp);
-      data = fs.readFileSync(tmp);
+      const generation = this.meta.copyTo(tmp);
+      ckpt = sealCheckpoint(generation, fs.readFileSync(tmp));
     } finally {
       fs.rmSync(tmp, { force: true });
     }
-    const ckpt = sealCheckpoint(generation, data);
     for (const c of targets) {
-      this.retire(c);
+      const file = checkpointName(ckpt.generation);
       try {
-        const head = writeCheckpoint(c.root, this.sb.uuid, c.uuid, this.sb, ckpt, Date.now());
-        c.fd = openLog(c.root, head, 0);
-        Object.assign(c, { next: generation + 1, upTo: generation, seen: generation, logBytes: 0, allocated: 0, logRecords: 0,
-          checkpointGeneration: generation, checkpointMs: head.checkpoint.writtenMs, lastError: null });
-        this.log.info({ disk: c.id, generation }, 'metadata checkpoint written');
+        putCheckpointSync(c.root, file, ckpt);
       } catch (err) {
         this.stale(c, err);
+        continue;
       }
+      this.switchTo(c, ckpt, file, []);
     }
+  }
+
+  /**
+   * The same in a coordinator, off its thread: the store is copied in a worker, hashed and
+   * written to the disks asynchronously while groups go on committing (current targets
+   * keep taking their records); then, synchronously, each target's new log starts with the
+   * records committed meanwhile and its head is switched.
+   */
+  private async checkpointInBackground(targets: Copy[]): Promise<void> {
+    if (targets.length === 0 || this.closed) return;
+    const serials = new Map(targets.map((c) => [c, c.serial]));
+    const tmp = this.scratch();
+    this.recent = new Map();
+    try {
+      let ckpt: Checkpoint;
+      try {
+        const generation = await this.meta.copyToInWorker(tmp);
+        const data = await fs.promises.readFile(tmp);
+        ckpt = sealCheckpoint(generation, data, await blake3Async(data));
+      } catch (err) {
+        for (const c of targets) c.lastError = (err as Error).message;
+        throw err;
+      }
+      // The pool closed meanwhile (its lock may be another's by now): nothing more is written.
+      if (this.closed) return;
+      const files = new Map<Copy, string>();
+      await Promise.all(targets.map(async (c) => {
+        const file = checkpointName(ckpt.generation);
+        try {
+          await putCheckpointAsync(c.root, file, ckpt);
+          files.set(c, file);
+        } catch (err) {
+          this.stale(c, err);
+        }
+      }));
+      if (this.closed) return;
+      // Synchronous from here: no commit falls between the records taken and the logs switched.
+      const newest = this.meta.generation();
+      const records: Buffer[] = [];
+      for (let g = ckpt.generation + 1; g <= newest; g++) {
+        const r = this.recent.get(g);
+        if (!r) throw new DfsError('EINTERNAL', `metadata generation ${g} committed during a checkpoint of ${ckpt.generation} was not kept for its log`);
+        records.push(r);
+      }
+      for (const [c, file] of files) {
+        // Removed meanwhile, or another checkpoint landed first (the one at open, or a group lacking copies): this one is not needed.
+        if (this.copies.get(c.id) !== c || c.serial !== serials.get(c)) fs.rmSync(path.join(areaDir(c.root), file), { force: true });
+        else this.switchTo(c, ckpt, file, records);
+      }
+    } finally {
+      this.recent = undefined;
+      await fs.promises.rm(tmp, { force: true });
+    }
+  }
+
+  /** Make checkpoint `ckpt`, written as `file`, the copy's, its log holding `records` (the generations after it): the copy is current. */
+  private switchTo(c: Copy, ckpt: Checkpoint, file: string, records: readonly Buffer[]): void {
+    this.retire(c);
+    const upTo = ckpt.generation + records.length;
+    try {
+      const { head, logBytes } = switchHead(c.root, { poolUuid: this.sb.uuid, diskUuid: c.uuid, sb: this.sb }, ckpt, file, records, Date.now());
+      c.log = openLog(c.root, head, logBytes);
+      Object.assign(c, { next: upTo + 1, upTo, seen: upTo, logBytes, allocated: logBytes, logRecords: records.length, checkpointGeneration: ckpt.generation,
+        checkpointMs: head.checkpoint.writtenMs, lastError: null, serial: c.serial + 1 });
+      this.log.info({ disk: c.id, generation: ckpt.generation, records: records.length }, 'metadata checkpoint written');
+    } catch (err) {
+      this.stale(c, err);
+    }
+  }
+
+  /** A file in POOL/run/ for a copy of the store (a background checkpoint and one at once may overlap). */
+  private scratch(): string {
+    const run = path.join(this.poolDir, 'run');
+    fs.mkdirSync(run, { recursive: true });
+    const tmp = path.join(run, `checkpoint-${process.pid}-${++this.scratchFiles}.db`);
+    fs.rmSync(tmp, { force: true });
+    return tmp;
   }
 
   /** The copy's state as its area says: current when it holds exactly the store's generation. */
   private load(row: DiskRow, known: Area | undefined): Copy {
-    const c: Copy = { id: row.id, root: row.path, uuid: row.uuid, fd: undefined, next: undefined, upTo: -1, seen: null, logBytes: 0,
-      allocated: 0, logRecords: 0, checkpointGeneration: null, checkpointMs: null, epoch: 0, chain: Promise.resolve(), lastError: null };
+    const c: Copy = { id: row.id, root: row.path, uuid: row.uuid, log: undefined, next: undefined, upTo: -1, seen: null, logBytes: 0,
+      allocated: 0, logRecords: 0, checkpointGeneration: null, checkpointMs: null, serial: 0, epoch: 0, chain: Promise.resolve(), lastError: null };
     const area = present(c) ? known ?? readArea(row.path, this.sb.uuid) : undefined;
     if (!area || area.head.diskUuid !== row.uuid) return c;
     Object.assign(c, { seen: area.newest, checkpointGeneration: area.head.checkpoint.generation, checkpointMs: area.head.checkpoint.writtenMs });
     if (area.newest !== this.meta.generation()) return c;
     try {
-      c.fd = openLog(row.path, area.head, area.logEnd);
+      c.log = openLog(row.path, area.head, area.logEnd);
     } catch (err) {
       this.stale(c, err);
       return c;
     }
     Object.assign(c, { next: area.newest + 1, upTo: area.newest, logBytes: area.logEnd, allocated: area.logEnd, logRecords: area.records.length });
+    // A checkpoint a crash left unfinished (its head never switched) is not the copy's: it goes.
+    const strays = dropStrays(row.path, area.head);
+    if (strays.length > 0) this.log.info({ disk: row.id, files: strays }, 'metadata area: files no head names removed');
     return c;
   }
 
@@ -291,14 +402,12 @@ export class MetaCopies {
     this.retire(c);
   }
 
-  /** Stop appending to the copy's log (queued appends drop out; the fd closes after them). */
+  /** Stop appending to the copy's log (queued appends drop out). */
   private retire(c: Copy): void {
     c.epoch += 1;
     c.next = undefined;
     c.upTo = -1;
-    const fd = c.fd;
-    c.fd = undefined;
-    if (fd !== undefined) c.chain = c.chain.then(() => fs.closeSync(fd));
+    c.log = undefined;
   }
 }
 

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
-import { fails, ok } from '../helpers/cli';
+import { dfs, fails, ok } from '../helpers/cli';
 import { makePool, startCoordinator, stopCoordinator } from '../helpers/mount';
 import { Rng } from '../helpers/random';
 import { rmrf, tmpDir } from '../helpers/tmp';
@@ -290,6 +290,59 @@ for (const point of ['group-meta-committed', 'group-meta-on-disks'] as const) {
     }
   });
 }
+
+/** The head of disk `disk`'s metadata area, parsed. */
+function areaHead(disk: string): { checkpoint: { file: string; generation: number }; log: string } {
+  return JSON.parse(fs.readFileSync(path.join(disk, 'meta', 'head'), 'utf8')) as { checkpoint: { file: string; generation: number }; log: string };
+}
+
+test('SIGKILL during a checkpoint: the half-written one is ignored and removed on the next open, which finds one consistent newest generation', async () => {
+  const root = tmpDir('dfs-metacopies-');
+  const mnt = path.join(root, 'mnt');
+  try {
+    const { pool, disks } = makePool(root, 6, 'rs:4+2', '1M');
+    const rng = new Rng(1406);
+    const files = new Map<string, Buffer>();
+    const area = path.join(disks[0]!, 'meta');
+    let headBefore: string;
+    const doomed = await startCoordinator(pool, mnt, [], { DYNAMICFS_CRASH_AT: 'meta-checkpoint-half-written:1' });
+    try {
+      for (let i = 0; i < 4; i++) {
+        files.set(`f-${i}`, rng.bytes(rng.int(500, 2_000_000)));
+        writeSynced(mnt, `f-${i}`, files.get(`f-${i}`)!);
+      }
+      // Disk 1's checkpoint damaged: `check --repair` gives it a new one, and the coordinator dies halfway through writing it.
+      const ckpt = path.join(area, areaHead(disks[0]!).checkpoint.file);
+      const bytes = fs.readFileSync(ckpt);
+      bytes[100] ^= 0x01;
+      fs.writeFileSync(ckpt, bytes);
+      headBefore = fs.readFileSync(path.join(area, 'head'), 'utf8');
+      assert.notEqual(dfs('check', pool, '--repair').code, 0, 'the coordinator died under the command');
+      if (doomed.child.exitCode === null && doomed.child.signalCode === null) await new Promise((r) => doomed.child.once('exit', r));
+      assert.equal(doomed.child.signalCode, 'SIGKILL');
+    } finally {
+      await stopCoordinator(mnt, doomed.child);
+    }
+    // Left: the old head, and beside its files the half of a checkpoint no head names.
+    assert.equal(fs.readFileSync(path.join(area, 'head'), 'utf8'), headBefore);
+    const h = areaHead(disks[0]!);
+    const strays = fs.readdirSync(area).filter((n) => n !== 'head' && n !== h.checkpoint.file && n !== h.log);
+    assert.equal(strays.length, 1, JSON.stringify(fs.readdirSync(area)));
+    assert.match(strays[0]!, /^ckpt-\d+-[0-9a-f]{8}\.db$/);
+    const committed = generation(pool);
+    assert.deepEqual(diskGenerations(root), disks.map(() => committed), 'every disk holds the newest committed generation');
+    // Opened again: the newest generation is meta.db's, every fsync'd file reads back, the half-written checkpoint is gone.
+    await checkTreeMounted(pool, mnt, files);
+    assert.deepEqual(fs.readdirSync(area).sort(), ['head', h.checkpoint.file, h.log].sort());
+    assert.deepEqual(diskGenerations(root), disks.map(() => generation(pool)));
+    // What the repair was for is still to do: check finds it, --repair does it (offline this time).
+    assert.deepEqual(fails('ECHECK', ['check', pool]).problems.map((p: { kind: string; disk: number }) => [p.kind, p.disk]), [['meta-checkpoint-corrupt', 1]]);
+    assert.equal(ok('check', pool, '--repair').clean, true);
+    assert.deepEqual(ok('check', pool).problems, []);
+  } finally {
+    rmrf(root);
+  }
+});
 
 test('a disk away while generations commit: its stale copy never wins, and it is brought up to date when it returns', async () => {
   const root = tmpDir('dfs-metacopies-');

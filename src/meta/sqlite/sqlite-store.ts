@@ -3,7 +3,6 @@
  * (namespace, extents, disks, jobs, config) over one connection into a MetaStore.
  */
 import * as path from 'node:path';
-import Database from 'better-sqlite3';
 import { DfsError } from '../../errors';
 import { RedoRecorder } from '../redo-log';
 import type { MetaStore, OpenMetaStore, Txn } from '../store';
@@ -17,6 +16,7 @@ import { NamespaceCache, namespaceReads, namespaceWrites } from './namespace';
 import { scanReads } from './scan';
 import { bumpMeta, metaValue } from './sql';
 import { beginGroupTxn, beginTxn } from './txn';
+import { vacuumInto, vacuumInWorker } from './vacuum';
 
 /** The store's file inside a pool directory. */
 export const META_DB = 'meta.db';
@@ -128,21 +128,8 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
         throw err;
       }
     },
-    copyTo(target: string): number {
-      // A second, read-only connection: under WAL it sees the last COMMIT, never the open group.
-      const reader = new Database(file, { readonly: true, fileMustExist: true });
-      try {
-        reader.prepare('VACUUM INTO ?').run(target);
-      } finally {
-        reader.close();
-      }
-      const copy = new Database(target, { readonly: true, fileMustExist: true });
-      try {
-        return Number((copy.prepare("SELECT value FROM meta WHERE key = 'generation'").get() as { value: number }).value);
-      } finally {
-        copy.close();
-      }
-    },
+    copyTo: (target: string): number => vacuumInto(file, target),
+    copyToInWorker: (target: string): Promise<number> => vacuumInWorker(file, target),
     checkStructure(): string[] {
       const rows = db.pragma('quick_check') as { quick_check: string }[];
       return rows.map((r) => r.quick_check).filter((r) => r !== 'ok');

@@ -117,3 +117,24 @@ test('a log record round-trips, and a flipped byte anywhere in it (or another po
   assert.equal(decodeRecords(log, POOL, 12).records.length, 0, 'a record out of sequence is not taken');
   assert.equal(decodeRecords(log.subarray(0, log.length - 1), POOL, 11).records.length, 2, 'a torn tail is dropped');
 });
+
+test('copyToInWorker makes, on a worker thread, the same copy as copyTo while a group is open (the last COMMIT, never the group)', async () => {
+  await withTmpDir(async (dir) => {
+    const s: MetaStore = openSqliteStore(path.join(dir, 'meta.db'), { create: true });
+    try {
+      s.transact((tx) => tx.addDisk({ uuid: 'u1', path: '/d1', tier: 'warm', state: 'healthy', addedMs: 5 }));
+      s.setGrouping(true);
+      s.transact((tx) => tx.addDisk({ uuid: 'u2', path: '/d2', tier: 'hot', state: 'healthy', addedMs: 6 }));
+      const inThread = path.join(dir, 'a.db');
+      const inWorker = path.join(dir, 'b.db');
+      assert.equal(s.copyTo(inThread), 1);
+      assert.equal(await s.copyToInWorker(inWorker), 1);
+      assert.deepEqual(dump(inWorker), dump(inThread));
+      assert.deepEqual((dump(inWorker).disks as { uuid: string }[]).map((d) => d.uuid), ['u1']);
+      await assert.rejects(s.copyToInWorker(inWorker), (err: Error & { code?: string }) => err.code === 'EIO' && /output file already exists/.test(err.message));
+      s.setGrouping(false);
+    } finally {
+      s.close();
+    }
+  });
+});

@@ -1,0 +1,39 @@
+/**
+ * Crash and hold points below the engine, for the metadata copies' tests (the engine's own
+ * are engine/crash-points.ts, which the layers below it cannot import). Both read the
+ * environment once; unset (always, in production) a point is one comparison.
+ *
+ * - DYNAMICFS_CRASH_AT=name[:N]: the Nth time `name` is reached the process SIGKILLs itself,
+ *   like a power cut from the pool's point of view (from a worker thread too).
+ * - DYNAMICFS_HOLD_AT=name:FILE: reaching `name` creates FILE and blocks the thread that
+ *   reached it until FILE is removed, so a test can act while that work is under way (a
+ *   test holding a point on the main thread would find the coordinator stalled: that is
+ *   what the hold is for).
+ */
+import * as fs from 'node:fs';
+
+export type FaultPoint =
+  /** A checkpoint's file on a disk is half written, its head not yet switched. */
+  | 'meta-checkpoint-half-written'
+  /** A checkpoint's copy of the store (VACUUM INTO) is made, in its worker. */
+  | 'meta-checkpoint-copied';
+
+const crashSpec = process.env.DYNAMICFS_CRASH_AT;
+const crashAt = crashSpec ? { name: crashSpec.split(':')[0], nth: Number(crashSpec.split(':')[1] ?? '1') } : undefined;
+let crashHits = 0;
+
+const holdSpec = process.env.DYNAMICFS_HOLD_AT;
+const holdAt = holdSpec ? { name: holdSpec.slice(0, holdSpec.indexOf(':')), file: holdSpec.slice(holdSpec.indexOf(':') + 1) } : undefined;
+
+export function crashPoint(name: FaultPoint): void {
+  if (name !== crashAt?.name) return;
+  crashHits++;
+  if (crashHits >= crashAt.nth) process.kill(process.pid, 'SIGKILL');
+}
+
+export function holdPoint(name: FaultPoint): void {
+  if (name !== holdAt?.name) return;
+  fs.writeFileSync(holdAt.file, `${process.pid}\n`);
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  while (fs.existsSync(holdAt.file)) Atomics.wait(nap, 0, 0, 20);
+}

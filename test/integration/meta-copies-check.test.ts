@@ -1,0 +1,110 @@
+/**
+ * `check` verifies every disk's metadata copy (head, checkpoint, log, currency) and
+ * `check --repair` gives each damaged or stale copy a fresh checkpoint. Planted while a
+ * coordinator serves (opening a pool offline brings stale copies up to date by itself), so
+ * check runs there, through the CLI.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { fails, ok, type Json } from '../helpers/cli';
+import { makePool, startCoordinator, stopCoordinator } from '../helpers/mount';
+import { Rng } from '../helpers/random';
+import { rmrf, tmpDir } from '../helpers/tmp';
+
+function writeSynced(file: string, data: Buffer): void {
+  const fd = fs.openSync(file, 'w');
+  try {
+    fs.writeSync(fd, data);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function head(disk: string): { checkpoint: { file: string }; log: string } {
+  return JSON.parse(fs.readFileSync(path.join(disk, 'meta', 'head'), 'utf8')) as { checkpoint: { file: string }; log: string };
+}
+
+function metaProblems(report: Json): Json[] {
+  return (report.problems as Json[]).map((p) => ({ kind: p.kind, disk: p.disk, repaired: p.repaired }));
+}
+
+test('check lists a flipped checkpoint byte, a truncated log and a stale copy by disk; --repair renews them; then clean', async () => {
+  const root = tmpDir('dfs-metacheck-');
+  const mnt = path.join(root, 'mnt');
+  try {
+    const { pool, disks } = makePool(root, 6, 'rs:4+2', '1M');
+    const rng = new Rng(1414);
+    const files = new Map<string, Buffer>();
+    const c = await startCoordinator(pool, mnt);
+    try {
+      for (let i = 0; i < 3; i++) {
+        files.set(`early-${i}`, rng.bytes(rng.int(100, 300_000)));
+        writeSynced(path.join(mnt, `early-${i}`), files.get(`early-${i}`)!);
+      }
+      const saved = path.join(root, 'saved-area');
+      fs.cpSync(path.join(disks[2]!, 'meta'), saved, { recursive: true });
+      for (let i = 0; i < 3; i++) {
+        files.set(`later-${i}`, rng.bytes(rng.int(100, 300_000)));
+        writeSynced(path.join(mnt, `later-${i}`), files.get(`later-${i}`)!);
+      }
+      assert.deepEqual(ok('check', pool).problems, [], 'a pool just written checks clean');
+
+      // Disk 1: one byte of its checkpoint flipped.
+      const ckpt = path.join(disks[0]!, 'meta', head(disks[0]!).checkpoint.file);
+      const bytes = fs.readFileSync(ckpt);
+      bytes[bytes.length >> 1] ^= 0x40;
+      fs.writeFileSync(ckpt, bytes);
+      // Disk 2: its log cut in the middle of its last record.
+      const log = path.join(disks[1]!, 'meta', head(disks[1]!).log);
+      const size = fs.statSync(log).size;
+      assert.ok(size > 100, 'the log holds the records of the writes');
+      fs.truncateSync(log, size - 7);
+      // Disk 3: the area it had three generations ago copied back.
+      rmrf(path.join(disks[2]!, 'meta'));
+      fs.cpSync(saved, path.join(disks[2]!, 'meta'), { recursive: true });
+
+      const found = fails('ECHECK', ['check', pool]);
+      const expected = [
+        { kind: 'meta-checkpoint-corrupt', disk: 1, repaired: false },
+        { kind: 'meta-log-corrupt', disk: 2, repaired: false },
+        { kind: 'meta-copy-stale', disk: 3, repaired: false },
+      ];
+      assert.deepEqual(metaProblems(found), expected);
+      assert.equal(found.remaining, 3);
+      const messages = (found.problems as Json[]).map((p) => p.message as string);
+      assert.match(messages[0]!, /^metadata copy on disk 1: checkpoint ckpt-\d+-[0-9a-f]{8}\.db \(generation \d+\) on .*disk0 fails its BLAKE3/);
+      assert.match(messages[1]!, /^metadata copy on disk 2: log log-\d+-[0-9a-f]{8}\.log on .*disk1: its \d+ bytes from byte \d+ on/);
+      assert.match(messages[2]!, /^metadata copy on disk 3: the copy on .*disk2 holds generation \d+, the store is at \d+$/);
+
+      const repaired = ok('check', pool, '--repair');
+      assert.deepEqual(metaProblems(repaired), expected.map((p) => ({ ...p, repaired: true })));
+      assert.equal(repaired.clean, true);
+      for (const p of repaired.problems as Json[]) assert.match(p.repair as string, /^a fresh checkpoint \(generation \d+\) written to the disk$/);
+
+      const again = ok('check', pool);
+      assert.deepEqual(again.problems, []);
+      const copies = ok('status', pool).metaCopies.disks as Json[];
+      assert.deepEqual(copies.map((d) => d.state), disks.map(() => 'current'));
+      // Written after the repair: appended to the renewed logs too.
+      files.set('after', rng.bytes(5000));
+      writeSynced(path.join(mnt, 'after'), files.get('after')!);
+      assert.deepEqual(ok('check', pool).problems, []);
+    } finally {
+      await stopCoordinator(mnt, c.child);
+    }
+    // The disks alone now hold everything: import from them and read it all back.
+    rmrf(pool);
+    ok('import', pool, ...disks);
+    const c2 = await startCoordinator(pool, mnt);
+    try {
+      for (const [name, data] of files) assert.ok(fs.readFileSync(path.join(mnt, name)).equals(data), `${name} reads back identical`);
+    } finally {
+      await stopCoordinator(mnt, c2.child);
+    }
+  } finally {
+    rmrf(root);
+  }
+});
