@@ -193,6 +193,15 @@ export interface MetaStore extends NamespaceReads, ScanReads, ExtentReads, DiskR
    * copies it to its disks; a throw fails the commit's caller (the store is committed).
    */
   onGeneration: ((generation: number, payload: Buffer) => void) | undefined;
+  /**
+   * Whether a COMMIT is durable by itself (on: the default) or only ordered (off: a crash
+   * may lose the last commits, never tear the store). Off only while every generation is
+   * made durable elsewhere before it counts (pool/meta-copies.ts: the disks' copies, in a
+   * coordinator); makeDurable() then covers a generation no copy took.
+   */
+  setDurableCommits(on: boolean): void;
+  /** Make every commit so far durable (after commits that were not). */
+  makeDurable(): void;
   /** Write a consistent copy of the store as of its last commit to `file`; returns the copy's generation. */
   copyTo(file: string): number;
   /** The same, off the caller's thread (a coordinator's background checkpoint). */

@@ -21,7 +21,7 @@ export interface Area {
   records: LogRecord[];
   /** Bytes of the log that verify (appends go here; anything after is a torn tail). */
   logEnd: number;
-  /** The log file's length, -1 when it is missing. */
+  /** The log file's length without the zeros a coordinator writes ahead (appendAsync), -1 when it is missing. */
   logLength: number;
   /** The newest generation the area holds whole. */
   newest: number;
@@ -48,7 +48,9 @@ export function areaOf(root: string, head: AreaHead): Area {
     log = undefined;
   }
   const { records, end } = decodeRecords(log ?? Buffer.alloc(0), head.poolUuid, head.checkpoint.generation + 1);
-  return { root, head, records, logEnd: end, logLength: log?.length ?? -1, newest: records.at(-1)?.generation ?? head.checkpoint.generation };
+  let length = log?.length ?? -1;
+  while (length > end && log![length - 1] === 0) length--;
+  return { root, head, records, logEnd: end, logLength: length, newest: records.at(-1)?.generation ?? head.checkpoint.generation };
 }
 
 /** The area's checkpoint bytes, or why they cannot be trusted (missing, or failing the head's length or BLAKE3). */
@@ -180,12 +182,25 @@ export function appendSync(file: string, at: number, poolUuid: string, generatio
   return rec.length;
 }
 
-/** The same, off the main thread (a coordinator's group commit writes every disk at once). */
-export async function appendAsync(file: string, at: number, record: Buffer): Promise<void> {
+/** Zeros a coordinator's log is grown by ahead of its records (a reader stops at them, as at a torn tail). */
+export const LOG_GROW_BYTES = 1024 * 1024;
+const ZEROS = Buffer.alloc(LOG_GROW_BYTES);
+
+/**
+ * The same, off the main thread (a coordinator's group commit writes every disk at once).
+ * Bytes up to `allocated` are already in the file (zeros, synced): a record within them
+ * changes no file size, so its fdatasync flushes the data alone, not the filesystem's
+ * journal too. Past them, LOG_GROW_BYTES of zeros follow the record into the same sync.
+ * Returns the bytes now allocated.
+ */
+export async function appendAsync(file: string, at: number, record: Buffer, allocated: number): Promise<number> {
   const fh = await fs.promises.open(file, 'r+');
   try {
+    const end = at + record.length;
     await fh.write(record, 0, record.length, at);
+    if (end > allocated) await fh.write(ZEROS, 0, ZEROS.length, end);
     await fh.datasync();
+    return end > allocated ? end + ZEROS.length : allocated;
   } finally {
     await fh.close();
   }

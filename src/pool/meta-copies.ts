@@ -39,6 +39,8 @@ interface Copy {
   /** What the area held when last read, for status (a stale copy's generation). */
   seen: number | null;
   logBytes: number;
+  /** Bytes of the open log file (its records, then zeros written ahead: meta-area.ts appendAsync). */
+  allocated: number;
   logRecords: number;
   checkpointGeneration: number | null;
   checkpointMs: number | null;
@@ -82,9 +84,14 @@ export class MetaCopies {
     this.checkpoint(this.stalePresent());
   }
 
-  /** Groups on (a coordinator) or off. */
+  /**
+   * Groups on (a coordinator) or off. On, a generation counts once the disks hold it
+   * (durable()), so meta.db's COMMIT need not sync: a crash that loses its last commits
+   * is healed from the disks on open (heal.ts), as for any stale meta.db.
+   */
   setDeferred(on: boolean): void {
     this.deferred = on;
+    this.meta.setDurableCommits(!on);
   }
 
   /** Copies a generation needs: m+1, or every disk that can take one when fewer can. */
@@ -113,6 +120,8 @@ export class MetaCopies {
     await this.inflight.get(g);
     if (this.copiesOf(g) < this.required()) this.checkpoint(this.stalePresent());
     this.enough(g);
+    // No disk can take a copy (a pool without disks): meta.db is the only one, and its COMMIT did not sync.
+    if (this.copiesOf(g) === 0) this.meta.makeDurable();
     this.upkeep();
   }
 
@@ -180,8 +189,11 @@ export class MetaCopies {
       const p = c.chain.then(async () => {
         if (c.epoch !== epoch) return;
         try {
-          await appendAsync(log!, at, record);
-          if (c.epoch === epoch) c.upTo = g;
+          const allocated = await appendAsync(log!, at, record, c.allocated);
+          if (c.epoch === epoch) {
+            c.upTo = g;
+            c.allocated = allocated;
+          }
         } catch (err) {
           if (c.epoch === epoch) this.stale(c, err);
         }
@@ -197,6 +209,7 @@ export class MetaCopies {
     c.next = g + 1;
     c.upTo = g;
     c.logBytes += bytes;
+    c.allocated = Math.max(c.allocated, c.logBytes);
     c.logRecords += 1;
   }
 
@@ -345,7 +358,7 @@ export class MetaCopies {
     try {
       const { head, logBytes } = switchHead(c.root, { poolUuid: this.sb.uuid, diskUuid: c.uuid, sb: this.sb }, ckpt, file, records, Date.now());
       c.log = openLog(c.root, head, logBytes);
-      Object.assign(c, { next: upTo + 1, upTo, seen: upTo, logBytes, logRecords: records.length, checkpointGeneration: ckpt.generation,
+      Object.assign(c, { next: upTo + 1, upTo, seen: upTo, logBytes, allocated: logBytes, logRecords: records.length, checkpointGeneration: ckpt.generation,
         checkpointMs: head.checkpoint.writtenMs, lastError: null, serial: c.serial + 1 });
       this.log.info({ disk: c.id, generation: ckpt.generation, records: records.length }, 'metadata checkpoint written');
     } catch (err) {
@@ -365,7 +378,7 @@ export class MetaCopies {
   /** The copy's state as its area says: current when it holds exactly the store's generation. */
   private load(row: DiskRow, known: Area | undefined): Copy {
     const c: Copy = { id: row.id, root: row.path, uuid: row.uuid, log: undefined, next: undefined, upTo: -1, seen: null, logBytes: 0,
-      logRecords: 0, checkpointGeneration: null, checkpointMs: null, serial: 0, epoch: 0, chain: Promise.resolve(), lastError: null };
+      allocated: 0, logRecords: 0, checkpointGeneration: null, checkpointMs: null, serial: 0, epoch: 0, chain: Promise.resolve(), lastError: null };
     const area = present(c) ? known ?? readArea(row.path, this.sb.uuid) : undefined;
     if (!area || area.head.diskUuid !== row.uuid) return c;
     Object.assign(c, { seen: area.newest, checkpointGeneration: area.head.checkpoint.generation, checkpointMs: area.head.checkpoint.writtenMs });
@@ -376,7 +389,7 @@ export class MetaCopies {
       this.stale(c, err);
       return c;
     }
-    Object.assign(c, { next: area.newest + 1, upTo: area.newest, logBytes: area.logEnd, logRecords: area.records.length });
+    Object.assign(c, { next: area.newest + 1, upTo: area.newest, logBytes: area.logEnd, allocated: area.logEnd, logRecords: area.records.length });
     // A checkpoint a crash left unfinished (its head never switched) is not the copy's: it goes.
     const strays = dropStrays(row.path, area.head);
     if (strays.length > 0) this.log.info({ disk: row.id, files: strays }, 'metadata area: files no head names removed');

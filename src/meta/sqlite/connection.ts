@@ -1,6 +1,7 @@
 /**
  * Opening the SQLite store: one database file (better-sqlite3, WAL, synchronous=FULL, so a
- * transaction that returned from COMMIT survives power loss), created with its schema and
+ * transaction that returned from COMMIT survives power loss, until setDurableCommits(false)),
+ * created with its schema and
  * root directory, or upgraded in place from an older schema version.
  */
 import Database from 'better-sqlite3';

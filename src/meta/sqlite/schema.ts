@@ -1,6 +1,6 @@
 /**
- * Metadata schema (format SCHEMA_VERSION below). The store is SQLite in WAL mode with synchronous=FULL:
- * a transaction that returned from COMMIT survives power loss.
+ * Metadata schema (format SCHEMA_VERSION below). The store is SQLite in WAL mode with synchronous=FULL
+ * (NORMAL in a coordinator, whose generations the disks' copies make durable: store.ts setDurableCommits).
  *
  * Every table carries a BLAKE3 `checksum` of its rows' canonical encoding (records.ts)
  * but fragments, whose rows are covered by their extent's checksum, so a corrupt row is

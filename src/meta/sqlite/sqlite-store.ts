@@ -91,6 +91,14 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
       grouping = on;
     },
     groupPending: () => groupOpen,
+    setDurableCommits(on: boolean): void {
+      // NORMAL in WAL mode: a COMMIT appends to the WAL without fsync; the WAL is synced before each checkpoint.
+      db.pragma(`synchronous = ${on ? 'FULL' : 'NORMAL'}`);
+    },
+    makeDurable(): void {
+      // A FULL checkpoint syncs the WAL (every commit in it) before it copies the pages back.
+      db.pragma('wal_checkpoint(FULL)');
+    },
     commitGroup(): number | undefined {
       if (!groupOpen) return undefined;
       if (txnOpen) throw new DfsError('EINTERNAL', 'cannot commit a transaction group while one of its transactions is open');
