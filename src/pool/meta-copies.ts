@@ -18,7 +18,8 @@ import { blake3Async } from '../native';
 import { appendAsync, appendSync, areaDir, checkpointName, dropStrays, openLog, putCheckpointAsync, putCheckpointSync, readArea, sealCheckpoint,
   switchHead, type Area, type Checkpoint } from './meta-area';
 import { inspectCopy, type CopyFinding } from './meta-check';
-import { encodeRecord } from './meta-format';
+import { chainAt } from './meta-chain';
+import { encodeRecord, NO_CHAIN, RECORD_HASH } from './meta-format';
 import { parsePolicy } from './policy';
 import type { Superblock } from './superblock';
 
@@ -70,12 +71,15 @@ export class MetaCopies {
   /** While a background checkpoint is written: the records of the generations committed meanwhile (its new logs start with them). */
   private recent: Map<number, Buffer> | undefined;
   private scratchFiles = 0;
+  /** The hash chain's value at the store's generation: the seal of its record, which the next record carries. */
+  private chain: Buffer;
   private closed = false;
 
   /** `known`: the disks' areas as opening the pool just read them (each is read once per open). */
   constructor(private readonly poolDir: string, private readonly sb: Superblock, private readonly meta: MetaStore,
     private readonly log: Logger, known: readonly Area[] = []) {
     const areas = new Map(known.map((a) => [a.root, a]));
+    this.chain = chainAt(known, meta.generation());
     for (const row of meta.listDisks()) this.copies.set(row.id, this.load(row, areas.get(row.path)));
     meta.onGeneration = (g, payload) => this.generation(g, payload);
     this.checkpoint(this.stalePresent());
@@ -151,13 +155,14 @@ export class MetaCopies {
 
   /** Called at every COMMIT (meta.onGeneration). */
   private generation(g: number, payload: Buffer): void {
-    const record = encodeRecord(this.sb.uuid, g, payload);
+    const record = encodeRecord(this.sb.uuid, g, this.chain, payload);
+    this.chain = Buffer.from(record.subarray(record.length - RECORD_HASH));
     this.recent?.set(g, record);
     if (!this.deferred) {
       for (const c of this.copies.values()) {
         if (c.next !== g) continue;
         try {
-          appendSync(c.fd!, c.logBytes, this.sb.uuid, g, payload);
+          appendSync(c.fd!, c.logBytes, record);
           this.appended(c, g, record.length);
         } catch (err) {
           this.stale(c, err);
@@ -268,7 +273,8 @@ export class MetaCopies {
     let ckpt: Checkpoint;
     try {
       const generation = this.meta.copyTo(tmp);
-      ckpt = sealCheckpoint(generation, fs.readFileSync(tmp));
+      // The copy is of the last COMMIT, whose record's seal is the chain's value now.
+      ckpt = sealCheckpoint(generation, fs.readFileSync(tmp), generation === this.meta.generation() ? this.chain : NO_CHAIN);
     } finally {
       fs.rmSync(tmp, { force: true });
     }
@@ -293,6 +299,7 @@ export class MetaCopies {
   private async checkpointInBackground(targets: Copy[]): Promise<void> {
     if (targets.length === 0 || this.closed) return;
     const serials = new Map(targets.map((c) => [c, c.serial]));
+    const [startGeneration, startChain] = [this.meta.generation(), this.chain];
     const tmp = this.scratch();
     this.recent = new Map();
     try {
@@ -300,7 +307,9 @@ export class MetaCopies {
       try {
         const generation = await this.meta.copyToInWorker(tmp);
         const data = await fs.promises.readFile(tmp);
-        ckpt = sealCheckpoint(generation, data, await blake3Async(data));
+        const record = this.recent.get(generation);
+        const chain = generation === startGeneration ? startChain : record ? record.subarray(record.length - RECORD_HASH) : NO_CHAIN;
+        ckpt = sealCheckpoint(generation, data, chain, await blake3Async(data));
       } catch (err) {
         for (const c of targets) c.lastError = (err as Error).message;
         throw err;
@@ -369,6 +378,11 @@ export class MetaCopies {
     if (!area || area.head.diskUuid !== row.uuid) return c;
     Object.assign(c, { seen: area.newest, checkpointGeneration: area.head.checkpoint.generation, checkpointMs: area.head.checkpoint.writtenMs });
     if (area.newest !== this.meta.generation()) return c;
+    if (!area.seal.equals(this.chain)) {
+      // Its generation, another history: it went on elsewhere while away. Stale; the checkpoint at open replaces it.
+      this.stale(c, new Error(`diverged: holds generation ${area.newest}, but its hash chain differs from the other disks'`));
+      return c;
+    }
     try {
       c.fd = openLog(row.path, area.head, area.logEnd);
     } catch (err) {
