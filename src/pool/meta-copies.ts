@@ -122,7 +122,7 @@ export class MetaCopies {
   /** Each present disk's copy as `check` sees it, read once the appends under way have landed (none is read half-written). */
   async inspect(): Promise<{ diskId: number; path: string; findings: CopyFinding[] }[]> {
     return this.whenQuiet(() => [...this.copies.values()].filter((c) => present(c))
-      .map((c) => ({ diskId: c.id, path: c.root, findings: inspectCopy(c.root, this.sb.uuid, c.uuid, this.meta.generation()) })));
+      .map((c) => ({ diskId: c.id, path: c.root, findings: inspectCopy(c.root, this.sb.uuid, c.uuid, this.meta.generation(), this.chain) })));
   }
 
   /** Give the copies on disks `ids` a fresh checkpoint of the store's last commit, as a stale disk gets; what each got. */
