@@ -307,8 +307,7 @@ export class MetaCopies {
       try {
         const generation = await this.meta.copyToInWorker(tmp);
         const data = await fs.promises.readFile(tmp);
-        const record = this.recent.get(generation);
-        const chain = generation === startGeneration ? startChain : record ? record.subarray(record.length - RECORD_HASH) : NO_CHAIN;
+        const chain = generation === startGeneration ? startChain : this.kept(generation, generation).subarray(-RECORD_HASH);
         ckpt = sealCheckpoint(generation, data, chain, await blake3Async(data));
       } catch (err) {
         for (const c of targets) c.lastError = (err as Error).message;
@@ -330,11 +329,7 @@ export class MetaCopies {
       // Synchronous from here: no commit falls between the records taken and the logs switched.
       const newest = this.meta.generation();
       const records: Buffer[] = [];
-      for (let g = ckpt.generation + 1; g <= newest; g++) {
-        const r = this.recent.get(g);
-        if (!r) throw new DfsError('EINTERNAL', `metadata generation ${g} committed during a checkpoint of ${ckpt.generation} was not kept for its log`);
-        records.push(r);
-      }
+      for (let g = ckpt.generation + 1; g <= newest; g++) records.push(this.kept(g, ckpt.generation));
       for (const [c, file] of files) {
         // Removed meanwhile, or another checkpoint landed first (the one at open, or a group lacking copies): this one is not needed.
         if (this.copies.get(c.id) !== c || c.serial !== serials.get(c)) fs.rmSync(path.join(areaDir(c.root), file), { force: true });
@@ -344,6 +339,13 @@ export class MetaCopies {
       this.recent = undefined;
       await fs.promises.rm(tmp, { force: true });
     }
+  }
+
+  /** The record of generation `g`, committed during the background checkpoint of `of`. */
+  private kept(g: number, of: number): Buffer {
+    const r = this.recent?.get(g);
+    if (!r) throw new DfsError('EINTERNAL', `metadata generation ${g}, committed during a checkpoint of ${of}, was not kept for it`);
+    return r;
   }
 
   /** Make checkpoint `ckpt`, written as `file`, the copy's, its log holding `records` (the generations after it): the copy is current. */
