@@ -13,6 +13,7 @@ import { META_DB } from '../meta/sqlite/sqlite-store';
 import type { MetaStore, OpenMetaStore } from '../meta/store';
 import { fsyncDir } from './durable-file';
 import { readArea, readCheckpoint, type Area } from './meta-area';
+import { splitDiverged } from './meta-chain';
 
 export interface HealReport {
   /** Why the working copy was rebuilt. */
@@ -61,7 +62,8 @@ export function openHealed(poolDir: string, poolUuid: string, openStore: OpenMet
   } catch {
     roots = diskRoots();
   }
-  const areas = roots.map((r) => readArea(r, poolUuid)).filter((a): a is Area => a !== undefined);
+  // A copy whose history differs from the others' (the hash chain) is not healed from.
+  const { agreed: areas } = splitDiverged(roots.map((r) => readArea(r, poolUuid)).filter((a): a is Area => a !== undefined));
   const newest = Math.max(-1, ...areas.map((a) => a.newest));
   const from = meta ? meta.generation() : null;
   if (meta && from! >= newest) return { meta, healed: undefined, areas };

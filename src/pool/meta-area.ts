@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { crashPoint } from '../log/fault-points';
 import { blake3 } from '../native';
 import { writeFileDurable } from './durable-file';
-import { decodeRecords, encodeRecord, HEAD_FORMAT, openHead, sealHead, type AreaHead, type HeadSuperblock, type LogRecord } from './meta-format';
+import { decodeRecords, HEAD_FORMAT, openHead, sealHead, type AreaHead, type HeadSuperblock, type LogRecord } from './meta-format';
 
 export const areaDir = (disk: string): string => path.join(disk, 'meta');
 export const headPath = (disk: string): string => path.join(areaDir(disk), 'head');
@@ -25,6 +25,8 @@ export interface Area {
   logLength: number;
   /** The newest generation the area holds whole. */
   newest: number;
+  /** The hash chain's value at `newest` (the seal of its record, or the head's checkpoint chain). */
+  seal: Buffer;
 }
 
 /** The area of disk `root`, or undefined when it has none, a damaged head, or one of another pool (when `poolUuid` is given). */
@@ -47,10 +49,12 @@ export function areaOf(root: string, head: AreaHead): Area {
   } catch {
     log = undefined;
   }
-  const { records, end } = decodeRecords(log ?? Buffer.alloc(0), head.poolUuid, head.checkpoint.generation + 1);
+  const anchor = Buffer.from(head.checkpoint.chain, 'hex');
+  const { records, end } = decodeRecords(log ?? Buffer.alloc(0), head.poolUuid, head.checkpoint.generation + 1, anchor);
   let length = log?.length ?? -1;
   while (length > end && log![length - 1] === 0) length--;
-  return { root, head, records, logEnd: end, logLength: length, newest: records.at(-1)?.generation ?? head.checkpoint.generation };
+  return { root, head, records, logEnd: end, logLength: length, newest: records.at(-1)?.generation ?? head.checkpoint.generation,
+    seal: records.at(-1)?.seal ?? anchor };
 }
 
 /** The area's checkpoint bytes, or why they cannot be trusted (missing, or failing the head's length or BLAKE3). */
@@ -77,10 +81,12 @@ export interface Checkpoint {
   generation: number;
   data: Buffer;
   blake3: string;
+  /** The hash chain's value at `generation`: the records after it chain on from it. */
+  chain: Buffer;
 }
 
-export function sealCheckpoint(generation: number, data: Buffer, hash: Buffer = blake3(data)): Checkpoint {
-  return { generation, data, blake3: hash.toString('hex') };
+export function sealCheckpoint(generation: number, data: Buffer, chain: Buffer, hash: Buffer = blake3(data)): Checkpoint {
+  return { generation, data, blake3: hash.toString('hex'), chain };
 }
 
 /** A new checkpoint's file name: unique, so that two checkpoints of one generation never write one file. */
@@ -142,7 +148,7 @@ export function switchHead(root: string, id: { poolUuid: string; diskUuid: strin
     fs.closeSync(fd);
   }
   const head: AreaHead = { format: HEAD_FORMAT, poolUuid: id.poolUuid, diskUuid: id.diskUuid, superblock: id.sb, log,
-    checkpoint: { generation: c.generation, file, length: c.data.length, blake3: c.blake3, writtenMs: nowMs } };
+    checkpoint: { generation: c.generation, file, length: c.data.length, blake3: c.blake3, chain: c.chain.toString('hex'), writtenMs: nowMs } };
   // The head's rename and directory fsync also make the new checkpoint's and log's names durable.
   writeFileDurable(headPath(root), sealHead(head));
   dropStrays(root, head);
@@ -169,17 +175,15 @@ export function openLog(root: string, head: AreaHead, end: number): string {
   return file;
 }
 
-/** Append generation `generation`'s record at `at` and fdatasync; returns its length. */
-export function appendSync(file: string, at: number, poolUuid: string, generation: number, payload: Buffer): number {
-  const rec = encodeRecord(poolUuid, generation, payload);
+/** Append a record (meta-format.ts encodeRecord) at `at` and fdatasync. */
+export function appendSync(file: string, at: number, record: Buffer): void {
   const fd = fs.openSync(file, 'r+');
   try {
-    fs.writeSync(fd, rec, 0, rec.length, at);
+    fs.writeSync(fd, record, 0, record.length, at);
     fs.fdatasyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
-  return rec.length;
 }
 
 /** Zeros a coordinator's log is grown by ahead of its records (a reader stops at them, as at a torn tail). */

@@ -18,7 +18,8 @@ import { blake3Async } from '../native';
 import { appendAsync, appendSync, areaDir, checkpointName, dropStrays, openLog, putCheckpointAsync, putCheckpointSync, readArea, sealCheckpoint,
   switchHead, type Area, type Checkpoint } from './meta-area';
 import { inspectCopy, type CopyFinding } from './meta-check';
-import { encodeRecord } from './meta-format';
+import { chainAt } from './meta-chain';
+import { encodeRecord, NO_CHAIN, RECORD_HASH } from './meta-format';
 import { parsePolicy } from './policy';
 import type { Superblock } from './superblock';
 
@@ -73,12 +74,15 @@ export class MetaCopies {
   /** While a background checkpoint is written: the records of the generations committed meanwhile (its new logs start with them). */
   private recent: Map<number, Buffer> | undefined;
   private scratchFiles = 0;
+  /** The hash chain's value at the store's generation: the seal of its record, which the next record carries. */
+  private chain: Buffer;
   private closed = false;
 
   /** `known`: the disks' areas as opening the pool just read them (each is read once per open). */
   constructor(private readonly poolDir: string, private readonly sb: Superblock, private readonly meta: MetaStore,
     private readonly log: Logger, known: readonly Area[] = []) {
     const areas = new Map(known.map((a) => [a.root, a]));
+    this.chain = chainAt(known, meta.generation());
     for (const row of meta.listDisks()) this.copies.set(row.id, this.load(row, areas.get(row.path)));
     meta.onGeneration = (g, payload) => this.generation(g, payload);
     this.checkpoint(this.stalePresent());
@@ -128,7 +132,7 @@ export class MetaCopies {
   /** Each present disk's copy as `check` sees it, read once the appends under way have landed (none is read half-written). */
   async inspect(): Promise<{ diskId: number; path: string; findings: CopyFinding[] }[]> {
     return this.whenQuiet(() => [...this.copies.values()].filter((c) => present(c))
-      .map((c) => ({ diskId: c.id, path: c.root, findings: inspectCopy(c.root, this.sb.uuid, c.uuid, this.meta.generation()) })));
+      .map((c) => ({ diskId: c.id, path: c.root, findings: inspectCopy(c.root, this.sb.uuid, c.uuid, this.meta.generation(), this.chain) })));
   }
 
   /** Give the copies on disks `ids` a fresh checkpoint of the store's last commit, as a stale disk gets; what each got. */
@@ -161,13 +165,14 @@ export class MetaCopies {
 
   /** Called at every COMMIT (meta.onGeneration). */
   private generation(g: number, payload: Buffer): void {
-    const record = encodeRecord(this.sb.uuid, g, payload);
+    const record = encodeRecord(this.sb.uuid, g, this.chain, payload);
+    this.chain = Buffer.from(record.subarray(record.length - RECORD_HASH));
     this.recent?.set(g, record);
     if (!this.deferred) {
       for (const c of this.copies.values()) {
         if (c.next !== g) continue;
         try {
-          appendSync(c.log!, c.logBytes, this.sb.uuid, g, payload);
+          appendSync(c.log!, c.logBytes, record);
           this.appended(c, g, record.length);
         } catch (err) {
           this.stale(c, err);
@@ -282,7 +287,8 @@ export class MetaCopies {
     let ckpt: Checkpoint;
     try {
       const generation = this.meta.copyTo(tmp);
-      ckpt = sealCheckpoint(generation, fs.readFileSync(tmp));
+      // The copy is of the last COMMIT, whose record's seal is the chain's value now.
+      ckpt = sealCheckpoint(generation, fs.readFileSync(tmp), generation === this.meta.generation() ? this.chain : NO_CHAIN);
     } finally {
       fs.rmSync(tmp, { force: true });
     }
@@ -307,6 +313,7 @@ export class MetaCopies {
   private async checkpointInBackground(targets: Copy[]): Promise<void> {
     if (targets.length === 0 || this.closed) return;
     const serials = new Map(targets.map((c) => [c, c.serial]));
+    const [startGeneration, startChain] = [this.meta.generation(), this.chain];
     const tmp = this.scratch();
     this.recent = new Map();
     try {
@@ -314,7 +321,8 @@ export class MetaCopies {
       try {
         const generation = await this.meta.copyToInWorker(tmp);
         const data = await fs.promises.readFile(tmp);
-        ckpt = sealCheckpoint(generation, data, await blake3Async(data));
+        const chain = generation === startGeneration ? startChain : this.kept(generation, generation).subarray(-RECORD_HASH);
+        ckpt = sealCheckpoint(generation, data, chain, await blake3Async(data));
       } catch (err) {
         for (const c of targets) c.lastError = (err as Error).message;
         throw err;
@@ -335,11 +343,7 @@ export class MetaCopies {
       // Synchronous from here: no commit falls between the records taken and the logs switched.
       const newest = this.meta.generation();
       const records: Buffer[] = [];
-      for (let g = ckpt.generation + 1; g <= newest; g++) {
-        const r = this.recent.get(g);
-        if (!r) throw new DfsError('EINTERNAL', `metadata generation ${g} committed during a checkpoint of ${ckpt.generation} was not kept for its log`);
-        records.push(r);
-      }
+      for (let g = ckpt.generation + 1; g <= newest; g++) records.push(this.kept(g, ckpt.generation));
       for (const [c, file] of files) {
         // Removed meanwhile, or another checkpoint landed first (the one at open, or a group lacking copies): this one is not needed.
         if (this.copies.get(c.id) !== c || c.serial !== serials.get(c)) fs.rmSync(path.join(areaDir(c.root), file), { force: true });
@@ -349,6 +353,13 @@ export class MetaCopies {
       this.recent = undefined;
       await fs.promises.rm(tmp, { force: true });
     }
+  }
+
+  /** The record of generation `g`, committed during the background checkpoint of `of`. */
+  private kept(g: number, of: number): Buffer {
+    const r = this.recent?.get(g);
+    if (!r) throw new DfsError('EINTERNAL', `metadata generation ${g}, committed during a checkpoint of ${of}, was not kept for it`);
+    return r;
   }
 
   /** Make checkpoint `ckpt`, written as `file`, the copy's, its log holding `records` (the generations after it): the copy is current. */
@@ -383,6 +394,11 @@ export class MetaCopies {
     if (!area || area.head.diskUuid !== row.uuid) return c;
     Object.assign(c, { seen: area.newest, checkpointGeneration: area.head.checkpoint.generation, checkpointMs: area.head.checkpoint.writtenMs });
     if (area.newest !== this.meta.generation()) return c;
+    if (!area.seal.equals(this.chain)) {
+      // Its generation, another history: it went on elsewhere while away. Stale; the checkpoint at open replaces it.
+      this.stale(c, new Error(`diverged: holds generation ${area.newest}, but its hash chain differs from the other disks'`));
+      return c;
+    }
     try {
       c.log = openLog(row.path, area.head, area.logEnd);
     } catch (err) {

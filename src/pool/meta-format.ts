@@ -9,19 +9,25 @@ import { openJson, sealJson } from './durable-file';
 import type { Superblock } from './superblock';
 
 export const RECORD_MAGIC = Buffer.from('DFML', 'ascii');
-export const RECORD_MAJOR = 1;
+/** 2: each record carries the seal of the one before (the hash chain). */
+export const RECORD_MAJOR = 2;
 export const RECORD_MINOR = 0;
-/** magic 4, major 2, minor 2, pool uuid 16, generation 8, payload length 4. */
-export const RECORD_HEADER = 36;
+/** magic 4, major 2, minor 2, pool uuid 16, generation 8, previous seal 32, payload length 4. */
+export const RECORD_HEADER = 68;
 export const RECORD_HASH = 32;
+/** The chain's value before any record is known (a new pool; a checkpoint of a generation no disk had the record of). */
+export const NO_CHAIN = Buffer.alloc(RECORD_HASH);
 /** A payload longer than this is damage, not a generation (a group's writes stay far below it). */
 export const RECORD_MAX_PAYLOAD = 1 << 30;
 
-export const HEAD_FORMAT = 1;
+/** 2: the checkpoint names the chain's value at its generation. */
+export const HEAD_FORMAT = 2;
 
 export interface LogRecord {
   generation: number;
   payload: Buffer;
+  /** The record's BLAKE3 (its last 32 bytes): the chain's value at its generation, which the next record carries. */
+  seal: Buffer;
 }
 
 export function uuidBytes(uuid: string): Buffer {
@@ -30,15 +36,16 @@ export function uuidBytes(uuid: string): Buffer {
   return Buffer.from(hex, 'hex');
 }
 
-/** One framed record: header, payload, BLAKE3 of both. */
-export function encodeRecord(poolUuid: string, generation: number, payload: Buffer): Buffer {
+/** One framed record: header (with `prev`, the seal of the generation before), payload, BLAKE3 of both. */
+export function encodeRecord(poolUuid: string, generation: number, prev: Buffer, payload: Buffer): Buffer {
   const out = Buffer.alloc(RECORD_HEADER + payload.length + RECORD_HASH);
   RECORD_MAGIC.copy(out, 0);
   out.writeUInt16LE(RECORD_MAJOR, 4);
   out.writeUInt16LE(RECORD_MINOR, 6);
   uuidBytes(poolUuid).copy(out, 8);
   out.writeBigUInt64LE(BigInt(generation), 24);
-  out.writeUInt32LE(payload.length, 32);
+  prev.copy(out, 32);
+  out.writeUInt32LE(payload.length, 64);
   payload.copy(out, RECORD_HEADER);
   blake3(out.subarray(0, RECORD_HEADER + payload.length)).copy(out, RECORD_HEADER + payload.length);
   return out;
@@ -46,23 +53,25 @@ export function encodeRecord(poolUuid: string, generation: number, payload: Buff
 
 /**
  * The records of a log, in order, while they verify, belong to `poolUuid` and follow
- * each other from `firstGeneration`; `end` is where the good records stop (a torn or
- * damaged tail, or anything after it, is not trusted).
+ * each other from `firstGeneration`, each carrying the seal of the one before (the first:
+ * `anchor`); `end` is where the good records stop (a torn or damaged tail, or anything
+ * after it, is not trusted).
  */
-export function decodeRecords(log: Buffer, poolUuid: string, firstGeneration: number): { records: LogRecord[]; end: number } {
+export function decodeRecords(log: Buffer, poolUuid: string, firstGeneration: number, anchor: Buffer): { records: LogRecord[]; end: number } {
   const uuid = uuidBytes(poolUuid);
   const records: LogRecord[] = [];
   let at = 0;
   while (at + RECORD_HEADER + RECORD_HASH <= log.length) {
     const h = log.subarray(at, at + RECORD_HEADER);
     if (!h.subarray(0, 4).equals(RECORD_MAGIC) || h.readUInt16LE(4) !== RECORD_MAJOR || !h.subarray(8, 24).equals(uuid)) break;
-    const length = h.readUInt32LE(32);
+    const length = h.readUInt32LE(64);
     const generation = Number(h.readBigUInt64LE(24));
     const end = at + RECORD_HEADER + length + RECORD_HASH;
     if (length > RECORD_MAX_PAYLOAD || end > log.length || generation !== firstGeneration + records.length) break;
-    const sealed = log.subarray(at, end - RECORD_HASH);
-    if (!blake3(sealed).equals(log.subarray(end - RECORD_HASH, end))) break;
-    records.push({ generation, payload: Buffer.from(log.subarray(at + RECORD_HEADER, end - RECORD_HASH)) });
+    if (!h.subarray(32, 64).equals(records.at(-1)?.seal ?? anchor)) break;
+    const seal = log.subarray(end - RECORD_HASH, end);
+    if (!blake3(log.subarray(at, end - RECORD_HASH)).equals(seal)) break;
+    records.push({ generation, payload: Buffer.from(log.subarray(at + RECORD_HEADER, end - RECORD_HASH)), seal: Buffer.from(seal) });
     at = end;
   }
   return { records, end: at };
@@ -78,7 +87,8 @@ export interface AreaHead {
   diskUuid: string;
   /** The pool's superblock, so that `import` can rebuild pool.json from a disk. */
   superblock: HeadSuperblock;
-  checkpoint: { generation: number; file: string; length: number; blake3: string; writtenMs: number };
+  /** chain: hex, the seal of generation `generation`'s record (NO_CHAIN when it was not known). */
+  checkpoint: { generation: number; file: string; length: number; blake3: string; chain: string; writtenMs: number };
   /** The log of the generations after the checkpoint's. */
   log: string;
 }
@@ -89,7 +99,7 @@ export function sealHead(h: AreaHead): string {
     format: h.format, poolUuid: h.poolUuid, diskUuid: h.diskUuid,
     superblock: { format: sb.format, uuid: sb.uuid, createdMs: sb.createdMs, policy: sb.policy, extentSize: sb.extentSize, inlineMax: sb.inlineMax },
     checkpoint: { generation: h.checkpoint.generation, file: h.checkpoint.file, length: h.checkpoint.length, blake3: h.checkpoint.blake3,
-      writtenMs: h.checkpoint.writtenMs },
+      chain: h.checkpoint.chain, writtenMs: h.checkpoint.writtenMs },
     log: h.log,
   });
 }

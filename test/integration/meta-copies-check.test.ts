@@ -2,12 +2,14 @@
  * `check` verifies every disk's metadata copy (head, checkpoint, log, currency) and
  * `check --repair` gives each damaged or stale copy a fresh checkpoint. Planted while a
  * coordinator serves (opening a pool offline brings stale copies up to date by itself), so
- * check runs there, through the CLI.
+ * check runs there, through the CLI. A copy at the store's generation with another history
+ * (its hash chain differs) is found too.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { decodeRecords, encodeRecord } from '../../src/pool/meta-format';
 import { fails, ok, type Json } from '../helpers/cli';
 import { makePool, startCoordinator, stopCoordinator } from '../helpers/mount';
 import { Rng } from '../helpers/random';
@@ -103,6 +105,49 @@ test('check lists a flipped checkpoint byte, a truncated log and a stale copy by
       for (const [name, data] of files) assert.ok(fs.readFileSync(path.join(mnt, name)).equals(data), `${name} reads back identical`);
     } finally {
       await stopCoordinator(mnt, c2.child);
+    }
+  } finally {
+    rmrf(root);
+  }
+});
+
+test('check finds a copy at the store\'s generation with another history (its hash chain differs); --repair renews it', async () => {
+  const root = tmpDir('dfs-metacheck-');
+  const mnt = path.join(root, 'mnt');
+  try {
+    const { pool, disks } = makePool(root, 6, 'rs:4+2', '1M');
+    const c = await startCoordinator(pool, mnt);
+    try {
+      writeSynced(path.join(mnt, 'a'), new Rng(1415).bytes(50_000));
+      assert.deepEqual(ok('check', pool).problems, []);
+      // Disk 4's newest record replaced by one of the same generation and length, sealed whole, chained
+      // to the same predecessor, with another payload: what a disk that went on elsewhere would hold.
+      const h = JSON.parse(fs.readFileSync(path.join(disks[3]!, 'meta', 'head'), 'utf8')) as { poolUuid: string; log: string;
+        checkpoint: { generation: number; chain: string } };
+      const logFile = path.join(disks[3]!, 'meta', h.log);
+      const log = fs.readFileSync(logFile);
+      const anchor = Buffer.from(h.checkpoint.chain, 'hex');
+      const { records, end } = decodeRecords(log, h.poolUuid, h.checkpoint.generation + 1, anchor);
+      assert.equal(end, log.length);
+      const last = records.at(-1)!;
+      assert.ok(last.payload.length > 0);
+      const other = Buffer.from(last.payload);
+      other[other.length - 1] ^= 0x01;
+      const forged = encodeRecord(h.poolUuid, last.generation, records.at(-2)?.seal ?? anchor, other);
+      const fd = fs.openSync(logFile, 'r+');
+      try {
+        fs.writeSync(fd, forged, 0, forged.length, log.length - forged.length);
+      } finally {
+        fs.closeSync(fd);
+      }
+      const found = fails('ECHECK', ['check', pool]);
+      assert.deepEqual(metaProblems(found), [{ kind: 'meta-copy-diverged', disk: 4, repaired: false }]);
+      assert.match((found.problems as Json[])[0]!.message as string,
+        new RegExp(`^metadata copy on disk 4: the copy on .*disk3 holds generation ${last.generation} with another history: its hash chain there is [0-9a-f]{16}\\.\\.\\., the pool's [0-9a-f]{16}\\.\\.\\.$`));
+      assert.deepEqual(metaProblems(ok('check', pool, '--repair')), [{ kind: 'meta-copy-diverged', disk: 4, repaired: true }]);
+      assert.deepEqual(ok('check', pool).problems, []);
+    } finally {
+      await stopCoordinator(mnt, c.child);
     }
   } finally {
     rmrf(root);

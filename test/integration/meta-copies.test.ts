@@ -383,3 +383,52 @@ test('a disk away while generations commit: its stale copy never wins, and it is
     rmrf(root);
   }
 });
+
+test('a disk that went on elsewhere holds the same generation with another history: the hash chain keeps it from being healed from or taken as current', async () => {
+  const root = tmpDir('dfs-metacopies-');
+  try {
+    const { pool, disks } = makePool(root, 6, 'rs:4+2', '1M');
+    const src = path.join(root, 'src');
+    fs.writeFileSync(src, 'before the fork');
+    ok('put', pool, src, '/early');
+    // The whole pool as it is now: pool directory and every disk's area.
+    const saved = path.join(root, 'saved');
+    fs.cpSync(pool, path.join(saved, 'pool'), { recursive: true });
+    disks.forEach((d, i) => fs.cpSync(path.join(d, 'meta'), path.join(saved, `meta${i}`), { recursive: true }));
+    // One history, which disk 3 keeps.
+    fs.writeFileSync(src, 'written elsewhere');
+    ok('put', pool, src, '/x');
+    const n = generation(pool);
+    const elsewhere = path.join(root, 'elsewhere');
+    fs.cpSync(path.join(disks[2]!, 'meta'), elsewhere, { recursive: true });
+    // The pool's history: from the same point, the same writes with other bytes.
+    rmrf(pool);
+    fs.cpSync(path.join(saved, 'pool'), pool, { recursive: true });
+    disks.forEach((d, i) => {
+      rmrf(path.join(d, 'meta'));
+      fs.cpSync(path.join(saved, `meta${i}`), path.join(d, 'meta'), { recursive: true });
+    });
+    fs.writeFileSync(src, 'written in the pool');
+    ok('put', pool, src, '/x');
+    assert.equal(generation(pool), n, 'both histories reach the same generation');
+    // Disk 3 comes back holding the other history's generation n.
+    rmrf(path.join(disks[2]!, 'meta'));
+    fs.cpSync(elsewhere, path.join(disks[2]!, 'meta'), { recursive: true });
+    assert.deepEqual(diskGenerations(root), disks.map(() => n));
+
+    // The pool directory lost; the diverged disk named last (the disk whose records a heal would take last).
+    rmrf(pool);
+    const imported = ok('import', pool, ...disks.filter((d) => d !== disks[2]), disks[2]!);
+    assert.equal(imported.generation, n);
+    const out = path.join(root, 'out');
+    ok('get', pool, '/x', out);
+    assert.equal(fs.readFileSync(out, 'utf8'), 'written in the pool');
+    // Opened, disk 3 was not taken as current: it got a fresh checkpoint of generation n; the others kept theirs.
+    const copies = ok('status', pool).metaCopies.disks as { state: string; checkpointGeneration: number }[];
+    assert.deepEqual(copies.map((d) => d.state), disks.map(() => 'current'));
+    assert.deepEqual(copies.map((d) => d.checkpointGeneration === n), [false, false, true, false, false, false]);
+    assert.deepEqual(ok('check', pool).problems, []);
+  } finally {
+    rmrf(root);
+  }
+});

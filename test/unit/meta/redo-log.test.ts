@@ -98,24 +98,44 @@ test('replaying each generation\'s recorded writes onto the checkpoint gives the
   });
 });
 
+/** Records chained from `anchor`: each carries the seal (last 32 bytes) of the one before. */
+function chained(anchor: Buffer, first: number, payloads: Buffer[]): Buffer[] {
+  const out: Buffer[] = [];
+  for (const [i, p] of payloads.entries()) out.push(encodeRecord(POOL, first + i, out.at(-1)?.subarray(-32) ?? anchor, p));
+  return out;
+}
+
 test('a log record round-trips, and a flipped byte anywhere in it (or another pool) is rejected with what follows', () => {
+  const anchor = Buffer.alloc(32, 9);
   const payloads = [Buffer.from('first'), Buffer.alloc(0), Buffer.from('third generation')];
-  const log = Buffer.concat(payloads.map((p, i) => encodeRecord(POOL, 11 + i, p)));
-  const whole = decodeRecords(log, POOL, 11);
+  const recs = chained(anchor, 11, payloads);
+  const log = Buffer.concat(recs);
+  const whole = decodeRecords(log, POOL, 11, anchor);
   assert.deepEqual(whole.records.map((r) => [r.generation, r.payload.toString()]), [[11, 'first'], [12, ''], [13, 'third generation']]);
+  assert.deepEqual(whole.records.map((r) => r.seal), recs.map((r) => r.subarray(-32)));
   assert.equal(whole.end, log.length);
-  const first = encodeRecord(POOL, 11, payloads[0]!).length;
+  const first = recs[0]!.length;
   for (let at = first; at < log.length; at++) {
     const bad = Buffer.from(log);
     bad[at] = bad[at]! ^ 0x01;
-    const got = decodeRecords(bad, POOL, 11);
+    const got = decodeRecords(bad, POOL, 11, anchor);
     // The second record is the damaged one (or, from its end on, the third).
     const second = first + RECORD_HEADER + 32;
     assert.equal(got.records.length, at < second ? 1 : 2, `byte ${at} flipped`);
   }
-  assert.equal(decodeRecords(log, '1e6fd577-940d-48fa-abf5-4f0b3e08b201', 11).records.length, 0, 'another pool\'s records are not ours');
-  assert.equal(decodeRecords(log, POOL, 12).records.length, 0, 'a record out of sequence is not taken');
-  assert.equal(decodeRecords(log.subarray(0, log.length - 1), POOL, 11).records.length, 2, 'a torn tail is dropped');
+  assert.equal(decodeRecords(log, '1e6fd577-940d-48fa-abf5-4f0b3e08b201', 11, anchor).records.length, 0, 'another pool\'s records are not ours');
+  assert.equal(decodeRecords(log, POOL, 12, anchor).records.length, 0, 'a record out of sequence is not taken');
+  assert.equal(decodeRecords(log.subarray(0, log.length - 1), POOL, 11, anchor).records.length, 2, 'a torn tail is dropped');
+});
+
+test('the hash chain: a record sealed whole but carrying another history (another anchor or predecessor) ends the log there', () => {
+  const anchor = Buffer.alloc(32, 9);
+  const ours = chained(anchor, 11, [Buffer.from('a'), Buffer.from('b'), Buffer.from('c')]);
+  assert.equal(decodeRecords(Buffer.concat(ours), POOL, 11, Buffer.alloc(32, 8)).records.length, 0, 'another anchor: none of it');
+  // Generation 12 as a disk that went on elsewhere wrote it: same generation, same anchor, another payload.
+  const theirs = chained(anchor, 11, [Buffer.from('a'), Buffer.from('B'), Buffer.from('c')]);
+  assert.equal(decodeRecords(Buffer.concat([ours[0]!, ours[1]!, theirs[2]!]), POOL, 11, anchor).records.length, 2, 'its 13 follows another 12');
+  assert.equal(decodeRecords(Buffer.concat([ours[0]!, theirs[1]!, ours[2]!]), POOL, 11, anchor).records.length, 2, 'our 13 does not follow its 12');
 });
 
 test('copyToInWorker makes, on a worker thread, the same copy as copyTo while a group is open (the last COMMIT, never the group)', async () => {
