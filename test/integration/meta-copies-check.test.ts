@@ -25,8 +25,18 @@ function writeSynced(file: string, data: Buffer): void {
   }
 }
 
-function head(disk: string): { checkpoint: { file: string }; log: string } {
-  return JSON.parse(fs.readFileSync(path.join(disk, 'meta', 'head'), 'utf8')) as { checkpoint: { file: string }; log: string };
+interface Head { poolUuid: string; checkpoint: { file: string; generation: number; chain: string }; log: string }
+
+function head(disk: string): Head {
+  return JSON.parse(fs.readFileSync(path.join(disk, 'meta', 'head'), 'utf8')) as Head;
+}
+
+/** A disk's log records, and where they end (a coordinator's log goes on in zeros written ahead). */
+function logRecords(disk: string): { file: string; log: Buffer } & ReturnType<typeof decodeRecords> {
+  const h = head(disk);
+  const file = path.join(disk, 'meta', h.log);
+  const log = fs.readFileSync(file);
+  return { file, log, ...decodeRecords(log, h.poolUuid, h.checkpoint.generation + 1, Buffer.from(h.checkpoint.chain, 'hex')) };
 }
 
 function metaProblems(report: Json): Json[] {
@@ -60,9 +70,8 @@ test('check lists a flipped checkpoint byte, a truncated log and a stale copy by
       bytes[bytes.length >> 1] ^= 0x40;
       fs.writeFileSync(ckpt, bytes);
       // Disk 2: its log cut in the middle of its last record.
-      const log = path.join(disks[1]!, 'meta', head(disks[1]!).log);
-      const size = fs.statSync(log).size;
-      assert.ok(size > 100, 'the log holds the records of the writes');
+      const { file: log, records: written, end: size } = logRecords(disks[1]!);
+      assert.ok(written.length >= 6, `the log holds a record per fsync at least (${written.length})`);
       fs.truncateSync(log, size - 7);
       // Disk 3: the area it had three generations ago copied back.
       rmrf(path.join(disks[2]!, 'meta'));
@@ -122,13 +131,10 @@ test('check finds a copy at the store\'s generation with another history (its ha
       assert.deepEqual(ok('check', pool).problems, []);
       // Disk 4's newest record replaced by one of the same generation and length, sealed whole, chained
       // to the same predecessor, with another payload: what a disk that went on elsewhere would hold.
-      const h = JSON.parse(fs.readFileSync(path.join(disks[3]!, 'meta', 'head'), 'utf8')) as { poolUuid: string; log: string;
-        checkpoint: { generation: number; chain: string } };
-      const logFile = path.join(disks[3]!, 'meta', h.log);
-      const log = fs.readFileSync(logFile);
+      const h = head(disks[3]!);
       const anchor = Buffer.from(h.checkpoint.chain, 'hex');
-      const { records, end } = decodeRecords(log, h.poolUuid, h.checkpoint.generation + 1, anchor);
-      assert.equal(end, log.length);
+      const { file: logFile, log, records, end } = logRecords(disks[3]!);
+      assert.ok(log.subarray(end).equals(Buffer.alloc(log.length - end)), 'the log ends in the zeros a coordinator writes ahead');
       const last = records.at(-1)!;
       assert.ok(last.payload.length > 0);
       const other = Buffer.from(last.payload);
@@ -136,7 +142,7 @@ test('check finds a copy at the store\'s generation with another history (its ha
       const forged = encodeRecord(h.poolUuid, last.generation, records.at(-2)?.seal ?? anchor, other);
       const fd = fs.openSync(logFile, 'r+');
       try {
-        fs.writeSync(fd, forged, 0, forged.length, log.length - forged.length);
+        fs.writeSync(fd, forged, 0, forged.length, end - forged.length);
       } finally {
         fs.closeSync(fd);
       }
