@@ -111,6 +111,7 @@ export class Engine extends EventEmitter implements EngineServices {
   async close(): Promise<void> {
     await this.jobs.stop();
     await this.txg.stop();
+    await this.intentLog.close();
     await this.work.close();
     this.pool.close();
   }

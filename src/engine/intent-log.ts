@@ -53,6 +53,8 @@ export class IntentLog {
   private bytesSinceReset = 0;
   /** The commit being prepared carries records over: the logs must not be emptied after it. */
   private carrying = false;
+  /** The last group commit left no record valid (committed, nothing carried). */
+  private obsolete = true;
 
   constructor(private readonly pool: Pool, private readonly placement: Placement, private readonly metrics: Metrics) {
     this.poolId = uuidBytes(pool.superblock.uuid);
@@ -83,8 +85,10 @@ export class IntentLog {
       }),
       finish: async (committed) => {
         try {
+          this.obsolete = committed && !this.carrying;
           if (committed) {
-            if (!this.carrying) await this.reset([...this.written]);
+            // Kept allocated: the next fsync's append overwrites it from the start (see FragmentStore.resetLog).
+            if (!this.carrying) await this.reset([...this.written], { keepSpace: true });
           }
         } finally {
           this.carrying = false;
@@ -158,6 +162,7 @@ export class IntentLog {
     const bytes = encodeRecords(this.poolId, records);
     const disks = this.targets();
     for (const id of disks) this.written.add(id);
+    this.obsolete = false;
     this.bytesSinceReset += bytes.length;
     await Promise.all(disks.map((id) => this.pool.store(id).appendLog(bytes)));
     this.metrics.intentLogBytes.inc(bytes.length * disks.length);
@@ -189,12 +194,20 @@ export class IntentLog {
     return sizes.some((n) => n > 0);
   }
 
+  /**
+   * At shutdown, after the last group commit: logs whose records are all obsolete are
+   * truncated, so the next open finds nothing to replay (a log kept allocated is not empty).
+   */
+  async close(): Promise<void> {
+    if (this.obsolete) await this.reset(this.pool.disks().map((d) => d.id));
+  }
+
   /** Empty these disks' logs (best effort: a stale record names an old generation and is never applied). */
-  async reset(disks: number[]): Promise<void> {
+  async reset(disks: number[], opts: { keepSpace?: boolean } = {}): Promise<void> {
     this.bytesSinceReset = 0;
     await Promise.all(disks.map(async (id) => {
       if (!this.pool.disk(id)) return;
-      await this.pool.store(id).resetLog().catch(() => undefined);
+      await this.pool.store(id).resetLog(opts).catch(() => undefined);
       this.written.delete(id);
     }));
   }

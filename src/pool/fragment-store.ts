@@ -67,8 +67,13 @@ export interface FragmentStore {
   appendLog(bytes: Uint8Array): Promise<void>;
   /** The whole intent log as stored (empty when there is none); the caller verifies its records. */
   readLog(): Promise<Buffer>;
-  /** Empty the intent log (its records are obsolete: a newer group is committed). */
-  resetLog(): Promise<void>;
+  /**
+   * Empty the intent log (its records are obsolete: a newer group is committed). keepSpace:
+   * keep the file's bytes, and write the next records over them from the start (their
+   * fdatasync then changes no file size); the obsolete records after them name older
+   * generations, which replay never applies.
+   */
+  resetLog(opts?: { keepSpace?: boolean }): Promise<void>;
   /** Release what the store keeps open between calls (the intent log's descriptor); a later call reopens. */
   close(): void;
 }

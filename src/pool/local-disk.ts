@@ -14,10 +14,22 @@ import { readLabel, type DiskLabel } from './label';
 const FRAG_NAME = /^([0-9a-f]{32})\.(\d+)$/;
 /** The intent log: records of fsyncs since the last committed group (docs/FORMAT.md). */
 const LOG_NAME = 'intent.log';
+/**
+ * Zeros an intent log grows by ahead of its records: an append within them changes no
+ * file size, so its fdatasync flushes the data alone, not the filesystem's journal too.
+ */
+const LOG_GROW_BYTES = 1024 * 1024;
+/** A log kept allocated over a reset up to this size; past it a reset gives the space back. */
+const LOG_KEEP_BYTES = 8 * 1024 * 1024;
+const LOG_ZEROS = Buffer.alloc(LOG_GROW_BYTES);
 
 export class LocalDisk implements FragmentStore {
   /** The intent log, open for appends since the first (closed by close(), or after a failed append). */
   private logHandle: Promise<fs.promises.FileHandle> | undefined;
+  /** Where the next record goes (undefined: not known yet, the file's end at the first append). */
+  private logAt: number | undefined;
+  /** Bytes the log file holds (records, then zeros or obsolete records after them). */
+  private logAllocated = 0;
 
   constructor(readonly id: number, private readonly root: string) {}
 
@@ -127,12 +139,23 @@ export class LocalDisk implements FragmentStore {
     const file = path.join(this.root, LOG_NAME);
     try {
       // Never create the disk root: an unmounted disk must fail, not fill the root filesystem.
-      const fh = (this.logHandle ??= fs.promises.open(file, 'a'));
+      // Not O_APPEND: records are written at logAt, over zeros or obsolete records after a reset.
+      const fh = (this.logHandle ??= fs.promises.open(file, fs.constants.O_RDWR | fs.constants.O_CREAT));
       try {
         const h = await fh;
-        await h.write(bytes);
+        if (this.logAt === undefined) {
+          // The first append since the log was last emptied by truncation (replay at a coordinator's start does): its end.
+          this.logAt = (await h.stat()).size;
+          this.logAllocated = this.logAt;
+        }
+        const end = this.logAt + bytes.length;
+        await h.write(bytes, 0, bytes.length, this.logAt);
+        // A reader stops at zeros as at a torn tail; they go into the same sync.
+        if (end > this.logAllocated) await h.write(LOG_ZEROS, 0, LOG_ZEROS.length, end);
         await h.datasync();
         if ((await h.stat()).nlink === 0) throw Object.assign(new Error('the log was unlinked while open'), { code: 'ENOENT' });
+        this.logAt = end;
+        this.logAllocated = Math.max(this.logAllocated, end + LOG_GROW_BYTES);
       } catch (err) {
         this.closeLog();
         throw err;
@@ -151,8 +174,15 @@ export class LocalDisk implements FragmentStore {
     }
   }
 
-  async resetLog(): Promise<void> {
+  async resetLog(opts: { keepSpace?: boolean } = {}): Promise<void> {
+    if (opts.keepSpace && this.logAt !== undefined && this.logAllocated <= LOG_KEEP_BYTES) {
+      // The records left behind name older generations, so replay ignores them; the next append overwrites them.
+      this.logAt = 0;
+      return;
+    }
     // Truncating, not unlinking: no directory change to sync; the next append's fdatasync carries the new size.
+    this.logAt = 0;
+    this.logAllocated = 0;
     await fs.promises.truncate(path.join(this.root, LOG_NAME), 0).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw fromOsCode(err.code, `disk ${this.id}: cannot reset the intent log: ${err.message}`);
     });

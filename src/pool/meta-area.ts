@@ -195,17 +195,36 @@ const ZEROS = Buffer.alloc(LOG_GROW_BYTES);
  * Bytes up to `allocated` are already in the file (zeros, synced): a record within them
  * changes no file size, so its fdatasync flushes the data alone, not the filesystem's
  * journal too. Past them, LOG_GROW_BYTES of zeros follow the record into the same sync.
- * Returns the bytes now allocated.
+ * Returns the bytes now allocated. sync false: written, not yet durable (syncFile later).
  */
-export async function appendAsync(file: string, at: number, record: Buffer, allocated: number): Promise<number> {
+export async function appendAsync(file: string, at: number, record: Buffer, allocated: number, sync = true): Promise<number> {
   const fh = await fs.promises.open(file, 'r+');
   try {
     const end = at + record.length;
     await fh.write(record, 0, record.length, at);
     if (end > allocated) await fh.write(ZEROS, 0, ZEROS.length, end);
-    await fh.datasync();
+    if (sync) await fh.datasync();
     return end > allocated ? end + ZEROS.length : allocated;
   } finally {
     await fh.close();
+  }
+}
+
+/** fdatasync a log written with appendAsync(..., sync false). */
+export async function syncFile(file: string): Promise<void> {
+  const fh = await fs.promises.open(file, 'r+');
+  try {
+    await fh.datasync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export function syncFileSync(file: string): void {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    fs.fdatasyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
   }
 }

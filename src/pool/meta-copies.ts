@@ -5,7 +5,9 @@
  * pool's policy). A disk whose copy is missing or behind gets a fresh checkpoint (at open
  * and offline at once; in a coordinator in the background) and counts only after it.
  * Without groups (offline CLI) appends are synchronous with each commit; in a coordinator
- * they run in parallel and the group's commit waits for them (durable()).
+ * they run in parallel and the group's commit waits for the first m+1 (durable()): those
+ * fdatasync every record, the others every LAZY_SYNC_EVERY generations (a crash may leave
+ * them behind, and a copy behind is brought up to date on open).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,11 +15,11 @@ import { DfsError } from '../errors';
 import type { Logger } from '../log/logger';
 import type { DiskRow } from '../meta/records';
 import type { MetaStore } from '../meta/store';
-import { readLabel } from './label';
 import { blake3Async } from '../native';
-import { appendAsync, appendSync, areaDir, checkpointName, dropStrays, openLog, putCheckpointAsync, putCheckpointSync, readArea, sealCheckpoint,
+import { appendAsync, appendSync, areaDir, syncFile, syncFileSync, checkpointName, dropStrays, openLog, putCheckpointAsync, putCheckpointSync, readArea, sealCheckpoint,
   switchHead, type Area, type Checkpoint } from './meta-area';
 import { inspectCopy, type CopyFinding } from './meta-check';
+import { copyStatus, present, type Copy, type CopyStatus } from './meta-copy';
 import { chainAt } from './meta-chain';
 import { encodeRecord, NO_CHAIN, RECORD_HASH } from './meta-format';
 import { parsePolicy } from './policy';
@@ -26,50 +28,16 @@ import type { Superblock } from './superblock';
 /** A log this long starts a new checkpoint (replay time on open stays bounded). */
 export const LOG_MAX_BYTES = 64 * 1024 * 1024;
 export const LOG_MAX_RECORDS = 10_000;
-
-interface Copy {
-  id: number;
-  root: string;
-  uuid: string;
-  /** The log file appends go to (undefined: none, the copy is stale). */
-  log: string | undefined;
-  /** The generation the next record must carry; undefined: the copy is stale (missing, behind, failed). */
-  next: number | undefined;
-  /** The newest generation durable on the disk, -1 while stale. */
-  upTo: number;
-  /** What the area held when last read, for status (a stale copy's generation). */
-  seen: number | null;
-  logBytes: number;
-  /** Bytes of the open log file (its records, then zeros written ahead: meta-area.ts appendAsync). */
-  allocated: number;
-  logRecords: number;
-  checkpointGeneration: number | null;
-  checkpointMs: number | null;
-  /** Bumped at each switch of its head: a background checkpoint begun before another landed drops its work. */
-  serial: number;
-  /** Bumped when the copy goes stale or gets a new checkpoint: queued appends of the old log drop out. */
-  epoch: number;
-  chain: Promise<void>;
-  lastError: string | null;
-}
-
-/** One disk's metadata copy, as `status` shows it. */
-export interface CopyStatus {
-  diskId: number;
-  path: string;
-  state: 'current' | 'stale';
-  generation: number | null;
-  checkpointGeneration: number | null;
-  checkpointAgeSeconds: number | null;
-  logBytes: number;
-  error: string | null;
-}
+/** In a coordinator, copies past the first m+1 fdatasync their log every this many generations (see generation()). */
+const LAZY_SYNC_EVERY = 16;
 
 export class MetaCopies {
   private readonly copies = new Map<number, Copy>();
   /** A coordinator's groups: appends run asynchronously and commits wait in durable(). */
   private deferred = false;
   private readonly inflight = new Map<number, Promise<unknown>>();
+  /** Per generation being appended: resolves once enough copies (required()) have landed, or all have settled. */
+  private readonly landing = new Map<number, Promise<void>>();
   private background: Promise<void> | undefined;
   /** While a background checkpoint is written: the records of the generations committed meanwhile (its new logs start with them). */
   private recent: Map<number, Buffer> | undefined;
@@ -121,7 +89,9 @@ export class MetaCopies {
 
   /** Resolves once generation `g` is on enough disks; rejects (EMETACOPIES) when it cannot be. */
   async durable(g: number): Promise<void> {
-    await this.inflight.get(g);
+    // The first m+1 copies make it count; the slower disks' appends go on behind (a failure there marks that copy stale).
+    await (this.landing.get(g) ?? this.inflight.get(g));
+    if (this.copiesOf(g) < this.required()) await this.syncLazy(g);
     if (this.copiesOf(g) < this.required()) this.checkpoint(this.stalePresent());
     this.enough(g);
     // No disk can take a copy (a pool without disks): meta.db is the only one, and its COMMIT did not sync.
@@ -148,18 +118,21 @@ export class MetaCopies {
 
   status(): CopyStatus[] {
     const nowMs = Date.now();
-    return [...this.copies.values()].map((c) => ({
-      diskId: c.id, path: c.root, state: c.next === undefined ? 'stale' : 'current',
-      generation: c.next === undefined ? c.seen : c.upTo, checkpointGeneration: c.checkpointGeneration,
-      checkpointAgeSeconds: c.checkpointMs === null ? null : Math.max(0, Math.round((nowMs - c.checkpointMs) / 1000)),
-      logBytes: c.logBytes, error: c.lastError,
-    }));
+    return [...this.copies.values()].map((c) => copyStatus(c, nowMs));
   }
 
   /** Stop: no more appends or checkpoints. */
   close(): void {
     this.closed = true;
     this.meta.onGeneration = undefined;
+    // Not needed for a generation to count; it leaves every copy current after a clean stop.
+    for (const c of this.copies.values()) {
+      try {
+        if (c.unsyncedFrom !== undefined) syncFileSync(c.log!);
+      } catch {
+        // Behind on disk then: the next open brings it up to date.
+      }
+    }
     for (const c of this.copies.values()) this.retire(c);
   }
 
@@ -184,8 +157,16 @@ export class MetaCopies {
       return;
     }
     const parts: Promise<void>[] = [];
-    for (const c of this.copies.values()) {
-      if (c.next !== g) continue;
+    const need = this.required();
+    let landed = 0;
+    let enough!: () => void;
+    const landing = new Promise<void>((resolve) => { enough = resolve; });
+    // The first m+1 copies (by disk id) sync every record: the generation counts once they
+    // have it. The others sync every LAZY_SYNC_EVERY generations, or when the first ones
+    // fail (durable()); a crash may leave them behind, and a copy behind is brought up to date on open.
+    const targets = [...this.copies.values()].filter((c) => c.next === g).sort((a, b) => a.id - b.id);
+    for (const [i, c] of targets.entries()) {
+      const sync = i < need || g % LAZY_SYNC_EVERY === 0;
       const { epoch, log } = c;
       const at = c.logBytes;
       c.next = g + 1;
@@ -194,10 +175,13 @@ export class MetaCopies {
       const p = c.chain.then(async () => {
         if (c.epoch !== epoch) return;
         try {
-          const allocated = await appendAsync(log!, at, record, c.allocated);
+          const allocated = await appendAsync(log!, at, record, c.allocated, sync);
           if (c.epoch === epoch) {
             c.upTo = g;
             c.allocated = allocated;
+            if (sync) c.unsyncedFrom = undefined;
+            else c.unsyncedFrom ??= g;
+            if (sync && ++landed >= need) enough();
           }
         } catch (err) {
           if (c.epoch === epoch) this.stale(c, err);
@@ -206,8 +190,13 @@ export class MetaCopies {
       c.chain = p;
       parts.push(p);
     }
-    const all = Promise.all(parts).finally(() => this.inflight.delete(g));
+    const all = Promise.all(parts).finally(() => {
+      this.inflight.delete(g);
+      this.landing.delete(g);
+      enough();
+    });
     this.inflight.set(g, all);
+    this.landing.set(g, landing);
   }
 
   private appended(c: Copy, g: number, bytes: number): void {
@@ -219,7 +208,21 @@ export class MetaCopies {
   }
 
   private copiesOf(g: number): number {
-    return [...this.copies.values()].filter((c) => c.upTo >= g).length;
+    return [...this.copies.values()].filter((c) => c.upTo >= g && (c.unsyncedFrom === undefined || c.unsyncedFrom > g)).length;
+  }
+
+  /** fdatasync the copies that hold generation `g` unsynced (the ones that sync each record failed). */
+  private async syncLazy(g: number): Promise<void> {
+    await this.inflight.get(g);
+    await Promise.all([...this.copies.values()].filter((c) => c.upTo >= g && c.unsyncedFrom !== undefined).map(async (c) => {
+      const { epoch, log } = c;
+      try {
+        await syncFile(log!);
+        if (c.epoch === epoch) c.unsyncedFrom = undefined;
+      } catch (err) {
+        if (c.epoch === epoch) this.stale(c, err);
+      }
+    }));
   }
 
   private enough(g: number): void {
@@ -388,7 +391,7 @@ export class MetaCopies {
 
   /** The copy's state as its area says: current when it holds exactly the store's generation. */
   private load(row: DiskRow, known: Area | undefined): Copy {
-    const c: Copy = { id: row.id, root: row.path, uuid: row.uuid, log: undefined, next: undefined, upTo: -1, seen: null, logBytes: 0,
+    const c: Copy = { id: row.id, root: row.path, uuid: row.uuid, log: undefined, next: undefined, upTo: -1, unsyncedFrom: undefined, seen: null, logBytes: 0,
       allocated: 0, logRecords: 0, checkpointGeneration: null, checkpointMs: null, serial: 0, epoch: 0, chain: Promise.resolve(), lastError: null };
     const area = present(c) ? known ?? readArea(row.path, this.sb.uuid) : undefined;
     if (!area || area.head.diskUuid !== row.uuid) return c;
@@ -420,18 +423,10 @@ export class MetaCopies {
 
   /** Stop appending to the copy's log (queued appends drop out). */
   private retire(c: Copy): void {
+    c.unsyncedFrom = undefined;
     c.epoch += 1;
     c.next = undefined;
     c.upTo = -1;
     c.log = undefined;
-  }
-}
-
-/** The disk is there, labelled as this disk. */
-function present(c: Pick<Copy, 'root' | 'uuid'>): boolean {
-  try {
-    return readLabel(c.root)?.diskUuid === c.uuid;
-  } catch {
-    return false;
   }
 }

@@ -65,8 +65,8 @@ export class StoreDecorator implements FragmentStore {
     return this.inner.readLog();
   }
 
-  resetLog(): Promise<void> {
-    return this.inner.resetLog();
+  resetLog(opts?: { keepSpace?: boolean }): Promise<void> {
+    return this.inner.resetLog(opts);
   }
 
   close(): void {

@@ -125,9 +125,9 @@ export class NaughtyDisk implements FragmentStore {
     return this.inner.readLog();
   }
 
-  async resetLog(): Promise<void> {
+  async resetLog(opts?: { keepSpace?: boolean }): Promise<void> {
     await this.fault('resetLog');
-    return this.inner.resetLog();
+    return this.inner.resetLog(opts);
   }
 
   close(): void {

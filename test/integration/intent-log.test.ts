@@ -11,6 +11,7 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { decodeRecords, LOG_HEADER_BYTES } from '../../src/engine/intent-record';
 import { ok } from '../helpers/cli';
 import { startCoordinator, stopCoordinator, withMount, type Mounted } from '../helpers/mount';
 import { freePort, httpGet, parseExposition } from '../helpers/prometheus';
@@ -26,6 +27,13 @@ async function kill(child: ChildProcess): Promise<void> {
 
 const logOf = (disk: string) => path.join(disk, 'intent.log');
 const logSizes = (m: Mounted) => m.disks.map((d) => (fs.existsSync(logOf(d)) ? fs.statSync(logOf(d)).size : 0));
+/** Bytes of the records that verify at the start of each disk's log (the file goes on in zeros written ahead of them). */
+const logRecordBytes = (m: Mounted) => m.disks.map((d) => {
+  if (!fs.existsSync(logOf(d))) return 0;
+  const log = fs.readFileSync(logOf(d));
+  // Every record carries the pool's id at bytes 8..24 of its header (docs/FORMAT.md, "Intent log").
+  return decodeRecords(log.subarray(8, 24), log).reduce((n, r) => n + LOG_HEADER_BYTES + r.data.length + 32, 0);
+});
 
 function pwrite(fd: number, expected: { bytes: Buffer }, pos: number, data: Buffer): void {
   assert.equal(fs.writeSync(fd, data, 0, data.length, pos), data.length);
@@ -100,7 +108,7 @@ test('SIGKILL right after fsyncs: overwrites, an append and a truncate come back
   await withMount(async (m) => {
     const fd = fs.openSync(path.join(m.mnt, 'db'), 'w+');
     const states = writeAndFsync(m, fd);
-    assert.deepEqual(logSizes(m).filter((n) => n > 0), Array(M + 1).fill(LOG_BYTES));
+    assert.deepEqual(logRecordBytes(m).filter((n) => n > 0), Array(M + 1).fill(LOG_BYTES));
     const live = parseExposition((await httpGet(`http://127.0.0.1:${port}/metrics`)).body);
     assert.equal(live.get('dynamicfs_intent_log_writes_total'), 4);
     assert.equal(live.get('dynamicfs_intent_log_bytes_total'), (M + 1) * LOG_BYTES);
@@ -122,10 +130,10 @@ test('the log lost on m disks still replays; a corrupt tail record is ignored an
     try { fs.closeSync(fd); } catch { /* the endpoint is gone */ }
     const holders = m.disks.filter((d) => fs.existsSync(logOf(d)) && fs.statSync(logOf(d)).size > 0);
     assert.equal(holders.length, M + 1);
-    // The last fsync's record (5,000 bytes of data, then its 32-byte BLAKE3) is the tail of every copy: flip a byte in it.
+    // The last fsync's record (5,000 bytes of data, then its 32-byte BLAKE3) is the last of every copy: flip a byte in it.
     for (const d of holders) {
       const log = fs.readFileSync(logOf(d));
-      log[log.length - 32 - 10]! ^= 0x40;
+      log[LOG_BYTES - 32 - 10]! ^= 0x40;
       fs.writeFileSync(logOf(d), log);
     }
     // And m copies lost outright: one copy is enough.
@@ -148,8 +156,10 @@ test('records of an older generation are never applied', async () => {
       fs.fsyncSync(other);
       fs.closeSync(other);
     };
+    const sizes = logSizes(m);
     commitGroup('other1');
-    assert.deepEqual(logSizes(m), [0, 0, 0, 0, 0, 0]);
+    // Emptied in place: the files keep their bytes (the next append overwrites them from the start, its fdatasync changing no size).
+    assert.deepEqual(logSizes(m), sizes);
     // Overwrite what the saved records carry, and commit that too.
     const want = Buffer.from(states[states.length - 1]!);
     want.fill('Z', 0, 1000);
@@ -177,14 +187,14 @@ test('group commits that leave a logged file alone carry its records over; SIGKI
     fs.fsyncSync(fd); // new: the full commit
     pwrite(fd, expected, 100_000, rng.bytes(3000));
     fs.fsyncSync(fd); // logged
-    const before = logSizes(m);
+    const before = logRecordBytes(m);
     // Another file's first fsync commits the group; db has not been committed in it: carried, not rewritten.
     const other = fs.openSync(p('other'), 'w');
     fs.writeSync(other, Buffer.from('other'));
     fs.fsyncSync(other);
     // The logs keep the records and gain nothing: the group's own metadata says it carried db.
     assert.equal(before.filter((n) => n > 0).length, M + 1);
-    assert.deepEqual(logSizes(m), before);
+    assert.deepEqual(logRecordBytes(m), before);
     pwrite(fd, expected, expected.bytes.length, rng.bytes(7000));
     fs.fsyncSync(fd); // logged on the new generation
     // A third group carries db again: both records stay valid (the run of carrying groups goes on).
@@ -251,5 +261,53 @@ test('an offline command after the crash replays the log before it runs', async 
     assert.deepEqual(logSizes(m), [0, 0, 0, 0, 0, 0]);
     const audit = fs.readFileSync(path.join(m.pool, 'run', 'audit.log'), 'utf8').split('\n').filter((l) => l.includes('replay-intent-log')).map((l) => JSON.parse(l));
     assert.deepEqual(audit.map((a) => [a.via, a.args.records, a.args.files]), [['local', RECORDS, 1]]);
+  }, { config: [LONG_INTERVAL], extentSize: '1M' });
+});
+
+test('a log emptied in place: the next fsync\'s record overwrites the old ones from the start; old ones left intact after it are never applied', async () => {
+  await withMount(async (m) => {
+    const p = (n: string) => path.join(m.mnt, n);
+    let fd = fs.openSync(p('db'), 'w+');
+    const states = writeAndFsync(m, fd);
+    fs.closeSync(fd); // joins the open group whole, with the write never fsync'd
+    const expected = { bytes: Buffer.from(states[states.length - 1]!) };
+    expected.bytes.fill('Z', 0, 1000);
+    const commitGroup = (name: string) => {
+      const other = fs.openSync(p(name), 'w');
+      fs.fsyncSync(other);
+      fs.closeSync(other);
+    };
+    commitGroup('other1'); // nothing carried: the logs are emptied (in place)
+    fd = fs.openSync(p('db'), 'r+');
+    commitGroup('other2'); // db is open at a committed group now: its fsyncs qualify for the log
+    pwrite(fd, expected, 500_000, new Rng(9).bytes(4096)); // a record exactly as long as the old first one
+    fs.fsyncSync(fd);
+    const holder = m.disks.find((d) => fs.existsSync(logOf(d)) && fs.statSync(logOf(d)).size > 0)!;
+    const log = fs.readFileSync(logOf(holder));
+    const records = decodeRecords(log.subarray(8, 24), log);
+    // The new record, then the old second to fourth, intact, naming the generation before the emptying.
+    assert.equal(records.length, RECORDS);
+    assert.equal(records[0]!.offset, 500_000);
+    assert.ok(records.slice(1).every((r) => r.generation < records[0]!.generation), 'the records after the new one are older');
+    await kill(m.child);
+    try { fs.closeSync(fd); } catch { /* the endpoint is gone */ }
+    await remountAndCheck(m, 'db', expected.bytes, 1);
+  }, { config: [LONG_INTERVAL], extentSize: '1M' });
+});
+
+test('a clean unmount leaves the logs empty (truncated): the next open has nothing to replay', async () => {
+  await withMount(async (m) => {
+    const fd = fs.openSync(path.join(m.mnt, 'db'), 'w+');
+    const states = writeAndFsync(m, fd);
+    fs.closeSync(fd);
+    assert.deepEqual(logRecordBytes(m).filter((n) => n > 0), Array(M + 1).fill(LOG_BYTES));
+    await stopCoordinator(m.mnt, m.child);
+    assert.deepEqual(logSizes(m), [0, 0, 0, 0, 0, 0]);
+    const want = Buffer.from(states[states.length - 1]!);
+    want.fill('Z', 0, 1000); // the close committed the last write too
+    const dest = path.join(m.root, 'db.out');
+    ok('get', m.pool, '/db', dest);
+    assert.ok(fs.readFileSync(dest).equals(want));
+    assert.equal(fs.readFileSync(path.join(m.pool, 'run', 'audit.log'), 'utf8').includes('replay-intent-log'), false);
   }, { config: [LONG_INTERVAL], extentSize: '1M' });
 });

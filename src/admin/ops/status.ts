@@ -16,7 +16,7 @@ import { ownsFragments, PACK_INO, type DiskState, type Extent } from '../../meta
 import type { AdminOp } from '../context';
 import type { JobView } from '../../engine/jobs';
 import { DISK_STATES } from '../../pool/health';
-import type { CopyStatus } from '../../pool/meta-copies';
+import type { CopyStatus } from '../../pool/meta-copy';
 import { diskReports, type SpaceTotals } from '../disk-report';
 import { judgeHealth, type HealthLevel, type HealthReason } from '../health';
 import { scrubSection, type ScrubSection } from './scrub-daemon';
