@@ -134,7 +134,7 @@ export class Coordinator {
   }
 
   info(): CoordinatorInfo {
-    return { pid: process.pid, pool: this.pool, mountpoint: this.mountpoint ?? null, readOnly: !!this.opts.readOnly, startedMs: this.startedMs,
+    return { pid: process.pid, pool: this.pool, mountpoint: this.mountpoint ?? null, mountDetached: this.fuse?.detached() ?? false, readOnly: !!this.opts.readOnly, startedMs: this.startedMs,
       metricsUrl: this.http?.url ?? null };
   }
 

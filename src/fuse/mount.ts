@@ -29,6 +29,8 @@ export interface MountOptions {
 export interface FuseMount {
   readonly mountpoint: string;
   readonly vfs: Vfs;
+  /** True once an operator's `umount -l` detached the mount while files there stay open (session-watch.ts). */
+  detached(): boolean;
   /** Commit every open file's writes (data and metadata durable when it resolves). */
   flush(): Promise<void>;
   /** Flush, then unmount (the kernel side too, unless it is gone already). Safe to call twice. */
@@ -65,6 +67,7 @@ export async function mountFuse(engine: Engine, mountpoint: string, opts: MountO
   return {
     mountpoint: fuse.mnt,
     vfs,
+    detached: () => watch.detached(),
     flush: () => vfs.syncAll(),
     unmount: () => {
       unmounted ??= (async () => {

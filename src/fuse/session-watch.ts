@@ -36,6 +36,8 @@ function linksToDevFuse(fd: number): boolean {
 }
 
 export interface SessionWatch {
+  /** Whether the mount has left /proc/self/mountinfo while the session goes on (`umount -l`, files open). */
+  detached(): boolean;
   /** Stop polling (our own unmount is under way, or the session was reported ended). */
   stop(): void;
 }
@@ -61,5 +63,5 @@ export function watchSession(mountpoint: string, fds: ReadonlySet<number>, log: 
   }, POLL_MS);
   // The mount's own handles keep the process up; the watch must not.
   timer.unref();
-  return { stop: () => clearInterval(timer) };
+  return { detached: () => detachedSeen, stop: () => clearInterval(timer) };
 }

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runFiles } from '../../src/rpc/run-files';
-import { ok } from '../helpers/cli';
+import { fails, ok } from '../helpers/cli';
 import { BIN, isMounted, makePool, startCoordinator, stopCoordinator } from '../helpers/mount';
 import { withTmpDir } from '../helpers/tmp';
 
@@ -118,6 +118,9 @@ test('umount -l with a file still open: the coordinator serves it until it is cl
       assert.equal(isMounted(mnt), false);
       await waitFor(() => logged(pool, DETACHED).length === 1, 'the coordinator to notice the detach');
       assert.equal(exited(c.child), false, 'the open file keeps the session, and the coordinator, alive');
+      const busy = fails('EPOOLBUSY', ['mount', pool, mnt]);
+      assert.equal(busy.message, `pool ${pool} is still served by its coordinator (PID ${c.child.pid}): its mount at ${mnt} was detached `
+        + '(umount -l) but files there are still open; it stops once they are closed');
 
       // The open file still works; closing it ends the session.
       fs.writeSync(fd, after);
