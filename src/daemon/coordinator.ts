@@ -7,8 +7,9 @@
  *
  * Start order: check the mountpoint → lock → pid file → clear a stale mount → check the
  * mountpoint is empty → recover → admin socket → FUSE mount. Stop order (SIGINT,
- * SIGTERM, or the `shutdown` request): flush, unmount, close the admin socket (running
- * requests finish first), remove the pid file, close the engine (releasing the lock).
+ * SIGTERM, the `shutdown` request, or the mount's session ended by an operator's
+ * `umount`): flush, unmount, close the admin socket (running requests finish first),
+ * remove the pid file, close the engine (releasing the lock).
  * A failed start undoes whatever it had done.
  *
  * daemon/ sits beside cli/ as an entry point: it imports admin/, engine/, fuse/, log/
@@ -50,7 +51,7 @@ export interface CoordinatorOptions {
 }
 
 export interface StopResult {
-  /** What asked for the stop: a signal name, or "shutdown request". */
+  /** What asked for the stop: a signal name, "shutdown request", or why the mount's session ended. */
   reason: string;
   /** False when a step failed (the log says which); the pool lock is released regardless. */
   clean: boolean;
@@ -117,7 +118,9 @@ export class Coordinator {
       c.server = await AdminServer.listen({ socketPath: files.socket, log: log.child({ component: 'admin' }), handle: (op, args, req) => c.handle(op, args, req),
         audit: c.audit, metrics: engine.metrics });
       if (mountpoint !== undefined) {
-        c.fuse = await mountFuse(engine, mountpoint, { readOnly: opts.readOnly ?? false, allowOther: opts.allowOther ?? false, log: log.child({ component: 'fuse' }) });
+        c.fuse = await mountFuse(engine, mountpoint, { readOnly: opts.readOnly ?? false, allowOther: opts.allowOther ?? false, log: log.child({ component: 'fuse' }),
+          // Nobody can reach the pool through us any more: commit, release the pool, exit.
+          onSessionEnd: (reason) => void c.stop(reason) });
       }
       log.info({ pool, mountpoint: mountpoint ?? null, readOnly: !!opts.readOnly, metricsUrl: c.http?.url ?? null, recovered, replayed }, 'coordinator ready');
       c.recordSelf('coordinator-start', { mountpoint: mountpoint ?? null, readOnly: !!opts.readOnly, metricsUrl: c.http?.url ?? null });
@@ -131,7 +134,7 @@ export class Coordinator {
   }
 
   info(): CoordinatorInfo {
-    return { pid: process.pid, pool: this.pool, mountpoint: this.mountpoint ?? null, readOnly: !!this.opts.readOnly, startedMs: this.startedMs,
+    return { pid: process.pid, pool: this.pool, mountpoint: this.mountpoint ?? null, mountDetached: this.fuse?.detached() ?? false, readOnly: !!this.opts.readOnly, startedMs: this.startedMs,
       metricsUrl: this.http?.url ?? null };
   }
 

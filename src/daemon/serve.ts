@@ -66,6 +66,10 @@ export function checkPoolDir(pool: string): string {
 export async function assertNotServed(pool: string): Promise<void> {
   const running = await ping(pool, 2000).catch(() => undefined);
   if (!running) return;
+  if (running.mountDetached) {
+    throw new DfsError('EPOOLBUSY', `pool ${pool} is still served by its coordinator (PID ${running.pid}): its mount at ${running.mountpoint} was detached `
+      + '(umount -l) but files there are still open; it stops once they are closed', pool, { pid: running.pid });
+  }
   const where = running.mountpoint ? `mounted at ${running.mountpoint}` : 'served without a mount';
   throw new DfsError('EPOOLBUSY', `pool ${pool} is already ${where} by its coordinator (PID ${running.pid})`, pool, { pid: running.pid });
 }

@@ -11,6 +11,7 @@
 import * as os from 'node:os';
 import { DfsError } from '../errors';
 import type { Done, NativeFuseClass } from './fuse-types';
+import { isFuseMounted } from './proc-mounts';
 import { fuseRuntime } from './runtime';
 import { fusermountUnmount } from './unmount';
 
@@ -40,8 +41,11 @@ export function loadNative(): NativeFuseClass {
     throw new DfsError('EINTERNAL', `cannot load fuse-native from ${rt.packageDir}: ${(err as Error).message}; run \`npm ci\` (it builds fuse-native when its prebuild does not load)`);
   }
   // fuse-native's own close path (and `force`) calls this static by name; route it to a
-  // fusermount that exists.
+  // fusermount that exists. A mount the kernel no longer lists (an operator's `umount`
+  // ended the session) needs none, and fusermount would fail: fuse-native then never
+  // releases its session handle, which keeps the process from exiting.
   Native.unmount = (mnt: string, cb: Done): void => {
+    if (!isFuseMounted(mnt)) return cb(null);
     fusermountUnmount(mnt).then(() => cb(null), (err: Error) => cb(err));
   };
   nativeClass = Native;

@@ -2,28 +2,38 @@
  * Mount a pool with FUSE: a Vfs over the engine, the op table, and the mount options
  * every DynamicFS mount uses (mount-options.ts). The coordinator owns the returned
  * handle: flush() commits every open file and the open transaction group, unmount() flushes and then detaches.
+ * A session ended by someone else (`umount MNT`) is reported through `onSessionEnd`.
  */
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine';
+import { DfsError } from '../errors';
 import { Vfs } from '../fs/vfs';
 import { Fuse } from './fuse-native';
 import type { FuseOps } from './fuse-types';
 import { fuseMountOptions } from './mount-options';
 import { instrumentFuseOps } from './instrument';
 import { fuseOps } from './ops';
+import { devFuseFds, watchSession, type SessionWatch } from './session-watch';
 
 export interface MountOptions {
   readOnly?: boolean;
   allowOther?: boolean;
   log: Logger;
+  /**
+   * The session ended without our unmount (an operator's `umount`): called once, with
+   * why. The mount's handle is still to be unmounted (flush, release the session).
+   */
+  onSessionEnd: (reason: string) => void;
 }
 
 export interface FuseMount {
   readonly mountpoint: string;
   readonly vfs: Vfs;
+  /** True once an operator's `umount -l` detached the mount while files there stay open (session-watch.ts). */
+  detached(): boolean;
   /** Commit every open file's writes (data and metadata durable when it resolves). */
   flush(): Promise<void>;
-  /** Flush, then unmount. Safe to call twice. */
+  /** Flush, then unmount (the kernel side too, unless it is gone already). Safe to call twice. */
   unmount(): Promise<void>;
 }
 
@@ -43,15 +53,25 @@ export async function mountFuse(engine: Engine, mountpoint: string, opts: MountO
   // ENOENT; Vfs keeps its .fuse_hidden* names out of the directory instead (see fs/hidden-names.ts).
   const fuse: Fuse = new Fuse(mountpoint, ops, fuseMountOptions({ pool: engine.pool.dir, readOnly: opts.readOnly, allowOther: opts.allowOther,
     timeout: OP_TIMEOUT_MS, extraOptions: ['use_ino'] }));
+  const before = devFuseFds();
   await fuse.mountAsync();
   opts.log.info({ mountpoint: fuse.mnt, options: fuse.optionString() }, 'mounted');
+  let watch: SessionWatch;
+  try {
+    watch = watchSession(fuse.mnt, newFds(before), opts.log, opts.onSessionEnd);
+  } catch (err) {
+    await fuse.unmountAsync();
+    throw err;
+  }
   let unmounted: Promise<void> | undefined;
   return {
     mountpoint: fuse.mnt,
     vfs,
+    detached: () => watch.detached(),
     flush: () => vfs.syncAll(),
     unmount: () => {
       unmounted ??= (async () => {
+        watch.stop(); // our own unmount ends the session too
         try {
           await vfs.syncAll();
         } finally {
@@ -62,4 +82,11 @@ export async function mountFuse(engine: Engine, mountpoint: string, opts: MountO
       return unmounted;
     },
   };
+}
+
+/** The /dev/fuse descriptors opened since `before`: the session's (libfuse opens one per mount). */
+function newFds(before: ReadonlySet<number>): Set<number> {
+  const fds = new Set([...devFuseFds()].filter((fd) => !before.has(fd)));
+  if (fds.size === 0) throw new DfsError('EINTERNAL', 'mounted, but no new /dev/fuse descriptor is open: cannot watch the FUSE session');
+  return fds;
 }

@@ -167,6 +167,11 @@ export interface CoordinatorInfo {
   pool: string;
   /** Where the pool is mounted; null for a coordinator without a mount (`dynamicfs serve`). */
   mountpoint: string | null;
+  /**
+   * True once the mount was detached outside dynamicfs (`umount -l`) while files there
+   * stay open: the coordinator serves them and stops when the last closes.
+   */
+  mountDetached: boolean;
   readOnly: boolean;
   startedMs: number;
   /** Where GET /metrics and /health are served (`--metrics-port`); null when they are not. */

@@ -25,7 +25,7 @@ export const register: RegisterVerb = (program: Command, ctx) => {
       + 'POOL/run/admin.sock. It logs to POOL/run/coordinator.log. On start it detaches a stale mount left by a killed '
       + 'coordinator and removes what that one left behind (orphaned fragments, files deleted while open).\n'
       + 'Without --foreground the command returns once the mount is up, printing the coordinator\'s PID. '
-      + 'Stop it with `dynamicfs unmount MOUNTPOINT`.')
+      + 'Stop it with `dynamicfs unmount MOUNTPOINT` (a plain `umount MOUNTPOINT` also stops it, once nothing there is open).')
     .argument('<pool>', 'pool directory')
     .argument('<mountpoint>', 'empty directory to mount the pool on')
     .option('--foreground', 'run the coordinator in this process until SIGINT/SIGTERM or `dynamicfs unmount` (for systemd or a terminal)')
