@@ -232,6 +232,33 @@ test('check: records failing their checksum are listed exactly; --repair restore
   });
 });
 
+test('check --repair through a running coordinator restores damaged records there; the mount reads every file back', async () => {
+  await withTmpDir(async (root) => {
+    const { pool, disks } = makePool(root, 6);
+    const { files, f, d } = damagedPoolFiles(root, pool);
+    damageRecords(pool, f, d);
+    const mnt = path.join(root, 'mnt');
+    let child: Awaited<ReturnType<typeof startCoordinator>>['child'] | undefined;
+    try {
+      child = (await startCoordinator(pool, mnt)).child;
+      const expected = damagedExpected(f, d);
+      assert.deepEqual(shapes(fails('ECHECK', ['check', pool]).problems), expected);
+      const healed = ok('check', pool, '--repair');
+      assert.deepEqual(shapes(healed.problems), expected.map((p) => ({ ...p, repaired: true })));
+      const from = new RegExp(`^restored .* from the disks' copy of generation \\d+ \\(checkpoint of (${disks.join('|')}) at generation \\d+, \\d+ log records replayed\\)$`);
+      for (const p of healed.problems as Json[]) assert.match(p.repair, from);
+      assert.deepEqual(ok('check', pool).problems, []);
+      assert.deepEqual(fs.readdirSync(path.join(mnt, 'd')).sort(), ['g', 'h']);
+      for (const [p, bytes] of files) assert.equal(Buffer.compare(fs.readFileSync(path.join(mnt, p)), bytes), 0, `${p} reads back identical`);
+      await stopCoordinator(mnt, child);
+      child = undefined;
+      assert.deepEqual(ok('check', pool).problems, []);
+    } finally {
+      if (child) await stopCoordinator(mnt, child);
+    }
+  });
+});
+
 /*
  * The disks' areas deleted: opening the pool gives each disk a fresh checkpoint of meta.db
  * as it is, damaged rows and all, so no copy verifies them.
