@@ -54,6 +54,6 @@ export function bumpMeta(sql: Sql, key: string, start?: number): number {
  */
 export function corrupt(sql: Pick<Sql, 'file'>, table: string, key: string): DfsError {
   const pool = path.dirname(sql.file);
-  return new DfsError('EMETACORRUPT', `metadata record in ${table} (${key}) of ${sql.file} fails its checksum; `
+  return new DfsError('EMETACORRUPT', `metadata record in ${table} (${key}) fails its checksum (in ${sql.file}); `
     + `run \`dynamicfs check ${pool} --repair\` to restore it from the disks' copies`, sql.file, { table, key });
 }
