@@ -9,6 +9,7 @@ import { DfsError } from '../errors';
 import { ownsFragments, PACK_INO, type Extent, type Inode } from '../meta/records';
 import type { Txn } from '../meta/store';
 import { pathOrNull, problem, settle, type CheckProblem } from './check-problems';
+import type { Damaged } from './check-records';
 import type { DroppedExtent, EngineServices } from './context';
 
 type Engine = Pick<EngineServices, 'meta' | 'packs'>;
@@ -23,6 +24,8 @@ export interface ExtentScan {
   extents: number;
   /** Bytes of the fragment files the store references (the fragment check's progress total). */
   fragmentBytes: number;
+  /** Records failing their checksum, for --repair to heal from the disks' copies. */
+  damaged: Damaged[];
   /** The unused-pack problems, with the pack ids --repair drops. */
   unusedPacks: { id: Buffer; problem: CheckProblem }[];
 }
@@ -39,7 +42,7 @@ export function unlessCorrupt<T>(read: () => T): { value: T } | undefined {
 
 export function scanExtents(engine: Engine): ExtentScan {
   const meta = engine.meta;
-  const out: ExtentScan = { problems: [], extents: 0, fragmentBytes: 0, unusedPacks: [] };
+  const out: ExtentScan = { problems: [], extents: 0, fragmentBytes: 0, damaged: [], unusedPacks: [] };
   const packs: Buffer[] = [];
   const usedPacks = new Set<string>();
   const fileEnds = new Map<number, number>();
@@ -49,7 +52,9 @@ export function scanExtents(engine: Engine): ExtentScan {
       const hex = id.toString('hex');
       const read = unlessCorrupt(() => meta.getExtent(id));
       if (!read) {
-        out.problems.push(problem('extent-corrupt', `extent record ${hex} fails its checksum`, { extent: hex }));
+        const p = problem('extent-corrupt', `extent record ${hex} fails its checksum`, { extent: hex });
+        out.problems.push(p);
+        out.damaged.push({ ref: { kind: 'extent', id }, problem: p });
         continue;
       }
       const e = read.value;
@@ -67,7 +72,7 @@ export function scanExtents(engine: Engine): ExtentScan {
         const pack = unlessCorrupt(() => meta.getExtent(e.pack!.id));
         // A pack still filling, or written by a commit in progress, is served from memory until its row is in.
         if (pack && !pack.value && !engine.packs.bytes(e.pack.id)) {
-          out.problems.push(problem('pack-missing', `${meta.pathOf(e.ino)}: the bytes at ${e.offset} (${e.length}) were packed in `
+          out.problems.push(problem('pack-missing', `${pathOrNull(meta, e.ino) ?? `inode ${e.ino}`}: the bytes at ${e.offset} (${e.length}) were packed in `
             + `pack ${e.pack.id.toString('hex')}, which does not exist: they are lost`,
           { path: pathOrNull(meta, e.ino), inode: e.ino, extent: hex }));
         }
@@ -77,7 +82,7 @@ export function scanExtents(engine: Engine): ExtentScan {
   for (const [ino, end] of fileEnds) {
     const inode = meta.getInode(ino)!;
     if (end > inode.size) {
-      out.problems.push(problem('size-short', `${meta.pathOf(ino)}: size ${inode.size} is shorter than the end of its last extent (${end})`,
+      out.problems.push(problem('size-short', `${pathOrNull(meta, ino) ?? `inode ${ino}`}: size ${inode.size} is shorter than the end of its last extent (${end})`,
         { path: pathOrNull(meta, ino), inode: ino }));
     }
   }

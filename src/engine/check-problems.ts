@@ -4,12 +4,13 @@
  * fragment parts here; all of them speak this one shape, so the report and its JSON are
  * the same whatever found the problem.
  */
+import { DfsError } from '../errors';
 import type { MetaStore } from '../meta/store';
 import type { CopyFault } from '../pool/meta-check';
 
 export type CheckKind =
   // namespace (fs/check-namespace.ts)
-  | 'inode-corrupt' | 'wrong-nlink' | 'orphan-inode' | 'dangling-dirent' | 'dir-two-parents' | 'parent-not-dir'
+  | 'inode-corrupt' | 'dirent-corrupt' | 'wrong-nlink' | 'orphan-inode' | 'dangling-dirent' | 'dir-two-parents' | 'parent-not-dir'
   // extent records (check-extents.ts)
   | 'extent-corrupt' | 'extent-without-inode' | 'extent-owner-not-file' | 'size-short' | 'pack-missing' | 'unused-pack'
   // fragments against the disks (check-fragments.ts)
@@ -41,9 +42,15 @@ export interface CheckProblem {
   repair: string | null;
 }
 
-/** A path naming the inode, or null when no entry reaches it (pathOf's `<inode N, unlinked>`). */
+/** A path naming the inode, or null when no entry reaches it (pathOf's `<inode N, unlinked>`) or one on the way fails its checksum. */
 export function pathOrNull(meta: Pick<MetaStore, 'pathOf'>, ino: number): string | null {
-  const p = meta.pathOf(ino);
+  let p: string;
+  try {
+    p = meta.pathOf(ino);
+  } catch (err) {
+    if (err instanceof DfsError && err.code === 'EMETACORRUPT') return null;
+    throw err;
+  }
   return p.startsWith('<') ? null : p;
 }
 

@@ -1,6 +1,7 @@
 /**
  * `check`, the namespace: the invariants dir-ops.ts maintains, counted from the records.
- *   - every inode verifies against its checksum;
+ *   - every inode and every directory entry verifies against its checksum (while an
+ *     entry fails, link counts cannot be counted: they are checked once it is healed);
  *   - a directory's nlink is 2 plus its subdirectories; any other inode's is the number
  *     of directory entries naming it (0 only while open: such inodes are dropped by the
  *     next coordinator start, daemon/recovery.ts, and are not problems);
@@ -15,8 +16,9 @@
  */
 import { unlessCorrupt } from '../engine/check-extents';
 import { pathOrNull, problem, settle, type CheckProblem } from '../engine/check-problems';
+import type { Damaged } from '../engine/check-records';
 import type { Inode, InodeKind } from '../meta/records';
-import { ROOT_INO, type MetaStore, type Txn } from '../meta/store';
+import { ROOT_INO, type MetaStore, type RecordRef, type Txn } from '../meta/store';
 import { makeDirs, touchDir } from './dir-ops';
 
 export const LOST_FOUND = 'lost+found';
@@ -34,6 +36,8 @@ export interface NamespaceScan {
   problems: CheckProblem[];
   inodes: number;
   dirents: number;
+  /** Records failing their checksum, for --repair to heal from the disks' copies. */
+  damaged: Damaged[];
   /** What --repair does: link counts to set, entries to remove, orphans to link. */
   fixNlink: { ino: number; to: number; problem: CheckProblem }[];
   dangling: { parent: number; name: string; problem: CheckProblem }[];
@@ -41,7 +45,7 @@ export interface NamespaceScan {
 }
 
 export function scanNamespace(meta: MetaStore): NamespaceScan {
-  const out: NamespaceScan = { problems: [], inodes: 0, dirents: 0, fixNlink: [], dangling: [], orphans: [] };
+  const out: NamespaceScan = { problems: [], inodes: 0, dirents: 0, damaged: [], fixNlink: [], dangling: [], orphans: [] };
   const inodes = new Map<number, Counted>();
   const corrupt = new Set<number>();
   for (let batch = meta.inodeNumbersAfter(0, 1000); batch.length > 0; batch = meta.inodeNumbersAfter(batch[batch.length - 1]!, 1000)) {
@@ -50,23 +54,42 @@ export function scanNamespace(meta: MetaStore): NamespaceScan {
       const read = unlessCorrupt(() => meta.getInode(ino));
       if (!read) {
         corrupt.add(ino);
-        out.problems.push(problem('inode-corrupt', `inode ${ino} (${meta.pathOf(ino)}) fails its checksum`, { path: pathOrNull(meta, ino), inode: ino }));
+        const where = pathOrNull(meta, ino);
+        const p = problem('inode-corrupt', `inode ${ino}${where === null ? '' : ` (${where})`} fails its checksum`, { path: where, inode: ino });
+        out.problems.push(p);
+        out.damaged.push({ ref: { kind: 'inode', ino }, problem: p });
         continue;
       }
       const i = read.value as Inode;
       inodes.set(ino, { kind: i.kind, nlink: i.nlink, named: 0, subdirs: 0 });
     }
   }
-  countEntries(meta, inodes, corrupt, out);
-  for (const [ino, c] of inodes) checkLinks(meta, ino, c, out);
+  const damagedDirs = countEntries(meta, inodes, corrupt, out);
+  // An entry that cannot be read names some inode: every count would be off by it, and --repair would "fix" the wrong thing.
+  if (damagedDirs === 0) for (const [ino, c] of inodes) checkLinks(meta, ino, c, out);
   return out;
 }
 
-/** Walk every entry: count names and subdirectories; report the dangling ones and those outside a directory. */
-function countEntries(meta: MetaStore, inodes: Map<number, Counted>, corrupt: ReadonlySet<number>, out: NamespaceScan): void {
+/**
+ * Walk every entry: count names and subdirectories; report the dangling ones, those
+ * outside a directory, and those failing their checksum. Returns how many directories hold one of the last.
+ */
+function countEntries(meta: MetaStore, inodes: Map<number, Counted>, corrupt: ReadonlySet<number>, out: NamespaceScan): number {
+  const damagedDirs = new Map<number, RecordRef>();
   for (let batch = meta.direntsAfter(undefined, 1000); batch.length > 0; batch = meta.direntsAfter(batch[batch.length - 1], 1000)) {
     for (const d of batch) {
       out.dirents++;
+      if (d.corrupt) {
+        const where = `${dirPath(meta, d.parent)}${d.name}`;
+        const p = problem('dirent-corrupt', `directory entry ${where} (in directory inode ${d.parent}) fails its checksum; `
+          + 'link counts are not checked while it does', { path: where, parent: d.parent, name: d.name });
+        out.problems.push(p);
+        // One ref per directory: its entries are healed together (a damaged name is a key no copy holds).
+        const ref = damagedDirs.get(d.parent) ?? { kind: 'dirents', parent: d.parent };
+        damagedDirs.set(d.parent, ref);
+        out.damaged.push({ ref, problem: p });
+        continue;
+      }
       const child = inodes.get(d.ino);
       if (!child && !corrupt.has(d.ino)) {
         const where = `${dirPath(meta, d.parent)}${d.name}`;
@@ -86,6 +109,7 @@ function countEntries(meta: MetaStore, inodes: Map<number, Counted>, corrupt: Re
       }
     }
   }
+  return damagedDirs.size;
 }
 
 /** Paths are looked up only for the inodes in a problem: a walk up the tree per inode would cost more than the check. */

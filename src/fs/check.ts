@@ -1,6 +1,8 @@
 /**
  * `check`, the pool's fsck: the namespace (check-namespace.ts), the extent records
- * (engine/check-extents.ts), then the fragments against the disks
+ * (engine/check-extents.ts) — with --repair, records failing their checksum are healed
+ * from the disks' copies first (engine/check-records.ts) and both are scanned again —
+ * then the fragments against the disks
  * (engine/check-fragments.ts), then each disk's copy of the metadata (engine/check-meta-copies.ts). The metadata is scanned, and with --repair fixed in one
  * transaction, without an await in between; the fragment walk, which is the long part,
  * comes after and settles each extent under its lock.
@@ -9,6 +11,7 @@ import { dropUnusedPacks, scanExtents } from '../engine/check-extents';
 import { checkFragments, type CheckBar } from '../engine/check-fragments';
 import { checkMetaCopies } from '../engine/check-meta-copies';
 import type { CheckKind, CheckProblem } from '../engine/check-problems';
+import { healDamaged, type Damaged } from '../engine/check-records';
 import type { Engine } from '../engine/engine';
 import { repairNamespace, scanNamespace } from './check-namespace';
 
@@ -30,8 +33,6 @@ export interface CheckReport {
 
 /** Why --repair leaves a kind alone: the safe fix is not obvious, or none exists. */
 const LEFT_ALONE: Partial<Record<CheckKind, string>> = {
-  'inode-corrupt': 'not repaired: restore meta.db from a backup (the record cannot be trusted)',
-  'extent-corrupt': 'not repaired: restore meta.db from a backup (the record cannot be trusted)',
   'dir-two-parents': 'not repaired: which entry is right is not known; remove the wrong one (rm, mv)',
   'parent-not-dir': 'not repaired: the entry cannot be reached; check --repair does not guess where it belongs',
   'extent-without-inode': 'not repaired: no file names these bytes; nothing is deleted by check',
@@ -41,8 +42,13 @@ const LEFT_ALONE: Partial<Record<CheckKind, string>> = {
 };
 
 export async function checkPool(engine: Engine, opts: CheckOptions): Promise<CheckReport> {
-  const ns = scanNamespace(engine.meta);
-  const ex = scanExtents(engine);
+  let ns = scanNamespace(engine.meta);
+  let ex = scanExtents(engine);
+  if (opts.repair && ns.damaged.length + ex.damaged.length > 0 && await healDamaged(engine.pool, [...ns.damaged, ...ex.damaged]) > 0) {
+    // What the damaged records hid (link counts behind an entry, an extent's owner) shows now; scanned again, synchronously up to the repair.
+    ns = settledFirst(scanNamespace(engine.meta), ns.damaged);
+    ex = settledFirst(scanExtents(engine), ex.damaged);
+  }
   const fixable = ns.fixNlink.length + ns.dangling.length + ns.orphans.length + ex.unusedPacks.length;
   if (opts.repair && fixable > 0) {
     const now = Date.now();
@@ -64,4 +70,10 @@ export async function checkPool(engine: Engine, opts: CheckOptions): Promise<Che
     counts: { inodes: ns.inodes, dirents: ns.dirents, extents: ex.extents, fragmentsOnDisks: frags.onDisks },
     disksSkipped: frags.disksSkipped,
   };
+}
+
+/** A scan after the heal, reporting the damaged records as the heal settled them (first) instead of as it meets them again. */
+function settledFirst<T extends { problems: CheckProblem[]; damaged: Damaged[] }>(again: T, first: Damaged[]): T {
+  const met = new Set(again.damaged.map((d) => d.problem));
+  return { ...again, problems: [...first.map((d) => d.problem), ...again.problems.filter((p) => !met.has(p))], damaged: first };
 }

@@ -48,6 +48,9 @@ export interface NamespaceWrites {
   removeXattr(ino: number, name: string): boolean;
 }
 
+/** An entry as check's walk meets it. */
+export type ScannedDirent = (Dirent & { parent: number; corrupt?: undefined }) | { parent: number; name: string; corrupt: true };
+
 /**
  * Whole-store walks in key order, in batches, for `check` (fsck): the keys only, so a
  * record that fails its checksum is met (EMETACORRUPT) when read by getInode, not here.
@@ -55,8 +58,12 @@ export interface NamespaceWrites {
 export interface ScanReads {
   /** Inode numbers above `after`, ascending, at most `limit`. */
   inodeNumbersAfter(after: number, limit: number): number[];
-  /** Directory entries after (after.parent, after.name) in (parent, name) order, at most `limit`; from the start without `after`. */
-  direntsAfter(after: { parent: number; name: string } | undefined, limit: number): (Dirent & { parent: number })[];
+  /**
+   * Directory entries after (after.parent, after.name) in (parent, name) order, at most
+   * `limit`; from the start without `after`. An entry failing its checksum comes as
+   * `corrupt` with its key as stored (and no inode: it cannot be trusted), not as a throw.
+   */
+  direntsAfter(after: { parent: number; name: string } | undefined, limit: number): ScannedDirent[];
 }
 
 /** Extents with their fragment placements, and their upkeep: the repair queue and scrub's verified marks. */
@@ -136,6 +143,31 @@ export interface DiskWrites {
   removeDisk(id: number): void;
 }
 
+/**
+ * A record named by its key, as `check` meets one that fails its checksum. A directory's
+ * entries go as one record: a damaged name is a key no copy holds, so the directory is
+ * the unit a copy can answer for.
+ */
+export type RecordRef = { kind: 'inode'; ino: number } | { kind: 'dirents'; parent: number } | { kind: 'extent'; id: Buffer };
+
+/** A record's rows as the backend stores them (verified when read), to put into another store of the same backend. */
+export interface StoredRecord {
+  ref: RecordRef;
+  rows: unknown;
+}
+
+/** Healing records that fail their checksum from a copy of the store (pool/heal-records.ts). */
+export interface RecordCopies {
+  /** The record as stored, verified (EMETACORRUPT when it fails here too); undefined when this store has none. */
+  storedRecord(ref: RecordRef): StoredRecord | undefined;
+  /**
+   * Put back, in one SQL transaction and without a new generation (they are rows the
+   * store's generation committed), the rows of `records` where this store's fail their
+   * checksum; rows that verify here are left as they are. Returns the refs it changed.
+   */
+  restoreRecords(records: readonly StoredRecord[]): RecordRef[];
+}
+
 /** Persistent jobs (rebuild, drain, scrub). */
 export interface JobReads {
   jobs(): JobRow[];
@@ -168,7 +200,7 @@ export interface Txn extends TxnWrites {
   abort(): void;
 }
 
-export interface MetaStore extends NamespaceReads, ScanReads, ExtentReads, DiskReads, JobReads, ConfigReads {
+export interface MetaStore extends NamespaceReads, ScanReads, ExtentReads, DiskReads, JobReads, ConfigReads, RecordCopies {
   /** Number of committed transactions since the pool was created. */
   generation(): number;
   /** Start the one write transaction (EINTERNAL if one is open). */

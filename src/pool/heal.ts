@@ -74,8 +74,7 @@ export function openHealed(poolDir: string, poolUuid: string, openStore: OpenMet
       + `holds a metadata copy (looked at ${roots.length ? roots.join(', ') : 'no disks'}); if the disks are elsewhere, recreate the pool `
       + `directory from them with \`dynamicfs import ${poolDir} DISK...\``, poolDir);
   }
-  const records = new Map<number, Buffer>();
-  for (const a of areas) for (const r of a.records) records.set(r.generation, r.payload);
+  const records = recordsOf(areas);
   let reason = 'problem' in working ? working.problem : `${META_DB} is at generation ${from}, the disks at ${newest}`;
   if (meta) {
     // Behind, but the logs hold every generation after it: replay them onto it.
@@ -89,23 +88,51 @@ export function openHealed(poolDir: string, poolUuid: string, openStore: OpenMet
     meta = undefined;
     reason += ` (the logs lack generation ${from! + 1})`;
   }
-  const byNewest = [...areas].sort((a, b) => b.head.checkpoint.generation - a.head.checkpoint.generation);
+  const rebuilt = rebuildFromCopies(poolDir, areas, openStore);
+  if (rebuilt) return { meta: rebuilt.store, healed: { reason, from, generation: rebuilt.store.generation(), checkpointDisk: rebuilt.checkpointDisk, replayed: rebuilt.replayed }, areas };
+  throw new DfsError('EMETACORRUPT', `pool ${poolDir}: ${reason}, and no metadata checkpoint on the disks verifies `
+    + `(${areas.map((a) => a.root).join(', ')}); restore meta.db from a backup`, poolDir);
+}
+
+/** The log records of every area by generation (any good copy of a generation will do). */
+export function recordsOf(areas: readonly Area[]): Map<number, Buffer> {
+  const records = new Map<number, Buffer>();
+  for (const a of areas) for (const r of a.records) records.set(r.generation, r.payload);
+  return records;
+}
+
+export interface Rebuilt {
+  store: MetaStore;
+  /** The disk whose checkpoint it was built from. */
+  checkpointDisk: string;
+  checkpointGeneration: number;
+  replayed: number;
+}
+
+/**
+ * Make `dir`'s meta.db the newest checkpoint that verifies (of those at most `upTo`) plus
+ * the log records after it, up to `upTo` or the first generation no disk holds; open it.
+ * Undefined when no such checkpoint verifies.
+ */
+export function rebuildFromCopies(dir: string, areas: readonly Area[], openStore: OpenMetaStore, upTo = Infinity): Rebuilt | undefined {
+  const records = recordsOf(areas);
+  const byNewest = areas.filter((a) => a.head.checkpoint.generation <= upTo)
+    .sort((a, b) => b.head.checkpoint.generation - a.head.checkpoint.generation);
   for (const a of byNewest) {
     const data = readCheckpoint(a);
     if (!data) continue;
-    install(poolDir, data);
-    const store = openStore(poolDir, { create: false });
+    install(dir, data);
+    const store = openStore(dir, { create: false });
     try {
       let replayed = 0;
-      for (let g = a.head.checkpoint.generation + 1; records.has(g); g++, replayed++) replay(store, g, records.get(g)!);
-      return { meta: store, healed: { reason, from, generation: store.generation(), checkpointDisk: a.root, replayed }, areas };
+      for (let g = a.head.checkpoint.generation + 1; g <= upTo && records.has(g); g++, replayed++) replay(store, g, records.get(g)!);
+      return { store, checkpointDisk: a.root, checkpointGeneration: a.head.checkpoint.generation, replayed };
     } catch (err) {
       store.close();
       throw err;
     }
   }
-  throw new DfsError('EMETACORRUPT', `pool ${poolDir}: ${reason}, and no metadata checkpoint on the disks verifies `
-    + `(${areas.map((a) => a.root).join(', ')}); restore meta.db from a backup`, poolDir);
+  return undefined;
 }
 
 function replay(store: MetaStore, generation: number, payload: Buffer): void {

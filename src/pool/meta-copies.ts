@@ -244,6 +244,11 @@ export class MetaCopies {
     void this.inBackground(() => this.checkpointInBackground(this.tooLong() ? this.presentCopies() : this.stalePresent()));
   }
 
+  /** Run `fn` once every append and checkpoint under way has landed, with nothing committing in between (heal-records.ts). */
+  quiet<T>(fn: () => T): Promise<T> {
+    return this.whenQuiet(fn);
+  }
+
   /** Run `fn` once no append or checkpoint is under way (nothing runs between that and `fn`: it is synchronous). */
   private async whenQuiet<T>(fn: () => T): Promise<T> {
     for (;;) {

@@ -10,9 +10,10 @@ import { DfsError } from '../errors';
 import { AuditLog, localIdentity } from '../log/audit';
 import { silentLogger, type Logger } from '../log/logger';
 import type { DiskRow, Tier } from '../meta/records';
-import type { MetaStore, OpenMetaStore } from '../meta/store';
+import type { MetaStore, OpenMetaStore, RecordRef } from '../meta/store';
 import type { FragmentStore } from './fragment-store';
 import { openHealed, type HealReport } from './heal';
+import { healRecords, type RecordHeal } from './heal-records';
 import { LocalDisk } from './local-disk';
 import { readLabel, writeLabel } from './label';
 import type { Area } from './meta-area';
@@ -50,6 +51,8 @@ export class Pool {
     readonly superblock: Superblock,
     readonly meta: MetaStore,
     private readonly lock: PoolLock,
+    /** How the store is opened: heal-records.ts opens a scratch one the same way. */
+    private readonly openStore: OpenMetaStore,
     log: Logger,
     areas: readonly Area[] = [],
   ) {
@@ -79,7 +82,7 @@ export class Pool {
         inlineMax: opts.inlineMax ?? DEFAULT_INLINE_MAX, diskPaths: [] };
       // The superblock is written last: a crash before this leaves no pool, not half of one.
       writeSuperblock(abs, sb);
-      return new Pool(abs, sb, meta, lock, silentLogger());
+      return new Pool(abs, sb, meta, lock, openStore, silentLogger());
     } catch (err) {
       lock.release();
       throw err;
@@ -99,7 +102,7 @@ export class Pool {
     try {
       const opened = openHealed(abs, sb.uuid, openStore, () => sb.diskPaths);
       meta = opened.meta;
-      const pool = new Pool(abs, sb, meta, lock, log, opened.areas);
+      const pool = new Pool(abs, sb, meta, lock, openStore, log, opened.areas);
       if (opened.healed) pool.recordHeal(opened.healed, log);
       pool.syncDiskPaths();
       return pool;
@@ -128,6 +131,14 @@ export class Pool {
     if (fs.existsSync(audit.file)) {
       audit.record({ via: 'local', who: localIdentity(), op: 'heal-metadata', args: { ...h }, result: 'ok', ms: 0 });
     }
+  }
+
+  /**
+   * Put back records of meta.db that fail their checksum from the disks' copies of its
+   * generation (heal-records.ts), once no copy is being written (in a coordinator).
+   */
+  healRecords(refs: readonly RecordRef[]): Promise<RecordHeal> {
+    return this.copies.quiet(() => healRecords(this.dir, this.superblock.uuid, this.meta, this.openStore, this.disks().map((d) => d.path), refs));
   }
 
   /** pool.json lists the registry's disk paths (where heal looks when meta.db is lost). */

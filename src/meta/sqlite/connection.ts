@@ -74,7 +74,7 @@ function upgrade({ db, sql }: Connection): void {
   const from = schemaVersion(sql);
   if (from !== 1 && from !== 2 && from !== 3 && from !== 4) return;
   // A store that already sums its meta rows is schema 5 whatever its version row says: that row is damaged.
-  if ((sql('PRAGMA table_info(meta)').all() as { name: string }[]).some((c) => c.name === 'checksum')) throw corrupt('meta', 'key schema_version');
+  if ((sql('PRAGMA table_info(meta)').all() as { name: string }[]).some((c) => c.name === 'checksum')) throw corrupt(sql, 'meta', 'key schema_version');
   db.transaction(() => {
     if (from < 3) sql('ALTER TABLE inodes ADD COLUMN rdev INTEGER NOT NULL DEFAULT 0').run();
     if (from < 4) {

@@ -13,7 +13,7 @@ export interface DiskEventSql { id: number; disk_id: number; at_ms: number; from
 export function diskReads(sql: Sql): DiskReads {
   return {
     listDisks() {
-      return (sql('SELECT * FROM disks ORDER BY id').all() as DiskSql[]).map(verifyDisk);
+      return (sql('SELECT * FROM disks ORDER BY id').all() as DiskSql[]).map((r) => verifyDisk(sql, r));
     },
     getDisk(id) {
       return getDisk(sql, id);
@@ -24,7 +24,7 @@ export function diskReads(sql: Sql): DiskReads {
         : sql('SELECT * FROM disk_events WHERE disk_id = ? ORDER BY id').all(diskId)) as DiskEventSql[];
       return rows.map((r) => {
         const e = toEvent(r);
-        if (!diskEventChecksum(e).equals(r.checksum)) throw corrupt('disk_events', `id ${r.id}`);
+        if (!diskEventChecksum(e).equals(r.checksum)) throw corrupt(sql, 'disk_events', `id ${r.id}`);
         return e;
       });
     },
@@ -72,7 +72,7 @@ export function diskWrites(sql: Sql): DiskWrites {
 
 function getDisk(sql: Sql, id: number): DiskRow | undefined {
   const r = sql('SELECT * FROM disks WHERE id = ?').get(id) as DiskSql | undefined;
-  return r && verifyDisk(r);
+  return r && verifyDisk(sql, r);
 }
 
 /** A new row (plain INSERT: a second disk at the same uuid or path fails the UNIQUE constraints, as it must). */
@@ -88,9 +88,9 @@ function updateDisk(sql: Sql, d: DiskRow): void {
     .run(d.state, d.readErrors, d.checksumErrors, d.writeErrors, diskChecksum(d), d.id);
 }
 
-function verifyDisk(r: DiskSql): DiskRow {
+function verifyDisk(sql: Sql, r: DiskSql): DiskRow {
   const d = toDisk(r);
-  if (!diskChecksum(d).equals(r.checksum)) throw corrupt('disks', `id ${r.id}`);
+  if (!diskChecksum(d).equals(r.checksum)) throw corrupt(sql, 'disks', `id ${r.id}`);
   return d;
 }
 

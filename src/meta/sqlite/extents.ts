@@ -19,7 +19,7 @@ export function extentReads(sql: Sql, maps: ExtentMapCache): ExtentReads {
     const e: Extent = { id: r.id, ino: r.ino, offset: r.offset, length: r.length, scheme: r.scheme as ExtentScheme, k: r.k, m: r.m,
       fragLen: r.frag_len, logicalHash: r.logical_hash, inlineData: r.inline_data, fragments };
     if (r.pack_id) e.pack = { id: r.pack_id, offset: r.pack_offset ?? 0 };
-    if (!extentChecksum(e).equals(r.checksum)) throw corrupt('extents', `id ${r.id.toString('hex')}, file inode ${r.ino}`);
+    if (!extentChecksum(e).equals(r.checksum)) throw corrupt(sql, 'extents', `id ${r.id.toString('hex')}, file inode ${r.ino}`);
     return e;
   };
   const idsAfter = (after: Buffer, limit: number): Buffer[] =>
@@ -61,7 +61,7 @@ export function extentReads(sql: Sql, maps: ExtentMapCache): ExtentReads {
     repairQueue() {
       return (sql('SELECT * FROM repairs ORDER BY queued_ms').all() as RepairSql[]).map((r) => {
         const q = toRepair(r);
-        if (!repairChecksum(q).equals(r.checksum)) throw corrupt('repairs', `extent_id ${r.extent_id.toString('hex')}`);
+        if (!repairChecksum(q).equals(r.checksum)) throw corrupt(sql, 'repairs', `extent_id ${r.extent_id.toString('hex')}`);
         return q;
       });
     },
@@ -91,7 +91,7 @@ export function extentReads(sql: Sql, maps: ExtentMapCache): ExtentReads {
     verifiedAt(extentId) {
       const r = sql('SELECT at_ms, checksum FROM verified WHERE extent_id = ?').get(extentId) as { at_ms: number; checksum: Buffer } | undefined;
       if (!r) return undefined;
-      if (!verifiedChecksum(extentId, r.at_ms).equals(r.checksum)) throw corrupt('verified', `extent_id ${extentId.toString('hex')}`);
+      if (!verifiedChecksum(extentId, r.at_ms).equals(r.checksum)) throw corrupt(sql, 'verified', `extent_id ${extentId.toString('hex')}`);
       return r.at_ms;
     },
   };

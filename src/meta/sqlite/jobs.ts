@@ -11,7 +11,7 @@ export interface JobSql { id: number; kind: string; state: string; params: strin
 export function jobReads(sql: Sql): JobReads {
   return {
     jobs() {
-      return (sql('SELECT * FROM jobs ORDER BY id').all() as JobSql[]).map((r) => toJob(verifyJob(r)));
+      return (sql('SELECT * FROM jobs ORDER BY id').all() as JobSql[]).map((r) => toJob(verifyJob(sql, r)));
     },
     getJob(id) {
       const r = getJob(sql, id);
@@ -45,7 +45,7 @@ export function jobWrites(sql: Sql): JobWrites {
 
 function getJob(sql: Sql, id: number): StoredJob | undefined {
   const r = sql('SELECT * FROM jobs WHERE id = ?').get(id) as JobSql | undefined;
-  return r && verifyJob(r);
+  return r && verifyJob(sql, r);
 }
 
 function writeJob(sql: Sql, j: StoredJob): void {
@@ -54,9 +54,9 @@ function writeJob(sql: Sql, j: StoredJob): void {
     .run(j.id, j.kind, j.state, j.params, j.progress, j.error, j.createdMs, j.updatedMs, j.finishedMs, jobChecksum(j));
 }
 
-function verifyJob(r: JobSql): StoredJob {
+function verifyJob(sql: Sql, r: JobSql): StoredJob {
   const j = storedJob(r);
-  if (!jobChecksum(j).equals(r.checksum)) throw corrupt('jobs', `id ${r.id}`);
+  if (!jobChecksum(j).equals(r.checksum)) throw corrupt(sql, 'jobs', `id ${r.id}`);
   return j;
 }
 

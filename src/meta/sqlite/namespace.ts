@@ -49,7 +49,7 @@ export function namespaceReads(sql: Sql, cache: NamespaceCache): NamespaceReads 
   /** A dirent row read from SQL; one the cache already holds as is was verified (or written) before and costs no hash. */
   const entry = (parent: number, r: DirentSql): Dirent => {
     if (cache.entry(parent, r.name) !== r.ino) {
-      verifyDirent(parent, r);
+      verifyDirent(sql, parent, r);
       cache.setEntry(parent, r.name, r.ino);
     }
     return { name: r.name, ino: r.ino };
@@ -64,7 +64,7 @@ export function namespaceReads(sql: Sql, cache: NamespaceCache): NamespaceReads 
       if (hit) return hit;
       const r = sql('SELECT * FROM inodes WHERE ino = ?').get(ino) as InodeSql | undefined;
       if (!r) return undefined;
-      const i = verifyInode(r);
+      const i = verifyInode(sql, r);
       cache.setInode(i);
       return i;
     },
@@ -85,7 +85,7 @@ export function namespaceReads(sql: Sql, cache: NamespaceCache): NamespaceReads 
         const d = entry(parent, { name: r.d_name, ino: r.ino, checksum: r.d_checksum });
         let i = cache.inode(r.ino);
         if (!i) {
-          i = verifyInode(r);
+          i = verifyInode(sql, r);
           cache.setInode(i);
         }
         return { ...d, kind: i.kind };
@@ -106,12 +106,12 @@ export function namespaceReads(sql: Sql, cache: NamespaceCache): NamespaceReads 
     getXattr(ino, name) {
       const r = sql('SELECT value, checksum FROM xattrs WHERE ino = ? AND name = ?').get(ino, name) as { value: Buffer; checksum: Buffer } | undefined;
       if (!r) return undefined;
-      verifyXattr(ino, name, r);
+      verifyXattr(sql, ino, name, r);
       return r.value;
     },
     listXattrs(ino) {
       const rows = sql('SELECT name, value, checksum FROM xattrs WHERE ino = ? ORDER BY name').all(ino) as { name: string; value: Buffer; checksum: Buffer }[];
-      return rows.map((r) => verifyXattr(ino, r.name, r));
+      return rows.map((r) => verifyXattr(sql, ino, r.name, r));
     },
     unlinkedInodes() {
       return (sql('SELECT ino FROM inodes WHERE nlink = 0').all() as { ino: number }[]).map((r) => r.ino);
@@ -163,18 +163,18 @@ export function writeInode(sql: Sql, i: Inode): void {
     .run(i.ino, i.kind, i.mode, i.uid, i.gid, i.size, i.nlink, i.atimeMs, i.mtimeMs, i.ctimeMs, i.policy, i.target, i.rdev, inodeChecksum(i));
 }
 
-function verifyInode(r: InodeSql): Inode {
+function verifyInode(sql: Sql, r: InodeSql): Inode {
   const i: Inode = { ino: r.ino, kind: r.kind as InodeKind, mode: r.mode, uid: r.uid, gid: r.gid, size: r.size, nlink: r.nlink,
     atimeMs: r.atime_ms, mtimeMs: r.mtime_ms, ctimeMs: r.ctime_ms, policy: r.policy, target: r.target, rdev: r.rdev };
-  if (!inodeChecksum(i).equals(r.checksum)) throw corrupt('inodes', `ino ${r.ino}`);
+  if (!inodeChecksum(i).equals(r.checksum)) throw corrupt(sql, 'inodes', `ino ${r.ino}`);
   return i;
 }
 
-function verifyDirent(parent: number, r: DirentSql): void {
-  if (!direntChecksum(parent, r.name, r.ino).equals(r.checksum)) throw corrupt('dirents', `parent ${parent}, name ${JSON.stringify(r.name)}`);
+function verifyDirent(sql: Sql, parent: number, r: DirentSql): void {
+  if (!direntChecksum(parent, r.name, r.ino).equals(r.checksum)) throw corrupt(sql, 'dirents', `parent ${parent}, name ${JSON.stringify(r.name)}`);
 }
 
-function verifyXattr(ino: number, name: string, r: { value: Buffer; checksum: Buffer }): string {
-  if (!xattrChecksum(ino, name, r.value).equals(r.checksum)) throw corrupt('xattrs', `ino ${ino}, name ${JSON.stringify(name)}`);
+function verifyXattr(sql: Sql, ino: number, name: string, r: { value: Buffer; checksum: Buffer }): string {
+  if (!xattrChecksum(ino, name, r.value).equals(r.checksum)) throw corrupt(sql, 'xattrs', `ino ${ino}, name ${JSON.stringify(name)}`);
   return name;
 }

@@ -1,13 +1,13 @@
-/** The whole-store walks `check` makes (ScanReads): keys in order, in batches, uncached; every dirent verified. */
+/** The whole-store walks `check` makes (ScanReads): keys in order, in batches, uncached; every dirent verified (a failing one flagged). */
 import { direntChecksum, type Dirent } from '../records';
-import type { ScanReads } from '../store';
-import { corrupt, type Sql } from './sql';
+import type { ScanReads, ScannedDirent } from '../store';
+import type { Sql } from './sql';
 
 type Row = Dirent & { parent: number; checksum: Buffer };
 
-function verified(rows: Row[]): (Dirent & { parent: number })[] {
+function verified(rows: Row[]): ScannedDirent[] {
   return rows.map((r) => {
-    if (!direntChecksum(r.parent, r.name, r.ino).equals(r.checksum)) throw corrupt('dirents', `parent ${r.parent}, name ${JSON.stringify(r.name)}`);
+    if (!direntChecksum(r.parent, r.name, r.ino).equals(r.checksum)) return { parent: r.parent, name: r.name, corrupt: true };
     return { parent: r.parent, name: r.name, ino: r.ino };
   });
 }

@@ -13,6 +13,7 @@ import { ExtentMapCache } from './extent-maps';
 import { extentReads, extentWrites } from './extents';
 import { jobReads, jobWrites } from './jobs';
 import { NamespaceCache, namespaceReads, namespaceWrites } from './namespace';
+import { recordCopies } from './record-copies';
 import { scanReads } from './scan';
 import { bumpMeta, metaValue } from './sql';
 import { beginGroupTxn, beginTxn } from './txn';
@@ -36,13 +37,18 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
   let groupOpen = false;
   let groupBeganMs = 0;
   const generation = (): number => Number(metaValue(sql, 'generation'));
+  const reads = { ...namespaceReads(sql, cache), ...extentReads(sql, maps) };
   const store: MetaStore = {
-    ...namespaceReads(sql, cache),
+    ...reads,
     ...scanReads(sql),
-    ...extentReads(sql, maps),
     ...diskReads(sql),
     ...jobReads(sql),
     ...configReads(sql),
+    // Inside an open transaction group the restored rows join it (a savepoint), like any other write there.
+    ...recordCopies(sql, (fn) => db.transaction(fn)(), reads, () => {
+      cache.clear();
+      maps.clear();
+    }),
     onCommit: undefined,
     onGeneration: undefined,
     generation,

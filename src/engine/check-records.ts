@@ -1,0 +1,33 @@
+/**
+ * `check --repair`, the records that fail their checksum: healed from the disks' copies
+ * of the metadata (pool/heal-records.ts), each problem settled with where its rows came
+ * from or why they could not be.
+ */
+import type { RecordRef } from '../meta/store';
+import { describeRef } from '../pool/heal-records';
+import type { Pool } from '../pool/pool';
+import { settle, type CheckProblem } from './check-problems';
+
+/** A problem about a record failing its checksum, and the record to heal (several problems may share one ref). */
+export interface Damaged {
+  ref: RecordRef;
+  problem: CheckProblem;
+}
+
+/** Heal the damaged records and settle their problems; how many records were restored. */
+export async function healDamaged(pool: Pick<Pool, 'healRecords'>, damaged: readonly Damaged[]): Promise<number> {
+  const refs = [...new Set(damaged.map((d) => d.ref))];
+  const heal = await pool.healRecords(refs);
+  if (!heal.ok) {
+    for (const d of damaged) settle(d.problem, false, `not repaired: the disks' copies cannot supply it: ${heal.why}`);
+    return 0;
+  }
+  const outcome = new Map(heal.outcomes.map((o) => [o.ref, o]));
+  for (const d of damaged) {
+    const o = outcome.get(d.ref)!;
+    if (o.state === 'restored') settle(d.problem, true, `restored ${describeRef(d.ref)} from ${heal.source}`);
+    else if (o.state === 'sound') settle(d.problem, true, `nothing to restore: ${o.why}`);
+    else settle(d.problem, false, `not repaired: ${o.why}`);
+  }
+  return heal.outcomes.filter((o) => o.state === 'restored').length;
+}
