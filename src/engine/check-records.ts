@@ -4,8 +4,9 @@
  * from or why they could not be.
  */
 import type { RecordRef } from '../meta/store';
-import { describeRef } from '../pool/heal-records';
+import { describeRef, OPEN_GROUP, type RecordHeal } from '../pool/heal-records';
 import type { Pool } from '../pool/pool';
+import type { TxGroups } from './txg';
 import { settle, type CheckProblem } from './check-problems';
 
 /** A problem about a record failing its checksum, and the record to heal (several problems may share one ref). */
@@ -15,9 +16,14 @@ export interface Damaged {
 }
 
 /** Heal the damaged records and settle their problems; how many records were restored. */
-export async function healDamaged(pool: Pick<Pool, 'healRecords'>, damaged: readonly Damaged[]): Promise<number> {
+export async function healDamaged(engine: { pool: Pick<Pool, 'healRecords'>; txg: Pick<TxGroups, 'commit'> }, damaged: readonly Damaged[]): Promise<number> {
   const refs = [...new Set(damaged.map((d) => d.ref))];
-  const heal = await pool.healRecords(refs);
+  let heal: RecordHeal = { ok: false, why: OPEN_GROUP };
+  // In a coordinator: the open group is committed first (the copies hold committed generations); writers may open another meanwhile.
+  for (let tries = 0; tries < 20 && !heal.ok && heal.why === OPEN_GROUP; tries++) {
+    if (tries > 0) await engine.txg.commit('check');
+    heal = await engine.pool.healRecords(refs);
+  }
   if (!heal.ok) {
     for (const d of damaged) settle(d.problem, false, `not repaired: the disks' copies cannot supply it: ${heal.why}`);
     return 0;

@@ -44,7 +44,7 @@ const LEFT_ALONE: Partial<Record<CheckKind, string>> = {
 export async function checkPool(engine: Engine, opts: CheckOptions): Promise<CheckReport> {
   let ns = scanNamespace(engine.meta);
   let ex = scanExtents(engine);
-  if (opts.repair && ns.damaged.length + ex.damaged.length > 0 && await healDamaged(engine.pool, [...ns.damaged, ...ex.damaged]) > 0) {
+  if (opts.repair && ns.damaged.length + ex.damaged.length > 0 && await healDamaged(engine, [...ns.damaged, ...ex.damaged]) > 0) {
     // What the damaged records hid (link counts behind an entry, an extent's owner) shows now; scanned again, synchronously up to the repair.
     ns = settledFirst(scanNamespace(engine.meta), ns.damaged);
     ex = settledFirst(scanExtents(engine), ex.damaged);

@@ -25,6 +25,9 @@ export type RecordHeal =
   /** Nothing was changed: the copies cannot answer for meta.db's generation. */
   | { ok: false; why: string };
 
+/** Why a heal did not run: a transaction group is open (commit it, then ask again). */
+export const OPEN_GROUP = 'a transaction group is open';
+
 export function describeRef(ref: RecordRef): string {
   switch (ref.kind) {
     case 'inode': return `inode ${ref.ino}`;
@@ -36,6 +39,8 @@ export function describeRef(ref: RecordRef): string {
 /** Heal `refs` in `meta` (the pool's open meta.db) from the areas of `roots`. */
 export function healRecords(poolDir: string, poolUuid: string, meta: MetaStore, openStore: OpenMetaStore, roots: readonly string[],
   refs: readonly RecordRef[]): RecordHeal {
+  // The copies hold committed generations only: rows an open group changed or removed would be put back as they were.
+  if (meta.groupPending()) return { ok: false, why: OPEN_GROUP };
   const generation = meta.generation();
   const { agreed: areas } = splitDiverged(roots.map((r) => readArea(r, poolUuid)).filter((a): a is Area => a !== undefined));
   if (areas.length === 0) {

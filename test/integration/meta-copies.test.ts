@@ -432,3 +432,43 @@ test('a disk that went on elsewhere holds the same generation with another histo
     rmrf(root);
   }
 });
+
+test('in a coordinator the first m+1 disks sync each generation; when one of them fails, fsync still returns, and every fsync\'d file survives meta.db\'s loss', async () => {
+  const root = tmpDir('dfs-metacopies-');
+  const mnt = path.join(root, 'mnt');
+  try {
+    const { pool, disks } = makePool(root, 6, 'rs:4+2', '1M');
+    ok('config', pool, '--set', 'commit.intervalMs=60000'); // only the fsyncs commit
+    const files = new Map<string, Buffer>();
+    const rng = new Rng(1407);
+    const c = await startCoordinator(pool, mnt);
+    try {
+      const writeSynced = (name: string) => {
+        const data = rng.bytes(rng.int(100, 200_000));
+        const fd = fs.openSync(path.join(mnt, name), 'w');
+        fs.writeSync(fd, data);
+        fs.fsyncSync(fd); // a new file: a group commit, on m+1 disks before fsync returns
+        fs.closeSync(fd);
+        files.set(name, data);
+      };
+      writeSynced('before');
+      // Disk 1, one of the three that sync every record: its metadata area gone under the coordinator.
+      rmrf(path.join(disks[0]!, 'meta'));
+      for (let i = 0; i < 3; i++) writeSynced(`after-${i}`);
+    } finally {
+      c.child.kill('SIGKILL');
+      await new Promise((r) => c.child.once('exit', r));
+      spawnSync('umount', ['-l', mnt]);
+    }
+    // meta.db and its WAL lost as well: the five disks left rebuild every fsync'd file.
+    for (const f of ['meta.db', 'meta.db-wal', 'meta.db-shm']) fs.rmSync(path.join(pool, f), { force: true });
+    for (const [name, data] of files) {
+      const out = path.join(root, `${name}.out`);
+      ok('get', pool, `/${name}`, out);
+      assert.ok(fs.readFileSync(out).equals(data), `${name} reads back identical`);
+    }
+    assert.deepEqual(ok('status', pool).metaCopies.disks.map((d: { state: string }) => d.state), disks.map(() => 'current'));
+  } finally {
+    rmrf(root);
+  }
+});
