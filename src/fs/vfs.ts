@@ -349,16 +349,17 @@ export class Vfs {
     const i = this.existing(path);
     if (i.kind === 'dir') throw new DfsError('EISDIR', `${path} is a directory`, path);
     if (i.kind !== 'file') throw new DfsError('EINVAL', `${path} is a ${i.kind}; only regular files can be truncated`, path);
-    const f = this.files.of(i.ino) ?? this.fileOf(i);
+    const open = this.files.of(i.ino);
+    const f = open ?? this.fileOf(i);
     await f.truncate(size);
-    await f.commit();
+    // An open file commits the truncate with its other changes (flush, fsync, close); one opened here for it, now.
+    if (!open) await f.commit();
   }
 
+  /** ftruncate: the open file's new size, committed with its writes (a checkpointing SQLite truncates every time). */
   async ftruncate(fd: number, size: number): Promise<void> {
     this.writable();
-    const f = this.handle(fd);
-    await f.truncate(size);
-    await f.commit();
+    await this.handle(fd).truncate(size);
   }
 
   /** An unlinked file whose last handle closed: its inode and data go now. */

@@ -149,11 +149,16 @@ export class LocalDisk implements FragmentStore {
           this.logAllocated = this.logAt;
         }
         const end = this.logAt + bytes.length;
-        await h.write(bytes, 0, bytes.length, this.logAt);
-        // A reader stops at zeros as at a torn tail; they go into the same sync.
-        if (end > this.logAllocated) await h.write(LOG_ZEROS, 0, LOG_ZEROS.length, end);
-        await h.datasync();
-        if ((await h.stat()).nlink === 0) throw Object.assign(new Error('the log was unlinked while open'), { code: 'ENOENT' });
+        const at = this.logAt;
+        const grow = end > this.logAllocated;
+        // The link count is read alongside (not after) the write and sync: one thread-pool round trip less per fsync.
+        const [st] = await Promise.all([h.stat(), (async () => {
+          await h.write(bytes, 0, bytes.length, at);
+          // A reader stops at zeros as at a torn tail; they go into the same sync.
+          if (grow) await h.write(LOG_ZEROS, 0, LOG_ZEROS.length, end);
+          await h.datasync();
+        })()]);
+        if (st.nlink === 0) throw Object.assign(new Error('the log was unlinked while open'), { code: 'ENOENT' });
         this.logAt = end;
         this.logAllocated = Math.max(this.logAllocated, end + LOG_GROW_BYTES);
       } catch (err) {
