@@ -5,6 +5,7 @@
  * once, with every file written before the detach intact.
  */
 import { test } from 'node:test';
+import { writeSynced } from '../helpers/files';
 import assert from 'node:assert/strict';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -41,15 +42,6 @@ function unmountRemount(mnt: string): void {
   spawnSync(process.execPath, [BIN, 'unmount', mnt], { timeout: 60_000 });
 }
 
-function writeFsynced(file: string, data: Buffer): void {
-  const fd = fs.openSync(file, 'w');
-  try {
-    fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /** The coordinator exited 0 of itself, saying why, and the pool's lock is free: `dynamicfs mount` works again. */
 async function assertStoppedByUmount(pool: string, mnt: string, child: ChildProcess, output: () => string): Promise<void> {
@@ -76,7 +68,7 @@ test('a plain umount of the mount stops the coordinator cleanly; fsync\'d and cl
         ['dir/renamed.txt', Buffer.from('renamed after close')],
         ['last.bin', randomBytes(8 * 1024 * 1024)], // still to commit when the umount comes
       ]);
-      writeFsynced(path.join(mnt, 'fsynced.bin'), want.get('fsynced.bin')!);
+      writeSynced(path.join(mnt, 'fsynced.bin'), want.get('fsynced.bin')!);
       fs.writeFileSync(path.join(mnt, 'closed.bin'), want.get('closed.bin')!);
       fs.mkdirSync(path.join(mnt, 'dir'));
       fs.writeFileSync(path.join(mnt, 'dir/small.txt'), want.get('dir/small.txt')!);

@@ -9,21 +9,13 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { writeSynced } from '../helpers/files';
 import { decodeRecords, encodeRecord } from '../../src/pool/meta-format';
 import { fails, ok, type Json } from '../helpers/cli';
 import { makePool, startCoordinator, stopCoordinator } from '../helpers/mount';
 import { Rng } from '../helpers/random';
 import { rmrf, tmpDir } from '../helpers/tmp';
 
-function writeSynced(file: string, data: Buffer): void {
-  const fd = fs.openSync(file, 'w');
-  try {
-    fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 interface Head { poolUuid: string; checkpoint: { file: string; generation: number; chain: string }; log: string }
 

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
+import { writeSynced } from '../helpers/files';
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import { dfs, fails, ok } from '../helpers/cli';
@@ -232,15 +233,6 @@ test('POOL and m disks lost at once: import from the rest names the missing disk
   }
 });
 
-function writeSynced(mnt: string, name: string, data: Buffer): void {
-  const fd = fs.openSync(path.join(mnt, name), 'w');
-  try {
-    fs.writeSync(fd, data);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
 
 /** The newest generation each disk's metadata copy holds, as `import --scan` reads it. */
 function diskGenerations(root: string): number[] {
@@ -261,13 +253,13 @@ for (const point of ['group-meta-committed', 'group-meta-on-disks'] as const) {
       const b = rng.bytes(1_500_000);
       const first = await startCoordinator(pool, mnt);
       try {
-        writeSynced(mnt, 'A', a);
+        writeSynced(path.join(mnt, 'A'), a);
       } finally {
         await stopCoordinator(mnt, first.child);
       }
       const doomed = await startCoordinator(pool, mnt, [], { DYNAMICFS_CRASH_AT: `${point}:1` });
       try {
-        assert.throws(() => writeSynced(mnt, 'B', b), 'the fsync that commits B never returns success');
+        assert.throws(() => writeSynced(path.join(mnt, 'B'), b), 'the fsync that commits B never returns success');
         if (doomed.child.exitCode === null && doomed.child.signalCode === null) await new Promise((r) => doomed.child.once('exit', r));
         assert.equal(doomed.child.signalCode, 'SIGKILL');
       } finally {
@@ -309,7 +301,7 @@ test('SIGKILL during a checkpoint: the half-written one is ignored and removed o
     try {
       for (let i = 0; i < 4; i++) {
         files.set(`f-${i}`, rng.bytes(rng.int(500, 2_000_000)));
-        writeSynced(mnt, `f-${i}`, files.get(`f-${i}`)!);
+        writeSynced(path.join(mnt, `f-${i}`), files.get(`f-${i}`)!);
       }
       // Disk 1's checkpoint damaged: `check --repair` gives it a new one, and the coordinator dies halfway through writing it.
       const ckpt = path.join(area, areaHead(disks[0]!).checkpoint.file);
@@ -443,18 +435,15 @@ test('in a coordinator the first m+1 disks sync each generation; when one of the
     const rng = new Rng(1407);
     const c = await startCoordinator(pool, mnt);
     try {
-      const writeSynced = (name: string) => {
+      const write = (name: string) => {
         const data = rng.bytes(rng.int(100, 200_000));
-        const fd = fs.openSync(path.join(mnt, name), 'w');
-        fs.writeSync(fd, data);
-        fs.fsyncSync(fd); // a new file: a group commit, on m+1 disks before fsync returns
-        fs.closeSync(fd);
+        writeSynced(path.join(mnt, name), data); // a new file: a group commit, on m+1 disks before fsync returns
         files.set(name, data);
       };
-      writeSynced('before');
+      write('before');
       // Disk 1, one of the three that sync every record: its metadata area gone under the coordinator.
       rmrf(path.join(disks[0]!, 'meta'));
-      for (let i = 0; i < 3; i++) writeSynced(`after-${i}`);
+      for (let i = 0; i < 3; i++) write(`after-${i}`);
     } finally {
       c.child.kill('SIGKILL');
       await new Promise((r) => c.child.once('exit', r));
