@@ -13,6 +13,8 @@ export type CheckKind =
   | 'inode-corrupt' | 'dirent-corrupt' | 'wrong-nlink' | 'orphan-inode' | 'dangling-dirent' | 'dir-two-parents' | 'parent-not-dir'
   // extent records (check-extents.ts)
   | 'extent-corrupt' | 'extent-without-inode' | 'extent-owner-not-file' | 'size-short' | 'pack-missing' | 'unused-pack'
+  // a row of any other checksummed table (check-records.ts)
+  | 'record-corrupt'
   // fragments against the disks (check-fragments.ts)
   | 'missing-fragment' | 'unreferenced-fragment'
   // each disk's copy of the metadata (check-meta-copies.ts)
@@ -36,6 +38,9 @@ export interface CheckProblem {
   /** Link counts: what the inode says, and the number the namespace gives it. */
   nlink: number | null;
   counted: number | null;
+  /** A metadata row (record-corrupt): its table and its key spelled out (`ino 5, name "user.a"`). */
+  table: string | null;
+  key: string | null;
   /** Whether --repair fixed it. */
   repaired: boolean;
   /** What --repair did, or why it did not (null when repair was not asked for). */
@@ -57,7 +62,7 @@ export function pathOrNull(meta: Pick<MetaStore, 'pathOf'>, ino: number): string
 /** A problem with every object field null but those given; not repaired. */
 export function problem(kind: CheckKind, message: string, fields: Partial<Omit<CheckProblem, 'kind' | 'message'>> = {}): CheckProblem {
   return { kind, message, path: null, inode: null, extent: null, disk: null, index: null, parent: null, name: null, nlink: null,
-    counted: null, repaired: false, repair: null, ...fields };
+    counted: null, table: null, key: null, repaired: false, repair: null, ...fields };
 }
 
 /** Record the outcome of a repair on the problem. */

@@ -1,18 +1,41 @@
 /**
- * `check --repair`, the records that fail their checksum: healed from the disks' copies
- * of the metadata (pool/heal-records.ts), each problem settled with where its rows came
- * from or why they could not be.
+ * `check`, the records that fail their checksum: the rows of every checksummed table the
+ * namespace and extent walks do not cover (xattrs, disks, disk events, jobs, repairs,
+ * verified marks, meta values) are walked here, one `record-corrupt` problem per row.
+ * --repair heals them, with the namespace's and extents', from the disks' copies of the
+ * metadata (pool/heal-records.ts), each problem settled with where its rows came from or
+ * why they could not be.
  */
-import type { RecordRef } from '../meta/store';
+import type { MetaStore, RecordRef, RowTable } from '../meta/store';
 import { describeRef, OPEN_GROUP, type RecordHeal } from '../pool/heal-records';
 import type { Pool } from '../pool/pool';
 import type { TxGroups } from './txg';
-import { settle, type CheckProblem } from './check-problems';
+import { problem, settle, type CheckProblem } from './check-problems';
 
 /** A problem about a record failing its checksum, and the record to heal (several problems may share one ref). */
 export interface Damaged {
   ref: RecordRef;
   problem: CheckProblem;
+}
+
+/** The tables walked here, in the order their problems are listed. */
+const ROW_TABLES: readonly RowTable[] = ['xattrs', 'meta', 'disks', 'disk_events', 'jobs', 'repairs', 'verified'];
+
+/** Every row of ROW_TABLES failing its checksum, as a problem (with its key's inode, extent or disk where the key is one). */
+export function scanRows(meta: Pick<MetaStore, 'damagedRows'>): { problems: CheckProblem[]; damaged: Damaged[] } {
+  const damaged = meta.damagedRows(ROW_TABLES).map((row) => {
+    const table = row.table as RowTable;
+    const text = `${table} (${row.keyText})`;
+    const [first] = row.key;
+    const p = problem('record-corrupt', `metadata row ${text} fails its checksum`, {
+      table, key: row.keyText,
+      inode: table === 'xattrs' ? first as number : null,
+      extent: table === 'repairs' || table === 'verified' ? (first as Buffer).toString('hex') : null,
+      disk: table === 'disks' ? first as number : null,
+    });
+    return { ref: { kind: 'row' as const, table, key: row.key, text }, problem: p };
+  });
+  return { problems: damaged.map((d) => d.problem), damaged };
 }
 
 /** Heal the damaged records and settle their problems; how many records were restored. */

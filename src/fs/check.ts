@@ -1,6 +1,6 @@
 /**
  * `check`, the pool's fsck: the namespace (check-namespace.ts), the extent records
- * (engine/check-extents.ts) — with --repair, records failing their checksum are healed
+ * (engine/check-extents.ts), every other checksummed row (engine/check-records.ts) — with --repair, records failing their checksum are healed
  * from the disks' copies first (engine/check-records.ts) and both are scanned again —
  * then the fragments against the disks
  * (engine/check-fragments.ts), then each disk's copy of the metadata (engine/check-meta-copies.ts). The metadata is scanned, and with --repair fixed in one
@@ -11,7 +11,7 @@ import { dropUnusedPacks, scanExtents } from '../engine/check-extents';
 import { checkFragments, type CheckBar } from '../engine/check-fragments';
 import { checkMetaCopies } from '../engine/check-meta-copies';
 import type { CheckKind, CheckProblem } from '../engine/check-problems';
-import { healDamaged, type Damaged } from '../engine/check-records';
+import { healDamaged, scanRows, type Damaged } from '../engine/check-records';
 import type { Engine } from '../engine/engine';
 import { repairNamespace, scanNamespace } from './check-namespace';
 
@@ -44,10 +44,13 @@ const LEFT_ALONE: Partial<Record<CheckKind, string>> = {
 export async function checkPool(engine: Engine, opts: CheckOptions): Promise<CheckReport> {
   let ns = scanNamespace(engine.meta);
   let ex = scanExtents(engine);
-  if (opts.repair && ns.damaged.length + ex.damaged.length > 0 && await healDamaged(engine, [...ns.damaged, ...ex.damaged]) > 0) {
+  let rows = scanRows(engine.meta);
+  const damaged = [...ns.damaged, ...ex.damaged, ...rows.damaged];
+  if (opts.repair && damaged.length > 0 && await healDamaged(engine, damaged) > 0) {
     // What the damaged records hid (link counts behind an entry, an extent's owner) shows now; scanned again, synchronously up to the repair.
     ns = settledFirst(scanNamespace(engine.meta), ns.damaged);
     ex = settledFirst(scanExtents(engine), ex.damaged);
+    rows = settledFirst(scanRows(engine.meta), rows.damaged);
   }
   const fixable = ns.fixNlink.length + ns.dangling.length + ns.orphans.length + ex.unusedPacks.length;
   if (opts.repair && fixable > 0) {
@@ -60,7 +63,7 @@ export async function checkPool(engine: Engine, opts: CheckOptions): Promise<Che
   }
   const frags = await checkFragments(engine, { repair: opts.repair, minAgeSeconds: opts.minAgeSeconds, referencedBytes: ex.fragmentBytes, bar: opts.bar });
   const copies = await checkMetaCopies(engine.pool, opts.repair);
-  const problems = [...ns.problems, ...ex.problems, ...frags.problems, ...copies];
+  const problems = [...ns.problems, ...ex.problems, ...rows.problems, ...frags.problems, ...copies];
   if (opts.repair) {
     for (const p of problems) p.repair ??= LEFT_ALONE[p.kind] ?? 'not repaired';
   }

@@ -48,6 +48,28 @@ export interface NamespaceWrites {
   removeXattr(ino: number, name: string): boolean;
 }
 
+/** The tables whose rows carry a checksum: every one but fragments, which their extent's checksum covers. */
+export const CHECKSUMMED_TABLES = ['meta', 'disks', 'inodes', 'xattrs', 'dirents', 'extents', 'repairs', 'disk_events', 'jobs', 'verified'] as const;
+export type ChecksummedTable = (typeof CHECKSUMMED_TABLES)[number];
+/** The tables check walks one row at a time (the namespace and extent walks cover the others, with their own problem kinds). */
+export type RowTable = Exclude<ChecksummedTable, 'inodes' | 'dirents' | 'extents'>;
+
+/** A row's primary key, its columns' values in order, as stored. */
+export type RowKey = readonly (number | string | Buffer)[];
+
+/** A row failing its checksum: its table and key, and the key spelled out for people (`ino 5, name "user.a"`). */
+export interface DamagedRow {
+  table: ChecksummedTable;
+  key: RowKey;
+  keyText: string;
+}
+
+/** What copyTo made: the copy's generation, and the rows in it failing their checksum (how many; the first few spelled out). */
+export interface StoreCopy {
+  generation: number;
+  damaged: { count: number; first: string[] };
+}
+
 /** An entry as check's walk meets it. */
 export type ScannedDirent = (Dirent & { parent: number; corrupt?: undefined }) | { parent: number; name: string; corrupt: true };
 
@@ -64,6 +86,8 @@ export interface ScanReads {
    * `corrupt` with its key as stored (and no inode: it cannot be trusted), not as a throw.
    */
   direntsAfter(after: { parent: number; name: string } | undefined, limit: number): ScannedDirent[];
+  /** Every row of `tables` failing its checksum, in table then key order (a whole-table walk each). */
+  damagedRows(tables: readonly ChecksummedTable[]): DamagedRow[];
 }
 
 /** Extents with their fragment placements, and their upkeep: the repair queue and scrub's verified marks. */
@@ -148,7 +172,9 @@ export interface DiskWrites {
  * entries go as one record: a damaged name is a key no copy holds, so the directory is
  * the unit a copy can answer for.
  */
-export type RecordRef = { kind: 'inode'; ino: number } | { kind: 'dirents'; parent: number } | { kind: 'extent'; id: Buffer };
+export type RecordRef = { kind: 'inode'; ino: number } | { kind: 'dirents'; parent: number } | { kind: 'extent'; id: Buffer }
+  /** One row of another checksummed table, by its key; `text` spells both out (DamagedRow's). */
+  | { kind: 'row'; table: RowTable; key: RowKey; text: string };
 
 /** A record's rows as the backend stores them (verified when read), to put into another store of the same backend. */
 export interface StoredRecord {
@@ -234,10 +260,13 @@ export interface MetaStore extends NamespaceReads, ScanReads, ExtentReads, DiskR
   setDurableCommits(on: boolean): void;
   /** Make every commit so far durable (after commits that were not). */
   makeDurable(): void;
-  /** Write a consistent copy of the store as of its last commit to `file`; returns the copy's generation. */
-  copyTo(file: string): number;
+  /**
+   * Write a consistent copy of the store as of its last commit to `file`, and verify
+   * every row of it (a checkpoint must not seal a damaged row: pool/meta-copies.ts).
+   */
+  copyTo(file: string): StoreCopy;
   /** The same, off the caller's thread (a coordinator's background checkpoint). */
-  copyToInWorker(file: string): Promise<number>;
+  copyToInWorker(file: string): Promise<StoreCopy>;
   /** What a structural check of the store finds wrong (SQLite's quick_check); empty when sound. */
   checkStructure(): string[];
   close(): void;

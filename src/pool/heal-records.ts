@@ -33,6 +33,7 @@ export function describeRef(ref: RecordRef): string {
     case 'inode': return `inode ${ref.ino}`;
     case 'dirents': return `the entries of directory inode ${ref.parent}`;
     case 'extent': return `extent ${ref.id.toString('hex')}`;
+    case 'row': return `the row ${ref.text}`;
   }
 }
 

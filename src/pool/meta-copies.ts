@@ -18,6 +18,7 @@ import type { MetaStore } from '../meta/store';
 import { blake3Async } from '../native';
 import { appendAsync, appendSync, areaDir, syncFile, syncFileSync, checkpointName, dropStrays, openLog, putCheckpointAsync, putCheckpointSync, readArea, sealCheckpoint,
   switchHead, type Area, type Checkpoint } from './meta-area';
+import { CheckpointRefusals, type Refusal } from './checkpoint-refusal';
 import { inspectCopy, type CopyFinding } from './meta-check';
 import { copyStatus, present, type Copy, type CopyStatus } from './meta-copy';
 import { chainAt } from './meta-chain';
@@ -45,10 +46,13 @@ export class MetaCopies {
   /** The hash chain's value at the store's generation: the seal of its record, which the next record carries. */
   private chain: Buffer;
   private closed = false;
+  /** Checkpoints whose copy held damaged rows are not sealed (checkpoint-refusal.ts). */
+  private readonly refusals: CheckpointRefusals;
 
-  /** `known`: the disks' areas as opening the pool just read them (each is read once per open). */
+  /** `known`: the disks' areas as opening the pool just read them (each is read once per open); `refused`: records a refused checkpoint. */
   constructor(private readonly poolDir: string, private readonly sb: Superblock, private readonly meta: MetaStore,
-    private readonly log: Logger, known: readonly Area[] = []) {
+    private readonly log: Logger, known: readonly Area[] = [], refused: (r: Refusal) => void = () => {}) {
+    this.refusals = new CheckpointRefusals(poolDir, log, refused);
     const areas = new Map(known.map((a) => [a.root, a]));
     this.chain = chainAt(known, meta.generation());
     for (const row of meta.listDisks()) this.copies.set(row.id, this.load(row, areas.get(row.path)));
@@ -109,11 +113,16 @@ export class MetaCopies {
   async renew(ids: readonly number[]): Promise<Map<number, { generation: number | null; error: string | null }>> {
     const targets = [...this.copies.values()].filter((c) => ids.includes(c.id));
     const before = new Map(targets.map((c) => [c, c.serial]));
-    if (this.deferred) await this.inBackground(() => this.checkpointInBackground(targets));
-    else this.checkpoint(targets);
+    if (this.deferred) await this.inBackground(() => this.checkpointInBackground(targets, true));
+    else this.checkpoint(targets, true);
     return new Map(targets.map((c) => [c.id, c.serial !== before.get(c)
       ? { generation: c.checkpointGeneration, error: null }
       : { generation: null, error: c.lastError ?? 'the pool closed first' }]));
+  }
+
+  /** Records of meta.db were restored (heal-records.ts): a checkpoint refused for them is tried again at the next chance. */
+  healed(): void {
+    this.refusals.healed();
   }
 
   status(): CopyStatus[] {
@@ -289,12 +298,14 @@ export class MetaCopies {
    * no commit can fall between the copy and the switch of their logs. At open, offline,
    * and when a group lacks copies.
    */
-  private checkpoint(targets: Copy[]): void {
-    if (targets.length === 0 || this.closed) return;
+  private checkpoint(targets: Copy[], forced = false): void {
+    if (targets.length === 0 || this.closed || !this.refusals.mayTry(forced)) return;
     const tmp = this.scratch();
     let ckpt: Checkpoint;
     try {
-      const generation = this.meta.copyTo(tmp);
+      const copy = this.meta.copyTo(tmp);
+      if (!this.refusals.accept(copy, targets)) return;
+      const { generation } = copy;
       // The copy is of the last COMMIT, whose record's seal is the chain's value now.
       ckpt = sealCheckpoint(generation, fs.readFileSync(tmp), generation === this.meta.generation() ? this.chain : NO_CHAIN);
     } finally {
@@ -318,8 +329,8 @@ export class MetaCopies {
    * keep taking their records); then, synchronously, each target's new log starts with the
    * records committed meanwhile and its head is switched.
    */
-  private async checkpointInBackground(targets: Copy[]): Promise<void> {
-    if (targets.length === 0 || this.closed) return;
+  private async checkpointInBackground(targets: Copy[], forced = false): Promise<void> {
+    if (targets.length === 0 || this.closed || !this.refusals.mayTry(forced)) return;
     const serials = new Map(targets.map((c) => [c, c.serial]));
     const [startGeneration, startChain] = [this.meta.generation(), this.chain];
     const tmp = this.scratch();
@@ -327,7 +338,9 @@ export class MetaCopies {
     try {
       let ckpt: Checkpoint;
       try {
-        const generation = await this.meta.copyToInWorker(tmp);
+        const copy = await this.meta.copyToInWorker(tmp);
+        if (this.closed || !this.refusals.accept(copy, targets)) return;
+        const { generation } = copy;
         const data = await fs.promises.readFile(tmp);
         const chain = generation === startGeneration ? startChain : this.kept(generation, generation).subarray(-RECORD_HASH);
         ckpt = sealCheckpoint(generation, data, chain, await blake3Async(data));

@@ -17,6 +17,7 @@ import { healRecords, type RecordHeal } from './heal-records';
 import { LocalDisk } from './local-disk';
 import { readLabel, writeLabel } from './label';
 import type { Area } from './meta-area';
+import type { Refusal } from './checkpoint-refusal';
 import { MetaCopies } from './meta-copies';
 import { PoolLock } from './pool-lock';
 import { formatPolicy, parsePolicy, type Policy } from './policy';
@@ -56,7 +57,7 @@ export class Pool {
     log: Logger,
     areas: readonly Area[] = [],
   ) {
-    this.copies = new MetaCopies(dir, superblock, meta, log, areas);
+    this.copies = new MetaCopies(dir, superblock, meta, log, areas, (r) => this.recordRefusal(r));
   }
 
   /** Create a new pool in `dir` (which must not exist, or be empty), its metadata store made by `openStore`. */
@@ -134,11 +135,29 @@ export class Pool {
   }
 
   /**
+   * A checkpoint refused for damaged rows (checkpoint-refusal.ts) goes to each disk's event
+   * history and the audit log, like a heal; once per reason (each open of the pool tries again).
+   */
+  private recordRefusal(r: Refusal): void {
+    const fresh = r.diskIds.filter((id) => this.meta.diskEvents(id).at(-1)?.reason !== r.reason);
+    if (fresh.length === 0) return;
+    this.meta.transact((tx) => {
+      for (const id of fresh) tx.setDiskState(id, this.meta.getDisk(id)!.state, 'pool', r.reason);
+    });
+    const audit = new AuditLog(path.join(this.dir, 'run', 'audit.log'));
+    if (fs.existsSync(audit.file)) {
+      audit.record({ via: 'local', who: localIdentity(), op: 'refuse-checkpoint', args: { ...r, diskIds: fresh }, result: 'EMETACORRUPT', ms: 0, error: r.reason });
+    }
+  }
+
+  /**
    * Put back records of meta.db that fail their checksum from the disks' copies of its
    * generation (heal-records.ts), once no copy is being written (in a coordinator).
    */
-  healRecords(refs: readonly RecordRef[]): Promise<RecordHeal> {
-    return this.copies.quiet(() => healRecords(this.dir, this.superblock.uuid, this.meta, this.openStore, this.disks().map((d) => d.path), refs));
+  async healRecords(refs: readonly RecordRef[]): Promise<RecordHeal> {
+    const heal = await this.copies.quiet(() => healRecords(this.dir, this.superblock.uuid, this.meta, this.openStore, this.disks().map((d) => d.path), refs));
+    if (heal.ok && heal.outcomes.some((o) => o.state === 'restored')) this.copies.healed();
+    return heal;
   }
 
   /** pool.json lists the registry's disk paths (where heal looks when meta.db is lost). */

@@ -8,17 +8,14 @@ import { now } from '../clock';
 import type { ExtentMapCache } from './extent-maps';
 import { bumpMeta, corrupt, type Sql } from './sql';
 
-interface ExtentSql { id: Buffer; ino: number; offset: number; length: number; scheme: string; k: number; m: number; frag_len: number;
+export interface ExtentSql { id: Buffer; ino: number; offset: number; length: number; scheme: string; k: number; m: number; frag_len: number;
   logical_hash: Buffer; inline_data: Buffer | null; pack_id: Buffer | null; pack_offset: number | null; checksum: Buffer }
-interface FragmentSql { idx: number; disk_id: number; hash: Buffer }
+export interface FragmentSql { idx: number; disk_id: number; hash: Buffer }
 export interface RepairSql { extent_id: Buffer; reason: string; queued_ms: number; checksum: Buffer }
 
 export function extentReads(sql: Sql, maps: ExtentMapCache): ExtentReads {
   const verifyExtent = (r: ExtentSql): Extent => {
-    const fragments = (sql('SELECT idx, disk_id, hash FROM fragments WHERE extent_id = ? ORDER BY idx').all(r.id) as FragmentSql[]).map(toRef);
-    const e: Extent = { id: r.id, ino: r.ino, offset: r.offset, length: r.length, scheme: r.scheme as ExtentScheme, k: r.k, m: r.m,
-      fragLen: r.frag_len, logicalHash: r.logical_hash, inlineData: r.inline_data, fragments };
-    if (r.pack_id) e.pack = { id: r.pack_id, offset: r.pack_offset ?? 0 };
+    const e = toExtent(r, sql('SELECT idx, disk_id, hash FROM fragments WHERE extent_id = ? ORDER BY idx').all(r.id) as FragmentSql[]);
     if (!extentChecksum(e).equals(r.checksum)) throw corrupt(sql, 'extents', `id ${r.id.toString('hex')}, file inode ${r.ino}`);
     return e;
   };
@@ -155,6 +152,14 @@ export function extentWrites(sql: Sql, maps: ExtentMapCache): ExtentWrites {
       sql('DELETE FROM repairs WHERE extent_id = ?').run(extentId);
     },
   };
+}
+
+/** An extent as its row and its placements' rows hold it (unverified). */
+export function toExtent(r: ExtentSql, fragments: readonly FragmentSql[]): Extent {
+  const e: Extent = { id: r.id, ino: r.ino, offset: r.offset, length: r.length, scheme: r.scheme as ExtentScheme, k: r.k, m: r.m,
+    fragLen: r.frag_len, logicalHash: r.logical_hash, inlineData: r.inline_data, fragments: fragments.map(toRef) };
+  if (r.pack_id) e.pack = { id: r.pack_id, offset: r.pack_offset ?? 0 };
+  return e;
 }
 
 function toRef(f: FragmentSql): FragmentRef {

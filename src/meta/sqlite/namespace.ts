@@ -3,7 +3,7 @@ import { direntChecksum, inodeChecksum, xattrChecksum, type Inode, type InodeKin
 import { ROOT_INO, type NamespaceReads, type NamespaceWrites } from '../store';
 import { bumpMeta, corrupt, type Sql } from './sql';
 
-interface InodeSql { ino: number; kind: string; mode: number; uid: number; gid: number; size: number; nlink: number; atime_ms: number;
+export interface InodeSql { ino: number; kind: string; mode: number; uid: number; gid: number; size: number; nlink: number; atime_ms: number;
   mtime_ms: number; ctime_ms: number; policy: string | null; target: string | null; rdev: number; checksum: Buffer }
 interface DirentSql { name: string; ino: number; checksum: Buffer }
 
@@ -163,9 +163,13 @@ export function writeInode(sql: Sql, i: Inode): void {
     .run(i.ino, i.kind, i.mode, i.uid, i.gid, i.size, i.nlink, i.atimeMs, i.mtimeMs, i.ctimeMs, i.policy, i.target, i.rdev, inodeChecksum(i));
 }
 
-function verifyInode(sql: Sql, r: InodeSql): Inode {
-  const i: Inode = { ino: r.ino, kind: r.kind as InodeKind, mode: r.mode, uid: r.uid, gid: r.gid, size: r.size, nlink: r.nlink,
+export function toInode(r: InodeSql): Inode {
+  return { ino: r.ino, kind: r.kind as InodeKind, mode: r.mode, uid: r.uid, gid: r.gid, size: r.size, nlink: r.nlink,
     atimeMs: r.atime_ms, mtimeMs: r.mtime_ms, ctimeMs: r.ctime_ms, policy: r.policy, target: r.target, rdev: r.rdev };
+}
+
+function verifyInode(sql: Sql, r: InodeSql): Inode {
+  const i = toInode(r);
   if (!inodeChecksum(i).equals(r.checksum)) throw corrupt(sql, 'inodes', `ino ${r.ino}`);
   return i;
 }

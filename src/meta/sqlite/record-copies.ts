@@ -7,12 +7,12 @@
  */
 import { DfsError } from '../../errors';
 import { direntChecksum } from '../records';
-import type { ExtentReads, NamespaceReads, RecordCopies, RecordRef } from '../store';
-import type { Sql } from './sql';
+import type { ExtentReads, NamespaceReads, RecordCopies, RecordRef, RowTable } from '../store';
+import { keyText, keyWhere, rowVerifies, type Row } from './row-checks';
+import { corrupt, type Sql } from './sql';
 
-type Row = Record<string, unknown>;
 /** The rows of one record, per table. */
-type Rows = Partial<Record<'inodes' | 'dirents' | 'extents' | 'fragments', Row[]>>;
+type Rows = Partial<Record<'inodes' | 'dirents' | 'extents' | 'fragments' | RowTable, Row[]>>;
 
 function failsChecksum(read: () => unknown): boolean {
   try {
@@ -43,6 +43,12 @@ export function recordCopies(sql: Sql, inTransaction: <T>(fn: () => T) => T, rea
         if (!reads.getExtent(ref.id)) return undefined;
         return { extents: sql('SELECT * FROM extents WHERE id = ?').all(ref.id) as Row[],
           fragments: sql('SELECT * FROM fragments WHERE extent_id = ?').all(ref.id) as Row[] };
+      case 'row': {
+        const row = sql(`SELECT * FROM ${ref.table} WHERE ${keyWhere(ref.table)}`).get(...ref.key) as Row | undefined;
+        if (!row) return undefined;
+        if (!rowVerifies(sql, ref.table, row)) throw corrupt(sql, ref.table, keyText(ref.table, ref.key));
+        return { [ref.table]: [row] };
+      }
     }
   };
   /** Put one record back where it fails here; whether anything changed. */
@@ -70,6 +76,12 @@ export function recordCopies(sql: Sql, inTransaction: <T>(fn: () => T) => T, rea
         for (const r of rows.extents ?? []) insert(sql, 'extents', r);
         for (const r of rows.fragments ?? []) insert(sql, 'fragments', r);
         return true;
+      case 'row': {
+        const here = sql(`SELECT * FROM ${ref.table} WHERE ${keyWhere(ref.table)}`).get(...ref.key) as Row | undefined;
+        if (!here || rowVerifies(sql, ref.table, here)) return false;
+        for (const r of rows[ref.table] ?? []) insert(sql, ref.table, r);
+        return true;
+      }
     }
   };
   return {

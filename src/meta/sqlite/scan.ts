@@ -1,6 +1,7 @@
-/** The whole-store walks `check` makes (ScanReads): keys in order, in batches, uncached; every dirent verified (a failing one flagged). */
+/** The whole-store walks `check` makes (ScanReads): keys in order, in batches, uncached; every dirent verified (a failing one flagged), and any table's damaged rows. */
 import { direntChecksum, type Dirent } from '../records';
 import type { ScanReads, ScannedDirent } from '../store';
+import { damagedRows } from './row-checks';
 import type { Sql } from './sql';
 
 type Row = Dirent & { parent: number; checksum: Buffer };
@@ -22,5 +23,6 @@ export function scanReads(sql: Sql): ScanReads {
       return verified(sql('SELECT parent, name, ino, checksum FROM dirents WHERE (parent, name) > (?, ?) ORDER BY parent, name LIMIT ?')
         .all(after.parent, after.name, limit) as Row[]);
     },
+    damagedRows: (tables) => damagedRows(sql, tables),
   };
 }

@@ -134,8 +134,8 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
         throw err;
       }
     },
-    copyTo: (target: string): number => vacuumInto(file, target),
-    copyToInWorker: (target: string): Promise<number> => vacuumInWorker(file, target),
+    copyTo: (target: string) => vacuumInto(file, target),
+    copyToInWorker: (target: string) => vacuumInWorker(file, target),
     checkStructure(): string[] {
       const rows = db.pragma('quick_check') as { quick_check: string }[];
       return rows.map((r) => r.quick_check).filter((r) => r !== 'ok');

@@ -1,6 +1,6 @@
 /**
  * vacuumInto on a worker thread (one per checkpoint: they are rare), so that a coordinator
- * keeps serving while a large store is copied. Errors come back as data: an Error thrown
+ * keeps serving while a large store is copied and verified. Errors come back as data: an Error thrown
  * in a worker loses its code on the way.
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -9,9 +9,9 @@ import { vacuumInto } from './vacuum';
 
 const { file, target } = workerData as { file: string; target: string };
 try {
-  const generation = vacuumInto(file, target);
+  const copy = vacuumInto(file, target);
   holdPoint('meta-checkpoint-copied');
-  parentPort!.postMessage({ generation });
+  parentPort!.postMessage({ copy });
 } catch (err) {
   parentPort!.postMessage({ error: (err as Error).message, code: (err as { code?: string }).code ?? null });
 }

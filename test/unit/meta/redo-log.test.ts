@@ -41,7 +41,7 @@ test('replaying each generation\'s recorded writes onto the checkpoint gives the
     try {
       s.onGeneration = (g, payload) => generations.push({ g, payload });
       const ckpt = path.join(dir, 'ckpt.db');
-      assert.equal(s.copyTo(ckpt), 0);
+      assert.deepEqual(s.copyTo(ckpt), { generation: 0, damaged: { count: 0, first: [] } });
       const ino = s.transact((tx) => {
         const disk = tx.addDisk({ uuid: 'u1', path: '/d1', tier: 'warm', state: 'healthy', addedMs: 5 });
         tx.addDisk({ uuid: 'u2', path: '/d2', tier: 'hot', state: 'healthy', addedMs: 6 });
@@ -147,12 +147,34 @@ test('copyToInWorker makes, on a worker thread, the same copy as copyTo while a 
       s.transact((tx) => tx.addDisk({ uuid: 'u2', path: '/d2', tier: 'hot', state: 'healthy', addedMs: 6 }));
       const inThread = path.join(dir, 'a.db');
       const inWorker = path.join(dir, 'b.db');
-      assert.equal(s.copyTo(inThread), 1);
-      assert.equal(await s.copyToInWorker(inWorker), 1);
+      assert.deepEqual(s.copyTo(inThread), { generation: 1, damaged: { count: 0, first: [] } });
+      assert.deepEqual(await s.copyToInWorker(inWorker), { generation: 1, damaged: { count: 0, first: [] } });
       assert.deepEqual(dump(inWorker), dump(inThread));
       assert.deepEqual((dump(inWorker).disks as { uuid: string }[]).map((d) => d.uuid), ['u1']);
       await assert.rejects(s.copyToInWorker(inWorker), (err: Error & { code?: string }) => err.code === 'EIO' && /output file already exists/.test(err.message));
       s.setGrouping(false);
+    } finally {
+      s.close();
+    }
+  });
+});
+
+test('copyTo and copyToInWorker verify every row of the copy and report those failing their checksum', async () => {
+  await withTmpDir(async (dir) => {
+    const file = path.join(dir, 'meta.db');
+    const s: MetaStore = openSqliteStore(file, { create: true });
+    try {
+      s.transact((tx) => {
+        tx.addDisk({ uuid: 'u1', path: '/d1', tier: 'warm', state: 'healthy', addedMs: 5 });
+        tx.setXattr(1, 'user.a', Buffer.from('v'));
+      });
+      const raw = new Database(file);
+      raw.prepare("UPDATE xattrs SET value = X'00' WHERE ino = 1").run();
+      raw.prepare("UPDATE disks SET tier = 'hot' WHERE id = 1").run();
+      raw.close();
+      const report = { generation: 1, damaged: { count: 2, first: ['disks (id 1)', 'xattrs (ino 1, name "user.a")'] } };
+      assert.deepEqual(s.copyTo(path.join(dir, 'a.db')), report);
+      assert.deepEqual(await s.copyToInWorker(path.join(dir, 'b.db')), report);
     } finally {
       s.close();
     }
