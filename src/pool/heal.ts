@@ -1,7 +1,8 @@
 /**
  * Healing the working copy of the metadata (POOL/meta.db) from the disks when a pool is
- * opened or imported: if it is missing, cannot be opened, fails its structural check, or
- * is older than the newest generation that verifies on the disks, it is rebuilt from the
+ * opened or imported: if it is missing, cannot be opened, fails its structural check, has
+ * a disk registry row failing its checksum (every open reads it first; other rows are
+ * healed by `check --repair`), or is older than the newest generation that verifies on the disks, it is rebuilt from the
  * newest checkpoint that verifies and the log records after it (any good copy of a
  * generation will do), up to the first generation no disk holds.
  */
@@ -39,12 +40,22 @@ function openWorking(poolDir: string, openStore: OpenMetaStore): { meta: MetaSto
   }
   try {
     const problems = meta.checkStructure();
-    if (problems.length === 0) return { meta };
-    meta.close();
-    return { problem: `${META_DB} fails its structural check (${problems.slice(0, 3).join('; ')})` };
+    if (problems.length > 0) {
+      meta.close();
+      return { problem: `${META_DB} fails its structural check (${problems.slice(0, 3).join('; ')})` };
+    }
   } catch (err) {
     meta.close();
     return { problem: `${META_DB} fails its structural check (${(err as Error).message})` };
+  }
+  try {
+    // The disk registry is read before anything else can be (it says where the copies are): a row of it failing its checksum is healed here.
+    meta.listDisks();
+    return { meta };
+  } catch (err) {
+    meta.close();
+    if (err instanceof DfsError && err.code === 'EMETACORRUPT') return { problem: `${META_DB}'s disk registry: ${err.message.split('; run')[0]}` };
+    throw err;
   }
 }
 

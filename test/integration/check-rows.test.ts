@@ -168,3 +168,24 @@ test('check lists a damaged row of the meta, disk event, job and verified tables
     assertReadsBack(root, pool, files);
   });
 });
+
+test('a disk registry row failing its checksum: the next open rebuilds meta.db from the disks, records why, and every file reads back', async () => {
+  await withTmpDir(async (root) => {
+    const { pool } = makePool(root, 6);
+    const files = new Map([['/a', new Rng(16).bytes(200_000)], ['/b', new Rng(17).bytes(900)]]);
+    put(root, pool, files);
+    const registry = () => (ok('disks', pool).disks as Json[]).map((d) => [d.id, d.uuid, d.path, d.state, d.readErrors, d.checksumErrors, d.writeErrors]);
+    const disksBefore = registry();
+    withDb(pool, (db) => db.prepare('UPDATE disks SET read_errors = read_errors + 7 WHERE id = 3').run()); // checksum left stale
+    // Any command opens the pool: this one finds the registry damaged and heals it before it runs.
+    const status = ok('status', pool);
+    assert.equal(status.namespace.files, 2);
+    const heals = (ok('disk-events', pool).events as Json[]).map((e) => e.reason as string).filter((r) => r.startsWith('metadata rebuilt from the disks'));
+    assert.equal(heals.length, 1);
+    assert.ok(heals[0]!.startsWith(`metadata rebuilt from the disks: meta.db's disk registry: metadata record in disks (id 3) fails its checksum (in ${path.join(pool, 'meta.db')}); `), heals[0]);
+    assert.match(heals[0]!, /; now generation \d+ \(checkpoint of .*disk\d, \d+ generations replayed\)$/);
+    assert.deepEqual(registry(), disksBefore); // disk 3's row as committed: no read errors
+    assert.deepEqual(ok('check', pool).problems, []);
+    assertReadsBack(root, pool, files);
+  });
+});
