@@ -1,5 +1,8 @@
-/** File writes the tests repeat. */
+/** File writes and read-backs the tests repeat. */
+import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ok } from './cli';
 
 /** Write `data` as the whole of `file` and fsync it before closing (through a mount: durable when this returns). */
 export function writeSynced(file: string, data: Buffer): void {
@@ -9,5 +12,15 @@ export function writeSynced(file: string, data: Buffer): void {
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** Every file of `files` (pool path → bytes) reads back identical with `dynamicfs get` (through `root`/out). */
+export function assertReadsBack(root: string, pool: string, files: Map<string, Buffer>): void {
+  for (const [p, bytes] of files) {
+    const dest = path.join(root, 'out');
+    ok('get', pool, p, dest);
+    assert.equal(Buffer.compare(fs.readFileSync(dest), bytes), 0, `${p} reads back identical`);
+    fs.rmSync(dest);
   }
 }

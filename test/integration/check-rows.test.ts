@@ -5,6 +5,7 @@
  * checksummed table, which `check --repair` restores from the disks' copies.
  */
 import { test } from 'node:test';
+import { assertReadsBack } from '../helpers/files';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -51,15 +52,6 @@ function put(root: string, pool: string, files: Map<string, Buffer>): void {
     const local = path.join(root, 'in');
     fs.writeFileSync(local, bytes);
     ok('put', pool, local, p);
-  }
-}
-
-function assertReadsBack(root: string, pool: string, files: Map<string, Buffer>): void {
-  for (const [p, bytes] of files) {
-    const dest = path.join(root, 'out');
-    ok('get', pool, p, dest);
-    assert.equal(Buffer.compare(fs.readFileSync(dest), bytes), 0, `${p} reads back identical`);
-    fs.rmSync(dest);
   }
 }
 

@@ -8,6 +8,7 @@
  * they cannot supply it. Through a running coordinator, `check` runs there.
  */
 import { test } from 'node:test';
+import { assertReadsBack } from '../helpers/files';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -50,15 +51,6 @@ function none(extra: Json): Json {
 
 function diskPaths(pool: string): Map<number, string> {
   return new Map((ok('disks', pool).disks as Json[]).map((d) => [d.id as number, d.path as string]));
-}
-
-function assertReadsBack(root: string, pool: string, files: Map<string, Buffer>): void {
-  for (const [p, bytes] of files) {
-    const dest = path.join(root, 'out');
-    ok('get', pool, p, dest);
-    assert.equal(Buffer.compare(fs.readFileSync(dest), bytes), 0, `${p} reads back identical`);
-    fs.rmSync(dest);
-  }
 }
 
 test('check: a clean pool checks clean; planted problems are listed exactly, repaired, and every file reads back', async () => {
