@@ -42,9 +42,9 @@ export async function compactJob(engine: Engine, ctx: JobContext): Promise<void>
   const p = ctx.progress as JobContext['progress'] & { packsRewritten?: number; packsWritten?: number; bytesFreed?: number };
   // Counted once, when the job first runs; a resumed job keeps its totals and goes on.
   if (p.extentsTotal === 0) {
-    const todo = engine.meta.sparsePackTotals(below);
-    p.extentsTotal = todo.packs;
-    p.bytesTotal = todo.bytes;
+    const totals = engine.meta.sparsePackTotals(below);
+    p.extentsTotal = totals.packs;
+    p.bytesTotal = totals.bytes;
     p.packsRewritten = 0;
     p.packsWritten = 0;
     p.bytesFreed = 0;
