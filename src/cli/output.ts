@@ -20,6 +20,13 @@ export interface Streams {
   err(text: string): void;
 }
 
+// A reader that went away (`dynamicfs ... | head`) ends the output, not the command with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
 export const processStreams: Streams = {
   out: (t) => { process.stdout.write(t); },
   err: (t) => { process.stderr.write(t); },

@@ -99,6 +99,8 @@ export class Coordinator {
       const recovered: RecoveryResult = await recoverPool(engine, log);
       // From here on, changes commit in transaction groups (every admin request ends with a commit).
       engine.txg.start();
+      // The encoder's worker thread starts now, not in the first large file's close (it costs ~150 ms).
+      engine.work.warm();
       // fsyncs that returned after the last group commit, from the intent log, before anything is served.
       const replayed = await replayIntentLog(engine);
       if (replayed.records > 0 || replayed.skipped > 0) {

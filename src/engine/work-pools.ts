@@ -43,6 +43,11 @@ export class WorkPools {
     return this.encodePool;
   }
 
+  /** Start the worker thread now (a coordinator, which encodes on every large write, does at start). */
+  warm(): void {
+    void this.encoder;
+  }
+
   /** Encode one extent whose bytes fill buffer[0, length) (buffer from allocEncodeBuffer). */
   async encode(buffer: Uint8Array, length: number, k: number, m: number, mirror: boolean): Promise<EncodedExtent> {
     const reply = (await this.encoder.run({ buffer, length, k, m, mirror }, { transferList: [buffer.buffer as ArrayBuffer] })) as Uint8Array | EncodeFailure;

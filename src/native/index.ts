@@ -141,4 +141,14 @@ export function lockRelease(fd: number): void {
   sync(() => addon.lockRelease(fd));
 }
 
+/**
+ * Write `data` at `offset` of a log, then `zerosAfter` zero bytes, then fdatasync (when
+ * sync), in one thread-pool call; resolves to the file's link count (0: unlinked under
+ * us). fd -1 opens `path` (never creating it) and closes it after; `path` names the file
+ * in errors either way.
+ */
+export function logWriteAt(fd: number, path: string, offset: number, data: Uint8Array, zerosAfter: number, sync: boolean): Promise<number> {
+  return async(() => addon.logWriteAt(fd, path, offset, data, zerosAfter, sync));
+}
+
 export const FRAGMENT_HEADER_BYTES = 4096;

@@ -55,6 +55,7 @@ export interface NativeAddon {
   fragHeaderBytes: number;
   lockAcquire(path: string): number;
   lockRelease(fd: number): void;
+  logWriteAt(fd: number, path: string, offset: number, data: Uint8Array, zerosAfter: number, sync: boolean): Promise<number>;
   formatVersion: number;
 }
 
@@ -63,5 +64,5 @@ export const NATIVE_EXPORTS: readonly (keyof NativeAddon)[] = [
   'rsEncode', 'rsReconstruct', 'rsReconstructAsync', 'rsIsa',
   'blake3', 'blake3Into', 'blake3Keyed', 'blake3DeriveKey', 'blake3Async', 'blake3Isa', 'Blake3Hasher',
   'fragWrite', 'diskSync', 'fragRead', 'fragReadHeader', 'fragRelativePath', 'fragDirectDisabled',
-  'fragHeaderBytes', 'lockAcquire', 'lockRelease', 'formatVersion',
+  'fragHeaderBytes', 'lockAcquire', 'lockRelease', 'logWriteAt', 'formatVersion',
 ];

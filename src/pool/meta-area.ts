@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { crashPoint } from '../log/fault-points';
-import { blake3 } from '../native';
+import { blake3, logWriteAt } from '../native';
 import { writeFileDurable } from './durable-file';
 import { decodeRecords, HEAD_FORMAT, openHead, sealHead, type AreaHead, type HeadSuperblock, type LogRecord } from './meta-format';
 
@@ -188,7 +188,6 @@ export function appendSync(file: string, at: number, record: Buffer): void {
 
 /** Zeros a coordinator's log is grown by ahead of its records (a reader stops at them, as at a torn tail). */
 export const LOG_GROW_BYTES = 1024 * 1024;
-const ZEROS = Buffer.alloc(LOG_GROW_BYTES);
 
 /**
  * The same, off the main thread (a coordinator's group commit writes every disk at once).
@@ -198,16 +197,10 @@ const ZEROS = Buffer.alloc(LOG_GROW_BYTES);
  * Returns the bytes now allocated. sync false: written, not yet durable (syncFile later).
  */
 export async function appendAsync(file: string, at: number, record: Buffer, allocated: number, sync = true): Promise<number> {
-  const fh = await fs.promises.open(file, 'r+');
-  try {
-    const end = at + record.length;
-    await fh.write(record, 0, record.length, at);
-    if (end > allocated) await fh.write(ZEROS, 0, ZEROS.length, end);
-    if (sync) await fh.datasync();
-    return end > allocated ? end + ZEROS.length : allocated;
-  } finally {
-    await fh.close();
-  }
+  const end = at + record.length;
+  // Open, write, zeros, fdatasync and close in one thread-pool call: a group commit waits for it on m+1 disks.
+  await logWriteAt(-1, file, at, record, end > allocated ? LOG_GROW_BYTES : 0, sync);
+  return end > allocated ? end + LOG_GROW_BYTES : allocated;
 }
 
 /** fdatasync a log written with appendAsync(..., sync false). */

@@ -7,7 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { dfs, fails, holdPool, makePool, ok, release, run, type Json } from '../helpers/cli';
+import { spawnSync } from 'node:child_process';
+import { BIN, dfs, fails, holdPool, makePool, ok, release, run, type Json } from '../helpers/cli';
 import { remountReadOnly, withTmpDir, withTmpfs } from '../helpers/tmp';
 
 /** What must not change when a command is refused. */
@@ -209,4 +210,11 @@ test('bad pool paths are EINVAL naming the path; missing parents ENOENT; files i
     fails('EEXIST', ['mkdir', pool, '/d/file', '-p']);
     assert.deepEqual(snapshot(pool), before);
   });
+});
+
+test('a reader gone before the output (`dynamicfs --help | true`) ends it quietly: exit 0, no stack trace', () => {
+  // `true` exits without reading, long before node has started: every write meets a pipe without a reader (EPIPE).
+  const r = spawnSync('bash', ['-c', `set -o pipefail; "${process.execPath}" "${BIN}" --help | true`], { encoding: 'utf8' });
+  assert.equal(r.stderr, '');
+  assert.equal(r.status, 0);
 });

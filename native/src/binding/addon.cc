@@ -7,12 +7,14 @@ void InitRs(Napi::Env env, Napi::Object exports);
 void InitBlake3(Napi::Env env, Napi::Object exports);
 void InitFrag(Napi::Env env, Napi::Object exports);
 void InitLock(Napi::Env env, Napi::Object exports);
+void InitLog(Napi::Env env, Napi::Object exports);
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitRs(env, exports);
   InitBlake3(env, exports);
   InitFrag(env, exports);
   InitLock(env, exports);
+  InitLog(env, exports);
   exports.Set("formatVersion", Napi::Number::New(env, 1));
   return exports;
 }
