@@ -82,6 +82,7 @@ export class FileLog {
     return this.engine.intentLog.exclusive(async () => {
       const was = this.committed.get(f.ino);
       if (was?.file !== f || was.key !== this.keyOf(f.ino)) return false;
+      if (f.attrsPending) return false; // a chmod, chown or utimens waits for the file's commit: the log holds data and size only
       const delta = f.log.take();
       if (delta.empty) return true; // everything written is in the log or in the committed group
       if (delta.overflow || delta.bytes > LOG_MAX_BYTES) {

@@ -28,6 +28,9 @@ const WRITE_BEHIND = 8;
 /** Extents fetched ahead of a sequential reader. */
 const READ_AHEAD = 2;
 
+/** chmod, chown and utimens of an open file, held until its next commit (the data's own mtime is the file's mtimeMs). */
+export type AttrChange = Partial<Pick<Inode, 'mode' | 'uid' | 'gid' | 'atimeMs' | 'mtimeMs'>>;
+
 interface Dirty {
   buf: Uint8Array; // allocEncodeBuffer(extentSize): transferable to the encoder as is
   len: number; // bytes of the extent that hold data; the rest reads as zeros (and is not zeroed in buf)
@@ -54,6 +57,8 @@ export class OpenFile {
   private changed = false;
   private failure: DfsError | undefined;
   private commitChain: Promise<unknown> = Promise.resolve();
+  /** Attribute changes made while open (tar sets times, owner and mode before close): in the file's next commit, not a transaction each. */
+  private attrs: AttrChange = {};
   private lastReadEnd = -1;
 
   constructor(
@@ -73,6 +78,39 @@ export class OpenFile {
   /** True when nothing is waiting to be committed. */
   get clean(): boolean {
     return !this.changed && this.dirty.size === 0 && this.pending.size === 0 && this.inflight.size === 0;
+  }
+
+  /** Attribute changes wait for the next commit (its one transaction), so an fsync cannot go through the intent log meanwhile. */
+  get attrsPending(): boolean {
+    return Object.keys(this.attrs).length > 0;
+  }
+
+  /** chmod, chown or utimens of the open file: seen at once (overlay), stored with its next commit (flush, fsync, close). */
+  setAttrs(change: AttrChange, ctimeMs: number): void {
+    Object.assign(this.attrs, change);
+    this.ctimeMs = Math.max(this.ctimeMs, ctimeMs);
+    this.changed = true;
+  }
+
+  /**
+   * Store the pending attribute changes alone, now (a group commit takes them; the data
+   * waits for the file's own commit). Synchronous, so it never falls between a commit's
+   * snapshot of the changes and its transaction, and never waits behind a held commit.
+   */
+  commitAttrs(): void {
+    if (!this.attrsPending) return;
+    const attrs = { ...this.attrs };
+    const store = this.engine.meta;
+    store.transact((tx) => {
+      const inode = store.getInode(this.ino);
+      if (inode) tx.putInode({ ...inode, ...attrs, ctimeMs: Math.max(inode.ctimeMs, this.ctimeMs) });
+    });
+    this.attrs = {};
+  }
+
+  /** The inode as this file will commit it: the store's with the pending attribute changes over it. */
+  overlay(i: Inode): Inode {
+    return this.attrsPending ? { ...i, ...this.attrs } : i;
   }
 
   /** The extent currently holding index i's bytes (uncommitted first), or undefined for a hole. */
@@ -207,6 +245,7 @@ export class OpenFile {
     const size = this.size;
     const mtimeMs = this.mtimeMs;
     const ctimeMs = this.ctimeMs;
+    const attrs = { ...this.attrs };
     const dropped: DroppedExtent[] = this.orphans.map((e) => ({ extentId: e.id, fragments: e.fragments }));
     store.transact((tx) => {
       const inode = store.getInode(this.ino);
@@ -217,7 +256,7 @@ export class OpenFile {
         const fresh = pending.get(i);
         if (fresh) tx.putExtent({ ...fresh, ino: this.ino });
       }
-      tx.putInode({ ...inode, size, mtimeMs, ctimeMs: Math.max(inode.ctimeMs, ctimeMs) });
+      tx.putInode({ ...inode, ...attrs, size, mtimeMs, ctimeMs: Math.max(inode.ctimeMs, ctimeMs) });
     });
     for (const i of removed) this.committed.delete(i);
     for (const [i, e] of pending) {
@@ -228,6 +267,7 @@ export class OpenFile {
     this.engine.releaseExtents([...pending.values()].map((e) => e.id));
     this.engine.releaseExtents(this.orphans.map((e) => e.id));
     this.orphans = [];
+    this.attrs = {}; // taken by the transaction (synchronous since the snapshot above)
     if (this.size === size && this.mtimeMs === mtimeMs && this.dirty.size === 0 && this.pending.size === 0) this.changed = false;
     await this.engine.removeFragments(dropped);
   }

@@ -55,6 +55,14 @@ export class Vfs {
   constructor(readonly engine: Engine, readonly readOnly = false) {
     this.cache = new ExtentCache(engine);
     this.fileLog = new FileLog(engine, () => this.files.all());
+    // Attribute changes of open files (chmod, chown, utimens) join every group commit like any other
+    // change; tar's, made just before a close, go in with the close's commit instead of one transaction each.
+    engine.txg.join({
+      pending: () => this.files.all().some((f) => f.attrsPending),
+      prepare: async () => {
+        for (const f of this.files.all()) f.commitAttrs();
+      },
+    });
     this.xattrs = new Xattrs(engine, (path) => this.existing(path));
   }
 
@@ -120,8 +128,9 @@ export class Vfs {
     return this.attrOf(inodeOf(this.store, f.ino));
   }
 
-  private attrOf(i: Inode): Attr {
-    const open = this.files.of(i.ino);
+  private attrOf(stored: Inode): Attr {
+    const open = this.files.of(stored.ino);
+    const i = open ? open.overlay(stored) : stored;
     const size = i.kind === 'symlink' ? Buffer.byteLength(i.target ?? '') : open ? open.size : i.size;
     return { ino: i.ino, kind: i.kind, mode: i.mode, uid: i.uid, gid: i.gid, size, nlink: i.nlink, atimeMs: i.atimeMs,
       mtimeMs: open ? open.mtimeMs : i.mtimeMs, ctimeMs: open ? Math.max(i.ctimeMs, open.ctimeMs) : i.ctimeMs, rdev: i.rdev };
@@ -224,18 +233,29 @@ export class Vfs {
     this.createAt(this.free(path), caller, (ino, owner, now) => newInode(ino, 'symlink', 0o777, now, { ...owner, target }));
   }
 
+  /**
+   * chmod, chown and utimens of an open regular file change it in memory, seen at once,
+   * and go into the store with its next commit (flush, fsync, close): tar sets times,
+   * owner and mode of every file before closing it, one transaction instead of four.
+   */
   chmod(path: string, mode: number): void {
     this.writable();
     const i = this.existing(path);
+    const open = this.files.of(i.ino);
+    if (open) return open.setAttrs({ mode: mode & MODE_BITS }, Date.now());
     this.store.transact((tx) => tx.putInode({ ...i, mode: mode & MODE_BITS, ctimeMs: Date.now() }));
   }
 
   chown(path: string, uid: number, gid: number): void {
     this.writable();
-    const i = this.existing(path);
+    const stored = this.existing(path);
+    const open = this.files.of(stored.ino);
+    const i = open ? open.overlay(stored) : stored;
     // -1 (as an unsigned 32-bit value) means "leave unchanged".
     const keep = (v: number) => v === -1 || v === 0xffffffff;
-    this.store.transact((tx) => tx.putInode({ ...i, uid: keep(uid) ? i.uid : uid, gid: keep(gid) ? i.gid : gid, ctimeMs: Date.now() }));
+    const owner = { uid: keep(uid) ? i.uid : uid, gid: keep(gid) ? i.gid : gid };
+    if (open) return open.setAttrs(owner, Date.now());
+    this.store.transact((tx) => tx.putInode({ ...i, ...owner, ctimeMs: Date.now() }));
   }
 
   /** utimensat(2): each time set, set to now, or left alone; ctime becomes now unless both are left. */
@@ -244,15 +264,15 @@ export class Vfs {
     const i = this.existing(path);
     if (atime === 'omit' && mtime === 'omit') return;
     const open = this.files.of(i.ino);
-    if (open) await open.commit(); // pending writes would otherwise set mtime again after this
     const now = Date.now();
-    const current = inodeOf(this.store, i.ino);
+    const current = open ? open.overlay(inodeOf(this.store, i.ino)) : inodeOf(this.store, i.ino);
     const pick = (t: TimeSpec, old: number): number => (t === 'now' ? now : t === 'omit' ? old : roundToMicros(t));
     const atimeMs = pick(atime, current.atimeMs);
     const mtimeMs = pick(mtime, open ? open.mtimeMs : current.mtimeMs);
     if (open) {
+      // A write after this sets mtime again (it happened later); the commit stores what is here then.
       open.mtimeMs = mtimeMs;
-      open.ctimeMs = now;
+      return open.setAttrs({ atimeMs, mtimeMs }, now);
     }
     this.store.transact((tx) => tx.putInode({ ...current, atimeMs, mtimeMs, ctimeMs: now }));
   }
