@@ -10,10 +10,23 @@ export interface DiskSql { id: number; uuid: string; path: string; tier: string;
 export interface DiskEventSql { id: number; disk_id: number; at_ms: number; from_state: string | null; to_state: string; source: string;
   reason: string; checksum: Buffer }
 
-export function diskReads(sql: Sql): DiskReads {
+/**
+ * The registry as last read and verified: listDisks runs on every fsync through the intent
+ * log and every extent write (placement), a query and six checksums each time otherwise.
+ * Cleared by every write to the table (diskWrites), a rolled-back transaction and a heal.
+ */
+export class DiskCache {
+  rows: DiskRow[] | undefined;
+  clear(): void {
+    this.rows = undefined;
+  }
+}
+
+export function diskReads(sql: Sql, cache: DiskCache): DiskReads {
   return {
     listDisks() {
-      return (sql('SELECT * FROM disks ORDER BY id').all() as DiskSql[]).map((r) => verifyDisk(sql, r));
+      cache.rows ??= (sql('SELECT * FROM disks ORDER BY id').all() as DiskSql[]).map((r) => verifyDisk(sql, r));
+      return cache.rows.map((d) => ({ ...d }));
     },
     getDisk(id) {
       return getDisk(sql, id);
@@ -31,7 +44,7 @@ export function diskReads(sql: Sql): DiskReads {
   };
 }
 
-export function diskWrites(sql: Sql): DiskWrites {
+export function diskWrites(sql: Sql, cache: DiskCache): DiskWrites {
   const event = (e: Omit<DiskEvent, 'id'>): void => {
     // The id SQLite would give (largest + 1), chosen here because the checksum covers it.
     const id = (sql('SELECT COALESCE(MAX(id), 0) + 1 AS id FROM disk_events').get() as { id: number }).id;
@@ -40,6 +53,7 @@ export function diskWrites(sql: Sql): DiskWrites {
   };
   return {
     addDisk(d) {
+      cache.clear();
       const id = (sql('SELECT COALESCE(MAX(id), 0) + 1 AS id FROM disks').get() as { id: number }).id;
       insertDisk(sql, { ...d, id, readErrors: 0, checksumErrors: 0, writeErrors: 0 });
       event({ diskId: id, atMs: d.addedMs, from: null, to: d.state, source: 'pool', reason: `added at ${d.path}` });
@@ -47,12 +61,14 @@ export function diskWrites(sql: Sql): DiskWrites {
     },
     // Each change reads the row verified first, so a damaged row is never rewritten with a fresh checksum.
     setDiskState(id, state, source, reason) {
+      cache.clear();
       const d = getDisk(sql, id);
       if (!d) throw new DfsError('ENOENT', `disk ${id} is not in the pool`);
       updateDisk(sql, { ...d, state });
       event({ diskId: id, atMs: now(), from: d.state, to: state, source, reason });
     },
     countDiskErrors(id, kind, n = 1) {
+      cache.clear();
       const d = getDisk(sql, id);
       if (!d) return;
       if (kind === 'read') d.readErrors += n;
@@ -61,10 +77,12 @@ export function diskWrites(sql: Sql): DiskWrites {
       updateDisk(sql, d);
     },
     resetDiskErrors(id) {
+      cache.clear();
       const d = getDisk(sql, id);
       if (d) updateDisk(sql, { ...d, readErrors: 0, checksumErrors: 0, writeErrors: 0 });
     },
     removeDisk(id) {
+      cache.clear();
       sql('DELETE FROM disks WHERE id = ?').run(id);
     },
   };

@@ -8,7 +8,7 @@ import { RedoRecorder } from '../redo-log';
 import type { MetaStore, OpenMetaStore, Txn } from '../store';
 import { openConnection } from './connection';
 import { configReads, configWrites } from './config';
-import { diskReads, diskWrites } from './disks';
+import { DiskCache, diskReads, diskWrites } from './disks';
 import { ExtentMapCache } from './extent-maps';
 import { extentReads, extentWrites } from './extents';
 import { jobReads, jobWrites } from './jobs';
@@ -28,9 +28,10 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
   const { db, sql } = conn;
   const cache = new NamespaceCache();
   const maps = new ExtentMapCache();
+  const disks = new DiskCache();
   // Every write is recorded for the pool's on-disk redo log (redo-log.ts).
   const recorder = new RedoRecorder();
-  const writes = recorder.wrap({ ...namespaceWrites(sql, cache), ...extentWrites(sql, maps), ...diskWrites(sql), ...jobWrites(sql), ...configWrites(sql) });
+  const writes = recorder.wrap({ ...namespaceWrites(sql, cache), ...extentWrites(sql, maps), ...diskWrites(sql, disks), ...jobWrites(sql), ...configWrites(sql) });
   let txnOpen = false;
   // Transaction groups: `grouping` on, every Txn is a savepoint of one SQLite transaction (`groupOpen`).
   let grouping = false;
@@ -41,13 +42,14 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
   const store: MetaStore = {
     ...reads,
     ...scanReads(sql),
-    ...diskReads(sql),
+    ...diskReads(sql, disks),
     ...jobReads(sql),
     ...configReads(sql),
     // Inside an open transaction group the restored rows join it (a savepoint), like any other write there.
     ...recordCopies(sql, (fn) => db.transaction(fn)(), reads, () => {
       cache.clear();
       maps.clear();
+      disks.clear();
     }),
     onCommit: undefined,
     onGeneration: undefined,
@@ -66,6 +68,10 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
           if (db.inTransaction) return;
           groupOpen = false; // SQLite rolled the whole group back (I/O error, full disk)
           recorder.groupAborted();
+          // Savepoints released earlier in the group are undone too: nothing cached from them stands.
+          cache.clear();
+          maps.clear();
+          disks.clear();
         }, () => generation() + 1);
       } else {
         tx = beginTxn(conn, writes, () => { txnOpen = false; }, (c) => store.onCommit?.(c));
@@ -89,6 +95,7 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
         recorder.txnAborted();
         cache.clear();
         maps.clear();
+        disks.clear();
       };
       return tx;
     },
