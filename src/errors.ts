@@ -36,6 +36,9 @@ export function isErrorCode(code: unknown): code is ErrorCode {
   return typeof code === 'string' && listed.has(code);
 }
 
+/** Answers a lookup gives all day (a name not there yet, one there already): no stack trace to capture for them. */
+const MISSES: ReadonlySet<string> = new Set(['ENOENT', 'EEXIST']);
+
 export class DfsError extends Error {
   override readonly name = 'DfsError';
   constructor(
@@ -44,7 +47,11 @@ export class DfsError extends Error {
     readonly path?: string,
     readonly details?: Record<string, unknown>,
   ) {
+    // A mount looks up every name before it creates it: tar makes one of these per file, and the stack cost more than the lookup.
+    const limit = Error.stackTraceLimit;
+    if (MISSES.has(code)) Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = limit;
   }
 
   toJSON(): Record<string, unknown> {
