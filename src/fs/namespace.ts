@@ -61,6 +61,9 @@ export interface ExtentInfo {
 /** stat: an entry's fields (less its name), plus where it is and how it is stored. */
 export interface StatInfo extends Omit<EntryInfo, 'name'> {
   path: string;
+  uid: number;
+  gid: number;
+  atimeMs: number;
   ctimeMs: number;
   /** The inode's own policy; null means the pool default. */
   policy: string | null;
@@ -259,7 +262,8 @@ export class Namespace {
         ...(e.pack ? { pack: packInfo(this.store, e.pack, diskPaths) } : {}),
       }))
       : [];
-    return { path: at.path, ino: i.ino, kind: i.kind, mode: i.mode, size: i.size, nlink: i.nlink, mtimeMs: i.mtimeMs, ctimeMs: i.ctimeMs,
+    return { path: at.path, ino: i.ino, kind: i.kind, mode: i.mode, uid: i.uid, gid: i.gid, size: i.size, nlink: i.nlink,
+      atimeMs: i.atimeMs, mtimeMs: i.mtimeMs, ctimeMs: i.ctimeMs,
       policy: i.policy, ...(i.kind === 'dir' ? { entries: this.store.readdir(i.ino).length } : {}), extents };
   }
 }

@@ -55,7 +55,7 @@ test('tar\'s sequence (write, futimens, fchown, fchmod, close): seen while open,
     fs.closeSync(fd);
     // Closed: in the store (the CLI reads it through the coordinator).
     const s = ok('stat', m.pool, '/f');
-    assert.deepEqual([s.mode, s.size, s.mtimeMs], [0o640, data.length, MTIME_S * 1000]);
+    assert.deepEqual([s.mode, s.uid, s.gid, s.size, s.mtimeMs], [0o640, 1234, 5678, data.length, MTIME_S * 1000]);
     commitGroup(m, 'other');
     await kill(m.child);
     const got = await afterRemount(m, 'f');

@@ -21,7 +21,9 @@ function render(d: StatData): string {
     ['inode', d.ino],
     ['size', d.kind === 'file' ? `${humanBytes(d.size)} (${d.size} bytes)` : '-'],
     ['mode', modeString(d.kind, d.mode)],
+    ['owner', `uid ${d.uid}, gid ${d.gid}`],
     ['links', d.nlink],
+    ['accessed', timeString(d.atimeMs)],
     ['modified', timeString(d.mtimeMs)],
     ['changed', timeString(d.ctimeMs)],
     ['policy', d.policy ?? `${d.effectivePolicy} (pool default)`],
@@ -42,7 +44,7 @@ function render(d: StatData): string {
 export function register(program: Command, ctx: CliContext): void {
   program.command('stat')
     .summary('show a file or directory in detail')
-    .description('Show PATH in POOL: kind, size, mode, times and redundancy policy; for a file also every extent '
+    .description('Show PATH in POOL: kind, size, mode, owner, times and redundancy policy; for a file also every extent '
       + '(offset, length, scheme) and where each of its fragments lives (disk id, disk path, index, BLAKE3).')
     .argument('<pool>', 'pool directory')
     .argument('<path>', 'file or directory inside the pool')
