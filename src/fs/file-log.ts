@@ -68,6 +68,11 @@ export class FileLog {
     });
   }
 
+  /** Whether f has records in the log (a group commit carries them, or has taken it whole already). */
+  logs(f: OpenFile): boolean {
+    return this.logged.has(f);
+  }
+
   /** What of an inode the log cannot carry: a change of it means a full commit. */
   private keyOf(ino: number): string | undefined {
     const i = this.engine.meta.getInode(ino);

@@ -55,11 +55,15 @@ export class Vfs {
   constructor(readonly engine: Engine, readonly readOnly = false) {
     this.cache = new ExtentCache(engine);
     this.fileLog = new FileLog(engine, () => this.files.all());
-    // Attribute changes of open files (chmod, chown, utimens) join every group commit like any other
-    // change; tar's, made just before a close, go in with the close's commit instead of one transaction each.
+    // Open files join every group commit like any other change, so a crash loses at most the last
+    // interval's writes of a file kept open too: their data (files the intent log carries excepted: the
+    // log holds it), and their attribute changes (tar's, made just before a close, usually go in with
+    // the close's own commit instead, one transaction instead of four).
     engine.txg.join({
-      pending: () => this.files.all().some((f) => f.attrsPending),
+      pending: () => this.files.all().some((f) => (!f.clean && !this.fileLog.logs(f)) || f.attrsPending),
       prepare: async () => {
+        // A file that cannot be written keeps its failure for its own fsync and close; the group goes on without it.
+        await Promise.all(this.files.all().filter((f) => !f.clean && !this.fileLog.logs(f)).map((f) => f.commit().catch(() => undefined)));
         for (const f of this.files.all()) f.commitAttrs();
       },
     });

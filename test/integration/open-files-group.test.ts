@@ -1,9 +1,10 @@
 /**
- * chmod, chown and utimens of an open file (what tar does to every file before closing
- * it) are seen at once and stored with the file's next commit, in its one transaction;
- * a group commit takes them too, so they are as durable as any other change: a SIGKILLed
- * coordinator comes back with them when a group committed after them, and an fsync after
- * one commits the group (the intent log carries data and size only).
+ * Open files and group commits. A file kept open joins every group commit like any other
+ * change: its writes (when the intent log does not carry them) and its chmod, chown and
+ * utimens, so a SIGKILL loses at most what came after the last commit. chmod, chown and
+ * utimens of an open file (what tar does to every file before closing it) are seen at
+ * once and stored with the file's next commit, in its one transaction; an fsync after one
+ * commits the group (the intent log carries data and size only).
  */
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
@@ -102,4 +103,20 @@ test('an fsync after a chmod of a file the intent log would take commits the gro
     want.fill('c', 200, 300);
     assert.ok(got.data.equals(want));
   }, { config: [LONG_INTERVAL] });
+});
+
+test('a file kept open and never fsync\'d: its writes join the next group commit, and a SIGKILL with it still open keeps them', async () => {
+  await withMount(async (m) => {
+    const file = path.join(m.mnt, 'growing');
+    const fd = fs.openSync(file, 'w');
+    const first = Buffer.alloc(3 * 1024 * 1024 + 12_345, 'a'); // whole extents and a partial one (1 MiB extents)
+    fs.writeSync(fd, first);
+    commitGroup(m, 'other1'); // another file's fsync: the group takes this file's writes too
+    fs.writeSync(fd, Buffer.alloc(5000, 'b'), 0, 5000, first.length); // after the commit: lost with the coordinator
+    await kill(m.child);
+    try { fs.closeSync(fd); } catch { /* the endpoint is gone */ }
+    const got = await afterRemount(m, 'growing');
+    assert.equal(got.data.length, first.length);
+    assert.ok(got.data.equals(first), 'exactly what was written before the group commit');
+  }, { config: [LONG_INTERVAL], extentSize: '1M' });
 });
