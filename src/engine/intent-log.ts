@@ -39,8 +39,11 @@ interface CarryState {
   carriedSince: Record<string, number>;
 }
 
-/** What an fsync logs about one file: a byte range with its data, or (empty data) a new size. */
-export type LogEntry = Pick<LogRecord, 'ino' | 'offset' | 'size' | 'mtimeMs' | 'data'>;
+/**
+ * What an fsync logs about one file: a byte range with its data, or (empty data) a new
+ * size; or (name) a namespace change it depends on, each a record of its own.
+ */
+export type LogEntry = Pick<LogRecord, 'ino' | 'offset' | 'size' | 'mtimeMs' | 'data'> & { name?: boolean };
 
 export class IntentLog {
   private readonly poolId: Buffer;
@@ -146,13 +149,17 @@ export class IntentLog {
   }
 
   /**
-   * Append one fsync's entries (call inside exclusive): durable on m+1 disks when this
-   * resolves. They apply on the generation committed now.
+   * Append one fsync's entries (call inside exclusive): its name changes first, each
+   * replayed on its own, then its file's records, replayed all or none. Durable on m+1
+   * disks when this resolves. They apply on the generation committed now.
    */
   async append(entries: LogEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const generation = this.pool.meta.generation();
-    const records = entries.map((e, i) => ({ ...e, generation, seq: this.seq + i, part: i, end: i === entries.length - 1, carry: false }));
+    const names = entries.filter((e) => e.name).length;
+    if (entries.slice(0, names).some((e) => !e.name)) throw new DfsError('EINTERNAL', 'intent log: name changes must come before the file records');
+    const records: LogRecord[] = entries.map((e, i) => ({ ...e, name: !!e.name, generation, seq: this.seq + i,
+      part: e.name ? 0 : i - names, end: !!e.name || i === entries.length - 1, carry: false }));
     this.seq += records.length;
     await this.write(records);
     this.metrics.intentLogWrites.inc();

@@ -5,18 +5,24 @@
  * or a carry record: the group committing as its generation leaves these inodes' files
  * untouched, so their records of the generation before stay valid. Carry records are no
  * longer written (the group's metadata says what it carried: intent-log.ts CARRY_KEY);
- * a log an earlier build left is still replayed as its carry records say.
+ * a log an earlier build left is still replayed as its carry records say. Or a name
+ * record (version 2): a namespace change of the open group (fs/name-log.ts: a file
+ * created or unlinked), logged ahead of an fsync that needs it.
  */
 import { blake3 } from '../native';
 
 export const LOG_MAGIC = 0x4c534644; // "DFSL" read as a little-endian u32
 export const LOG_VERSION = 1;
+/** The version of name records (an earlier build stops reading a log at the first). */
+export const LOG_VERSION_NAMES = 2;
 export const LOG_HEADER_BYTES = 80;
 const HASH_BYTES = 32;
 /** flags bit 0: the last record of one fsync (replay applies whole fsyncs only). */
 export const FLAG_END = 1;
 /** flags bit 1: a carry record (data: the inode numbers, u64 each). */
 export const FLAG_CARRY = 2;
+/** flags bit 2: a name record (data: the change, msgpack; ino: the inode it names; version 2). */
+export const FLAG_NAME = 4;
 
 export interface LogRecord {
   generation: number;
@@ -34,13 +40,15 @@ export interface LogRecord {
   end: boolean;
   /** A carry record: data lists inode numbers; ino, offset, size, mtime are 0. */
   carry: boolean;
+  /** A name record: data is the change; offset and size are 0, mtime its time. */
+  name: boolean;
 }
 
 /** The carry record of the group that will commit as `generation` (the format of earlier builds' logs). */
 export function carryRecord(generation: number, seq: number, inos: number[]): LogRecord {
   const data = Buffer.alloc(8 * inos.length);
   inos.forEach((ino, i) => data.writeBigUInt64LE(BigInt(ino), 8 * i));
-  return { generation, seq, ino: 0, offset: 0, size: 0, mtimeMs: 0, data, part: 0, end: true, carry: true };
+  return { generation, seq, ino: 0, offset: 0, size: 0, mtimeMs: 0, data, part: 0, end: true, carry: true, name: false };
 }
 
 function carriedInos(r: LogRecord): Set<number> {
@@ -66,8 +74,8 @@ export function encodeRecords(pool: Buffer, records: LogRecord[]): Buffer {
   let at = 0;
   for (const r of records) {
     out.writeUInt32LE(LOG_MAGIC, at);
-    out.writeUInt16LE(LOG_VERSION, at + 4);
-    out.writeUInt16LE((r.end ? FLAG_END : 0) | (r.carry ? FLAG_CARRY : 0), at + 6);
+    out.writeUInt16LE(r.name ? LOG_VERSION_NAMES : LOG_VERSION, at + 4);
+    out.writeUInt16LE((r.end ? FLAG_END : 0) | (r.carry ? FLAG_CARRY : 0) | (r.name ? FLAG_NAME : 0), at + 6);
     pool.copy(out, at + 8);
     out.writeBigUInt64LE(BigInt(r.generation), at + 24);
     out.writeBigUInt64LE(BigInt(r.seq), at + 32);
@@ -94,7 +102,10 @@ export function decodeRecords(pool: Buffer, log: Buffer): LogRecord[] {
   const out: LogRecord[] = [];
   let at = 0;
   while (at + LOG_HEADER_BYTES + HASH_BYTES <= log.length) {
-    if (log.readUInt32LE(at) !== LOG_MAGIC || log.readUInt16LE(at + 4) !== LOG_VERSION) break;
+    if (log.readUInt32LE(at) !== LOG_MAGIC) break;
+    const version = log.readUInt16LE(at + 4);
+    const flags = log.readUInt16LE(at + 6);
+    if (version !== (flags & FLAG_NAME ? LOG_VERSION_NAMES : LOG_VERSION)) break;
     if (!log.subarray(at + 8, at + 24).equals(pool)) break;
     const length = log.readUInt32LE(at + 72);
     const end = at + LOG_HEADER_BYTES + length;
@@ -109,8 +120,9 @@ export function decodeRecords(pool: Buffer, log: Buffer): LogRecord[] {
       mtimeMs: log.readDoubleLE(at + 64),
       data: Buffer.from(log.subarray(at + LOG_HEADER_BYTES, end)),
       part: log.readUInt32LE(at + 76),
-      end: (log.readUInt16LE(at + 6) & FLAG_END) !== 0,
-      carry: (log.readUInt16LE(at + 6) & FLAG_CARRY) !== 0,
+      end: (flags & FLAG_END) !== 0,
+      carry: (flags & FLAG_CARRY) !== 0,
+      name: (flags & FLAG_NAME) !== 0,
     });
     at = end + HASH_BYTES;
   }
@@ -125,7 +137,8 @@ export function decodeRecords(pool: Buffer, log: Buffer): LogRecord[] {
  * build's log, carry records: of several of one generation, from commits that failed
  * and the one that did, the last counts) — whole
  * fsyncs only (every part of it found: an fsync with a part on no disk never
- * returned), in sequence order.
+ * returned), in sequence order. A name record is valid on its own generation only:
+ * a group commit holds the change it names (they are never carried).
  */
 export function replayable(generation: number, perDisk: LogRecord[][], carriedSince: ReadonlyMap<number, number> = new Map()): LogRecord[] {
   // Keyed by generation too: a disk that missed a reset must not shadow a newer record with the same number.
@@ -145,11 +158,11 @@ export function replayable(generation: number, perDisk: LogRecord[][], carriedSi
   };
   const out: LogRecord[] = [];
   for (const last of [...bySeq.values()].filter((r) => r.end && !r.carry).sort((a, b) => a.seq - b.seq)) {
-    if (!valid(last.ino, last.generation)) continue;
+    if (last.name ? last.generation !== generation || last.part !== 0 : !valid(last.ino, last.generation)) continue;
     const parts: LogRecord[] = [];
     for (let p = 0; p <= last.part; p++) {
       const r = bySeq.get(key(last.generation, last.seq - last.part + p));
-      if (!r || r.part !== p || r.carry || r.generation !== last.generation || r.ino !== last.ino || (r.end && r !== last)) break;
+      if (!r || r.part !== p || r.carry || r.name !== last.name || r.generation !== last.generation || r.ino !== last.ino || (r.end && r !== last)) break;
       parts.push(r);
     }
     if (parts.length === last.part + 1) out.push(...parts);

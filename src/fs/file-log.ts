@@ -1,12 +1,14 @@
 /**
  * fsync through the intent log (engine/intent-log.ts) for the mount's open files. An
- * fsync qualifies when the file's namespace is committed: this OpenFile was open at the
+ * fsync qualifies when the file's namespace is committed — this OpenFile was open at the
  * last group commit and its inode (kind, mode, owner, links, policy) and name are what
- * that commit recorded. Then the fsync appends what was written since (log-state.ts),
- * its size and mtime, and returns; anything else — a file created, renamed, linked or
- * unlinked in the open group, a file opened since the last commit, more than 4 MiB or
- * more than a thousand scattered ranges to log, a failed append — takes the full group
- * commit instead.
+ * that commit recorded — or can be logged: this OpenFile was created in the open group,
+ * is as it was created, and every name change of the group is one the log carries
+ * (name-log.ts; they are appended first). Then the fsync appends what was written since
+ * (log-state.ts), its size and mtime, and returns; anything else — a file renamed,
+ * linked or unlinked in the open group, a file opened since the last commit, more than
+ * 4 MiB or more than a thousand scattered ranges to log, a failed append — takes the
+ * full group commit instead.
  *
  * At a group commit each file with log records is either carried over — the group has
  * not touched its extents, and its commits wait until the group is committed, so the
@@ -16,7 +18,9 @@
  */
 import type { Engine } from '../engine/engine';
 import { LOG_RECORD_MAX_DATA, type LogEntry } from '../engine/intent-log';
+import type { Inode } from '../meta/records';
 import type { Delta } from './log-state';
+import { NameLog } from './name-log';
 import type { OpenFile } from './open-file';
 
 /** More bytes than this since the last record: fsync commits the group instead. */
@@ -29,14 +33,20 @@ export class FileLog {
   private carried: OpenFile[] = [];
   /** Open files at the last group commit, and their namespace then. */
   private committed = new Map<number, { file: OpenFile; key: string }>();
+  /** Files created in the open group, and their namespace then. */
+  private created = new Map<number, { file: OpenFile; key: string }>();
+  /** The open group's name changes the log can carry. */
+  readonly names: NameLog;
 
   constructor(private readonly engine: Engine, private readonly openFiles: () => OpenFile[]) {
+    this.names = new NameLog(engine.meta);
     engine.txg.join({
       // Logged files need no commit (the log holds them) until the logs are full.
       pending: () => this.logged.size > 0 && engine.intentLog.full,
       prepare: async () => {
         const full = engine.intentLog.full;
-        const whole = new Set([...this.logged].filter((f) => full || !f.log.carriable));
+        // A chmod, chown or utimens waiting: the group stores it with the file's data (replaying carried records would set the mtime back).
+        const whole = new Set([...this.logged].filter((f) => full || !f.log.carriable || f.attrsPending));
         let commit = [...whole];
         // A file that started a commit of its own meanwhile is taken whole too, once that commit is in the group.
         while (commit.length > 0) {
@@ -50,6 +60,8 @@ export class FileLog {
         engine.intentLog.carryOver(this.carried.map((f) => f.ino));
       },
       committed: () => {
+        this.names.groupCommitted();
+        this.created.clear();
         const carried = new Set(this.carried);
         this.logged = carried;
         const now = new Map<number, { file: OpenFile; key: string }>();
@@ -68,6 +80,45 @@ export class FileLog {
     });
   }
 
+  /** The mount created f at parent/name (call right after the create's transaction). */
+  createdFile(f: OpenFile, parent: number, name: string, inode: Inode): void {
+    this.names.created(parent, name, inode);
+    this.created.set(f.ino, { file: f, key: keyFrom(inode, parent, name) });
+  }
+
+  /** f's last handle is closed: a later open is another OpenFile, which does not qualify until a group commit. */
+  released(f: OpenFile): void {
+    if (this.created.get(f.ino)?.file === f) this.created.delete(f.ino);
+  }
+
+  /**
+   * fsyncdir: make every name change of the open group durable through the log, or
+   * (false) leave it to a group commit. Only unlinks are logged here (SQLite's
+   * synchronous=EXTRA syncs the directory after it unlinks its journal): a file created
+   * and closed since the last commit has its bytes in the group only, and its name alone
+   * would come back empty — its data and name commit together.
+   */
+  namesDurable(): Promise<boolean> {
+    if (!this.engine.txg.enabled) return Promise.resolve(false);
+    return this.engine.intentLog.exclusive(async () => {
+      if (!this.names.carriable || this.names.creates > 0) return false;
+      if (this.names.pending === 0) return true;
+      const names = this.names.take();
+      try {
+        await this.engine.intentLog.append(names.entries);
+        return true;
+      } catch {
+        names.giveBack();
+        return false;
+      }
+    });
+  }
+
+  /** Whether the commit in progress carries f's records over (it must store nothing of f). */
+  carries(f: OpenFile): boolean {
+    return this.carried.includes(f);
+  }
+
   /** Whether f has records in the log (a group commit carries them, or has taken it whole already). */
   logs(f: OpenFile): boolean {
     return this.logged.has(f);
@@ -78,35 +129,45 @@ export class FileLog {
     const i = this.engine.meta.getInode(ino);
     if (!i) return undefined;
     const at = this.engine.meta.parentOf(ino);
-    return JSON.stringify([i.kind, i.mode, i.uid, i.gid, i.nlink, i.policy, at?.parent ?? null, at?.name ?? null]);
+    return keyFrom(i, at?.parent ?? null, at?.name ?? null);
   }
 
   /** Make f's writes durable through the log; false when it does not qualify (commit the group instead). */
   fsync(f: OpenFile): Promise<boolean> {
     if (!this.engine.txg.enabled) return Promise.resolve(false);
     return this.engine.intentLog.exclusive(async () => {
-      const was = this.committed.get(f.ino);
+      const created = this.created.get(f.ino);
+      const was = this.committed.get(f.ino) ?? created;
       if (was?.file !== f || was.key !== this.keyOf(f.ino)) return false;
       if (f.attrsPending) return false; // a chmod, chown or utimens waits for the file's commit: the log holds data and size only
+      // A file new in the group needs its name durable too: every name change of the group not logged yet goes first.
+      if (was === created && !this.names.carriable) return false;
+      const names = was === created ? this.names.take() : { entries: [], giveBack: () => undefined };
       const delta = f.log.take();
-      if (delta.empty) return true; // everything written is in the log or in the committed group
+      if (delta.empty && names.entries.length === 0) return true; // everything written is in the log or in the committed group
       if (delta.overflow || delta.bytes > LOG_MAX_BYTES) {
         // Scattered or large writes: rewriting the extents once beats copying them to m+1 logs.
         f.log.giveBack(delta);
+        names.giveBack();
         return false;
       }
       try {
-        await this.engine.intentLog.append(await entriesOf(f, delta));
+        await this.engine.intentLog.append([...names.entries, ...(delta.empty ? [] : await entriesOf(f, delta))]);
       } catch {
         // Not durable on m+1 disks: the full commit will be (or will report why not).
         f.log.giveBack(delta);
+        names.giveBack();
         return false;
       }
-      this.logged.add(f);
+      if (!delta.empty) this.logged.add(f);
       if (this.engine.intentLog.full) void this.engine.txg.commit('log-full').catch(() => undefined);
       return true;
     });
   }
+}
+
+function keyFrom(i: Inode, parent: number | null, name: string | null): string {
+  return JSON.stringify([i.kind, i.mode, i.uid, i.gid, i.nlink, i.policy, parent, name]);
 }
 
 /** The records of one fsync: the truncate (if any) first, then the ranges' bytes now, then the size. */

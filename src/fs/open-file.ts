@@ -92,6 +92,12 @@ export class OpenFile {
     this.changed = true;
   }
 
+  /** A chmod or chown that changes nothing but ctime (SQLite, as root, chowns each new journal to its database's owner): no attribute waits. */
+  touch(ctimeMs: number): void {
+    this.ctimeMs = Math.max(this.ctimeMs, ctimeMs);
+    this.changed = true;
+  }
+
   /**
    * Store the pending attribute changes alone, now (a group commit takes them; the data
    * waits for the file's own commit). Synchronous, so it never falls between a commit's

@@ -64,7 +64,8 @@ export class Vfs {
       prepare: async () => {
         // A file that cannot be written keeps its failure for its own fsync and close; the group goes on without it.
         await Promise.all(this.files.all().filter((f) => !f.clean && !this.fileLog.logs(f)).map((f) => f.commit().catch(() => undefined)));
-        for (const f of this.files.all()) f.commitAttrs();
+        // A file the commit carries keeps a chmod made since for the next group: its replayed records would set the mtime back.
+        for (const f of this.files.all()) if (!this.fileLog.carries(f)) f.commitAttrs();
       },
     });
     this.xattrs = new Xattrs(engine, (path) => this.existing(path));
@@ -196,6 +197,7 @@ export class Vfs {
       touchDir(tx, this.store, at.parent!.ino, now);
       return dropLink(tx, at.inode!, now, this.isOpen);
     });
+    this.fileLog.names.unlinked(at.parent!.ino, at.name, at.inode.ino, now);
     await this.engine.removeFragments(dropped);
   }
 
@@ -246,7 +248,10 @@ export class Vfs {
     this.writable();
     const i = this.existing(path);
     const open = this.files.of(i.ino);
-    if (open) return open.setAttrs({ mode: mode & MODE_BITS }, Date.now());
+    if (open) {
+      if (open.overlay(i).mode === (mode & MODE_BITS)) return open.touch(Date.now());
+      return open.setAttrs({ mode: mode & MODE_BITS }, Date.now());
+    }
     this.store.transact((tx) => tx.putInode({ ...i, mode: mode & MODE_BITS, ctimeMs: Date.now() }));
   }
 
@@ -258,7 +263,7 @@ export class Vfs {
     // -1 (as an unsigned 32-bit value) means "leave unchanged".
     const keep = (v: number) => v === -1 || v === 0xffffffff;
     const owner = { uid: keep(uid) ? i.uid : uid, gid: keep(gid) ? i.gid : gid };
-    if (open) return open.setAttrs(owner, Date.now());
+    if (open) return owner.uid === i.uid && owner.gid === i.gid ? open.touch(Date.now()) : open.setAttrs(owner, Date.now());
     this.store.transact((tx) => tx.putInode({ ...i, ...owner, ctimeMs: Date.now() }));
   }
 
@@ -295,7 +300,10 @@ export class Vfs {
   create(path: string, mode: number, caller: Caller): number {
     this.writable();
     const at = this.free(path);
-    return this.files.open(this.createAt(at, caller, (ino, owner, now) => newInode(ino, 'file', mode & MODE_BITS, now, { ...owner, policy: at.parent.policy })));
+    const i = this.createAt(at, caller, (ino, owner, now) => newInode(ino, 'file', mode & MODE_BITS, now, { ...owner, policy: at.parent.policy }));
+    const fd = this.files.open(i);
+    this.fileLog.createdFile(this.files.handle(fd), at.parent.ino, at.name, i);
+    return fd;
   }
 
   /** open(2). O_TRUNC arrives separately as truncate from the kernel. */
@@ -346,12 +354,18 @@ export class Vfs {
   /**
    * fsyncdir: every namespace change so far and every open file's writes, durable — each
    * file through the intent log where it qualifies (a logged file's extents are not
-   * rewritten), the others committed into the group.
+   * rewritten), the others committed into the group, and the group committed unless
+   * every name change in it is in the log already (SQLite syncs the directory right
+   * after its new journal's fsync logged the journal's name).
    */
   async fsyncdir(): Promise<void> {
+    let logged = true;
     await Promise.all(this.files.all().map(async (f) => {
-      if (!(await this.fileLog.fsync(f))) await f.commit();
+      if (await this.fileLog.fsync(f)) return;
+      logged = false;
+      await f.commit();
     }));
+    if (logged && await this.fileLog.namesDurable()) return;
     await this.engine.txg.commit('fsync');
   }
 
@@ -362,7 +376,9 @@ export class Vfs {
   }
 
   release(fd: number): Promise<void> {
+    const f = this.files.handle(fd);
     return this.files.release(fd, async (ino) => {
+      this.fileLog.released(f);
       this.hidden.forget(ino);
       await this.dropIfUnlinked(ino);
     });

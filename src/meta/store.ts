@@ -34,10 +34,18 @@ export interface NamespaceReads {
   /** Inodes no directory names any more (nlink 0): kept for open handles, dropped on recovery. */
   unlinkedInodes(): number[];
   counts(): { inodes: number; files: number; dirs: number; extents: number; bytes: number };
+  /**
+   * How many directory entries this store has linked or unlinked since it was opened
+   * (aborted transactions' included): the mount compares it with the changes it logs
+   * itself (fs/name-log.ts) to know that no other change came between.
+   */
+  nameChanges(): number;
 }
 
 export interface NamespaceWrites {
   allocIno(): number;
+  /** Never allocate `ino` or below again (replay of a create the intent log holds). */
+  claimIno(ino: number): void;
   putInode(i: Inode): void;
   /** Drops the inode and its xattrs (its extents are dropped with dropExtents). */
   deleteInode(ino: number): void;

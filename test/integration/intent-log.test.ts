@@ -35,6 +35,25 @@ const logRecordBytes = (m: Mounted) => m.disks.map((d) => {
   return decodeRecords(log.subarray(8, 24), log).reduce((n, r) => n + LOG_HEADER_BYTES + r.data.length + 32, 0);
 });
 
+/**
+ * Open a new, empty file made by a rename: the log does not carry a rename, so the first
+ * fsync commits the group (a file created through this descriptor would log its name
+ * and bytes instead).
+ */
+function openNew(file: string): number {
+  fs.writeFileSync(`${file}.tmp`, '');
+  fs.renameSync(`${file}.tmp`, file);
+  return fs.openSync(file, 'r+');
+}
+
+/** Commit the open group: the first fsync of a file openNew made does. */
+function commitGroup(file: string, data = ''): number {
+  const fd = openNew(file);
+  if (data) fs.writeSync(fd, Buffer.from(data));
+  fs.fsyncSync(fd);
+  return fd;
+}
+
 function pwrite(fd: number, expected: { bytes: Buffer }, pos: number, data: Buffer): void {
   assert.equal(fs.writeSync(fd, data, 0, data.length, pos), data.length);
   const end = Math.max(expected.bytes.length, pos + data.length);
@@ -60,7 +79,7 @@ function writeAndFsync(m: Mounted, fd: number): Buffer[] {
   const rng = new Rng(7);
   const expected = { bytes: rng.bytes(2_500_000) };
   assert.equal(fs.writeSync(fd, expected.bytes, 0, expected.bytes.length, 0), expected.bytes.length);
-  fs.fsyncSync(fd); // a new file: the full group commit (the log needs a committed inode)
+  fs.fsyncSync(fd); // renamed in the open group: the full group commit
   assert.deepEqual(logSizes(m), [0, 0, 0, 0, 0, 0]);
   const states: Buffer[] = [];
   pwrite(fd, expected, 1024 * 1024 - 100, rng.bytes(4096));
@@ -106,7 +125,7 @@ const LOG_BYTES = RECORDS * (80 + 32) + 4096 + 10_000 + 5000;
 test('SIGKILL right after fsyncs: overwrites, an append and a truncate come back from the log on m+1 disks', async () => {
   const port = await freePort();
   await withMount(async (m) => {
-    const fd = fs.openSync(path.join(m.mnt, 'db'), 'w+');
+    const fd = openNew(path.join(m.mnt, 'db'));
     const states = writeAndFsync(m, fd);
     assert.deepEqual(logRecordBytes(m).filter((n) => n > 0), Array(M + 1).fill(LOG_BYTES));
     const live = parseExposition((await httpGet(`http://127.0.0.1:${port}/metrics`)).body);
@@ -124,7 +143,7 @@ test('SIGKILL right after fsyncs: overwrites, an append and a truncate come back
 
 test('the log lost on m disks still replays; a corrupt tail record is ignored and the fsyncs before it apply', async () => {
   await withMount(async (m) => {
-    const fd = fs.openSync(path.join(m.mnt, 'db'), 'w+');
+    const fd = openNew(path.join(m.mnt, 'db'));
     const states = writeAndFsync(m, fd);
     await kill(m.child);
     try { fs.closeSync(fd); } catch { /* the endpoint is gone */ }
@@ -145,19 +164,14 @@ test('the log lost on m disks still replays; a corrupt tail record is ignored an
 test('records of an older generation are never applied', async () => {
   await withMount(async (m) => {
     const p = (n: string) => path.join(m.mnt, n);
-    let fd = fs.openSync(p('db'), 'w+');
+    let fd = openNew(p('db'));
     const states = writeAndFsync(m, fd);
     const holders = m.disks.filter((d) => fs.existsSync(logOf(d)) && fs.statSync(logOf(d)).size > 0);
     const saved = holders.map((d) => fs.readFileSync(logOf(d)));
-    // Closed, the file joins the open group whole (the write never fsync'd too); a new file's fsync commits it, and the logs are emptied.
+    // Closed, the file joins the open group whole (the write never fsync'd too); another file's fsync commits it, and the logs are emptied.
     fs.closeSync(fd);
-    const commitGroup = (name: string) => {
-      const other = fs.openSync(p(name), 'w');
-      fs.fsyncSync(other);
-      fs.closeSync(other);
-    };
     const sizes = logSizes(m);
-    commitGroup('other1');
+    fs.closeSync(commitGroup(p('other1')));
     // Emptied in place: the files keep their bytes (the next append overwrites them from the start, its fdatasync changing no size).
     assert.deepEqual(logSizes(m), sizes);
     // Overwrite what the saved records carry, and commit that too.
@@ -180,27 +194,23 @@ test('group commits that leave a logged file alone carry its records over; SIGKI
   const port = await freePort();
   await withMount(async (m) => {
     const p = (n: string) => path.join(m.mnt, n);
-    const fd = fs.openSync(p('db'), 'w+');
+    const fd = openNew(p('db'));
     const rng = new Rng(3);
     const expected = { bytes: rng.bytes(1_500_000) };
     fs.writeSync(fd, expected.bytes, 0, expected.bytes.length, 0);
-    fs.fsyncSync(fd); // new: the full commit
+    fs.fsyncSync(fd); // renamed in the open group: the full commit
     pwrite(fd, expected, 100_000, rng.bytes(3000));
     fs.fsyncSync(fd); // logged
     const before = logRecordBytes(m);
     // Another file's first fsync commits the group; db has not been committed in it: carried, not rewritten.
-    const other = fs.openSync(p('other'), 'w');
-    fs.writeSync(other, Buffer.from('other'));
-    fs.fsyncSync(other);
+    const other = commitGroup(p('other'), 'other');
     // The logs keep the records and gain nothing: the group's own metadata says it carried db.
     assert.equal(before.filter((n) => n > 0).length, M + 1);
     assert.deepEqual(logRecordBytes(m), before);
     pwrite(fd, expected, expected.bytes.length, rng.bytes(7000));
     fs.fsyncSync(fd); // logged on the new generation
     // A third group carries db again: both records stay valid (the run of carrying groups goes on).
-    const third = fs.openSync(p('third'), 'w');
-    fs.writeSync(third, Buffer.from('third'));
-    fs.fsyncSync(third);
+    const third = commitGroup(p('third'), 'third');
     fs.writeSync(fd, Buffer.alloc(500, 'Z'), 0, 500, 0); // never fsync'd
     const live = parseExposition((await httpGet(`http://127.0.0.1:${port}/metrics`)).body);
     assert.equal(live.get('dynamicfs_txg_commits_total{reason="fsync"}'), 3);
@@ -216,10 +226,10 @@ test('fsync of a directory makes an open file\'s writes durable through the log,
   const port = await freePort();
   await withMount(async (m) => {
     const p = (n: string) => path.join(m.mnt, n);
-    const fd = fs.openSync(p('db'), 'w+');
+    const fd = openNew(p('db'));
     const expected = { bytes: new Rng(5).bytes(300_000) };
     fs.writeSync(fd, expected.bytes, 0, expected.bytes.length, 0);
-    fs.fsyncSync(fd); // new: the full commit
+    fs.fsyncSync(fd); // renamed in the open group: the full commit
     pwrite(fd, expected, 250_000, Buffer.alloc(100_000, 'd'));
     fs.writeFileSync(p('created'), 'new name');
     const dir = fs.openSync(m.mnt, 'r');
@@ -250,7 +260,7 @@ test('fsync of a directory makes an open file\'s writes durable through the log,
 
 test('an offline command after the crash replays the log before it runs', async () => {
   await withMount(async (m) => {
-    const fd = fs.openSync(path.join(m.mnt, 'db'), 'w+');
+    const fd = openNew(path.join(m.mnt, 'db'));
     const states = writeAndFsync(m, fd);
     await kill(m.child);
     try { fs.closeSync(fd); } catch { /* the endpoint is gone */ }
@@ -267,19 +277,14 @@ test('an offline command after the crash replays the log before it runs', async 
 test('a log emptied in place: the next fsync\'s record overwrites the old ones from the start; old ones left intact after it are never applied', async () => {
   await withMount(async (m) => {
     const p = (n: string) => path.join(m.mnt, n);
-    let fd = fs.openSync(p('db'), 'w+');
+    let fd = openNew(p('db'));
     const states = writeAndFsync(m, fd);
     fs.closeSync(fd); // joins the open group whole, with the write never fsync'd
     const expected = { bytes: Buffer.from(states[states.length - 1]!) };
     expected.bytes.fill('Z', 0, 1000);
-    const commitGroup = (name: string) => {
-      const other = fs.openSync(p(name), 'w');
-      fs.fsyncSync(other);
-      fs.closeSync(other);
-    };
-    commitGroup('other1'); // nothing carried: the logs are emptied (in place)
+    fs.closeSync(commitGroup(p('other1'))); // nothing carried: the logs are emptied (in place)
     fd = fs.openSync(p('db'), 'r+');
-    commitGroup('other2'); // db is open at a committed group now: its fsyncs qualify for the log
+    fs.closeSync(commitGroup(p('other2'))); // db is open at a committed group now: its fsyncs qualify for the log
     pwrite(fd, expected, 500_000, new Rng(9).bytes(4096)); // a record exactly as long as the old first one
     fs.fsyncSync(fd);
     const holder = m.disks.find((d) => fs.existsSync(logOf(d)) && fs.statSync(logOf(d)).size > 0)!;
@@ -297,7 +302,7 @@ test('a log emptied in place: the next fsync\'s record overwrites the old ones f
 
 test('a clean unmount leaves the logs empty (truncated): the next open has nothing to replay', async () => {
   await withMount(async (m) => {
-    const fd = fs.openSync(path.join(m.mnt, 'db'), 'w+');
+    const fd = openNew(path.join(m.mnt, 'db'));
     const states = writeAndFsync(m, fd);
     fs.closeSync(fd);
     assert.deepEqual(logRecordBytes(m).filter((n) => n > 0), Array(M + 1).fill(LOG_BYTES));

@@ -1,7 +1,7 @@
 /** The namespace in SQLite: inodes, dirents and xattrs, verified on read (from SQL; the cache holds only verified or written records). */
 import { direntChecksum, inodeChecksum, xattrChecksum, type Inode, type InodeKind, type Dirent } from '../records';
 import { ROOT_INO, type NamespaceReads, type NamespaceWrites } from '../store';
-import { bumpMeta, corrupt, type Sql } from './sql';
+import { bumpMeta, corrupt, metaValue, putMeta, type Sql } from './sql';
 
 export interface InodeSql { ino: number; kind: string; mode: number; uid: number; gid: number; size: number; nlink: number; atime_ms: number;
   mtime_ms: number; ctime_ms: number; policy: string | null; target: string | null; rdev: number; checksum: Buffer }
@@ -18,6 +18,8 @@ export class NamespaceCache {
   private static readonly MAX = 200_000;
   private readonly inodes = new Map<number, Inode>();
   private readonly dirents = new Map<string, number>();
+  /** Entries linked or unlinked (MetaStore.nameChanges). */
+  nameChanges = 0;
   inode(ino: number): Inode | undefined {
     const i = this.inodes.get(ino);
     return i && { ...i };
@@ -122,6 +124,9 @@ export function namespaceReads(sql: Sql, cache: NamespaceCache): NamespaceReads 
       const e = sql('SELECT COUNT(*) AS n FROM extents').get() as { n: number };
       return { inodes: i.n, files: i.f ?? 0, dirs: i.d ?? 0, extents: e.n, bytes: i.b };
     },
+    nameChanges() {
+      return cache.nameChanges;
+    },
   };
 }
 
@@ -129,6 +134,11 @@ export function namespaceWrites(sql: Sql, cache: NamespaceCache): NamespaceWrite
   return {
     allocIno() {
       return bumpMeta(sql, 'next_ino');
+    },
+    claimIno(ino) {
+      const next = metaValue(sql, 'next_ino');
+      if (typeof next !== 'number') throw corrupt(sql, 'meta', 'key next_ino');
+      if (next <= ino) putMeta(sql, 'next_ino', ino + 1);
     },
     putInode(i) {
       writeInode(sql, i);
@@ -140,10 +150,12 @@ export function namespaceWrites(sql: Sql, cache: NamespaceCache): NamespaceWrite
       sql('DELETE FROM xattrs WHERE ino = ?').run(ino);
     },
     link(parent, name, ino) {
+      cache.nameChanges++;
       sql('INSERT INTO dirents (parent, name, ino, checksum) VALUES (?, ?, ?, ?)').run(parent, name, ino, direntChecksum(parent, name, ino));
       cache.setEntry(parent, name, ino);
     },
     unlink(parent, name) {
+      cache.nameChanges++;
       cache.deleteEntry(parent, name);
       sql('DELETE FROM dirents WHERE parent = ? AND name = ?').run(parent, name);
     },

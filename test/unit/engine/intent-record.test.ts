@@ -12,7 +12,7 @@ const POOL = uuidBytes('0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0');
 const OTHER = uuidBytes('00000000-0000-4000-8000-000000000000');
 
 function rec(seq: number, part: number, end: boolean, data = `data ${seq}`, generation = 7): LogRecord {
-  return { generation, seq, ino: 42, offset: seq * 100, size: 5000 + seq, mtimeMs: 1_796_000_000_000.25, data: Buffer.from(data), part, end, carry: false };
+  return { generation, seq, ino: 42, offset: seq * 100, size: 5000 + seq, mtimeMs: 1_796_000_000_000.25, data: Buffer.from(data), part, end, carry: false, name: false };
 }
 
 describe('intent log records', () => {
@@ -83,5 +83,24 @@ describe('intent log records', () => {
     // 42 carried by groups 8 and 9: its records of 7 and 9 apply, not 6's (group 7 took it whole); 44 was not carried; 45 by group 9.
     assert.deepEqual(replayable(9, [log], new Map([[42, 8], [45, 9]])).map((r) => r.seq), [2, 4, 5]);
     assert.deepEqual(replayable(9, [log]).map((r) => r.seq), [4]);
+  });
+
+  it('a name record is version 2 with flag bit 2, one record per change, valid on its own generation only (never carried)', () => {
+    const name = (seq: number, generation: number, ino = 42): LogRecord => ({ ...rec(seq, 0, true, `name ${seq}`, generation), ino, offset: 0, size: 0, name: true });
+    const b = encodeRecords(POOL, [name(3, 7)]);
+    assert.equal(b.readUInt16LE(4), 2);
+    assert.equal(b.readUInt16LE(6), 5);
+    assert.deepEqual(decodeRecords(POOL, b), [name(3, 7)]);
+    // A name flag under version 1 (or a data record claiming version 2) is not a record this build wrote: the walk stops.
+    const wrongVersion = Buffer.from(b);
+    wrongVersion.writeUInt16LE(1, 4);
+    assert.deepEqual(decodeRecords(POOL, wrongVersion), []);
+    const data = encodeRecords(POOL, [rec(1, 0, true)]);
+    data.writeUInt16LE(2, 4);
+    assert.deepEqual(decodeRecords(POOL, data), []);
+    // In order with the file records; inode 42 carried since 7, yet its name record of 7 is not replayed on 8.
+    const log = [name(1, 7), rec(2, 0, true, 'd', 7), name(3, 8), rec(4, 0, false, 'e', 8), rec(5, 1, true, 'f', 8)];
+    assert.deepEqual(replayable(8, [log], new Map([[42, 8]])).map((r) => [r.seq, r.name]), [[2, false], [3, true], [4, false], [5, false]]);
+    assert.deepEqual(replayable(7, [log]).map((r) => r.seq), [1, 2]);
   });
 });
