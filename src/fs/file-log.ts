@@ -37,9 +37,13 @@ export class FileLog {
   private created = new Map<number, { file: OpenFile; key: string }>();
   /** The open group's name changes the log can carry. */
   readonly names: NameLog;
+  /** The store's transaction count at the last group commit, and the transactions since that the log holds. */
+  private txnBase: number;
+  private txnLogged = 0;
 
   constructor(private readonly engine: Engine, private readonly openFiles: () => OpenFile[]) {
     this.names = new NameLog(engine.meta);
+    this.txnBase = engine.meta.transactions();
     engine.txg.join({
       // Logged files need no commit (the log holds them) until the logs are full.
       pending: () => this.logged.size > 0 && engine.intentLog.full,
@@ -62,6 +66,8 @@ export class FileLog {
       committed: () => {
         this.names.groupCommitted();
         this.created.clear();
+        this.txnBase = engine.meta.transactions();
+        this.txnLogged = 0;
         const carried = new Set(this.carried);
         this.logged = carried;
         const now = new Map<number, { file: OpenFile; key: string }>();
@@ -83,7 +89,23 @@ export class FileLog {
   /** The mount created f at parent/name (call right after the create's transaction). */
   createdFile(f: OpenFile, parent: number, name: string, inode: Inode): void {
     this.names.created(parent, name, inode);
+    this.txnLogged++;
     this.created.set(f.ino, { file: f, key: keyFrom(inode, parent, name) });
+  }
+
+  /** The entry parent/name of inode `ino` unlinked (call right after its transaction). */
+  unlinked(parent: number, name: string, ino: number, atMs: number): void {
+    this.names.unlinked(parent, name, ino, atMs);
+    this.txnLogged++;
+  }
+
+  /**
+   * A metadata transaction of the open group that needs no commit once the log holds what
+   * it records: a file's commit with every byte logged, an unlinked inode's drop (replay
+   * of the unlink drops it; recovery drops one unlinked in an earlier group).
+   */
+  transaction(logged: boolean): void {
+    if (logged) this.txnLogged++;
   }
 
   /** f's last handle is closed: a later open is another OpenFile, which does not qualify until a group commit. */
@@ -92,16 +114,17 @@ export class FileLog {
   }
 
   /**
-   * fsyncdir: make every name change of the open group durable through the log, or
-   * (false) leave it to a group commit. Only unlinks are logged here (SQLite's
-   * synchronous=EXTRA syncs the directory after it unlinks its journal): a file created
-   * and closed since the last commit has its bytes in the group only, and its name alone
-   * would come back empty — its data and name commit together.
+   * fsyncdir, after every open file's fsync went through the log: make the whole open
+   * group durable through the log — its name changes not logged yet appended — when every
+   * metadata transaction in it is one the log holds or makes again (creates, unlinks,
+   * commits of files whose bytes are all logged). False: leave it to a group commit (a
+   * file written and closed unsynced, a chmod, a mkdir...: as on ext4, the directory's
+   * fsync makes them durable too).
    */
-  namesDurable(): Promise<boolean> {
+  groupLogged(): Promise<boolean> {
     if (!this.engine.txg.enabled) return Promise.resolve(false);
     return this.engine.intentLog.exclusive(async () => {
-      if (!this.names.carriable || this.names.creates > 0) return false;
+      if (!this.names.carriable || this.engine.meta.transactions() !== this.txnBase + this.txnLogged) return false;
       if (this.names.pending === 0) return true;
       const names = this.names.take();
       try {

@@ -111,6 +111,11 @@ export class LogState {
     }
   }
 
+  /** Everything written is in the log or in a committed group (the next fsync appends nothing). */
+  get allLogged(): boolean {
+    return this.toLog.empty;
+  }
+
   /** What the next log record must carry; give it back if the append fails. */
   take(): Delta {
     const d = this.toLog;

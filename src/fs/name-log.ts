@@ -82,11 +82,6 @@ export class NameLog {
     return this.unlogged.length;
   }
 
-  /** Files created among them. */
-  get creates(): number {
-    return this.unlogged.filter((u) => u.change.op === 'create').length;
-  }
-
   /** The log entries of every change not logged yet (give them back if the append fails). */
   take(): { entries: LogEntry[]; giveBack: () => void } {
     const taken = this.unlogged;

@@ -60,6 +60,11 @@ export class OpenFile {
   /** Attribute changes made while open (tar sets times, owner and mode before close): in the file's next commit, not a transaction each. */
   private attrs: AttrChange = {};
   private lastReadEnd = -1;
+  /**
+   * Told of each metadata transaction this file's commit makes, right after it: whether
+   * the intent log holds all it records (every byte written logged, no attribute change).
+   */
+  onTransaction: ((logged: boolean) => void) | undefined;
 
   constructor(
     private readonly engine: Engine,
@@ -264,6 +269,7 @@ export class OpenFile {
       }
       tx.putInode({ ...inode, ...attrs, size, mtimeMs, ctimeMs: Math.max(inode.ctimeMs, ctimeMs) });
     });
+    this.onTransaction?.(this.log.allLogged && Object.keys(attrs).length === 0);
     for (const i of removed) this.committed.delete(i);
     for (const [i, e] of pending) {
       this.committed.set(i, { ...e, ino: this.ino });

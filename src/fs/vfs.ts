@@ -78,7 +78,9 @@ export class Vfs {
   private readonly isOpen = (ino: number): boolean => this.files.isOpen(ino);
 
   private fileOf(i: Inode): OpenFile {
-    return new OpenFile(this.engine, this.cache, i.ino, i, () => this.xattrs.policyOf(i.ino));
+    const f = new OpenFile(this.engine, this.cache, i.ino, i, () => this.xattrs.policyOf(i.ino));
+    f.onTransaction = (logged) => this.fileLog.transaction(logged);
+    return f;
   }
 
   // ---- lookups ----
@@ -197,7 +199,7 @@ export class Vfs {
       touchDir(tx, this.store, at.parent!.ino, now);
       return dropLink(tx, at.inode!, now, this.isOpen);
     });
-    this.fileLog.names.unlinked(at.parent!.ino, at.name, at.inode.ino, now);
+    this.fileLog.unlinked(at.parent!.ino, at.name, at.inode.ino, now);
     await this.engine.removeFragments(dropped);
   }
 
@@ -355,8 +357,8 @@ export class Vfs {
    * fsyncdir: every namespace change so far and every open file's writes, durable — each
    * file through the intent log where it qualifies (a logged file's extents are not
    * rewritten), the others committed into the group, and the group committed unless
-   * every name change in it is in the log already (SQLite syncs the directory right
-   * after its new journal's fsync logged the journal's name).
+   * the log holds all of it (SQLite syncs the directory right after its new journal's
+   * fsync logged the journal's name).
    */
   async fsyncdir(): Promise<void> {
     let logged = true;
@@ -365,7 +367,7 @@ export class Vfs {
       logged = false;
       await f.commit();
     }));
-    if (logged && await this.fileLog.namesDurable()) return;
+    if (logged && await this.fileLog.groupLogged()) return;
     await this.engine.txg.commit('fsync');
   }
 
@@ -407,6 +409,7 @@ export class Vfs {
     const i = this.store.getInode(ino);
     if (!i || i.nlink > 0) return;
     const dropped = this.store.transact((tx) => dropInode(tx, ino));
+    this.fileLog.transaction(true);
     await this.engine.removeFragments(dropped);
   }
 

@@ -251,6 +251,11 @@ export interface MetaStore extends NamespaceReads, ScanReads, ExtentReads, DiskR
   setGrouping(on: boolean): void;
   /** Whether the open group holds changes not committed yet. */
   groupPending(): boolean;
+  /**
+   * Transactions committed since the store was opened (into the open group or on their
+   * own): the mount counts those the intent log holds against it (fs/file-log.ts).
+   */
+  transactions(): number;
   /** Commit the open group (one generation); undefined when it held nothing. */
   commitGroup(): number | undefined;
   /**

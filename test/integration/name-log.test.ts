@@ -95,7 +95,7 @@ test('a rollback journal per transaction: created, fsync\'d, its directory synce
   }, { config: [LONG_INTERVAL], extra: ['--metrics-port', String(port)] });
 });
 
-test('a directory synced after an unlink logs the unlink (SQLite\'s synchronous=EXTRA); a file created and closed unsynced commits the group instead', async () => {
+test('a directory synced after an unlink logs the unlink (SQLite\'s synchronous=EXTRA); after a file written and closed unsynced it commits the group', async () => {
   const port = await freePort();
   await withMount(async (m) => {
     const p = (n: string) => path.join(m.mnt, n);
@@ -115,11 +115,19 @@ test('a directory synced after an unlink logs the unlink (SQLite\'s synchronous=
     fsyncDir(m.mnt);
     live = await metrics(port);
     assert.equal(live.get('dynamicfs_txg_commits_total{reason="fsync"}'), 2);
+    // So does an existing file rewritten and closed unsynced (as on ext4, where the directory's fsync commits the journal).
+    fs.writeFileSync(p('late'), 'later bytes');
+    fsyncDir(m.mnt);
+    live = await metrics(port);
+    assert.equal(live.get('dynamicfs_txg_commits_total{reason="fsync"}'), 3);
     fs.unlinkSync(p('keep'));
     fsyncDir(m.mnt);
+    live = await metrics(port);
+    assert.equal(live.get('dynamicfs_txg_commits_total{reason="fsync"}'), 3);
+    assert.equal(live.get('dynamicfs_intent_log_writes_total'), 2);
     const replayed = await afterCrash(m, () => {
       assert.deepEqual(fs.readdirSync(m.mnt).sort(), ['late']);
-      assert.equal(fs.readFileSync(p('late'), 'utf8'), 'late bytes');
+      assert.equal(fs.readFileSync(p('late'), 'utf8'), 'later bytes');
     });
     assert.equal(replayed.names, 1);
   }, { config: [LONG_INTERVAL], extra: ['--metrics-port', String(port)] });

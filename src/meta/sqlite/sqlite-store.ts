@@ -36,6 +36,8 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
   // Transaction groups: `grouping` on, every Txn is a savepoint of one SQLite transaction (`groupOpen`).
   let grouping = false;
   let groupOpen = false;
+  /** Transactions committed (into the group or on their own) since the store was opened. */
+  let transactions = 0;
   let groupBeganMs = 0;
   const generation = (): number => Number(metaValue(sql, 'generation'));
   const reads = { ...namespaceReads(sql, cache), ...extentReads(sql, maps) };
@@ -80,6 +82,7 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
       const commit = tx.commit.bind(tx);
       tx.commit = () => {
         const g = commit();
+        transactions++;
         recorder.txnCommitted();
         // Without groups this was a COMMIT: the generation is whole.
         if (!grouping) {
@@ -104,6 +107,7 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
       grouping = on;
     },
     groupPending: () => groupOpen,
+    transactions: () => transactions,
     setDurableCommits(on: boolean): void {
       // NORMAL in WAL mode: a COMMIT appends to the WAL without fsync; the WAL is synced before each checkpoint.
       db.pragma(`synchronous = ${on ? 'FULL' : 'NORMAL'}`);
