@@ -4,7 +4,7 @@
  * with DynamicFS's mount options (the FUSE ceiling) and (c) a DynamicFS mount of a fresh
  * 6-disk rs:4+2 pool, all three under the same directory, in the same run.
  *
- *   npm run bench:workload -- [--json] [--quick] [--dir DIR] [--baseline CHECKOUT] [--steps ID,ID]
+ *   npm run bench:workload -- [--json] [--quick] [--dir DIR] [--baseline CHECKOUT] [--steps ID,ID] [--rounds N]
  *
  * --baseline adds a fourth target: a DynamicFS mount served by another built checkout
  * (e.g. `git worktree add /tmp/base main~3 && (cd /tmp/base && npm ci)`), so a change
@@ -15,8 +15,11 @@
  * with synchronous=FULL, rollback journal and WAL (10,000 inserts in 10 transactions,
  * then 200 autocommits); `make -j4` of 41 C files; create+stat+unlink of 10,000 empty
  * files. Each step runs on the three targets in turn before the next step, so a change
- * in the machine's load falls on all three alike. --quick shrinks every size for a smoke
- * run. Every mount and temp dir is removed at the end, also on error or Ctrl-C.
+ * in the machine's load falls on all three alike. --rounds N runs every step N times
+ * (default 1), the targets in reverse order every other round (what one target leaves
+ * to writeback falls on each neighbour alike), and reports each target's median, with
+ * every round's time in the JSON. --quick shrinks every size for a smoke run. Every
+ * mount and temp dir is removed at the end, also on error or Ctrl-C.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -32,7 +35,7 @@ const DISKS = 6;
 const ALL_TARGETS = ['plain', 'passthrough', 'baseline', 'dynamicfs'] as const;
 type TargetName = (typeof ALL_TARGETS)[number];
 
-interface Args { json: boolean; quick: boolean; dir: string; baseline?: string; steps: typeof STEPS }
+interface Args { json: boolean; quick: boolean; dir: string; baseline?: string; steps: typeof STEPS; rounds: number }
 
 /** One step's row: seconds per target (null when it failed or the target was not there). */
 interface Row {
@@ -48,11 +51,21 @@ interface Row {
   dynamicfs_over_passthrough: number | null;
   /** Operations per second per target, for the metadata loop only. */
   ops_per_s?: Partial<Record<TargetName, number>>;
+  /** With --rounds above 1: every round's seconds per target (the _s fields are their medians). */
+  rounds?: Partial<Record<TargetName, number[]>>;
   errors?: Partial<Record<TargetName, string>>;
 }
 
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
 function parseArgs(argv: string[]): Args {
-  const { values: o } = parseCliArgs({ args: argv, options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, dir: { type: 'string' }, baseline: { type: 'string' }, steps: { type: 'string' } } });
+  const { values: o } = parseCliArgs({ args: argv, options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, dir: { type: 'string' }, baseline: { type: 'string' }, steps: { type: 'string' }, rounds: { type: 'string' } } });
+  const rounds = o.rounds === undefined ? 1 : Number(o.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error(`--rounds ${o.rounds}: give a whole number from 1 to 20`);
   const dir = o.dir ? path.resolve(o.dir) : os.tmpdir();
   if (!fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new Error(`--dir ${dir} is not a directory: give an existing directory on the disk to measure`);
   if (o.baseline !== undefined) cliOf(o.baseline); // refuse a checkout without a CLI before anything runs
@@ -63,7 +76,7 @@ function parseArgs(argv: string[]): Args {
   if (ids && (ids.includes('tar_compare') || ids.includes('rm_tree')) && !ids.includes('tar_extract')) {
     throw new Error('--steps: tar_compare and rm_tree work on the extracted tree; list tar_extract with them');
   }
-  return { json: !!o.json, quick: !!o.quick, dir, baseline: o.baseline, steps: ids ? STEPS.filter((s) => ids.includes(s.id)) : STEPS };
+  return { json: !!o.json, quick: !!o.quick, dir, baseline: o.baseline, steps: ids ? STEPS.filter((s) => ids.includes(s.id)) : STEPS, rounds };
 }
 
 /** Lazy-unmount every mount under root (synchronous: for the signal handler). */
@@ -132,31 +145,46 @@ async function main(): Promise<number> {
     if (base) await mountTarget('baseline', base, 'base-disk');
     await mountTarget('dynamicfs', mount, 'disk');
 
-    const ctx: StepContext = { sizes, tarball };
-    const rows: Row[] = [];
-    for (const step of a.steps) {
+    const rows: Row[] = a.steps.map((step) => {
       const row: Row = { step: step.id, label: step.label(sizes, tree), plain_s: null, passthrough_s: null, dynamicfs_s: null, dynamicfs_over_passthrough: null };
       if (base) Object.assign(row, { baseline_s: null, baseline_over_passthrough: null });
-      for (const t of targets) {
-        const dir = dirs[t];
-        if (!dir) {
-          (row.errors ??= {})[t] = unavailable[t]!;
-          continue;
-        }
-        log(`${step.id}: ${t}`);
-        try {
-          const r = await step.run(dir, ctx);
-          row[`${t}_s`] = round(r.seconds, 2);
-          if (r.opsPerSec !== undefined) (row.ops_per_s ??= {})[t] = round(r.opsPerSec, 0);
-        } catch (e) {
-          if (interrupted) throw e;
-          (row.errors ??= {})[t] = (e as Error).message;
-          log(`${step.id}: ${t} failed: ${(e as Error).message}`);
+      return row;
+    });
+    const seconds = rows.map(() => new Map<TargetName, number[]>());
+    const ops = rows.map(() => new Map<TargetName, number[]>());
+    for (let n = 0; n < a.rounds; n++) {
+      const ctx: StepContext = { sizes, tarball, round: n };
+      const order = n % 2 === 0 ? targets : [...targets].reverse();
+      for (const [s, step] of a.steps.entries()) {
+        const row = rows[s]!;
+        for (const t of order) {
+          const dir = dirs[t];
+          if (!dir) {
+            (row.errors ??= {})[t] = unavailable[t]!;
+            continue;
+          }
+          if (row.errors?.[t]) continue; // failed in an earlier round
+          log(`${step.id}: ${t}${a.rounds > 1 ? ` (round ${n + 1} of ${a.rounds})` : ''}`);
+          try {
+            const r = await step.run(dir, ctx);
+            seconds[s]!.set(t, [...(seconds[s]!.get(t) ?? []), r.seconds]);
+            if (r.opsPerSec !== undefined) ops[s]!.set(t, [...(ops[s]!.get(t) ?? []), r.opsPerSec]);
+          } catch (e) {
+            if (interrupted) throw e;
+            (row.errors ??= {})[t] = (e as Error).message;
+            log(`${step.id}: ${t} failed: ${(e as Error).message}`);
+          }
         }
       }
+    }
+    for (const [s, row] of rows.entries()) {
+      for (const [t, xs] of seconds[s]!) {
+        row[`${t}_s`] = round(median(xs), 2);
+        if (a.rounds > 1) (row.rounds ??= {})[t] = xs.map((x) => round(x, 2));
+      }
+      for (const [t, xs] of ops[s]!) (row.ops_per_s ??= {})[t] = round(median(xs), 0);
       if (row.dynamicfs_s !== null && row.passthrough_s) row.dynamicfs_over_passthrough = round(row.dynamicfs_s / row.passthrough_s, 2);
       if (row.baseline_s !== null && row.baseline_s !== undefined && row.passthrough_s) row.baseline_over_passthrough = round(row.baseline_s / row.passthrough_s, 2);
-      rows.push(row);
     }
     if (dirs.dynamicfs) await mount.stop();
     if (dirs.baseline) await base!.stop();
@@ -194,7 +222,7 @@ function printText(a: Args, sizes: Sizes, rows: Row[], withBase: boolean): void 
   const widths = table[0]!.map((_, c) => Math.max(...table.map((line) => line[c]!.length)));
   const fmt = (line: string[]): string => `| ${line.map((s, c) => (c === 0 ? s.padEnd(widths[c]!) : s.padStart(widths[c]!))).join(' | ')} |`;
   const lines = [
-    `Workload benchmark${a.quick ? ' (--quick)' : ''} under ${a.dir}: plain disk, fuse-native passthrough, ${withBase ? `DynamicFS of ${a.baseline} (baseline), ` : ''}DynamicFS (${DISKS} directory disks, rs:4+2)`,
+    `Workload benchmark${a.quick ? ' (--quick)' : ''}${a.rounds > 1 ? `, medians of ${a.rounds} rounds,` : ''} under ${a.dir}: plain disk, fuse-native passthrough, ${withBase ? `DynamicFS of ${a.baseline} (baseline), ` : ''}DynamicFS (${DISKS} directory disks, rs:4+2)`,
     '',
     fmt(table[0]!),
     `|${widths.map((w, c) => (c === 0 ? '-'.repeat(w + 2) : `${'-'.repeat(w + 1)}:`)).join('|')}|`,

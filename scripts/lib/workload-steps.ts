@@ -34,6 +34,8 @@ export interface StepContext {
   sizes: Sizes;
   /** The tarball of sizes.tree, on the plain disk. */
   tarball: string;
+  /** Which round of --rounds this is (0 first): a step that leaves files names them by it. */
+  round: number;
 }
 
 export interface StepResult {
@@ -135,8 +137,8 @@ const GIT_ENV: NodeJS.ProcessEnv = {
 const sqliteStep = (id: string, journal: 'delete' | 'wal', name: string): Step => ({
   id,
   label: (s) => `sqlite, ${name}, synchronous=FULL: ${s.sqliteRows} inserts in ${s.sqliteTransactions} txns + ${s.sqliteAutocommits} autocommits`,
-  async run(dir, { sizes: s }) {
-    const r = await child<SqliteResult>(['sqlite', path.join(dir, `${id}.db`), journal, String(s.sqliteRows), String(s.sqliteTransactions), String(s.sqliteAutocommits)]);
+  async run(dir, { sizes: s, round: n }) {
+    const r = await child<SqliteResult>(['sqlite', path.join(dir, `${id}-${n}.db`), journal, String(s.sqliteRows), String(s.sqliteTransactions), String(s.sqliteAutocommits)]);
     return { seconds: r.seconds };
   },
 });
