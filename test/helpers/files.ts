@@ -15,6 +15,24 @@ export function writeSynced(file: string, data: Buffer): void {
   }
 }
 
+/**
+ * Write `data` as the whole of `file` through a mount and commit a transaction group with
+ * it before returning: made under a temporary name and renamed (the intent log carries no
+ * rename), then fsync'd. For tests of what group commits write; writeSynced's fsync of a
+ * new file may go to the intent log instead.
+ */
+export function writeCommitted(file: string, data: Buffer): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, data);
+  fs.renameSync(tmp, file);
+  const fd = fs.openSync(file, 'r');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Every file of `files` (pool path → bytes) reads back identical with `dynamicfs get` (through `root`/out). */
 export function assertReadsBack(root: string, pool: string, files: Map<string, Buffer>): void {
   for (const [p, bytes] of files) {

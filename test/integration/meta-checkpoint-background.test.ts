@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { writeSynced } from '../helpers/files';
+import { writeCommitted } from '../helpers/files';
 import { ok, type Json } from '../helpers/cli';
 import { makePool, startCoordinator, stopCoordinator } from '../helpers/mount';
 import { Rng } from '../helpers/random';
@@ -37,7 +37,7 @@ test('a checkpoint of a large store held open in its worker: the coordinator ans
     try {
       // A large store: 2,000 files of 12 KiB, whose bytes live inline in it.
       for (let i = 0; i < 2000; i++) fs.writeFileSync(path.join(mnt, `s-${i}`), rng.bytes(12 * 1024));
-      writeSynced(path.join(mnt, 'synced'), rng.bytes(100));
+      writeCommitted(path.join(mnt, 'synced'), rng.bytes(100));
       assert.ok(fs.statSync(path.join(pool, 'meta.db')).size + fs.statSync(path.join(pool, 'meta.db-wal')).size > 24 * 1024 * 1024);
 
       // The new disk's first checkpoint is written in the background; it stops, held, in its worker.
@@ -48,7 +48,7 @@ test('a checkpoint of a large store held open in its worker: the coordinator ans
         assert.deepEqual(copies.map((d) => d.state), [...disks.map(() => 'current'), 'stale'], 'the new disk has no checkpoint yet');
         assert.equal(fs.statSync(path.join(mnt, 's-1999')).size, 12 * 1024);
         // Committed after the checkpoint's copy was made: the new disk's log must carry it.
-        writeSynced(path.join(mnt, 'during'), during);
+        writeCommitted(path.join(mnt, 'during'), during);
         assert.equal(fs.existsSync(held), true, 'all of it answered while the checkpoint was held');
       } finally {
         fs.rmSync(held, { force: true });

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { writeSynced } from '../helpers/files';
+import { writeCommitted } from '../helpers/files';
 import { decodeRecords, encodeRecord } from '../../src/pool/meta-format';
 import { fails, ok, type Json } from '../helpers/cli';
 import { makePool, startCoordinator, stopCoordinator } from '../helpers/mount';
@@ -46,13 +46,13 @@ test('check lists a flipped checkpoint byte, a truncated log and a stale copy by
     try {
       for (let i = 0; i < 3; i++) {
         files.set(`early-${i}`, rng.bytes(rng.int(100, 300_000)));
-        writeSynced(path.join(mnt, `early-${i}`), files.get(`early-${i}`)!);
+        writeCommitted(path.join(mnt, `early-${i}`), files.get(`early-${i}`)!);
       }
       const saved = path.join(root, 'saved-area');
       fs.cpSync(path.join(disks[2]!, 'meta'), saved, { recursive: true });
       for (let i = 0; i < 3; i++) {
         files.set(`later-${i}`, rng.bytes(rng.int(100, 300_000)));
-        writeSynced(path.join(mnt, `later-${i}`), files.get(`later-${i}`)!);
+        writeCommitted(path.join(mnt, `later-${i}`), files.get(`later-${i}`)!);
       }
       assert.deepEqual(ok('check', pool).problems, [], 'a pool just written checks clean');
 
@@ -93,7 +93,7 @@ test('check lists a flipped checkpoint byte, a truncated log and a stale copy by
       assert.deepEqual(copies.map((d) => d.state), disks.map(() => 'current'));
       // Written after the repair: appended to the renewed logs too.
       files.set('after', rng.bytes(5000));
-      writeSynced(path.join(mnt, 'after'), files.get('after')!);
+      writeCommitted(path.join(mnt, 'after'), files.get('after')!);
       assert.deepEqual(ok('check', pool).problems, []);
     } finally {
       await stopCoordinator(mnt, c.child);
@@ -119,7 +119,7 @@ test('check finds a copy at the store\'s generation with another history (its ha
     const { pool, disks } = makePool(root, 6, 'rs:4+2', '1M');
     const c = await startCoordinator(pool, mnt);
     try {
-      writeSynced(path.join(mnt, 'a'), new Rng(1415).bytes(50_000));
+      writeCommitted(path.join(mnt, 'a'), new Rng(1415).bytes(50_000));
       assert.deepEqual(ok('check', pool).problems, []);
       // Disk 4's newest record replaced by one of the same generation and length, sealed whole, chained
       // to the same predecessor, with another payload: what a disk that went on elsewhere would hold.

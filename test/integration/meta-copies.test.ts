@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { writeSynced } from '../helpers/files';
+import { writeCommitted } from '../helpers/files';
 import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import { dfs, fails, ok } from '../helpers/cli';
@@ -22,13 +22,8 @@ function writeTree(mnt: string, rng: Rng): Tree {
   const tree: Tree = new Map();
   for (const dir of ['a', 'a/b', 'c']) fs.mkdirSync(path.join(mnt, dir));
   const put = (name: string, data: Buffer, sync: boolean): void => {
-    const fd = fs.openSync(path.join(mnt, name), 'w');
-    try {
-      fs.writeSync(fd, data);
-      if (sync) fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    if (sync) writeCommitted(path.join(mnt, name), data);
+    else fs.writeFileSync(path.join(mnt, name), data);
     tree.set(name, data);
   };
   for (let i = 0; i < 40; i++) put(`${rng.pick(['a', 'a/b', 'c'])}/small-${i}`, rng.bytes(rng.int(1, 20_000)), false);
@@ -161,10 +156,7 @@ test('a coordinator SIGKILLed and meta.db\'s WAL lost with it (its commits are n
       for (let i = 0; i < 6; i++) {
         const name = `f${i}`;
         const data = rng.bytes(500 + i * 90_000);
-        const fd = fs.openSync(path.join(mnt, name), 'w');
-        fs.writeSync(fd, data);
-        fs.fsyncSync(fd); // a new file: a group commit, on the disks before fsync returns
-        fs.closeSync(fd);
+        writeCommitted(path.join(mnt, name), data); // a group commit, on the disks before fsync returns
         files.set(name, data);
       }
     } finally {
@@ -253,13 +245,13 @@ for (const point of ['group-meta-committed', 'group-meta-on-disks'] as const) {
       const b = rng.bytes(1_500_000);
       const first = await startCoordinator(pool, mnt);
       try {
-        writeSynced(path.join(mnt, 'A'), a);
+        writeCommitted(path.join(mnt, 'A'), a);
       } finally {
         await stopCoordinator(mnt, first.child);
       }
       const doomed = await startCoordinator(pool, mnt, [], { DYNAMICFS_CRASH_AT: `${point}:1` });
       try {
-        assert.throws(() => writeSynced(path.join(mnt, 'B'), b), 'the fsync that commits B never returns success');
+        assert.throws(() => writeCommitted(path.join(mnt, 'B'), b), 'the fsync that commits B never returns success');
         if (doomed.child.exitCode === null && doomed.child.signalCode === null) await new Promise((r) => doomed.child.once('exit', r));
         assert.equal(doomed.child.signalCode, 'SIGKILL');
       } finally {
@@ -301,7 +293,7 @@ test('SIGKILL during a checkpoint: the half-written one is ignored and removed o
     try {
       for (let i = 0; i < 4; i++) {
         files.set(`f-${i}`, rng.bytes(rng.int(500, 2_000_000)));
-        writeSynced(path.join(mnt, `f-${i}`), files.get(`f-${i}`)!);
+        writeCommitted(path.join(mnt, `f-${i}`), files.get(`f-${i}`)!);
       }
       // Disk 1's checkpoint damaged: `check --repair` gives it a new one, and the coordinator dies halfway through writing it.
       const ckpt = path.join(area, areaHead(disks[0]!).checkpoint.file);
@@ -437,7 +429,7 @@ test('in a coordinator the first m+1 disks sync each generation; when one of the
     try {
       const write = (name: string) => {
         const data = rng.bytes(rng.int(100, 200_000));
-        writeSynced(path.join(mnt, name), data); // a new file: a group commit, on m+1 disks before fsync returns
+        writeCommitted(path.join(mnt, name), data); // a group commit, on m+1 disks before fsync returns
         files.set(name, data);
       };
       write('before');

@@ -12,17 +12,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ok, type Json } from '../helpers/cli';
 import { withMount } from '../helpers/mount';
+import { writeCommitted } from '../helpers/files';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** Commit the open transaction group (fsync of any file commits it). */
+/** Commit the open transaction group (with an empty marker file next to `file`: see writeCommitted). */
 function commitGroup(file: string): void {
-  const fd = fs.openSync(file, 'r');
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  writeCommitted(path.join(path.dirname(file), '.commit'), Buffer.alloc(0));
 }
 
 function readAt(fd: number, length: number): Buffer {
