@@ -19,7 +19,7 @@ export interface ReplayResult {
   files: number;
   /** Name changes applied (files created or unlinked in the group the crash lost). */
   names: number;
-  /** Records whose inode is no longer a file in the committed namespace (unlinked while open). */
+  /** Records whose inode is no longer a file in the committed namespace (unlinked while open), and name records the namespace did not match. */
   skipped: number;
 }
 

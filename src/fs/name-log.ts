@@ -54,16 +54,17 @@ export class NameLog {
 
   /** A regular file created at parent/name (call right after its transaction). */
   created(parent: number, name: string, inode: Inode): void {
-    this.add({ op: 'create', parent, name, inode }, inode.ctimeMs, 1);
+    this.add({ op: 'create', parent, name, inode }, inode.ctimeMs);
   }
 
   /** The entry parent/name of inode `ino` unlinked (call right after its transaction). */
   unlinked(parent: number, name: string, ino: number, atMs: number): void {
-    this.add({ op: 'unlink', parent, name, ino }, atMs, 1);
+    this.add({ op: 'unlink', parent, name, ino }, atMs);
   }
 
-  private add(change: NameChange, atMs: number, entries: number): void {
-    this.counted += entries;
+  /** Each change linked or unlinked exactly one entry. */
+  private add(change: NameChange, atMs: number): void {
+    this.counted++;
     if (this.overflow) return;
     this.unlogged.push({ change, atMs });
     if (this.unlogged.length > MAX_UNLOGGED) {
