@@ -126,6 +126,9 @@ export class Packer {
 
   private async write(p: Pack): Promise<void> {
     const key = p.id.toString('hex');
+    // append() seals a full pack while its caller still holds packed extents it records
+    // right after, in the same synchronous section: look for references only after that.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     if (this.engine.meta.packRefs(p.id).length === 0) {
       this.unwritten.delete(key); // every file in it was dropped before it was written
       return;

@@ -75,6 +75,15 @@ test('fsx: random operations through the mount match an in-memory model', { time
   const pattern = rng.bytes(4 * EXTENT * 4);
   await withMount(async ({ mnt, pool, child }) => {
     let current: ChildProcess = child;
+    /** The coordinator logs every failed FUSE operation with its cause (src/fuse/instrument.ts). */
+    const warnings = (): string[] => {
+      try {
+        return fs.readFileSync(path.join(pool, 'run', 'coordinator.log'), 'utf8').split('\n')
+          .filter((l) => /"level":(40|50|60)/.test(l)).slice(-5).map((l) => l.slice(0, 1500));
+      } catch (err) {
+        return [`(no log: ${(err as Error).message})`];
+      }
+    };
     const names = new Map<string, Inode>();
     const handles: Handle[] = [];
     let nextInode = 1;
@@ -85,7 +94,8 @@ test('fsx: random operations through the mount match an in-memory model', { time
     const fail = (what: string): never => {
       throw new FsxFailure(`fsx seed ${rng.seed}, operation ${opIndex}: ${what}\n` +
         `replay: DFS_SEED=${rng.seed} DFS_FSX_OPS=${OPS}${LINKS ? ' DFS_FSX_LINKS=1' : ''} node --test dist/test/integration/mount-fsx.test.js\n` +
-        `last operations:\n  ${log.slice(-15).join('\n  ')}`);
+        `last operations:\n  ${log.slice(-15).join('\n  ')}\n` +
+        `the coordinator's last warnings:\n  ${warnings().join('\n  ')}`);
     };
     const check = (got: Buffer, want: Buffer, what: string): void => {
       if (got.length !== want.length) fail(`${what}: ${got.length} bytes, model has ${want.length}`);

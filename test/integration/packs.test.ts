@@ -138,3 +138,40 @@ test('packs: many small files share packs, compaction rewrites sparse ones, all 
     }
   });
 });
+
+test('packs: a file whose small extents fill a pack in one commit reads back after a remount (the pack is written)', async () => {
+  await withMount(async ({ pool, mnt, child }) => {
+    // Six extents each written in part (4 MiB extents, 200 KiB in each): none is full, so
+    // all six are packed by the one commit at close, and the pack (1 MiB) fills at the sixth.
+    const E = 4 * 1024 * 1024;
+    const rng = new Rng(1717);
+    const file = path.join(mnt, 'sparse');
+    const chunks = Array.from({ length: 6 }, () => rng.bytes(200 * 1024));
+    const fd = fs.openSync(file, 'w');
+    try {
+      chunks.forEach((c, i) => fs.writeSync(fd, c, 0, c.length, i * E));
+    } finally {
+      fs.closeSync(fd);
+    }
+    const want = Buffer.alloc(5 * E + chunks[5]!.length);
+    chunks.forEach((c, i) => c.copy(want, i * E));
+    commitGroup(mnt);
+    const { packs, packed } = packsOf(pool);
+    assert.equal(packed, 6, 'each of the six extents is packed');
+    const db = new Database(path.join(pool, 'meta.db'), { readonly: true });
+    try {
+      for (const id of packs.keys()) {
+        assert.ok(db.prepare('SELECT 1 FROM extents WHERE id = ?').get(Buffer.from(id, 'hex')), `pack ${id} has its row (it was written)`);
+      }
+    } finally {
+      db.close();
+    }
+    await stopCoordinator(mnt, child);
+    const again = await startCoordinator(pool, mnt);
+    try {
+      assert.ok(fs.readFileSync(file).equals(want), 'the file reads back from its packs');
+    } finally {
+      await stopCoordinator(mnt, again.child);
+    }
+  });
+});
