@@ -46,13 +46,15 @@
         "native/src/kernels/frag_io.cc",
         "native/src/kernels/file_lock.cc",
         "native/src/kernels/log_io.cc",
+        "native/src/kernels/peer_cred.cc",
         "native/src/binding/addon.cc",
         "native/src/binding/errors.cc",
         "native/src/binding/rs_binding.cc",
         "native/src/binding/blake3_binding.cc",
         "native/src/binding/frag_binding.cc",
         "native/src/binding/lock_binding.cc",
-        "native/src/binding/log_binding.cc"
+        "native/src/binding/log_binding.cc",
+        "native/src/binding/peer_binding.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

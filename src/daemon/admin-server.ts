@@ -6,6 +6,12 @@
  * a frame too large to be a request gets one and the connection is closed (its framing
  * can no longer be trusted).
  *
+ * Who may ask: the kernel says who connected (SO_PEERCRED, read once per connection);
+ * root and the coordinator's own user may do everything, anyone else is refused with
+ * EACCES, logged and audited. The socket file is created 0600 (under a umask, so there
+ * is no moment with wider permissions); connections and the requests in flight on one
+ * connection are bounded.
+ *
  * The socket is not the guard on the pool, the pool lock is: the coordinator holds it
  * before it binds. A socket file left by a coordinator that died refuses connections
  * and is replaced; one where someone still answers means another process serves this
@@ -18,6 +24,7 @@ import type { Logger } from 'pino';
 import { isAudited, summarizeArgs } from '../admin/audit';
 import { pingSocket } from '../admin/client';
 import { DfsError, toDfsError } from '../errors';
+import { peerCredentials, type PeerCredentials } from '../native';
 import type { AuditEntry, AuditLog, Identity } from '../log/audit';
 import type { Metrics } from '../metrics/metrics';
 import { asRequest, encodeFrame, FrameReader, MAX_REQUEST_BYTES, requestId, type CoordinatorInfo, type Reply, type Request } from '../rpc/frame';
@@ -42,6 +49,11 @@ export interface AdminServerOptions {
   metrics?: Metrics;
 }
 
+/** Connections served at once; Node closes any more as soon as they are accepted. */
+export const MAX_CONNECTIONS = 64;
+/** Requests one connection may have running; one more gets EBUSY (the CLI sends one at a time). */
+export const MAX_IN_FLIGHT = 32;
+
 export class AdminServer {
   private readonly connections = new Set<net.Socket>();
   private readonly inFlight = new Set<Promise<void>>();
@@ -56,21 +68,28 @@ export class AdminServer {
   static async listen(opts: AdminServerOptions): Promise<AdminServer> {
     await removeStaleSocket(opts.socketPath, opts.log);
     const server = net.createServer();
+    server.maxConnections = MAX_CONNECTIONS;
     const addr = socketAddress(opts.socketPath);
     try {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen(addr.address, () => {
-          server.removeListener('error', reject);
-          resolve();
-        });
+        // listen() binds synchronously: the socket file is born 0600, never wider.
+        const umask = process.umask(0o177);
+        try {
+          server.listen(addr.address, () => {
+            server.removeListener('error', reject);
+            resolve();
+          });
+        } finally {
+          process.umask(umask);
+        }
       });
     } catch (err) {
       throw new DfsError('ECOORDINATOR', `cannot listen on the admin socket ${opts.socketPath}: ${(err as Error).message}`, opts.socketPath);
     } finally {
       addr.close();
     }
-    // Only the owner may drive the pool (the socket's directory may be wider open).
+    // Only the owner may drive the pool (the socket's directory may be wider open); also where the umask was not applied.
     fs.chmodSync(opts.socketPath, 0o600);
     opts.log.info({ socket: opts.socketPath }, 'admin socket listening');
     return new AdminServer(server, opts);
@@ -97,6 +116,9 @@ export class AdminServer {
 
   private accept(socket: net.Socket): void {
     this.connections.add(socket);
+    const peer = credentialsOf(socket);
+    if (!peer) this.opts.log.warn('admin connection: the kernel did not say who connected; its requests are refused');
+    const running = { n: 0 };
     const reader = new FrameReader(MAX_REQUEST_BYTES);
     socket.on('close', () => this.connections.delete(socket));
     socket.on('error', (err) => this.opts.log.debug({ err }, 'admin connection error'));
@@ -116,12 +138,13 @@ export class AdminServer {
           send(socket, { id: null, ok: false, error: frame.error.toJSON() });
           continue;
         }
-        this.dispatch(socket, frame.value);
+        this.dispatch(socket, frame.value, peer, running);
       }
     });
   }
 
-  private dispatch(socket: net.Socket, value: unknown): void {
+  private dispatch(socket: net.Socket, value: unknown, peer: PeerCredentials | undefined, running: { n: number }): void {
+    running.n++;
     const job = (async () => {
       let id: number | null = requestId(value);
       let reply: Reply;
@@ -134,6 +157,10 @@ export class AdminServer {
         id = req.id;
         op = req.op;
         if (this.closing) throw new DfsError('ECOORDINATOR', 'the coordinator is stopping; try again once it has (the CLI then opens the pool itself)');
+        refuseUnlessAllowed(peer, op);
+        if (running.n > MAX_IN_FLIGHT) {
+          throw new DfsError('EBUSY', `${MAX_IN_FLIGHT} requests are already running on this connection; wait for their replies, or open another connection`);
+        }
         reply = { id, ok: true, data: await this.opts.handle(req.op, req.args, { reqId, log: this.opts.log.child({ reqId, op }) }) };
       } catch (err) {
         reply = { id, ok: false, error: toDfsError(err).toJSON() };
@@ -143,24 +170,56 @@ export class AdminServer {
       const level = op === 'ping' ? 'debug' : 'info';
       this.opts.log[level]({ reqId, op, ms, ...(reply.ok ? {} : { error: reply.error.code }) }, 'admin request');
       this.opts.metrics?.adminRequests.inc({ op: /^[a-z][a-z0-9-]{0,39}$/.test(op) ? op : 'other', result });
-      if (req && this.opts.audit && isAudited(op, req.args)) {
-        this.opts.audit.record({ via: 'socket', who: peerIdentity(req.caller), op, args: summarizeArgs(req.args), result,
+      const refused = !reply.ok && reply.error.code === 'EACCES' && refusedPeer(peer);
+      if (refused) this.opts.log.warn({ reqId, op, peer }, 'admin request refused: the peer may not use this socket');
+      if (req && this.opts.audit && (refused || isAudited(op, req.args))) {
+        this.opts.audit.record({ via: 'socket', who: peerIdentity(req.caller, peer), op, args: summarizeArgs(req.args), result,
           ...(reply.ok ? {} : { error: String(reply.error.message) }), ms, reqId });
       }
       send(socket, reply);
     })();
     this.inFlight.add(job);
-    void job.finally(() => this.inFlight.delete(job));
+    void job.finally(() => {
+      running.n--;
+      this.inFlight.delete(job);
+    });
   }
 }
 
+/** The connecting process as the kernel recorded it; undefined where it cannot say. */
+function credentialsOf(socket: net.Socket): PeerCredentials | undefined {
+  // A Unix socket's libuv handle carries its descriptor; Node exposes no other way to it.
+  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
+  if (typeof fd !== 'number' || fd < 0) return undefined;
+  try {
+    return peerCredentials(fd);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Root and the coordinator's own user (the pool's owner) may use the socket; no one else. */
+function refusedPeer(peer: PeerCredentials | undefined): boolean {
+  return !peer || (peer.uid !== 0 && peer.uid !== process.geteuid?.());
+}
+
+function refuseUnlessAllowed(peer: PeerCredentials | undefined, op: string): void {
+  if (!refusedPeer(peer)) return;
+  const who = peer ? `uid ${peer.uid} (PID ${peer.pid})` : 'a peer the kernel could not name';
+  throw new DfsError('EACCES', `${op}: ${who} may not use this pool's admin socket; only root and uid ${process.geteuid?.()} (the coordinator's user) may: run the command as one of them`);
+}
+
 /**
- * Who sent a request, as its client declared it, checked against /proc: verified when
- * the declared pid exists and runs with the declared uid (real or effective). Node
- * cannot read SO_PEERCRED; the socket's mode (0600) is what limits peers to the
- * coordinator's user and root.
+ * Who sent a request: the kernel's pid, uid and gid of the peer (verified), named with
+ * the user name its client declared when the declared uid is the kernel's. Without the
+ * kernel's word, as the client declared it, checked against /proc: verified when the
+ * declared pid exists and runs with the declared uid (real or effective).
  */
-function peerIdentity(caller: Identity | undefined): AuditEntry['who'] {
+function peerIdentity(caller: Identity | undefined, peer: PeerCredentials | undefined): AuditEntry['who'] {
+  if (peer) {
+    const user = caller && caller.uid === peer.uid ? caller.user : `uid ${peer.uid}`;
+    return { user, uid: peer.uid, gid: peer.gid, pid: peer.pid, verified: true };
+  }
   if (!caller) return { user: 'unknown', uid: -1, gid: -1, pid: -1, verified: false };
   let verified = false;
   try {

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-/** Who asked. Over the admin socket, as the client declared it (see `verified`). */
+/** Who asked. Over the admin socket, as the kernel says (see `verified`). */
 export interface Identity {
   user: string;
   uid: number;
@@ -23,8 +23,9 @@ export interface AuditEntry {
   via: 'socket' | 'local' | 'coordinator';
   who: Identity & {
     /**
-     * Socket requests only: whether /proc confirms that the declared pid runs as the
-     * declared uid. The socket is 0600, so any peer is the coordinator's user or root.
+     * Socket requests only: true when pid, uid and gid are the kernel's (SO_PEERCRED), or,
+     * where it could not say, when /proc confirms that the declared pid runs as the
+     * declared uid.
      */
     verified?: boolean;
   };

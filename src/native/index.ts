@@ -7,10 +7,10 @@ import * as path from 'node:path';
 import { DfsError, toDfsError } from '../errors';
 import type {
   Blake3HasherInstance, Blake3HasherOptions, FragmentHeader, FragmentHeaderInput,
-  FragmentWriteResult, NativeAddon,
+  FragmentWriteResult, NativeAddon, PeerCredentials,
 } from './types';
 
-export type { FragmentHeader, FragmentHeaderInput, FragmentWriteResult } from './types';
+export type { FragmentHeader, FragmentHeaderInput, FragmentWriteResult, PeerCredentials } from './types';
 
 function findPackageRoot(start: string): string {
   let dir = start;
@@ -149,6 +149,11 @@ export function lockRelease(fd: number): void {
  */
 export function logWriteAt(fd: number, path: string, offset: number, data: Uint8Array, zerosAfter: number, sync: boolean): Promise<number> {
   return async(() => addon.logWriteAt(fd, path, offset, data, zerosAfter, sync));
+}
+
+/** Who connected to the Unix socket `fd` (its pid, uid and gid when it connected), from the kernel. */
+export function peerCredentials(fd: number): PeerCredentials {
+  return sync(() => addon.peerCredentials(fd));
 }
 
 export const FRAGMENT_HEADER_BYTES = 4096;

@@ -34,6 +34,13 @@ export interface Blake3HasherInstance {
   reset(): this;
 }
 
+/** The process at the other end of a Unix socket, as the kernel says (SO_PEERCRED). */
+export interface PeerCredentials {
+  pid: number;
+  uid: number;
+  gid: number;
+}
+
 export interface NativeAddon {
   rsEncode(k: number, m: number, data: Uint8Array[], parity: Uint8Array[]): void;
   rsReconstruct(k: number, m: number, shards: (Uint8Array | null)[], targets: number[]): void;
@@ -56,6 +63,7 @@ export interface NativeAddon {
   lockAcquire(path: string): number;
   lockRelease(fd: number): void;
   logWriteAt(fd: number, path: string, offset: number, data: Uint8Array, zerosAfter: number, sync: boolean): Promise<number>;
+  peerCredentials(fd: number): PeerCredentials;
   formatVersion: number;
 }
 
@@ -64,5 +72,5 @@ export const NATIVE_EXPORTS: readonly (keyof NativeAddon)[] = [
   'rsEncode', 'rsReconstruct', 'rsReconstructAsync', 'rsIsa',
   'blake3', 'blake3Into', 'blake3Keyed', 'blake3DeriveKey', 'blake3Async', 'blake3Isa', 'Blake3Hasher',
   'fragWrite', 'diskSync', 'fragRead', 'fragReadHeader', 'fragRelativePath', 'fragDirectDisabled',
-  'fragHeaderBytes', 'lockAcquire', 'lockRelease', 'logWriteAt', 'formatVersion',
+  'fragHeaderBytes', 'lockAcquire', 'lockRelease', 'logWriteAt', 'peerCredentials', 'formatVersion',
 ];

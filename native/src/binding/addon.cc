@@ -8,6 +8,7 @@ void InitBlake3(Napi::Env env, Napi::Object exports);
 void InitFrag(Napi::Env env, Napi::Object exports);
 void InitLock(Napi::Env env, Napi::Object exports);
 void InitLog(Napi::Env env, Napi::Object exports);
+void InitPeer(Napi::Env env, Napi::Object exports);
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitRs(env, exports);
@@ -15,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitFrag(env, exports);
   InitLock(env, exports);
   InitLog(env, exports);
+  InitPeer(env, exports);
   exports.Set("formatVersion", Napi::Number::New(env, 1));
   return exports;
 }

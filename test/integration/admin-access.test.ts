@@ -1,0 +1,89 @@
+/**
+ * Who may use the coordinator's admin socket: the kernel says who connected
+ * (SO_PEERCRED), not the client. Root (these tests' user) is served and audited with its
+ * kernel identity; a process of another user that reaches the socket (its mode opened
+ * up by hand) is refused with EACCES whatever identity it declares, and the refusal is
+ * logged and audited; the socket file is created 0600.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readAuditLog } from '../../src/log/audit';
+import { encodeFrame, FrameReader, MAX_REPLY_BYTES } from '../../src/rpc/frame';
+import { runFiles } from '../../src/rpc/run-files';
+import { makePool, ok } from '../helpers/cli';
+import { startServe, stopChild } from '../helpers/daemon';
+import { withTmpDir } from '../helpers/tmp';
+
+const NOBODY = 65534;
+
+/**
+ * Send one request frame over `socket` from a process running as uid/gid NOBODY, with
+ * only Node's built-ins (the checkout may not be readable by that user); returns the
+ * reply frame's value, or the connect error's code.
+ */
+function requestAsNobody(socket: string, request: unknown): unknown {
+  const script = `
+    const net = require('net');
+    const c = net.connect(process.env.SOCK, () => c.write(Buffer.from(process.env.FRAME, 'hex')));
+    const got = [];
+    c.on('data', (d) => { got.push(d); c.end(); });
+    c.on('error', (e) => { process.stdout.write(JSON.stringify({ connectError: e.code })); process.exit(0); });
+    c.on('close', () => process.stdout.write(JSON.stringify({ reply: Buffer.concat(got).toString('hex') })));`;
+  const r = spawnSync(process.execPath, ['-e', script], {
+    uid: NOBODY, gid: NOBODY, cwd: '/', encoding: 'utf8', timeout: 30_000,
+    env: { SOCK: socket, FRAME: encodeFrame(request).toString('hex'), PATH: process.env.PATH ?? '' },
+  });
+  assert.equal(r.status, 0, `the client as uid ${NOBODY} ran: ${r.stderr}`);
+  const out = JSON.parse(r.stdout) as { connectError?: string; reply?: string };
+  if (out.connectError) return { connectError: out.connectError };
+  const frames = new FrameReader(MAX_REPLY_BYTES).push(Buffer.from(out.reply!, 'hex'));
+  assert.equal(frames.length, 1, 'one reply frame');
+  assert.ok(frames[0]!.ok);
+  return frames[0]!.value;
+}
+
+test('admin socket: the kernel names the peer; root is served, another user is refused with EACCES and audited', async () => {
+  await withTmpDir(async (root) => {
+    const { pool } = makePool(root);
+    const served = await startServe(pool);
+    try {
+      const sock = runFiles(pool).socket;
+      assert.equal(fs.statSync(sock).mode & 0o777, 0o600, 'the socket is created 0600');
+
+      // Root: served, and audited with the kernel's identity of the CLI process.
+      ok('mkdir', pool, '/by-root');
+      // Another user cannot even connect while the socket is 0600.
+      for (const dir of [root, pool, runFiles(pool).dir]) fs.chmodSync(dir, 0o755);
+      const lying = { id: 7, op: 'mkdir', args: { path: '/by-nobody', parents: false }, caller: { user: 'root', uid: 0, gid: 0, pid: 1 } };
+      assert.deepEqual(requestAsNobody(sock, lying), { connectError: 'EACCES' });
+
+      // Opened up by hand: the socket answers, and the kernel's uid decides, not the declared one.
+      fs.chmodSync(sock, 0o666);
+      const reply = requestAsNobody(sock, lying) as { id: number; ok: boolean; error: { code: string; message: string } };
+      assert.equal(reply.id, 7);
+      assert.equal(reply.ok, false);
+      assert.equal(reply.error.code, 'EACCES');
+      assert.match(reply.error.message, new RegExp(`mkdir: uid ${NOBODY} \\(PID \\d+\\) may not use this pool's admin socket; only root and uid 0`));
+      const looking = requestAsNobody(sock, { id: 8, op: 'status', args: {} }) as { ok: boolean; error: { code: string } };
+      assert.deepEqual([looking.ok, looking.error.code], [false, 'EACCES'], 'looking is refused too');
+      assert.equal(ok('ls', pool, '/').entries.map((e: { name: string }) => e.name).includes('by-nobody'), false, 'nothing was made');
+
+      const audit = readAuditLog(path.join(runFiles(pool).dir, 'audit.log')).filter((e) => e.via === 'socket');
+      const byRoot = audit.find((e) => e.op === 'mkdir' && e.result === 'ok')!;
+      assert.deepEqual([byRoot.who.uid, byRoot.who.gid, byRoot.who.verified], [0, 0, true]);
+      assert.notEqual(byRoot.who.pid, process.pid, 'the CLI process, not the test');
+      const refused = audit.filter((e) => e.result === 'EACCES');
+      assert.deepEqual(refused.map((e) => [e.op, e.who.uid, e.who.gid, e.who.user, e.who.verified]),
+        [['mkdir', NOBODY, NOBODY, `uid ${NOBODY}`, true], ['status', NOBODY, NOBODY, `uid ${NOBODY}`, true]],
+        'both refusals are audited under the kernel\'s identity, not the declared root');
+      assert.ok(refused.every((e) => e.who.pid !== 1 && e.who.pid > 0));
+      const log = fs.readFileSync(runFiles(pool).log, 'utf8');
+      assert.equal(log.split('\n').filter((l) => l.includes('admin request refused')).length, 2);
+    } finally {
+      await stopChild(served.child);
+    }
+  });
+});
