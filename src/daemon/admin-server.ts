@@ -6,11 +6,12 @@
  * a frame too large to be a request gets one and the connection is closed (its framing
  * can no longer be trusted).
  *
- * Who may ask: the kernel says who connected (SO_PEERCRED, read once per connection);
- * root and the coordinator's own user may do everything, anyone else is refused with
- * EACCES, logged and audited. The socket file is created 0600 (under a umask, so there
- * is no moment with wider permissions); connections and the requests in flight on one
- * connection are bounded.
+ * Who may ask: the kernel says who connected (SO_PEERCRED, read once per connection),
+ * and admin/access.ts what they may do (root and the coordinator's user everything, the
+ * pool's monitoring group read-only commands); a refusal is EACCES, logged and audited.
+ * The socket file is created 0600 (under a umask, so there is no moment with wider
+ * permissions), 0660 with the monitoring group's gid when there is one; connections and
+ * the requests in flight on one connection are bounded.
  *
  * The socket is not the guard on the pool, the pool lock is: the coordinator holds it
  * before it binds. A socket file left by a coordinator that died refuses connections
@@ -21,6 +22,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import type { Logger } from 'pino';
+import { authorize, DEFAULT_ADMIN, roleOf, type AdminSettings } from '../admin/access';
 import { isAudited, summarizeArgs } from '../admin/audit';
 import { pingSocket } from '../admin/client';
 import { DfsError, toDfsError } from '../errors';
@@ -47,7 +49,12 @@ export interface AdminServerOptions {
   audit?: AuditLog;
   /** Counts requests (dynamicfs_admin_requests_total). */
   metrics?: Metrics;
+  /** The pool's access settings (read at each request; applyAccess() after a change). */
+  access?: () => AdminSettings;
 }
+
+/** The coordinator's user: with root, the only one allowed everything. */
+const OWNER = process.geteuid?.() ?? 0;
 
 /** Connections served at once; Node closes any more as soon as they are accepted. */
 export const MAX_CONNECTIONS = 64;
@@ -89,10 +96,20 @@ export class AdminServer {
     } finally {
       addr.close();
     }
-    // Only the owner may drive the pool (the socket's directory may be wider open); also where the umask was not applied.
-    fs.chmodSync(opts.socketPath, 0o600);
+    const s = new AdminServer(server, opts);
+    s.applyAccess();
     opts.log.info({ socket: opts.socketPath }, 'admin socket listening');
-    return new AdminServer(server, opts);
+    return s;
+  }
+
+  /**
+   * The socket file's mode and group from the access settings: 0600 (the owner and root),
+   * or 0660 with the monitoring group as its group so that its members can connect.
+   */
+  applyAccess(): void {
+    const g = (this.opts.access?.() ?? DEFAULT_ADMIN).monitorGroup;
+    fs.chownSync(this.opts.socketPath, -1, g ?? process.getegid?.() ?? 0);
+    fs.chmodSync(this.opts.socketPath, g === null ? 0o600 : 0o660);
   }
 
   /**
@@ -157,7 +174,7 @@ export class AdminServer {
         id = req.id;
         op = req.op;
         if (this.closing) throw new DfsError('ECOORDINATOR', 'the coordinator is stopping; try again once it has (the CLI then opens the pool itself)');
-        refuseUnlessAllowed(peer, op);
+        authorize(peer, op, req.args, OWNER, this.opts.access?.() ?? DEFAULT_ADMIN);
         if (running.n > MAX_IN_FLIGHT) {
           throw new DfsError('EBUSY', `${MAX_IN_FLIGHT} requests are already running on this connection; wait for their replies, or open another connection`);
         }
@@ -170,7 +187,7 @@ export class AdminServer {
       const level = op === 'ping' ? 'debug' : 'info';
       this.opts.log[level]({ reqId, op, ms, ...(reply.ok ? {} : { error: reply.error.code }) }, 'admin request');
       this.opts.metrics?.adminRequests.inc({ op: /^[a-z][a-z0-9-]{0,39}$/.test(op) ? op : 'other', result });
-      const refused = !reply.ok && reply.error.code === 'EACCES' && refusedPeer(peer);
+      const refused = !reply.ok && reply.error.code === 'EACCES' && (!peer || roleOf(peer, OWNER, this.opts.access?.() ?? DEFAULT_ADMIN) !== 'admin');
       if (refused) this.opts.log.warn({ reqId, op, peer }, 'admin request refused: the peer may not use this socket');
       if (req && this.opts.audit && (refused || isAudited(op, req.args))) {
         this.opts.audit.record({ via: 'socket', who: peerIdentity(req.caller, peer), op, args: summarizeArgs(req.args), result,
@@ -196,17 +213,6 @@ function credentialsOf(socket: net.Socket): PeerCredentials | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Root and the coordinator's own user (the pool's owner) may use the socket; no one else. */
-function refusedPeer(peer: PeerCredentials | undefined): boolean {
-  return !peer || (peer.uid !== 0 && peer.uid !== process.geteuid?.());
-}
-
-function refuseUnlessAllowed(peer: PeerCredentials | undefined, op: string): void {
-  if (!refusedPeer(peer)) return;
-  const who = peer ? `uid ${peer.uid} (PID ${peer.pid})` : 'a peer the kernel could not name';
-  throw new DfsError('EACCES', `${op}: ${who} may not use this pool's admin socket; only root and uid ${process.geteuid?.()} (the coordinator's user) may: run the command as one of them`);
 }
 
 /**

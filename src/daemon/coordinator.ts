@@ -19,6 +19,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import type { Logger } from 'pino';
+import { adminSettings } from '../admin/access';
 import { ping } from '../admin/client';
 import { isOpName, runOp } from '../admin/ops';
 import { AutoRepair } from '../engine/auto-repair';
@@ -118,7 +119,7 @@ export class Coordinator {
         c.http = await MetricsHttpServer.listen({ engine, port: opts.metrics.port, bind: opts.metrics.bind, log: log.child({ component: 'metrics' }) });
       }
       c.server = await AdminServer.listen({ socketPath: files.socket, log: log.child({ component: 'admin' }), handle: (op, args, req) => c.handle(op, args, req),
-        audit: c.audit, metrics: engine.metrics });
+        audit: c.audit, metrics: engine.metrics, access: () => adminSettings(engine.meta) });
       if (mountpoint !== undefined) {
         c.fuse = await mountFuse(engine, mountpoint, { readOnly: opts.readOnly ?? false, allowOther: opts.allowOther ?? false, log: log.child({ component: 'fuse' }),
           // Nobody can reach the pool through us any more: commit, release the pool, exit.
@@ -165,6 +166,7 @@ export class Coordinator {
     if (op === 'shutdown') return this.shutdown(args as ShutdownArgs);
     if (!isOpName(op)) throw new DfsError('EINVAL', `unknown admin operation "${op}"`);
     const out = await runOp(op, this.engine, args, { log: req.log, reqId: req.reqId });
+    if (op === 'config' && args.set) this.server?.applyAccess(); // admin.monitorGroup: the socket's group and mode
     // A command's reply means its changes are durable, as offline.
     await this.engine.txg.commit('admin');
     return out;

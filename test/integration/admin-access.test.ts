@@ -3,7 +3,8 @@
  * (SO_PEERCRED), not the client. Root (these tests' user) is served and audited with its
  * kernel identity; a process of another user that reaches the socket (its mode opened
  * up by hand) is refused with EACCES whatever identity it declares, and the refusal is
- * logged and audited; the socket file is created 0600.
+ * logged and audited; the socket file is created 0600. Members of admin.monitorGroup
+ * (primary or supplementary) may look, not change.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -13,18 +14,19 @@ import * as path from 'node:path';
 import { readAuditLog } from '../../src/log/audit';
 import { encodeFrame, FrameReader, MAX_REPLY_BYTES } from '../../src/rpc/frame';
 import { runFiles } from '../../src/rpc/run-files';
-import { makePool, ok } from '../helpers/cli';
+import { fails, makePool, ok } from '../helpers/cli';
 import { startServe, stopChild } from '../helpers/daemon';
 import { withTmpDir } from '../helpers/tmp';
 
 const NOBODY = 65534;
 
 /**
- * Send one request frame over `socket` from a process running as uid/gid NOBODY, with
- * only Node's built-ins (the checkout may not be readable by that user); returns the
- * reply frame's value, or the connect error's code.
+ * Send one request frame over `socket` from a process running as uid NOBODY with primary
+ * group `gid` and supplementary `groups` (setpriv sets them), with only Node's built-ins
+ * (the checkout may not be readable by that user); returns the reply frame's value, or
+ * the connect error's code.
  */
-function requestAsNobody(socket: string, request: unknown): unknown {
+function requestAsNobody(socket: string, request: unknown, gid = NOBODY, groups: number[] = []): unknown {
   const script = `
     const net = require('net');
     const c = net.connect(process.env.SOCK, () => c.write(Buffer.from(process.env.FRAME, 'hex')));
@@ -32,11 +34,12 @@ function requestAsNobody(socket: string, request: unknown): unknown {
     c.on('data', (d) => { got.push(d); c.end(); });
     c.on('error', (e) => { process.stdout.write(JSON.stringify({ connectError: e.code })); process.exit(0); });
     c.on('close', () => process.stdout.write(JSON.stringify({ reply: Buffer.concat(got).toString('hex') })));`;
-  const r = spawnSync(process.execPath, ['-e', script], {
-    uid: NOBODY, gid: NOBODY, cwd: '/', encoding: 'utf8', timeout: 30_000,
+  const ids = [`--reuid=${NOBODY}`, `--regid=${gid}`, groups.length ? `--groups=${groups.join(',')}` : '--clear-groups'];
+  const r = spawnSync('setpriv', [...ids, process.execPath, '-e', script], {
+    cwd: '/', encoding: 'utf8', timeout: 30_000,
     env: { SOCK: socket, FRAME: encodeFrame(request).toString('hex'), PATH: process.env.PATH ?? '' },
   });
-  assert.equal(r.status, 0, `the client as uid ${NOBODY} ran: ${r.stderr}`);
+  assert.equal(r.status, 0, `the client as uid ${NOBODY} ran: ${r.error?.message ?? ''} ${r.stderr}`);
   const out = JSON.parse(r.stdout) as { connectError?: string; reply?: string };
   if (out.connectError) return { connectError: out.connectError };
   const frames = new FrameReader(MAX_REPLY_BYTES).push(Buffer.from(out.reply!, 'hex'));
@@ -82,6 +85,51 @@ test('admin socket: the kernel names the peer; root is served, another user is r
       assert.ok(refused.every((e) => e.who.pid !== 1 && e.who.pid > 0));
       const log = fs.readFileSync(runFiles(pool).log, 'utf8');
       assert.equal(log.split('\n').filter((l) => l.includes('admin request refused')).length, 2);
+    } finally {
+      await stopChild(served.child);
+    }
+  });
+});
+
+test('admin socket: members of admin.monitorGroup run read-only commands only; the socket follows the setting', async () => {
+  await withTmpDir(async (root) => {
+    const { pool } = makePool(root);
+    const served = await startServe(pool);
+    try {
+      const sock = runFiles(pool).socket;
+      for (const dir of [root, pool, runFiles(pool).dir]) fs.chmodSync(dir, 0o755);
+      const MONITORS = 4242;
+      fails('EINVAL', ['config', pool, '--set', 'admin.monitorGroup=4294967295']);
+      assert.equal(ok('config', pool).admin.monitorGroup, null, 'refused: nothing set');
+      assert.equal(ok('config', pool, '--set', `admin.monitorGroup=${MONITORS}`).admin.monitorGroup, MONITORS);
+      const st = fs.statSync(sock);
+      assert.deepEqual([st.mode & 0o777, st.gid], [0o660, MONITORS], 'the running coordinator opened the socket to the group');
+
+      const status = { id: 1, op: 'status', args: {} };
+      const jobs = { id: 2, op: 'jobs', args: {} };
+      const mkdir = { id: 3, op: 'mkdir', args: { path: '/by-monitor', parents: false } };
+      // A member by primary group and one by a supplementary group: both may look.
+      for (const [gid, groups] of [[MONITORS, []], [NOBODY, [MONITORS]]] as [number, number[]][]) {
+        const r = requestAsNobody(sock, status, gid, groups) as { ok: boolean; data: { pool: string } };
+        assert.equal(r.ok, true, `status as gid ${gid} groups [${groups}]: ${JSON.stringify(r)}`);
+        assert.equal(r.data.pool, pool);
+        assert.equal((requestAsNobody(sock, jobs, gid, groups) as { ok: boolean }).ok, true, 'jobs (looking) is read-only');
+        const w = requestAsNobody(sock, mkdir, gid, groups) as { ok: boolean; error: { code: string; message: string } };
+        assert.deepEqual([w.ok, w.error.code], [false, 'EACCES']);
+        assert.match(w.error.message, /^mkdir: uid 65534 \(PID \d+\) is in the monitoring group 4242 \(admin\.monitorGroup\), which may run read-only commands only: .*status.*; run mkdir as root or uid 0$/);
+        const cancel = requestAsNobody(sock, { id: 4, op: 'jobs', args: { action: 'cancel', id: 1 } }, gid, groups) as { error: { code: string } };
+        assert.equal(cancel.error.code, 'EACCES', 'jobs with an action changes something');
+      }
+      // Not in the group: the socket's mode keeps it out.
+      assert.deepEqual(requestAsNobody(sock, status), { connectError: 'EACCES' });
+      assert.equal(ok('ls', pool, '/').entries.length, 0, 'the monitors made nothing');
+      const refused = readAuditLog(path.join(runFiles(pool).dir, 'audit.log')).filter((e) => e.result === 'EACCES');
+      assert.deepEqual(refused.map((e) => [e.op, e.who.uid]), [['mkdir', NOBODY], ['jobs', NOBODY], ['mkdir', NOBODY], ['jobs', NOBODY]]);
+
+      // Cleared: back to 0600, and members are out again.
+      assert.equal(ok('config', pool, '--set', 'admin.monitorGroup=0').admin.monitorGroup, null);
+      assert.equal(fs.statSync(sock).mode & 0o777, 0o600);
+      assert.deepEqual(requestAsNobody(sock, status, MONITORS), { connectError: 'EACCES' });
     } finally {
       await stopChild(served.child);
     }
