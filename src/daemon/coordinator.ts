@@ -46,6 +46,9 @@ export interface CoordinatorOptions {
   mountpoint?: string;
   readOnly?: boolean;
   allowOther?: boolean;
+  /** Mount without nosuid / nodev (fuse/mount-options.ts). */
+  suid?: boolean;
+  dev?: boolean;
   /** Serve /metrics, /metrics/json and /health over HTTP (metrics-http.ts). */
   metrics?: { port: number; bind?: string };
   log: Logger;
@@ -121,7 +124,8 @@ export class Coordinator {
       c.server = await AdminServer.listen({ socketPath: files.socket, log: log.child({ component: 'admin' }), handle: (op, args, req) => c.handle(op, args, req),
         audit: c.audit, metrics: engine.metrics, access: () => adminSettings(engine.meta) });
       if (mountpoint !== undefined) {
-        c.fuse = await mountFuse(engine, mountpoint, { readOnly: opts.readOnly ?? false, allowOther: opts.allowOther ?? false, log: log.child({ component: 'fuse' }),
+        c.fuse = await mountFuse(engine, mountpoint, { readOnly: opts.readOnly ?? false, allowOther: opts.allowOther ?? false,
+          suid: opts.suid ?? false, dev: opts.dev ?? false, log: log.child({ component: 'fuse' }),
           // Nobody can reach the pool through us any more: commit, release the pool, exit.
           onSessionEnd: (reason) => void c.stop(reason) });
       }

@@ -23,6 +23,9 @@ export interface DaemonOptions {
   mountpoint: string;
   readOnly?: boolean;
   allowOther?: boolean;
+  /** Mount without nosuid / nodev (fuse/mount-options.ts). */
+  suid?: boolean;
+  dev?: boolean;
   /** Serve /metrics and /health over HTTP (passed to the child as --metrics-port/--metrics-bind). */
   metrics?: { port: number; bind?: string };
   /** How long the coordinator may take to become ready (recovery of a large pool takes a while). */
@@ -48,6 +51,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonResult> {
   const out = fs.openSync(files.log, 'a');
   const args = [...process.execArgv, BIN, 'mount', pool, mountpoint, '--foreground', '--json',
     ...(opts.readOnly ? ['--read-only'] : []), ...(opts.allowOther ? ['--allow-other'] : []),
+    ...(opts.suid ? ['--suid'] : []), ...(opts.dev ? ['--dev'] : []),
     ...(opts.metrics ? ['--metrics-port', String(opts.metrics.port), ...(opts.metrics.bind ? ['--metrics-bind', opts.metrics.bind] : [])] : [])];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], cwd: '/' });
   fs.closeSync(out);

@@ -19,6 +19,9 @@ export interface ServeOptions {
   mountpoint?: string;
   readOnly?: boolean;
   allowOther?: boolean;
+  /** Mount without nosuid / nodev (fuse/mount-options.ts). */
+  suid?: boolean;
+  dev?: boolean;
   /** Serve /metrics and /health over HTTP. */
   metrics?: { port: number; bind?: string };
   /** Called once the coordinator is ready (admin socket answering, mount up). */
@@ -40,7 +43,8 @@ export async function serveForeground(opts: ServeOptions): Promise<ServeResult> 
   const files = runFiles(pool);
   const logFile = openLogFile(files.log);
   try {
-    const r = await runCoordinator({ pool, mountpoint: opts.mountpoint, readOnly: opts.readOnly, allowOther: opts.allowOther, metrics: opts.metrics, log: logFile.log },
+    const r = await runCoordinator({ pool, mountpoint: opts.mountpoint, readOnly: opts.readOnly, allowOther: opts.allowOther,
+      suid: opts.suid, dev: opts.dev, metrics: opts.metrics, log: logFile.log },
       (c) => opts.onReady?.({ ...c.info(), log: files.log }));
     if (!r.clean) {
       throw new DfsError('ECOORDINATOR', `the coordinator stopped (${r.reason}) but some steps failed; see ${files.log}`, pool);

@@ -19,6 +19,10 @@ export interface MountOptionsInput {
   readOnly?: boolean;
   /** Let users other than the mounting one in (needs user_allow_other for non-root). */
   allowOther?: boolean;
+  /** Honour set-user-ID and set-group-ID bits of programs run from the mount (default: nosuid). */
+  suid?: boolean;
+  /** Let device files in the mount be opened as devices (default: nodev). */
+  dev?: boolean;
   /** More raw options (e.g. `kernel_cache`), one per entry. */
   extraOptions?: string[];
   /** Per-operation timeout in ms, or false; fuse-native's default is 15000. */
@@ -30,7 +34,9 @@ export interface MountOptionsInput {
  * The options for `new Fuse(mnt, ops, options)` that every DynamicFS mount (and the
  * benchmark passthrough) uses: big_writes (128 KiB write callbacks), default_permissions
  * (the kernel checks getattr's mode/uid/gid), fsname and subtype=dynamicfs (so
- * /proc/mounts names the pool), `ro` when read-only, allow_other when asked.
+ * /proc/mounts names the pool), nosuid and nodev unless asked otherwise (a pool's files
+ * may come from anyone: a mount by root must not make them setuid programs or devices,
+ * as a user's mount never does), `ro` when read-only, allow_other when asked.
  */
 export function fuseMountOptions(input: MountOptionsInput): FuseOptions {
   if ((input.pool === undefined) === (input.fsname === undefined)) {
@@ -39,6 +45,8 @@ export function fuseMountOptions(input: MountOptionsInput): FuseOptions {
   const fsname = input.pool !== undefined ? POOL_FSNAME_PREFIX + path.resolve(input.pool) : input.fsname!;
   if (/[\n\0]/.test(fsname)) throw new DfsError('EINVAL', `fsname ${JSON.stringify(fsname)} has a newline or NUL`);
   const extra = ['big_writes'];
+  // libfuse mounts nosuid,nodev unless told suid / dev; said explicitly either way.
+  extra.push(input.suid ? 'suid' : 'nosuid', input.dev ? 'dev' : 'nodev');
   if (input.readOnly) extra.push('ro');
   extra.push(...(input.extraOptions ?? []));
   const opts: FuseOptions = {
@@ -52,4 +60,17 @@ export function fuseMountOptions(input: MountOptionsInput): FuseOptions {
   if (input.debug) opts.debug = true;
   if (input.timeout !== undefined) opts.timeout = input.timeout;
   return opts;
+}
+
+/**
+ * Why --allow-other cannot be had, or undefined when it can: root may always; anyone else
+ * only when /etc/fuse.conf (its text, undefined when missing) has user_allow_other, or
+ * fusermount refuses the mount with a less helpful message.
+ */
+export function allowOtherRefusal(euid: number, fuseConf: string | undefined): string | undefined {
+  if (euid === 0) return undefined;
+  const allowed = (fuseConf ?? '').split('\n').some((l) => l.replace(/#.*/, '').trim() === 'user_allow_other');
+  if (allowed) return undefined;
+  return `--allow-other: only root may let other users into a FUSE mount unless /etc/fuse.conf has a line user_allow_other `
+    + `(${fuseConf === undefined ? 'there is no /etc/fuse.conf' : 'it has none'}); add that line as root, or mount without --allow-other`;
 }

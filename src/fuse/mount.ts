@@ -4,13 +4,14 @@
  * handle: flush() commits every open file and the open transaction group, unmount() flushes and then detaches.
  * A session ended by someone else (`umount MNT`) is reported through `onSessionEnd`.
  */
+import * as fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine';
 import { DfsError } from '../errors';
 import { Vfs } from '../fs/vfs';
 import { Fuse } from './fuse-native';
 import type { FuseOps } from './fuse-types';
-import { fuseMountOptions } from './mount-options';
+import { allowOtherRefusal, fuseMountOptions } from './mount-options';
 import { instrumentFuseOps } from './instrument';
 import { fuseOps } from './ops';
 import { devFuseFds, watchSession, type SessionWatch } from './session-watch';
@@ -18,6 +19,9 @@ import { devFuseFds, watchSession, type SessionWatch } from './session-watch';
 export interface MountOptions {
   readOnly?: boolean;
   allowOther?: boolean;
+  /** Not nosuid / not nodev (see mount-options.ts). */
+  suid?: boolean;
+  dev?: boolean;
   log: Logger;
   /**
    * The session ended without our unmount (an operator's `umount`): called once, with
@@ -51,8 +55,12 @@ export async function mountFuse(engine: Engine, mountpoint: string, opts: MountO
   // use_ino: stat shows our inode numbers, so hard links share one and tools like tar/rsync see them.
   // Not hard_remove: libfuse then has no path for an unlinked open file and fstat fails with
   // ENOENT; Vfs keeps its .fuse_hidden* names out of the directory instead (see fs/hidden-names.ts).
+  if (opts.allowOther) {
+    const why = allowOtherRefusal(process.geteuid?.() ?? 0, readFuseConf());
+    if (why) throw new DfsError('EPERM', why);
+  }
   const fuse: Fuse = new Fuse(mountpoint, ops, fuseMountOptions({ pool: engine.pool.dir, readOnly: opts.readOnly, allowOther: opts.allowOther,
-    timeout: OP_TIMEOUT_MS, extraOptions: ['use_ino'] }));
+    suid: opts.suid, dev: opts.dev, timeout: OP_TIMEOUT_MS, extraOptions: ['use_ino'] }));
   const before = devFuseFds();
   await fuse.mountAsync();
   opts.log.info({ mountpoint: fuse.mnt, options: fuse.optionString() }, 'mounted');
@@ -89,4 +97,13 @@ function newFds(before: ReadonlySet<number>): Set<number> {
   const fds = new Set([...devFuseFds()].filter((fd) => !before.has(fd)));
   if (fds.size === 0) throw new DfsError('EINTERNAL', 'mounted, but no new /dev/fuse descriptor is open: cannot watch the FUSE session');
   return fds;
+}
+
+/** /etc/fuse.conf's text, or undefined when there is none (or it cannot be read). */
+function readFuseConf(): string | undefined {
+  try {
+    return fs.readFileSync('/etc/fuse.conf', 'utf8');
+  } catch {
+    return undefined;
+  }
 }

@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { Fuse } from '../../src/fuse/fuse-native';
 import type { FuseStat } from '../../src/fuse/fuse-types';
-import { fuseMountOptions } from '../../src/fuse/mount-options';
+import { allowOtherRefusal, fuseMountOptions } from '../../src/fuse/mount-options';
 import { findMountedPool, fuseMountAt, isFuseMounted, waitForFuseMount } from '../../src/fuse/proc-mounts';
 import { fuseRuntime } from '../../src/fuse/runtime';
 import { forceUnmount } from '../../src/fuse/unmount';
@@ -53,9 +53,11 @@ async function readStats(file: string, minWriteBytes: number): Promise<Passthrou
   }
 }
 
-test('mount options: big_writes, default_permissions, fsname and subtype always; ro and allow_other on request', () => {
+test('mount options: big_writes, default_permissions, fsname and subtype always; nosuid and nodev unless asked; ro and allow_other on request', () => {
   const opts = fuseMountOptions({ pool: '/srv/pool' });
-  assert.deepEqual(opts.extraOptions, ['big_writes']);
+  assert.deepEqual(opts.extraOptions, ['big_writes', 'nosuid', 'nodev']);
+  assert.deepEqual(fuseMountOptions({ pool: '/srv/pool', suid: true }).extraOptions, ['big_writes', 'suid', 'nodev']);
+  assert.deepEqual(fuseMountOptions({ pool: '/srv/pool', suid: true, dev: true }).extraOptions, ['big_writes', 'suid', 'dev']);
   const s = new Fuse('/mnt/nowhere', {}, opts).optionString();
   assert.match(s, /^-o/);
   const list = s.slice(2).split(',');
@@ -65,6 +67,12 @@ test('mount options: big_writes, default_permissions, fsname and subtype always;
   const ro = new Fuse('/mnt/nowhere', {}, fuseMountOptions({ pool: 'rel/pool', readOnly: true, allowOther: true })).optionString();
   assert.ok(ro.includes(`fsname=dynamicfs:${path.resolve('rel/pool')}`), ro);
   assert.ok(ro.slice(2).split(',').includes('ro') && ro.includes('allow_other'), ro);
+
+  // --allow-other: root always; anyone else only with user_allow_other in /etc/fuse.conf.
+  assert.equal(allowOtherRefusal(0, undefined), undefined);
+  assert.equal(allowOtherRefusal(1000, '# comment\n  user_allow_other  \n'), undefined);
+  assert.match(allowOtherRefusal(1000, '#user_allow_other\nmount_max = 1000\n')!, /only root may .* unless \/etc\/fuse\.conf has a line user_allow_other \(it has none\); add that line as root/);
+  assert.match(allowOtherRefusal(1000, undefined)!, /\(there is no \/etc\/fuse\.conf\)/);
 
   // A comma in the pool path is escaped for libfuse's option parser.
   assert.equal(fuseMountOptions({ pool: '/a,b' }).fsname, 'dynamicfs:/a\\,b');

@@ -331,3 +331,28 @@ console.log(JSON.stringify({
     assert.equal(fs.statSync(path.join(shared, 'file')).uid, 1234);
   }, { extra: ['--allow-other'] });
 });
+
+test('mounts are nosuid and nodev unless --suid / --dev: a setuid-root program run from the mount keeps its caller\'s uid', async () => {
+  /** `id -u` (the effective uid) of a setuid-root copy of /usr/bin/id in the mount, run as uid 65534; and the mount's options. */
+  const probe = (mnt: string, root: string): { euid: string; options: string[] } => {
+    fs.chmodSync(root, 0o755); // mkdtemp makes it 0700: the other user must reach the mountpoint
+    const id = path.join(mnt, 'id');
+    fs.copyFileSync('/usr/bin/id', id);
+    fs.chmodSync(id, 0o4755);
+    assert.equal(fs.statSync(id).mode & 0o7777, 0o4755, 'the setuid bit is stored either way');
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', id, '-u'], { cwd: '/', encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const line = fs.readFileSync('/proc/mounts', 'utf8').split('\n').find((l) => l.split(' ')[1] === mnt)!;
+    return { euid: r.stdout.trim(), options: line.split(' ')[3]!.split(',') };
+  };
+  await withMount(({ mnt, root }) => {
+    const { euid, options } = probe(mnt, root);
+    assert.equal(euid, '65534', 'nosuid: the setuid bit is ignored');
+    assert.ok(options.includes('nosuid') && options.includes('nodev'), options.join(','));
+  }, { extra: ['--allow-other'] });
+  await withMount(({ mnt, root }) => {
+    const { euid, options } = probe(mnt, root);
+    assert.equal(euid, '0', '--suid: the program runs as its owner');
+    assert.ok(!options.includes('nosuid') && !options.includes('nodev'), options.join(','));
+  }, { extra: ['--allow-other', '--suid', '--dev'] });
+});

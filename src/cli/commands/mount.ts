@@ -15,6 +15,8 @@ interface MountFlags extends MetricsFlags {
   foreground?: boolean;
   readOnly?: boolean;
   allowOther?: boolean;
+  suid?: boolean;
+  dev?: boolean;
 }
 
 export const register: RegisterVerb = (program: Command, ctx) => {
@@ -31,6 +33,8 @@ export const register: RegisterVerb = (program: Command, ctx) => {
     .option('--foreground', 'run the coordinator in this process until SIGINT/SIGTERM or `dynamicfs unmount` (for systemd or a terminal)')
     .option('--read-only', 'mount read-only (admin commands can still change the pool)')
     .option('--allow-other', 'let other users access the mount (for non-root needs user_allow_other in /etc/fuse.conf)')
+    .option('--suid', 'honour set-user-ID and set-group-ID bits of programs run from the mount (default: nosuid)')
+    .option('--dev', 'let device files in the mount be opened as devices (default: nodev)')
     .option(METRICS_PORT_FLAG, METRICS_PORT_HELP)
     .option(METRICS_BIND_FLAG, METRICS_BIND_HELP)
     .action(async (pool: string, mountpoint: string, o: MountFlags, cmd: Command) => {
@@ -38,7 +42,8 @@ export const register: RegisterVerb = (program: Command, ctx) => {
       // Loaded here, not at the top: every other verb would otherwise load the engine and FUSE with them.
       const { startDaemon } = require('../../daemon/daemonize') as typeof import('../../daemon/daemonize');
       const { serveForeground } = require('../../daemon/serve') as typeof import('../../daemon/serve');
-      const base = { pool, mountpoint, readOnly: !!o.readOnly, allowOther: !!o.allowOther, metrics: metricsEndpoint(o) };
+      const base = { pool, mountpoint, readOnly: !!o.readOnly, allowOther: !!o.allowOther, suid: !!o.suid, dev: !!o.dev,
+        metrics: metricsEndpoint(o) };
       if (!o.foreground) {
         ctx.emit(await startDaemon(base), (d: DaemonResult) => [
           `mounted ${d.pool} at ${d.mountpoint}`,
