@@ -10,8 +10,9 @@
  * and admin/access.ts what they may do (root and the coordinator's user everything, the
  * pool's monitoring group read-only commands); a refusal is EACCES, logged and audited.
  * The socket file is created 0600 (under a umask, so there is no moment with wider
- * permissions), 0660 with the monitoring group's gid when there is one; connections and
- * the requests in flight on one connection are bounded.
+ * permissions), 0660 with the monitoring group's gid when there is one, and the run
+ * directory 0700 (0750 with that group); connections and the requests in flight on one
+ * connection are bounded.
  *
  * The socket is not the guard on the pool, the pool lock is: the coordinator holds it
  * before it binds. A socket file left by a coordinator that died refuses connections
@@ -21,6 +22,7 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { authorize, DEFAULT_ADMIN, roleOf, type AdminSettings } from '../admin/access';
 import { isAudited, summarizeArgs } from '../admin/audit';
@@ -108,8 +110,13 @@ export class AdminServer {
    */
   applyAccess(): void {
     const g = (this.opts.access?.() ?? DEFAULT_ADMIN).monitorGroup;
-    fs.chownSync(this.opts.socketPath, -1, g ?? process.getegid?.() ?? 0);
+    const group = g ?? process.getegid?.() ?? 0;
+    fs.chownSync(this.opts.socketPath, -1, group);
     fs.chmodSync(this.opts.socketPath, g === null ? 0o600 : 0o660);
+    // The run directory (socket, logs, pid file): its owner's, searchable by the group only to reach the socket.
+    const dir = path.dirname(this.opts.socketPath);
+    fs.chownSync(dir, -1, group);
+    fs.chmodSync(dir, g === null ? 0o700 : 0o750);
   }
 
   /**

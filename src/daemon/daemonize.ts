@@ -12,6 +12,7 @@ import { ping } from '../admin/client';
 import { DfsError } from '../errors';
 import { isFuseMounted } from '../fuse/proc-mounts';
 import { errorFromReply } from '../rpc/frame';
+import { privateFile } from '../log/logger';
 import { runFiles } from '../rpc/run-files';
 import { assertNotServed, checkPoolDir } from './serve';
 
@@ -48,6 +49,7 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonResult> {
   await assertNotServed(pool);
   fs.mkdirSync(files.dir, { recursive: true });
   const logStart = fileSize(files.log);
+  privateFile(files.log);
   const out = fs.openSync(files.log, 'a');
   const args = [...process.execArgv, BIN, 'mount', pool, mountpoint, '--foreground', '--json',
     ...(opts.readOnly ? ['--read-only'] : []), ...(opts.allowOther ? ['--allow-other'] : []),

@@ -55,6 +55,8 @@ test('admin socket: the kernel names the peer; root is served, another user is r
     try {
       const sock = runFiles(pool).socket;
       assert.equal(fs.statSync(sock).mode & 0o777, 0o600, 'the socket is created 0600');
+      assert.equal(fs.statSync(runFiles(pool).dir).mode & 0o777, 0o700, 'the run directory is private');
+      for (const f of [runFiles(pool).log, path.join(runFiles(pool).dir, 'audit.log')]) assert.equal(fs.statSync(f).mode & 0o777, 0o600, `${f} is private`);
 
       // Root: served, and audited with the kernel's identity of the CLI process.
       ok('mkdir', pool, '/by-root');
@@ -97,13 +99,15 @@ test('admin socket: members of admin.monitorGroup run read-only commands only; t
     const served = await startServe(pool);
     try {
       const sock = runFiles(pool).socket;
-      for (const dir of [root, pool, runFiles(pool).dir]) fs.chmodSync(dir, 0o755);
+      for (const dir of [root, pool]) fs.chmodSync(dir, 0o755);
       const MONITORS = 4242;
       fails('EINVAL', ['config', pool, '--set', 'admin.monitorGroup=4294967295']);
       assert.equal(ok('config', pool).admin.monitorGroup, null, 'refused: nothing set');
       assert.equal(ok('config', pool, '--set', `admin.monitorGroup=${MONITORS}`).admin.monitorGroup, MONITORS);
       const st = fs.statSync(sock);
       assert.deepEqual([st.mode & 0o777, st.gid], [0o660, MONITORS], 'the running coordinator opened the socket to the group');
+      const dir = fs.statSync(runFiles(pool).dir);
+      assert.deepEqual([dir.mode & 0o777, dir.gid], [0o750, MONITORS], 'and the run directory, to search only');
 
       const status = { id: 1, op: 'status', args: {} };
       const jobs = { id: 2, op: 'jobs', args: {} };
@@ -129,6 +133,7 @@ test('admin socket: members of admin.monitorGroup run read-only commands only; t
       // Cleared: back to 0600, and members are out again.
       assert.equal(ok('config', pool, '--set', 'admin.monitorGroup=0').admin.monitorGroup, null);
       assert.equal(fs.statSync(sock).mode & 0o777, 0o600);
+      assert.equal(fs.statSync(runFiles(pool).dir).mode & 0o777, 0o700);
       assert.deepEqual(requestAsNobody(sock, status, MONITORS), { connectError: 'EACCES' });
     } finally {
       await stopChild(served.child);
