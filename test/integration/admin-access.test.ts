@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { readAuditLog } from '../../src/log/audit';
 import { encodeFrame, FrameReader, MAX_REPLY_BYTES } from '../../src/rpc/frame';
@@ -136,6 +137,53 @@ test('admin socket: members of admin.monitorGroup run read-only commands only; t
       assert.equal(fs.statSync(runFiles(pool).dir).mode & 0o777, 0o700);
       assert.deepEqual(requestAsNobody(sock, status, MONITORS), { connectError: 'EACCES' });
     } finally {
+      await stopChild(served.child);
+    }
+  });
+});
+
+test('admin socket: at most 32 requests in flight per connection (the rest get EBUSY), at most 64 connections', { timeout: 60_000 }, async () => {
+  await withTmpDir(async (root) => {
+    const { pool } = makePool(root);
+    const served = await startServe(pool);
+    const sockets: net.Socket[] = [];
+    try {
+      const sock = runFiles(pool).socket;
+      const connect = (): Promise<net.Socket> => new Promise((resolve, reject) => {
+        const c = net.connect(sock, () => resolve(c));
+        c.once('error', reject);
+        sockets.push(c);
+      });
+      // 40 requests in one write: the server dispatches them together, before any can finish.
+      const c = await connect();
+      const reader = new FrameReader(MAX_REPLY_BYTES);
+      const replies: { id: number; ok: boolean; error?: { code: string } }[] = [];
+      const all = new Promise<void>((resolve) => c.on('data', (d: Buffer) => {
+        for (const f of reader.push(d)) if (f.ok) replies.push(f.value as (typeof replies)[number]);
+        if (replies.length === 40) resolve();
+      }));
+      c.write(Buffer.concat(Array.from({ length: 40 }, (_, i) => encodeFrame({ id: i + 1, op: 'status', args: {} }))));
+      await all;
+      replies.sort((a, b) => a.id - b.id);
+      assert.deepEqual(replies.filter((r) => r.ok).map((r) => r.id), Array.from({ length: 32 }, (_, i) => i + 1));
+      assert.deepEqual(replies.filter((r) => !r.ok).map((r) => [r.id, r.error!.code]), Array.from({ length: 8 }, (_, i) => [33 + i, 'EBUSY']));
+
+      // 64 connections are served (this one included); the 65th is closed at once.
+      for (let i = 1; i < 64; i++) await connect();
+      const extra = await connect();
+      const closed = await new Promise<boolean>((resolve) => {
+        if (extra.destroyed) return resolve(true);
+        const t = setTimeout(() => resolve(false), 10_000);
+        extra.once('close', () => { clearTimeout(t); resolve(true); });
+      });
+      assert.equal(closed, true, 'the 65th connection is closed by the server');
+      const last = sockets[63]!;
+      const r = new FrameReader(MAX_REPLY_BYTES);
+      const reply = new Promise<unknown>((resolve) => last.on('data', (d: Buffer) => { const f = r.push(d); if (f.length) resolve(f[0]!.ok && f[0]!.value); }));
+      last.write(encodeFrame({ id: 99, op: 'ping', args: {} }));
+      assert.equal((await reply as { id: number; ok: boolean }).ok, true, 'the 64th connection is served');
+    } finally {
+      for (const s of sockets) s.destroy();
       await stopChild(served.child);
     }
   });
