@@ -44,6 +44,9 @@ export function openJson(text: string, what: string, file: string): Record<strin
   } catch {
     throw new DfsError('EFORMAT', `${what} ${file} is not valid JSON`, file);
   }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    throw new DfsError('EFORMAT', `${what} ${file} is not a JSON object (damaged or replaced)`, file);
+  }
   const { checksum, ...body } = doc;
   const want = blake3(Buffer.from(JSON.stringify(body))).toString('hex');
   if (checksum !== want) throw new DfsError('EFORMAT', `${what} ${file} fails its checksum (damaged or edited by hand)`, file);
