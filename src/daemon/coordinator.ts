@@ -24,6 +24,7 @@ import { ping } from '../admin/client';
 import { isOpName, runOp } from '../admin/ops';
 import { AutoRepair } from '../engine/auto-repair';
 import type { Engine } from '../engine/engine';
+import type { JobRow } from '../meta/records';
 import { openEngine } from '../engine/open';
 import { ScrubScheduler } from '../engine/scrub-scheduler';
 import { DfsError, fromOsCode, toDfsError } from '../errors';
@@ -112,6 +113,12 @@ export class Coordinator {
         c.recordSelf('replay-intent-log', { ...replayed });
       }
       // Jobs a previous coordinator left (queued, running) resume; damage gets repaired.
+      // Every job transition in the log, with the request that asked for the job (if one did).
+      const jobLog = log.child({ component: 'jobs' });
+      engine.jobs.on('state', (row: JobRow) => {
+        jobLog.info({ job: row.id, kind: row.kind, state: row.state, ...(typeof row.params.reqId === 'string' ? { reqId: row.params.reqId } : {}),
+          ...(row.error ? { error: row.error } : {}) }, 'job state');
+      });
       engine.jobs.start();
       c.autoRepair = new AutoRepair(engine, log.child({ component: 'repair' }));
       c.autoRepair.start();

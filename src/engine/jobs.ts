@@ -95,12 +95,23 @@ export class JobRunner extends EventEmitter {
     return this.inBackground;
   }
 
-  /** Queue a job; in the background it starts when its lane is free. */
-  submit(kind: string, params: Record<string, unknown>, progress: JobProgress = emptyProgress()): number {
+  /**
+   * Queue a job; in the background it starts when its lane is free. `reqId`: the admin
+   * request that asked for it, kept in its params (`jobs` shows it) and in every 'state'
+   * event, so its log lines carry it.
+   */
+  submit(kind: string, params: Record<string, unknown>, progress: JobProgress = emptyProgress(), reqId?: string): number {
     if (!this.kinds[kind]) throw new DfsError('EINVAL', `unknown job kind "${kind}"`);
-    const id = this.engine.meta.transact((tx) => tx.createJob(kind, params, progress));
+    const id = this.engine.meta.transact((tx) => tx.createJob(kind, reqId === undefined ? params : { ...params, reqId }, progress));
+    this.changed(id);
     this.pump();
     return id;
+  }
+
+  /** Tell listeners (the coordinator's log) that job `id` moved to a new state: 'state' (row). */
+  private changed(id: number): void {
+    const row = this.engine.meta.getJob(id);
+    if (row) this.emit('state', row);
   }
 
   /** The unfinished job of `kind`, if any (queued, running or paused). */
@@ -123,6 +134,7 @@ export class JobRunner extends EventEmitter {
     // transaction when there is none: starting a coordinator must not bump the generation.)
     const interrupted = this.engine.meta.jobs().filter((j) => j.state === 'running');
     if (interrupted.length) this.engine.meta.transact((tx) => { for (const j of interrupted) tx.updateJob(j.id, { state: 'queued' }); });
+    for (const j of interrupted) this.changed(j.id);
     this.pump();
   }
 
@@ -144,6 +156,7 @@ export class JobRunner extends EventEmitter {
     const r = this.running.get(id);
     if (r) r.paused = true;
     this.engine.meta.transact((tx) => tx.updateJob(id, { state: 'paused' }));
+    this.changed(id);
     return this.view(this.row(id));
   }
 
@@ -152,6 +165,7 @@ export class JobRunner extends EventEmitter {
     if (row.state !== 'paused') throw new DfsError('EINVAL', `job ${id} is ${row.state}, not paused`);
     const r = this.running.get(id);
     this.engine.meta.transact((tx) => tx.updateJob(id, { state: r ? 'running' : 'queued' }));
+    this.changed(id);
     if (r) {
       r.paused = false;
       r.wake?.();
@@ -168,6 +182,7 @@ export class JobRunner extends EventEmitter {
       r.wake?.();
     } else if (row.state === 'queued' || row.state === 'paused') {
       this.engine.meta.transact((tx) => tx.updateJob(id, { state: 'cancelled' }));
+      this.changed(id);
     }
     return this.view(this.row(id));
   }
@@ -261,7 +276,10 @@ export class JobRunner extends EventEmitter {
       throttle: (bytes: number) => r.limiter.take(bytes, () => r.interrupt !== undefined),
     };
     this.running.set(row.id, r);
-    if (!r.paused) meta.transact((tx) => tx.updateJob(row.id, { state: 'running' }));
+    if (!r.paused) {
+      meta.transact((tx) => tx.updateJob(row.id, { state: 'running' }));
+      this.changed(row.id);
+    }
     sample(r.samples, progress.bytesDone);
     r.done = (async () => {
       let end: { state: JobState; error?: string | null };
@@ -275,6 +293,7 @@ export class JobRunner extends EventEmitter {
       this.running.delete(row.id);
       try {
         meta.transact((tx) => tx.updateJob(row.id, { ...end, progress }));
+        this.changed(row.id);
       } catch {
         // The store is closing under us (shutdown): the row keeps its last checkpoint.
       }

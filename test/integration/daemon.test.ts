@@ -19,6 +19,7 @@ import { processAlive, readPidFile, runFiles } from '../../src/rpc/run-files';
 import { openEngine } from '../../src/engine/open';
 import { isFuseMounted } from '../../src/fuse/proc-mounts';
 import { ROOT_INO } from '../../src/meta/store';
+import { readAuditLog } from '../../src/log/audit';
 import { BIN, dfs, fails, holdPool, makePool, ok, run, type Json } from '../helpers/cli';
 import { cleanupPool, startServe, stopChild, waitGone } from '../helpers/daemon';
 import { withTmpDir } from '../helpers/tmp';
@@ -360,6 +361,30 @@ test('mount daemonises and unmount stops it; a killed coordinator\'s stale mount
       assert.equal(dfs('status', pool).code, 0);
     } finally {
       await cleanupPool(pool, [mnt, other]);
+    }
+  });
+});
+
+test('a request id follows the job it starts: in the audit entry, the job\'s params, and every job log line', async () => {
+  await withTmpDir(async (root) => {
+    const { pool } = makePool(root);
+    const local = path.join(root, 'f');
+    fs.writeFileSync(local, randomBytes(300_000));
+    ok('put', pool, local, '/f');
+    const served = await startServe(pool);
+    try {
+      const scrub = ok('scrub', pool); // runs in the coordinator; this waits for it
+      const job = ok('jobs', pool).jobs.find((j: Json) => j.kind === 'scrub');
+      assert.ok(job, `a scrub job: ${JSON.stringify(scrub)}`);
+      assert.equal(job.state, 'done');
+      const audit = readAuditLog(path.join(runFiles(pool).dir, 'audit.log')).find((e) => e.via === 'socket' && e.op === 'scrub')!;
+      assert.match(audit.reqId!, /^[0-9a-f]{12}$/);
+      assert.equal(job.params.reqId, audit.reqId, 'the job keeps the request id');
+      const lines = fs.readFileSync(runFiles(pool).log, 'utf8').split('\n').filter((l) => l.includes('"msg":"job state"')).map((l) => JSON.parse(l) as Json);
+      const mine = lines.filter((l) => l.job === job.id);
+      assert.deepEqual(mine.map((l) => [l.kind, l.state, l.reqId]), [['scrub', 'queued', audit.reqId], ['scrub', 'running', audit.reqId], ['scrub', 'done', audit.reqId]]);
+    } finally {
+      await stopChild(served.child);
     }
   });
 });

@@ -22,7 +22,7 @@ export const compact: AdminOp<CompactArgs, JobOutcome> = async (engine, args, ct
   if (below > 1) throw new DfsError('EINVAL', `compact: --below ${below} is a fraction of a pack's bytes; give a number from 0 to 1 (default ${DEFAULT_COMPACT_BELOW})`);
   const rate = args.rateBytesPerSec === undefined || args.rateBytesPerSec === null ? undefined : num('compact', args, 'rateBytesPerSec', 0);
   const joined = engine.jobs.active('compact')?.id;
-  const id = joined ?? engine.jobs.submit('compact', { below, ...(rate === undefined ? {} : { rateBytesPerSec: rate }) });
+  const id = joined ?? engine.jobs.submit('compact', { below, ...(rate === undefined ? {} : { rateBytesPerSec: rate }) }, undefined, ctx.reqId);
   if (joined !== undefined && rate !== undefined) engine.jobs.setRate(joined, rate, {});
   return runJob(engine, ctx, id, wait, 'compact');
 };

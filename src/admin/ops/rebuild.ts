@@ -18,7 +18,7 @@ export const rebuild: AdminOp<RebuildArgs, JobOutcome> = async (engine, args, ct
   const wait = bool('rebuild', args, 'wait');
   const rate = args.rateBytesPerSec === undefined || args.rateBytesPerSec === null ? undefined : num('rebuild', args, 'rateBytesPerSec', 0);
   const joined = engine.jobs.active('rebuild')?.id;
-  const id = joined ?? engine.jobs.submit('rebuild', { reason: 'requested by the operator', ...(rate === undefined ? {} : { rateBytesPerSec: rate }) });
+  const id = joined ?? engine.jobs.submit('rebuild', { reason: 'requested by the operator', ...(rate === undefined ? {} : { rateBytesPerSec: rate }) }, undefined, ctx.reqId);
   if (joined !== undefined && rate !== undefined) engine.jobs.setRate(joined, rate, {});
   return runJob(engine, ctx, id, wait, 'rebuild');
 };

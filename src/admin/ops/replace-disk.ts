@@ -30,7 +30,7 @@ export const replaceDisk: AdminOp<ReplaceDiskArgs, ReplaceDiskData> = async (eng
   if (engine.jobs.active('drain')) throw new DfsError('EBUSY', 'a drain is running; wait for it (`dynamicfs jobs`) before replacing a disk');
   const added = engine.pool.addDisk(dir, (optStr('replace-disk', args, 'tier') ?? old.tier) as Tier);
   if (old.state !== 'failed') engine.health.set(old.id, 'draining', 'operator', `being replaced by disk ${added.id} (${added.path})`);
-  const id = engine.jobs.submit('drain', { reason: `replace disk ${old.id} with disk ${added.id}`, evacuate: [old.id], prefer: added.id, removeAfter: old.id });
+  const id = engine.jobs.submit('drain', { reason: `replace disk ${old.id} with disk ${added.id}`, evacuate: [old.id], prefer: added.id, removeAfter: old.id }, undefined, ctx.reqId);
   const outcome = await runJob(engine, ctx, id, wait, `replace disk ${old.id}`);
   return { ...outcome, old: { id: old.id, path: old.path }, new: { id: added.id, path: added.path } };
 };

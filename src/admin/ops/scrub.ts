@@ -56,7 +56,7 @@ export const scrub: AdminOp<ScrubArgs, ScrubData> = async (engine, args, ctx) =>
       resumed = true;
     }
   }
-  id ??= engine.jobs.submit('scrub', params as Record<string, unknown>);
+  id ??= engine.jobs.submit('scrub', params as Record<string, unknown>, undefined, ctx.reqId);
   await runJob(engine, ctx, id, true, 'scrub');
   const row = engine.meta.getJob(id)!;
   const report = scrubReport(row);
