@@ -9,7 +9,7 @@ import { DfsError } from '../errors';
 import { AuditLog, localIdentity, type AuditEntry } from '../log/audit';
 
 /** Operations that change nothing (and ping): not audited. */
-export const UNAUDITED_OPS: ReadonlySet<string> = new Set(['ping', 'status', 'health', 'metrics', 'disks', 'ls', 'stat', 'disk-events']);
+export const UNAUDITED_OPS: ReadonlySet<string> = new Set(['ping', 'status', 'health', 'diagnose', 'metrics', 'disks', 'ls', 'stat', 'disk-events']);
 
 /** Operations that only look unless given this argument (`jobs --cancel`, `config --set`). */
 export const AUDITED_WITH: Readonly<Record<string, string>> = { jobs: 'action', config: 'set' };

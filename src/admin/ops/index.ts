@@ -13,6 +13,7 @@ import { addDisk } from './add-disk';
 import { benchmark } from './benchmark';
 import { check } from './check';
 import { config } from './config';
+import { diagnose } from './diagnose';
 import { diskEvents } from './disk-events';
 import { disks } from './disks';
 import { drain } from './drain';
@@ -41,6 +42,7 @@ import { status } from './status';
 export const adminOps = {
   status,
   health,
+  diagnose,
   metrics,
   disks,
   'add-disk': addDisk,
@@ -85,6 +87,7 @@ export function runOp(name: OpName, engine: Engine, args: Record<string, unknown
 
 export type { StatusData, PoolHealth, ExtentHealth } from './status';
 export type { HealthData } from './health';
+export type { DiagnoseData, Finding } from './diagnose';
 export type { MetricsArgs, MetricsData } from './metrics';
 export type { DisksData } from './disks';
 export type { AddDiskArgs, AddDiskData } from './add-disk';

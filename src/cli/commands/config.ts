@@ -22,7 +22,7 @@ export function register(program: Command, ctx: CliContext): void {
       + 'durable (default 5000; fsync never waits for it), and commit.dirtyMaxBytes, the bytes written since the '
       + 'last commit that force one and hold writers back (default 268435456) — and the scrub schedule (set with '
       + 'scrub-schedule) — and admin.monitorGroup, a group id whose members may run read-only commands (status, '
-      + 'health, metrics, disks, ls, stat, jobs, config) through a running coordinator\'s admin socket (0 for none; '
+      + 'health, diagnose, metrics, disks, ls, stat, jobs, config) through a running coordinator\'s admin socket (0 for none; '
       + 'only root and the pool\'s owner may do more). --set changes a setting; a running coordinator applies health '
       + 'thresholds at its next check (the monitor interval at its next start), commit and admin settings at once.')
     .argument('<pool>', 'pool directory')

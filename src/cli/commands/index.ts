@@ -22,6 +22,7 @@ export { register as scrubDaemon } from './scrub-daemon';
 export { register as scrubSchedule } from './scrub-schedule';
 export { register as status } from './status';
 export { register as health } from './health';
+export { register as diagnose } from './diagnose';
 export { register as metrics } from './metrics';
 export { register as ls } from './ls';
 export { register as mkdir } from './mkdir';

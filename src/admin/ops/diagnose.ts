@@ -1,0 +1,143 @@
+/**
+ * `diagnose`: what is wrong or risky with the pool and what to do about it. Each finding
+ * has a stable code, a severity (critical: data is unreadable; warning: redundancy or
+ * durability is less than it looks; info: worth knowing), the numbers it rests on and the
+ * command that fixes or investigates it. Read-only; built on `status` (the same verdict
+ * as `health`, each reason a finding) plus what status does not judge: disks counting
+ * I/O errors while still healthy, disks that share one device (more than m of them on
+ * one device: losing it loses data), the pool directory on a disk's device, scrub
+ * coverage behind, metadata copies stale, and settings that widen the loss window.
+ */
+import * as fs from 'node:fs';
+import { groupSettings } from '../../engine/txg';
+import { healthConfig } from '../../pool/health';
+import type { AdminOp } from '../context';
+import { status, type StatusData } from './status';
+
+export type FindingSeverity = 'critical' | 'warning' | 'info';
+
+export interface Finding {
+  /** Stable, for scripts. */
+  code: string;
+  severity: FindingSeverity;
+  message: string;
+  /** The figures the finding rests on. */
+  evidence: Record<string, unknown>;
+  /** The command that fixes it, or shows more. */
+  fix: string;
+}
+
+export interface DiagnoseData {
+  pool: string;
+  /** The worst severity found; "ok" when nothing was. */
+  verdict: FindingSeverity | 'ok';
+  findings: Finding[];
+}
+
+const ORDER: Record<FindingSeverity, number> = { critical: 0, warning: 1, info: 2 };
+/** A closed file may be lost for up to the commit interval; longer than this is worth a word. */
+const LONG_COMMIT_INTERVAL_MS = 30_000;
+/** Coverage below this, with nothing scheduled to raise it, is a finding. */
+const COVERAGE_WARN = 0.5;
+
+export const diagnose: AdminOp<Record<string, never>, DiagnoseData> = async (engine, args, ctx) => {
+  const s = await status(engine, args, ctx);
+  const pool = s.pool;
+  const m = engine.pool.policy.m;
+  const findings: Finding[] = [...fromHealth(s, pool)];
+
+  for (const d of s.perDisk) {
+    const errors = d.readErrors + d.checksumErrors + d.writeErrors;
+    if (d.state !== 'healthy' || errors === 0) continue; // not healthy: the health findings say so
+    findings.push({ code: 'disk-errors', severity: 'warning',
+      message: `disk ${d.id} (${d.path}) is healthy but has counted ${errors} I/O ${errors === 1 ? 'error' : 'errors'} (${d.readErrors} read, ${d.checksumErrors} checksum, ${d.writeErrors} write); `
+        + `at ${healthConfig(engine.meta).degradedErrors} it turns degraded`,
+      evidence: { disk: d.id, readErrors: d.readErrors, checksumErrors: d.checksumErrors, writeErrors: d.writeErrors },
+      fix: `dynamicfs probe-disks ${pool}; dynamicfs disk-events ${pool} ${d.id}` });
+  }
+
+  // Devices: st_dev of each present disk's directory and of the pool directory.
+  const devOf = (p: string): number | undefined => {
+    try {
+      return fs.statSync(p).dev;
+    } catch {
+      return undefined;
+    }
+  };
+  const byDev = new Map<number, number[]>();
+  for (const d of s.perDisk) {
+    const dev = d.present ? devOf(d.path) : undefined;
+    if (dev !== undefined) byDev.set(dev, [...(byDev.get(dev) ?? []), d.id]);
+  }
+  for (const [dev, ids] of byDev) {
+    if (ids.length < 2) continue;
+    const fatal = ids.length > m;
+    findings.push({ code: 'shared-device', severity: fatal ? 'warning' : 'info',
+      message: `disks ${ids.join(', ')} are on one device (st_dev ${dev}): ${fatal
+        ? `losing it loses ${ids.length} disks, more than the ${m} ${engine.pool.policy.scheme === 'mirror' ? 'copies' : 'parity fragments'} the pool can lose — data on them would be lost`
+        : `losing it loses ${ids.length} of the ${m} disks the pool can lose`}`,
+      evidence: { device: dev, disks: ids, canLose: m },
+      fix: 'give each disk its own device: `dynamicfs add-disk` a directory on another device, then `dynamicfs drain` and `dynamicfs remove-disk` one of these' });
+  }
+  const poolDev = devOf(pool);
+  const sharing = poolDev === undefined ? [] : byDev.get(poolDev) ?? [];
+  if (sharing.length > 0) {
+    findings.push({ code: 'pool-dir-on-disk-device', severity: 'info',
+      message: `the pool directory is on the same device as disk${sharing.length === 1 ? '' : 's'} ${sharing.join(', ')}: a failure of that device takes both (the disks' metadata copies still rebuild the pool directory)`,
+      evidence: { device: poolDev, disks: sharing },
+      fix: `dynamicfs import ${pool} <disk dirs...> recreates a lost pool directory from the disks` });
+  }
+
+  const cov = s.scrub.coverage;
+  if (cov.extents > 0 && cov.fraction < COVERAGE_WARN && s.scrub.schedule.frequency === 'manual' && !s.scrub.active) {
+    const days = cov.oldestVerifiedMs === null ? null : Math.floor((Date.now() - cov.oldestVerifiedMs) / 86_400_000);
+    findings.push({ code: 'scrub-behind', severity: 'warning',
+      message: `${cov.extents - cov.verifiedWithinPeriod} of ${cov.extents} extents were not verified in the last ${Math.round(cov.periodSeconds / 3600)} h`
+        + `${days === null ? '' : ` (the oldest verification is ${days} days old)`} and no scrub is scheduled: damage on the disks goes unseen until a read needs it`,
+      evidence: { extents: cov.extents, verifiedWithinPeriod: cov.verifiedWithinPeriod, fraction: cov.fraction, oldestVerifiedMs: cov.oldestVerifiedMs },
+      fix: `dynamicfs scrub-schedule ${pool} --frequency nightly (or dynamicfs scrub ${pool} now)` });
+  }
+
+  const stale = s.metaCopies.disks.filter((c) => c.state === 'stale');
+  if (stale.length > 0) {
+    const short = s.metaCopies.current < s.metaCopies.required;
+    findings.push({ code: 'meta-copies-stale', severity: short ? 'warning' : 'info',
+      message: `${stale.length} of the disks' metadata copies ${stale.length === 1 ? 'is' : 'are'} stale (disk${stale.length === 1 ? '' : 's'} ${stale.map((c) => c.diskId).join(', ')}); `
+        + `${s.metaCopies.current} current, ${s.metaCopies.required} needed${short ? ': losing the pool directory now could lose the newest changes' : ''}`,
+      evidence: { current: s.metaCopies.current, required: s.metaCopies.required, stale: stale.map((c) => ({ disk: c.diskId, generation: c.generation, error: c.error })) },
+      fix: `dynamicfs check ${pool} --repair` });
+  }
+
+  const commit = groupSettings(engine.meta);
+  if (commit.intervalMs > LONG_COMMIT_INTERVAL_MS) {
+    findings.push({ code: 'long-commit-interval', severity: 'warning',
+      message: `commit.intervalMs is ${commit.intervalMs}: a file written and closed without fsync can be lost for up to ${Math.round(commit.intervalMs / 1000)} s after a crash (default 5 s)`,
+      evidence: { intervalMs: commit.intervalMs, defaultMs: 5000 },
+      fix: `dynamicfs config ${pool} --set commit.intervalMs=5000` });
+  }
+
+  findings.sort((a, b) => ORDER[a.severity] - ORDER[b.severity]);
+  return { pool, verdict: findings[0]?.severity ?? 'ok', findings };
+};
+
+/** Each reason of the health verdict, with what to run. */
+function fromHealth(s: StatusData, pool: string): Finding[] {
+  const fix: Record<string, string> = {
+    'unrecoverable-extents': `dynamicfs check ${pool} (names the files that lost data; bring back a missing disk, or restore them from a backup)`,
+    'failed-disks': `dynamicfs replace-disk ${pool} <disk> <new dir>, or dynamicfs remove-disk ${pool} <disk> once rebuilt`,
+    'missing-disks': `dynamicfs probe-disks ${pool} (is the disk mounted where the pool expects it?)`,
+    'unhealthy-disks': `dynamicfs disk-events ${pool}; dynamicfs probe-disks ${pool}`,
+    'degraded-extents': `dynamicfs rebuild ${pool} (a mounted pool also repairs by itself; dynamicfs jobs ${pool} shows it)`,
+    capacity: `dynamicfs add-disk ${pool} <dir>, or free space (dynamicfs gc ${pool}, dynamicfs compact ${pool})`,
+  };
+  const evidence: Record<string, Record<string, unknown>> = {
+    'unrecoverable-extents': { extents: s.extents.unrecoverable, files: s.extents.lostFiles.map((f) => f.path) },
+    'degraded-extents': { extents: s.extents.degraded, repairQueue: s.repairQueue },
+    'failed-disks': { disks: s.perDisk.filter((d) => d.state === 'failed').map((d) => d.id) },
+    'missing-disks': { disks: s.perDisk.filter((d) => !d.present && d.state !== 'failed').map((d) => d.id) },
+    'unhealthy-disks': { disks: s.perDisk.filter((d) => d.present && d.state !== 'healthy' && d.state !== 'failed').map((d) => ({ disk: d.id, state: d.state })) },
+    capacity: { capacityBytes: s.disks.capacityBytes, usedBytes: s.disks.usedBytes },
+  };
+  return s.reasons.map((r) => ({ code: r.code, severity: r.severity === 'critical' ? 'critical' : 'warning', message: r.message,
+    evidence: evidence[r.code] ?? {}, fix: fix[r.code] ?? `dynamicfs status ${pool}` }));
+}
