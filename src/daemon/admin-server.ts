@@ -109,13 +109,22 @@ export class AdminServer {
    * or 0660 with the monitoring group as its group so that its members can connect.
    */
   applyAccess(): void {
-    const g = (this.opts.access?.() ?? DEFAULT_ADMIN).monitorGroup;
-    const group = g ?? process.getegid?.() ?? 0;
-    fs.chownSync(this.opts.socketPath, -1, group);
+    let g = (this.opts.access?.() ?? DEFAULT_ADMIN).monitorGroup;
+    const dir = path.dirname(this.opts.socketPath);
+    const give = (group: number): void => {
+      fs.chownSync(this.opts.socketPath, -1, group);
+      fs.chownSync(dir, -1, group);
+    };
+    try {
+      give(g ?? process.getegid?.() ?? 0);
+    } catch (err) {
+      // Not root and not in the group (set while another user ran the coordinator): members cannot connect; nothing else changes.
+      this.opts.log.warn({ monitorGroup: g, err: toDfsError(err).message }, 'cannot give the admin socket to admin.monitorGroup; only root and the owner can use it');
+      g = null;
+      give(process.getegid?.() ?? 0);
+    }
     fs.chmodSync(this.opts.socketPath, g === null ? 0o600 : 0o660);
     // The run directory (socket, logs, pid file): its owner's, searchable by the group only to reach the socket.
-    const dir = path.dirname(this.opts.socketPath);
-    fs.chownSync(dir, -1, group);
     fs.chmodSync(dir, g === null ? 0o700 : 0o750);
   }
 

@@ -37,6 +37,10 @@ export const config: AdminOp<ConfigArgs, ConfigData> = async (engine, args) => {
         if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_GID) {
           throw new DfsError('EINVAL', `config: admin.monitorGroup must be a group id from 1 to ${MAX_GID} (getent group NAME shows it), or 0 for none`);
         }
+        if (value !== 0 && !mayGiveGroup(value)) {
+          throw new DfsError('EINVAL', `config: admin.monitorGroup=${value}: uid ${process.geteuid?.()} is neither root nor a member of group ${value}, so the coordinator `
+            + `could not give it the admin socket; run the coordinator as root or as a member of that group`);
+        }
         admin.monitorGroup = value === 0 ? null : value;
         continue;
       }
@@ -63,3 +67,8 @@ export const config: AdminOp<ConfigArgs, ConfigData> = async (engine, args) => {
   return { pool: engine.pool.dir, health: healthConfig(engine.meta), commit: groupSettings(engine.meta), admin: adminSettings(engine.meta),
     scrub: engine.meta.getConfig('scrub') ?? null };
 };
+
+/** Whether this process (the coordinator, or the offline CLI of its owner) may chown a file to group `gid`. */
+function mayGiveGroup(gid: number): boolean {
+  return process.geteuid?.() === 0 || process.getegid?.() === gid || (process.getgroups?.() ?? []).includes(gid);
+}
