@@ -62,7 +62,8 @@ export async function diskReports(engine: Engine): Promise<{ disks: DiskReport[]
   return { disks, totals };
 }
 
-function deviceOf(dir: string): number | undefined {
+/** st_dev of a directory, or undefined when it cannot be stat'ed (a vanished disk). */
+export function deviceOf(dir: string): number | undefined {
   try {
     return fs.statSync(dir).dev;
   } catch {

@@ -1,13 +1,14 @@
 /**
  * The scrape-time half of the metrics: figures that describe the pool's state rather
  * than count events — disk states, presence and space, extents by health, the repair
- * queue, namespace totals, the health verdict. Computed from the same `status` and
+ * queue, namespace totals, the health verdict, diagnose's findings. Computed from the same `status` and
  * disk reports the CLI shows (so `dynamicfs status`, `health`, `metrics` and the HTTP
  * endpoint agree), once per scrape, by a hook on the engine's registry.
  */
 import type { Engine } from '../engine/engine';
 import { scrubCoverage } from '../engine/scrub-report';
 import { diskReports } from './disk-report';
+import { diagnoseStatus } from './ops/diagnose';
 import { DISK_STATES, status } from './ops/status';
 
 const installed = new WeakSet<Engine>();
@@ -69,5 +70,7 @@ export function ensurePoolCollectors(engine: Engine): void {
     m.rebuildTimeToSafety.set(safety);
     const verdict = s.health; // status's verdict: the one health and /health give
     for (const state of ['healthy', 'degraded', 'critical'] as const) m.poolHealth.set({ state }, verdict === state ? 1 : 0);
+    m.findings.reset();
+    for (const f of (await diagnoseStatus(engine, s)).findings) m.findings.inc({ code: f.code, severity: f.severity });
   });
 }

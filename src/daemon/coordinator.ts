@@ -35,6 +35,7 @@ import { forceUnmount } from '../fuse/unmount';
 import { mountFuse, type FuseMount } from '../fuse/mount';
 import { auditLogOf, outcome } from '../admin/audit';
 import { localIdentity, type AuditLog } from '../log/audit';
+import { UsageRecorder } from '../admin/usage-recorder';
 import { AdminServer, type AdminRequest } from './admin-server';
 import { MetricsHttpServer } from './metrics-http';
 import { recoverPool, type RecoveryResult } from './recovery';
@@ -69,6 +70,8 @@ export class Coordinator {
   /** POOL/run/audit.log: every audited admin request, and our own start and stop. */
   private readonly audit: AuditLog;
   private autoRepair: AutoRepair | undefined;
+  /** Space per tier once an hour, for diagnose's capacity forecast. */
+  private usage: UsageRecorder | undefined;
   private stopping: Promise<StopResult> | undefined;
   private resolveStopped!: (r: StopResult) => void;
   /** Resolves once the coordinator has stopped (by a signal, a request or stop()). */
@@ -123,6 +126,7 @@ export class Coordinator {
       c.autoRepair = new AutoRepair(engine, log.child({ component: 'repair' }));
       c.autoRepair.start();
       ScrubScheduler.start(engine, log.child({ component: 'scrub' }));
+      c.usage = UsageRecorder.start(engine, log.child({ component: 'usage' }));
       if (opts.metrics) {
         // Before the admin socket: once ping answers, the endpoint is up too.
         engine.metrics.enableProcessMetrics();
@@ -234,6 +238,8 @@ export class Coordinator {
     }
     this.autoRepair?.stop();
     this.autoRepair = undefined;
+    this.usage?.stop();
+    this.usage = undefined;
     // Before the socket closes (it waits for running requests): a `--wait` request must
     // not hold the shutdown until its job ends. Interrupted jobs stay queued for next time.
     ScrubScheduler.of(this.engine)?.stop();

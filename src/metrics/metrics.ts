@@ -87,6 +87,7 @@ export class Metrics {
   readonly poolCapacity = this.gauge('dynamicfs_pool_capacity_bytes', 'Capacity of the distinct filesystems behind the disks.');
   readonly poolUsed = this.gauge('dynamicfs_pool_used_bytes', 'Bytes used on the distinct filesystems behind the disks.');
   readonly poolFree = this.gauge('dynamicfs_pool_free_bytes', 'Bytes available on the distinct filesystems behind the disks.');
+  readonly findings = this.gauge('dynamicfs_diagnose_findings', 'diagnose\'s findings now, by code and severity (what `dynamicfs diagnose` reports; absent when none).', ['code', 'severity']);
   readonly poolHealth = this.gauge('dynamicfs_pool_health', '1 for the pool\'s health (healthy, degraded, critical), 0 for the others; as /health answers.', ['state']);
   readonly extents = this.gauge('dynamicfs_extents', 'Extents by health: healthy (all fragments readable), degraded (at least k), unrecoverable (fewer than k).', ['state']);
   readonly inlineExtents = this.gauge('dynamicfs_extents_inline', 'Extents stored inline in the metadata store (counted as healthy).');

@@ -68,7 +68,11 @@ test('diagnose: findings with severity, evidence and the fixing command; critica
     const byCode = new Map<string, Json>((d.findings as Json[]).map((f) => [f.code as string, f]));
     assert.deepEqual(byCode.get('degraded-extents')!.evidence, { extents: 1, repairQueue: 1 });
     assert.match(byCode.get('degraded-extents')!.fix, new RegExp(`^dynamicfs rebuild ${pool} `));
-    assert.deepEqual(byCode.get('disk-errors')!.evidence, { disk: victimId, readErrors: 0, checksumErrors: 1, writeErrors: 0 });
+    // The disk was added seconds ago: its age counts as an hour (the floor), so 1 error is 24 a day,
+    // and the 49 more that make it failed come in 49/24 days.
+    assert.deepEqual(byCode.get('disk-errors')!.evidence, { disk: victimId, readErrors: 0, checksumErrors: 1, writeErrors: 0,
+      ageDays: 0.042, errorsPerDay: 24, daysToFailed: 2.042, failedErrors: 50 });
+    assert.match(byCode.get('disk-errors')!.message, /at its rate so far \(1 in 1 h since it was added\) it reaches the failed threshold \(health.failedErrors = 50\) in about 2\.0 days$/);
     assert.deepEqual([byCode.get('scrub-behind')!.evidence.extents, byCode.get('scrub-behind')!.evidence.verifiedWithinPeriod], [1, 0]);
 
     // Three of six disks gone: the extent is unrecoverable. Critical, exit 3, the lost file named.

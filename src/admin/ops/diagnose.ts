@@ -4,28 +4,24 @@
  * durability is less than it looks; info: worth knowing), the numbers it rests on and the
  * command that fixes or investigates it. Read-only; built on `status` (the same verdict
  * as `health`, each reason a finding) plus what status does not judge: disks counting
- * I/O errors while still healthy, disks that share one device (more than m of them on
- * one device: losing it loses data), the pool directory on a disk's device, scrub
- * coverage behind, metadata copies stale, and settings that widen the loss window.
+ * I/O errors (with the days to their failed threshold at the rate so far), nearly full
+ * or slow (findings/disk-findings.ts), each tier's days until full at the last week's
+ * growth (findings/capacity-forecast.ts), disks that share one device (more than m of
+ * them on one device: losing it loses data), the pool directory on a disk's device,
+ * scrub coverage behind, metadata copies stale, and settings that widen the loss window.
  */
-import * as fs from 'node:fs';
 import { groupSettings } from '../../engine/txg';
 import { healthConfig } from '../../pool/health';
 import type { AdminOp } from '../context';
+import { deviceOf, diskReports } from '../disk-report';
+import { capacityFindings } from '../findings/capacity-forecast';
+import { diskFindings, type DiskLatency } from '../findings/disk-findings';
+import type { Finding, FindingSeverity } from '../findings/finding';
+import { readUsage, tierSpace } from '../usage-history';
+import type { Engine } from '../../engine/engine';
 import { status, type StatusData } from './status';
 
-export type FindingSeverity = 'critical' | 'warning' | 'info';
-
-export interface Finding {
-  /** Stable, for scripts. */
-  code: string;
-  severity: FindingSeverity;
-  message: string;
-  /** The figures the finding rests on. */
-  evidence: Record<string, unknown>;
-  /** The command that fixes it, or shows more. */
-  fix: string;
-}
+export type { Finding, FindingSeverity };
 
 export interface DiagnoseData {
   pool: string;
@@ -40,33 +36,23 @@ const LONG_COMMIT_INTERVAL_MS = 30_000;
 /** Coverage below this, with nothing scheduled to raise it, is a finding. */
 const COVERAGE_WARN = 0.5;
 
-export const diagnose: AdminOp<Record<string, never>, DiagnoseData> = async (engine, args, ctx) => {
-  const s = await status(engine, args, ctx);
+export const diagnose: AdminOp<Record<string, never>, DiagnoseData> = async (engine, args, ctx) => diagnoseStatus(engine, await status(engine, args, ctx));
+
+/** The findings for a status already computed (health and the metrics collector share one). */
+export async function diagnoseStatus(engine: Engine, s: StatusData): Promise<DiagnoseData> {
   const pool = s.pool;
   const m = engine.pool.policy.m;
   const findings: Finding[] = [...fromHealth(s, pool)];
 
-  for (const d of s.perDisk) {
-    const errors = d.readErrors + d.checksumErrors + d.writeErrors;
-    if (d.state !== 'healthy' || errors === 0) continue; // not healthy: the health findings say so
-    findings.push({ code: 'disk-errors', severity: 'warning',
-      message: `disk ${d.id} (${d.path}) is healthy but has counted ${errors} I/O ${errors === 1 ? 'error' : 'errors'} (${d.readErrors} read, ${d.checksumErrors} checksum, ${d.writeErrors} write); `
-        + `at ${healthConfig(engine.meta).degradedErrors} it turns degraded`,
-      evidence: { disk: d.id, readErrors: d.readErrors, checksumErrors: d.checksumErrors, writeErrors: d.writeErrors },
-      fix: `dynamicfs probe-disks ${pool}; dynamicfs disk-events ${pool} ${d.id}` });
-  }
+  const nowMs = Date.now();
+  const { disks: reports } = await diskReports(engine);
+  findings.push(...diskFindings({ pool, reports, rows: engine.pool.disks(), health: healthConfig(engine.meta), latency: await fragmentLatency(engine), nowMs }));
+  findings.push(...capacityFindings(pool, readUsage(pool), tierSpace(reports, deviceOf), nowMs));
 
   // Devices: st_dev of each present disk's directory and of the pool directory.
-  const devOf = (p: string): number | undefined => {
-    try {
-      return fs.statSync(p).dev;
-    } catch {
-      return undefined;
-    }
-  };
   const byDev = new Map<number, number[]>();
   for (const d of s.perDisk) {
-    const dev = d.present ? devOf(d.path) : undefined;
+    const dev = d.present ? deviceOf(d.path) : undefined;
     if (dev !== undefined) byDev.set(dev, [...(byDev.get(dev) ?? []), d.id]);
   }
   for (const [dev, ids] of byDev) {
@@ -79,7 +65,7 @@ export const diagnose: AdminOp<Record<string, never>, DiagnoseData> = async (eng
       evidence: { device: dev, disks: ids, canLose: m },
       fix: 'give each disk its own device: `dynamicfs add-disk` a directory on another device, then `dynamicfs drain` and `dynamicfs remove-disk` one of these' });
   }
-  const poolDev = devOf(pool);
+  const poolDev = deviceOf(pool);
   const sharing = poolDev === undefined ? [] : byDev.get(poolDev) ?? [];
   if (sharing.length > 0) {
     findings.push({ code: 'pool-dir-on-disk-device', severity: 'info',
@@ -118,7 +104,7 @@ export const diagnose: AdminOp<Record<string, never>, DiagnoseData> = async (eng
 
   findings.sort((a, b) => ORDER[a.severity] - ORDER[b.severity]);
   return { pool, verdict: findings[0]?.severity ?? 'ok', findings };
-};
+}
 
 /** Each reason of the health verdict, with what to run. */
 function fromHealth(s: StatusData, pool: string): Finding[] {
@@ -140,4 +126,19 @@ function fromHealth(s: StatusData, pool: string): Finding[] {
   };
   return s.reasons.map((r) => ({ code: r.code, severity: r.severity === 'critical' ? 'critical' : 'warning', message: r.message,
     evidence: evidence[r.code] ?? {}, fix: fix[r.code] ?? `dynamicfs status ${pool}` }));
+}
+
+/** Fragment reads and writes per disk from this process's latency histogram. */
+async function fragmentLatency(engine: Engine): Promise<DiskLatency> {
+  const out: DiskLatency = new Map();
+  for (const v of (await engine.metrics.fragmentSeconds.get()).values) {
+    const op = v.labels.op;
+    if (op !== 'read' && op !== 'write') continue;
+    const disk = Number(v.labels.disk);
+    const e = out.get(disk) ?? { ops: 0, seconds: 0 };
+    out.set(disk, e);
+    if (v.metricName?.endsWith('_count')) e.ops += v.value;
+    else if (v.metricName?.endsWith('_sum')) e.seconds += v.value;
+  }
+  return out;
 }

@@ -1,0 +1,57 @@
+/**
+ * diagnose finds a slow disk from the fragment I/O times the engine measures: one of
+ * five disks made slow by the fault-injecting decorator (every write delayed 150 ms), a file
+ * written across all of them, then diagnose (and health, which carries the finding)
+ * through the admin operations the CLI and the coordinator run.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { adminOps } from '../../../src/admin/ops';
+import { attachEngine } from '../../../src/engine/open';
+import { sqliteStore } from '../../../src/meta/sqlite/sqlite-store';
+import { LocalDisk } from '../../../src/pool/local-disk';
+import { Pool } from '../../../src/pool/pool';
+import { NaughtyDisk } from '../../helpers/naughty-disk';
+import { Rng } from '../../helpers/random';
+import { withTmpDir } from '../../helpers/tmp';
+
+const ES = 65536;
+
+test('diagnose: a disk whose fragment writes take 150 ms more is slow; the others are not', async () => {
+  await withTmpDir(async (dir) => {
+    const pool = Pool.create(path.join(dir, 'pool'), sqliteStore, { extentSize: ES, policy: 'rs:2+1' });
+    const disks = [1, 2, 3, 4, 5];
+    for (const i of disks) {
+      fs.mkdirSync(path.join(dir, `d${i}`));
+      pool.addDisk(path.join(dir, `d${i}`));
+    }
+    const engine = attachEngine(pool);
+    try {
+      const slow = new NaughtyDisk(new LocalDisk(3, path.join(dir, 'd3')));
+      pool.setStore(3, slow);
+      slow.every('write', { delayMs: 150 });
+      const src = path.join(dir, 'src.bin');
+      fs.writeFileSync(src, new Rng(3).bytes(40 * ES)); // 40 extents, 120 fragments over 5 disks
+      await adminOps.put(engine, { src, dest: '/f' }, {});
+      assert.ok(slow.calls.write >= 8, `disk 3 took ${slow.calls.write} writes`);
+
+      const d = await adminOps.diagnose(engine, {}, {});
+      const found = d.findings.filter((f) => f.code === 'disk-slow');
+      assert.deepEqual(found.map((f) => f.evidence.disk), [3], JSON.stringify(d.findings));
+      const e = found[0]!.evidence as { meanMs: number; ops: number; othersMedianMs: number; factor: number };
+      assert.equal(found[0]!.severity, 'warning');
+      assert.ok(e.meanMs >= 150, `mean ${e.meanMs} ms`);
+      assert.equal(e.ops, slow.calls.write);
+      assert.equal(e.factor, 3);
+      assert.ok(e.meanMs >= 3 * e.othersMedianMs && e.meanMs - e.othersMedianMs >= 10, JSON.stringify(e));
+      assert.match(found[0]!.message, /^disk 3 \(.+\/d3\) is slow: its fragment reads and writes took \d+\.\d ms on average over \d+ operations/);
+      assert.match(found[0]!.fix, /dynamicfs drain .+ 3 /);
+      const h = await adminOps.health(engine, {}, {});
+      assert.deepEqual(h.findings.filter((f) => f.code === 'disk-slow'), found);
+    } finally {
+      await engine.close();
+    }
+  });
+});
