@@ -1,8 +1,9 @@
 /**
  * The layers of DESIGN.md, enforced: imports only go downward
  *   cli/ daemon/ fuse/ → admin/ → rpc/ → fs/ → engine/ → meta/ pool/ → native/
- * with errors.ts a leaf, workers/ importing only native/ and errors.ts, and log/ and
- * metrics/ cross-cutting (anyone may import them; they import nothing but errors.ts).
+ * with errors.ts a leaf, workers/ importing only native/ and errors.ts, and log/, metrics/
+ * and config/ (the settings' declaration) cross-cutting (anyone may import them; they
+ * import nothing but errors.ts).
  * One rule per layer lists what it must not import. `npm run check:deps` runs it.
  */
 const layer = (names) => `^src/(${names.join('|')})(/|\\.ts$)`;
@@ -15,11 +16,12 @@ const forbidden = [
   ['engine', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs']],
   ['meta', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'workers']],
   ['pool', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'workers']],
-  ['native', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'meta', 'pool', 'workers', 'log', 'metrics']],
-  ['workers', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'meta', 'pool', 'log', 'metrics']],
-  ['log', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'meta', 'pool', 'native', 'workers', 'metrics']],
-  ['metrics', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'meta', 'pool', 'native', 'workers', 'log']],
-  ['errors', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'meta', 'pool', 'native', 'workers', 'log', 'metrics']],
+  ['native', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'meta', 'pool', 'workers', 'log', 'metrics', 'config']],
+  ['workers', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'meta', 'pool', 'log', 'metrics', 'config']],
+  ['log', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'meta', 'pool', 'native', 'workers', 'metrics', 'config']],
+  ['metrics', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'meta', 'pool', 'native', 'workers', 'log', 'config']],
+  ['config', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'meta', 'pool', 'native', 'workers', 'log', 'metrics']],
+  ['errors', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'meta', 'pool', 'native', 'workers', 'log', 'metrics', 'config']],
   // Entry points: cli/'s mount/serve/unmount verbs start or stop the coordinator, so cli/
   // may import daemon/ (never the reverse); fuse/ is driven by daemon/ and imports neither.
   ['cli', ['fuse']],

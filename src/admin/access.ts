@@ -6,21 +6,22 @@
  * identity is the kernel's (SO_PEERCRED), never what a client declares.
  */
 import * as fs from 'node:fs';
+import { sectionDefaults } from '../config/settings';
+import { sectionSettings } from '../config/values';
 import { DfsError } from '../errors';
 import type { MetaStore } from '../meta/store';
-import { isAudited, UNAUDITED_OPS, AUDITED_WITH } from './audit';
+import { isAudited, UNAUDITED_OPS, AUDITED_WITH, DRY_RUN_LOOKS } from './audit';
 
 export interface AdminSettings {
   /** A group id whose members may run read-only commands over the socket; null: none. */
   monitorGroup: number | null;
 }
 
-export const DEFAULT_ADMIN: AdminSettings = { monitorGroup: null };
-/** Group ids a setting may name (0 clears it: root's group needs no setting). */
-export const MAX_GID = 4294967294;
+export const DEFAULT_ADMIN = sectionDefaults('admin') as unknown as AdminSettings;
 
+/** The pool's access settings (admin.*, declared in config/settings.ts). */
 export function adminSettings(meta: MetaStore): AdminSettings {
-  return { ...DEFAULT_ADMIN, ...(meta.getConfig<Partial<AdminSettings>>('admin') ?? {}) };
+  return sectionSettings<AdminSettings>(meta, 'admin');
 }
 
 /** The process at the other end of the socket, as the kernel names it. */
@@ -51,7 +52,8 @@ export function roleOf(peer: Peer, owner: number, settings: AdminSettings, group
 
 /** The read-only commands, for messages. */
 export function readOnlyOps(): string[] {
-  return [...[...UNAUDITED_OPS].filter((op) => op !== 'ping'), ...Object.entries(AUDITED_WITH).map(([op, arg]) => `${op} (without ${arg})`)];
+  return [...[...UNAUDITED_OPS].filter((op) => op !== 'ping'),
+    ...Object.entries(AUDITED_WITH).map(([op, args]) => `${op} (without ${args.join(' or ')}${DRY_RUN_LOOKS.has(op) ? ', or with dryRun' : ''})`)];
 }
 
 /** EACCES unless `peer` may run `op` with `args`; undefined peer: the kernel could not say who it is. */

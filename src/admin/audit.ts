@@ -9,15 +9,21 @@ import { DfsError } from '../errors';
 import { AuditLog, localIdentity, type AuditEntry } from '../log/audit';
 
 /** Operations that change nothing (and ping): not audited. */
-export const UNAUDITED_OPS: ReadonlySet<string> = new Set(['ping', 'status', 'health', 'diagnose', 'metrics', 'disks', 'ls', 'stat', 'disk-events']);
+export const UNAUDITED_OPS: ReadonlySet<string> = new Set(['ping', 'status', 'health', 'diagnose', 'metrics', 'disks', 'ls', 'stat', 'disk-events',
+  'config-export']);
 
-/** Operations that only look unless given this argument (`jobs --cancel`, `config --set`). */
-export const AUDITED_WITH: Readonly<Record<string, string>> = { jobs: 'action', config: 'set' };
+/** Operations that only look unless given one of these arguments (`jobs --cancel`, `config --set` or `--preset`). */
+export const AUDITED_WITH: Readonly<Record<string, readonly string[]>> = { jobs: ['action'], config: ['set', 'preset'] };
+
+/** Of those, the ones that still only look when given `dryRun: true` (`config --preset NAME --dry-run`). */
+export const DRY_RUN_LOOKS: ReadonlySet<string> = new Set(['config']);
 
 export function isAudited(op: string, args: Record<string, unknown> = {}): boolean {
   if (UNAUDITED_OPS.has(op)) return false;
-  const arg = AUDITED_WITH[op];
-  return arg === undefined || (args[arg] !== undefined && args[arg] !== null);
+  const acting = AUDITED_WITH[op];
+  if (acting === undefined) return true;
+  if (DRY_RUN_LOOKS.has(op) && args.dryRun === true) return false;
+  return acting.some((arg) => args[arg] !== undefined && args[arg] !== null);
 }
 
 const MAX_STRING = 256;

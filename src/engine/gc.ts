@@ -6,6 +6,8 @@
  * disk's FragmentStore; an orphan is named by its disk and extent/index (a fragment) or
  * entry name (tmp), never by a path.
  */
+import { sectionDefaults } from '../config/settings';
+import { sectionSettings, type ConfigSource } from '../config/values';
 import type { DfsError } from '../errors';
 import type { StoredFragment } from '../pool/fragment-store';
 import type { EngineServices } from './context';
@@ -37,7 +39,12 @@ export interface GcResult {
   dryRun: boolean;
 }
 
-export const DEFAULT_GC_MIN_AGE_SECONDS = 900;
+export const DEFAULT_GC_MIN_AGE_SECONDS = sectionDefaults('gc').minAgeSeconds as number;
+
+/** The pool's minimum orphan age (setting gc.minAgeSeconds), for gc and check --repair run without --min-age. */
+export function gcMinAgeSeconds(meta: ConfigSource): number {
+  return sectionSettings<{ minAgeSeconds: number }>(meta, 'gc').minAgeSeconds;
+}
 
 /**
  * Every fragment file on the disk, and whether it is in use: the store references it on

@@ -1,9 +1,10 @@
 /** A scrub's parameters as stored with its job, and its intensity: the I/O rate limit by name or rate. */
+import { SCRUB_INTENSITIES } from '../config/settings';
 import { DfsError } from '../errors';
 
 const MiB = 1024 * 1024;
 
-export const INTENSITIES = ['low', 'medium', 'high'] as const;
+export const INTENSITIES = SCRUB_INTENSITIES;
 export type Intensity = (typeof INTENSITIES)[number];
 
 /** The I/O rate each intensity allows a scrub (bytes per second; 0 = unlimited). */

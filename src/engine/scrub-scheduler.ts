@@ -1,7 +1,8 @@
 /**
  * The background scrub schedule and the small loop a coordinator runs to follow it.
  *
- * The schedule is a pool setting (meta config `scrub`, set by `scrub-schedule`):
+ * The schedule is three pool settings (scrub.frequency, scrub.intensity, scrub.autoRepair,
+ * declared in config/settings.ts; set by `scrub-schedule` or `config`):
  * - manual: nothing starts by itself (`scrub-daemon start` or `scrub` do);
  * - nightly: a pass starts when the last scrub that finished is older than 24 h;
  * - continuous: a pass starts whenever none is active (at least a minute after the last
@@ -17,13 +18,15 @@
  * clock; the class only ticks it.
  */
 import type { Logger } from 'pino';
+import { SCRUB_FREQUENCIES, sectionDefaults } from '../config/settings';
+import { sectionSettings } from '../config/values';
 import { DfsError } from '../errors';
 import type { JobRow } from '../meta/records';
 import type { MetaStore } from '../meta/store';
 import type { Engine } from './engine';
-import { checkIntensity, intensityRate, type IntensitySetting, type ScrubParams } from './scrub-params';
+import { intensityRate, type IntensitySetting, type ScrubParams } from './scrub-params';
 
-export const FREQUENCIES = ['nightly', 'continuous', 'manual'] as const;
+export const FREQUENCIES = SCRUB_FREQUENCIES;
 export type Frequency = (typeof FREQUENCIES)[number];
 
 export interface ScrubSchedule {
@@ -35,7 +38,7 @@ export interface ScrubSchedule {
   updatedMs: number | null;
 }
 
-export const DEFAULT_SCHEDULE: ScrubSchedule = { frequency: 'manual', intensity: 'low', autoRepair: false, updatedMs: null };
+export const DEFAULT_SCHEDULE: ScrubSchedule = { ...(sectionDefaults('scrub') as unknown as Omit<ScrubSchedule, 'updatedMs'>), updatedMs: null };
 
 export interface SchedulerTiming {
   nightlyPeriodMs: number;
@@ -54,19 +57,11 @@ export function checkFrequency(v: unknown): Frequency {
   throw new DfsError('EINVAL', `frequency ${JSON.stringify(v)} is not one of ${FREQUENCIES.join(', ')}`);
 }
 
-/** The stored schedule (defaults for anything missing or unreadable). */
+/** The stored schedule (defaults for anything missing or unreadable, as every setting). */
 export function readSchedule(meta: MetaStore): ScrubSchedule {
-  const raw = meta.getConfig<Partial<ScrubSchedule>>('scrub') ?? {};
-  const s = { ...DEFAULT_SCHEDULE };
-  try {
-    if (raw.frequency !== undefined) s.frequency = checkFrequency(raw.frequency);
-    if (raw.intensity !== undefined) s.intensity = checkIntensity(raw.intensity);
-  } catch {
-    // A setting this version cannot read: keep the default rather than refuse to serve.
-  }
-  if (typeof raw.autoRepair === 'boolean') s.autoRepair = raw.autoRepair;
-  if (typeof raw.updatedMs === 'number') s.updatedMs = raw.updatedMs;
-  return s;
+  const raw = meta.getConfig<Partial<ScrubSchedule>>('scrub');
+  const updatedMs = typeof raw?.updatedMs === 'number' ? raw.updatedMs : null;
+  return { ...sectionSettings<Omit<ScrubSchedule, 'updatedMs'>>(meta, 'scrub'), updatedMs };
 }
 
 export interface ScheduleDecision {

@@ -25,6 +25,8 @@
  * With groups off (offline CLI, tests of single operations) nothing is deferred: each
  * transaction commits on its own and each fragment write syncs itself.
  */
+import { sectionDefaults } from '../config/settings';
+import { sectionSettings } from '../config/values';
 import type { FragmentRef } from '../meta/records';
 import type { MetaStore } from '../meta/store';
 import type { FragmentStore } from '../pool/fragment-store';
@@ -37,17 +39,12 @@ export interface GroupSettings {
   dirtyMaxBytes: number;
 }
 
-export const DEFAULT_GROUP_SETTINGS: GroupSettings = { intervalMs: 5000, dirtyMaxBytes: 256 * 1024 * 1024 };
+/** The defaults and valid ranges are declared with the other settings (config/settings.ts). */
+export const DEFAULT_GROUP_SETTINGS = sectionDefaults('commit') as unknown as GroupSettings;
 
-/** Valid ranges, with why: a commit per 100 ms is as often as sync costs stay small; a minute is the most we let a crash lose. */
-export const GROUP_SETTING_RANGES: Record<keyof GroupSettings, { min: number; max: number }> = {
-  intervalMs: { min: 100, max: 60_000 },
-  dirtyMaxBytes: { min: 16 * 1024 * 1024, max: 16 * 1024 * 1024 * 1024 },
-};
-
-/** The pool's commit settings (meta key config.commit), defaults filled in. */
+/** The pool's commit settings (settings commit.*), defaults filled in. */
 export function groupSettings(meta: MetaStore): GroupSettings {
-  return { ...DEFAULT_GROUP_SETTINGS, ...(meta.getConfig<Partial<GroupSettings>>('commit') ?? {}) };
+  return sectionSettings<GroupSettings>(meta, 'commit');
 }
 
 export interface DroppedFragments {

@@ -7,8 +7,10 @@
  * New fragments go to healthy disks only; reads use any disk but a failed one. Automatic
  * transitions only ever make a disk worse: declaring it healthy again is the operator's
  * call (`set-disk-health`), which also zeroes its error counters. The thresholds live
- * in the pool's config (meta key config.health) and default to the values below.
+ * in the pool's config (meta key config.health; declared in config/settings.ts).
  */
+import { sectionDefaults } from '../config/settings';
+import { sectionSettings } from '../config/values';
 import { DfsError } from '../errors';
 import type { DiskRow, DiskState } from '../meta/records';
 import type { MetaStore } from '../meta/store';
@@ -26,16 +28,12 @@ export interface HealthConfig {
   monitorIntervalMs: number;
 }
 
-export const DEFAULT_HEALTH: HealthConfig = {
-  degradedErrors: 3,
-  suspectErrors: 10,
-  failedErrors: 50,
-  suspectLatencyMs: 5000,
-  monitorIntervalMs: 2000,
-};
+/** The defaults, from the settings' declaration (config/settings.ts). */
+export const DEFAULT_HEALTH = sectionDefaults('health') as unknown as HealthConfig;
 
+/** The pool's thresholds (settings health.*), defaults filled in. */
 export function healthConfig(meta: MetaStore): HealthConfig {
-  return { ...DEFAULT_HEALTH, ...(meta.getConfig<Partial<HealthConfig>>('health') ?? {}) };
+  return sectionSettings<HealthConfig>(meta, 'health');
 }
 
 /** How bad a state is: automatic transitions only move up this scale. Draining sits apart. */

@@ -2,7 +2,7 @@
  * `dynamicfs diagnose`: each finding with its severity, figures and fix, through the CLI,
  * offline and through a coordinator (the same findings; compared on a sound pool, since a
  * coordinator starts repairing what it finds). Six directory disks on one
- * filesystem: more than the pool can lose share a device. Then a long commit interval,
+ * filesystem: more than the pool can lose share a device. Then a long commit interval (a setting outside its safe range),
  * a corrupted fragment found by scrub (a healthy disk counting errors, an extent to
  * rebuild, coverage behind), and three disks gone (unrecoverable: critical, exit 3).
  */
@@ -43,8 +43,9 @@ test('diagnose: findings with severity, evidence and the fixing command; critica
 
     ok('config', pool, '--set', 'commit.intervalMs=60000');
     d = ok('diagnose', pool);
-    const long = (d.findings as Json[]).find((f) => f.code === 'long-commit-interval')!;
-    assert.deepEqual([long.severity, long.evidence.intervalMs, long.fix], ['warning', 60000, `dynamicfs config ${pool} --set commit.intervalMs=5000`]);
+    const long = (d.findings as Json[]).filter((f) => f.code === 'setting-unsafe');
+    assert.deepEqual(long.map((f) => [f.severity, f.evidence, f.fix]), [['warning', { key: 'commit.intervalMs', value: 60000, safeRange: '100..30000', default: 5000 },
+      `dynamicfs config ${pool} --set commit.intervalMs=5000`]]);
     ok('config', pool, '--set', 'commit.intervalMs=5000');
 
     // One file of one extent; one of its fragments damaged, then found by scrub.

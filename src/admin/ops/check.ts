@@ -5,14 +5,14 @@
  *
  * The data is the report either way; the CLI turns remaining problems into ECHECK.
  */
-import { DEFAULT_GC_MIN_AGE_SECONDS } from '../../engine/gc';
+import { gcMinAgeSeconds } from '../../engine/gc';
 import { checkPool, type CheckReport } from '../../fs/check';
 import { bool, num } from '../args';
 import { progressOf, type AdminOp } from '../context';
 
 export interface CheckArgs {
   repair?: boolean;
-  /** Unreferenced fragments younger than this are reported, not removed; default DEFAULT_GC_MIN_AGE_SECONDS. */
+  /** Unreferenced fragments younger than this are reported, not removed; default: the pool's gc.minAgeSeconds. */
   minAgeSeconds?: number;
 }
 
@@ -25,7 +25,7 @@ export interface CheckData extends CheckReport {
 
 export const check: AdminOp<CheckArgs, CheckData> = async (engine, args, ctx) => {
   const repair = bool('check', args, 'repair');
-  const minAgeSeconds = args.minAgeSeconds === undefined || args.minAgeSeconds === null ? DEFAULT_GC_MIN_AGE_SECONDS : num('check', args, 'minAgeSeconds');
+  const minAgeSeconds = args.minAgeSeconds === undefined || args.minAgeSeconds === null ? gcMinAgeSeconds(engine.meta) : num('check', args, 'minAgeSeconds');
   const report = await checkPool(engine, { repair, minAgeSeconds, bar: (label, total) => progressOf(ctx, label, total) });
   return { pool: engine.pool.dir, repair, ...report, clean: report.remaining === 0 };
 };

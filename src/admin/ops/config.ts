@@ -1,74 +1,103 @@
 /**
- * `config`: the pool's settings. Shows the health thresholds and the transaction-group
- * settings (with defaults filled in) and any other stored section; `set` changes them,
- * each checked before anything is written, and a running coordinator applies them.
+ * `config`: the pool's settings (declared in config/settings.ts). Shows every setting with
+ * its value, default, ranges and reason; `set` changes some, `preset` puts the pool on a
+ * named preset (config/presets.ts). Either is all-or-nothing, stored in one transaction and
+ * applied by a running coordinator at once (admin/settings-change.ts); with `dryRun` the
+ * changes are only shown. Looking (and a dry run) is read-only; a change is audited.
  */
+import { presetChanges, presetOf } from '../../config/presets';
+import { SETTINGS, safeRange, splitKey, unsafe, type SettingValue } from '../../config/settings';
+import { currentSettings, type Settings } from '../../config/values';
+import type { Engine } from '../../engine/engine';
+import { readSchedule, type ScrubSchedule } from '../../engine/scrub-scheduler';
 import { DfsError } from '../../errors';
-import { GROUP_SETTING_RANGES, DEFAULT_GROUP_SETTINGS, groupSettings, type GroupSettings } from '../../engine/txg';
-import { DEFAULT_HEALTH, healthConfig, type HealthConfig } from '../../pool/health';
-import { adminSettings, MAX_GID, type AdminSettings } from '../access';
+import { bool, optStr } from '../args';
 import type { AdminOp } from '../context';
+import { applyPlan, planChanges, type SettingChange } from '../settings-change';
 
 export interface ConfigArgs {
-  /** "health.KEY", "commit.KEY" or "admin.monitorGroup" → value. */
-  set?: Record<string, number>;
+  /** KEY → value, each of its setting's type ("health.failedErrors": 20, "scrub.frequency": "nightly"). */
+  set?: Record<string, unknown>;
+  /** A preset's name (PRESET_NAMES). */
+  preset?: string;
+  /** Show what `set` or `preset` would change, change nothing. */
+  dryRun?: boolean;
+}
+
+/** One setting as `config` shows it (a stable shape for scripts). */
+export interface SettingRow {
+  key: string;
+  value: SettingValue;
+  default: SettingValue;
+  /** The value differs from the default. */
+  changed: boolean;
+  /** The valid range, in words. */
+  range: string;
+  /** Where narrower than the valid range (null: every valid value is safe). */
+  safeRange: string | null;
+  unsafe: boolean;
+  reason: string;
+  /** When a running coordinator starts using a new value. */
+  applies: string;
 }
 
 export interface ConfigData {
   pool: string;
-  health: HealthConfig;
-  commit: GroupSettings;
-  admin: AdminSettings;
-  scrub: unknown;
+  settings: SettingRow[];
+  /** The same values by section, as the readers see them. */
+  health: Record<string, SettingValue>;
+  commit: Record<string, SettingValue>;
+  admin: Record<string, SettingValue>;
+  scrub: ScrubSchedule;
+  gc: Record<string, SettingValue>;
+  /** The preset asked for (null: none). */
+  preset: string | null;
+  /** What `set` or `preset` changed (or, in a dry run, would change). */
+  changes: SettingChange[];
+  dryRun: boolean;
+  /** Changes were stored. */
+  applied: boolean;
 }
-
-const SETTABLE = [...Object.keys(DEFAULT_HEALTH).map((k) => `health.${k}`), ...Object.keys(DEFAULT_GROUP_SETTINGS).map((k) => `commit.${k}`),
-  'admin.monitorGroup'];
 
 export const config: AdminOp<ConfigArgs, ConfigData> = async (engine, args) => {
-  if (args.set !== undefined && args.set !== null) {
-    if (typeof args.set !== 'object') throw new DfsError('EINVAL', 'config: argument "set" must be an object of health.KEY: number');
-    const next: HealthConfig = { ...healthConfig(engine.meta) };
-    const commit: GroupSettings = { ...groupSettings(engine.meta) };
-    const admin: AdminSettings = { ...adminSettings(engine.meta) };
-    for (const [key, value] of Object.entries(args.set)) {
-      if (!SETTABLE.includes(key)) throw new DfsError('EINVAL', `config: unknown setting "${key}"; settable: ${SETTABLE.join(', ')}`);
-      if (key === 'admin.monitorGroup') {
-        if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_GID) {
-          throw new DfsError('EINVAL', `config: admin.monitorGroup must be a group id from 1 to ${MAX_GID} (getent group NAME shows it), or 0 for none`);
-        }
-        if (value !== 0 && !mayGiveGroup(value)) {
-          throw new DfsError('EINVAL', `config: admin.monitorGroup=${value}: uid ${process.geteuid?.()} is neither root nor a member of group ${value}, so the coordinator `
-            + `could not give it the admin socket; run the coordinator as root or as a member of that group`);
-        }
-        admin.monitorGroup = value === 0 ? null : value;
-        continue;
-      }
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) throw new DfsError('EINVAL', `config: ${key} must be a whole number, 1 or more`);
-      const [section, name] = key.split('.') as [string, string];
-      if (section === 'commit') {
-        const range = GROUP_SETTING_RANGES[name as keyof GroupSettings];
-        if (value < range.min || value > range.max) throw new DfsError('EINVAL', `config: ${key}=${value} is outside ${range.min}..${range.max}`);
-        commit[name as keyof GroupSettings] = value;
-      } else {
-        next[name as keyof HealthConfig] = value;
-      }
-    }
-    if (!(next.degradedErrors <= next.suspectErrors && next.suspectErrors <= next.failedErrors)) {
-      throw new DfsError('EINVAL', `config: thresholds must rise: degradedErrors (${next.degradedErrors}) <= suspectErrors (${next.suspectErrors}) <= failedErrors (${next.failedErrors})`);
-    }
-    engine.meta.transact((tx) => {
-      tx.setConfig('health', next);
-      tx.setConfig('commit', commit);
-      tx.setConfig('admin', admin);
-    });
-    engine.txg.configure(commit);
+  const dryRun = bool('config', args, 'dryRun');
+  const presetName = optStr('config', args, 'preset');
+  const given = args.set !== undefined && args.set !== null;
+  if (given && (typeof args.set !== 'object' || Array.isArray(args.set))) {
+    throw new DfsError('EINVAL', 'config: argument "set" must be an object of KEY: value (e.g. {"health.failedErrors": 20})');
   }
-  return { pool: engine.pool.dir, health: healthConfig(engine.meta), commit: groupSettings(engine.meta), admin: adminSettings(engine.meta),
-    scrub: engine.meta.getConfig('scrub') ?? null };
+  if (given && presetName !== undefined) throw new DfsError('EINVAL', 'config: give --set or --preset, not both (apply the preset, then --set)');
+  let changes: SettingChange[] = [];
+  let applied = false;
+  if (given || presetName !== undefined) {
+    const wanted = presetName !== undefined ? presetChanges(presetOf(presetName)) : args.set as Record<string, unknown>;
+    const plan = planChanges(engine, wanted, 'config: ');
+    changes = plan.changes;
+    if (!dryRun) {
+      applyPlan(engine, plan);
+      applied = changes.length > 0;
+    }
+  }
+  return { ...showSettings(engine), preset: presetName ?? null, changes, dryRun, applied };
 };
 
-/** Whether this process (the coordinator, or the offline CLI of its owner) may chown a file to group `gid`. */
-function mayGiveGroup(gid: number): boolean {
-  return process.geteuid?.() === 0 || process.getegid?.() === gid || (process.getgroups?.() ?? []).includes(gid);
+/** Every setting with its value, and the values by section. */
+export function showSettings(engine: Engine): Pick<ConfigData, 'pool' | 'settings' | 'health' | 'commit' | 'admin' | 'scrub' | 'gc'> {
+  const values = currentSettings(engine.meta);
+  return { pool: engine.pool.dir, settings: rows(values), health: section(values, 'health'), commit: section(values, 'commit'),
+    admin: section(values, 'admin'), scrub: readSchedule(engine.meta), gc: section(values, 'gc') };
 }
+
+function rows(values: Settings): SettingRow[] {
+  return SETTINGS.map((s) => {
+    const value = values.get(s.key)!;
+    return { key: s.key, value, default: s.default, changed: !Object.is(value, s.default), range: s.range, safeRange: safeRange(s),
+      unsafe: unsafe(s, value), reason: s.reason, applies: s.applies };
+  });
+}
+
+function section(values: Settings, name: string): Record<string, SettingValue> {
+  return Object.fromEntries([...values].filter(([k]) => splitKey(k).section === name).map(([k, v]) => [splitKey(k).name, v]));
+}
+
+

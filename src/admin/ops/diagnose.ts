@@ -8,9 +8,10 @@
  * or slow (findings/disk-findings.ts), each tier's days until full at the last week's
  * growth (findings/capacity-forecast.ts), disks that share one device (more than m of
  * them on one device: losing it loses data), the pool directory on a disk's device,
- * scrub coverage behind, metadata copies stale, and settings that widen the loss window.
+ * scrub coverage behind, metadata copies stale, and settings outside their safe range.
  */
-import { groupSettings } from '../../engine/txg';
+import { SETTINGS, safeRange, unsafe } from '../../config/settings';
+import { currentSettings } from '../../config/values';
 import { healthConfig } from '../../pool/health';
 import type { AdminOp } from '../context';
 import { deviceOf, diskReports } from '../disk-report';
@@ -31,8 +32,6 @@ export interface DiagnoseData {
 }
 
 const ORDER: Record<FindingSeverity, number> = { critical: 0, warning: 1, info: 2 };
-/** A closed file may be lost for up to the commit interval; longer than this is worth a word. */
-const LONG_COMMIT_INTERVAL_MS = 30_000;
 /** Coverage below this, with nothing scheduled to raise it, is a finding. */
 const COVERAGE_WARN = 0.5;
 
@@ -94,12 +93,14 @@ export async function diagnoseStatus(engine: Engine, s: StatusData): Promise<Dia
       fix: `dynamicfs check ${pool} --repair` });
   }
 
-  const commit = groupSettings(engine.meta);
-  if (commit.intervalMs > LONG_COMMIT_INTERVAL_MS) {
-    findings.push({ code: 'long-commit-interval', severity: 'warning',
-      message: `commit.intervalMs is ${commit.intervalMs}: a file written and closed without fsync can be lost for up to ${Math.round(commit.intervalMs / 1000)} s after a crash (default 5 s)`,
-      evidence: { intervalMs: commit.intervalMs, defaultMs: 5000 },
-      fix: `dynamicfs config ${pool} --set commit.intervalMs=5000` });
+  // Settings outside their declared safe range (config/settings.ts), e.g. a long commit interval.
+  const values = currentSettings(engine.meta);
+  for (const spec of SETTINGS.filter((x) => unsafe(x, values.get(x.key)!))) {
+    const value = values.get(spec.key)!;
+    findings.push({ code: 'setting-unsafe', severity: 'warning',
+      message: `${spec.key} is ${String(value)}, outside its safe range ${safeRange(spec)}: ${spec.safe!.risk} (default ${String(spec.default)})`,
+      evidence: { key: spec.key, value, safeRange: safeRange(spec), default: spec.default },
+      fix: `dynamicfs config ${pool} --set ${spec.key}=${String(spec.default)}` });
   }
 
   findings.sort((a, b) => ORDER[a.severity] - ORDER[b.severity]);

@@ -3,13 +3,13 @@
  * `minAgeSeconds` (see engine/gc.ts). With a coordinator running, writes are in flight
  * in the same process; the age limit is what keeps their fragments safe.
  */
-import { collectGarbage, DEFAULT_GC_MIN_AGE_SECONDS, type GcResult } from '../../engine/gc';
+import { collectGarbage, gcMinAgeSeconds, type GcResult } from '../../engine/gc';
 import { bool } from '../args';
 import { DfsError } from '../../errors';
 import type { AdminOp } from '../context';
 
 export interface GcArgs {
-  /** Default DEFAULT_GC_MIN_AGE_SECONDS. */
+  /** Default: the pool's gc.minAgeSeconds. */
   minAgeSeconds?: number;
   dryRun?: boolean;
 }
@@ -17,7 +17,7 @@ export interface GcArgs {
 export type GcData = GcResult;
 
 export const gc: AdminOp<GcArgs, GcData> = async (engine, args) => {
-  const minAge = args.minAgeSeconds ?? DEFAULT_GC_MIN_AGE_SECONDS;
+  const minAge = args.minAgeSeconds ?? gcMinAgeSeconds(engine.meta);
   if (typeof minAge !== 'number' || !Number.isFinite(minAge) || minAge < 0) {
     throw new DfsError('EINVAL', `--min-age ${String(minAge)}: give a number of seconds, 0 or more`);
   }

@@ -13,6 +13,8 @@ import { addDisk } from './add-disk';
 import { benchmark } from './benchmark';
 import { check } from './check';
 import { config } from './config';
+import { configExport } from './config-export';
+import { configImport } from './config-import';
 import { diagnose } from './diagnose';
 import { diskEvents } from './disk-events';
 import { disks } from './disks';
@@ -66,6 +68,8 @@ export const adminOps = {
   compact,
   jobs,
   config,
+  'config-export': configExport,
+  'config-import': configImport,
   scrub,
   'scrub-daemon': scrubDaemon,
   'scrub-schedule': scrubSchedule,
@@ -110,7 +114,9 @@ export type { RemoveDiskArgs, RemoveDiskData } from './remove-disk';
 export type { RebuildArgs } from './rebuild';
 export type { CompactArgs } from './compact';
 export type { JobsArgs, JobsData } from './jobs';
-export type { ConfigArgs, ConfigData } from './config';
+export type { ConfigArgs, ConfigData, SettingRow } from './config';
+export type { ConfigExportData } from './config-export';
+export type { ConfigImportArgs, ConfigImportData } from './config-import';
 export type { ScrubArgs, ScrubData } from './scrub';
 export type { ScrubDaemonArgs, ScrubDaemonData, ScrubSection } from './scrub-daemon';
 export type { ScrubScheduleArgs, ScrubScheduleData } from './scrub-schedule';

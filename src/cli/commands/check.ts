@@ -35,7 +35,7 @@ export function register(program: Command, ctx: CliContext): void {
     .option('--repair', 'fix what is safe: link counts set to the counted number, dangling entries removed, orphans linked '
       + 'as /lost+found/#INODE, unused packs dropped, missing fragments queued and rebuilt from the others, unreferenced '
       + 'fragments removed (at least --min-age old); nothing a name still reaches is deleted')
-    .option('--min-age <seconds>', `remove only unreferenced fragments at least this old (default ${DEFAULT_GC_MIN_AGE_SECONDS}, as gc)`)
+    .option('--min-age <seconds>', `remove only unreferenced fragments at least this old (default: the pool's gc.minAgeSeconds, ${DEFAULT_GC_MIN_AGE_SECONDS} unless set, as gc)`)
     .addHelpText('after', '\nExit status: 0 when no problem remains (none found, or --repair fixed all of them);\n'
       + '1 with error code ECHECK when problems remain (the report is printed; with --json it is in the error object,\n'
       + 'each problem with kind, path, inode, extent, disk, index, parent, name, nlink, counted, repaired, repair);\n'

@@ -11,7 +11,7 @@ export const register: RegisterVerb = (program: Command, ctx) => {
   program.command('gc')
     .description('remove fragments no metadata references (left by a crash mid-write or mid-delete) and stale temp files')
     .argument('<pool>', 'pool directory')
-    .option('--min-age <seconds>', `only touch files at least this old, so in-flight writes are safe (default ${DEFAULT_GC_MIN_AGE_SECONDS})`)
+    .option('--min-age <seconds>', `only touch files at least this old, so in-flight writes are safe (default: the pool's gc.minAgeSeconds, ${DEFAULT_GC_MIN_AGE_SECONDS} unless set)`)
     .option('--dry-run', 'list what would be removed, remove nothing')
     .action(async (pool: string, o: { minAge?: string; dryRun?: boolean }) => {
       const minAge = o.minAge === undefined ? undefined : Number(o.minAge);

@@ -1,0 +1,124 @@
+/**
+ * Every pool setting, declared once: key, zod schema (type and valid range), default, the
+ * safe range where it is narrower than the valid one, a one-line reason and when a change
+ * takes effect. The readers (pool/health.ts, engine/txg.ts, engine/scrub-scheduler.ts,
+ * admin/access.ts, the gc and check operations), `config --set`/`--preset`/`import`,
+ * diagnose's `setting-unsafe` check and the README's settings table all come from here.
+ *
+ * A setting `section.name` is stored in the JSON object under meta key `config.<section>`
+ * (meta/sqlite/config.ts), so a pool written before this declaration reads the same.
+ */
+import { z } from 'zod';
+
+export type SettingValue = number | string | boolean | null;
+
+/** What an operator may type for it, and the valid range in words (messages, the README). */
+export interface SettingSpec {
+  key: string;
+  schema: z.ZodType<SettingValue, SettingValue>;
+  default: SettingValue;
+  /** e.g. "100..60000" or "nightly | continuous | manual". */
+  range: string;
+  /** What kind of value it takes, for messages: "a whole number", "one of". */
+  kind: string;
+  /** Whole-number settings: the valid bounds. */
+  bounds?: { min: number; max: number };
+  /** Numbers only: the values outside this are valid but risky, with the risk. */
+  safe?: { min?: number; max?: number; risk: string };
+  reason: string;
+  /** When a running coordinator starts using a new value. */
+  applies: string;
+}
+
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+/** Group ids a setting may name (0 clears it: root's group needs no setting). */
+export const MAX_GID = 4294967294;
+export const SCRUB_FREQUENCIES = ['nightly', 'continuous', 'manual'] as const;
+export const SCRUB_INTENSITIES = ['low', 'medium', 'high'] as const;
+
+function int(min: number, max: number): Pick<SettingSpec, 'schema' | 'range' | 'kind' | 'bounds'> {
+  return { schema: z.number().int().min(min).max(max), range: `${min}..${max}`, kind: 'a whole number', bounds: { min, max } };
+}
+
+function oneOf(values: readonly [string, ...string[]]): Pick<SettingSpec, 'schema' | 'range' | 'kind'> {
+  return { schema: z.enum(values), range: values.join(' | '), kind: 'one of' };
+}
+
+const ON_CHECK = 'at the next error counted or probe';
+
+/** The declaration, in the order `config` shows it. */
+export const SETTINGS: readonly SettingSpec[] = [
+  { key: 'health.degradedErrors', ...int(1, 1_000_000), default: 3, applies: ON_CHECK,
+    reason: 'I/O errors (read + checksum + write) at which a healthy disk turns degraded' },
+  { key: 'health.suspectErrors', ...int(1, 1_000_000), default: 10, applies: ON_CHECK,
+    reason: 'I/O errors at which a disk turns suspect (it gets no new fragments)' },
+  { key: 'health.failedErrors', ...int(1, 1_000_000), default: 50, applies: ON_CHECK,
+    reason: 'I/O errors at which a disk turns failed and its extents are rebuilt elsewhere' },
+  { key: 'health.suspectLatencyMs', ...int(1, 600_000), default: 5000, applies: ON_CHECK,
+    safe: { min: 100, risk: 'a busy but healthy disk\'s probe (write + fsync + read-back) can take this long, so healthy disks turn suspect' },
+    reason: 'a probe slower than this makes a disk suspect' },
+  { key: 'health.monitorIntervalMs', ...int(100, 3_600_000), default: 2000, applies: 'when the coordinator next starts',
+    safe: { max: 60_000, risk: 'a vanished disk goes unnoticed, and its extents unrebuilt, for this long' },
+    reason: 'how often a running coordinator checks that every disk is present and writable' },
+  { key: 'commit.intervalMs', ...int(100, 60_000), default: 5000, applies: 'at once',
+    safe: { max: 30_000, risk: 'a file written and closed without fsync can be lost for this long after a crash' },
+    reason: 'the longest a change waits for a transaction group to make it durable (fsync never waits)' },
+  { key: 'commit.dirtyMaxBytes', ...int(16 * MiB, 16 * GiB), default: 256 * MiB, applies: 'at once',
+    safe: { max: 4 * GiB, risk: 'this much written data can sit between commits, in memory and at risk' },
+    reason: 'bytes written since the last commit that force one and hold writers back' },
+  { key: 'admin.monitorGroup', schema: z.union([z.null(), z.number().int().min(0).max(MAX_GID)]).transform((g) => (g === 0 ? null : g)),
+    range: `1..${MAX_GID}, or 0 / null for none`, kind: 'a group id', default: null, applies: 'at once (the admin socket\'s group and mode)',
+    reason: 'a group whose members may run read-only commands over the admin socket (getent group NAME shows its id)' },
+  { key: 'scrub.frequency', ...oneOf(SCRUB_FREQUENCIES), default: 'manual', applies: 'at the scheduler\'s next look (2 s)',
+    reason: 'when background scrubs start: nightly (a day after the last), continuous, or manual (never by themselves)' },
+  { key: 'scrub.intensity', schema: z.union([z.enum(SCRUB_INTENSITIES), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)]),
+    range: `${SCRUB_INTENSITIES.join(' | ')} | 0..${Number.MAX_SAFE_INTEGER} (bytes/s, 0 unlimited)`, kind: 'an intensity', default: 'low',
+    applies: 'at once, to a running background scrub too',
+    reason: 'the I/O rate a background scrub may use: low 32 MiB/s, medium 128 MiB/s, high unlimited, or a rate' },
+  { key: 'scrub.autoRepair', schema: z.boolean(), range: 'true | false', kind: 'true or false', default: false, applies: 'at the next background scrub',
+    reason: 'background scrubs repair the damage they find on the spot rather than queueing it' },
+  { key: 'gc.minAgeSeconds', ...int(0, 7 * 86_400), default: 900, applies: 'at the next gc or check --repair',
+    safe: { min: 60, risk: 'a fragment of a write still in flight in another process is younger than this and could be taken for an orphan' },
+    reason: 'gc and check --repair remove only unreferenced fragments and temp files at least this old (unless given --min-age)' },
+];
+
+const BY_KEY = new Map(SETTINGS.map((s) => [s.key, s]));
+
+export function settingOf(key: string): SettingSpec | undefined {
+  return BY_KEY.get(key);
+}
+
+export const SETTING_KEYS: readonly string[] = SETTINGS.map((s) => s.key);
+
+/** The section (meta key config.<section>) and name of a key. */
+export function splitKey(key: string): { section: string; name: string } {
+  const dot = key.indexOf('.');
+  return { section: key.slice(0, dot), name: key.slice(dot + 1) };
+}
+
+/** Every key of a section with its default, as the section's readers see it. */
+export function sectionDefaults(section: string): Record<string, SettingValue> {
+  return Object.fromEntries(SETTINGS.filter((s) => splitKey(s.key).section === section).map((s) => [splitKey(s.key).name, s.default]));
+}
+
+/** Rules across settings, checked on the whole set after a change (null: it holds). */
+export const CROSS_CHECKS: readonly ((v: ReadonlyMap<string, SettingValue>) => string | null)[] = [
+  (v) => {
+    const [d, s, f] = ['health.degradedErrors', 'health.suspectErrors', 'health.failedErrors'].map((k) => v.get(k) as number);
+    return d! <= s! && s! <= f! ? null
+      : `thresholds must rise: degradedErrors (${d}) <= suspectErrors (${s}) <= failedErrors (${f})`;
+  },
+];
+
+/** Whether `value` is outside the setting's safe range (always false for settings without one). */
+export function unsafe(spec: SettingSpec, value: SettingValue): boolean {
+  if (!spec.safe || typeof value !== 'number') return false;
+  return (spec.safe.min !== undefined && value < spec.safe.min) || (spec.safe.max !== undefined && value > spec.safe.max);
+}
+
+/** The safe range in words ("100..30000"), null where it is the valid range. */
+export function safeRange(spec: SettingSpec): string | null {
+  if (!spec.safe || !spec.bounds) return null;
+  return `${spec.safe.min ?? spec.bounds.min}..${spec.safe.max ?? spec.bounds.max}`;
+}
