@@ -19,8 +19,8 @@ export interface SettingSpec {
   default: SettingValue;
   /** e.g. "100..60000" or "nightly | continuous | manual". */
   range: string;
-  /** What kind of value it takes, for messages: "a whole number", "one of". */
-  kind: string;
+  /** What it takes, for messages: "a whole number in 100..60000", "one of nightly | continuous | manual". */
+  takes: string;
   /** Whole-number settings: the valid bounds. */
   bounds?: { min: number; max: number };
   /** Numbers only: the values outside this are valid but risky, with the risk. */
@@ -37,12 +37,12 @@ export const MAX_GID = 4294967294;
 export const SCRUB_FREQUENCIES = ['nightly', 'continuous', 'manual'] as const;
 export const SCRUB_INTENSITIES = ['low', 'medium', 'high'] as const;
 
-function int(min: number, max: number): Pick<SettingSpec, 'schema' | 'range' | 'kind' | 'bounds'> {
-  return { schema: z.number().int().min(min).max(max), range: `${min}..${max}`, kind: 'a whole number', bounds: { min, max } };
+function int(min: number, max: number): Pick<SettingSpec, 'schema' | 'range' | 'takes' | 'bounds'> {
+  return { schema: z.number().int().min(min).max(max), range: `${min}..${max}`, takes: `a whole number in ${min}..${max}`, bounds: { min, max } };
 }
 
-function oneOf(values: readonly [string, ...string[]]): Pick<SettingSpec, 'schema' | 'range' | 'kind'> {
-  return { schema: z.enum(values), range: values.join(' | '), kind: 'one of' };
+function oneOf(values: readonly [string, ...string[]]): Pick<SettingSpec, 'schema' | 'range' | 'takes'> {
+  return { schema: z.enum(values), range: values.join(' | '), takes: `one of ${values.join(' | ')}` };
 }
 
 const ON_CHECK = 'at the next error counted or probe';
@@ -68,15 +68,16 @@ export const SETTINGS: readonly SettingSpec[] = [
     safe: { max: 4 * GiB, risk: 'this much written data can sit between commits, in memory and at risk' },
     reason: 'bytes written since the last commit that force one and hold writers back' },
   { key: 'admin.monitorGroup', schema: z.union([z.null(), z.number().int().min(0).max(MAX_GID)]).transform((g) => (g === 0 ? null : g)),
-    range: `1..${MAX_GID}, or 0 / null for none`, kind: 'a group id', default: null, applies: 'at once (the admin socket\'s group and mode)',
+    range: `1..${MAX_GID}, or 0 / none`, takes: `a group id in 1..${MAX_GID}, or 0 or none for none`, default: null, applies: 'at once (the admin socket\'s group and mode)',
     reason: 'a group whose members may run read-only commands over the admin socket (getent group NAME shows its id)' },
   { key: 'scrub.frequency', ...oneOf(SCRUB_FREQUENCIES), default: 'manual', applies: 'at the scheduler\'s next look (2 s)',
     reason: 'when background scrubs start: nightly (a day after the last), continuous, or manual (never by themselves)' },
   { key: 'scrub.intensity', schema: z.union([z.enum(SCRUB_INTENSITIES), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)]),
-    range: `${SCRUB_INTENSITIES.join(' | ')} | 0..${Number.MAX_SAFE_INTEGER} (bytes/s, 0 unlimited)`, kind: 'an intensity', default: 'low',
+    range: `${SCRUB_INTENSITIES.join(' | ')} | 0..${Number.MAX_SAFE_INTEGER} (bytes/s, 0 unlimited)`, default: 'low',
+    takes: `${SCRUB_INTENSITIES.join(', ')} or a rate in bytes per second, 0..${Number.MAX_SAFE_INTEGER} (0: unlimited)`,
     applies: 'at once, to a running background scrub too',
     reason: 'the I/O rate a background scrub may use: low 32 MiB/s, medium 128 MiB/s, high unlimited, or a rate' },
-  { key: 'scrub.autoRepair', schema: z.boolean(), range: 'true | false', kind: 'true or false', default: false, applies: 'at the next background scrub',
+  { key: 'scrub.autoRepair', schema: z.boolean(), range: 'true | false', takes: 'true or false', default: false, applies: 'at the next background scrub',
     reason: 'background scrubs repair the damage they find on the spot rather than queueing it' },
   { key: 'gc.minAgeSeconds', ...int(0, 7 * 86_400), default: 900, applies: 'at the next gc or check --repair',
     safe: { min: 60, risk: 'a fragment of a write still in flight in another process is younger than this and could be taken for an orphan' },

@@ -56,7 +56,7 @@ export function checkValue(spec: SettingSpec, value: unknown, prefix: string): S
   if (spec.bounds && typeof value === 'number' && Number.isInteger(value)) {
     throw new DfsError('EINVAL', `${shown} is outside ${spec.range}`);
   }
-  throw new DfsError('EINVAL', `${shown} is not valid: ${spec.key} takes ${spec.kind} ${spec.range}`);
+  throw new DfsError('EINVAL', `${shown} is not valid: ${spec.key} takes ${spec.takes}`);
 }
 
 /**
