@@ -1,7 +1,7 @@
 /**
  * Property-based fuzzing (fast-check) of what DynamicFS reads from outside the process:
  * the admin socket's frames and requests, sealed JSON documents (pool.json, disk labels),
- * intent-log records, fragment headers, and `config --set`'s validation. Each property runs DFS_FUZZ_RUNS cases
+ * intent-log records, fragment headers, `config --set`'s validation and `config import`'s files. Each property runs DFS_FUZZ_RUNS cases
  * (default 2000; fewer where a case does file I/O) from one seed: DFS_FUZZ_SEED=<seed>
  * replays a run exactly, and a failure prints the seed and the shrunk counterexample.
  * A longer run: DFS_FUZZ_RUNS=200000 node --test dist/test/fuzz/parsers.test.js
@@ -23,6 +23,7 @@ import { runOp } from '../../src/admin/ops';
 import { openEngine } from '../../src/engine/open';
 import { silentLogger } from '../../src/log/logger';
 import { makePool } from '../helpers/cli';
+import { SETTINGS, SETTING_KEYS } from '../../src/config/settings';
 import { withTmpDir } from '../helpers/tmp';
 
 const RUNS = Number(process.env.DFS_FUZZ_RUNS) || 2000;
@@ -196,9 +197,7 @@ describe('config --set', () => {
       const { pool } = makePool(root, 3, '--redundancy', 'rs:2+1');
       const engine = openEngine(pool);
       try {
-        const known = ['health.degradedErrors', 'health.suspectErrors', 'health.failedErrors', 'health.suspectLatencyMs', 'health.monitorIntervalMs',
-          'commit.intervalMs', 'commit.dirtyMaxBytes', 'admin.monitorGroup'];
-        const key = fc.oneof(fc.constantFrom(...known), fc.string({ maxLength: 20 }));
+        const key = fc.oneof(fc.constantFrom(...SETTING_KEYS), fc.string({ maxLength: 20 }));
         const value = fc.oneof(fc.integer({ min: -10, max: 10 }), fc.integer(), fc.double(), fc.constantFrom(0, 1, 2 ** 32, 2 ** 53), fc.anything());
         const show = async () => runOp('config', engine, {}, { log: silentLogger(), reqId: 'fuzz' }) as Promise<Record<string, unknown>>;
         await fc.assert(fc.asyncProperty(fc.dictionary(key, value, { maxKeys: 4 }), async (set) => {
@@ -212,13 +211,56 @@ describe('config --set', () => {
             assert.deepEqual(await show(), before, 'a refused --set changes nothing');
             return;
           }
-          assert.deepEqual(await show(), after, 'what --set answers is what is stored');
+          assert.deepEqual((await show()).settings, after.settings, 'what --set answers is what is stored');
           for (const [k, v] of Object.entries(set)) {
             const [section, name] = k.split('.') as [string, string];
             const stored = (after[section] as Record<string, unknown>)[name!];
             assert.equal(stored, k === 'admin.monitorGroup' && v === 0 ? null : v, `${k} stored as given`);
           }
         }), params(Math.min(RUNS, 500)));
+      } finally {
+        await engine.close();
+      }
+    });
+  });
+});
+
+describe('config import', () => {
+  it('arbitrary bytes, arbitrary JSON and settings files with arbitrary settings: applied whole, or a DfsError (EFORMAT, EINVAL) with nothing changed', async () => {
+    await withTmpDir(async (root) => {
+      const { pool } = makePool(root, 3, '--redundancy', 'rs:2+1');
+      const engine = openEngine(pool);
+      try {
+        const ctx = { log: silentLogger(), reqId: 'fuzz' };
+        const file = path.join(root, 'settings.json');
+        const stored = async () => (await runOp('config-export', engine, {}, ctx) as { settings: Record<string, unknown> }).settings;
+        const imports = async (content: string, mayApply: boolean): Promise<void> => {
+          const before = await stored();
+          let out: { changes: { key: string; to: unknown }[] };
+          try {
+            out = await runOp('config-import', engine, { file, content }, ctx) as typeof out;
+          } catch (err) {
+            refused(err, 'EFORMAT', 'EINVAL');
+            assert.ok((err as Error).message.includes(file), 'the message names the file');
+            assert.deepEqual(await stored(), before, 'a refused import changes nothing');
+            return;
+          }
+          assert.ok(mayApply, `not a settings file, yet imported: ${content.slice(0, 200)}`);
+          const after = await stored();
+          assert.deepEqual(after, { ...before, ...Object.fromEntries(out.changes.map((c) => [c.key, c.to])) }, 'exactly the changes it reports');
+        };
+        const bytes = fc.uint8Array({ maxLength: 400 }).map((b) => Buffer.from(b).toString('utf8'));
+        const json = fc.jsonValue().map((v) => JSON.stringify(v));
+        await fc.assert(fc.asyncProperty(fc.oneof(bytes, json), (content) => imports(content, false)), params(Math.min(RUNS, 1000)));
+
+        // Keys and values near what is valid (bounds ±2, the defaults), so that some files apply, and anything else.
+        const near = fc.constantFrom(...SETTINGS).chain((x) => fc.tuple(fc.constant(x.key), x.bounds
+          ? fc.integer({ min: x.bounds.min - 2, max: Math.min(x.bounds.min + 1000, x.bounds.max + 2) })
+          : fc.constantFrom(x.default, 'nightly', 'low', 'none', true, 0, 7)));
+        const any = fc.tuple(fc.oneof(fc.constantFrom(...SETTING_KEYS), fc.string({ maxLength: 20 })), fc.jsonValue());
+        const settings = fc.array(fc.oneof(near, near, any), { maxLength: 4 }).map((pairs) => Object.fromEntries(pairs));
+        const doc = fc.record({ format: fc.oneof(fc.constant('dynamicfs-settings'), fc.string()), version: fc.oneof(fc.constant(1), fc.integer()), settings });
+        await fc.assert(fc.asyncProperty(doc, (d) => imports(JSON.stringify(d), true)), params(Math.min(RUNS, 500)));
       } finally {
         await engine.close();
       }

@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readOnlyOps } from '../../../src/admin/access';
 import { auditLocal, isAudited, summarizeArgs } from '../../../src/admin/audit';
 import { DfsError } from '../../../src/errors';
 import { readAuditLog } from '../../../src/log/audit';
@@ -15,6 +16,21 @@ test('changes are audited, looking is not; jobs and config only when they act', 
   assert.ok(isAudited('jobs', { action: 'cancel', id: 3 }));
   assert.ok(!isAudited('config', {}));
   assert.ok(isAudited('config', { set: { 'health.failedErrors': 10 } }));
+  assert.ok(isAudited('config', { preset: 'testing' }));
+  assert.ok(isAudited('config', { preset: 'testing', dryRun: false }));
+  assert.ok(!isAudited('config', { preset: 'testing', dryRun: true }), 'a preset\'s dry run only shows its diff');
+  assert.ok(!isAudited('config', { set: { 'commit.intervalMs': 100 }, dryRun: true }));
+  assert.ok(!isAudited('config-export', {}));
+  assert.ok(isAudited('config-import', { file: '/f.json', content: '{}' }));
+  assert.ok(isAudited('jobs', { action: 'cancel', dryRun: true }), 'dryRun makes only config read-only');
+});
+
+test('monitors are told which commands only look', () => {
+  const ops = readOnlyOps();
+  assert.ok(ops.includes('config-export'));
+  assert.ok(ops.includes('config (without set or preset, or with dryRun)'));
+  assert.ok(ops.includes('jobs (without action)'));
+  assert.ok(!ops.includes('config-import'));
 });
 
 test('arguments are summarised: long strings cut, buffers and long arrays reduced', () => {
