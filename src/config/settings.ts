@@ -41,6 +41,10 @@ function int(min: number, max: number): Pick<SettingSpec, 'schema' | 'range' | '
   return { schema: z.number().int().min(min).max(max), range: `${min}..${max}`, takes: `a whole number in ${min}..${max}`, bounds: { min, max } };
 }
 
+function fraction(): Pick<SettingSpec, 'schema' | 'range' | 'takes'> {
+  return { schema: z.number().min(0).max(1), range: '0..1', takes: 'a fraction in 0..1' };
+}
+
 function oneOf(values: readonly [string, ...string[]]): Pick<SettingSpec, 'schema' | 'range' | 'takes'> {
   return { schema: z.enum(values), range: values.join(' | '), takes: `one of ${values.join(' | ')}` };
 }
@@ -82,6 +86,8 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'gc.minAgeSeconds', ...int(0, 7 * 86_400), default: 900, applies: 'at the next gc or check --repair',
     safe: { min: 60, risk: 'a fragment of a write still in flight in another process is younger than this and could be taken for an orphan' },
     reason: 'gc and check --repair remove only unreferenced fragments and temp files at least this old (unless given --min-age)' },
+  { key: 'compact.belowFraction', ...fraction(), default: 0.5, applies: 'at the next compact',
+    reason: 'compact rewrites packs whose live bytes are at most this fraction of their size (unless given --below)' },
 ];
 
 const BY_KEY = new Map(SETTINGS.map((s) => [s.key, s]));

@@ -14,6 +14,8 @@
  * the store again which packs are sparse.
  */
 import { randomBytes } from 'node:crypto';
+import { sectionDefaults } from '../config/settings';
+import { sectionSettings, type ConfigSource } from '../config/values';
 import { PACK_INO, type Extent } from '../meta/records';
 import { blake3 } from '../native';
 import type { Policy } from '../pool/policy';
@@ -26,8 +28,13 @@ import { allocEncodeBuffer } from './work-pools';
 
 type Engine = EngineServices;
 
-/** A pack at most this full is rewritten, unless the job is told otherwise. */
-export const DEFAULT_COMPACT_BELOW = 0.5;
+/** A pack at most this full is rewritten, unless the job is told otherwise (the declared default of compact.belowFraction). */
+export const DEFAULT_COMPACT_BELOW = sectionDefaults('compact').belowFraction as number;
+
+/** The pool's compaction threshold (setting compact.belowFraction), for a compact run without --below. */
+export function compactBelow(meta: ConfigSource): number {
+  return sectionSettings<{ belowFraction: number }>(meta, 'compact').belowFraction;
+}
 
 export interface CompactParams {
   /** Rewrite packs whose live fraction is at most this (0 to 1). */

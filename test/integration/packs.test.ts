@@ -94,7 +94,12 @@ test('packs: many small files share packs, compaction rewrites sparse ones, all 
     const sparse = packsOf(pool);
     const toCompact = [...sparse.packs].filter(([id, live]) => live <= 0.6 * packLength.get(id)!).map(([id]) => id);
     assert.ok(toCompact.length >= 10, `${toCompact.length} sparse packs`);
-    const job = ok('compact', pool, '--below', '0.6', '--wait');
+    // Without --below, the pool's compact.belowFraction decides: at 0.2 no pack (each about a third full) qualifies, at 0.6 every sparse one.
+    ok('config', pool, '--set', 'compact.belowFraction=0.2');
+    const none = ok('compact', pool, '--wait');
+    assert.deepEqual([none.job.state, none.job.progress.extentsTotal, none.job.progress.packsRewritten], ['done', 0, 0]);
+    ok('config', pool, '--set', 'compact.belowFraction=0.6');
+    const job = ok('compact', pool, '--wait');
     assert.equal(job.job.state, 'done');
     assert.equal(job.job.progress.extentsTotal, toCompact.length);
     assert.equal(job.job.progress.packsRewritten, toCompact.length);

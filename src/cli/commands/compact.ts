@@ -15,7 +15,7 @@ export function register(program: Command, ctx: CliContext): void {
       + 'bytes are at most --below of its size as a new, full pack and frees the old one. Through a running '
       + 'coordinator it starts (or joins) the job and returns, unless --wait; without one it runs here to the end.')
     .argument('<pool>', 'pool directory')
-    .option('--below <fraction>', `rewrite packs at most this full, from 0 to 1 (default ${DEFAULT_COMPACT_BELOW})`)
+    .option('--below <fraction>', `rewrite packs at most this full, from 0 to 1 (default: the pool's compact.belowFraction, ${DEFAULT_COMPACT_BELOW} unless set)`)
     .option('--wait', 'with a coordinator running: wait for the job to end')
     .option('--rate <bytes>', 'cap the job\'s I/O at this many bytes per second, such as 8M (default: no limit)')
     .action(async (pool: string, o: { wait?: boolean; rate?: string; below?: string }, cmd: Command) => {
