@@ -58,7 +58,8 @@ export function register(program: Command, ctx: CliContext): void {
       + '(diagnose warns outside it). --set KEY=VALUE changes settings (numbers, true/false, names; none clears '
       + 'admin.monitorGroup), all or nothing; --preset NAME puts every setting but admin.monitorGroup on a preset: '
       + `${presets}. --dry-run shows what would change and changes nothing. A running coordinator applies changes `
-      + 'at once (health.monitorIntervalMs at its next start). The README\'s settings table says what each setting does.\n\n'
+      + 'at once (health.monitorIntervalMs at its next start). The README\'s settings table says what each setting does.')
+    .addHelpText('after', '\nExamples:\n'
       + '  dynamicfs config POOL                       show the settings\n'
       + '  dynamicfs config POOL --set KEY=VALUE ...   change some\n'
       + '  dynamicfs config POOL --preset NAME         apply a preset (with --dry-run: only show its diff)\n'
@@ -77,7 +78,8 @@ export function register(program: Command, ctx: CliContext): void {
   cfg.command('export')
     .summary('print every setting of POOL as a settings file (JSON)')
     .description('Print every setting of POOL as versioned JSON ({"format": "dynamicfs-settings", "version": 1, '
-      + '"settings": {...}}), for `config import` onto this or another pool. The file is what is printed, with or without --json.')
+      + '"settings": {...}}), for `config import` onto this or another pool. With --json the same object also holds "ok": true, '
+      + 'which import ignores.')
     .argument('<pool>', 'pool directory')
     .action(async (pool: string, _o: object, cmd: Command) => {
       noParentChanges(cmd, 'export');
