@@ -57,6 +57,8 @@ test('config shows every setting; --set takes each type, all or nothing, and ref
     assert.deepEqual(ok('config', pool).settings.filter((s: Json) => s.changed).map((s: Json) => s.key),
       ['health.failedErrors', 'scrub.frequency', 'scrub.intensity', 'scrub.autoRepair', 'gc.minAgeSeconds']);
     // The scrub schedule reads the same settings.
+    assert.deepEqual(set.scrub.autoRepair, true);
+    assert.deepEqual([set.gc, set.compact], [{ minAgeSeconds: 120 }, { belowFraction: 0.5 }], 'every section by name too');
     const schedule = ok('scrub-schedule', pool).schedule;
     assert.deepEqual([schedule.frequency, schedule.intensity, schedule.autoRepair], ['nightly', 'medium', true]);
     assert.equal(ok('config', pool, '--set', 'scrub.intensity=1048576').scrub.intensity, 1048576, 'an intensity may be a rate');

@@ -50,6 +50,7 @@ export interface ConfigData {
   admin: Record<string, SettingValue>;
   scrub: ScrubSchedule;
   gc: Record<string, SettingValue>;
+  compact: Record<string, SettingValue>;
   /** The preset asked for (null: none). */
   preset: string | null;
   /** What `set` or `preset` changed (or, in a dry run, would change). */
@@ -82,10 +83,10 @@ export const config: AdminOp<ConfigArgs, ConfigData> = async (engine, args) => {
 };
 
 /** Every setting with its value, and the values by section. */
-export function showSettings(engine: Engine): Pick<ConfigData, 'pool' | 'settings' | 'health' | 'commit' | 'admin' | 'scrub' | 'gc'> {
+export function showSettings(engine: Engine): Pick<ConfigData, 'pool' | 'settings' | 'health' | 'commit' | 'admin' | 'scrub' | 'gc' | 'compact'> {
   const values = currentSettings(engine.meta);
   return { pool: engine.pool.dir, settings: rows(values), health: section(values, 'health'), commit: section(values, 'commit'),
-    admin: section(values, 'admin'), scrub: readSchedule(engine.meta), gc: section(values, 'gc') };
+    admin: section(values, 'admin'), scrub: readSchedule(engine.meta), gc: section(values, 'gc'), compact: section(values, 'compact') };
 }
 
 function rows(values: Settings): SettingRow[] {
