@@ -9,7 +9,7 @@ import { DfsError } from '../errors';
 import { AuditLog, localIdentity, type AuditEntry } from '../log/audit';
 
 /** Operations that change nothing (and ping): not audited. */
-export const UNAUDITED_OPS: ReadonlySet<string> = new Set(['ping', 'status', 'health', 'diagnose', 'metrics', 'disks', 'ls', 'stat', 'disk-events']);
+export const UNAUDITED_OPS: ReadonlySet<string> = new Set(['ping', 'status', 'health', 'diagnose', 'metrics', 'disks', 'ls', 'stat', 'disk-events', 'events']);
 
 /** Operations that only look unless given this argument (`jobs --cancel`, `config --set`). */
 export const AUDITED_WITH: Readonly<Record<string, string>> = { jobs: 'action', config: 'set' };
@@ -55,7 +55,8 @@ export function outcome(err?: unknown): Pick<AuditEntry, 'result' | 'error'> {
 }
 
 /** Record an action this process ran on a pool it opened itself (a local CLI run). */
-export function auditLocal(poolDir: string, op: string, args: Record<string, unknown>, started: number, err?: unknown): void {
+export function auditLocal(poolDir: string, op: string, args: Record<string, unknown>, started: number, err?: unknown, reqId?: string): void {
   if (!isAudited(op, args)) return;
-  auditLogOf(poolDir).record({ via: 'local', who: localIdentity(), op, args: summarizeArgs(args), ...outcome(err), ms: Date.now() - started });
+  auditLogOf(poolDir).record({ via: 'local', who: localIdentity(), op, args: summarizeArgs(args), ...outcome(err), ms: Date.now() - started,
+    ...(reqId === undefined ? {} : { reqId }) });
 }
