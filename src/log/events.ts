@@ -53,16 +53,17 @@ export class EventSink {
     const line = Buffer.from(`${JSON.stringify(event)}\n`);
     try {
       fs.mkdirSync(path.dirname(this.file), { recursive: true, mode: 0o700 });
-      let fd = fs.openSync(this.file, 'a', 0o600);
+      let fd = fs.openSync(this.file, 'a+', 0o600);
       try {
         const st = fs.fstatSync(fd);
         if (st.size > 0 && st.size + line.length > this.maxBytes) {
           fs.closeSync(fd);
           fd = -1;
           this.rotate(st.ino);
-          fd = fs.openSync(this.file, 'a', 0o600);
+          fd = fs.openSync(this.file, 'a+', 0o600);
         }
-        fs.writeSync(fd, line);
+        // A line cut short (a full disk, a crash) must not swallow the next one: start on a line of its own.
+        fs.writeSync(fd, endsMidLine(fd) ? Buffer.concat([Buffer.from('\n'), line]) : line);
       } finally {
         if (fd >= 0) fs.closeSync(fd);
       }
@@ -81,6 +82,15 @@ export class EventSink {
     if (fs.statSync(this.file).ino !== fullIno) return; // rotated meanwhile
     fs.renameSync(this.file, `${this.file}.1`);
   }
+}
+
+/** Whether the file open on `fd` ends without a newline (its last line was cut short). */
+function endsMidLine(fd: number): boolean {
+  const size = fs.fstatSync(fd).size;
+  if (size === 0) return false;
+  const last = Buffer.alloc(1);
+  fs.readSync(fd, last, 0, 1, size - 1);
+  return last[0] !== 0x0a;
 }
 
 /** The sink of the pool at `poolDir`. */
