@@ -148,6 +148,12 @@ test('offline: a scrub with a request id shows its transitions, repair and findi
     });
     assert.equal(run(['events', pool, '--kind', 'heal']).stdout, 'no events\n');
     assert.equal(fs.statSync(path.join(runFiles(pool).dir, 'events.jsonl')).mode & 0o777, 0o600);
+
+    // A heal: meta.db lost, rebuilt from the disks' copies when the pool is next opened.
+    for (const f of ['meta.db', 'meta.db-wal', 'meta.db-shm']) fs.rmSync(path.join(pool, f), { force: true });
+    const heals = events(pool, '--kind', 'heal');
+    assert.deepEqual(heals.map((e) => [e.subject, e.details.reason, e.reqId]), [['meta.db', 'meta.db is missing', null]]);
+    assert.match(heals[0]!.message, /^metadata rebuilt from the disks: meta\.db is missing; now generation \d+/);
   });
 });
 
