@@ -149,6 +149,18 @@ test('offline: a scrub with a request id shows its transitions, repair and findi
     assert.equal(run(['events', pool, '--kind', 'heal']).stdout, 'no events\n');
     assert.equal(fs.statSync(path.join(runFiles(pool).dir, 'events.jsonl')).mode & 0o777, 0o600);
 
+    // A job verb's output names its request; a local run without --request-id makes one up.
+    const txt = run(['scrub', pool, '--request-id', 'txt-1']);
+    assert.equal(txt.code, 0, txt.stderr);
+    assert.match(txt.stdout, /^scrub job 3 done \(request txt-1\): /);
+    const rb = run(['rebuild', pool, '--request-id', 'rb-1']);
+    assert.equal(rb.code, 0, rb.stderr);
+    assert.match(rb.stdout, /^job 4 rebuild done, .*, request rb-1$/m);
+    assert.deepEqual(shape(events(pool, '--request', 'rb-1')), [['job', 'job 4', 'queued'], ['job', 'job 4', 'running'], ['job', 'job 4', 'done'], ['audit', 'op rebuild', 'ok']]);
+    const made = ok('scrub', pool).reqId as string;
+    assert.match(made, /^[0-9a-f]{12}$/);
+    assert.deepEqual(shape(events(pool, '--request', made)).map((x) => x[2]), ['queued', 'running', 'done', 'ok']);
+
     // A heal: meta.db lost, rebuilt from the disks' copies when the pool is next opened.
     for (const f of ['meta.db', 'meta.db-wal', 'meta.db-shm']) fs.rmSync(path.join(pool, f), { force: true });
     const heals = events(pool, '--kind', 'heal');

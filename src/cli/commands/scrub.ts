@@ -65,7 +65,7 @@ export function scrubStatusLine(s: ScrubSection): string {
 export function renderReport(r: ScrubReport): string {
   const x = r.extents;
   const lines = [
-    `scrub job ${r.job} ${r.state}${r.dryRun ? ' (dry run)' : ''}: ${x.checked} extents checked (${x.inline} inline), `
+    `scrub job ${r.job} ${r.state}${r.dryRun ? ' (dry run)' : ''}${r.reqId ? ` (request ${r.reqId})` : ''}: ${x.checked} extents checked (${x.inline} inline), `
       + `${r.fragments.checked} fragments, ${humanBytes(r.bytesRead)} read`,
     x.damaged === 0 ? 'no damage found'
       : `damage: ${r.fragments.bad} fragments in ${x.damaged} extents; ${x.repaired} extents repaired, ${x.unrepaired} still damaged`,
