@@ -116,6 +116,8 @@ test('offline: a scrub with a request id shows its transitions, repair and findi
     assert.match(fails('EUSAGE', ['events', pool, '--format', 'xml']).message, /--format "xml" is not one of text, jsonl, csv/);
     assert.match(fails('EUSAGE', ['events', pool, '--limit', '0']).message, /--limit "0"/);
 
+    assert.deepEqual(events(pool, '--format', 'csv', '--kind', 'scrub'), all.filter((e) => e.kind === 'scrub'), '--json wins over --format');
+
     // jsonl: one object per line, the same events.
     const jsonl = run(['events', pool, '--format', 'jsonl']);
     assert.equal(jsonl.code, 0);
