@@ -10,7 +10,7 @@ import { AuditLog, localIdentity, type AuditEntry } from '../log/audit';
 
 /** Operations that change nothing (and ping): not audited. */
 export const UNAUDITED_OPS: ReadonlySet<string> = new Set(['ping', 'status', 'health', 'diagnose', 'metrics', 'disks', 'ls', 'stat', 'disk-events',
-  'config-export']);
+  'config-export', 'events']);
 
 /** Operations that only look unless given one of these arguments (`jobs --cancel`, `config --set` or `--preset`). */
 export const AUDITED_WITH: Readonly<Record<string, readonly string[]>> = { jobs: ['action'], config: ['set', 'preset'] };
@@ -61,7 +61,8 @@ export function outcome(err?: unknown): Pick<AuditEntry, 'result' | 'error'> {
 }
 
 /** Record an action this process ran on a pool it opened itself (a local CLI run). */
-export function auditLocal(poolDir: string, op: string, args: Record<string, unknown>, started: number, err?: unknown): void {
+export function auditLocal(poolDir: string, op: string, args: Record<string, unknown>, started: number, err?: unknown, reqId?: string): void {
   if (!isAudited(op, args)) return;
-  auditLogOf(poolDir).record({ via: 'local', who: localIdentity(), op, args: summarizeArgs(args), ...outcome(err), ms: Date.now() - started });
+  auditLogOf(poolDir).record({ via: 'local', who: localIdentity(), op, args: summarizeArgs(args), ...outcome(err), ms: Date.now() - started,
+    ...(reqId === undefined ? {} : { reqId }) });
 }

@@ -7,6 +7,7 @@
  * ops/ and the engine are required only for a local run; the transport itself needs
  * nothing but net and msgpackr.
  */
+import { randomBytes } from 'node:crypto';
 import * as net from 'node:net';
 import { DfsError, toDfsError } from '../errors';
 import {
@@ -90,15 +91,16 @@ export class AdminConnection {
     }
   }
 
-  call<K extends OpName>(op: K, args: OpArgs<K>): Promise<OpResult<K>>;
+  call<K extends OpName>(op: K, args: OpArgs<K>, reqId?: string): Promise<OpResult<K>>;
   call<K extends keyof ControlOps>(op: K, args: ControlOps[K]['args']): Promise<ControlOps[K]['result']>;
-  call(op: string, args: object): Promise<unknown> {
+  call(op: string, args: object, reqId?: string): Promise<unknown> {
     if (this.closedBy) return Promise.reject(this.closedBy);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       // `caller` is who we are, for the coordinator's audit log (it checks the pid's uid in /proc).
-      this.socket.write(encodeFrame({ id, op, args, caller: localIdentity() }));
+      // `reqId`, when the caller chose one, names the request in the coordinator's logs, audit and events.
+      this.socket.write(encodeFrame({ id, op, args, caller: localIdentity(), ...(reqId === undefined ? {} : { reqId }) }));
     });
   }
 
@@ -159,6 +161,11 @@ export interface InvokeOptions {
    * coordinator running, fail with EPOOLSERVED and this advice instead of sending it.
    */
   localOnly?: string;
+  /**
+   * The request id (`--request-id`): sent to the coordinator, or, run here, given to the
+   * operation (a job it starts keeps it) and the audit entry.
+   */
+  reqId?: string;
 }
 
 /** Run admin operation `op` on the pool at `poolDir`, through its coordinator if one runs. */
@@ -180,16 +187,18 @@ export async function invoke<K extends OpName>(poolDir: string, op: K, args: OpA
   }
   const { auditLocal } = require('./audit') as typeof import('./audit');
   const started = Date.now();
+  // A local run names its request as a coordinator would: the job it starts and the events it causes carry the id.
+  const reqId = opts.reqId ?? randomBytes(6).toString('hex');
   try {
     const { replayLeftIntentLog } = require('../fs/log-replay') as typeof import('../fs/log-replay');
     const replayed = await replayLeftIntentLog(engine);
     if (replayed) auditLocal(engine.pool.dir, 'replay-intent-log', { ...replayed }, started);
     const fn = adminOps[op] as unknown as (e: Engine, a: OpArgs<K>, c: OpContext) => Promise<OpResult<K>>;
-    const result = await fn(engine, args, opts.local ?? {});
-    auditLocal(engine.pool.dir, op, args as Record<string, unknown>, started);
+    const result = await fn(engine, args, { ...opts.local, reqId });
+    auditLocal(engine.pool.dir, op, args as Record<string, unknown>, started, undefined, reqId);
     return result;
   } catch (err) {
-    auditLocal(engine.pool.dir, op, args as Record<string, unknown>, started, err);
+    auditLocal(engine.pool.dir, op, args as Record<string, unknown>, started, err, reqId);
     throw err;
   } finally {
     await engine.close();
@@ -207,7 +216,7 @@ async function viaCoordinator<K extends OpName>(poolDir: string, op: K, args: Op
       throw new DfsError('EPOOLSERVED', `pool ${who.pool} is served by its coordinator (PID ${who.pid}${where}); ${opts.localOnly}`,
         poolDir, { pid: who.pid, mountpoint: who.mountpoint });
     }
-    return { answered: true, result: await conn.call(op, args) };
+    return { answered: true, result: await conn.call(op, args, opts.reqId) };
   } finally {
     conn.close();
   }

@@ -33,7 +33,7 @@ export interface OpContext {
   onPhase?: (phase: string) => void;
   /** In a coordinator: the request's logger, a child carrying its `reqId`; pass it to the work the operation starts. */
   log?: Logger;
-  /** In a coordinator: the id of this request, in its log lines and its audit log entry. */
+  /** The id of this request (a coordinator's, or one a local run made up or was given): in its log lines, audit entry, the jobs it starts and their events. */
   reqId?: string;
 }
 

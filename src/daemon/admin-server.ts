@@ -182,12 +182,13 @@ export class AdminServer {
       let id: number | null = requestId(value);
       let reply: Reply;
       const started = Date.now();
-      const reqId = randomBytes(6).toString('hex');
+      let reqId = randomBytes(6).toString('hex');
       let op = '?';
       let req: Request | undefined;
       try {
         req = asRequest(value);
         id = req.id;
+        reqId = req.reqId ?? reqId;
         op = req.op;
         if (this.closing) throw new DfsError('ECOORDINATOR', 'the coordinator is stopping; try again once it has (the CLI then opens the pool itself)');
         authorize(peer, op, req.args, OWNER, this.opts.access?.() ?? DEFAULT_ADMIN);

@@ -25,6 +25,8 @@ export interface CheckBar {
 
 export interface FragmentCheckOptions {
   repair: boolean;
+  /** The admin request running the check: its repairs carry it. */
+  reqId?: string;
   /** Unreferenced fragments younger than this are reported, never removed (an in-flight write may own them). */
   minAgeSeconds: number;
   /** Bytes of referenced fragment files, the first phase's total. */
@@ -69,7 +71,7 @@ async function missingFragments(engine: Engine, skipped: ReadonlySet<number>, op
         });
         if (missing.length === 0) continue;
         found.push(...missing);
-        if (opts.repair) await rebuild(engine, id, missing);
+        if (opts.repair) await rebuild(engine, id, missing, opts.reqId);
       }
     }
   } finally {
@@ -86,11 +88,11 @@ function missingProblem(engine: Engine, e: Extent, index: number, diskId: number
 }
 
 /** Queue the extent for repair (so a rebuild restores it if this one cannot), then rebuild it now. */
-async function rebuild(engine: Engine, id: Buffer, missing: CheckProblem[]): Promise<void> {
+async function rebuild(engine: Engine, id: Buffer, missing: CheckProblem[], reqId: string | undefined): Promise<void> {
   engine.meta.transact((tx) => tx.queueRepair(id, `check: ${missing.map((p) => `fragment ${p.index} missing from disk ${p.disk}`).join('; ')}`));
   let outcome: Awaited<ReturnType<typeof repairExtent>>;
   try {
-    outcome = await repairExtent(engine, id);
+    outcome = await repairExtent(engine, id, { reqId, origin: 'check' });
   } catch (err) {
     for (const p of missing) settle(p, false, `queued for repair; rebuilding it now failed: ${(err as Error).message}`);
     return;

@@ -39,13 +39,13 @@ export function scanRows(meta: Pick<MetaStore, 'damagedRows'>): { problems: Chec
 }
 
 /** Heal the damaged records and settle their problems; how many records were restored. */
-export async function healDamaged(engine: { pool: Pick<Pool, 'healRecords'>; txg: Pick<TxGroups, 'commit'> }, damaged: readonly Damaged[]): Promise<number> {
+export async function healDamaged(engine: { pool: Pick<Pool, 'healRecords'>; txg: Pick<TxGroups, 'commit'> }, damaged: readonly Damaged[], reqId?: string): Promise<number> {
   const refs = [...new Set(damaged.map((d) => d.ref))];
   let heal: RecordHeal = { ok: false, why: OPEN_GROUP };
   // In a coordinator: the open group is committed first (the copies hold committed generations); writers may open another meanwhile.
   for (let tries = 0; tries < 20 && !heal.ok && heal.why === OPEN_GROUP; tries++) {
     if (tries > 0) await engine.txg.commit('check');
-    heal = await engine.pool.healRecords(refs);
+    heal = await engine.pool.healRecords(refs, reqId);
   }
   if (!heal.ok) {
     for (const d of damaged) settle(d.problem, false, `not repaired: the disks' copies cannot supply it: ${heal.why}`);

@@ -43,6 +43,7 @@ export type JobView = JobRow & LiveFigures;
 /** What a job's function gets: its row's data and the controls the runner applies. */
 export interface JobContext {
   readonly id: number;
+  readonly kind: string;
   readonly params: Record<string, unknown>;
   readonly progress: JobProgress;
   /** Persist progress (inside `tx` when given, so a cursor moves with the work it covers). */
@@ -63,6 +64,11 @@ const CHECKPOINT_EVERY_MS = 1000;
 
 function laneOf(kind: string): string {
   return kind === 'scrub' ? 'scrub' : 'repair';
+}
+
+/** The admin request a job was started for (submit keeps it in params.reqId). */
+export function reqIdOf(params: Record<string, unknown>): string | undefined {
+  return typeof params.reqId === 'string' ? params.reqId : undefined;
 }
 
 export function emptyProgress(): JobProgress {
@@ -108,10 +114,18 @@ export class JobRunner extends EventEmitter {
     return id;
   }
 
-  /** Tell listeners (the coordinator's log) that job `id` moved to a new state: 'state' (row). */
+  /**
+   * Job `id` moved to a new state: an event in the pool's history (log/events.ts), with
+   * the request that asked for the job, and 'state' (row) to listeners (the coordinator's log).
+   */
   private changed(id: number): void {
     const row = this.engine.meta.getJob(id);
-    if (row) this.emit('state', row);
+    if (!row) return;
+    const progress = `${row.progress.extentsDone}/${row.progress.extentsTotal} extents`;
+    this.engine.pool.events.record({ kind: 'job', subject: `job ${row.id}`, reqId: reqIdOf(row.params),
+      message: `${row.kind} job ${row.id} ${row.state}${row.state === 'queued' || row.state === 'running' ? '' : ` (${progress})`}${row.error ? `: ${row.error}` : ''}`,
+      details: { job: row.id, jobKind: row.kind, state: row.state, ...(row.error ? { error: row.error } : {}), progress: { extentsDone: row.progress.extentsDone, extentsTotal: row.progress.extentsTotal, bytesDone: row.progress.bytesDone } } });
+    this.emit('state', row);
   }
 
   /** The unfinished job of `kind`, if any (queued, running or paused). */
@@ -258,6 +272,7 @@ export class JobRunner extends EventEmitter {
     const meta = this.engine.meta;
     r.ctx = {
       id: row.id,
+      kind: row.kind,
       params: row.params,
       progress,
       checkpoint: (tx?: Txn) => {

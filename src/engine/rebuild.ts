@@ -22,7 +22,7 @@ import type { Extent } from '../meta/records';
 import type { EngineServices } from './context';
 
 type Engine = EngineServices;
-import type { JobContext } from './jobs';
+import { reqIdOf, type JobContext } from './jobs';
 import { repairExtent, usableFragments } from './repair';
 
 export interface RebuildParams {
@@ -72,7 +72,7 @@ export async function rebuildJob(engine: Engine, ctx: JobContext): Promise<void>
     for (const w of work) {
       await ctx.step();
       const outcome = await repairExtent(engine, w.id, {
-        evacuate, prefer: params.prefer, throttle: ctx.throttle,
+        evacuate, prefer: params.prefer, throttle: ctx.throttle, origin: `${ctx.kind} job ${ctx.id}`, reqId: reqIdOf(ctx.params),
         onCommit: (tx) => {
           advance(p, w);
           ctx.checkpoint(tx);

@@ -50,6 +50,10 @@ export interface RepairOptions {
   throttle?: (bytes: number) => Promise<void>;
   /** Runs inside the commit transaction (a job moves its cursor with the work). */
   onCommit?: (tx: Txn) => void;
+  /** Who asked, for the repair's event: "scrub job 4", "rebuild job 7", "check". */
+  origin?: string;
+  /** The admin request behind it (a job's params.reqId): the repair's event carries it. */
+  reqId?: string;
 }
 
 type Slot = { f: FragmentRef; status: SlotStatus; payload?: Buffer; code?: string };
@@ -103,13 +107,13 @@ async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Pr
   const needed = e.scheme === 'mirror' ? 1 : e.k;
   if (good.length < needed) {
     countErrors(engine, uncounted);
-    return { kind: 'unrecoverable', readable: good.length, needed };
+    return recorded(engine, e, opts, { kind: 'unrecoverable', readable: good.length, needed }, slots);
   }
 
   const targets = chooseTargets(engine.placement, disks, e, slots, evacuate, opts.prefer);
   if (typeof targets === 'string') {
     countErrors(engine, uncounted);
-    return { kind: 'stuck', reason: targets };
+    return recorded(engine, e, opts, { kind: 'stuck', reason: targets }, slots);
   }
   await rebuildPayloads(e, slots);
 
@@ -173,7 +177,7 @@ async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Pr
     // The old copies of moved fragments (evacuating, or bad ones rebuilt elsewhere) are unreferenced now; gc would take them too.
     // In a transaction group they go once the group commits: until then the committed placement is the old one.
     await engine.removeFragments([{ extentId: id, fragments: slots.filter((s) => (s.status === 'evacuate' || s.status === 'bad') && !targets.get(s.f.index)!.inPlace).map((s) => s.f) }]);
-    return { kind: 'repaired', rewritten: written.length, bytesWritten, targets: [...targets.values()] };
+    return recorded(engine, e, opts, { kind: 'repaired', rewritten: written.length, bytesWritten, targets: [...targets.values()] }, slots);
   } catch (err) {
     await removeQuietly(engine, id, written.filter((w) => !e.fragments.some((f) => f.index === w.index && f.diskId === w.diskId)));
     throw err;
@@ -218,6 +222,38 @@ async function rebuildPayloads(e: Extent, slots: Slot[]): Promise<void> {
       throw new DfsError('EINTERNAL', `rebuilt fragment ${s.f.index} of extent ${e.id.toString('hex')} does not match its recorded hash; nothing was written (report this as a bug)`);
     }
   }
+}
+
+/**
+ * A repair that wrote fragments, or found the extent beyond repair, is an event
+ * (log/events.ts): which extent of which file, what went where and why, who asked.
+ */
+function recorded<T extends RepairOutcome>(engine: Engine, e: Extent, opts: RepairOptions, outcome: T, slots: readonly Slot[]): T {
+  const hex = e.id.toString('hex');
+  let file: string;
+  try {
+    file = engine.meta.pathOf(e.ino);
+  } catch {
+    file = `<inode ${e.ino}>`;
+  }
+  const damaged = slots.filter((s) => s.status !== 'good').map((s) => ({ index: s.f.index, diskId: s.f.diskId, status: s.status, ...(s.code ? { code: s.code } : {}) }));
+  const by = opts.origin ? ` (${opts.origin})` : '';
+  let message: string;
+  let details: Record<string, unknown>;
+  if (outcome.kind === 'repaired') {
+    message = `extent ${hex} of ${file} repaired${by}: ${outcome.targets.map((t) => `fragment ${t.index} ${t.why}`).join('; ')}`;
+    details = { outcome: 'repaired', extent: hex, path: file, offset: e.offset, fragments: damaged, targets: outcome.targets, bytesWritten: outcome.bytesWritten };
+  } else if (outcome.kind === 'unrecoverable') {
+    message = `extent ${hex} of ${file} unrepairable${by}: ${outcome.readable} good fragments of the ${outcome.needed} needed`;
+    details = { outcome: 'unrecoverable', extent: hex, path: file, offset: e.offset, fragments: damaged, readable: outcome.readable, needed: outcome.needed };
+  } else if (outcome.kind === 'stuck') {
+    message = `extent ${hex} of ${file} not repaired${by}: ${outcome.reason}`;
+    details = { outcome: 'stuck', extent: hex, path: file, offset: e.offset, fragments: damaged, reason: outcome.reason };
+  } else {
+    return outcome;
+  }
+  engine.pool.events.record({ kind: 'repair', subject: `extent ${hex}`, message, details: { ...details, ...(opts.origin ? { by: opts.origin } : {}) }, reqId: opts.reqId });
+  return outcome;
 }
 
 function samePlacement(a: Extent, b: Extent): boolean {

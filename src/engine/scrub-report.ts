@@ -118,6 +118,8 @@ export function scrubCoverage(engine: { meta: MetaStore }, nowMs = Date.now(), p
 /** A scrub job as operators see it: what was checked, what was found, what was fixed. */
 export interface ScrubReport {
   job: number;
+  /** The admin request that started the scrub (null: the background scrub, or a job from before request ids). */
+  reqId: string | null;
   state: JobRow['state'];
   error: string | null;
   background: boolean;
@@ -144,6 +146,7 @@ export function scrubReport(job: JobRow): ScrubReport {
   const params = job.params as ScrubParams;
   return {
     job: job.id,
+    reqId: typeof job.params.reqId === 'string' ? job.params.reqId : null,
     state: job.state,
     error: job.error,
     background: !!params.background,

@@ -29,7 +29,7 @@ import { crashArmed, crashPoint } from './crash-points';
 import type { EngineServices } from './context';
 
 type Engine = Pick<EngineServices, 'pool' | 'meta' | 'metrics' | 'health' | 'placement' | 'foreground' | 'exclusiveOnExtent' | 'holdExtent' | 'releaseExtents' | 'removeFragments' | 'countWriteErrors' | 'txg'>;
-import type { JobContext } from './jobs';
+import { reqIdOf, type JobContext } from './jobs';
 import { repairExtent } from './repair';
 import type { ScrubParams } from './scrub-params';
 import { initProgress, MAX_LISTED, type FragmentFinding, type ScrubProgress } from './scrub-report';
@@ -85,6 +85,7 @@ export async function scrubJob(engine: Engine, ctx: JobContext): Promise<void> {
       ctx.checkpoint(tx);
     });
     if (counted.length) engine.health.afterErrors(counted);
+    recordFindings(engine, ctx, done, dry);
     // "After the cursor's commit": in a transaction group, after the group's.
     if (crashArmed('scrub-extent')) await engine.txg.commit('crash-point');
     crashPoint('scrub-extent');
@@ -257,7 +258,7 @@ async function lanes<T, R>(items: readonly T[], n: number, fn: (t: T) => Promise
 
 /** Repair an extent the check found damaged; marks the findings repair fixed. */
 async function repairFound(engine: Engine, c: Checked, ctx: JobContext): Promise<void> {
-  const outcome = await repairExtent(engine, c.id, { throttle: ctx.throttle });
+  const outcome = await repairExtent(engine, c.id, { throttle: ctx.throttle, origin: `scrub job ${ctx.id}`, reqId: reqIdOf(ctx.params) });
   if (outcome.kind === 'repaired' || outcome.kind === 'healthy') {
     const to = new Map(outcome.kind === 'repaired' ? outcome.targets.map((t) => [t.index, t]) : []);
     for (const f of c.findings) {
@@ -320,6 +321,21 @@ function record(engine: Engine, tx: Txn, p: ScrubProgress, c: Checked, dry: bool
   }
   if (!c.inline && remaining.some((f) => REPAIRABLE.has(f.code))) {
     tx.queueRepair(c.id, `scrub: ${remaining.map((f) => `fragment ${f.index ?? '-'} on disk ${f.diskId ?? '-'}: ${f.code}`).join('; ')}`);
+  }
+}
+
+/** Each finding of a committed batch is a scrub event (log/events.ts), with the request that started the scrub. */
+function recordFindings(engine: Engine, ctx: JobContext, done: readonly Checked[], dry: boolean): void {
+  const reqId = reqIdOf(ctx.params);
+  for (const c of done) {
+    if (!c.present) continue;
+    for (const f of c.findings) {
+      const where = f.index === null ? 'extent' : `fragment ${f.index}${f.diskId === null ? '' : ` on disk ${f.diskId}`}`;
+      const fate = f.repaired ? `repaired${f.repair ? `: ${f.repair}` : ''}` : dry ? 'dry run: left as found' : 'not repaired';
+      engine.pool.events.record({ kind: 'scrub', subject: f.path, reqId,
+        message: `${f.code} in ${where} of extent ${f.extent} (${f.path} at ${f.offset}); ${fate}`,
+        details: { job: ctx.id, ...f, ...(dry ? { dryRun: true } : {}) } });
+    }
   }
 }
 

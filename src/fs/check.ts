@@ -20,6 +20,8 @@ export interface CheckOptions {
   /** Unreferenced fragments younger than this are reported but not removed. */
   minAgeSeconds: number;
   bar: (label: string, total: number) => CheckBar;
+  /** The admin request running the check: its heals and repairs carry it (log/events.ts). */
+  reqId?: string;
 }
 
 export interface CheckReport {
@@ -46,7 +48,7 @@ export async function checkPool(engine: Engine, opts: CheckOptions): Promise<Che
   let ex = scanExtents(engine);
   let rows = scanRows(engine.meta);
   const damaged = [...ns.damaged, ...ex.damaged, ...rows.damaged];
-  if (opts.repair && damaged.length > 0 && await healDamaged(engine, damaged) > 0) {
+  if (opts.repair && damaged.length > 0 && await healDamaged(engine, damaged, opts.reqId) > 0) {
     // What the damaged records hid (link counts behind an entry, an extent's owner) shows now; scanned again, synchronously up to the repair.
     ns = settledFirst(scanNamespace(engine.meta), ns.damaged);
     ex = settledFirst(scanExtents(engine), ex.damaged);
@@ -61,7 +63,7 @@ export async function checkPool(engine: Engine, opts: CheckOptions): Promise<Che
     });
     await engine.removeFragments(dropped);
   }
-  const frags = await checkFragments(engine, { repair: opts.repair, minAgeSeconds: opts.minAgeSeconds, referencedBytes: ex.fragmentBytes, bar: opts.bar });
+  const frags = await checkFragments(engine, { repair: opts.repair, reqId: opts.reqId, minAgeSeconds: opts.minAgeSeconds, referencedBytes: ex.fragmentBytes, bar: opts.bar });
   const copies = await checkMetaCopies(engine.pool, opts.repair);
   const problems = [...ns.problems, ...ex.problems, ...rows.problems, ...frags.problems, ...copies];
   if (opts.repair) {

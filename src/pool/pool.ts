@@ -8,12 +8,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DfsError } from '../errors';
 import { AuditLog, localIdentity } from '../log/audit';
+import { eventSinkOf, type EventSink } from '../log/events';
 import { silentLogger, type Logger } from '../log/logger';
 import type { DiskRow, Tier } from '../meta/records';
 import type { MetaStore, OpenMetaStore, RecordRef } from '../meta/store';
 import type { FragmentStore } from './fragment-store';
 import { openHealed, type HealReport } from './heal';
-import { healRecords, type RecordHeal } from './heal-records';
+import { describeRef, healRecords, type RecordHeal } from './heal-records';
 import { LocalDisk } from './local-disk';
 import { readLabel, writeLabel } from './label';
 import type { Area } from './meta-area';
@@ -46,6 +47,8 @@ export class Pool {
 
   /** The metadata's copies on the disks (meta-copies.ts). */
   readonly copies: MetaCopies;
+  /** POOL/run/events.jsonl: job transitions, repairs, heals, scrub findings (log/events.ts). */
+  readonly events: EventSink;
 
   private constructor(
     readonly dir: string,
@@ -58,6 +61,7 @@ export class Pool {
     areas: readonly Area[] = [],
   ) {
     this.copies = new MetaCopies(dir, superblock, meta, log, areas, (r) => this.recordRefusal(r));
+    this.events = eventSinkOf(dir);
   }
 
   /** Create a new pool in `dir` (which must not exist, or be empty), its metadata store made by `openStore`. */
@@ -128,6 +132,7 @@ export class Pool {
     const disk = disks.find((d) => d.path === h.checkpointDisk) ?? disks[0];
     const what = `metadata rebuilt from the disks: ${h.reason}; now generation ${h.generation} (${h.checkpointDisk ? `checkpoint of ${h.checkpointDisk}, ` : ''}${h.replayed} generations replayed)`;
     if (disk) this.meta.transact((tx) => tx.setDiskState(disk.id, disk.state, 'pool', what));
+    this.events.record({ kind: 'heal', subject: 'meta.db', message: what, details: { ...h } });
     const audit = new AuditLog(path.join(this.dir, 'run', 'audit.log'));
     if (fs.existsSync(audit.file)) {
       audit.record({ via: 'local', who: localIdentity(), op: 'heal-metadata', args: { ...h }, result: 'ok', ms: 0 });
@@ -154,9 +159,18 @@ export class Pool {
    * Put back records of meta.db that fail their checksum from the disks' copies of its
    * generation (heal-records.ts), once no copy is being written (in a coordinator).
    */
-  async healRecords(refs: readonly RecordRef[]): Promise<RecordHeal> {
+  async healRecords(refs: readonly RecordRef[], reqId?: string): Promise<RecordHeal> {
     const heal = await this.copies.quiet(() => healRecords(this.dir, this.superblock.uuid, this.meta, this.openStore, this.disks().map((d) => d.path), refs));
     if (heal.ok && heal.outcomes.some((o) => o.state === 'restored')) this.copies.healed();
+    // Each record put back, or found beyond the copies, is a heal event (one that was sound by then is not).
+    if (!heal.ok) return heal;
+    for (const o of heal.outcomes) {
+      if (o.state === 'sound') continue;
+      const what = describeRef(o.ref);
+      this.events.record({ kind: 'heal', subject: what,
+        message: o.state === 'restored' ? `restored ${what} from ${heal.source}` : `could not restore ${what}: ${o.why}`,
+        details: { state: o.state, ...(o.state === 'restored' ? { source: heal.source } : { why: o.why }) }, reqId });
+    }
     return heal;
   }
 

@@ -3,7 +3,7 @@
  * server (daemon/admin-server.ts):
  *
  *   frame    = length (uint32, big-endian) ‖ body (`length` bytes, msgpack)
- *   request  = { id: number, op: string, args: object, caller?: { user, uid, gid, pid } }
+ *   request  = { id: number, op: string, args: object, caller?: { user, uid, gid, pid }, reqId?: string }
  *   reply    = { id, ok: true, data } | { id, ok: false, error: { code, message, path?, ...details } }
  *
  * Replies carry the request's id, so one connection can have many requests in flight
@@ -32,7 +32,13 @@ export interface Request {
   args: Record<string, unknown>;
   /** Who the client says it is (for the audit log); absent when it did not say, or said it badly. */
   caller?: Identity;
+  /** The request id the client chose (`--request-id`); the server makes one up when absent. */
+  reqId?: string;
 }
+
+/** What a request id may be: it goes into log lines, job params and CSV cells, so a plain token. */
+export const REQ_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+export const REQ_ID_RULE = '1 to 64 letters, digits, ".", "_", ":" or "-", starting with a letter or digit (e.g. nightly-scrub-42)';
 
 export type Reply =
   | { id: number | null; ok: true; data: unknown }
@@ -121,7 +127,11 @@ export function asRequest(value: unknown): Request {
   if (typeof args !== 'object' || args === null || Array.isArray(args)) {
     throw new DfsError('EPROTO', `admin request ${v.op}: args must be a map`);
   }
-  return { id: v.id, op: v.op, args: args as Record<string, unknown>, ...(isIdentity(v.caller) ? { caller: v.caller } : {}) };
+  if (v.reqId !== undefined && (typeof v.reqId !== 'string' || !REQ_ID_PATTERN.test(v.reqId))) {
+    throw new DfsError('EPROTO', `admin request ${v.op}: request id ${JSON.stringify(v.reqId)} is not ${REQ_ID_RULE}`);
+  }
+  return { id: v.id, op: v.op, args: args as Record<string, unknown>, ...(isIdentity(v.caller) ? { caller: v.caller } : {}),
+    ...(typeof v.reqId === 'string' ? { reqId: v.reqId } : {}) };
 }
 
 function isIdentity(v: unknown): v is Identity {

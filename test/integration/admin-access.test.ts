@@ -89,6 +89,9 @@ test('admin socket: members of admin.monitorGroup run read-only commands only; t
         assert.equal(r.ok, true, `status as gid ${gid} groups [${groups}]: ${JSON.stringify(r)}`);
         assert.equal(r.data.pool, pool);
         assert.equal((requestAsNobody(sock, jobs, gid, groups) as { ok: boolean }).ok, true, 'jobs (looking) is read-only');
+        const history = requestAsNobody(sock, { id: 5, op: 'events', args: { kinds: ['disk'] } }, gid, groups) as { ok: boolean; data: { events: { kind: string }[] } };
+        assert.equal(history.ok, true, `events (reading the history) is read-only: ${JSON.stringify(history)}`);
+        assert.deepEqual(history.data.events.map((e) => e.kind), ['disk', 'disk', 'disk', 'disk', 'disk', 'disk'], 'the six disks\' additions');
         const w = requestAsNobody(sock, mkdir, gid, groups) as { ok: boolean; error: { code: string; message: string } };
         assert.deepEqual([w.ok, w.error.code], [false, 'EACCES']);
         assert.match(w.error.message, /^mkdir: uid 65534 \(PID \d+\) is in the monitoring group 4242 \(admin\.monitorGroup\), which may run read-only commands only: .*status.*; run mkdir as root or uid 0$/);

@@ -26,6 +26,6 @@ export interface CheckData extends CheckReport {
 export const check: AdminOp<CheckArgs, CheckData> = async (engine, args, ctx) => {
   const repair = bool('check', args, 'repair');
   const minAgeSeconds = args.minAgeSeconds === undefined || args.minAgeSeconds === null ? gcMinAgeSeconds(engine.meta) : num('check', args, 'minAgeSeconds');
-  const report = await checkPool(engine, { repair, minAgeSeconds, bar: (label, total) => progressOf(ctx, label, total) });
+  const report = await checkPool(engine, { repair, minAgeSeconds, ...(ctx.reqId === undefined ? {} : { reqId: ctx.reqId }), bar: (label, total) => progressOf(ctx, label, total) });
   return { pool: engine.pool.dir, repair, ...report, clean: report.remaining === 0 };
 };

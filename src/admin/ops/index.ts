@@ -19,6 +19,7 @@ import { diagnose } from './diagnose';
 import { diskEvents } from './disk-events';
 import { disks } from './disks';
 import { drain } from './drain';
+import { events } from './events';
 import { gc } from './gc';
 import { get } from './get';
 import { health } from './health';
@@ -59,6 +60,7 @@ export const adminOps = {
   get,
   benchmark,
   'disk-events': diskEvents,
+  events,
   'set-disk-health': setDiskHealth,
   'probe-disks': probeDisksOp,
   'replace-disk': replaceDisk,
@@ -94,6 +96,7 @@ export type { HealthData } from './health';
 export type { DiagnoseData, Finding } from './diagnose';
 export type { MetricsArgs, MetricsData } from './metrics';
 export type { DisksData } from './disks';
+export type { EventOut, EventsArgs, EventsData } from './events';
 export type { AddDiskArgs, AddDiskData } from './add-disk';
 export type { LsArgs, LsData } from './ls';
 export type { MkdirArgs, MkdirData } from './mkdir';

@@ -8,6 +8,7 @@ export { register as import } from './import';
 export { register as addDisk } from './add-disk';
 export { register as disks } from './disks';
 export { register as diskEvents } from './disk-events';
+export { register as events } from './events';
 export { register as probeDisks } from './probe-disks';
 export { register as setDiskHealth } from './set-disk-health';
 export { register as drain } from './drain';

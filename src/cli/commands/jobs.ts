@@ -25,6 +25,8 @@ export function jobLine(j: JobView): string {
     if (j.timeToSafetySeconds !== null && j.timeToSafetySeconds > 0) parts.push(`safe in ${seconds(j.timeToSafetySeconds)}`);
   }
   if (j.error) parts.push(`error: ${j.error}`);
+  // The request that started it: `dynamicfs events POOL --request ID` shows what it did.
+  if (typeof j.params.reqId === 'string') parts.push(`request ${j.params.reqId}`);
   return parts.join(', ');
 }
 

@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { invoke } from '../../admin/client';
 import type { ReplaceDiskData } from '../../admin/ops';
 import { localContext, jsonOf, type CliContext } from '../verb';
+import { requestIdOf, withRequestId } from '../request-id';
 import { diskSpec } from '../disk-spec';
 import { renderJobOutcome } from './job-output';
 
@@ -12,7 +13,7 @@ function render(d: ReplaceDiskData): string {
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  program.command('replace-disk')
+  withRequestId(program.command('replace-disk'))
     .summary('replace a disk with a new one, rebuilding onto it')
     .description('Add NEW (an empty directory, as for add-disk) and move everything OLD holds onto it: fragments '
       + 'OLD can still serve are copied, the others are rebuilt from the rest of their extent. When nothing is '
@@ -22,8 +23,8 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<new>', 'directory of the new disk')
     .option('--tier <tier>', 'tier of the new disk (default: that of OLD)')
     .option('--wait', 'with a coordinator running: wait for the job to end')
-    .action(async (pool: string, old: string, dir: string, o: { tier?: string; wait?: boolean }, cmd: Command) => {
+    .action(async (pool: string, old: string, dir: string, o: { tier?: string; wait?: boolean; requestId?: string }, cmd: Command) => {
       ctx.emit(await invoke(pool, 'replace-disk', { old: diskSpec(old), dir: path.resolve(dir), tier: o.tier, wait: !!o.wait },
-        { local: localContext(jsonOf(cmd)) }), render);
+        { local: localContext(jsonOf(cmd)), ...requestIdOf(o) }), render);
     });
 }

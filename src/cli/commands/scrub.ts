@@ -14,6 +14,7 @@ import type { ScrubCoverage, ScrubReport } from '../../engine/scrub-report';
 import { DfsError } from '../../errors';
 import { humanBytes, keyValues, parseBytes, table } from '../format';
 import { jsonOf, localContext, type CliContext } from '../verb';
+import { requestIdOf, withRequestId } from '../request-id';
 
 export const INTENSITY_HELP = `low (${INTENSITY_RATES.low / 1048576} MiB/s), medium (${INTENSITY_RATES.medium / 1048576} MiB/s), `
   + 'high (no limit), or a rate in bytes per second such as 8M';
@@ -64,7 +65,7 @@ export function scrubStatusLine(s: ScrubSection): string {
 export function renderReport(r: ScrubReport): string {
   const x = r.extents;
   const lines = [
-    `scrub job ${r.job} ${r.state}${r.dryRun ? ' (dry run)' : ''}: ${x.checked} extents checked (${x.inline} inline), `
+    `scrub job ${r.job} ${r.state}${r.dryRun ? ' (dry run)' : ''}${r.reqId ? ` (request ${r.reqId})` : ''}: ${x.checked} extents checked (${x.inline} inline), `
       + `${r.fragments.checked} fragments, ${humanBytes(r.bytesRead)} read`,
     x.damaged === 0 ? 'no damage found'
       : `damage: ${r.fragments.bad} fragments in ${x.damaged} extents; ${x.repaired} extents repaired, ${x.unrepaired} still damaged`,
@@ -91,7 +92,7 @@ function render(d: ScrubData): string {
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  program.command('scrub')
+  withRequestId(program.command('scrub'))
     .summary('verify every fragment (checksums and placement); report or repair damage')
     .description('Read every fragment of every extent of POOL and verify it against its BLAKE3 checksum, and check '
       + 'placement (K+M fragments on distinct, registered disks, none on a failed or missing disk); report what is '
@@ -108,10 +109,10 @@ export function register(program: Command, ctx: CliContext): void {
       + '\nExit status: 0 when the pool is clean (nothing found, or everything found was repaired);\n'
       + '1 with error code EFINDINGS when damage remains (the report is printed; with --json it is in the error object);\n'
       + '1 with another code when the scrub itself could not run.')
-    .action(async (pool: string, o: { repair?: boolean; dryRun?: boolean; intensity?: string }, cmd: Command) => {
+    .action(async (pool: string, o: { repair?: boolean; dryRun?: boolean; intensity?: string; requestId?: string }, cmd: Command) => {
       const json = jsonOf(cmd);
       const intensity = o.intensity === undefined ? undefined : parseIntensity(o.intensity, '--intensity');
-      const data = await invoke(pool, 'scrub', { repair: !!o.repair, dryRun: !!o.dryRun, intensity }, { local: localContext(json) });
+      const data = await invoke(pool, 'scrub', { repair: !!o.repair, dryRun: !!o.dryRun, intensity }, { local: localContext(json), ...requestIdOf(o) });
       if (!data.clean) {
         // The report is the point even though the exit status is not 0: print it, then the error.
         if (!json) process.stdout.write(`${render(data)}\n`);

@@ -39,6 +39,11 @@ test('requests and replies are checked; errors round-trip with code, path and de
   for (const bad of [null, [1], { op: 'ls' }, { id: 1.5, op: 'ls' }, { id: 1, op: 2 }, { id: 1, op: 'ls', args: [1] }]) {
     assert.throws(() => asRequest(bad), (e: DfsError) => e.code === 'EPROTO');
   }
+  // A request id the client chose is kept when it is a plain token; anything else is EPROTO naming the rule.
+  assert.deepEqual(asRequest({ id: 5, op: 'scrub', args: {}, reqId: 'nightly-scrub.42' }), { id: 5, op: 'scrub', args: {}, reqId: 'nightly-scrub.42' });
+  for (const reqId of ['', 'has space', '-leading', 'x'.repeat(65), 'line\nbreak', 7]) {
+    assert.throws(() => asRequest({ id: 5, op: 'scrub', args: {}, reqId }), (e: DfsError) => e.code === 'EPROTO' && /request id .* is not 1 to 64 letters/.test(e.message), String(reqId));
+  }
   assert.equal(requestId({ id: 7, op: 3 }), 7);
   assert.equal(requestId('x'), null);
   const err = new DfsError('EPOOLBUSY', 'pool is busy', '/p', { pid: 42 });
