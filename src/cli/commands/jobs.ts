@@ -24,6 +24,7 @@ export function jobLine(j: JobView): string {
     parts.push(`ETA ${seconds(j.etaSeconds)}`);
     if (j.timeToSafetySeconds !== null && j.timeToSafetySeconds > 0) parts.push(`safe in ${seconds(j.timeToSafetySeconds)}`);
   }
+  if (j.kind === 'upgrade') parts.push(`upgrade ${String(j.progress.upgrade ?? 'not-started')}`);
   if (j.error) parts.push(`error: ${j.error}`);
   return parts.join(', ');
 }
@@ -32,7 +33,8 @@ function render(d: JobsData): string {
   if (d.jobs.length === 0) return `no jobs in pool ${d.pool}`;
   const rows = d.jobs.map((j) => {
     const p = j.progress as { extentsDone?: number; extentsTotal?: number; bytesDone?: number; bytesTotal?: number };
-    return [j.id, j.kind, j.state, `${p.extentsDone ?? 0}/${p.extentsTotal ?? 0}`, `${humanBytes(p.bytesDone ?? 0)}/${humanBytes(p.bytesTotal ?? 0)}`,
+    const state = j.kind === 'upgrade' ? `${j.state} (upgrade ${String(j.progress.upgrade ?? 'not-started')})` : j.state;
+    return [j.id, j.kind, state, `${p.extentsDone ?? 0}/${p.extentsTotal ?? 0}`, `${humanBytes(p.bytesDone ?? 0)}/${humanBytes(p.bytesTotal ?? 0)}`,
       j.rateBytesPerSec === null ? '-' : `${humanBytes(j.rateBytesPerSec)}/s`, j.state === 'running' ? seconds(j.etaSeconds) : '-',
       new Date(j.createdMs).toISOString().replace('T', ' ').slice(0, 19), j.error ?? ''];
   });
