@@ -5,8 +5,10 @@
  * coordinator, resumed after a SIGKILL by the CLI or by a coordinator) leaves format 2
  * with the features recorded, metadata copies on every disk and packs in use, every file
  * byte-identical and `check` clean; a failure before the final commit rolls back to the
- * pool as it was. A pool of a newer format, or with an active feature unknown here, is
- * refused with EFORMAT; an unknown feature only enabled is not.
+ * pool as it was. A format-1 pool whose disks hold copies already (pre-flag code that had
+ * them) keeps every feature, and its upgrade rewrites (or, rolled back, restores) the heads.
+ * A pool of a newer format, or with an active feature unknown here, is refused with
+ * EFORMAT (by `import` too); an unknown feature only enabled is not.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -14,7 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { sealJson } from '../../src/pool/durable-file';
-import { BIN, fails, ok, type Json } from '../helpers/cli';
+import { BIN, fails, makePool, ok, type Json } from '../helpers/cli';
 import { writeCommitted } from '../helpers/files';
 import { FIXTURE_FORMATS, fixtureDisks, patterned, readsBack, withFixture } from '../helpers/fixtures';
 import { startCoordinator, stopCoordinator, waitFor } from '../helpers/mount';
@@ -285,5 +287,67 @@ test('a fresh pool is format 2 with every feature; a newer format or an unknown 
     fs.mkdirSync(path.join(dir, 'd1'));
     ok('add-disk', pool, path.join(dir, 'd1'));
     assert.equal((JSON.parse(fs.readFileSync(path.join(pool, 'pool.json'), 'utf8')) as Json).features['zstd-fragments'], 'enabled');
+  });
+});
+
+/** Rewrite a disk's sealed metadata head with `edit` applied to its superblock. */
+function editHeadSuperblock(disk: string, edit: (sb: Json) => void): void {
+  const file = path.join(disk, 'meta', 'head');
+  const { checksum: _, ...body } = JSON.parse(fs.readFileSync(file, 'utf8')) as Json;
+  edit(body.superblock);
+  fs.writeFileSync(file, sealJson(body));
+}
+
+function headSuperblock(disk: string): Json {
+  return (JSON.parse(fs.readFileSync(path.join(disk, 'meta', 'head'), 'utf8')) as Json).superblock;
+}
+
+test('a format-1 pool whose disks already hold copies (recent pre-flag code) keeps every feature; its upgrade rewrites the heads, and rolls them back', async () => {
+  await withTmpDir((dir) => {
+    const { pool, disks } = makePool(dir, 2, '--redundancy', 'mirror:2');
+    const data = patterned(30000, (i) => (i * 3) % 250);
+    fs.writeFileSync(path.join(dir, 'f'), data);
+    ok('put', pool, path.join(dir, 'f'), '/f');
+    // Made as pre-flag code made it: pool.json and every head at format 1, no features.
+    editSuperblock(pool, (b) => { b.format = 1; delete b.features; });
+    for (const d of disks) editHeadSuperblock(d, (sb) => { sb.format = 1; delete sb.features; });
+
+    let s = ok('status', pool);
+    assert.equal(s.format.version, 1);
+    assert.equal(s.format.upgradable, true);
+    assert.deepEqual(featureStates(s), { 'metadata-copies': 'active', 'packed-extents': 'enabled', 'intent-log': 'enabled' });
+    assert.equal(s.metaCopies.current, 2, 'its copies are kept up to date as before');
+    const dry = ok('upgrade', pool, '--dry-run');
+    assert.deepEqual(dry.plan.enable, []);
+    assert.deepEqual(dry.plan.work, ['rewrite the metadata copy on each of the 2 disks with a head recording format 2',
+      'record format 2 and the features (metadata-copies active, packed-extents enabled, intent-log enabled) in pool.json: the final commit']);
+
+    // Rolled back: the copies stay (the pool kept them before), their heads back at format 1.
+    const sbBefore = fs.readFileSync(path.join(pool, 'pool.json'));
+    const r = runWith({ DYNAMICFS_FAIL_AT: 'upgrade-before-commit' }, 'upgrade', pool);
+    assert.equal(r.json?.error?.upgrade?.state, 'rolled-back', r.out);
+    assert.ok(fs.readFileSync(path.join(pool, 'pool.json')).equals(sbBefore));
+    assert.deepEqual(disks.map((d) => [headSuperblock(d).format, headSuperblock(d).features]), [[1, undefined], [1, undefined]]);
+    s = ok('status', pool);
+    assert.equal(s.format.version, 1);
+    assert.equal(s.metaCopies.current, 2);
+
+    const up = ok('upgrade', pool);
+    assert.equal(up.state, 'completed');
+    const features = { 'metadata-copies': 'active', 'packed-extents': 'enabled', 'intent-log': 'enabled' };
+    assert.deepEqual(disks.map((d) => [headSuperblock(d).format, headSuperblock(d).features]), [[2, features], [2, features]]);
+    s = ok('status', pool);
+    assert.equal(s.format.version, 2);
+    assert.deepEqual(featureStates(s), features);
+    ok('get', pool, '/f', path.join(dir, 'out'));
+    assert.ok(fs.readFileSync(path.join(dir, 'out')).equals(data));
+    assertCheckClean(pool);
+
+    // import reads the format from a head too: a newer one is refused, and nothing is created.
+    editHeadSuperblock(disks[0]!, (sb) => { sb.format = 3; });
+    editHeadSuperblock(disks[1]!, (sb) => { sb.format = 3; });
+    const err = fails('EFORMAT', ['import', path.join(dir, 'imported'), ...disks]);
+    assert.match(err.message, /the pool has format 3, newer than this DynamicFS knows/);
+    assert.equal(fs.existsSync(path.join(dir, 'imported')), false);
   });
 });
