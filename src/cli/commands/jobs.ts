@@ -44,8 +44,8 @@ function render(d: JobsData): string {
 export function register(program: Command, ctx: CliContext): void {
   program.command('jobs')
     .summary('list long-running jobs (rebuild, drain, scrub)')
-    .description('List the jobs of POOL — rebuilds, drains, scrubs — with their state (queued, running, paused, done, '
-      + 'failed, cancelled), progress in extents and bytes, rate over the last 30 seconds and ETA. Jobs survive '
+    .description('List the jobs of POOL — rebuilds, drains, scrubs, compactions, upgrades — with their state (queued, running, paused, done, '
+      + 'failed, cancelled; an upgrade also shows its own: not-started, in-progress, completed, rolled-back, failed), progress in extents and bytes, rate over the last 30 seconds and ETA. Jobs survive '
       + 'restarts: a coordinator resumes the unfinished ones. --pause, --resume and --cancel act on one job first.')
     .argument('<pool>', 'pool directory')
     .option('--pause <id>', 'pause job ID (it resumes where it stopped)')
