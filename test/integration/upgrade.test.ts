@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { sealJson } from '../../src/pool/durable-file';
 import { BIN, fails, makePool, ok, type Json } from '../helpers/cli';
-import { writeCommitted } from '../helpers/files';
+import { writeCommitted, writeSynced } from '../helpers/files';
 import { FIXTURE_FORMATS, fixtureDisks, patterned, readsBack, withFixture } from '../helpers/fixtures';
 import { startCoordinator, stopCoordinator, waitFor } from '../helpers/mount';
 import { withTmpDir } from '../helpers/tmp';
@@ -38,6 +38,10 @@ function runWith(env: Record<string, string>, ...args: string[]): { status: numb
 
 function featureStates(status: Json): Record<string, string> {
   return Object.fromEntries((status.format.features as { name: string; state: string }[]).map((f) => [f.name, f.state]));
+}
+
+function hasIntentLogFile(disk: string): boolean {
+  return fs.existsSync(path.join(disk, 'intent.log'));
 }
 
 function hasArea(disk: string): boolean {
@@ -219,18 +223,24 @@ test('format4 pool through a mount: no packs before the upgrade; SIGKILLed upgra
   });
 });
 
-test('format2 pool: upgrade through a running coordinator (online), packs used at once', async () => {
+test('format2 pool: upgrade through a running coordinator (online), packs and the intent log used at once', async () => {
   await withFixture('format2', async (pool, root) => {
     const mnt = path.join(root, 'mnt');
     const c = await startCoordinator(pool, mnt);
     try {
       assert.equal(smallFileScheme(pool, mnt, 'a.bin', patterned(20000, (i) => i % 7)), 'rs');
+      // No intent log on a format-1 pool: an fsync commits the group.
+      writeSynced(path.join(mnt, 'c.bin'), patterned(5000, (i) => i % 5));
+      assert.deepEqual(fixtureDisks(root).map(hasIntentLogFile), Array(6).fill(false));
       const up = ok('upgrade', pool);
       assert.equal(up.state, 'completed');
       assert.equal(up.job.state, 'done');
       assertUpgraded(pool, root);
       assert.equal(smallFileScheme(pool, mnt, 'b.bin', patterned(20000, (i) => i % 9)), 'packed');
-      assert.equal(featureStates(ok('status', pool))['packed-extents'], 'active');
+      // Upgraded, an fsync of a new file goes to the intent log of m+1 = 3 disks.
+      writeSynced(path.join(mnt, 'd.bin'), patterned(5000, (i) => i % 3));
+      assert.equal(fixtureDisks(root).filter(hasIntentLogFile).length, 3);
+      assert.deepEqual(featureStates(ok('status', pool)), { 'metadata-copies': 'active', 'packed-extents': 'active', 'intent-log': 'active' });
     } finally {
       await stopCoordinator(mnt, c.child);
     }
