@@ -11,7 +11,9 @@ let hits = 0;
 export type CrashPoint = 'after-fragment-write' | 'before-commit' | 'after-commit' | 'during-delete'
   | 'repair-before-commit' | 'repair-after-commit' | 'scrub-extent'
   /** A group's COMMIT is in meta.db, no disk has its record yet; then: the disks have it, its deletes have not run. */
-  | 'group-meta-committed' | 'group-meta-on-disks';
+  | 'group-meta-committed' | 'group-meta-on-disks'
+  /** An upgrade's copies are on every disk, pool.json not yet rewritten; then: pool.json rewritten, the job not yet marked completed. */
+  | 'upgrade-before-commit' | 'upgrade-after-commit';
 
 /**
  * Whether reaching `name` now will kill the process. A point that stands for "after a

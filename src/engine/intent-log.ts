@@ -161,6 +161,8 @@ export class IntentLog {
     const records: LogRecord[] = entries.map((e, i) => ({ ...e, name: !!e.name, generation, seq: this.seq + i,
       part: e.name ? 0 : i - names, end: !!e.name || i === entries.length - 1, carry: false }));
     this.seq += records.length;
+    // pool.json says the pool depends on its intent logs before the first record is written.
+    this.pool.activateFeature('intent-log');
     await this.write(records);
     this.metrics.intentLogWrites.inc();
   }

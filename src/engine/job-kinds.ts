@@ -3,10 +3,12 @@ import type { JobFn } from './jobs';
 import { compactJob } from './compact';
 import { rebuildJob } from './rebuild';
 import { scrubJob } from './scrub';
+import { upgradeJob } from './upgrade';
 
 export const JOB_KINDS: Record<string, JobFn> = {
   rebuild: rebuildJob,
   drain: rebuildJob,
   scrub: scrubJob,
   compact: compactJob,
+  upgrade: upgradeJob,
 };

@@ -5,8 +5,8 @@
  * job's own code persists a cursor in its progress so the resumed run picks up where
  * the last one stopped rather than starting over.
  *
- * The runner runs at most one job per lane at a time (rebuild and drain share the
- * `repair` lane: both move fragments; scrub has its own). In the foreground (a CLI
+ * The runner runs at most one job per lane at a time (rebuild, drain and compact share the
+ * `repair` lane: they move fragments; scrub and upgrade have their own). In the foreground (a CLI
  * run without a coordinator) `runToEnd` drives one job to completion; in the
  * coordinator `start()` picks up queued jobs in the background.
  *
@@ -62,8 +62,9 @@ export class JobInterrupted extends Error {}
 const WINDOW_MS = 30_000;
 const CHECKPOINT_EVERY_MS = 1000;
 
+/** An upgrade has a lane of its own: its caller waits for it, and it must not queue behind a long rebuild. */
 function laneOf(kind: string): string {
-  return kind === 'scrub' ? 'scrub' : 'repair';
+  return kind === 'scrub' || kind === 'upgrade' ? kind : 'repair';
 }
 
 /** The admin request a job was started for (submit keeps it in params.reqId). */

@@ -137,6 +137,8 @@ export class Packer {
     const copy = allocEncodeBuffer(PACK_TARGET_BYTES, p.policy.k, p.policy.m, p.policy.scheme === 'mirror');
     copy.set(p.buf.subarray(0, p.len));
     const e: Extent = await writeExtent(this.engine, PACK_INO, 0, copy, p.len, p.policy, p.id);
+    // pool.json says the pool depends on packs before the group that records the first one commits.
+    this.engine.pool.activateFeature('packed-extents');
     this.engine.meta.transact((tx) => {
       if (this.engine.meta.packRefs(p.id).length > 0) tx.putExtent({ ...e, offset: tx.allocPackSeq() });
     });

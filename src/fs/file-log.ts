@@ -122,7 +122,7 @@ export class FileLog {
    * fsync makes them durable too).
    */
   groupLogged(): Promise<boolean> {
-    if (!this.engine.txg.enabled) return Promise.resolve(false);
+    if (!this.usable) return Promise.resolve(false);
     return this.engine.intentLog.exclusive(async () => {
       if (!this.names.carriable || this.engine.meta.transactions() !== this.txnBase + this.txnLogged) return false;
       if (this.names.pending === 0) return true;
@@ -142,6 +142,11 @@ export class FileLog {
     return this.carried.includes(f);
   }
 
+  /** The log takes fsyncs: in a transaction group, on a pool that enabled the intent log (a format-1 pool commits the group until `upgrade`). */
+  private get usable(): boolean {
+    return this.engine.txg.enabled && this.engine.pool.usesFeature('intent-log');
+  }
+
   /** Whether f has records in the log (a group commit carries them, or has taken it whole already). */
   logs(f: OpenFile): boolean {
     return this.logged.has(f);
@@ -157,7 +162,7 @@ export class FileLog {
 
   /** Make f's writes durable through the log; false when it does not qualify (commit the group instead). */
   fsync(f: OpenFile): Promise<boolean> {
-    if (!this.engine.txg.enabled) return Promise.resolve(false);
+    if (!this.usable) return Promise.resolve(false);
     return this.engine.intentLog.exclusive(async () => {
       const created = this.created.get(f.ino);
       const was = this.committed.get(f.ino) ?? created;

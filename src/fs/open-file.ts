@@ -235,8 +235,9 @@ export class OpenFile {
   }
 
   private async commitNow(): Promise<void> {
-    // In a transaction group, small extents are packed (below) instead of getting fragments of their own.
-    const packing = this.engine.txg.enabled;
+    // In a transaction group, small extents are packed (below) instead of getting fragments of their own,
+    // unless the pool has not enabled packs (a format-1 pool until `upgrade`).
+    const packing = this.engine.txg.enabled && this.engine.pool.usesFeature('packed-extents');
     for (const i of [...this.dirty.keys()]) if (!(packing && this.packable(i))) this.startWrite(i);
     await this.settle();
     this.throwIfFailed();

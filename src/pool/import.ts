@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DfsError } from '../errors';
 import type { OpenMetaStore } from '../meta/store';
+import { checkFormat } from './features';
 import { openHealed } from './heal';
 import { readLabel } from './label';
 import { readArea, type Area } from './meta-area';
@@ -63,7 +64,10 @@ function rebuild(dir: string, diskDirs: string[], openStore: OpenMetaStore): Imp
     throw new DfsError('EDISKINUSE', `the disks belong to different pools: ${[...pools].map(([u, ds]) => `${u} (${ds.join(', ')})`).join('; ')}; `
       + 'import one pool at a time, naming only its disks');
   }
-  const head = areas.reduce((a, b) => (b.newest > a.newest ? b : a)).head;
+  const newest = areas.reduce((a, b) => (b.newest > a.newest ? b : a));
+  const head = newest.head;
+  // A pool of a newer format, or with an active feature this code does not know, is refused before anything is written.
+  const features = checkFormat(head.superblock.format, head.superblock.features, `${newest.root}/meta/head`);
   fs.mkdirSync(path.join(abs, 'run'), { recursive: true });
   const lock = PoolLock.acquire(abs);
   let done = false;
@@ -79,7 +83,7 @@ function rebuild(dir: string, diskDirs: string[], openStore: OpenMetaStore): Imp
           + `its ${head.superblock.policy} parity (${m}) can do without: ${missing.map((d) => `disk ${d.id} (${d.path})`).join(', ')}; `
           + 'attach them at those paths and import again', abs, { missing: missing.map((d) => d.path) });
       }
-      const sb: Superblock = { ...head.superblock, diskPaths: registered.map((d) => d.path) };
+      const sb: Superblock = { ...head.superblock, features, diskPaths: registered.map((d) => d.path) };
       // Written last, as by init: until then the directory is no pool.
       writeSuperblock(abs, sb);
       done = true;

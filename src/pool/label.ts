@@ -4,6 +4,9 @@ import * as path from 'node:path';
 import { fromOsCode } from '../errors';
 import { openJson, sealJson, writeFileDurable } from './durable-file';
 
+/** The label's own layout version (unchanged by the pool format: features.ts). */
+export const LABEL_FORMAT = 1;
+
 export interface DiskLabel {
   format: number;
   poolUuid: string;

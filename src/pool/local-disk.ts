@@ -14,6 +14,11 @@ import { readLabel, type DiskLabel } from './label';
 const FRAG_NAME = /^([0-9a-f]{32})\.(\d+)$/;
 /** The intent log: records of fsyncs since the last committed group (docs/FORMAT.md). */
 const LOG_NAME = 'intent.log';
+
+/** Whether the disk at `root` has an intent log file (a format-1 pool's sign that its code used one). */
+export function hasIntentLog(root: string): boolean {
+  return fs.existsSync(path.join(root, LOG_NAME));
+}
 /**
  * Zeros an intent log grows by ahead of its records: an append within them changes no
  * file size, so its fdatasync flushes the data alone, not the filesystem's journal too.

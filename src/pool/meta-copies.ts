@@ -24,7 +24,14 @@ import { copyStatus, present, type Copy, type CopyStatus } from './meta-copy';
 import { chainAt } from './meta-chain';
 import { encodeRecord, NO_CHAIN, RECORD_HASH } from './meta-format';
 import { parsePolicy } from './policy';
+import type { HeadSuperblock } from './meta-format';
 import type { Superblock } from './superblock';
+
+/** The metadata-copies feature as the pool holds it (features.ts): whether copies are kept, and marking it active. */
+export interface CopiesFeature {
+  uses(): boolean;
+  activate(): void;
+}
 
 /** A log this long starts a new checkpoint (replay time on open stays bounded). */
 export const LOG_MAX_BYTES = 64 * 1024 * 1024;
@@ -48,16 +55,55 @@ export class MetaCopies {
   private closed = false;
   /** Checkpoints whose copy held damaged rows are not sealed (checkpoint-refusal.ts). */
   private readonly refusals: CheckpointRefusals;
+  /** Copies are kept: the feature is on, or an upgrade is turning it on (start()). Off, the pool is as before the feature: meta.db alone. */
+  private on: boolean;
+  /** While an upgrade runs: the superblock its heads carry (the pool's as it will be once the upgrade commits). */
+  private headSb: HeadSuperblock | undefined;
 
   /** `known`: the disks' areas as opening the pool just read them (each is read once per open); `refused`: records a refused checkpoint. */
   constructor(private readonly poolDir: string, private readonly sb: Superblock, private readonly meta: MetaStore,
-    private readonly log: Logger, known: readonly Area[] = [], refused: (r: Refusal) => void = () => {}) {
+    private readonly log: Logger, known: readonly Area[] = [], refused: (r: Refusal) => void = () => {},
+    private readonly feature: CopiesFeature = { uses: () => true, activate: () => {} }) {
     this.refusals = new CheckpointRefusals(poolDir, log, refused);
+    this.on = feature.uses();
+    // Off, areas on the disks (an upgrade's, interrupted before its commit) are not this pool's copies: no chain from them.
+    this.chain = chainAt(this.on ? known : [], meta.generation());
     const areas = new Map(known.map((a) => [a.root, a]));
-    this.chain = chainAt(known, meta.generation());
-    for (const row of meta.listDisks()) this.copies.set(row.id, this.load(row, areas.get(row.path)));
+    if (this.on) for (const row of meta.listDisks()) this.copies.set(row.id, this.load(row, areas.get(row.path)));
     meta.onGeneration = (g, payload) => this.generation(g, payload);
     this.checkpoint(this.stalePresent());
+  }
+
+  /** Whether copies are kept (status shows none when not). */
+  get keeping(): boolean {
+    return this.on;
+  }
+
+  /**
+   * Start keeping copies (an upgrade enabling the feature): every registered disk gets a
+   * fresh checkpoint now, its head carrying `headSb`; what each got, as renew() says.
+   */
+  async start(headSb: HeadSuperblock): Promise<Map<number, { generation: number | null; error: string | null }>> {
+    this.on = true;
+    this.headSb = headSb;
+    for (const row of this.meta.listDisks()) if (!this.copies.has(row.id)) this.copies.set(row.id, this.load(row, undefined));
+    return this.renew([...this.copies.keys()]);
+  }
+
+  /** The upgrade committed: heads from now on carry the pool's own superblock. */
+  endUpgrade(): void {
+    this.headSb = undefined;
+  }
+
+  /** Stop keeping copies and remove every disk's area (an upgrade rolled back: the pool is as it was, meta.db alone). */
+  async stop(): Promise<void> {
+    await this.whenQuiet(() => {
+      this.on = false;
+      this.headSb = undefined;
+      for (const c of this.copies.values()) this.retire(c);
+      for (const c of this.copies.values()) fs.rmSync(areaDir(c.root), { recursive: true, force: true });
+      this.copies.clear();
+    });
   }
 
   /**
@@ -78,6 +124,7 @@ export class MetaCopies {
 
   /** A disk was registered: it gets its first checkpoint (now offline, soon in a coordinator). */
   diskAdded(row: DiskRow): void {
+    if (!this.on) return;
     this.copies.set(row.id, this.load(row, undefined));
     if (this.deferred) void this.inBackground(() => this.checkpointInBackground(this.stalePresent()));
     else this.checkpoint(this.stalePresent());
@@ -300,6 +347,7 @@ export class MetaCopies {
    */
   private checkpoint(targets: Copy[], forced = false): void {
     if (targets.length === 0 || this.closed || !this.refusals.mayTry(forced)) return;
+    this.feature.activate();
     const tmp = this.scratch();
     let ckpt: Checkpoint;
     try {
@@ -331,6 +379,7 @@ export class MetaCopies {
    */
   private async checkpointInBackground(targets: Copy[], forced = false): Promise<void> {
     if (targets.length === 0 || this.closed || !this.refusals.mayTry(forced)) return;
+    this.feature.activate();
     const serials = new Map(targets.map((c) => [c, c.serial]));
     const [startGeneration, startChain] = [this.meta.generation(), this.chain];
     const tmp = this.scratch();
@@ -388,7 +437,7 @@ export class MetaCopies {
     this.retire(c);
     const upTo = ckpt.generation + records.length;
     try {
-      const { head, logBytes } = switchHead(c.root, { poolUuid: this.sb.uuid, diskUuid: c.uuid, sb: this.sb }, ckpt, file, records, Date.now());
+      const { head, logBytes } = switchHead(c.root, { poolUuid: this.sb.uuid, diskUuid: c.uuid, sb: this.headSb ?? this.sb }, ckpt, file, records, Date.now());
       c.log = openLog(c.root, head, logBytes);
       Object.assign(c, { next: upTo + 1, upTo, seen: upTo, logBytes, allocated: logBytes, logRecords: records.length, checkpointGeneration: ckpt.generation,
         checkpointMs: head.checkpoint.writtenMs, lastError: null, serial: c.serial + 1 });

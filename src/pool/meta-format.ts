@@ -6,6 +6,7 @@
 import { DfsError } from '../errors';
 import { blake3 } from '../native';
 import { openJson, sealJson } from './durable-file';
+import { LEGACY_FORMAT } from './features';
 import type { Superblock } from './superblock';
 
 export const RECORD_MAGIC = Buffer.from('DFML', 'ascii');
@@ -97,7 +98,8 @@ export function sealHead(h: AreaHead): string {
   const sb = h.superblock;
   return sealJson({
     format: h.format, poolUuid: h.poolUuid, diskUuid: h.diskUuid,
-    superblock: { format: sb.format, uuid: sb.uuid, createdMs: sb.createdMs, policy: sb.policy, extentSize: sb.extentSize, inlineMax: sb.inlineMax },
+    superblock: { format: sb.format, uuid: sb.uuid, createdMs: sb.createdMs, policy: sb.policy, extentSize: sb.extentSize, inlineMax: sb.inlineMax,
+      ...(sb.format === LEGACY_FORMAT ? {} : { features: sb.features }) },
     checkpoint: { generation: h.checkpoint.generation, file: h.checkpoint.file, length: h.checkpoint.length, blake3: h.checkpoint.blake3,
       chain: h.checkpoint.chain, writtenMs: h.checkpoint.writtenMs },
     log: h.log,

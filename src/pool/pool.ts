@@ -16,12 +16,14 @@ import type { FragmentStore } from './fragment-store';
 import { openHealed, type HealReport } from './heal';
 import { describeRef, healRecords, type RecordHeal } from './heal-records';
 import { LocalDisk } from './local-disk';
-import { readLabel, writeLabel } from './label';
+import { LABEL_FORMAT, readLabel, writeLabel } from './label';
 import type { Area } from './meta-area';
 import type { Refusal } from './checkpoint-refusal';
 import { MetaCopies } from './meta-copies';
 import { PoolLock } from './pool-lock';
 import { formatPolicy, parsePolicy, type Policy } from './policy';
+import { allEnabled, LEGACY_FORMAT, legacyFeatures, type FeatureName, type FeatureState, type RecordedState } from './features';
+import { hasIntentLog } from './local-disk';
 import { POOL_FORMAT, readSuperblock, superblockPath, writeSuperblock, type Superblock } from './superblock';
 
 export interface CreateOptions {
@@ -60,7 +62,8 @@ export class Pool {
     log: Logger,
     areas: readonly Area[] = [],
   ) {
-    this.copies = new MetaCopies(dir, superblock, meta, log, areas, (r) => this.recordRefusal(r));
+    this.copies = new MetaCopies(dir, superblock, meta, log, areas, (r) => this.recordRefusal(r),
+      { uses: () => this.usesFeature('metadata-copies'), activate: () => this.activateFeature('metadata-copies') });
     this.events = eventSinkOf(dir);
   }
 
@@ -84,7 +87,7 @@ export class Pool {
     try {
       const meta = openStore(abs, { create: true });
       const sb: Superblock = { format: POOL_FORMAT, uuid: randomUUID(), createdMs: Date.now(), policy, extentSize,
-        inlineMax: opts.inlineMax ?? DEFAULT_INLINE_MAX, diskPaths: [] };
+        inlineMax: opts.inlineMax ?? DEFAULT_INLINE_MAX, diskPaths: [], features: allEnabled() };
       // The superblock is written last: a crash before this leaves no pool, not half of one.
       writeSuperblock(abs, sb);
       return new Pool(abs, sb, meta, lock, openStore, silentLogger());
@@ -107,6 +110,7 @@ export class Pool {
     try {
       const opened = openHealed(abs, sb.uuid, openStore, () => sb.diskPaths);
       meta = opened.meta;
+      if (sb.format === LEGACY_FORMAT) sb.features = inferLegacy(sb, meta, opened.areas);
       const pool = new Pool(abs, sb, meta, lock, openStore, log, opened.areas);
       if (opened.healed) pool.recordHeal(opened.healed, log);
       pool.syncDiskPaths();
@@ -182,6 +186,38 @@ export class Pool {
     writeSuperblock(this.dir, this.superblock);
   }
 
+  /** A feature's state on this pool (features.ts): disabled, enabled or active. */
+  feature(name: FeatureName): FeatureState {
+    return this.superblock.features[name] ?? 'disabled';
+  }
+
+  /** Whether this pool may use the feature (enabled or active). */
+  usesFeature(name: FeatureName): boolean {
+    return this.feature(name) !== 'disabled';
+  }
+
+  /**
+   * The pool's structures are about to depend on an enabled feature: recorded active in
+   * pool.json (durably) before they do. Once per feature; a format-1 pool keeps its file
+   * as it is (its features are inferred at each open).
+   */
+  activateFeature(name: FeatureName): void {
+    if (this.feature(name) !== 'enabled') return;
+    this.superblock.features[name] = 'active';
+    if (this.superblock.format !== LEGACY_FORMAT) writeSuperblock(this.dir, this.superblock);
+  }
+
+  /**
+   * The upgrade's final commit: pool.json records the current format and `features`,
+   * written durably in one rename (before it, the pool is in its old format).
+   */
+  commitFormat(features: Record<string, RecordedState>): void {
+    const next: Superblock = { ...this.superblock, format: POOL_FORMAT, features: { ...features } };
+    writeSuperblock(this.dir, next);
+    this.superblock.format = next.format;
+    this.superblock.features = next.features;
+  }
+
   get policy(): Policy {
     return parsePolicy(this.superblock.policy);
   }
@@ -241,7 +277,7 @@ export class Pool {
     probeWritable(abs);
     const diskUuid = randomUUID();
     const now = Date.now();
-    writeLabel(abs, { format: POOL_FORMAT, poolUuid: this.superblock.uuid, diskUuid, createdMs: now });
+    writeLabel(abs, { format: LABEL_FORMAT, poolUuid: this.superblock.uuid, diskUuid, createdMs: now });
     try {
       const id = this.meta.transact((tx) => tx.addDisk({ uuid: diskUuid, path: abs, tier, state: 'healthy', addedMs: now }));
       const row = this.disk(id)!;
@@ -278,6 +314,16 @@ export class Pool {
     if (label?.diskUuid === row.uuid) fs.rmSync(path.join(row.path, 'dynamicfs.label'), { force: true });
     return row;
   }
+}
+
+/** A format-1 pool's features, from what its structures show (features.ts legacyFeatures). */
+function inferLegacy(sb: Superblock, meta: MetaStore, areas: readonly Area[]): Record<string, RecordedState> {
+  const disks = meta.listDisks();
+  return legacyFeatures({
+    legacyAreas: areas.some((a) => a.head.poolUuid === sb.uuid && a.head.superblock.format === LEGACY_FORMAT),
+    packs: meta.sparsePackTotals(1).packs > 0,
+    intentLogs: disks.some((d) => hasIntentLog(d.path)),
+  });
 }
 
 function readLabelQuietly(dir: string): ReturnType<typeof readLabel> | undefined {

@@ -3,11 +3,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DfsError, fromOsCode } from '../errors';
 import { openJson, sealJson, writeFileDurable } from './durable-file';
+import { checkFormat, LEGACY_FORMAT, type RecordedState } from './features';
 import { parsePolicy } from './policy';
 
-export const POOL_FORMAT = 1;
+export { POOL_FORMAT } from './features';
 
 export interface Superblock {
+  /** The pool's format major version (features.ts): 1 before feature flags, 2 with them. */
   format: number;
   uuid: string;
   createdMs: number;
@@ -22,13 +24,18 @@ export interface Superblock {
    * metadata copies when meta.db is lost or damaged (heal.ts). Not part of a disk's head copy.
    */
   diskPaths: string[];
+  /**
+   * Features the pool may use (enabled) or depends on (active); absent: disabled. Format 2
+   * records them; for format 1 Pool.open infers them from the structures and never writes them.
+   */
+  features: Record<string, RecordedState>;
 }
 
 export const superblockPath = (pool: string): string => path.join(pool, 'pool.json');
 
 export function writeSuperblock(pool: string, sb: Superblock): void {
   const body = { format: sb.format, uuid: sb.uuid, createdMs: sb.createdMs, policy: sb.policy, extentSize: sb.extentSize,
-    inlineMax: sb.inlineMax, diskPaths: sb.diskPaths };
+    inlineMax: sb.inlineMax, ...(sb.format === LEGACY_FORMAT ? {} : { features: sb.features }), diskPaths: sb.diskPaths };
   writeFileDurable(superblockPath(pool), sealJson(body));
 }
 
@@ -45,14 +52,13 @@ export function readSuperblock(pool: string): Superblock {
     throw fromOsCode(code, `cannot read ${file}: ${(err as Error).message}`, file);
   }
   const b = openJson(text, 'superblock', file);
-  if (b.format !== POOL_FORMAT) {
-    throw new DfsError('EFORMAT', `pool ${pool} has format ${String(b.format)}; this DynamicFS reads format ${POOL_FORMAT} (upgrade DynamicFS)`, file);
-  }
+  // A newer major version, or an active feature this code does not know: refused before anything else is read.
+  const features = checkFormat(b.format, b.features, file);
   parsePolicy(String(b.policy));
   // Superblocks written before the disk registry moved wholly to meta.db carry a `disks`
   // list; it is covered by their checksum (verified above) and otherwise ignored. Those
   // written before metadata copies have no `diskPaths` (Pool.open adds it).
   return { format: b.format as number, uuid: b.uuid as string, createdMs: b.createdMs as number, policy: b.policy as string,
     extentSize: b.extentSize as number, inlineMax: b.inlineMax as number,
-    diskPaths: Array.isArray(b.diskPaths) ? (b.diskPaths as unknown[]).map(String) : [] };
+    diskPaths: Array.isArray(b.diskPaths) ? (b.diskPaths as unknown[]).map(String) : [], features };
 }

@@ -35,7 +35,7 @@ function answers(mnt: string): boolean {
   }
 }
 
-async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
+export async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);

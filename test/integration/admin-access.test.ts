@@ -97,12 +97,15 @@ test('admin socket: members of admin.monitorGroup run read-only commands only; t
         assert.match(w.error.message, /^mkdir: uid 65534 \(PID \d+\) is in the monitoring group 4242 \(admin\.monitorGroup\), which may run read-only commands only: .*status.*; run mkdir as root or uid 0$/);
         const cancel = requestAsNobody(sock, { id: 4, op: 'jobs', args: { action: 'cancel', id: 1 } }, gid, groups) as { error: { code: string } };
         assert.equal(cancel.error.code, 'EACCES', 'jobs with an action changes something');
+        const up = requestAsNobody(sock, { id: 5, op: 'upgrade', args: { dryRun: true } }, gid, groups) as { error: { code: string } };
+        assert.equal(up.error.code, 'EACCES', 'upgrade is an administrator\'s action, even as a dry run');
       }
       // Not in the group: the socket's mode keeps it out.
       assert.deepEqual(requestAsNobody(sock, status), { connectError: 'EACCES' });
       assert.equal(ok('ls', pool, '/').entries.length, 0, 'the monitors made nothing');
       const refused = readAuditLog(path.join(runFiles(pool).dir, 'audit.log')).filter((e) => e.result === 'EACCES');
-      assert.deepEqual(refused.map((e) => [e.op, e.who.uid]), [['mkdir', NOBODY], ['jobs', NOBODY], ['mkdir', NOBODY], ['jobs', NOBODY]]);
+      assert.deepEqual(refused.map((e) => [e.op, e.who.uid]),
+        [['mkdir', NOBODY], ['jobs', NOBODY], ['upgrade', NOBODY], ['mkdir', NOBODY], ['jobs', NOBODY], ['upgrade', NOBODY]]);
 
       // Cleared: back to 0600, and members are out again.
       assert.equal(ok('config', pool, '--set', 'admin.monitorGroup=0').admin.monitorGroup, null);

@@ -41,6 +41,7 @@ import { scrubSchedule } from './scrub-schedule';
 import { setDiskHealth } from './set-disk-health';
 import { stat } from './stat';
 import { status } from './status';
+import { upgrade } from './upgrade';
 
 export const adminOps = {
   status,
@@ -75,6 +76,7 @@ export const adminOps = {
   scrub,
   'scrub-daemon': scrubDaemon,
   'scrub-schedule': scrubSchedule,
+  upgrade,
 };
 
 export type AdminOps = typeof adminOps;
@@ -124,3 +126,4 @@ export type { ScrubArgs, ScrubData } from './scrub';
 export type { ScrubDaemonArgs, ScrubDaemonData, ScrubSection } from './scrub-daemon';
 export type { ScrubScheduleArgs, ScrubScheduleData } from './scrub-schedule';
 export type { JobOutcome } from '../job-op';
+export type { UpgradeArgs, UpgradeData } from './upgrade';

@@ -17,6 +17,8 @@ import type { AdminOp } from '../context';
 import type { JobView } from '../../engine/jobs';
 import { DISK_STATES } from '../../pool/health';
 import type { CopyStatus } from '../../pool/meta-copy';
+import { featureViews, POOL_FORMAT, type FeatureView } from '../../pool/features';
+import { upgradePlan } from '../../engine/upgrade';
 import { diskReports, type SpaceTotals } from '../disk-report';
 import { judgeHealth, type HealthLevel, type HealthReason } from '../health';
 import { scrubSection, type ScrubSection } from './scrub-daemon';
@@ -44,6 +46,12 @@ export interface StatusData {
   policy: string;
   extentSize: number;
   generation: number;
+  /**
+   * The pool's format major version, the newest this DynamicFS writes, whether `upgrade`
+   * has work to do, and every feature (known ones first) with its state: disabled,
+   * enabled (may be used) or active (the pool's structures depend on it).
+   */
+  format: { version: number; current: number; upgradable: boolean; features: FeatureView[] };
   /** healthy: nothing wrong; degraded: redundancy reduced or a disk needs attention; critical: data unreadable. */
   health: PoolHealth;
   /** Why the pool is not healthy (empty when it is). */
@@ -127,6 +135,7 @@ export const status: AdminOp<Record<string, never>, StatusData> = async (engine)
   const sb = engine.pool.superblock;
   return {
     pool: engine.pool.dir, uuid: sb.uuid, policy: sb.policy, extentSize: sb.extentSize, generation: engine.meta.generation(),
+    format: { version: sb.format, current: POOL_FORMAT, upgradable: !upgradePlan(engine.pool).upToDate, features: featureViews(sb.features) },
     health: verdict.health,
     reasons: verdict.reasons,
     disks: { total: disks.length, byState, missing, ...totals },

@@ -17,6 +17,7 @@ export { register as removeDisk } from './remove-disk';
 export { register as rebuild } from './rebuild';
 export { register as compact } from './compact';
 export { register as jobs } from './jobs';
+export { register as upgrade } from './upgrade';
 export { register as config } from './config';
 export { register as scrub } from './scrub';
 export { register as scrubDaemon } from './scrub-daemon';

@@ -24,6 +24,7 @@ export function jobLine(j: JobView): string {
     parts.push(`ETA ${seconds(j.etaSeconds)}`);
     if (j.timeToSafetySeconds !== null && j.timeToSafetySeconds > 0) parts.push(`safe in ${seconds(j.timeToSafetySeconds)}`);
   }
+  if (j.kind === 'upgrade') parts.push(`upgrade ${String(j.progress.upgrade ?? 'not-started')}`);
   if (j.error) parts.push(`error: ${j.error}`);
   // The request that started it: `dynamicfs events POOL --request ID` shows what it did.
   if (typeof j.params.reqId === 'string') parts.push(`request ${j.params.reqId}`);
@@ -34,7 +35,8 @@ function render(d: JobsData): string {
   if (d.jobs.length === 0) return `no jobs in pool ${d.pool}`;
   const rows = d.jobs.map((j) => {
     const p = j.progress as { extentsDone?: number; extentsTotal?: number; bytesDone?: number; bytesTotal?: number };
-    return [j.id, j.kind, j.state, `${p.extentsDone ?? 0}/${p.extentsTotal ?? 0}`, `${humanBytes(p.bytesDone ?? 0)}/${humanBytes(p.bytesTotal ?? 0)}`,
+    const state = j.kind === 'upgrade' ? `${j.state} (upgrade ${String(j.progress.upgrade ?? 'not-started')})` : j.state;
+    return [j.id, j.kind, state, `${p.extentsDone ?? 0}/${p.extentsTotal ?? 0}`, `${humanBytes(p.bytesDone ?? 0)}/${humanBytes(p.bytesTotal ?? 0)}`,
       j.rateBytesPerSec === null ? '-' : `${humanBytes(j.rateBytesPerSec)}/s`, j.state === 'running' ? seconds(j.etaSeconds) : '-',
       new Date(j.createdMs).toISOString().replace('T', ' ').slice(0, 19), j.error ?? ''];
   });
@@ -44,8 +46,8 @@ function render(d: JobsData): string {
 export function register(program: Command, ctx: CliContext): void {
   program.command('jobs')
     .summary('list long-running jobs (rebuild, drain, scrub)')
-    .description('List the jobs of POOL — rebuilds, drains, scrubs — with their state (queued, running, paused, done, '
-      + 'failed, cancelled), progress in extents and bytes, rate over the last 30 seconds and ETA. Jobs survive '
+    .description('List the jobs of POOL — rebuilds, drains, scrubs, compactions, upgrades — with their state (queued, running, paused, done, '
+      + 'failed, cancelled; an upgrade also shows its own: not-started, in-progress, completed, rolled-back, failed), progress in extents and bytes, rate over the last 30 seconds and ETA. Jobs survive '
       + 'restarts: a coordinator resumes the unfinished ones. --pause, --resume and --cancel act on one job first.')
     .argument('<pool>', 'pool directory')
     .option('--pause <id>', 'pause job ID (it resumes where it stopped)')

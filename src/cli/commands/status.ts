@@ -24,6 +24,9 @@ function render(d: StatusData): string {
       ['uuid', d.uuid],
       ['redundancy', `${d.policy}, ${humanBytes(d.extentSize)} extents`],
       ['generation', d.generation],
+      ['format', `${d.format.version}${d.format.upgradable ? ` (this DynamicFS writes ${d.format.current}: \`dynamicfs upgrade ${d.pool}\` enables `
+        + `${d.format.features.filter((f) => f.known && f.state === 'disabled').map((f) => f.name).join(', ') || 'the current format'})` : ''}`],
+      ['features', d.format.features.map((f) => `${f.name} ${f.state}${f.known ? '' : ' (unknown)'}`).join(', ')],
       ['disks', `${d.disks.total} (${states}${d.disks.missing > 0 ? `; ${d.disks.missing} MISSING` : ''})`],
       ['capacity', `${humanBytes(d.disks.capacityBytes)}, ${humanBytes(d.disks.usedBytes)} used, ${humanBytes(d.disks.freeBytes)} free`
         + ` (${d.disks.filesystems} filesystem${d.disks.filesystems === 1 ? '' : 's'})`],
@@ -32,7 +35,9 @@ function render(d: StatusData): string {
       ['errors', `${d.errors.read} read, ${d.errors.checksum} checksum, ${d.errors.write} write`],
       ['repair queue', d.repairQueue],
       ['scrub', scrubStatusLine(d.scrub)],
-      ['metadata', `${d.metaCopies.current} current copies on disks (each generation needs ${d.metaCopies.required})`],
+      ['metadata', d.format.features.find((f) => f.name === 'metadata-copies')?.state === 'disabled'
+        ? 'meta.db only: no copies on the disks (metadata-copies is disabled; `dynamicfs upgrade` enables it)'
+        : `${d.metaCopies.current} current copies on disks (each generation needs ${d.metaCopies.required})`],
     ], '  '),
   ];
   for (const f of x.lostFiles) out.push(`  LOST: ${f.path} (${f.extents} unrecoverable extent${f.extents === 1 ? '' : 's'})`);
@@ -55,7 +60,9 @@ export function register(program: Command, ctx: CliContext): void {
     .description('Summarise POOL: identity, redundancy, generation, disks by state and how many are missing, space, '
       + 'files and bytes, extents that are healthy (all fragments readable), degraded (at least K readable: data '
       + 'safe, redundancy reduced) or unrecoverable (fewer than K), error counters, the repair queue, and the metadata\'s '
-      + 'copies on the disks (per disk: current or stale, its generation, its checkpoint\'s generation and age).')
+      + 'copies on the disks (per disk: current or stale, its generation, its checkpoint\'s generation and age), and the '
+      + 'pool\'s format version with each feature: disabled (upgrade enables it), enabled (may be used) or active (in use: '
+      + 'the pool\'s structures depend on it).')
     .argument('<pool>', 'pool directory')
     .action(async (pool: string) => {
       ctx.emit(await invoke(pool, 'status', {}), render);

@@ -1,0 +1,143 @@
+/**
+ * Upgrading a pool's format (features.ts): the plan (what `upgrade --dry-run` lists) and
+ * the persistent `upgrade` job that carries it out.
+ *
+ * The job's one-time work is the metadata copies: a pool that did not keep them (format 1
+ * made before them) gets a fresh checkpoint of its metadata on every disk, each head
+ * already carrying the new format. Its final commit is one durable rename of pool.json
+ * recording the current format and every known feature (metadata-copies active once a
+ * disk holds a copy); from then on the pool uses packs and the intent log too. Until that
+ * commit the pool is in its old format: a failure before it rolls back (the copies
+ * written are removed, or, on a pool that kept copies already, rewritten with the old
+ * superblock) and pool.json is untouched; a SIGKILL leaves the job running, and the next
+ * coordinator (or `upgrade` run offline) runs it again from the start: every step
+ * is idempotent.
+ *
+ * The upgrade's own state lives in the job's progress (`progress.upgrade`): not-started,
+ * in-progress, completed, rolled-back, failed (failed: after the commit, or the rollback
+ * itself failed).
+ */
+import { DfsError, toDfsError } from '../errors';
+import { failPoint } from '../log/fault-points';
+import { FEATURES, POOL_FORMAT, type FeatureName, type FeatureState, type RecordedState } from '../pool/features';
+import type { HeadSuperblock } from '../pool/meta-format';
+import type { Pool } from '../pool/pool';
+import type { EngineServices } from './context';
+import { crashPoint } from './crash-points';
+import { JobInterrupted, type JobContext, type JobProgress } from './jobs';
+
+export type UpgradeState = 'not-started' | 'in-progress' | 'completed' | 'rolled-back' | 'failed';
+
+export interface UpgradePlan {
+  from: { format: number; features: Record<string, FeatureState> };
+  to: { format: number; features: Record<string, RecordedState> };
+  /** Known features the pool does not use yet, which the upgrade enables. */
+  enable: FeatureName[];
+  /** The one-time work, one line per step, in order. */
+  work: string[];
+  /** Nothing to do: the pool is at the current format with every known feature. */
+  upToDate: boolean;
+}
+
+/** What `upgrade` would change on `pool` now (changes nothing). */
+export function upgradePlan(pool: Pool): UpgradePlan {
+  const sb = pool.superblock;
+  const from: Record<string, FeatureState> = {};
+  for (const f of FEATURES) from[f.name] = pool.feature(f.name);
+  for (const [name, state] of Object.entries(sb.features)) from[name] ??= state;
+  const enable = FEATURES.filter((f) => from[f.name] === 'disabled').map((f) => f.name);
+  const disks = pool.disks().length;
+  const to: Record<string, RecordedState> = {};
+  for (const [name, state] of Object.entries(from)) if (state !== 'disabled') to[name] = state;
+  for (const name of enable) to[name] = 'enabled';
+  // The copies written by the upgrade make the feature active at its commit.
+  if (disks > 0) to['metadata-copies'] = 'active';
+  const upToDate = sb.format === POOL_FORMAT && enable.length === 0;
+  const work: string[] = [];
+  if (!upToDate) {
+    if (disks > 0) {
+      work.push(enable.includes('metadata-copies')
+        ? `write a checkpoint of the metadata (generation ${pool.meta.generation()}) to each of the ${disks} disks (DISK/meta/)`
+        : `rewrite the metadata copy on each of the ${disks} disks with a head recording format ${POOL_FORMAT}`);
+    }
+    work.push(`record format ${POOL_FORMAT} and the features (${Object.entries(to).map(([n, s]) => `${n} ${s}`).join(', ')}) in pool.json: the final commit`);
+  }
+  return { from: { format: sb.format, features: from }, to: { format: POOL_FORMAT, features: to }, enable, work, upToDate };
+}
+
+/** The upgrade's state as its job row says (a job not run yet is not-started). */
+export function upgradeStateOf(progress: Record<string, unknown>): UpgradeState {
+  return (progress.upgrade as UpgradeState | undefined) ?? 'not-started';
+}
+
+export function upgradeProgress(): JobProgress {
+  return { extentsDone: 0, extentsTotal: 0, bytesDone: 0, bytesTotal: 0, upgrade: 'not-started', disksDone: 0, disksTotal: 0 };
+}
+
+export async function upgradeJob(engine: EngineServices, ctx: JobContext): Promise<void> {
+  const pool = engine.pool;
+  const p = ctx.progress;
+  const save = (state: UpgradeState): void => {
+    p.upgrade = state;
+    engine.meta.transact((tx) => ctx.checkpoint(tx));
+  };
+  await ctx.step();
+  const plan = upgradePlan(pool);
+  if (plan.upToDate) {
+    // A run that committed and was killed before it said so: done.
+    save('completed');
+    return;
+  }
+  save('in-progress');
+  const keptCopies = pool.copies.keeping;
+  let committed = false;
+  try {
+    const disks = pool.disks();
+    p.disksTotal = disks.length;
+    if (disks.length > 0) {
+      const target: HeadSuperblock = { format: POOL_FORMAT, uuid: pool.superblock.uuid, createdMs: pool.superblock.createdMs,
+        policy: pool.superblock.policy, extentSize: pool.superblock.extentSize, inlineMax: pool.superblock.inlineMax, features: plan.to.features };
+      const got = await pool.copies.start(target);
+      const failed = [...got].filter(([, r]) => r.error !== null);
+      if (failed.length > 0) {
+        throw new DfsError('EMETACOPIES', `the metadata copy could not be written to ${failed.map(([id, r]) => `disk ${id} (${r.error})`).join(', ')}`);
+      }
+      p.disksDone = got.size;
+      save('in-progress');
+    }
+    crashPoint('upgrade-before-commit');
+    failPoint('upgrade-before-commit');
+    pool.commitFormat(plan.to.features);
+    committed = true;
+    pool.copies.endUpgrade();
+    crashPoint('upgrade-after-commit');
+    save('completed');
+  } catch (err) {
+    if (err instanceof JobInterrupted) throw err;
+    if (committed) {
+      p.upgrade = 'failed';
+      throw err;
+    }
+    await rollBack(pool, keptCopies).catch((rb: unknown) => {
+      p.upgrade = 'failed';
+      throw new DfsError('EJOBFAILED', `upgrade failed before its final commit (${toDfsError(err).message}) and its rollback failed too `
+        + `(${toDfsError(rb).message}); pool.json still records format ${pool.superblock.format}: run \`dynamicfs upgrade\` again`);
+    });
+    save('rolled-back');
+    const e = toDfsError(err);
+    throw new DfsError(e.code, `upgrade rolled back before its final commit: ${e.message}; the pool is as it was (format ${pool.superblock.format}); `
+      + 'fix the cause and run `dynamicfs upgrade` again', e.path);
+  }
+}
+
+/** Undo the work before the commit: the copies the upgrade wrote go (or, kept before, get heads of the old format again). */
+async function rollBack(pool: Pool, keptCopies: boolean): Promise<void> {
+  if (!keptCopies) {
+    await pool.copies.stop();
+    return;
+  }
+  pool.copies.endUpgrade();
+  const got = await pool.copies.renew(pool.disks().map((d) => d.id));
+  const failed = [...got].filter(([, r]) => r.error !== null);
+  if (failed.length > 0) throw new DfsError('EMETACOPIES', `disk ${failed[0]![0]}: ${failed[0]![1].error}`);
+}
