@@ -62,7 +62,9 @@ export class EventSink {
           this.rotate(st.ino);
           fd = fs.openSync(this.file, 'a+', 0o600);
         }
-        // A line cut short (a full disk, a crash) must not swallow the next one: start on a line of its own.
+        // A line cut short (a full disk, a crash) must not swallow the next one: start on a line
+        // of its own. Racing another appender, the last byte may be read mid-write and an
+        // empty line added; readers ignore empty lines.
         fs.writeSync(fd, endsMidLine(fd) ? Buffer.concat([Buffer.from('\n'), line]) : line);
       } finally {
         if (fd >= 0) fs.closeSync(fd);
@@ -116,7 +118,8 @@ function isEvent(v: unknown): v is PoolEvent {
 
 /**
  * Read the sink's files, the previous one first; a missing file is empty. Each line is
- * parsed on its own: a damaged one is skipped and named (file, 1-based line), never fatal.
+ * parsed on its own: a damaged one is skipped and named (file, 1-based line), never fatal;
+ * empty lines are not events and not damage.
  */
 export function readEvents(file: string): ReadEvents {
   const out: ReadEvents = { events: [], skipped: [] };
@@ -130,6 +133,7 @@ export function readEvents(file: string): ReadEvents {
     const lines = text.split('\n');
     if (lines[lines.length - 1] === '') lines.pop();
     lines.forEach((l, i) => {
+      if (l === '') return; // a defensive newline written while another appender was mid-write
       let v: unknown;
       try {
         v = JSON.parse(l);

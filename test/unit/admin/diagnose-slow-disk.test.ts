@@ -1,6 +1,6 @@
 /**
  * diagnose finds a slow disk from the fragment I/O times the engine measures: one of
- * five disks made slow by the fault-injecting decorator (every write delayed 150 ms), a file
+ * five disks made slow by the fault-injecting decorator (every write delayed 150 ms), files
  * written across all of them, then diagnose (and health, which carries the finding)
  * through the admin operations the CLI and the coordinator run.
  */
@@ -32,9 +32,15 @@ test('diagnose: a disk whose fragment writes take 150 ms more is slow; the other
       const slow = new NaughtyDisk(new LocalDisk(3, path.join(dir, 'd3')));
       pool.setStore(3, slow);
       slow.every('write', { delayMs: 150 });
-      const src = path.join(dir, 'src.bin');
-      fs.writeFileSync(src, new Rng(3).bytes(40 * ES)); // 40 extents, 120 fragments over 5 disks
-      await adminOps.put(engine, { src, dest: '/f' }, {});
+      // One extent per put, one put at a time: placement steers an extent's fragments away
+      // from a disk with writes in flight, so one large put would give the slow disk only a
+      // few; alone, each extent goes to 3 of the 5 disks by free space.
+      const rng = new Rng(3);
+      for (let i = 0; i < 30; i++) {
+        const src = path.join(dir, `src${i}.bin`);
+        fs.writeFileSync(src, rng.bytes(ES));
+        await adminOps.put(engine, { src, dest: `/f${i}` }, {});
+      }
       assert.ok(slow.calls.write >= 8, `disk 3 took ${slow.calls.write} writes`);
 
       const d = await adminOps.diagnose(engine, {}, {});
