@@ -2,7 +2,7 @@
  * Every pool setting, declared once: key, zod schema (type and valid range), default, the
  * safe range where it is narrower than the valid one, a one-line reason and when a change
  * takes effect. The readers (pool/health.ts, engine/txg.ts, engine/scrub-scheduler.ts,
- * admin/access.ts, the gc and check operations), `config --set`/`--preset`/`import`,
+ * fs/read-tuning.ts, admin/access.ts, the gc and check operations), `config --set`/`--preset`/`import`,
  * diagnose's `setting-unsafe` check and the README's settings table all come from here.
  *
  * A setting `section.name` is stored in the JSON object under meta key `config.<section>`
@@ -71,6 +71,12 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'commit.dirtyMaxBytes', ...int(16 * MiB, 16 * GiB), default: 256 * MiB, applies: 'at once',
     safe: { max: 4 * GiB, risk: 'this much written data can sit between commits, in memory and at risk' },
     reason: 'bytes written since the last commit that force one and hold writers back' },
+  { key: 'cache.extentBytes', ...int(MiB, 256 * GiB), default: 64 * MiB, applies: 'at once (a smaller budget evicts at once)',
+    safe: { min: 16 * MiB, risk: 'a sequential reader needs read.aheadExtents + 1 extents (4 MiB each by default) cached: with less, a read-ahead is evicted before its read comes, and each extent is fetched again and again' },
+    reason: 'bytes of verified extents the mount keeps in memory, for re-reads and read-ahead (least recently used out first)' },
+  { key: 'read.aheadExtents', ...int(0, 64), default: 2, applies: 'at once (the mount\'s next read, the next get)',
+    safe: { max: 16, risk: 'each sequential reader holds this many extents in memory (gigabytes with large extents), and in the mount they push out what others re-read' },
+    reason: 'extents fetched ahead of a sequential reader, by the mount (into its cache) and by get (0: one extent at a time)' },
   { key: 'admin.monitorGroup', schema: z.union([z.null(), z.number().int().min(0).max(MAX_GID)]).transform((g) => (g === 0 ? null : g)),
     range: `1..${MAX_GID}, or 0 / none`, takes: `a group id in 1..${MAX_GID}, or 0 or none for none`, default: null, applies: 'at once (the admin socket\'s group and mode)',
     reason: 'a group whose members may run read-only commands over the admin socket (getent group NAME shows its id)' },

@@ -25,8 +25,6 @@ import { LogState } from './log-state';
 
 /** Extents being encoded and written in the background per file before a writer waits. */
 const WRITE_BEHIND = 8;
-/** Extents fetched ahead of a sequential reader. */
-const READ_AHEAD = 2;
 
 /** chmod, chown and utimens of an open file, held until its next commit (the data's own mtime is the file's mtimeMs). */
 export type AttrChange = Partial<Pick<Inode, 'mode' | 'uid' | 'gid' | 'atimeMs' | 'mtimeMs'>>;
@@ -137,7 +135,8 @@ export class OpenFile {
     const first = Math.floor(pos / ES);
     const last = Math.floor((end - 1) / ES);
     if (this.lastReadEnd === pos) {
-      for (let j = last + 1; j <= last + READ_AHEAD && j * ES < this.size; j++) {
+      // A sequential reader: the next extents are fetched into the cache now (setting read.aheadExtents).
+      for (let j = last + 1; j <= last + this.cache.aheadExtents && j * ES < this.size; j++) {
         const e = this.dirty.has(j) ? undefined : this.stored(j);
         if (e) this.cache.prefetch(e);
       }
