@@ -2,7 +2,7 @@
  * Every pool setting, declared once: key, zod schema (type and valid range), default, the
  * safe range where it is narrower than the valid one, a one-line reason and when a change
  * takes effect. The readers (pool/health.ts, engine/txg.ts, engine/scrub-scheduler.ts,
- * fs/read-tuning.ts, admin/access.ts, the gc and check operations), `config --set`/`--preset`/`import`,
+ * engine/rebuild.ts, fs/read-tuning.ts, admin/access.ts, the gc and check operations), `config --set`/`--preset`/`import`,
  * diagnose's `setting-unsafe` check and the README's settings table all come from here.
  *
  * A setting `section.name` is stored in the JSON object under meta key `config.<section>`
@@ -89,6 +89,9 @@ export const SETTINGS: readonly SettingSpec[] = [
     reason: 'the I/O rate a background scrub may use: low 32 MiB/s, medium 128 MiB/s, high unlimited, or a rate' },
   { key: 'scrub.autoRepair', schema: z.boolean(), range: 'true | false', takes: 'true or false', default: false, applies: 'at the next background scrub',
     reason: 'background scrubs repair the damage they find on the spot rather than queueing it' },
+  { key: 'rebuild.concurrency', ...int(1, 64), default: 1, applies: 'at once (a running rebuild or drain, at its next extent)',
+    safe: { max: 16, risk: 'each extent in repair holds its fragments in memory (over 1 GiB with 256 MiB extents), and the rebuild takes that much more of the disks\' time from the mount' },
+    reason: 'extents a rebuild or drain repairs at once (1: one at a time, strictly riskiest first; more finish sooner on pools with many disks)' },
   { key: 'gc.minAgeSeconds', ...int(0, 7 * 86_400), default: 900, applies: 'at the next gc or check --repair',
     safe: { min: 60, risk: 'a fragment of a write still in flight in another process is younger than this and could be taken for an orphan' },
     reason: 'gc and check --repair remove only unreferenced fragments and temp files at least this old (unless given --min-age)' },
