@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { makePool, ok, type Json } from '../helpers/cli';
+import { makePool, ok, run, type Json } from '../helpers/cli';
 import { withMount } from '../helpers/mount';
 import { freePort, httpGet, parseExposition } from '../helpers/prometheus';
 import { Rng } from '../helpers/random';
@@ -90,7 +90,9 @@ test('rebuild.concurrency: four extents at once, and every extent is rebuilt, th
     const todo = (ok('stat', pool, '/f').extents as Json[]).filter(onFailed).length;
     assert.ok(todo > CONCURRENCY, `seed ${rng.seed}: ${todo} extents on the failed disk`);
 
-    const job = ok('rebuild', pool).job as Json;
+    const said = run(['rebuild', pool]);
+    assert.match(said.stdout, new RegExp(`^job 1 rebuild done, ${todo}/${todo} extents, .*, up to ${CONCURRENCY} extents at once`), said.stdout + said.stderr);
+    const job = (ok('jobs', pool).jobs as Json[])[0]!;
     assert.deepEqual([job.state, job.progress.extentsDone, job.progress.extentsTotal, job.progress.stuck, job.progress.peakConcurrency],
       ['done', todo, todo, 0, CONCURRENCY], JSON.stringify(job.progress));
     for (const e of ok('stat', pool, '/f').extents as Json[]) {
