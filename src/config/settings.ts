@@ -2,8 +2,9 @@
  * Every pool setting, declared once: key, zod schema (type and valid range), default, the
  * safe range where it is narrower than the valid one, a one-line reason and when a change
  * takes effect. The readers (pool/health.ts, engine/txg.ts, engine/scrub-scheduler.ts,
- * engine/rebuild.ts, fs/read-tuning.ts, admin/access.ts, the gc and check operations), `config --set`/`--preset`/`import`,
- * diagnose's `setting-unsafe` check and the README's settings table all come from here.
+ * engine/rebuild.ts, fs/read-tuning.ts, admin/access.ts, the gc and check operations),
+ * `config --set`/`--preset`/`import`, diagnose's `setting-unsafe` check and the README's
+ * settings table all come from here.
  *
  * A setting `section.name` is stored in the JSON object under meta key `config.<section>`
  * (meta/sqlite/config.ts), so a pool written before this declaration reads the same.
