@@ -4,7 +4,8 @@
  * transaction and applied to the running engine at once — the commit settings to the
  * transaction groups, a new scrub intensity to a running background scrub. Nothing is
  * stored unless every change is valid. The coordinator re-applies the admin socket's
- * access after a change (daemon/coordinator.ts).
+ * access and the mount's cache and read-ahead after a change (daemon/coordinator.ts); a
+ * running rebuild reads rebuild.concurrency at each extent.
  */
 import { currentSettings, applyChanges, diffSettings, type Settings } from '../config/values';
 import { splitKey, type SettingValue } from '../config/settings';

@@ -26,6 +26,7 @@ export const PRESETS: readonly Preset[] = [
   { name: 'development', summary: 'a small pool on a workstation, its disks directories on one busy device', overrides: {
     'commit.intervalMs': { value: 1000, why: 'edits are durable within a second; a small pool\'s commits are cheap' },
     'commit.dirtyMaxBytes': { value: 64 * 1024 * 1024, why: 'the coordinator holds less memory next to editors and compilers' },
+    'cache.extentBytes': { value: 32 * 1024 * 1024, why: 'as dirtyMaxBytes: less memory held, still eight extents of the default size' },
     'health.suspectLatencyMs': { value: 20_000, why: 'the disks share one device: a probe slowed by a build is not a failing disk' },
   } },
   { name: 'testing', summary: 'a pool for fault drills and tests: failures show within seconds', overrides: {
@@ -34,11 +35,15 @@ export const PRESETS: readonly Preset[] = [
     'health.failedErrors': { value: 3, why: 'and to failed, starting its rebuild, without hundreds of planted errors' },
     'health.monitorIntervalMs': { value: 500, why: 'a disk pulled by a test is noticed within half a second' },
     'commit.intervalMs': { value: 500, why: 'a test that kills the coordinator finds closed files durable half a second later' },
+    'cache.extentBytes': { value: 16 * 1024 * 1024, why: 'a re-read reaches the disks sooner, so a fault planted under a file read a moment ago shows (the safe minimum)' },
     'gc.minAgeSeconds': { value: 60, why: 'orphans a killed run left are collected a minute later (the safe minimum)' },
   } },
   { name: 'high-performance', summary: 'throughput first, on a machine with memory to spare', overrides: {
     'commit.intervalMs': { value: 15_000, why: 'fewer, larger groups: each commit syncs every disk written (still under the 30 s safe bound)' },
     'commit.dirtyMaxBytes': { value: 2 * 1024 * 1024 * 1024, why: 'writers are held back later; needs 2 GiB of memory to spare (under the 4 GiB safe bound)' },
+    'cache.extentBytes': { value: 1024 * 1024 * 1024, why: 're-reads of a working set up to 1 GiB come from memory, and many sequential readers keep their read-ahead' },
+    'read.aheadExtents': { value: 8, why: 'a sequential reader keeps more disks busy at once (32 MiB ahead with 4 MiB extents)' },
+    'rebuild.concurrency': { value: 4, why: 'redundancy comes back sooner after a disk fails, at the cost of the mount\'s share of the disks' },
   } },
 ];
 

@@ -2,8 +2,9 @@
  * Every pool setting, declared once: key, zod schema (type and valid range), default, the
  * safe range where it is narrower than the valid one, a one-line reason and when a change
  * takes effect. The readers (pool/health.ts, engine/txg.ts, engine/scrub-scheduler.ts,
- * admin/access.ts, the gc and check operations), `config --set`/`--preset`/`import`,
- * diagnose's `setting-unsafe` check and the README's settings table all come from here.
+ * engine/rebuild.ts, fs/read-tuning.ts, admin/access.ts, the gc and check operations),
+ * `config --set`/`--preset`/`import`, diagnose's `setting-unsafe` check and the README's
+ * settings table all come from here.
  *
  * A setting `section.name` is stored in the JSON object under meta key `config.<section>`
  * (meta/sqlite/config.ts), so a pool written before this declaration reads the same.
@@ -71,6 +72,12 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'commit.dirtyMaxBytes', ...int(16 * MiB, 16 * GiB), default: 256 * MiB, applies: 'at once',
     safe: { max: 4 * GiB, risk: 'this much written data can sit between commits, in memory and at risk' },
     reason: 'bytes written since the last commit that force one and hold writers back' },
+  { key: 'cache.extentBytes', ...int(MiB, 256 * GiB), default: 64 * MiB, applies: 'at once (a smaller budget evicts at once)',
+    safe: { min: 16 * MiB, risk: 'a sequential reader needs read.aheadExtents + 1 extents (4 MiB each by default) cached: with less, a read-ahead is evicted before its read comes, and each extent is fetched again and again' },
+    reason: 'bytes of verified extents the mount keeps in memory, for re-reads and read-ahead (least recently used out first)' },
+  { key: 'read.aheadExtents', ...int(0, 64), default: 2, applies: 'at once (the mount\'s next read, the next get)',
+    safe: { max: 16, risk: 'each sequential reader holds this many extents in memory (gigabytes with large extents), and in the mount they push out what others re-read' },
+    reason: 'extents fetched ahead of a sequential reader, by the mount (into its cache) and by get (0: one extent at a time)' },
   { key: 'admin.monitorGroup', schema: z.union([z.null(), z.number().int().min(0).max(MAX_GID)]).transform((g) => (g === 0 ? null : g)),
     range: `1..${MAX_GID}, or 0 / none`, takes: `a group id in 1..${MAX_GID}, or 0 or none for none`, default: null, applies: 'at once (the admin socket\'s group and mode)',
     reason: 'a group whose members may run read-only commands over the admin socket (getent group NAME shows its id)' },
@@ -83,6 +90,9 @@ export const SETTINGS: readonly SettingSpec[] = [
     reason: 'the I/O rate a background scrub may use: low 32 MiB/s, medium 128 MiB/s, high unlimited, or a rate' },
   { key: 'scrub.autoRepair', schema: z.boolean(), range: 'true | false', takes: 'true or false', default: false, applies: 'at the next background scrub',
     reason: 'background scrubs repair the damage they find on the spot rather than queueing it' },
+  { key: 'rebuild.concurrency', ...int(1, 64), default: 1, applies: 'at once (a running rebuild or drain, at its next extent)',
+    safe: { max: 16, risk: 'each extent in repair holds its fragments in memory (over 1 GiB with 256 MiB extents), and the rebuild takes that much more of the disks\' time from the mount' },
+    reason: 'extents a rebuild or drain repairs at once (1: one at a time, strictly riskiest first; more finish sooner on pools with many disks)' },
   { key: 'gc.minAgeSeconds', ...int(0, 7 * 86_400), default: 900, applies: 'at the next gc or check --repair',
     safe: { min: 60, risk: 'a fragment of a write still in flight in another process is younger than this and could be taken for an orphan' },
     reason: 'gc and check --repair remove only unreferenced fragments and temp files at least this old (unless given --min-age)' },

@@ -181,7 +181,10 @@ export class Coordinator {
     if (op === 'shutdown') return this.shutdown(args as ShutdownArgs);
     if (!isOpName(op)) throw new DfsError('EINVAL', `unknown admin operation "${op}"`);
     const out = await runOp(op, this.engine, args, { log: req.log, reqId: req.reqId });
-    if (op === 'config' || op === 'config-import') this.server?.applyAccess(); // admin.monitorGroup: the socket's group and mode
+    if (op === 'config' || op === 'config-import') {
+      this.server?.applyAccess(); // admin.monitorGroup: the socket's group and mode
+      this.fuse?.vfs.applySettings(); // cache.extentBytes, read.aheadExtents: the mount's cache and read-ahead
+    }
     // A command's reply means its changes are durable, as offline.
     await this.engine.txg.commit('admin');
     return out;

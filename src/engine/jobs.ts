@@ -82,7 +82,8 @@ interface Running {
   ctx: JobContext;
   samples: { at: number; bytes: number }[];
   paused: boolean;
-  wake: (() => void) | undefined;
+  /** Steps waiting while paused: one per extent in flight of a job that works on several at once (rebuild). */
+  waiting: (() => void)[];
   interrupt: 'stop' | 'cancel' | undefined;
   limiter: RateLimiter;
   done: Promise<void>;
@@ -159,7 +160,7 @@ export class JobRunner extends EventEmitter {
     this.inBackground = false;
     for (const r of this.running.values()) {
       r.interrupt = 'stop';
-      r.wake?.();
+      wake(r);
     }
     await Promise.all([...this.running.values()].map((r) => r.done));
     this.emit('stopped');
@@ -183,7 +184,7 @@ export class JobRunner extends EventEmitter {
     this.changed(id);
     if (r) {
       r.paused = false;
-      r.wake?.();
+      wake(r);
     }
     this.pump();
     return this.view(this.row(id));
@@ -194,7 +195,7 @@ export class JobRunner extends EventEmitter {
     const r = this.running.get(id);
     if (r) {
       r.interrupt = 'cancel';
-      r.wake?.();
+      wake(r);
     } else if (row.state === 'queued' || row.state === 'paused') {
       this.engine.meta.transact((tx) => tx.updateJob(id, { state: 'cancelled' }));
       this.changed(id);
@@ -266,7 +267,7 @@ export class JobRunner extends EventEmitter {
     const progress: JobProgress = { ...emptyProgress(), ...row.progress } as JobProgress;
     let lastCheckpoint = 0;
     const r: Running = {
-      id: row.id, kind: row.kind, paused: row.state === 'paused', wake: undefined, interrupt: undefined,
+      id: row.id, kind: row.kind, paused: row.state === 'paused', waiting: [], interrupt: undefined,
       samples: [], limiter: new RateLimiter(Number(row.params.rateBytesPerSec ?? 0)), done: Promise.resolve(),
       ctx: undefined as unknown as JobContext,
     };
@@ -285,8 +286,7 @@ export class JobRunner extends EventEmitter {
         this.emit('progress', row.id);
       },
       step: async () => {
-        while (r.paused && !r.interrupt) await new Promise<void>((resolve) => { r.wake = resolve; });
-        r.wake = undefined;
+        while (r.paused && !r.interrupt) await new Promise<void>((resolve) => { r.waiting.push(resolve); });
         if (r.interrupt) throw new JobInterrupted(r.interrupt);
       },
       throttle: (bytes: number) => r.limiter.take(bytes, () => r.interrupt !== undefined),
@@ -319,6 +319,11 @@ export class JobRunner extends EventEmitter {
     })();
     return r;
   }
+}
+
+/** Every step waiting on the job's pause goes on (to look at its state again). */
+function wake(r: Running): void {
+  for (const resolve of r.waiting.splice(0)) resolve();
 }
 
 function sample(samples: { at: number; bytes: number }[], bytes: number): void {

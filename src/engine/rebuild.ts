@@ -17,12 +17,19 @@
  *
  * Each extent's new placement commits in one transaction that also moves the job's
  * progress, so a killed coordinator resumes with the remaining work.
+ *
+ * Up to rebuild.concurrency extents are repaired at once (read at each extent, so a change
+ * applies to a running job). They start in risk order; with more than one at once, a later
+ * extent may finish before an earlier one. Each waits at the job's step (pause, stop) and
+ * charges the job's one rate limiter, so a rate caps the job as a whole.
  */
+import { sectionSettings, type ConfigSource } from '../config/values';
 import type { Extent } from '../meta/records';
 import type { EngineServices } from './context';
 
 type Engine = EngineServices;
 import { reqIdOf, type JobContext } from './jobs';
+import { eachInLanes } from './lanes';
 import { repairExtent, usableFragments } from './repair';
 
 export interface RebuildParams {
@@ -59,6 +66,7 @@ export async function rebuildJob(engine: Engine, ctx: JobContext): Promise<void>
   p.stuck ??= 0;
   p.atRiskBytes ??= 0;
   p.rewrittenInPlace ??= 0;
+  p.peakConcurrency ??= 0; // the most extents this job has had in repair at once (rebuild.concurrency bounds it)
   const skip = new Set<string>();
   for (;;) {
     // Which disks are there decides the work: ask each disk once per pass (a coordinator's monitor does too).
@@ -69,7 +77,7 @@ export async function rebuildJob(engine: Engine, ctx: JobContext): Promise<void>
     p.bytesTotal = p.bytesDone + work.reduce((n, w) => n + w.bytes, 0);
     p.atRiskBytes = work.filter((w) => w.margin <= 0).reduce((n, w) => n + w.bytes, 0);
     ctx.checkpoint();
-    for (const w of work) {
+    await eachInLanes(work, () => rebuildConcurrency(engine.meta), async (w) => {
       await ctx.step();
       const outcome = await repairExtent(engine, w.id, {
         evacuate, prefer: params.prefer, throttle: ctx.throttle, origin: `${ctx.kind} job ${ctx.id}`, reqId: reqIdOf(ctx.params),
@@ -95,7 +103,7 @@ export async function rebuildJob(engine: Engine, ctx: JobContext): Promise<void>
         }
         ctx.checkpoint();
       }
-    }
+    }, (inFlight) => { p.peakConcurrency = Math.max(Number(p.peakConcurrency), inFlight); });
   }
   p.atRiskBytes = 0;
   if (params.removeAfter !== undefined && engine.meta.extentsOnDisk(params.removeAfter).length === 0) {
@@ -108,6 +116,11 @@ export async function rebuildJob(engine: Engine, ctx: JobContext): Promise<void>
   if (Number(p.stuck) > 0) {
     throw new Error(`${String(p.stuck)} extents could not be given full redundancy: ${String(p.lastStuck)}; add healthy disks (or bring a drained or failed one back) and run \`dynamicfs rebuild\` again`);
   }
+}
+
+/** Extents a rebuild or drain repairs at once (setting rebuild.concurrency). */
+export function rebuildConcurrency(meta: ConfigSource): number {
+  return sectionSettings<{ concurrency: number }>(meta, 'rebuild').concurrency;
 }
 
 function advance(p: JobContext['progress'], w: WorkItem): void {

@@ -30,6 +30,7 @@ import type { EngineServices } from './context';
 
 type Engine = Pick<EngineServices, 'pool' | 'meta' | 'metrics' | 'health' | 'placement' | 'foreground' | 'exclusiveOnExtent' | 'holdExtent' | 'releaseExtents' | 'removeFragments' | 'countWriteErrors' | 'txg'>;
 import { reqIdOf, type JobContext } from './jobs';
+import { lanes } from './lanes';
 import { repairExtent } from './repair';
 import type { ScrubParams } from './scrub-params';
 import { initProgress, MAX_LISTED, type FragmentFinding, type ScrubProgress } from './scrub-report';
@@ -240,20 +241,6 @@ async function verify(engine: Engine, extentId: Buffer, r: { index: number; disk
     // A disk that vanished while we read is missing, not failing reads.
     return code === 'ENOENT' && (await engine.health.vanished(r.diskId)) ? 'ENODEV' : code;
   }
-}
-
-/** fn over items with at most n in flight; results in order. */
-async function lanes<T, R>(items: readonly T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, lane));
-  return out;
 }
 
 /** Repair an extent the check found damaged; marks the findings repair fixed. */

@@ -5,16 +5,34 @@
  * cached too, so a read-ahead and the read it anticipates share one fetch. A packed
  * extent is served from its pack, which is what the cache holds: the small files of one
  * pack, read one after another, cost one fetch.
+ *
+ * The budget and the read-ahead its readers use are settings (read-tuning.ts); configure()
+ * takes new values at once, a smaller budget evicting down to it there and then.
  */
 import type { Engine } from '../engine/engine';
 import { readExtent } from '../engine/extent-reader';
 import type { Extent } from '../meta/records';
+import { readTuning, type ReadTuning } from './read-tuning';
 
 export class ExtentCache {
   private entries = new Map<string, { bytes: number; value: Promise<Buffer> }>();
   private used = 0;
+  private budgetBytes = 0;
+  /** Extents a sequential reader fetches ahead through this cache (OpenFile.read). */
+  aheadExtents = 0;
 
-  constructor(private readonly engine: Engine, private readonly budgetBytes = 64 * 1024 * 1024) {}
+  constructor(private readonly engine: Engine, tuning: ReadTuning = readTuning(engine.meta)) {
+    this.configure(tuning);
+  }
+
+  /** New settings, at once: a smaller budget evicts least recently used extents down to it now. */
+  configure(tuning: ReadTuning): void {
+    this.budgetBytes = tuning.cacheBytes;
+    this.aheadExtents = tuning.aheadExtents;
+    this.evict();
+    this.engine.metrics.cacheBudget.set(this.budgetBytes);
+    this.engine.metrics.cacheBytes.set(this.used);
+  }
 
   /** The extent's logical bytes, verified (from the cache or the disks). */
   get(e: Extent): Promise<Buffer> {
@@ -27,18 +45,18 @@ export class ExtentCache {
     fetch.catch(() => undefined);
   }
 
-  /** Hits and misses are counted for reads only: a read-ahead is neither. */
-  private lookup(e: Extent, counted: boolean): Promise<Buffer> {
+  /** Hits and misses are counted for reads only; a read-ahead that fetches is a prefetch. */
+  private lookup(e: Extent, read: boolean): Promise<Buffer> {
     const key = e.id.toString('hex');
     const hit = this.entries.get(key);
     const metrics = this.engine.metrics;
     if (hit) {
-      if (counted) metrics.cacheHits.inc();
+      if (read) metrics.cacheHits.inc();
       this.entries.delete(key); // re-insert: Map order is our LRU order
       this.entries.set(key, hit);
       return hit.value;
     }
-    if (counted) metrics.cacheMisses.inc();
+    (read ? metrics.cacheMisses : metrics.cachePrefetches).inc();
     const value = readExtent(this.engine, e);
     const entry = { bytes: e.length, value };
     this.entries.set(key, entry);

@@ -14,11 +14,11 @@ import { allocEncodeBuffer } from '../engine/work-pools';
 import type { Extent } from '../meta/records';
 import { formatPolicy, type Policy } from '../pool/policy';
 import { lookupPath, prepareFile } from './namespace';
+import { readTuning } from './read-tuning';
 import type { ByteSource } from './sources';
 
 /** Extents in flight per file: enough to keep encoder and disks busy (8 measured ~5% over 4), bounded memory. */
 const WRITE_DEPTH = 8;
-const READ_AHEAD = 4;
 
 export interface PutOptions {
   policy?: Policy;
@@ -93,8 +93,9 @@ export async function putFile(engine: Engine, poolPath: string, source: ByteSour
 }
 
 /**
- * Write a file's verified bytes to `sink` in order. Files written through the mount
- * may be sparse: a gap between extents, or past the last one up to the size, is zeros.
+ * Write a file's verified bytes to `sink` in order, the next read.aheadExtents extents
+ * fetched meanwhile. Files written through the mount may be sparse: a gap between
+ * extents, or past the last one up to the size, is zeros.
  */
 export async function getFile(engine: Engine, ino: number, sink: Writable, onProgress?: (bytes: number) => void): Promise<number> {
   const inode = engine.meta.getInode(ino);
@@ -108,11 +109,14 @@ export async function getFile(engine: Engine, ino: number, sink: Writable, onPro
   }
   if (end > inode.size) throw new DfsError('EMETACORRUPT', `inode ${ino} records ${inode.size} bytes but its extents reach ${end}`);
 
-  const reads: Promise<Buffer>[] = [];
+  const ahead = readTuning(engine.meta).aheadExtents;
+  // Only the extents in flight are held: one written out is let go.
+  const reads = new Map<number, Promise<Buffer>>();
   const start = (i: number) => {
-    if (i < extents.length && !reads[i]) {
-      reads[i] = readExtent(engine, extents[i]!);
-      reads[i]!.catch(() => undefined);
+    if (i < extents.length && !reads.has(i)) {
+      const r = readExtent(engine, extents[i]!);
+      r.catch(() => undefined);
+      reads.set(i, r);
     }
   };
   const emit = async (bytes: Buffer) => {
@@ -121,10 +125,12 @@ export async function getFile(engine: Engine, ino: number, sink: Writable, onPro
   };
   let pos = 0;
   for (let i = 0; i < extents.length; i++) {
-    for (let j = i; j < i + READ_AHEAD; j++) start(j);
+    for (let j = i; j <= i + ahead; j++) start(j);
     const e = extents[i]!;
     if (e.offset > pos) await emitZeros(emit, e.offset - pos);
-    await emit(await reads[i]!);
+    const bytes = await reads.get(i)!;
+    reads.delete(i);
+    await emit(bytes);
     pos = e.offset + e.length;
   }
   if (inode.size > pos) await emitZeros(emit, inode.size - pos);

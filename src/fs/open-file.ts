@@ -25,8 +25,9 @@ import { LogState } from './log-state';
 
 /** Extents being encoded and written in the background per file before a writer waits. */
 const WRITE_BEHIND = 8;
-/** Extents fetched ahead of a sequential reader. */
-const READ_AHEAD = 2;
+
+/** Reads whose ends a read may continue and count as sequential (the kernel has a few in flight). */
+const RECENT_READS = 4;
 
 /** chmod, chown and utimens of an open file, held until its next commit (the data's own mtime is the file's mtimeMs). */
 export type AttrChange = Partial<Pick<Inode, 'mode' | 'uid' | 'gid' | 'atimeMs' | 'mtimeMs'>>;
@@ -59,7 +60,8 @@ export class OpenFile {
   private commitChain: Promise<unknown> = Promise.resolve();
   /** Attribute changes made while open (tar sets times, owner and mode before close): in the file's next commit, not a transaction each. */
   private attrs: AttrChange = {};
-  private lastReadEnd = -1;
+  /** Where the last few reads ended: a read starting at one of them continues a sequential reader. */
+  private readEnds: number[] = [];
   /**
    * Told of each metadata transaction this file's commit makes, right after it: whether
    * the intent log holds all it records (every byte written logged, no attribute change).
@@ -136,13 +138,18 @@ export class OpenFile {
     const ES = this.extentSize;
     const first = Math.floor(pos / ES);
     const last = Math.floor((end - 1) / ES);
-    if (this.lastReadEnd === pos) {
-      for (let j = last + 1; j <= last + READ_AHEAD && j * ES < this.size; j++) {
+    // A reader starting at the beginning (cat, cp) is taken for a sequential one, as the kernel
+    // does. Its own read-ahead sends several requests at once, and they can arrive out of
+    // order: a read that continues any of the last few, not only the last, is sequential.
+    if ((pos === 0 && this.readEnds.length === 0) || this.readEnds.includes(pos)) {
+      // The next extents are fetched into the cache now (setting read.aheadExtents).
+      for (let j = last + 1; j <= last + this.cache.aheadExtents && j * ES < this.size; j++) {
         const e = this.dirty.has(j) ? undefined : this.stored(j);
         if (e) this.cache.prefetch(e);
       }
     }
-    this.lastReadEnd = end;
+    this.readEnds.push(end);
+    if (this.readEnds.length > RECENT_READS) this.readEnds.shift();
     for (let i = first; i <= last; i++) {
       const from = Math.max(pos, i * ES) - i * ES;
       const to = Math.min(end, (i + 1) * ES) - i * ES;

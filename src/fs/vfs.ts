@@ -19,6 +19,7 @@ import { HiddenNames, hiddenName } from './hidden-names';
 import { OpenFile } from './open-file';
 import { OpenFiles } from './open-files';
 import { inodeOf, lookupPath, NAME_MAX, type PathLookup } from './paths';
+import { readTuning } from './read-tuning';
 import { Xattrs } from './xattrs';
 
 /** What getattr reports: the inode's fields, with the size an open file has now. `mode` is
@@ -73,6 +74,11 @@ export class Vfs {
 
   private get store() {
     return this.engine.meta;
+  }
+
+  /** The read settings as stored now (cache.extentBytes, read.aheadExtents), at once: the coordinator calls this after a change. */
+  applySettings(): void {
+    this.cache.configure(readTuning(this.store));
   }
 
   private readonly isOpen = (ino: number): boolean => this.files.isOpen(ino);

@@ -52,6 +52,9 @@ export class Metrics {
   readonly cacheHits = this.counter('dynamicfs_cache_hits_total', 'Extent reads served from the cache of verified extents (a read-ahead in flight counts).');
   readonly cacheMisses = this.counter('dynamicfs_cache_misses_total', 'Extent reads that had to fetch the extent from the disks.');
   readonly cacheBytes = this.gauge('dynamicfs_cache_bytes', 'Bytes held by the cache of verified extents.');
+  readonly cacheBudget = this.gauge('dynamicfs_cache_budget_bytes', 'Bytes the cache of verified extents may hold (setting cache.extentBytes).');
+  readonly cachePrefetches = this.counter('dynamicfs_cache_prefetches_total',
+    'Extents fetched ahead of a sequential reader through the mount (setting read.aheadExtents); one already cached or in flight is not fetched again, nor counted.');
 
   // ---- FUSE (fuse/instrument.ts) ----
   readonly fuseOps = this.counter('dynamicfs_fuse_operations_total', 'FUSE operations answered, by operation.', ['op']);

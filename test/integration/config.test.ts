@@ -58,7 +58,8 @@ test('config shows every setting; --set takes each type, all or nothing, and ref
       ['health.failedErrors', 'scrub.frequency', 'scrub.intensity', 'scrub.autoRepair', 'gc.minAgeSeconds']);
     // The scrub schedule reads the same settings.
     assert.deepEqual(set.scrub.autoRepair, true);
-    assert.deepEqual([set.gc, set.compact], [{ minAgeSeconds: 120 }, { belowFraction: 0.5 }], 'every section by name too');
+    assert.deepEqual([set.gc, set.compact, set.cache, set.read, set.rebuild],
+      [{ minAgeSeconds: 120 }, { belowFraction: 0.5 }, { extentBytes: 67108864 }, { aheadExtents: 2 }, { concurrency: 1 }], 'every section by name too');
     const schedule = ok('scrub-schedule', pool).schedule;
     assert.deepEqual([schedule.frequency, schedule.intensity, schedule.autoRepair], ['nightly', 'medium', true]);
     assert.equal(ok('config', pool, '--set', 'scrub.intensity=1048576').scrub.intensity, 1048576, 'an intensity may be a rate');
@@ -71,6 +72,9 @@ test('config shows every setting; --set takes each type, all or nothing, and ref
       [['scrub.frequency=hourly'], 'config: scrub.frequency="hourly" is not valid: scrub.frequency takes one of nightly | continuous | manual'],
       [['commit.dirtyMaxBytes=1.5'], 'config: commit.dirtyMaxBytes=1.5 is not valid: commit.dirtyMaxBytes takes a whole number in 16777216..17179869184'],
       [['admin.monitorGroup=4294967295'], 'config: admin.monitorGroup=4294967295 is not valid: admin.monitorGroup takes a group id in 1..4294967294, or 0 or none for none'],
+      [['cache.extentBytes=1024'], 'config: cache.extentBytes=1024 is outside 1048576..274877906944'],
+      [['read.aheadExtents=65'], 'config: read.aheadExtents=65 is outside 0..64'],
+      [['rebuild.concurrency=0'], 'config: rebuild.concurrency=0 is outside 1..64'],
       [['health.degradedErrors=20'], 'config: thresholds must rise: degradedErrors (20) <= suspectErrors (10) <= failedErrors (60)'],
     ];
     for (const [pairs, message] of refusals) {
@@ -97,12 +101,12 @@ test('presets: each shows its diff (old → new), --dry-run changes nothing, pro
 
     const text = run(['config', pool, '--preset', 'testing', '--dry-run']);
     assert.equal(text.code, 0);
-    assert.match(text.stdout, /^dry run: preset testing would change 7 settings \(nothing was changed\)\n  health\.degradedErrors: 3 → 1\n  health\.suspectErrors: 10 → 2\n/);
+    assert.match(text.stdout, /^dry run: preset testing would change 8 settings \(nothing was changed\)\n  health\.degradedErrors: 3 → 1\n  health\.suspectErrors: 10 → 2\n/);
     assert.match(text.stdout, /\n {2}scrub\.frequency: continuous → manual\n/);
     const dry = ok('config', pool, '--preset', 'testing', '--dry-run');
     assert.deepEqual(dry.changes.map((c: Json) => [c.key, c.from, c.to]), [
       ['health.degradedErrors', 3, 1], ['health.suspectErrors', 10, 2], ['health.failedErrors', 50, 3], ['health.monitorIntervalMs', 2000, 500],
-      ['commit.intervalMs', 5000, 500], ['scrub.frequency', 'continuous', 'manual'], ['gc.minAgeSeconds', 900, 60]]);
+      ['commit.intervalMs', 5000, 500], ['cache.extentBytes', 67108864, 16777216], ['scrub.frequency', 'continuous', 'manual'], ['gc.minAgeSeconds', 900, 60]]);
     assert.deepEqual([dry.preset, dry.applied], ['testing', false]);
     const before = exported(pool);
     assert.deepEqual(before, { ...DEFAULTS, 'admin.monitorGroup': 4242, 'scrub.frequency': 'continuous' }, 'the dry run changed nothing');
@@ -138,10 +142,11 @@ test('config export → import onto another pool; an import with an unknown key,
     const file = path.join(root, 'a.json');
     fs.writeFileSync(file, run(['config', 'export', a]).stdout);
     const dry = ok('config', 'import', b, file, '--dry-run');
-    assert.equal(dry.changes.length, 5);
+    assert.equal(dry.changes.length, 8);
     assert.deepEqual(exported(b), DEFAULTS, 'the dry run changed nothing');
     const imported = ok('config', 'import', b, file);
-    assert.deepEqual(imported.changes.map((c: Json) => c.key), ['health.suspectLatencyMs', 'commit.intervalMs', 'commit.dirtyMaxBytes', 'admin.monitorGroup', 'scrub.frequency']);
+    assert.deepEqual(imported.changes.map((c: Json) => c.key), ['health.suspectLatencyMs', 'commit.intervalMs', 'commit.dirtyMaxBytes', 'cache.extentBytes',
+      'read.aheadExtents', 'admin.monitorGroup', 'scrub.frequency', 'rebuild.concurrency']);
     assert.deepEqual(exported(b), exported(a), 'b holds a\'s settings');
     const onB = exported(b);
 
@@ -233,7 +238,7 @@ test('through a coordinator: preset and import apply at once; looking and dry ru
       const ask = (op: string, args: Json): Json => requestAsNobody(sock, { id: 1, op, args }, MONITORS) as Json;
       assert.equal(ask('config', {}).ok, true, 'a monitor may show the settings');
       assert.equal(ask('config-export', {}).data.settings['commit.intervalMs'], 2000, 'and export them');
-      assert.deepEqual(ask('config', { preset: 'production', dryRun: true }).data.changes.length, 6, 'and see a preset\'s diff');
+      assert.deepEqual(ask('config', { preset: 'production', dryRun: true }).data.changes.length, 7, 'and see a preset\'s diff');
       for (const [op, args] of [['config', { preset: 'production' }], ['config', { set: { 'commit.intervalMs': 5000 } }],
         ['config-import', { file, content: fs.readFileSync(file, 'utf8') }]] as [string, Json][]) {
         const r = ask(op, args);

@@ -47,8 +47,11 @@ export interface ConfigData {
   /** The same values by section, as the readers see them. */
   health: Record<string, SettingValue>;
   commit: Record<string, SettingValue>;
+  cache: Record<string, SettingValue>;
+  read: Record<string, SettingValue>;
   admin: Record<string, SettingValue>;
   scrub: ScrubSchedule;
+  rebuild: Record<string, SettingValue>;
   gc: Record<string, SettingValue>;
   compact: Record<string, SettingValue>;
   /** The preset asked for (null: none). */
@@ -83,10 +86,11 @@ export const config: AdminOp<ConfigArgs, ConfigData> = async (engine, args) => {
 };
 
 /** Every setting with its value, and the values by section. */
-export function showSettings(engine: Engine): Pick<ConfigData, 'pool' | 'settings' | 'health' | 'commit' | 'admin' | 'scrub' | 'gc' | 'compact'> {
+export function showSettings(engine: Engine): Pick<ConfigData, 'pool' | 'settings' | 'health' | 'commit' | 'cache' | 'read' | 'admin' | 'scrub' | 'rebuild' | 'gc' | 'compact'> {
   const values = currentSettings(engine.meta);
   return { pool: engine.pool.dir, settings: rows(values), health: section(values, 'health'), commit: section(values, 'commit'),
-    admin: section(values, 'admin'), scrub: readSchedule(engine.meta), gc: section(values, 'gc'), compact: section(values, 'compact') };
+    cache: section(values, 'cache'), read: section(values, 'read'), admin: section(values, 'admin'), scrub: readSchedule(engine.meta),
+    rebuild: section(values, 'rebuild'), gc: section(values, 'gc'), compact: section(values, 'compact') };
 }
 
 function rows(values: Settings): SettingRow[] {

@@ -25,6 +25,8 @@ export function jobLine(j: JobView): string {
     if (j.timeToSafetySeconds !== null && j.timeToSafetySeconds > 0) parts.push(`safe in ${seconds(j.timeToSafetySeconds)}`);
   }
   if (j.kind === 'upgrade') parts.push(`upgrade ${String(j.progress.upgrade ?? 'not-started')}`);
+  // A rebuild or drain with rebuild.concurrency above 1: how many extents it has had in repair at once.
+  if (typeof j.progress.peakConcurrency === 'number' && j.progress.peakConcurrency > 1) parts.push(`up to ${j.progress.peakConcurrency} extents at once`);
   if (j.error) parts.push(`error: ${j.error}`);
   // The request that started it: `dynamicfs events POOL --request ID` shows what it did.
   if (typeof j.params.reqId === 'string') parts.push(`request ${j.params.reqId}`);
