@@ -31,15 +31,57 @@ export function expectedFiles(format: string): Map<string, Buffer> {
   ]);
 }
 
-/** Extract a fixture to the absolute place its disks were registered at (root/pool, root/d0..d5); removed afterwards. */
+/**
+ * Extract a fixture to the absolute place its disks were registered at (root/pool,
+ * root/d0..d5); removed afterwards. That place is fixed, so test files run at once
+ * (node --test runs files concurrently) take turns: a directory beside it is the lock.
+ */
 export async function withFixture(name: string, fn: (pool: string, root: string) => Promise<void> | void): Promise<void> {
   const root = `/tmp/dynamicfs-fixture-${name}`;
-  rmrf(root);
-  execFileSync('tar', ['-xzf', path.join(REPO, 'test', 'fixtures', `${name}-pool.tar.gz`), '-C', '/tmp']);
+  const release = await lockDir(`${root}.lock`);
   try {
-    await fn(path.join(root, 'pool'), root);
-  } finally {
     rmrf(root);
+    execFileSync('tar', ['-xzf', path.join(REPO, 'test', 'fixtures', `${name}-pool.tar.gz`), '-C', '/tmp']);
+    try {
+      await fn(path.join(root, 'pool'), root);
+    } finally {
+      rmrf(root);
+    }
+  } finally {
+    release();
+  }
+}
+
+/**
+ * Take a lock held by creating `dir` (atomic), waiting while another process holds it. A
+ * lock left by a killed test process (its pid gone) is taken over.
+ */
+async function lockDir(dir: string): Promise<() => void> {
+  for (;;) {
+    try {
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, 'pid'), String(process.pid));
+      return () => rmrf(dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    let holder = NaN;
+    try {
+      holder = Number(fs.readFileSync(path.join(dir, 'pid'), 'utf8'));
+    } catch {
+      // being created or removed: look again
+    }
+    if (Number.isInteger(holder) && holder > 0 && !alive(holder)) rmrf(dir);
+    else await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
