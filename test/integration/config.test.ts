@@ -195,7 +195,7 @@ test('gc.minAgeSeconds: gc uses the stored value unless given --min-age', async 
   });
 });
 
-test('diagnose: each setting outside its safe range is a setting-unsafe warning whose fix puts the default back', async () => {
+test('diagnose: each setting outside its safe range is a setting-unsafe warning whose fix puts the default back; a cache short of its read-ahead is cache-short', async () => {
   await withTmpDir((root) => {
     const pool = path.join(root, 'pool');
     ok('init', pool);
@@ -209,6 +209,17 @@ test('diagnose: each setting outside its safe range is a setting-unsafe warning 
     assert.deepEqual(ok('config', pool).settings.filter((s: Json) => s.unsafe).map((s: Json) => s.key), ['health.monitorIntervalMs', 'gc.minAgeSeconds']);
     for (const f of found) run(f.fix.split(' ').slice(1));
     assert.deepEqual((ok('diagnose', pool).findings as Json[]).filter((f) => f.code === 'setting-unsafe'), [], 'the fixes cleared them');
+
+    // Two settings each in their safe range, too little cache for the read-ahead together (4 MiB extents).
+    const short = () => (ok('diagnose', pool).findings as Json[]).filter((f) => f.code === 'cache-short');
+    assert.deepEqual(short(), []);
+    ok('config', pool, '--set', 'cache.extentBytes=16777216', 'read.aheadExtents=4');
+    const [c, ...more] = short();
+    assert.deepEqual(more, []);
+    assert.deepEqual([c.severity, c.evidence, c.fix], ['warning', { cacheBytes: 16777216, aheadExtents: 4, extentSize: 4194304, needBytes: 20971520 },
+      `dynamicfs config ${pool} --set cache.extentBytes=41943040 (or lower read.aheadExtents)`]);
+    run(c.fix.split(' (')[0].split(' ').slice(1));
+    assert.deepEqual(short(), [], 'the fix cleared it');
   });
 });
 

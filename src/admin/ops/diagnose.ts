@@ -8,7 +8,8 @@
  * or slow (findings/disk-findings.ts), each tier's days until full at the last week's
  * growth (findings/capacity-forecast.ts), disks that share one device (more than m of
  * them on one device: losing it loses data), the pool directory on a disk's device,
- * scrub coverage behind, metadata copies stale, and settings outside their safe range.
+ * scrub coverage behind, metadata copies stale, settings outside their safe range, and a
+ * cache too small for its read-ahead in this pool's extent size.
  */
 import { SETTINGS, safeRange, unsafe } from '../../config/settings';
 import { currentSettings } from '../../config/values';
@@ -103,8 +104,27 @@ export async function diagnoseStatus(engine: Engine, s: StatusData): Promise<Dia
       fix: `dynamicfs config ${pool} --set ${spec.key}=${String(spec.default)}` });
   }
 
+  findings.push(...cacheFindings(pool, values, s.extentSize));
+
   findings.sort((a, b) => ORDER[a.severity] - ORDER[b.severity]);
   return { pool, verdict: findings[0]?.severity ?? 'ok', findings };
+}
+
+/**
+ * The mount's cache against its read-ahead: a sequential reader needs the extent it reads
+ * and read.aheadExtents more cached at once, in this pool's extent size (each setting
+ * alone may be in its safe range while the pair is not: large extents).
+ */
+function cacheFindings(pool: string, values: Map<string, unknown>, extentSize: number): Finding[] {
+  const cacheBytes = Number(values.get('cache.extentBytes'));
+  const ahead = Number(values.get('read.aheadExtents'));
+  const needBytes = (ahead + 1) * extentSize;
+  if (cacheBytes >= needBytes) return [];
+  return [{ code: 'cache-short', severity: 'warning',
+    message: `cache.extentBytes is ${cacheBytes} bytes, less than the ${needBytes} a sequential reader needs (${ahead + 1} extents of ${extentSize} bytes: `
+      + `the one it reads and read.aheadExtents=${ahead} ahead): read-ahead is evicted before its read comes and extents are fetched twice`,
+    evidence: { cacheBytes, aheadExtents: ahead, extentSize, needBytes },
+    fix: `dynamicfs config ${pool} --set cache.extentBytes=${needBytes * 2} (or lower read.aheadExtents)` }];
 }
 
 /** Each reason of the health verdict, with what to run. */
