@@ -114,6 +114,9 @@ export class Metrics {
   readonly scrubCoverage = this.gauge('dynamicfs_scrub_verified_ratio', 'Fraction of extents verified (scrubbed or written) within the schedule period.');
   readonly scrubUnverified = this.gauge('dynamicfs_scrub_unverified_extents', 'Extents found damaged and neither repaired nor scrubbed clean since.');
   readonly scrubOldestAge = this.gauge('dynamicfs_scrub_oldest_verification_age_seconds', 'Age of the oldest extent verification (0 for an empty pool).');
+  // Events the sink (log/events.ts) could not append: counted through its drop listener (engine/engine-metrics.ts).
+  readonly eventsDropped = this.counter('dynamicfs_events_dropped_total', 'Pool events (job transitions, repairs, heals, scrub findings) that could not be '
+    + 'appended to POOL/run/events.jsonl (its filesystem full or read-only, or the path not a writable file): `dynamicfs events` misses them.');
   readonly collectErrors = this.counter('dynamicfs_metrics_collect_errors_total', 'Scrape-time collectors that failed (their gauges keep older values).');
 
   /** A counter (get-or-create). The name must start with `dynamicfs_` and end with `_total`. */

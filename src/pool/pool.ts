@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DfsError } from '../errors';
 import { AuditLog, localIdentity } from '../log/audit';
+import { warnOfDrops } from '../log/drop-warning';
 import { eventSinkOf, type EventSink } from '../log/events';
 import { silentLogger, type Logger } from '../log/logger';
 import type { DiskRow, Tier } from '../meta/records';
@@ -49,7 +50,7 @@ export class Pool {
 
   /** The metadata's copies on the disks (meta-copies.ts). */
   readonly copies: MetaCopies;
-  /** POOL/run/events.jsonl: job transitions, repairs, heals, scrub findings (log/events.ts). */
+  /** POOL/run/events.jsonl: job transitions, repairs, heals, scrub findings (log/events.ts); events it drops are warned of in the pool's log. */
   readonly events: EventSink;
 
   private constructor(
@@ -65,6 +66,7 @@ export class Pool {
     this.copies = new MetaCopies(dir, superblock, meta, log, areas, (r) => this.recordRefusal(r),
       { uses: () => this.usesFeature('metadata-copies'), activate: () => this.activateFeature('metadata-copies') });
     this.events = eventSinkOf(dir);
+    warnOfDrops(this.events, log);
   }
 
   /** Create a new pool in `dir` (which must not exist, or be empty), its metadata store made by `openStore`. */

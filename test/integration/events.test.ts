@@ -5,7 +5,8 @@
  * a disk event; `--kind`, `--since`, `--until`, `--limit` select exactly; the text, jsonl
  * and CSV (RFC 4180, a path holding a comma and a quote) exports carry the same events;
  * bad filters are refused naming the option; a damaged line is skipped and counted; the
- * history reads across a rotation of POOL/run/events.jsonl.
+ * history reads across a rotation of POOL/run/events.jsonl. Events the sink cannot write are
+ * counted (dynamicfs_events_dropped_total) and warned of once in the coordinator's log.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,7 @@ import { runFiles } from '../../src/rpc/run-files';
 import { fails, makePool, ok, run, type Json } from '../helpers/cli';
 import { startServe, stopChild } from '../helpers/daemon';
 import { parseCsv, withEventRotation } from '../helpers/events';
+import { parseExposition } from '../helpers/prometheus';
 import { withTmpDir } from '../helpers/tmp';
 
 /** A path with a comma and a double quote: CSV must quote it. */
@@ -240,5 +242,34 @@ test('through a coordinator: the request id of a scrub reaches its transitions, 
     }
     // Offline again, the same history.
     assert.equal(events(pool, '--request', 'srv-fix').length, 6);
+  });
+});
+
+test('through a coordinator: events the sink cannot write are counted in dynamicfs_events_dropped_total and warned of once in its log', async () => {
+  await withTmpDir(async (root) => {
+    const { pool } = makePool(root, 3, '--redundancy', 'rs:2+1');
+    const served = await startServe(pool);
+    try {
+      const dropped = (): number | undefined => parseExposition(run(['metrics', pool]).stdout).get('dynamicfs_events_dropped_total');
+      assert.equal(dropped(), 0);
+      const file = path.join(runFiles(pool).dir, 'events.jsonl');
+      fs.rmSync(file, { force: true });
+      fs.mkdirSync(file); // the sink's open fails with EISDIR, as on a full or read-only run directory
+      ok('scrub', pool, '--request-id', 'lost-1');
+      assert.equal(dropped(), 3, 'the job\'s three transitions (queued, running, done)');
+      const warnings = fs.readFileSync(runFiles(pool).log, 'utf8').split('\n').filter((l) => l.includes('events cannot be written'))
+        .map((l) => JSON.parse(l) as Json);
+      assert.deepEqual(warnings.map((w) => [w.level, w.file, w.code, w.dropped]), [[40, file, 'EISDIR', 1]], 'one warning a minute, not one per event');
+      assert.match(warnings[0]!.msg, /make it writable by the pool's owner and events\.jsonl a regular file/);
+      // The request itself is audited; only its job's events are missing.
+      assert.deepEqual(shape(events(pool, '--request', 'lost-1')), [['audit', 'op scrub', 'ok']]);
+
+      fs.rmdirSync(file);
+      ok('scrub', pool, '--request-id', 'kept-1');
+      assert.equal(dropped(), 3, 'written again: nothing more dropped');
+      assert.deepEqual(shape(events(pool, '--request', 'kept-1')).map((x) => x[2]), ['queued', 'running', 'done', 'ok']);
+    } finally {
+      await stopChild(served.child);
+    }
   });
 });
