@@ -1,6 +1,6 @@
 /**
  * `--request-id ID` on the verbs that start a job (scrub, rebuild, drain, compact,
- * replace-disk) or change a disk (add-disk, remove-disk, set-disk-health, probe-disks):
+ * replace-disk, upgrade) or change a disk (add-disk, remove-disk, set-disk-health, probe-disks):
  * the id names the request in the coordinator's log, the audit log, the job's params, the
  * disk events it records and every event the job causes, so `dynamicfs events POOL
  * --request ID` finds them. Without it the coordinator (or a local run) makes one up.
