@@ -233,13 +233,14 @@ export class JobRunner extends EventEmitter {
     const row = this.row(id);
     if (ENDED.includes(row.state)) throw new DfsError('EINVAL', `job ${id} is ${row.state}; only a queued, running or paused job can be cancelled`);
     const r = this.running.get(id);
-    const kind = this.kindOf(row);
-    const refused = r ? r.cancelRefusal : kind.cancelRefused?.(this.engine, row);
+    // A kind this code does not know (a newer DynamicFS's) is cancelled plainly.
+    const kind = this.kinds.get(row.kind);
+    const refused = r ? r.cancelRefusal : kind?.cancelRefused?.(this.engine, row);
     if (refused !== undefined) throw new DfsError('EINVAL', `${row.kind} job ${id} cannot be cancelled: ${refused}`, undefined, { job: id });
     if (r) {
       r.interrupt = 'cancel';
       r.wake?.();
-    } else if (kind.undoesOnCancel) {
+    } else if (kind?.undoesOnCancel) {
       this.launch(row, 'cancel');
     } else {
       this.engine.meta.transact((tx) => tx.updateJob(id, { state: 'cancelled' }));

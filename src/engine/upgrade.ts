@@ -82,7 +82,7 @@ export function upgradeProgress(): JobProgress {
 
 /** Why an upgrade can no longer be cancelled: pool.json records the new format. */
 function committedWhy(pool: Pool, running: boolean): string {
-  return `its final commit is made (pool.json records format ${pool.superblock.format})`
+  return `its final commit is made (pool.json records format ${POOL_FORMAT})`
     + (running ? '; it finishes by itself' : `; run \`dynamicfs upgrade ${pool.dir}\` to finish it`);
 }
 

@@ -63,7 +63,7 @@ export class Metrics {
   readonly metaCommitSeconds = this.histogram('dynamicfs_meta_commit_duration_seconds', 'Time of a metadata COMMIT (durable: synchronous=FULL).', [], IO_BUCKETS);
   readonly metaTxnSeconds = this.histogram('dynamicfs_meta_transaction_duration_seconds', 'Time a metadata write transaction held the writer lock, BEGIN to COMMIT.', [], IO_BUCKETS);
   readonly generation = this.gauge('dynamicfs_meta_generation', 'Metadata generation: committed transactions since the pool was created.');
-  readonly groupCommits = this.counter('dynamicfs_txg_commits_total', 'Transaction groups committed, by what started the commit (interval, fsync, admin, dirty-bound, log-full, replay, shutdown).', ['reason']);
+  readonly groupCommits = this.counter('dynamicfs_txg_commits_total', 'Transaction groups committed, by what started the commit (interval, fsync, admin, dirty-bound, log-full, replay, shutdown; drain and upgrade: a job making its state durable).', ['reason']);
   readonly groupCommitFailures = this.counter('dynamicfs_txg_commit_failures_total', 'Transaction group commits that failed (a disk sync or the metadata COMMIT), by error code; the group stays open and the next commit retries it.', ['code']);
   readonly groupCommitSeconds = this.histogram('dynamicfs_txg_commit_duration_seconds', 'Time to commit a transaction group: the disks\' syncs, then the metadata COMMIT.', [], IO_BUCKETS);
   readonly groupPhaseSeconds = this.histogram('dynamicfs_txg_phase_duration_seconds', 'Time of each phase of a transaction group commit: prepare (logged files taken whole or carried), packs, sync (the disks written), commit (metadata COMMIT), copies (the generation on the disks\' metadata logs), cleanup (deletes, logs emptied).', ['phase'], IO_BUCKETS);
