@@ -1,8 +1,9 @@
 /**
  * `--request-id ID` on the verbs that start a job (scrub, rebuild, drain, compact,
- * replace-disk): the id names the request in the coordinator's log, the audit log, the
- * job's params and every event the job causes, so `dynamicfs events POOL --request ID`
- * finds them. Without it the coordinator (or a local run) makes one up.
+ * replace-disk, upgrade) or change a disk (add-disk, remove-disk, set-disk-health, probe-disks):
+ * the id names the request in the coordinator's log, the audit log, the job's params, the
+ * disk events it records and every event the job causes, so `dynamicfs events POOL
+ * --request ID` finds them. Without it the coordinator (or a local run) makes one up.
  */
 import type { Command } from 'commander';
 import { REQ_ID_PATTERN, REQ_ID_RULE } from '../rpc/frame';

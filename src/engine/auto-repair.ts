@@ -19,9 +19,10 @@ export class AutoRepair {
   private hopeless = new Set<string>();
   private checking = false;
   private readonly onTransition = (t: Transition): void => {
-    this.log.warn({ disk: t.diskId, from: t.from, to: t.to, source: t.source, reason: t.reason }, 'disk state changed');
+    this.log.warn({ disk: t.diskId, from: t.from, to: t.to, source: t.source, reason: t.reason, ...(t.reqId ? { reqId: t.reqId } : {}) }, 'disk state changed');
     this.hopeless.clear();
-    this.kick('disk state changed');
+    // The rebuild a request's transition starts (set-disk-health failed) carries its id: `events --request` shows both.
+    this.kick('disk state changed', t.reqId);
   };
   private readonly onQueued = (): void => this.kick('a read queued a repair');
   private readonly onJobEnd = (id: number, state: string): void => {
@@ -70,12 +71,12 @@ export class AutoRepair {
   }
 
   /** Start a rebuild when there is work nobody is doing. */
-  private kick(why: string): void {
+  private kick(why: string, reqId?: string): void {
     if (!this.timer) return;
     if (this.engine.jobs.active('rebuild') || this.engine.jobs.active('drain')) return;
     const work = collectWork(this.engine, new Set(), this.hopeless);
     if (work.length === 0) return;
-    const id = this.engine.jobs.submit('rebuild', { reason: why });
+    const id = this.engine.jobs.submit('rebuild', { reason: why }, undefined, reqId);
     this.log.info({ job: id, extents: work.length, why }, 'rebuild started');
   }
 }

@@ -17,6 +17,8 @@ export interface Transition {
   to: DiskState;
   source: TransitionSource;
   reason: string;
+  /** The admin request that caused it (its event carries it too); undefined for the monitor's and the I/O paths' own. */
+  reqId?: string;
 }
 
 export class DiskHealth extends EventEmitter {
@@ -24,24 +26,24 @@ export class DiskHealth extends EventEmitter {
     super();
   }
 
-  /** Move a disk to `to` (no-op when it is there already) and record why. */
-  set(diskId: number, to: DiskState, source: TransitionSource, reason: string): Transition | undefined {
+  /** Move a disk to `to` (no-op when it is there already) and record why, and the admin request that asked (`reqId`). */
+  set(diskId: number, to: DiskState, source: TransitionSource, reason: string, reqId?: string): Transition | undefined {
     const d = this.disk(diskId);
     if (!d || d.state === to) return undefined;
     this.pool.meta.transact((tx) => {
-      tx.setDiskState(diskId, to, source, reason);
+      tx.setDiskState(diskId, to, source, reason, reqId);
       if (source === 'operator' && to === 'healthy') tx.resetDiskErrors(diskId);
     });
-    const t: Transition = { diskId, from: d.state, to, source, reason };
+    const t: Transition = { diskId, from: d.state, to, source, reason, ...(reqId === undefined ? {} : { reqId }) };
     this.emit('transition', t);
     return t;
   }
 
   /** Automatic: only ever a step down (an operator brings a disk back). */
-  degrade(diskId: number, to: DiskState, source: TransitionSource, reason: string): Transition | undefined {
+  degrade(diskId: number, to: DiskState, source: TransitionSource, reason: string, reqId?: string): Transition | undefined {
     const d = this.disk(diskId);
     if (!d || !worse(to, d.state)) return undefined;
-    return this.set(diskId, to, source, reason);
+    return this.set(diskId, to, source, reason, reqId);
   }
 
   /**

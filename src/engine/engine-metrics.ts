@@ -1,7 +1,8 @@
 /**
  * Where the engine plugs its metrics into the layers below, which stay free of
- * prom-client: every disk is wrapped in a MeteredStore, and the metadata store's commit
- * hook feeds the transaction figures and the generation.
+ * prom-client: every disk is wrapped in a MeteredStore, the metadata store's commit
+ * hook feeds the transaction figures and the generation, and the event sink's drop
+ * listener counts the events it could not write.
  */
 import type { Metrics } from '../metrics/metrics';
 import { MeteredStore } from '../pool/metered-store';
@@ -16,4 +17,5 @@ export function instrumentPool(pool: Pool, metrics: Metrics): void {
     metrics.metaTxnSeconds.observe(c.heldSeconds);
     metrics.generation.set(c.generation);
   };
+  pool.events.onDropped(() => metrics.eventsDropped.inc());
 }

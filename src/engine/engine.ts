@@ -16,7 +16,7 @@ import { crashPoint } from './crash-points';
 import { instrumentPool } from './engine-metrics';
 import { DiskHealth } from './disk-health';
 import { IntentLog } from './intent-log';
-import { JobRunner, type JobFn } from './jobs';
+import { JobRunner, type JobFn, type JobKind } from './jobs';
 import { Packer } from './packer';
 import { Placement } from './placement';
 import { TxGroups } from './txg';
@@ -45,7 +45,7 @@ export class Engine extends EventEmitter implements EngineServices {
   private readonly uncommitted = new Set<string>();
 
   /** Use openEngine / attachEngine (open.ts), which pass the job kinds. */
-  constructor(readonly pool: Pool, readonly work: WorkPools, jobKinds: Readonly<Record<string, JobFn>>, readonly metrics: Metrics = new Metrics()) {
+  constructor(readonly pool: Pool, readonly work: WorkPools, jobKinds: Readonly<Record<string, JobFn | JobKind>>, readonly metrics: Metrics = new Metrics()) {
     super();
     // The meter sits under the metrics decorator: a test's store swapped in below both is seen by each.
     pool.decorateStores((s) => this.foreground.wrap(s));

@@ -1,14 +1,14 @@
 /** Every kind of job the runner knows, by the name stored in the jobs table. */
-import type { JobFn } from './jobs';
+import type { JobFn, JobKind } from './jobs';
 import { compactJob } from './compact';
 import { rebuildJob } from './rebuild';
 import { scrubJob } from './scrub';
-import { upgradeJob } from './upgrade';
+import { upgradeKind } from './upgrade';
 
-export const JOB_KINDS: Record<string, JobFn> = {
+export const JOB_KINDS: Record<string, JobFn | JobKind> = {
   rebuild: rebuildJob,
   drain: rebuildJob,
   scrub: scrubJob,
   compact: compactJob,
-  upgrade: upgradeJob,
+  upgrade: upgradeKind,
 };

@@ -12,6 +12,11 @@
  *
  * Rate and ETA are computed live from a sliding window of progress samples, never
  * persisted: a fresh process has no rate until it has done some work.
+ *
+ * A cancel stops a job at its next step. A kind that must undo its partial work when
+ * cancelled (the upgrade: JobKind.undoesOnCancel) is run to do so even when it is not
+ * running here (queued, paused, or left running by a killed process); a job past its
+ * point of no return refuses the cancel (JobContext.refuseCancel, JobKind.cancelRefused).
  */
 import { EventEmitter } from 'node:events';
 import { DfsError, toDfsError } from '../errors';
@@ -52,12 +57,36 @@ export interface JobContext {
   step(): Promise<void>;
   /** Account `bytes` of I/O against the job's rate limit (waits when over it). */
   throttle(bytes: number): Promise<void>;
+  /** From now on a cancel is refused with `why` (the job is past its point of no return and finishes by itself). */
+  refuseCancel(why: string): void;
 }
 
 export type JobFn = (engine: EngineServices, ctx: JobContext) => Promise<void>;
 
-/** Thrown out of step() when the runner stops or the job is cancelled: not a failure. */
-export class JobInterrupted extends Error {}
+/** A kind of job: how it runs, and how a cancel applies to it when "stop at the next step" is not enough. */
+export interface JobKind {
+  run: JobFn;
+  /**
+   * Its partial work is undone when cancelled (the run catches JobInterrupted 'cancel',
+   * undoes, and rethrows): cancelling one that is not running here runs it to do that,
+   * its first step() throwing at once.
+   */
+  undoesOnCancel?: boolean;
+  /** Why a job of this kind that is not running here cannot be cancelled any more, or undefined. */
+  cancelRefused?(engine: EngineServices, row: JobRow): string | undefined;
+}
+
+/**
+ * Thrown out of step() when the runner stops or the job is cancelled: not a failure. A
+ * job may throw one itself: 'cancel' ends it cancelled.
+ */
+export class JobInterrupted extends Error {
+  constructor(readonly reason: 'stop' | 'cancel') {
+    super(`job ${reason === 'cancel' ? 'cancelled' : 'stopped'}`);
+  }
+}
+
+const ENDED: readonly JobState[] = ['done', 'failed', 'cancelled'];
 
 const WINDOW_MS = 30_000;
 const CHECKPOINT_EVERY_MS = 1000;
@@ -85,6 +114,8 @@ interface Running {
   /** Steps waiting while paused: one per extent in flight of a job that works on several at once (rebuild). */
   waiting: (() => void)[];
   interrupt: 'stop' | 'cancel' | undefined;
+  /** Set by refuseCancel: why a cancel is refused now. */
+  cancelRefusal: string | undefined;
   limiter: RateLimiter;
   done: Promise<void>;
 }
@@ -93,9 +124,12 @@ export class JobRunner extends EventEmitter {
   private readonly running = new Map<number, Running>();
   private inBackground = false;
   private stopping = false;
+  private readonly kinds: ReadonlyMap<string, JobKind>;
 
-  constructor(private readonly engine: EngineServices, private readonly kinds: Readonly<Record<string, JobFn>>) {
+  /** `kinds`: each kind's function, or a JobKind when a cancel needs more than a stop. */
+  constructor(private readonly engine: EngineServices, kinds: Readonly<Record<string, JobFn | JobKind>>) {
     super();
+    this.kinds = new Map(Object.entries(kinds).map(([name, k]) => [name, typeof k === 'function' ? { run: k } : k]));
   }
 
   /** True in a coordinator: queued jobs start by themselves. */
@@ -109,7 +143,7 @@ export class JobRunner extends EventEmitter {
    * event, so its log lines carry it.
    */
   submit(kind: string, params: Record<string, unknown>, progress: JobProgress = emptyProgress(), reqId?: string): number {
-    if (!this.kinds[kind]) throw new DfsError('EINVAL', `unknown job kind "${kind}"`);
+    if (!this.kinds.has(kind)) throw new DfsError('EINVAL', `unknown job kind "${kind}"`);
     const id = this.engine.meta.transact((tx) => tx.createJob(kind, reqId === undefined ? params : { ...params, reqId }, progress));
     this.changed(id);
     this.pump();
@@ -138,7 +172,7 @@ export class JobRunner extends EventEmitter {
   /** Run job `id` here and now until it ends (foreground CLI); resolves with its final row. */
   async runToEnd(id: number): Promise<JobView> {
     const row = this.row(id);
-    if (row.state === 'done' || row.state === 'failed' || row.state === 'cancelled') return this.view(row);
+    if (ENDED.includes(row.state)) return this.view(row);
     await this.launch(row).done;
     return this.view(this.row(id));
   }
@@ -190,13 +224,26 @@ export class JobRunner extends EventEmitter {
     return this.view(this.row(id));
   }
 
+  /**
+   * Cancel job `id`: a running one stops at its next step; one not running here (queued,
+   * paused, or left running by a killed process) ends cancelled now, or, of a kind that
+   * undoes its work, is run to undo it (wait() for the end). Refused (EINVAL) for a job
+   * that has ended or is past its point of no return.
+   */
   cancel(id: number): JobView {
     const row = this.row(id);
+    if (ENDED.includes(row.state)) throw new DfsError('EINVAL', `job ${id} is ${row.state}; only a queued, running or paused job can be cancelled`);
     const r = this.running.get(id);
+    // A kind this code does not know (a newer DynamicFS's) is cancelled plainly.
+    const kind = this.kinds.get(row.kind);
+    const refused = r ? r.cancelRefusal : kind?.cancelRefused?.(this.engine, row);
+    if (refused !== undefined) throw new DfsError('EINVAL', `${row.kind} job ${id} cannot be cancelled: ${refused}`, undefined, { job: id });
     if (r) {
       r.interrupt = 'cancel';
       wake(r);
-    } else if (row.state === 'queued' || row.state === 'paused') {
+    } else if (kind?.undoesOnCancel) {
+      this.launch(row, 'cancel');
+    } else {
       this.engine.meta.transact((tx) => tx.updateJob(id, { state: 'cancelled' }));
       this.changed(id);
     }
@@ -216,7 +263,7 @@ export class JobRunner extends EventEmitter {
    */
   async wait(id: number): Promise<JobView> {
     const row = this.row(id);
-    if (row.state === 'done' || row.state === 'failed' || row.state === 'cancelled') return this.view(row);
+    if (ENDED.includes(row.state)) return this.view(row);
     if (!this.running.has(id) && !(this.inBackground && row.state === 'queued')) return this.view(row);
     await new Promise<void>((resolve) => {
       const done = (): void => {
@@ -244,6 +291,12 @@ export class JobRunner extends EventEmitter {
     return { ...row, ...(r ? { progress: { ...r.ctx.progress } } : {}), ...live };
   }
 
+  private kindOf(row: JobRow): JobKind {
+    const kind = this.kinds.get(row.kind);
+    if (!kind) throw new DfsError('EINVAL', `job ${row.id} has unknown kind "${row.kind}"`);
+    return kind;
+  }
+
   private row(id: number): JobRow {
     const row = this.engine.meta.getJob(id);
     if (!row) throw new DfsError('ENOENT', `there is no job ${id}; \`dynamicfs jobs POOL\` lists them`);
@@ -261,13 +314,13 @@ export class JobRunner extends EventEmitter {
     }
   }
 
-  private launch(row: JobRow): Running {
-    const fn = this.kinds[row.kind];
-    if (!fn) throw new DfsError('EINVAL', `job ${row.id} has unknown kind "${row.kind}"`);
+  /** Run `row` here; `interrupt` 'cancel': to undo its work (its first step() throws). */
+  private launch(row: JobRow, interrupt?: 'cancel'): Running {
+    const fn = this.kindOf(row).run;
     const progress: JobProgress = { ...emptyProgress(), ...row.progress } as JobProgress;
     let lastCheckpoint = 0;
     const r: Running = {
-      id: row.id, kind: row.kind, paused: row.state === 'paused', waiting: [], interrupt: undefined,
+      id: row.id, kind: row.kind, paused: row.state === 'paused', waiting: [], interrupt, cancelRefusal: undefined,
       samples: [], limiter: new RateLimiter(Number(row.params.rateBytesPerSec ?? 0)), done: Promise.resolve(),
       ctx: undefined as unknown as JobContext,
     };
@@ -290,6 +343,9 @@ export class JobRunner extends EventEmitter {
         if (r.interrupt) throw new JobInterrupted(r.interrupt);
       },
       throttle: (bytes: number) => r.limiter.take(bytes, () => r.interrupt !== undefined),
+      refuseCancel: (why: string) => {
+        r.cancelRefusal = why;
+      },
     };
     this.running.set(row.id, r);
     if (!r.paused) {
@@ -303,7 +359,7 @@ export class JobRunner extends EventEmitter {
         await fn(this.engine, r.ctx);
         end = { state: 'done', error: null };
       } catch (err) {
-        if (err instanceof JobInterrupted) end = { state: r.interrupt === 'cancel' ? 'cancelled' : r.paused ? 'paused' : 'queued' };
+        if (err instanceof JobInterrupted) end = { state: err.reason === 'cancel' ? 'cancelled' : r.paused ? 'paused' : 'queued' };
         else end = { state: 'failed', error: toDfsError(err).message };
       }
       this.running.delete(row.id);

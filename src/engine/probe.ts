@@ -29,7 +29,8 @@ export interface ProbeResult {
   problem: string | null;
 }
 
-export async function probeDisks(engine: Engine): Promise<ProbeResult[]> {
+/** Probe every disk; a finding moves its state, the event carrying `reqId` (the probe-disks request). */
+export async function probeDisks(engine: Engine, reqId?: string): Promise<ProbeResult[]> {
   const cfg = healthConfig(engine.meta);
   const out: ProbeResult[] = [];
   for (const d of engine.pool.disks()) {
@@ -58,7 +59,7 @@ export async function probeDisks(engine: Engine): Promise<ProbeResult[]> {
       const s = await store.space();
       space = { capacityBytes: s.capacityBytes, freeBytes: s.freeBytes };
     }
-    if (want) engine.health.degrade(d.id, want, 'probe', problem!);
+    if (want) engine.health.degrade(d.id, want, 'probe', problem!, reqId);
     const now = engine.pool.disk(d.id)!;
     out.push({ id: d.id, path: d.path, stateBefore: d.state, state: now.state, label, latencyMs, ...space, problem });
   }

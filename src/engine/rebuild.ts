@@ -109,7 +109,7 @@ export async function rebuildJob(engine: Engine, ctx: JobContext): Promise<void>
   if (params.removeAfter !== undefined && engine.meta.extentsOnDisk(params.removeAfter).length === 0) {
     // The moved fragments' old copies are deleted when their transaction group commits: commit before the disk leaves.
     await engine.txg.commit('drain');
-    engine.pool.removeDisk(params.removeAfter);
+    engine.pool.removeDisk(params.removeAfter, reqIdOf(ctx.params));
     p.removedDisk = params.removeAfter;
   }
   ctx.checkpoint();

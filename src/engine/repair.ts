@@ -161,7 +161,7 @@ async function repairLocked(engine: Engine, id: Buffer, opts: RepairOptions): Pr
       for (const s of slots.filter((x) => x.status === 'bad')) {
         // A note, not a transition: the disk stays in its state; its history says where the fragment went.
         const state = engine.pool.disk(s.f.diskId)?.state;
-        if (state) tx.setDiskState(s.f.diskId, state, 'repair', `fragment ${s.f.index} of extent ${id.toString('hex')}: ${targets.get(s.f.index)!.why}`);
+        if (state) tx.setDiskState(s.f.diskId, state, 'repair', `fragment ${s.f.index} of extent ${id.toString('hex')}: ${targets.get(s.f.index)!.why}`, opts.reqId);
       }
       for (const s of uncounted) tx.countDiskErrors(s.f.diskId, s.code === 'EDIGEST' || s.code === 'EFORMAT' ? 'checksum' : 'read');
       opts.onCommit?.(tx);

@@ -11,20 +11,26 @@
  * written are removed, or, on a pool that kept copies already, rewritten with the old
  * superblock) and pool.json is untouched; a SIGKILL leaves the job running, and the next
  * coordinator (or `upgrade` run offline) runs it again from the start: every step
- * is idempotent.
+ * is idempotent. In a coordinator the job's in-progress state is committed (a group
+ * commit) before any disk is written, so a coordinator killed at any point finds the job
+ * when it starts again and resumes it that way.
+ *
+ * Cancelled (`jobs --cancel`) before the final commit it rolls back as after a failure,
+ * and ends cancelled (state rolled-back); cancelled while not running (queued, or left by
+ * a killed process) it is run to roll back. From the final commit on a cancel is refused.
  *
  * The upgrade's own state lives in the job's progress (`progress.upgrade`): not-started,
  * in-progress, completed, rolled-back, failed (failed: after the commit, or the rollback
  * itself failed).
  */
 import { DfsError, toDfsError } from '../errors';
-import { failPoint } from '../log/fault-points';
+import { failPoint, holdPointAsync } from '../log/fault-points';
 import { FEATURES, POOL_FORMAT, type FeatureName, type FeatureState, type RecordedState } from '../pool/features';
 import type { HeadSuperblock } from '../pool/meta-format';
 import type { Pool } from '../pool/pool';
 import type { EngineServices } from './context';
 import { crashPoint } from './crash-points';
-import { JobInterrupted, type JobContext, type JobProgress } from './jobs';
+import { JobInterrupted, reqIdOf, type JobContext, type JobKind, type JobProgress } from './jobs';
 
 export type UpgradeState = 'not-started' | 'in-progress' | 'completed' | 'rolled-back' | 'failed';
 
@@ -74,24 +80,37 @@ export function upgradeProgress(): JobProgress {
   return { extentsDone: 0, extentsTotal: 0, bytesDone: 0, bytesTotal: 0, upgrade: 'not-started', disksDone: 0, disksTotal: 0 };
 }
 
-export async function upgradeJob(engine: EngineServices, ctx: JobContext): Promise<void> {
+/** Why an upgrade can no longer be cancelled: pool.json records the new format. */
+function committedWhy(pool: Pool, running: boolean): string {
+  return `its final commit is made (pool.json records format ${POOL_FORMAT})`
+    + (running ? '; it finishes by itself' : `; run \`dynamicfs upgrade ${pool.dir}\` to finish it`);
+}
+
+async function upgradeJob(engine: EngineServices, ctx: JobContext): Promise<void> {
   const pool = engine.pool;
   const p = ctx.progress;
   const save = (state: UpgradeState): void => {
     p.upgrade = state;
     engine.meta.transact((tx) => ctx.checkpoint(tx));
   };
-  await ctx.step();
   const plan = upgradePlan(pool);
   if (plan.upToDate) {
     // A run that committed and was killed before it said so: done.
+    ctx.refuseCancel(committedWhy(pool, true));
     save('completed');
     return;
   }
-  save('in-progress');
+  // A run that rolled back and was killed before its end was recorded ends as it did, not as a new attempt.
+  if (upgradeStateOf(p) === 'rolled-back') {
+    throw p.rollbackCause === CANCELLED ? new JobInterrupted('cancel') : new DfsError('EJOBFAILED', String(p.rollbackCause ?? 'the upgrade rolled back'));
+  }
   const keptCopies = pool.copies.keeping;
   let committed = false;
   try {
+    await ctx.step();
+    save('in-progress');
+    // Durable before any disk is written (in a coordinator the save sits in the open group until then).
+    await engine.txg.commit('upgrade');
     const disks = pool.disks();
     p.disksTotal = disks.length;
     if (disks.length > 0) {
@@ -105,30 +124,56 @@ export async function upgradeJob(engine: EngineServices, ctx: JobContext): Promi
       p.disksDone = got.size;
       save('in-progress');
     }
+    await holdPointAsync('upgrade-before-commit', () => ctx.step());
+    // The last point a cancel applies: from here to the commit nothing awaits.
+    await ctx.step();
     crashPoint('upgrade-before-commit');
     failPoint('upgrade-before-commit');
+    ctx.refuseCancel(committedWhy(pool, true));
     pool.commitFormat(plan.to.features);
     committed = true;
     pool.copies.endUpgrade();
     crashPoint('upgrade-after-commit');
     save('completed');
+    await engine.txg.commit('upgrade').catch(() => undefined); // the next commit retries; the pool is upgraded either way
   } catch (err) {
-    if (err instanceof JobInterrupted) throw err;
+    // A coordinator stopping: the job stays unfinished and runs again from the start when one starts.
+    if (err instanceof JobInterrupted && err.reason === 'stop') throw err;
     if (committed) {
       p.upgrade = 'failed';
       throw err;
     }
-    await rollBack(pool, keptCopies).catch((rb: unknown) => {
-      p.upgrade = 'failed';
-      throw new DfsError('EJOBFAILED', `upgrade failed before its final commit (${toDfsError(err).message}) and its rollback failed too `
-        + `(${toDfsError(rb).message}); pool.json still records format ${pool.superblock.format}: run \`dynamicfs upgrade\` again`);
-    });
+    const cause = err instanceof JobInterrupted ? CANCELLED : toDfsError(err).message;
+    // A run cancelled before it began has nothing to undo.
+    if (upgradeStateOf(p) === 'in-progress') {
+      await rollBack(pool, keptCopies).catch((rb: unknown) => {
+        p.upgrade = 'failed';
+        throw new DfsError('EJOBFAILED', `upgrade ${cause === CANCELLED ? 'cancelled' : `failed (${cause})`} before its final commit and its rollback `
+          + `failed (${toDfsError(rb).message}); pool.json still records format ${pool.superblock.format}: run \`dynamicfs upgrade\` again`);
+      });
+    }
+    p.rollbackCause = cause;
     save('rolled-back');
+    await engine.txg.commit('upgrade').catch(() => undefined);
+    engine.pool.events.record({ kind: 'job', subject: `job ${ctx.id}`, reqId: reqIdOf(ctx.params),
+      message: `upgrade job ${ctx.id} rolled back before its final commit (${cause}): the pool is as it was, pool.json records format ${pool.superblock.format}`,
+      details: { job: ctx.id, jobKind: 'upgrade', upgrade: 'rolled-back', cause } });
+    if (err instanceof JobInterrupted) throw err;
     const e = toDfsError(err);
     throw new DfsError(e.code, `upgrade rolled back before its final commit: ${e.message}; the pool is as it was (format ${pool.superblock.format}); `
       + 'fix the cause and run `dynamicfs upgrade` again', e.path);
   }
 }
+
+/** What a rollback records as its cause when the job was cancelled. */
+const CANCELLED = 'cancelled';
+
+/** The upgrade job: cancelled, it undoes its work (run to do so when not running); after its final commit it refuses. */
+export const upgradeKind: JobKind = {
+  run: upgradeJob,
+  undoesOnCancel: true,
+  cancelRefused: (engine) => (upgradePlan(engine.pool).upToDate ? committedWhy(engine.pool, false) : undefined),
+};
 
 /** Undo the work before the commit: the copies the upgrade wrote go (or, kept before, get heads of the old format again). */
 async function rollBack(pool: Pool, keptCopies: boolean): Promise<void> {

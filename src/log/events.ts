@@ -8,7 +8,8 @@
  * previous file kept, the older one replaced) and a new one started; readers read both.
  *
  * Writing never throws: a full or read-only run directory must not fail the repair or
- * job it records.
+ * job it records. An event not written is told to the sink's drop listeners instead (the
+ * pool warns in its log, drop-warning.ts; the engine counts dynamicfs_events_dropped_total).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -43,8 +44,18 @@ export function eventsMaxBytes(): number {
 
 export type NewEvent = Omit<PoolEvent, 'timeMs' | 'reqId' | 'details'> & { details?: Record<string, unknown>; reqId?: string | null; timeMs?: number };
 
+/** Told of an event the sink could not write, and why. */
+export type DropListener = (err: unknown) => void;
+
 export class EventSink {
+  private readonly dropListeners: DropListener[] = [];
+
   constructor(readonly file: string, private readonly maxBytes: number = eventsMaxBytes()) {}
+
+  /** Call `fn` for every event that cannot be written from now on. */
+  onDropped(fn: DropListener): void {
+    this.dropListeners.push(fn);
+  }
 
   /** Append one event; false when it could not be written. */
   record(e: NewEvent): boolean {
@@ -70,8 +81,20 @@ export class EventSink {
         if (fd >= 0) fs.closeSync(fd);
       }
       return true;
-    } catch {
+    } catch (err) {
+      this.dropped(err);
       return false;
+    }
+  }
+
+  /** A listener's own failure must not turn a dropped event into a failed repair. */
+  private dropped(err: unknown): void {
+    for (const fn of this.dropListeners) {
+      try {
+        fn(err);
+      } catch {
+        // nothing more to tell
+      }
     }
   }
 

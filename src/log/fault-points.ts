@@ -10,7 +10,8 @@
  * - DYNAMICFS_HOLD_AT=name:FILE: reaching `name` creates FILE and blocks the thread that
  *   reached it until FILE is removed, so a test can act while that work is under way (a
  *   test holding a point on the main thread would find the coordinator stalled: that is
- *   what the hold is for).
+ *   what the hold is for). holdPointAsync holds without blocking: the coordinator keeps
+ *   answering requests (a test cancels the job held there).
  */
 import * as fs from 'node:fs';
 import { DfsError } from '../errors';
@@ -47,4 +48,23 @@ export function holdPoint(name: FaultPoint): void {
   fs.writeFileSync(holdAt.file, `${process.pid}\n`);
   const nap = new Int32Array(new SharedArrayBuffer(4));
   while (fs.existsSync(holdAt.file)) Atomics.wait(nap, 0, 0, 20);
+}
+
+/**
+ * DYNAMICFS_HOLD_AT for code that may wait without blocking its thread (a job between two
+ * steps): reaching `name` creates FILE and waits until FILE is removed, calling `between`
+ * every 20 ms; if `between` throws (the job was cancelled meanwhile) the hold ends with
+ * that error and FILE is removed.
+ */
+export async function holdPointAsync(name: FaultPoint, between: () => Promise<void>): Promise<void> {
+  if (name !== holdAt?.name) return;
+  fs.writeFileSync(holdAt.file, `${process.pid}\n`);
+  try {
+    while (fs.existsSync(holdAt.file)) {
+      await new Promise((r) => setTimeout(r, 20));
+      await between();
+    }
+  } finally {
+    fs.rmSync(holdAt.file, { force: true });
+  }
 }

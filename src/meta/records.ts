@@ -108,7 +108,9 @@ export function diskChecksum(d: DiskRow): Buffer {
 }
 
 export function diskEventChecksum(e: DiskEvent): Buffer {
-  return blake3(packr.pack(['event/1', e.id, e.diskId, e.atMs, e.from, e.to, e.source, e.reason]));
+  const fields = [e.id, e.diskId, e.atMs, e.from, e.to, e.source, e.reason];
+  // Schema 6 added the request id; events without one keep their event/1 encoding, so old rows verify unchanged.
+  return blake3(packr.pack(e.reqId !== null ? ['event/2', ...fields, e.reqId] : ['event/1', ...fields]));
 }
 
 /** Over the JSON text as stored (params, progress), not the parsed objects: the stored bytes are what is checked. */
@@ -169,6 +171,8 @@ export interface DiskEvent {
   to: DiskState;
   source: TransitionSource;
   reason: string;
+  /** The admin request that caused it (`--request-id`, or the id the coordinator or a local run made up); null: none did. */
+  reqId: string | null;
 }
 
 export type JobState = 'queued' | 'running' | 'paused' | 'done' | 'failed' | 'cancelled';

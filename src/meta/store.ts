@@ -164,10 +164,10 @@ export interface DiskReads {
 }
 
 export interface DiskWrites {
-  /** Register a disk (its first event records the addition); returns its id. */
-  addDisk(d: Omit<DiskRow, 'id' | 'readErrors' | 'checksumErrors' | 'writeErrors'>): number;
-  /** Move a disk to `state`, recording the transition (from, to, who, why) in its event history. */
-  setDiskState(id: number, state: DiskState, source: TransitionSource, reason: string): void;
+  /** Register a disk (its first event records the addition, and `reqId`: the admin request that asked for it); returns its id. */
+  addDisk(d: Omit<DiskRow, 'id' | 'readErrors' | 'checksumErrors' | 'writeErrors'>, reqId?: string): number;
+  /** Move a disk to `state`, recording the transition (from, to, who, why, the admin request behind it) in its event history. */
+  setDiskState(id: number, state: DiskState, source: TransitionSource, reason: string, reqId?: string): void;
   countDiskErrors(id: number, kind: 'read' | 'checksum' | 'write', n?: number): void;
   /** Zero a disk's error counters (an operator declaring it healthy again starts a fresh count). */
   resetDiskErrors(id: number): void;

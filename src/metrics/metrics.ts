@@ -66,7 +66,7 @@ export class Metrics {
   readonly metaCommitSeconds = this.histogram('dynamicfs_meta_commit_duration_seconds', 'Time of a metadata COMMIT (durable: synchronous=FULL).', [], IO_BUCKETS);
   readonly metaTxnSeconds = this.histogram('dynamicfs_meta_transaction_duration_seconds', 'Time a metadata write transaction held the writer lock, BEGIN to COMMIT.', [], IO_BUCKETS);
   readonly generation = this.gauge('dynamicfs_meta_generation', 'Metadata generation: committed transactions since the pool was created.');
-  readonly groupCommits = this.counter('dynamicfs_txg_commits_total', 'Transaction groups committed, by what started the commit (interval, fsync, admin, dirty-bound, log-full, replay, shutdown).', ['reason']);
+  readonly groupCommits = this.counter('dynamicfs_txg_commits_total', 'Transaction groups committed, by what started the commit (interval, fsync, admin, dirty-bound, log-full, replay, shutdown; drain and upgrade: a job making its state durable).', ['reason']);
   readonly groupCommitFailures = this.counter('dynamicfs_txg_commit_failures_total', 'Transaction group commits that failed (a disk sync or the metadata COMMIT), by error code; the group stays open and the next commit retries it.', ['code']);
   readonly groupCommitSeconds = this.histogram('dynamicfs_txg_commit_duration_seconds', 'Time to commit a transaction group: the disks\' syncs, then the metadata COMMIT.', [], IO_BUCKETS);
   readonly groupPhaseSeconds = this.histogram('dynamicfs_txg_phase_duration_seconds', 'Time of each phase of a transaction group commit: prepare (logged files taken whole or carried), packs, sync (the disks written), commit (metadata COMMIT), copies (the generation on the disks\' metadata logs), cleanup (deletes, logs emptied).', ['phase'], IO_BUCKETS);
@@ -117,6 +117,9 @@ export class Metrics {
   readonly scrubCoverage = this.gauge('dynamicfs_scrub_verified_ratio', 'Fraction of extents verified (scrubbed or written) within the schedule period.');
   readonly scrubUnverified = this.gauge('dynamicfs_scrub_unverified_extents', 'Extents found damaged and neither repaired nor scrubbed clean since.');
   readonly scrubOldestAge = this.gauge('dynamicfs_scrub_oldest_verification_age_seconds', 'Age of the oldest extent verification (0 for an empty pool).');
+  // Events the sink (log/events.ts) could not append: counted through its drop listener (engine/engine-metrics.ts).
+  readonly eventsDropped = this.counter('dynamicfs_events_dropped_total', 'Pool events (job transitions, repairs, heals, scrub findings) that could not be '
+    + 'appended to POOL/run/events.jsonl (its filesystem full or read-only, or the path not a writable file): `dynamicfs events` misses them.');
   readonly collectErrors = this.counter('dynamicfs_metrics_collect_errors_total', 'Scrape-time collectors that failed (their gauges keep older values).');
 
   /** A counter (get-or-create). The name must start with `dynamicfs_` and end with `_total`. */

@@ -95,13 +95,19 @@ export class MetaCopies {
     this.headSb = undefined;
   }
 
-  /** Stop keeping copies and remove every disk's area (an upgrade rolled back: the pool is as it was, meta.db alone). */
+  /**
+   * Stop keeping copies and remove every disk's area (an upgrade rolled back: the pool is
+   * as it was, meta.db alone): those this process wrote, and those a killed upgrade left
+   * on the registered disks (not this pool's copies while the feature is off, but stale
+   * ones `import` would find).
+   */
   async stop(): Promise<void> {
     await this.whenQuiet(() => {
       this.on = false;
       this.headSb = undefined;
       for (const c of this.copies.values()) this.retire(c);
-      for (const c of this.copies.values()) fs.rmSync(areaDir(c.root), { recursive: true, force: true });
+      const roots = new Set([...[...this.copies.values()].map((c) => c.root), ...this.meta.listDisks().map((d) => d.path)]);
+      for (const root of roots) fs.rmSync(areaDir(root), { recursive: true, force: true });
       this.copies.clear();
     });
   }

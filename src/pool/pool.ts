@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DfsError } from '../errors';
 import { AuditLog, localIdentity } from '../log/audit';
+import { warnOfDrops } from '../log/drop-warning';
 import { eventSinkOf, type EventSink } from '../log/events';
 import { silentLogger, type Logger } from '../log/logger';
 import type { DiskRow, Tier } from '../meta/records';
@@ -49,7 +50,7 @@ export class Pool {
 
   /** The metadata's copies on the disks (meta-copies.ts). */
   readonly copies: MetaCopies;
-  /** POOL/run/events.jsonl: job transitions, repairs, heals, scrub findings (log/events.ts). */
+  /** POOL/run/events.jsonl: job transitions, repairs, heals, scrub findings (log/events.ts); events it drops are warned of in the pool's log. */
   readonly events: EventSink;
 
   private constructor(
@@ -65,6 +66,7 @@ export class Pool {
     this.copies = new MetaCopies(dir, superblock, meta, log, areas, (r) => this.recordRefusal(r),
       { uses: () => this.usesFeature('metadata-copies'), activate: () => this.activateFeature('metadata-copies') });
     this.events = eventSinkOf(dir);
+    warnOfDrops(this.events, log);
   }
 
   /** Create a new pool in `dir` (which must not exist, or be empty), its metadata store made by `openStore`. */
@@ -254,8 +256,11 @@ export class Pool {
     for (const [id, s] of this.stores) this.stores.set(id, fn(s));
   }
 
-  /** Label `dir` and register it. Refuses, changing nothing, anything that is not a usable empty slot. */
-  addDisk(dir: string, tier: Tier = 'warm'): DiskRow {
+  /**
+   * Label `dir` and register it (its first event carries `reqId`, the admin request that
+   * asked). Refuses, changing nothing, anything that is not a usable empty slot.
+   */
+  addDisk(dir: string, tier: Tier = 'warm', reqId?: string): DiskRow {
     const abs = path.resolve(dir);
     if (!TIERS.includes(tier)) throw new DfsError('EINVAL', `tier "${tier}" is not one of ${TIERS.join(', ')}`);
     let st: fs.Stats;
@@ -279,7 +284,7 @@ export class Pool {
     const now = Date.now();
     writeLabel(abs, { format: LABEL_FORMAT, poolUuid: this.superblock.uuid, diskUuid, createdMs: now });
     try {
-      const id = this.meta.transact((tx) => tx.addDisk({ uuid: diskUuid, path: abs, tier, state: 'healthy', addedMs: now }));
+      const id = this.meta.transact((tx) => tx.addDisk({ uuid: diskUuid, path: abs, tier, state: 'healthy', addedMs: now }, reqId));
       const row = this.disk(id)!;
       this.syncDiskPaths();
       this.copies.diskAdded(row);
@@ -293,8 +298,9 @@ export class Pool {
   /**
    * Unregister a disk that holds no fragment (drain it first) and drop its label, so the
    * directory can be reused. Refuses, changing nothing, while any fragment remains.
+   * Its last event carries `reqId`, the admin request (or the job's) that removed it.
    */
-  removeDisk(diskId: number): DiskRow {
+  removeDisk(diskId: number, reqId?: string): DiskRow {
     const row = this.disk(diskId);
     if (!row) throw new DfsError('ENOENT', `disk ${diskId} is not in pool ${this.dir}; \`dynamicfs disks\` lists them`);
     const left = this.meta.extentsOnDisk(diskId).length;
@@ -303,7 +309,7 @@ export class Pool {
         `move them off first with \`dynamicfs drain ${this.dir} ${diskId}\``, row.path, { extents: left });
     }
     this.meta.transact((tx) => {
-      tx.setDiskState(diskId, row.state, 'operator', 'removed from the pool');
+      tx.setDiskState(diskId, row.state, 'operator', 'removed from the pool', reqId);
       tx.removeDisk(diskId);
     });
     this.stores.get(diskId)?.close();

@@ -20,9 +20,9 @@ export interface Served {
   exited: Promise<number | string>;
 }
 
-/** Start `dynamicfs serve POOL --json` and wait until its admin socket answers ping. */
-export async function startServe(pool: string, timeoutMs = 30_000): Promise<Served> {
-  const child = spawn(process.execPath, [BIN, 'serve', pool, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** Start `dynamicfs serve POOL --json` (with `env` added: crash and hold points) and wait until its admin socket answers ping. */
+export async function startServe(pool: string, timeoutMs = 30_000, env: Record<string, string> = {}): Promise<Served> {
+  const child = spawn(process.execPath, [BIN, 'serve', pool, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   let err = '';
   child.stdout!.on('data', (b: Buffer) => { out += b.toString(); });

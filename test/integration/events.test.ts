@@ -5,7 +5,8 @@
  * a disk event; `--kind`, `--since`, `--until`, `--limit` select exactly; the text, jsonl
  * and CSV (RFC 4180, a path holding a comma and a quote) exports carry the same events;
  * bad filters are refused naming the option; a damaged line is skipped and counted; the
- * history reads across a rotation of POOL/run/events.jsonl.
+ * history reads across a rotation of POOL/run/events.jsonl. Events the sink cannot write are
+ * counted (dynamicfs_events_dropped_total) and warned of once in the coordinator's log.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +16,9 @@ import * as path from 'node:path';
 import { runFiles } from '../../src/rpc/run-files';
 import { fails, makePool, ok, run, type Json } from '../helpers/cli';
 import { startServe, stopChild } from '../helpers/daemon';
+import { waitFor } from '../helpers/mount';
 import { parseCsv, withEventRotation } from '../helpers/events';
+import { parseExposition } from '../helpers/prometheus';
 import { withTmpDir } from '../helpers/tmp';
 
 /** A path with a comma and a double quote: CSV must quote it. */
@@ -70,10 +73,15 @@ test('offline: a scrub with a request id shows its transitions, repair and findi
     const [extent, index] = frag.split('.');
     const scrub = ok('scrub', pool, '--repair', '--request-id', 'fix-1');
     assert.equal(scrub.extents.repaired, 1);
-    ok('set-disk-health', pool, '2', 'degraded', '--reason', 'events test');
+    ok('set-disk-health', pool, '2', 'degraded', '--reason', 'events test', '--request-id', 'health-1');
 
-    // The request's own events, and nothing else.
-    const fix = events(pool, '--request', 'fix-1');
+    // The request's own events, and nothing else: the repair's note on the disk it rewrote is a disk event of the request.
+    const fixAll = events(pool, '--request', 'fix-1');
+    const fixNotes = fixAll.filter((e) => e.kind === 'disk');
+    assert.deepEqual(fixNotes.map((e) => [e.subject, e.details.source, e.details.from, e.details.to, e.reqId]),
+      [[`disk ${ids.get(bad)}`, 'repair', 'healthy', 'healthy', 'fix-1']]);
+    assert.match(fixNotes[0]!.details.reason, new RegExp(`^fragment ${index} of extent ${extent}: `));
+    const fix = fixAll.filter((e) => e.kind !== 'disk');
     assert.deepEqual(shape(fix), [
       ['job', 'job 2', 'queued'], ['job', 'job 2', 'running'], ['repair', `extent ${extent}`, 'repaired'],
       ['scrub', ODD, 'EDIGEST'], ['job', 'job 2', 'done'], ['audit', 'op scrub', 'ok'],
@@ -87,12 +95,20 @@ test('offline: a scrub with a request id shows its transitions, repair and findi
     assert.equal(finding.message, `EDIGEST in fragment ${index} on disk ${ids.get(bad)} of extent ${extent} (${ODD} at 0); repaired: rewritten in place on disk ${ids.get(bad)} (healthy)`);
     assert.deepEqual(shape(events(pool, '--request', 'clean-1')), [['job', 'job 1', 'queued'], ['job', 'job 1', 'running'], ['job', 'job 1', 'done'], ['audit', 'op scrub', 'ok']]);
 
-    // A disk health change is a disk event.
+    // A disk health change is a disk event of its request, before the request's audit line.
     const all = events(pool);
-    const lastDisk = events(pool, '--kind', 'disk').at(-1)!;
+    const diskEvents = events(pool, '--kind', 'disk');
+    const lastDisk = diskEvents.at(-1)!;
     assert.deepEqual([lastDisk.subject, lastDisk.details.from, lastDisk.details.to, lastDisk.details.source, lastDisk.details.reason, lastDisk.reqId],
-      ['disk 2', 'healthy', 'degraded', 'operator', 'events test', null]);
+      ['disk 2', 'healthy', 'degraded', 'operator', 'events test', 'health-1']);
     assert.equal(lastDisk.message, `disk 2 (${disks[1]}) healthy -> degraded (operator): events test`);
+    assert.deepEqual(events(pool, '--request', 'health-1').map((e) => [e.kind, e.subject]), [['disk', 'disk 2'], ['audit', 'op set-disk-health']]);
+    // Without --request-id a local run makes one up: each add-disk's event and audit line share it.
+    const added = diskEvents.filter((e) => e.details.from === null);
+    const addAudits = events(pool, '--kind', 'audit').filter((e) => e.details.op === 'add-disk');
+    assert.equal(added.length, 4);
+    for (const e of added) assert.match(e.reqId, /^[0-9a-f]{12}$/);
+    assert.deepEqual(added.map((e) => e.reqId), addAudits.map((e) => e.reqId));
     for (const e of all) assert.equal(e.time, new Date(e.timeMs).toISOString());
     assert.deepEqual(all.map((e) => e.timeMs), [...all.map((e) => e.timeMs)].sort((a, b) => a - b), 'in time order');
 
@@ -216,22 +232,35 @@ test('a damaged line is skipped and counted; the history reads across a rotation
   });
 });
 
-test('through a coordinator: the request id of a scrub reaches its transitions, repair and finding; a disk change is a disk event', async () => {
+test('through a coordinator: the request id of a scrub reaches its transitions, repair and finding; a disk change is a disk event of its request, and so is the rebuild it starts', async () => {
   await withTmpDir(async (root) => {
     const { pool, disks, ids } = seeded(root);
     const served = await startServe(pool);
     try {
-      const [extent] = corruptOne([...disks].reverse()).frag.split('.');
+      const { disk: bad, frag } = corruptOne([...disks].reverse());
+      const [extent] = frag.split('.');
       assert.equal(ok('scrub', pool, '--repair', '--request-id', 'srv-fix').extents.repaired, 1);
-      ok('set-disk-health', pool, String(ids.get(disks[3]!)), 'suspect', '--reason', 'served');
-      const fix = events(pool, '--request', 'srv-fix');
+      ok('set-disk-health', pool, String(ids.get(disks[3]!)), 'suspect', '--reason', 'served', '--request-id', 'srv-health');
+      const fixAll = events(pool, '--request', 'srv-fix');
+      assert.deepEqual(fixAll.filter((e) => e.kind === 'disk').map((e) => [e.subject, e.details.source]), [[`disk ${ids.get(bad)}`, 'repair']]);
+      const fix = fixAll.filter((e) => e.kind !== 'disk');
       assert.deepEqual(shape(fix), [
         ['job', 'job 1', 'queued'], ['job', 'job 1', 'running'], ['repair', `extent ${extent}`, 'repaired'],
         ['scrub', ODD, 'EDIGEST'], ['job', 'job 1', 'done'], ['audit', 'op scrub', 'ok'],
       ]);
       assert.equal(fix[5]!.details.via, 'socket');
       const lastDisk = events(pool, '--kind', 'disk').at(-1)!;
-      assert.deepEqual([lastDisk.subject, lastDisk.details.to, lastDisk.details.reason], [`disk ${ids.get(disks[3]!)}`, 'suspect', 'served']);
+      assert.deepEqual([lastDisk.subject, lastDisk.details.to, lastDisk.details.reason, lastDisk.reqId], [`disk ${ids.get(disks[3]!)}`, 'suspect', 'served', 'srv-health']);
+      assert.deepEqual(events(pool, '--request', 'srv-health').map((e) => [e.kind, e.subject, e.details.via ?? null]),
+        [['disk', `disk ${ids.get(disks[3]!)}`, null], ['audit', 'op set-disk-health', 'socket']]);
+      // Failing a disk that holds fragments makes the coordinator start a rebuild: it carries the request's id.
+      ok('set-disk-health', pool, String(ids.get(bad)), 'failed', '--request-id', 'srv-fail');
+      const rebuilt = (): Json | undefined => (ok('jobs', pool).jobs as Json[]).find((j) => j.kind === 'rebuild' && j.params.reqId === 'srv-fail' && j.state === 'done');
+      await waitFor(() => rebuilt() !== undefined, 20_000, 'the rebuild the failed disk starts');
+      const failed = events(pool, '--request', 'srv-fail');
+      const job = `job ${rebuilt()!.id as number}`;
+      assert.deepEqual(failed.filter((e) => e.kind === 'disk' && e.details.source === 'operator').map((e) => [e.subject, e.details.to]), [[`disk ${ids.get(bad)}`, 'failed']]);
+      assert.deepEqual(failed.filter((e) => e.kind === 'job').map((e) => [e.subject, e.details.state]), [[job, 'queued'], [job, 'running'], [job, 'done']]);
       // The coordinator's log line of the job carries the id too.
       const log = fs.readFileSync(runFiles(pool).log, 'utf8').split('\n').filter((l) => l.includes('"msg":"job state"') && l.includes('"reqId":"srv-fix"'));
       assert.equal(log.length, 3);
@@ -239,6 +268,64 @@ test('through a coordinator: the request id of a scrub reaches its transitions, 
       await stopChild(served.child);
     }
     // Offline again, the same history.
-    assert.equal(events(pool, '--request', 'srv-fix').length, 6);
+    assert.equal(events(pool, '--request', 'srv-fix').length, 7);
+  });
+});
+
+test('through a coordinator: events the sink cannot write are counted in dynamicfs_events_dropped_total and warned of once in its log', async () => {
+  await withTmpDir(async (root) => {
+    const { pool } = makePool(root, 3, '--redundancy', 'rs:2+1');
+    const served = await startServe(pool);
+    try {
+      const dropped = (): number | undefined => parseExposition(run(['metrics', pool]).stdout).get('dynamicfs_events_dropped_total');
+      assert.equal(dropped(), 0);
+      const file = path.join(runFiles(pool).dir, 'events.jsonl');
+      fs.rmSync(file, { force: true });
+      fs.mkdirSync(file); // the sink's open fails with EISDIR, as on a full or read-only run directory
+      ok('scrub', pool, '--request-id', 'lost-1');
+      assert.equal(dropped(), 3, 'the job\'s three transitions (queued, running, done)');
+      const warnings = fs.readFileSync(runFiles(pool).log, 'utf8').split('\n').filter((l) => l.includes('events cannot be written'))
+        .map((l) => JSON.parse(l) as Json);
+      assert.deepEqual(warnings.map((w) => [w.level, w.file, w.code, w.dropped]), [[40, file, 'EISDIR', 1]], 'one warning a minute, not one per event');
+      assert.match(warnings[0]!.msg, /make it writable by the pool's owner and events\.jsonl a regular file/);
+      // The request itself is audited; only its job's events are missing.
+      assert.deepEqual(shape(events(pool, '--request', 'lost-1')), [['audit', 'op scrub', 'ok']]);
+
+      fs.rmdirSync(file);
+      ok('scrub', pool, '--request-id', 'kept-1');
+      assert.equal(dropped(), 3, 'written again: nothing more dropped');
+      assert.deepEqual(shape(events(pool, '--request', 'kept-1')).map((x) => x[2]), ['queued', 'running', 'done', 'ok']);
+    } finally {
+      await stopChild(served.child);
+    }
+  });
+});
+
+test('offline: add-disk, drain, remove-disk and probe-disks given --request-id record it on the disk events they cause', async () => {
+  await withTmpDir((root) => {
+    const { pool, disks } = makePool(root, 3, '--redundancy', 'rs:2+1');
+    const extra = path.join(root, 'extra');
+    fs.mkdirSync(extra);
+    fails('EUSAGE', ['add-disk', pool, extra, '--request-id', 'no spaces']);
+    const id = ok('add-disk', pool, extra, '--request-id', 'add-x').disk.id as number;
+    ok('drain', pool, String(id), '--request-id', 'drain-x');
+    ok('remove-disk', pool, String(id), '--request-id', 'rm-x');
+    fs.rmSync(path.join(disks[2]!, 'dynamicfs.label'));
+    ok('probe-disks', pool, '--request-id', 'probe-x');
+
+    const of = (req: string): [string, string, string | null, string][] => events(pool, '--request', req)
+      .map((e) => [e.kind, e.subject, e.kind === 'disk' ? e.details.to : e.details.state ?? null, e.kind === 'disk' ? e.details.source : e.details.result ?? '']);
+    assert.deepEqual(of('add-x'), [['disk', `disk ${id}`, 'healthy', 'pool'], ['audit', 'op add-disk', null, 'ok']]);
+    const drainJob = `job ${(ok('jobs', pool).jobs as Json[]).find((j) => j.kind === 'drain')!.id as number}`;
+    assert.deepEqual(of('drain-x'), [['disk', `disk ${id}`, 'draining', 'operator'], ['job', drainJob, 'queued', ''], ['job', drainJob, 'running', ''],
+      ['job', drainJob, 'done', ''], ['audit', 'op drain', null, 'ok']]);
+    assert.deepEqual(of('rm-x'), [['disk', `disk ${id}`, 'draining', 'operator'], ['audit', 'op remove-disk', null, 'ok']]);
+    assert.equal(events(pool, '--request', 'rm-x')[0]!.message, `disk ${id} stays draining (operator): removed from the pool`);
+    assert.deepEqual(of('probe-x'), [['disk', 'disk 3', 'failed', 'probe'], ['audit', 'op probe-disks', null, 'ok']]);
+    // disk-events shows the request too.
+    assert.deepEqual((ok('disk-events', pool, '3').events as Json[]).at(-1)!.reqId, 'probe-x');
+    const text = run(['disk-events', pool, '3']);
+    assert.match(text.stdout.split('\n')[0]!, /^TIME +DISK +PATH +FROM +TO +BY +REQUEST +REASON$/);
+    assert.match(text.stdout.trimEnd().split('\n').at(-1)!, / probe +probe-x +disk directory/);
   });
 });

@@ -5,18 +5,22 @@
  * coordinator, resumed after a SIGKILL by the CLI or by a coordinator) leaves format 2
  * with the features recorded, metadata copies on every disk and packs in use, every file
  * byte-identical and `check` clean; a failure before the final commit rolls back to the
- * pool as it was. A format-1 pool whose disks hold copies already (pre-flag code that had
+ * pool as it was, and so does a cancel (`jobs --cancel`: through a coordinator while the
+ * upgrade is held before its final commit, or offline of one a SIGKILL left), while a
+ * cancel after the final commit is refused; a coordinator killed inside its upgrade resumes
+ * it when it starts again. A format-1 pool whose disks hold copies already (pre-flag code that had
  * them) keeps every feature, and its upgrade rewrites (or, rolled back, restores) the heads.
  * A pool of a newer format, or with an active feature unknown here, is refused with
  * EFORMAT (by `import` too); an unknown feature only enabled is not.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { sealJson } from '../../src/pool/durable-file';
 import { BIN, fails, makePool, ok, type Json } from '../helpers/cli';
+import { startServe, stopChild } from '../helpers/daemon';
 import { writeCommitted, writeSynced } from '../helpers/files';
 import { FIXTURE_FORMATS, fixtureDisks, patterned, readsBack, withFixture } from '../helpers/fixtures';
 import { startCoordinator, stopCoordinator, waitFor } from '../helpers/mount';
@@ -34,6 +38,24 @@ function runWith(env: Record<string, string>, ...args: string[]): { status: numb
     json = undefined;
   }
   return { status: r.status, signal: r.signal, json, out: r.stdout + r.stderr };
+}
+
+/** The same, not waiting: resolves when the CLI exits. */
+function runLater(env: Record<string, string>, ...args: string[]): Promise<{ status: number | null; json: Json | undefined; out: string }> {
+  const child = spawn(process.execPath, [BIN, ...args, '--json'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (b: Buffer) => { out += b.toString(); });
+  child.stderr.on('data', (b: Buffer) => { err += b.toString(); });
+  return new Promise((resolve) => child.once('exit', (status) => {
+    let json: Json | undefined;
+    try {
+      json = JSON.parse(out) as Json;
+    } catch {
+      json = undefined;
+    }
+    resolve({ status, json, out: out + err });
+  }));
 }
 
 function featureStates(status: Json): Record<string, string> {
@@ -179,6 +201,110 @@ test('format1 pool: SIGKILL before the final commit, then `upgrade` again resume
     readsBack(pool, 'format1', dir);
     assertCheckClean(pool);
   }));
+});
+
+/** The upgrade events of request `req`: [kind, job state, upgrade state, audit result] each. */
+function upgradeEvents(pool: string, req: string): [string, string | null, string | null, string | null][] {
+  return (ok('events', pool, '--request', req).events as Json[]).map((e) => [e.kind, e.details.state ?? null, e.details.upgrade ?? null, e.details.result ?? null]);
+}
+
+test('format3 pool through a coordinator: cancelled while held before its final commit, the upgrade rolls back to the pool as it was', async () => {
+  await withFixture('format3', async (pool, root) => {
+    assertOldFormat(pool, root);
+    const sbBefore = fs.readFileSync(path.join(pool, 'pool.json'));
+    const listing = (d: string): string[] => fs.readdirSync(d).sort();
+    const disksBefore = fixtureDisks(root).map(listing);
+    const hold = path.join(root, 'hold');
+    const served = await startServe(pool, 30_000, { DYNAMICFS_HOLD_AT: `upgrade-before-commit:${hold}` });
+    let id: number;
+    try {
+      const up = runLater({}, 'upgrade', pool, '--request-id', 'up-cancel');
+      await waitFor(() => fs.existsSync(hold), 30_000, 'the upgrade to reach its final commit');
+      const [held] = upgradeJobs(pool);
+      id = held!.id as number;
+      assert.deepEqual([held!.state, held!.progress.upgrade, held!.progress.disksDone], ['running', 'in-progress', 6]);
+      assert.deepEqual(fixtureDisks(root).map(hasArea), Array(6).fill(true), 'every disk has its copy: the work before the commit is done');
+
+      const job = (ok('jobs', pool, '--cancel', String(id)).jobs as Json[]).find((j) => j.id === id)!;
+      assert.deepEqual([job.state, job.progress.upgrade, job.progress.rollbackCause], ['cancelled', 'rolled-back', 'cancelled'], 'jobs --cancel answers once it rolled back');
+      assert.equal(fs.existsSync(hold), false, 'the hold ended with the cancel');
+      const r = await up;
+      assert.equal(r.status, 1, r.out);
+      assert.equal(r.json?.error?.code, 'ECANCELED', r.out);
+      assert.equal(r.json!.error.message, `upgrade job ${id} was cancelled before its final commit and rolled back: the pool is as it was (format 1); `
+        + `run \`dynamicfs upgrade ${pool}\` to start again`);
+      assert.equal(r.json!.error.upgrade.state, 'rolled-back');
+
+      assert.ok(fs.readFileSync(path.join(pool, 'pool.json')).equals(sbBefore), 'pool.json byte-identical');
+      assert.deepEqual(fixtureDisks(root).map(listing), disksBefore, 'the copies written are gone from every disk');
+      assert.equal(ok('status', pool).format.version, 1);
+      assert.deepEqual(upgradeEvents(pool, 'up-cancel'), [
+        ['job', 'queued', null, null], ['job', 'running', null, null], ['job', null, 'rolled-back', null], ['job', 'cancelled', null, null],
+        ['audit', null, null, 'ECANCELED'],
+      ]);
+      const rolled = (ok('events', pool, '--request', 'up-cancel').events as Json[])[2]!;
+      assert.equal(rolled.message, `upgrade job ${id} rolled back before its final commit (cancelled): the pool is as it was, pool.json records format 1`);
+      assert.equal(fails('EINVAL', ['jobs', pool, '--cancel', String(id)]).message, `job ${id} is cancelled; only a queued, running or paused job can be cancelled`);
+    } finally {
+      await stopChild(served.child);
+    }
+    assertOldFormat(pool, root);
+    await withTmpDir((dir) => readsBack(pool, 'format3', dir));
+    assertCheckClean(pool);
+    // Started again, it completes; a finished upgrade cannot be cancelled.
+    const again = ok('upgrade', pool);
+    assert.equal(again.state, 'completed');
+    assertUpgraded(pool, root);
+    assert.equal(fails('EINVAL', ['jobs', pool, '--cancel', String(again.job.id)]).message,
+      `job ${again.job.id as number} is done; only a queued, running or paused job can be cancelled`);
+  });
+});
+
+test('format1 pool offline: cancelling an upgrade a SIGKILL left rolls it back; after its final commit a cancel is refused and `upgrade` finishes it', async () => {
+  await withFixture('format1', (pool, root) => withTmpDir((dir) => {
+    assertOldFormat(pool, root);
+    const sbBefore = fs.readFileSync(path.join(pool, 'pool.json'));
+    let r = runWith({ DYNAMICFS_CRASH_AT: 'upgrade-before-commit' }, 'upgrade', pool);
+    assert.equal(r.signal, 'SIGKILL', r.out);
+    assert.deepEqual(fixtureDisks(root).map(hasArea), Array(6).fill(true), 'the killed run left its copies');
+    const [left] = upgradeJobs(pool);
+    const job = (ok('jobs', pool, '--cancel', String(left!.id)).jobs as Json[]).find((j) => j.id === left!.id)!;
+    assert.deepEqual([job.state, job.progress.upgrade], ['cancelled', 'rolled-back']);
+    assert.ok(fs.readFileSync(path.join(pool, 'pool.json')).equals(sbBefore), 'pool.json byte-identical');
+    assertOldFormat(pool, root); // no area left on any disk
+
+    r = runWith({ DYNAMICFS_CRASH_AT: 'upgrade-after-commit' }, 'upgrade', pool);
+    assert.equal(r.signal, 'SIGKILL', r.out);
+    const second = upgradeJobs(pool).at(-1)!;
+    assert.deepEqual([second.state, second.progress.upgrade], ['running', 'in-progress']);
+    assert.equal(fails('EINVAL', ['jobs', pool, '--cancel', String(second.id)]).message, `upgrade job ${second.id as number} cannot be cancelled: `
+      + `its final commit is made (pool.json records format 2); run \`dynamicfs upgrade ${pool}\` to finish it`);
+    const up = ok('upgrade', pool);
+    assert.deepEqual([up.state, up.job.id], ['completed', second.id]);
+    assertUpgraded(pool, root);
+    readsBack(pool, 'format1', dir);
+    assertCheckClean(pool);
+  }));
+});
+
+test('format2 pool: a coordinator killed inside its upgrade, before the group commits, resumes the same job when it starts again', async () => {
+  await withFixture('format2', async (pool, root) => {
+    assertOldFormat(pool, root);
+    let served = await startServe(pool, 30_000, { DYNAMICFS_CRASH_AT: 'upgrade-before-commit' });
+    try {
+      const r = await runLater({}, 'upgrade', pool);
+      assert.notEqual(r.status, 0, r.out);
+      assert.equal(await served.exited, 'SIGKILL');
+      served = await startServe(pool);
+      await waitFor(() => upgradeJobs(pool)[0]?.state === 'done', 30_000, 'the resumed upgrade');
+      assert.deepEqual(upgradeJobs(pool).map((j) => [j.state, j.progress.upgrade]), [['done', 'completed']], 'the same job, resumed');
+      assertUpgraded(pool, root);
+    } finally {
+      await stopChild(served.child);
+    }
+    assertCheckClean(pool);
+    await withTmpDir((dir) => readsBack(pool, 'format2', dir));
+  });
 });
 
 /** Write a 20,000-byte file through the mount in a group commit of its own; its extent's scheme as `stat` shows it. */

@@ -22,10 +22,10 @@ export interface AddDiskData {
   needed: number;
 }
 
-export const addDisk: AdminOp<AddDiskArgs, AddDiskData> = async (engine, args) => {
+export const addDisk: AdminOp<AddDiskArgs, AddDiskData> = async (engine, args, ctx) => {
   const dir = localPath('add-disk', args, 'dir');
   const tier = str('add-disk', args, 'tier') as Tier; // Pool.addDisk checks it is a tier
-  const row = engine.pool.addDisk(dir, tier);
+  const row = engine.pool.addDisk(dir, tier, ctx.reqId);
   return {
     pool: engine.pool.dir,
     disk: { id: row.id, uuid: row.uuid, path: row.path, tier: row.tier, state: row.state },

@@ -20,7 +20,7 @@ export const drain: AdminOp<DrainArgs, JobOutcome> = async (engine, args, ctx) =
   if (running && !(running.params.evacuate as number[] | undefined)?.includes(d.id)) {
     throw new DfsError('EBUSY', `drain job ${running.id} is moving another disk; wait for it (\`dynamicfs jobs\`) before draining disk ${d.id}`);
   }
-  if (d.state !== 'failed') engine.health.set(d.id, 'draining', 'operator', 'drain requested');
+  if (d.state !== 'failed') engine.health.set(d.id, 'draining', 'operator', 'drain requested', ctx.reqId);
   const id = running?.id ?? engine.jobs.submit('drain', { reason: `drain disk ${d.id}`, evacuate: [d.id] }, undefined, ctx.reqId);
   return runJob(engine, ctx, id, wait, `drain disk ${d.id}`);
 };

@@ -35,7 +35,7 @@ function diskEvent(e: DiskEvent, paths: ReadonlyMap<number, string>): PoolEvent 
   const disk = `disk ${e.diskId}${paths.has(e.diskId) ? ` (${paths.get(e.diskId)})` : ''}`;
   const change = e.from === e.to ? `stays ${e.to}` : `${e.from ?? 'new'} -> ${e.to}`;
   return { timeMs: e.atMs, kind: 'disk', subject: `disk ${e.diskId}`, message: `${disk} ${change} (${e.source}): ${e.reason}`,
-    details: { diskId: e.diskId, path: paths.get(e.diskId) ?? null, from: e.from, to: e.to, source: e.source, reason: e.reason }, reqId: null };
+    details: { diskId: e.diskId, path: paths.get(e.diskId) ?? null, from: e.from, to: e.to, source: e.source, reason: e.reason }, reqId: e.reqId };
 }
 
 /** The audit log's entries as events; lines that are not entries are skipped (by line number). */

@@ -7,7 +7,7 @@ export interface ProbeDisksData {
   disks: ProbeResult[];
 }
 
-export const probeDisksOp: AdminOp<Record<string, never>, ProbeDisksData> = async (engine) => ({
+export const probeDisksOp: AdminOp<Record<string, never>, ProbeDisksData> = async (engine, _args, ctx) => ({
   pool: engine.pool.dir,
-  disks: await probeDisks(engine),
+  disks: await probeDisks(engine, ctx.reqId),
 });

@@ -12,8 +12,8 @@ export interface RemoveDiskData {
   disks: number;
 }
 
-export const removeDisk: AdminOp<RemoveDiskArgs, RemoveDiskData> = async (engine, args) => {
+export const removeDisk: AdminOp<RemoveDiskArgs, RemoveDiskData> = async (engine, args, ctx) => {
   const d = diskOf(engine, 'remove-disk', args.disk);
-  engine.pool.removeDisk(d.id);
+  engine.pool.removeDisk(d.id, ctx.reqId);
   return { pool: engine.pool.dir, removed: { id: d.id, path: d.path, uuid: d.uuid }, disks: engine.pool.disks().length };
 };

@@ -28,8 +28,8 @@ export const replaceDisk: AdminOp<ReplaceDiskArgs, ReplaceDiskData> = async (eng
   const dir = localPath('replace-disk', args, 'dir');
   const wait = bool('replace-disk', args, 'wait');
   if (engine.jobs.active('drain')) throw new DfsError('EBUSY', 'a drain is running; wait for it (`dynamicfs jobs`) before replacing a disk');
-  const added = engine.pool.addDisk(dir, (optStr('replace-disk', args, 'tier') ?? old.tier) as Tier);
-  if (old.state !== 'failed') engine.health.set(old.id, 'draining', 'operator', `being replaced by disk ${added.id} (${added.path})`);
+  const added = engine.pool.addDisk(dir, (optStr('replace-disk', args, 'tier') ?? old.tier) as Tier, ctx.reqId);
+  if (old.state !== 'failed') engine.health.set(old.id, 'draining', 'operator', `being replaced by disk ${added.id} (${added.path})`, ctx.reqId);
   const id = engine.jobs.submit('drain', { reason: `replace disk ${old.id} with disk ${added.id}`, evacuate: [old.id], prefer: added.id, removeAfter: old.id }, undefined, ctx.reqId);
   const outcome = await runJob(engine, ctx, id, wait, `replace disk ${old.id}`);
   return { ...outcome, old: { id: old.id, path: old.path }, new: { id: added.id, path: added.path } };

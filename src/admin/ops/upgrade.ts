@@ -3,7 +3,7 @@
  * waiting for the job to end (its work is one checkpoint per disk). `dryRun` lists what
  * would change and changes nothing. Joins (resumes) an upgrade left unfinished, e.g. by a
  * SIGKILL. A job that rolled back or failed is this operation's error (EJOBFAILED unless
- * the cause has a code of its own), carrying the plan, the state and the job.
+ * the cause has a code of its own; ECANCELED when cancelled), carrying the plan, the state and the job.
  */
 import type { JobView } from '../../engine/jobs';
 import { upgradePlan, upgradeProgress, upgradeStateOf, type UpgradePlan, type UpgradeState } from '../../engine/upgrade';
@@ -40,6 +40,15 @@ export const upgrade: AdminOp<UpgradeArgs, UpgradeData> = async (engine, args, c
   const { job } = await runJob(engine, ctx, id, true, 'upgrade');
   const state = upgradeStateOf(job.progress);
   const data: UpgradeData = { pool, dryRun, plan, state, job };
+  if (job.state === 'cancelled') {
+    throw new DfsError('ECANCELED', `upgrade job ${job.id} was cancelled before its final commit and ${state === 'rolled-back' ? 'rolled back' : `is ${state}`}: `
+      + `the pool is as it was (format ${engine.pool.superblock.format}); run \`dynamicfs upgrade ${pool}\` to start again`, pool, { upgrade: data });
+  }
+  if (job.state === 'queued' || job.state === 'paused') {
+    // The coordinator stopped under it (or it was paused): not a failure, and not over.
+    throw new DfsError('EINTERRUPTED', `upgrade job ${job.id} is ${job.state} (upgrade ${state}): it runs again when a coordinator starts, `
+      + `or with \`dynamicfs upgrade ${pool}\``, pool, { upgrade: data });
+  }
   if (job.state !== 'done') {
     throw new DfsError('EJOBFAILED', job.error ?? `upgrade job ${job.id} is ${job.state}`, pool, { upgrade: data });
   }

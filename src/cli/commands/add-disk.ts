@@ -8,6 +8,7 @@ import { invoke } from '../../admin/client';
 import type { AddDiskData } from '../../admin/ops';
 import { keyValues } from '../format';
 import type { CliContext } from '../verb';
+import { requestIdOf, withRequestId } from '../request-id';
 
 function render(d: AddDiskData): string {
   const lines = [
@@ -20,7 +21,7 @@ function render(d: AddDiskData): string {
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  program.command('add-disk')
+  withRequestId(program.command('add-disk'))
     .summary('add a directory to the pool as a disk')
     .description('Label DIR as a disk of POOL and register it. DIR must exist, be a writable directory outside the pool '
       + 'directory, and not already belong to a pool. Ideally each disk is its own device: fragments of one extent '
@@ -28,7 +29,7 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<pool>', 'pool directory')
     .argument('<dir>', 'directory to use as a disk (usually the mount point of a drive)')
     .option('--tier <tier>', 'storage tier: hot, warm or cold (for tiering policies)', 'warm')
-    .action(async (pool: string, dir: string, opts: { tier: string }) => {
-      ctx.emit(await invoke(pool, 'add-disk', { dir: path.resolve(dir), tier: opts.tier }), render);
+    .action(async (pool: string, dir: string, opts: { tier: string; requestId?: string }) => {
+      ctx.emit(await invoke(pool, 'add-disk', { dir: path.resolve(dir), tier: opts.tier }, requestIdOf(opts)), render);
     });
 }

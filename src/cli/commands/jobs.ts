@@ -54,7 +54,7 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<pool>', 'pool directory')
     .option('--pause <id>', 'pause job ID (it resumes where it stopped)')
     .option('--resume <id>', 'resume paused job ID')
-    .option('--cancel <id>', 'cancel job ID (work already committed stays)')
+    .option('--cancel <id>', 'cancel job ID and wait for it to stop (work already committed stays; an upgrade rolls back, and refuses after its final commit; an ended job refuses)')
     .action(async (pool: string, o: { pause?: string; resume?: string; cancel?: string }) => {
       const given = (['pause', 'resume', 'cancel'] as const).filter((a) => o[a] !== undefined);
       if (given.length > 1) throw new DfsError('EUSAGE', 'give one of --pause, --resume, --cancel');

@@ -4,6 +4,7 @@ import { invoke } from '../../admin/client';
 import type { ProbeDisksData } from '../../admin/ops';
 import { humanBytes, table } from '../format';
 import type { CliContext } from '../verb';
+import { requestIdOf, withRequestId } from '../request-id';
 
 function render(d: ProbeDisksData): string {
   return table(['ID', 'PATH', 'LABEL', 'LATENCY', 'FREE', 'STATE', 'PROBLEM'], d.disks.map((x) => [
@@ -12,14 +13,14 @@ function render(d: ProbeDisksData): string {
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  program.command('probe-disks')
+  withRequestId(program.command('probe-disks'))
     .summary('probe every disk: label, write/fsync/read-back latency, space')
     .description('For each disk of POOL: check its label is there and is this pool\'s (a missing or foreign label '
       + 'fails the disk), write a 64 KiB probe file with fsync and read it back (an error fails the disk, or makes '
       + 'it suspect when read-only or full; a slow round trip makes it suspect), and report free space. State '
       + 'changes are recorded in `disk-events`; a probe never makes a disk healthier (use set-disk-health).')
     .argument('<pool>', 'pool directory')
-    .action(async (pool: string) => {
-      ctx.emit(await invoke(pool, 'probe-disks', {}), render);
+    .action(async (pool: string, o: { requestId?: string }) => {
+      ctx.emit(await invoke(pool, 'probe-disks', {}, requestIdOf(o)), render);
     });
 }

@@ -4,9 +4,10 @@ import { invoke } from '../../admin/client';
 import type { SetDiskHealthData } from '../../admin/ops';
 import type { CliContext } from '../verb';
 import { diskSpec } from '../disk-spec';
+import { requestIdOf, withRequestId } from '../request-id';
 
 export function register(program: Command, ctx: CliContext): void {
-  program.command('set-disk-health')
+  withRequestId(program.command('set-disk-health'))
     .summary('set a disk\'s health state by hand')
     .description('Move DISK to STATE: healthy, degraded, suspect, draining or failed. Only healthy disks receive new '
       + 'fragments; reads use any disk but a failed one. Failing a disk makes a mounted pool rebuild what it held '
@@ -16,8 +17,8 @@ export function register(program: Command, ctx: CliContext): void {
     .argument('<disk>', 'disk id, path or uuid')
     .argument('<state>', 'healthy, degraded, suspect, draining or failed')
     .option('--reason <text>', 'why (kept in the event history)')
-    .action(async (pool: string, disk: string, state: string, o: { reason?: string }) => {
-      ctx.emit(await invoke(pool, 'set-disk-health', { disk: diskSpec(disk), state, reason: o.reason }),
+    .action(async (pool: string, disk: string, state: string, o: { reason?: string; requestId?: string }) => {
+      ctx.emit(await invoke(pool, 'set-disk-health', { disk: diskSpec(disk), state, reason: o.reason }, requestIdOf(o)),
         (d: SetDiskHealthData) => d.changed ? `disk ${d.disk.id} (${d.disk.path}): ${d.from} -> ${d.to} (${d.reason})` : `disk ${d.disk.id} is already ${d.to}`);
     });
 }

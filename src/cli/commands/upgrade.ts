@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { invoke } from '../../admin/client';
 import type { UpgradeData } from '../../admin/ops';
 import { localContext, jsonOf, type CliContext } from '../verb';
+import { requestIdOf, withRequestId } from '../request-id';
 import { jobLine } from './jobs';
 
 function render(d: UpgradeData): string {
@@ -19,16 +20,17 @@ function render(d: UpgradeData): string {
 }
 
 export function register(program: Command, ctx: CliContext): void {
-  program.command('upgrade')
+  withRequestId(program.command('upgrade'))
     .summary('move the pool to the current format and enable every feature')
     .description('Move POOL from an older format to the one this DynamicFS writes, as a persistent job (upgrade state: '
       + 'not-started, in-progress, completed, rolled-back, failed): a pool that kept no metadata copies gets one on every disk, '
       + 'then pool.json records the format and features (the final commit); packs and the intent log are used from then on. '
-      + 'A failure before the final commit rolls the pool back as it was; a killed upgrade resumes when a coordinator starts '
-      + 'or `upgrade` runs again. Through a running coordinator it runs there. --dry-run lists what would change and changes nothing.')
+      + 'A failure before the final commit rolls the pool back as it was, and so does `jobs --cancel ID` (refused after the final commit); '
+      + 'a killed upgrade resumes when a coordinator starts or `upgrade` runs again. Through a running coordinator it runs there. '
+      + '--dry-run lists what would change and changes nothing.')
     .argument('<pool>', 'pool directory')
     .option('--dry-run', 'list the features to enable and the work, change nothing')
-    .action(async (pool: string, o: { dryRun?: boolean }, cmd: Command) => {
-      ctx.emit(await invoke(pool, 'upgrade', { dryRun: !!o.dryRun }, { local: localContext(jsonOf(cmd)) }), render);
+    .action(async (pool: string, o: { dryRun?: boolean; requestId?: string }, cmd: Command) => {
+      ctx.emit(await invoke(pool, 'upgrade', { dryRun: !!o.dryRun }, { local: localContext(jsonOf(cmd)), ...requestIdOf(o) }), render);
     });
 }

@@ -69,29 +69,48 @@ function initSchema({ db, sql }: Connection): void {
  * 2 → 3: inodes.rdev, 0 for every existing inode. 3 → 4: extents.pack_id and pack_offset
  * (NULL: no existing extent is packed) and the index by pack. 4 → 5: a checksum column on
  * every table that had none, computed here for every existing row (checksums.ts).
+ * 5 → 6: disk_events.req_id, NULL for every existing event (its checksum stays valid).
  */
 function upgrade({ db, sql }: Connection): void {
   const from = schemaVersion(sql);
-  if (from !== 1 && from !== 2 && from !== 3 && from !== 4) return;
-  // A store that already sums its meta rows is schema 5 whatever its version row says: that row is damaged.
-  if ((sql('PRAGMA table_info(meta)').all() as { name: string }[]).some((c) => c.name === 'checksum')) throw corrupt(sql, 'meta', 'key schema_version');
+  if (from !== 1 && from !== 2 && from !== 3 && from !== 4 && from !== 5) return;
+  // A store that already has a later version's columns is that version whatever its version row says: that row is damaged.
+  if (from < 5 && hasColumn(sql, 'meta', 'checksum')) throw corrupt(sql, 'meta', 'key schema_version');
+  if (from === 5 && hasColumn(sql, 'disk_events', 'req_id')) throw corrupt(sql, 'meta', 'key schema_version');
   db.transaction(() => {
-    if (from < 3) sql('ALTER TABLE inodes ADD COLUMN rdev INTEGER NOT NULL DEFAULT 0').run();
-    if (from < 4) {
-      sql('ALTER TABLE extents ADD COLUMN pack_id BLOB').run();
-      sql('ALTER TABLE extents ADD COLUMN pack_offset INTEGER').run();
+    if (from !== 5) upgradeTo5({ db, sql }, from);
+    // Format 1 had no disk_events: upgradeTo5's SCHEMA made it with the column already.
+    if (!hasColumn(sql, 'disk_events', 'req_id')) sql('ALTER TABLE disk_events ADD COLUMN req_id TEXT').run();
+    if (from === 5) {
+      // Its rows are summed already: the version row is verified, then rewritten with the checksum of its new value.
+      metaValue(sql, 'schema_version');
+      putMeta(sql, 'schema_version', SCHEMA_VERSION);
+    } else {
+      sql("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(SCHEMA_VERSION);
+      sumEveryRow(sql);
     }
-    // Format 1 lacks the format-2 tables: SCHEMA creates them below, checksum column included.
-    const unsummed = from === 1 ? ['meta', 'disks', 'dirents', 'repairs'] : CHECKSUMMED_IN_5;
-    for (const table of unsummed) sql(`ALTER TABLE ${table} ADD COLUMN checksum BLOB NOT NULL DEFAULT x''`).run();
-    // SCHEMA's IF NOT EXISTS adds what is new (format 1: the tables of format 2; 1 to 3: the pack index).
-    db.exec(SCHEMA);
-    if (from === 1) {
-      const mark = sql("INSERT OR IGNORE INTO verified (extent_id, at_ms, checksum) VALUES (?, ?, x'')");
-      const now = Date.now();
-      for (const { id } of sql('SELECT id FROM extents').all() as { id: Buffer }[]) mark.run(id, now);
-    }
-    sql("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(SCHEMA_VERSION);
-    sumEveryRow(sql);
   })();
+}
+
+function hasColumn(sql: Sql, table: string, column: string): boolean {
+  return (sql(`PRAGMA table_info(${table})`).all() as { name: string }[]).some((c) => c.name === column);
+}
+
+/** Formats 1 to 4 up to 5, inside upgrade's transaction (its checksums computed after, by sumEveryRow). */
+function upgradeTo5({ db, sql }: Connection, from: 1 | 2 | 3 | 4): void {
+  if (from < 3) sql('ALTER TABLE inodes ADD COLUMN rdev INTEGER NOT NULL DEFAULT 0').run();
+  if (from < 4) {
+    sql('ALTER TABLE extents ADD COLUMN pack_id BLOB').run();
+    sql('ALTER TABLE extents ADD COLUMN pack_offset INTEGER').run();
+  }
+  // Format 1 lacks the format-2 tables: SCHEMA creates them below, checksum column included.
+  const unsummed = from === 1 ? ['meta', 'disks', 'dirents', 'repairs'] : CHECKSUMMED_IN_5;
+  for (const table of unsummed) sql(`ALTER TABLE ${table} ADD COLUMN checksum BLOB NOT NULL DEFAULT x''`).run();
+  // SCHEMA's IF NOT EXISTS adds what is new (format 1: the tables of format 2; 1 to 3: the pack index).
+  db.exec(SCHEMA);
+  if (from === 1) {
+    const mark = sql("INSERT OR IGNORE INTO verified (extent_id, at_ms, checksum) VALUES (?, ?, x'')");
+    const now = Date.now();
+    for (const { id } of sql('SELECT id FROM extents').all() as { id: Buffer }[]) mark.run(id, now);
+  }
 }

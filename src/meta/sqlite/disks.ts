@@ -8,7 +8,7 @@ import { corrupt, type Sql } from './sql';
 export interface DiskSql { id: number; uuid: string; path: string; tier: string; state: string; added_ms: number; read_errors: number;
   checksum_errors: number; write_errors: number; checksum: Buffer }
 export interface DiskEventSql { id: number; disk_id: number; at_ms: number; from_state: string | null; to_state: string; source: string;
-  reason: string; checksum: Buffer }
+  reason: string; checksum: Buffer; req_id: string | null }
 
 /**
  * The registry as last read and verified: listDisks runs on every fsync through the intent
@@ -48,24 +48,24 @@ export function diskWrites(sql: Sql, cache: DiskCache): DiskWrites {
   const event = (e: Omit<DiskEvent, 'id'>): void => {
     // The id SQLite would give (largest + 1), chosen here because the checksum covers it.
     const id = (sql('SELECT COALESCE(MAX(id), 0) + 1 AS id FROM disk_events').get() as { id: number }).id;
-    sql('INSERT INTO disk_events (id, disk_id, at_ms, from_state, to_state, source, reason, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(id, e.diskId, e.atMs, e.from, e.to, e.source, e.reason, diskEventChecksum({ id, ...e }));
+    sql('INSERT INTO disk_events (id, disk_id, at_ms, from_state, to_state, source, reason, req_id, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(id, e.diskId, e.atMs, e.from, e.to, e.source, e.reason, e.reqId, diskEventChecksum({ id, ...e }));
   };
   return {
-    addDisk(d) {
+    addDisk(d, reqId) {
       cache.clear();
       const id = (sql('SELECT COALESCE(MAX(id), 0) + 1 AS id FROM disks').get() as { id: number }).id;
       insertDisk(sql, { ...d, id, readErrors: 0, checksumErrors: 0, writeErrors: 0 });
-      event({ diskId: id, atMs: d.addedMs, from: null, to: d.state, source: 'pool', reason: `added at ${d.path}` });
+      event({ diskId: id, atMs: d.addedMs, from: null, to: d.state, source: 'pool', reason: `added at ${d.path}`, reqId: reqId ?? null });
       return id;
     },
     // Each change reads the row verified first, so a damaged row is never rewritten with a fresh checksum.
-    setDiskState(id, state, source, reason) {
+    setDiskState(id, state, source, reason, reqId) {
       cache.clear();
       const d = getDisk(sql, id);
       if (!d) throw new DfsError('ENOENT', `disk ${id} is not in the pool`);
       updateDisk(sql, { ...d, state });
-      event({ diskId: id, atMs: now(), from: d.state, to: state, source, reason });
+      event({ diskId: id, atMs: now(), from: d.state, to: state, source, reason, reqId: reqId ?? null });
     },
     countDiskErrors(id, kind, n = 1) {
       cache.clear();
@@ -119,5 +119,5 @@ export function toDisk(r: DiskSql): DiskRow {
 
 export function toEvent(r: DiskEventSql): DiskEvent {
   return { id: r.id, diskId: r.disk_id, atMs: r.at_ms, from: r.from_state as DiskState | null, to: r.to_state as DiskState,
-    source: r.source as TransitionSource, reason: r.reason };
+    source: r.source as TransitionSource, reason: r.reason, reqId: r.req_id ?? null };
 }

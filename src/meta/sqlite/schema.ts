@@ -13,8 +13,10 @@
  * kind, so the upgrade adds the columns and changes no row) and the index by pack.
  * Format 5 added the checksum of meta, disks, dirents, repairs, disk_events, jobs and
  * verified rows (the upgrade computes it for every existing row).
+ * Format 6 added disk_events.req_id, the admin request behind an event (NULL for every
+ * existing row, whose checksum does not cover it: records.ts diskEventChecksum).
  */
-export const SCHEMA_VERSION = 5;
+export const SCHEMA_VERSION = 6;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -105,7 +107,8 @@ CREATE TABLE IF NOT EXISTS disk_events (
   to_state   TEXT NOT NULL,
   source     TEXT NOT NULL,
   reason     TEXT NOT NULL,
-  checksum   BLOB NOT NULL
+  checksum   BLOB NOT NULL,
+  req_id     TEXT
 );
 CREATE INDEX IF NOT EXISTS disk_events_by_disk ON disk_events (disk_id, id);
 CREATE TABLE IF NOT EXISTS jobs (

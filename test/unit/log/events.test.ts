@@ -1,9 +1,14 @@
-/** The event sink (POOL/run/events.jsonl): whole lines under concurrent writers, 0600, rotation to one previous file, damaged lines skipped. */
+/**
+ * The event sink (POOL/run/events.jsonl): whole lines under concurrent writers, 0600, rotation to one previous file, damaged lines
+ * skipped; an event it cannot write goes to its drop listeners, and the log's warning of it comes at most once a minute.
+ */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import pino from 'pino';
+import { DROP_WARNING_EVERY_MS, warnOfDrops } from '../../../src/log/drop-warning';
 import { EventSink, readEvents } from '../../../src/log/events';
 import { withTmpDir } from '../../helpers/tmp';
 
@@ -63,5 +68,41 @@ test('a sink that cannot write says so and does not throw', async () => {
   await withTmpDir((dir) => {
     fs.writeFileSync(path.join(dir, 'run'), 'a file where the run directory should be');
     assert.equal(new EventSink(path.join(dir, 'run', 'events.jsonl')).record({ kind: 'job', subject: 'job 1', message: 'x' }), false);
+  });
+});
+
+test('an event not written goes to the drop listeners; the log warns of drops once a minute, naming the file, the cause and the fix', async () => {
+  await withTmpDir((dir) => {
+    const file = path.join(dir, 'run', 'events.jsonl');
+    fs.mkdirSync(file, { recursive: true }); // a directory where the file should be
+    const sink = new EventSink(file);
+    const heard: string[] = [];
+    sink.onDropped((err) => heard.push((err as NodeJS.ErrnoException).code!));
+    sink.onDropped(() => { throw new Error('a failing listener changes nothing'); });
+    const lines: Record<string, unknown>[] = [];
+    const log = pino({ level: 'info' }, { write: (l: string) => { lines.push(JSON.parse(l) as Record<string, unknown>); } });
+    let now = 1_000_000;
+    warnOfDrops(sink, log, DROP_WARNING_EVERY_MS, () => now);
+    const drop = (): boolean => sink.record({ kind: 'job', subject: 'job 1', message: 'x' });
+
+    assert.deepEqual([drop(), drop(), drop()], [false, false, false]);
+    assert.deepEqual(heard, ['EISDIR', 'EISDIR', 'EISDIR']);
+    assert.equal(lines.length, 1, 'one warning for three drops within the minute');
+    assert.deepEqual([lines[0]!.level, lines[0]!.file, lines[0]!.code, lines[0]!.dropped], [40, file, 'EISDIR', 1]);
+    assert.match(lines[0]!.msg as string, new RegExp(`^events cannot be written to ${file} \\(EISDIR: .*\\); 1 dropped since the last warning, `
+      + `and \`dynamicfs events\` will not show them; free space on the filesystem holding ${path.dirname(file)}, make it writable by the pool's owner `
+      + 'and events\\.jsonl a regular file \\(dynamicfs_events_dropped_total counts them\\)$'));
+    now += DROP_WARNING_EVERY_MS - 1;
+    drop();
+    assert.equal(lines.length, 1);
+    now += 1;
+    drop();
+    assert.equal(lines.length, 2, 'a minute after the first');
+    assert.equal(lines[1]!.dropped, 4, 'the drops since the last warning are counted in it');
+
+    // Written again once the cause is gone: no listener hears of it.
+    fs.rmdirSync(file);
+    assert.equal(drop(), true);
+    assert.equal(heard.length, 5);
   });
 });

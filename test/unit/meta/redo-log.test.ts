@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { replayGeneration } from '../../../src/meta/redo-log';
 import { ROOT_INO, type MetaStore } from '../../../src/meta/store';
 import { openSqliteStore } from '../../../src/meta/sqlite/sqlite-store';
-import { newInode, type Extent } from '../../../src/meta/records';
+import { metaChecksum, newInode, type Extent } from '../../../src/meta/records';
 import { decodeRecords, encodeRecord, RECORD_HEADER } from '../../../src/pool/meta-format';
 import { withTmpDir } from '../../helpers/tmp';
 
@@ -33,7 +33,7 @@ function dump(file: string): Record<string, unknown[]> {
   }
 }
 
-test('replaying each generation\'s recorded writes onto the checkpoint gives the same rows as the original store', async () => {
+test('replaying each generation\'s recorded writes onto the checkpoint (of schema 5: upgraded as it opens) gives the same rows as the original store', async () => {
   await withTmpDir(async (dir) => {
     const file = path.join(dir, 'meta.db');
     const s: MetaStore = openSqliteStore(file, { create: true });
@@ -44,13 +44,13 @@ test('replaying each generation\'s recorded writes onto the checkpoint gives the
       assert.deepEqual(s.copyTo(ckpt), { generation: 0, damaged: { count: 0, first: [] } });
       const ino = s.transact((tx) => {
         const disk = tx.addDisk({ uuid: 'u1', path: '/d1', tier: 'warm', state: 'healthy', addedMs: 5 });
-        tx.addDisk({ uuid: 'u2', path: '/d2', tier: 'hot', state: 'healthy', addedMs: 6 });
+        tx.addDisk({ uuid: 'u2', path: '/d2', tier: 'hot', state: 'healthy', addedMs: 6 }, 'req-add');
         const n = tx.allocIno();
         tx.putInode(newInode(n, 'file', 0o644, 1, { size: 10 }));
         tx.link(ROOT_INO, 'a', n);
         tx.setXattr(n, 'user.x', Buffer.from([0, 1, 2]));
         tx.putExtent(extent(n, 7, false));
-        tx.setDiskState(disk, 'degraded', 'operator', 'test');
+        tx.setDiskState(disk, 'degraded', 'operator', 'test', 'req-set');
         return n;
       });
       await tick();
@@ -85,6 +85,11 @@ test('replaying each generation\'s recorded writes onto the checkpoint gives the
       });
       assert.deepEqual(generations.map((x) => x.g), [1, 2, 3, 4]);
 
+      // The checkpoint as schema-5 code made it (a disk's copy from before disk events kept their request): it is upgraded when opened.
+      const old = new Database(ckpt);
+      old.exec('ALTER TABLE disk_events DROP COLUMN req_id');
+      old.prepare("UPDATE meta SET value = 5, checksum = ? WHERE key = 'schema_version'").run(metaChecksum('schema_version', 5));
+      old.close();
       const replica = openSqliteStore(ckpt);
       try {
         for (const { g, payload } of generations) assert.equal(replayGeneration(replica, payload), g);
@@ -95,6 +100,7 @@ test('replaying each generation\'s recorded writes onto the checkpoint gives the
       s.close();
     }
     assert.deepEqual(dump(path.join(dir, 'ckpt.db')), dump(file));
+    assert.deepEqual((dump(file).disk_events as { req_id: string | null }[]).map((e) => e.req_id), [null, 'req-add', 'req-set']);
   });
 });
 

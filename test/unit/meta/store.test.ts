@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { DfsError } from '../../../src/errors';
 import { ROOT_INO } from '../../../src/meta/store';
 import { openSqliteStore } from '../../../src/meta/sqlite/sqlite-store';
-import { newInode, PACK_INO, type Extent } from '../../../src/meta/records';
+import { metaChecksum, newInode, PACK_INO, type Extent } from '../../../src/meta/records';
 import { withTmpDir } from '../../helpers/tmp';
 
 const file = (ino: number) => newInode(ino, 'file', 0o644, 1, { size: 10 });
@@ -171,6 +171,12 @@ test('a tampered dirent, disk, disk event, job, repair, verified mark or meta va
     raw4.exec("UPDATE meta SET value = 4 WHERE key = 'schema_version'");
     raw4.close();
     assert.throws(() => openSqliteStore(dbFile), (e: unknown) => e instanceof DfsError && e.code === 'EMETACORRUPT' && /in meta \(key schema_version\)/.test(e.message));
+    // Set back to 5, the 5 → 6 upgrade would add a column the table has: damaged too.
+    fs.copyFileSync(pristine, dbFile);
+    const raw5 = new Database(dbFile);
+    raw5.exec("UPDATE meta SET value = 5 WHERE key = 'schema_version'");
+    raw5.close();
+    assert.throws(() => openSqliteStore(dbFile), (e: unknown) => e instanceof DfsError && e.code === 'EMETACORRUPT' && /in meta \(key schema_version\)/.test(e.message));
     // The untampered store reads every record back.
     const t = openSqliteStore(pristine);
     try {
@@ -187,21 +193,23 @@ test('a tampered dirent, disk, disk event, job, repair, verified mark or meta va
   });
 });
 
-/** Make a schema-5 store look as format `from` wrote it. */
+/** Make a schema-6 store (whose disk events carry no request id) look as format `from` wrote it. */
 function downgrade(f: string, from: number): void {
   const db = new Database(f);
+  if (from > 1) db.exec('ALTER TABLE disk_events DROP COLUMN req_id');
   if (from < 4) db.exec('DROP INDEX extents_by_pack; ALTER TABLE extents DROP COLUMN pack_id; ALTER TABLE extents DROP COLUMN pack_offset');
   if (from < 3) db.exec('ALTER TABLE inodes DROP COLUMN rdev');
   if (from === 1) db.exec('DROP TABLE disk_events; DROP TABLE jobs; DROP TABLE verified');
   const unsummed = from === 1 ? ['meta', 'disks', 'dirents', 'repairs'] : ['meta', 'disks', 'dirents', 'repairs', 'disk_events', 'jobs', 'verified'];
-  for (const table of unsummed) db.exec(`ALTER TABLE ${table} DROP COLUMN checksum`);
-  db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(from);
+  if (from < 5) for (const table of unsummed) db.exec(`ALTER TABLE ${table} DROP COLUMN checksum`);
+  if (from === 5) db.prepare("UPDATE meta SET value = ?, checksum = ? WHERE key = 'schema_version'").run(from, metaChecksum('schema_version', from));
+  else db.prepare("UPDATE meta SET value = ? WHERE key = 'schema_version'").run(from);
   db.close();
 }
 
-test('older stores upgrade in place when opened for writing: rdev (from 1, 2), pack columns (1 to 3), a checksum on every row (1 to 4); old rows verify', async () => {
+test('older stores upgrade in place when opened for writing: rdev (from 1, 2), pack columns (1 to 3), a checksum on every row (1 to 4), disk events\' request id (1 to 5); old rows verify', async () => {
   await withTmpDir((dir) => {
-    for (const from of [1, 2, 3, 4]) {
+    for (const from of [1, 2, 3, 4, 5]) {
       const f = path.join(dir, `meta-${from}.db`);
       const { ino, diskId, jobId } = storeWithEveryRecord(f);
       downgrade(f, from);
@@ -210,7 +218,7 @@ test('older stores upgrade in place when opened for writing: rdev (from 1, 2), p
       const before = Date.now();
       const up = openSqliteStore(f);
       try {
-        assert.equal(schemaVersion(f), 5);
+        assert.equal(schemaVersion(f), 6);
         const i = up.getInode(ino)!;
         assert.equal(i.rdev, 0);
         assert.equal(i.mtimeMs, 1234.567, 'a fractional time reads back exactly');
@@ -227,7 +235,7 @@ test('older stores upgrade in place when opened for writing: rdev (from 1, 2), p
           assert.deepEqual(up.jobs(), []);
           assert.ok(up.verifiedAt(Buffer.alloc(16, 7))! >= before, 'the format-1 backfill stamps now');
         } else {
-          assert.deepEqual(up.diskEvents(diskId).map((e) => e.to), ['healthy', 'degraded']);
+          assert.deepEqual(up.diskEvents(diskId).map((e) => [e.to, e.reqId]), [['healthy', null], ['degraded', null]]);
           assert.deepEqual(up.getJob(jobId)!.params, { repair: true });
           assert.ok(up.verifiedAt(Buffer.alloc(16, 7))! < before, 'the mark the write made is kept');
         }
@@ -241,6 +249,8 @@ test('older stores upgrade in place when opened for writing: rdev (from 1, 2), p
         assert.equal(up.getInode(dev)!.rdev, 0x0103);
         assert.equal(up.generation(), 2);
         assert.deepEqual(up.sparsePacks(1, 10), [], 'the pack columns and index exist');
+        up.transact((tx) => tx.setDiskState(diskId, 'healthy', 'operator', 'back', 'req-up'));
+        assert.deepEqual(up.diskEvents(diskId).at(-1)!.reqId, 'req-up', 'the request id column exists');
       } finally {
         up.close();
       }
@@ -330,6 +340,41 @@ test('packs: a packed extent verifies its pack place, the last one dropped takes
       }
     } finally {
       s.close();
+    }
+  });
+});
+
+test('a disk event keeps the request that caused it, covered by its checksum; one without keeps its format-5 checksum', async () => {
+  await withTmpDir((dir) => {
+    const dbFile = path.join(dir, 'meta.db');
+    const s = openSqliteStore(dbFile, { create: true });
+    let id: number;
+    try {
+      id = s.transact((tx) => tx.addDisk({ uuid: 'u-1', path: '/disks/d0', tier: 'hot', state: 'healthy', addedMs: 1000 }, 'add-1'));
+      s.transact((tx) => tx.setDiskState(id, 'degraded', 'operator', 'by hand', 'set-1'));
+      s.transact((tx) => tx.setDiskState(id, 'failed', 'errors', 'three errors'));
+      assert.deepEqual(s.diskEvents(id).map((e) => [e.id, e.to, e.reqId]), [[1, 'healthy', 'add-1'], [2, 'degraded', 'set-1'], [3, 'failed', null]]);
+    } finally {
+      s.close();
+    }
+    const cases: [string, RegExp][] = [
+      ["UPDATE disk_events SET req_id = 'other' WHERE id = 2", /in disk_events \(id 2\)/],
+      ['UPDATE disk_events SET req_id = NULL WHERE id = 1', /in disk_events \(id 1\)/],
+      ["UPDATE disk_events SET req_id = 'forged' WHERE id = 3", /in disk_events \(id 3\)/],
+    ];
+    for (const [n, [tamper, key]] of cases.entries()) {
+      const f = path.join(dir, `case-${n}.db`);
+      fs.copyFileSync(dbFile, f);
+      const raw = new Database(f);
+      raw.exec(tamper);
+      raw.close();
+      const t = openSqliteStore(f);
+      try {
+        assert.throws(() => t.diskEvents(), (e: unknown) => e instanceof DfsError && e.code === 'EMETACORRUPT' && key.test(e.message), tamper);
+        assert.deepEqual(t.damagedRows(['disk_events']).map((r) => r.keyText), [key.source.match(/id (\d)/)![0]], 'check finds the same row');
+      } finally {
+        t.close();
+      }
     }
   });
 });
