@@ -2,7 +2,7 @@
  * Who may do what over the coordinator's admin socket. Root and the coordinator's own
  * user (the pool's owner) may do everything; members of the pool's `admin.monitorGroup`
  * (by primary or supplementary group) may run what only looks at the pool — exactly the
- * operations the audit log leaves out (audit.ts); anyone else nothing. The peer's
+ * operations the audit log leaves out unless audit.lookups (audit.ts); anyone else nothing. The peer's
  * identity is the kernel's (SO_PEERCRED), never what a client declares.
  */
 import * as fs from 'node:fs';
@@ -10,7 +10,7 @@ import { sectionDefaults } from '../config/settings';
 import { sectionSettings } from '../config/values';
 import { DfsError } from '../errors';
 import type { MetaStore } from '../meta/store';
-import { isAudited, UNAUDITED_OPS, AUDITED_WITH, DRY_RUN_LOOKS } from './audit';
+import { onlyLooks, UNAUDITED_OPS, AUDITED_WITH, DRY_RUN_LOOKS } from './audit';
 
 export interface AdminSettings {
   /** A group id whose members may run read-only commands over the socket; null: none. */
@@ -59,7 +59,7 @@ export function readOnlyOps(): string[] {
 /** EACCES unless `peer` may run `op` with `args`; undefined peer: the kernel could not say who it is. */
 export function authorize(peer: Peer | undefined, op: string, args: Record<string, unknown>, owner: number, settings: AdminSettings): void {
   const role = peer ? roleOf(peer, owner, settings) : 'none';
-  if (role === 'admin' || (role === 'monitor' && !isAudited(op, args))) return;
+  if (role === 'admin' || (role === 'monitor' && onlyLooks(op, args))) return;
   const who = peer ? `uid ${peer.uid} (PID ${peer.pid})` : 'a peer the kernel could not name';
   if (role === 'monitor') {
     throw new DfsError('EACCES', `${op}: ${who} is in the monitoring group ${settings.monitorGroup} (admin.monitorGroup), which may run read-only commands only: ${readOnlyOps().join(', ')}; run ${op} as root or uid ${owner}`);

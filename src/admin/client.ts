@@ -185,7 +185,15 @@ export async function invoke<K extends OpName>(poolDir: string, op: K, args: OpA
     }
     throw err;
   }
-  const { auditLocal } = require('./audit') as typeof import('./audit');
+  const { auditLocal, auditSettings } = require('./audit') as typeof import('./audit');
+  // audit.lookups as the op left it; a store that cannot say must not hide the op's own error.
+  const lookupsAudited = (e: Engine): boolean => {
+    try {
+      return auditSettings(e.meta).lookups;
+    } catch {
+      return false;
+    }
+  };
   const started = Date.now();
   // A local run names its request as a coordinator would: the job it starts and the events it causes carry the id.
   const reqId = opts.reqId ?? randomBytes(6).toString('hex');
@@ -195,10 +203,10 @@ export async function invoke<K extends OpName>(poolDir: string, op: K, args: OpA
     if (replayed) auditLocal(engine.pool.dir, 'replay-intent-log', { ...replayed }, started);
     const fn = adminOps[op] as unknown as (e: Engine, a: OpArgs<K>, c: OpContext) => Promise<OpResult<K>>;
     const result = await fn(engine, args, { ...opts.local, reqId });
-    auditLocal(engine.pool.dir, op, args as Record<string, unknown>, started, undefined, reqId);
+    auditLocal(engine.pool.dir, op, args as Record<string, unknown>, started, undefined, reqId, lookupsAudited(engine));
     return result;
   } catch (err) {
-    auditLocal(engine.pool.dir, op, args as Record<string, unknown>, started, err, reqId);
+    auditLocal(engine.pool.dir, op, args as Record<string, unknown>, started, err, reqId, lookupsAudited(engine));
     throw err;
   } finally {
     await engine.close();

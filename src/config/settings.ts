@@ -2,7 +2,8 @@
  * Every pool setting, declared once: key, zod schema (type and valid range), default, the
  * safe range where it is narrower than the valid one, a one-line reason and when a change
  * takes effect. The readers (pool/health.ts, engine/txg.ts, engine/scrub-scheduler.ts,
- * engine/rebuild.ts, fs/read-tuning.ts, admin/access.ts, the gc and check operations),
+ * engine/rebuild.ts, fs/read-tuning.ts, admin/access.ts, admin/audit.ts,
+ * daemon/serve-settings.ts, the gc and check operations),
  * `config --set`/`--preset`/`import`, diagnose's `setting-unsafe` check and the README's
  * settings table all come from here.
  *
@@ -35,6 +36,7 @@ const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 /** Group ids a setting may name (0 clears it: root's group needs no setting). */
 export const MAX_GID = 4294967294;
+export const MAX_PORT = 65535;
 export const SCRUB_FREQUENCIES = ['nightly', 'continuous', 'manual'] as const;
 export const SCRUB_INTENSITIES = ['low', 'medium', 'high'] as const;
 
@@ -46,11 +48,17 @@ function fraction(): Pick<SettingSpec, 'schema' | 'range' | 'takes'> {
   return { schema: z.number().min(0).max(1), range: '0..1', takes: 'a fraction in 0..1' };
 }
 
+function bool(): Pick<SettingSpec, 'schema' | 'range' | 'takes'> {
+  return { schema: z.boolean(), range: 'true | false', takes: 'true or false' };
+}
+
 function oneOf(values: readonly [string, ...string[]]): Pick<SettingSpec, 'schema' | 'range' | 'takes'> {
   return { schema: z.enum(values), range: values.join(' | '), takes: `one of ${values.join(' | ')}` };
 }
 
 const ON_CHECK = 'at the next error counted or probe';
+const ON_START = 'when the coordinator next starts (mount, serve)';
+const ON_MOUNT = 'at the next mount';
 
 /** The declaration, in the order `config` shows it. */
 export const SETTINGS: readonly SettingSpec[] = [
@@ -81,6 +89,20 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'admin.monitorGroup', schema: z.union([z.null(), z.number().int().min(0).max(MAX_GID)]).transform((g) => (g === 0 ? null : g)),
     range: `1..${MAX_GID}, or 0 / none`, takes: `a group id in 1..${MAX_GID}, or 0 or none for none`, default: null, applies: 'at once (the admin socket\'s group and mode)',
     reason: 'a group whose members may run read-only commands over the admin socket (getent group NAME shows its id)' },
+  { key: 'metrics.port', schema: z.union([z.null(), z.number().int().min(0).max(MAX_PORT)]), bounds: { min: 0, max: MAX_PORT },
+    range: `0..${MAX_PORT}, or none`, takes: `a port in 0..${MAX_PORT} (0: any free one), or none for no endpoint`, default: null, applies: ON_START,
+    reason: 'the coordinator serves /metrics, /metrics/json and /health over HTTP on this port (--metrics-port wins)' },
+  { key: 'metrics.bind', schema: z.string().regex(/^[^\s/]+$/), range: 'an IP address or host name', takes: 'an IP address or a host name (no spaces or slashes)',
+    default: '127.0.0.1', applies: ON_START,
+    reason: 'the address the metrics endpoint binds, 0.0.0.0 for every interface (--metrics-bind wins)' },
+  { key: 'mount.suid', ...bool(), default: false, applies: ON_MOUNT,
+    reason: 'mounts honour set-user-ID and set-group-ID bits (false: nosuid, as a pool\'s files may come from anyone; --suid / --no-suid win)' },
+  { key: 'mount.dev', ...bool(), default: false, applies: ON_MOUNT,
+    reason: 'device files in mounts open as devices (false: nodev; --dev / --no-dev win)' },
+  { key: 'mount.allowOther', ...bool(), default: false, applies: ON_MOUNT,
+    reason: 'mounts let other users in (for non-root needs user_allow_other in /etc/fuse.conf, as --allow-other; --no-allow-other wins)' },
+  { key: 'audit.lookups', ...bool(), default: false, applies: 'at once (the admin socket\'s next request)',
+    reason: 'the audit log records read-only requests too (status, health, jobs, ...; never ping), not only changes' },
   { key: 'scrub.frequency', ...oneOf(SCRUB_FREQUENCIES), default: 'manual', applies: 'at the scheduler\'s next look (2 s)',
     reason: 'when background scrubs start: nightly (a day after the last), continuous, or manual (never by themselves)' },
   { key: 'scrub.intensity', schema: z.union([z.enum(SCRUB_INTENSITIES), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)]),
@@ -88,7 +110,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     takes: `${SCRUB_INTENSITIES.join(', ')} or a rate in bytes per second, 0..${Number.MAX_SAFE_INTEGER} (0: unlimited)`,
     applies: 'at once, to a running background scrub too',
     reason: 'the I/O rate a background scrub may use: low 32 MiB/s, medium 128 MiB/s, high unlimited, or a rate' },
-  { key: 'scrub.autoRepair', schema: z.boolean(), range: 'true | false', takes: 'true or false', default: false, applies: 'at the next background scrub',
+  { key: 'scrub.autoRepair', ...bool(), default: false, applies: 'at the next background scrub',
     reason: 'background scrubs repair the damage they find on the spot rather than queueing it' },
   { key: 'rebuild.concurrency', ...int(1, 64), default: 1, applies: 'at once (a running rebuild or drain, at its next extent)',
     safe: { max: 16, risk: 'each extent in repair holds its fragments in memory (over 1 GiB with 256 MiB extents), and the rebuild takes that much more of the disks\' time from the mount' },

@@ -53,6 +53,8 @@ export interface AdminServerOptions {
   metrics?: Metrics;
   /** The pool's access settings (read at each request; applyAccess() after a change). */
   access?: () => AdminSettings;
+  /** The pool's audit.lookups (read at each request, so a change applies at once): audit read-only requests too. */
+  auditLookups?: () => boolean;
 }
 
 /** The coordinator's user: with root, the only one allowed everything. */
@@ -206,7 +208,7 @@ export class AdminServer {
       this.opts.metrics?.adminRequests.inc({ op: /^[a-z][a-z0-9-]{0,39}$/.test(op) ? op : 'other', result });
       const refused = !reply.ok && reply.error.code === 'EACCES' && (!peer || roleOf(peer, OWNER, this.opts.access?.() ?? DEFAULT_ADMIN) !== 'admin');
       if (refused) this.opts.log.warn({ reqId, op, peer }, 'admin request refused: the peer may not use this socket');
-      if (req && this.opts.audit && (refused || isAudited(op, req.args))) {
+      if (req && this.opts.audit && (refused || isAudited(op, req.args, this.opts.auditLookups?.() ?? false))) {
         this.opts.audit.record({ via: 'socket', who: peerIdentity(req.caller, peer), op, args: summarizeArgs(req.args), result,
           ...(reply.ok ? {} : { error: String(reply.error.message) }), ms, reqId });
       }

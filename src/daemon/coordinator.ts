@@ -20,6 +20,7 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import type { Logger } from 'pino';
 import { adminSettings } from '../admin/access';
+import { auditSettings } from '../admin/audit';
 import { ping } from '../admin/client';
 import { isOpName, runOp } from '../admin/ops';
 import { AutoRepair } from '../engine/auto-repair';
@@ -39,6 +40,7 @@ import { UsageRecorder } from '../admin/usage-recorder';
 import { AdminServer, type AdminRequest } from './admin-server';
 import { MetricsHttpServer } from './metrics-http';
 import { recoverPool, type RecoveryResult } from './recovery';
+import { servingOf } from './serve-settings';
 import type { CoordinatorInfo, ShutdownArgs } from '../rpc/frame';
 import { readPidFile, runFiles, type RunFiles } from '../rpc/run-files';
 
@@ -47,12 +49,16 @@ export interface CoordinatorOptions {
   /** Serve the pool here through FUSE; without it only the admin socket is served. */
   mountpoint?: string;
   readOnly?: boolean;
+  /**
+   * allowOther, suid, dev and metrics as the command line gave them: undefined where it
+   * said nothing, and the pool's mount.* and metrics.* settings decide (serve-settings.ts).
+   */
   allowOther?: boolean;
   /** Mount without nosuid / nodev (fuse/mount-options.ts). */
   suid?: boolean;
   dev?: boolean;
   /** Serve /metrics, /metrics/json and /health over HTTP (metrics-http.ts). */
-  metrics?: { port: number; bind?: string };
+  metrics?: { port?: number; bind?: string };
   log: Logger;
 }
 
@@ -98,6 +104,7 @@ export class Coordinator {
     const files = runFiles(pool);
     const c = new Coordinator(engine, pool, mountpoint, opts, files);
     try {
+      const serving = servingOf(opts, engine.meta);
       c.writePidFile();
       await clearStaleMountsOf(pool, log);
       if (mountpoint !== undefined) {
@@ -127,16 +134,16 @@ export class Coordinator {
       c.autoRepair.start();
       ScrubScheduler.start(engine, log.child({ component: 'scrub' }));
       c.usage = UsageRecorder.start(engine, log.child({ component: 'usage' }));
-      if (opts.metrics) {
+      if (serving.metrics) {
         // Before the admin socket: once ping answers, the endpoint is up too.
         engine.metrics.enableProcessMetrics();
-        c.http = await MetricsHttpServer.listen({ engine, port: opts.metrics.port, bind: opts.metrics.bind, log: log.child({ component: 'metrics' }) });
+        c.http = await MetricsHttpServer.listen({ engine, port: serving.metrics.port, bind: serving.metrics.bind, log: log.child({ component: 'metrics' }) });
       }
       c.server = await AdminServer.listen({ socketPath: files.socket, log: log.child({ component: 'admin' }), handle: (op, args, req) => c.handle(op, args, req),
-        audit: c.audit, metrics: engine.metrics, access: () => adminSettings(engine.meta) });
+        audit: c.audit, metrics: engine.metrics, access: () => adminSettings(engine.meta), auditLookups: () => auditSettings(engine.meta).lookups });
       if (mountpoint !== undefined) {
-        c.fuse = await mountFuse(engine, mountpoint, { readOnly: opts.readOnly ?? false, allowOther: opts.allowOther ?? false,
-          suid: opts.suid ?? false, dev: opts.dev ?? false, log: log.child({ component: 'fuse' }),
+        c.fuse = await mountFuse(engine, mountpoint, { readOnly: opts.readOnly ?? false, allowOther: serving.allowOther,
+          allowOtherBySetting: serving.allowOtherFrom === 'setting', suid: serving.suid, dev: serving.dev, log: log.child({ component: 'fuse' }),
           // Nobody can reach the pool through us any more: commit, release the pool, exit.
           onSessionEnd: (reason) => void c.stop(reason) });
       }

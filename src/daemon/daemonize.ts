@@ -23,12 +23,13 @@ export interface DaemonOptions {
   pool: string;
   mountpoint: string;
   readOnly?: boolean;
+  /** Undefined: the pool's mount.* setting decides (as for suid and dev). */
   allowOther?: boolean;
   /** Mount without nosuid / nodev (fuse/mount-options.ts). */
   suid?: boolean;
   dev?: boolean;
   /** Serve /metrics and /health over HTTP (passed to the child as --metrics-port/--metrics-bind). */
-  metrics?: { port: number; bind?: string };
+  metrics?: { port?: number; bind?: string };
   /** How long the coordinator may take to become ready (recovery of a large pool takes a while). */
   timeoutMs?: number;
 }
@@ -38,7 +39,7 @@ export interface DaemonResult {
   mountpoint: string;
   pid: number;
   log: string;
-  /** Where the coordinator serves /metrics and /health; null without --metrics-port. */
+  /** Where the coordinator serves /metrics and /health; null when neither --metrics-port nor metrics.port asks. */
   metricsUrl: string | null;
 }
 
@@ -52,9 +53,9 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonResult> {
   privateFile(files.log);
   const out = fs.openSync(files.log, 'a');
   const args = [...process.execArgv, BIN, 'mount', pool, mountpoint, '--foreground', '--json',
-    ...(opts.readOnly ? ['--read-only'] : []), ...(opts.allowOther ? ['--allow-other'] : []),
-    ...(opts.suid ? ['--suid'] : []), ...(opts.dev ? ['--dev'] : []),
-    ...(opts.metrics ? ['--metrics-port', String(opts.metrics.port), ...(opts.metrics.bind ? ['--metrics-bind', opts.metrics.bind] : [])] : [])];
+    ...(opts.readOnly ? ['--read-only'] : []), ...flag('allow-other', opts.allowOther), ...flag('suid', opts.suid), ...flag('dev', opts.dev),
+    ...(opts.metrics?.port === undefined ? [] : ['--metrics-port', String(opts.metrics.port)]),
+    ...(opts.metrics?.bind === undefined ? [] : ['--metrics-bind', opts.metrics.bind])];
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], cwd: '/' });
   fs.closeSync(out);
   let exit: string | undefined;
@@ -78,6 +79,11 @@ export async function startDaemon(opts: DaemonOptions): Promise<DaemonResult> {
   }
   child.unref();
   return { pool, mountpoint, pid: child.pid!, log: files.log, metricsUrl };
+}
+
+/** A negatable flag passed on as given: --NAME, --no-NAME, or nothing (the pool's setting decides). */
+function flag(name: string, value: boolean | undefined): string[] {
+  return value === undefined ? [] : [value ? `--${name}` : `--no-${name}`];
 }
 
 function fileSize(file: string): number {

@@ -23,7 +23,7 @@ export interface ServeOptions {
   suid?: boolean;
   dev?: boolean;
   /** Serve /metrics and /health over HTTP. */
-  metrics?: { port: number; bind?: string };
+  metrics?: { port?: number; bind?: string };
   /** Called once the coordinator is ready (admin socket answering, mount up). */
   onReady?: (info: CoordinatorInfo & { log: string }) => void;
 }

@@ -65,12 +65,14 @@ export function fuseMountOptions(input: MountOptionsInput): FuseOptions {
 /**
  * Why --allow-other cannot be had, or undefined when it can: root may always; anyone else
  * only when /etc/fuse.conf (its text, undefined when missing) has user_allow_other, or
- * fusermount refuses the mount with a less helpful message.
+ * fusermount refuses the mount with a less helpful message. The same refusal whether the
+ * flag or the pool's mount.allowOther setting asked (`bySetting`: it says how to undo that).
  */
-export function allowOtherRefusal(euid: number, fuseConf: string | undefined): string | undefined {
+export function allowOtherRefusal(euid: number, fuseConf: string | undefined, bySetting = false): string | undefined {
   if (euid === 0) return undefined;
   const allowed = (fuseConf ?? '').split('\n').some((l) => l.replace(/#.*/, '').trim() === 'user_allow_other');
   if (allowed) return undefined;
   return `--allow-other: only root may let other users into a FUSE mount unless /etc/fuse.conf has a line user_allow_other `
-    + `(${fuseConf === undefined ? 'there is no /etc/fuse.conf' : 'it has none'}); add that line as root, or mount without --allow-other`;
+    + `(${fuseConf === undefined ? 'there is no /etc/fuse.conf' : 'it has none'}); add that line as root, or mount without --allow-other`
+    + (bySetting ? ' (the pool\'s setting mount.allowOther=true asks for it: mount with --no-allow-other, or dynamicfs config POOL --set mount.allowOther=false)' : '');
 }

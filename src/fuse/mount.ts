@@ -19,6 +19,8 @@ import { devFuseFds, watchSession, type SessionWatch } from './session-watch';
 export interface MountOptions {
   readOnly?: boolean;
   allowOther?: boolean;
+  /** allowOther comes from the pool's mount.allowOther setting, not the flag (for the refusal's advice). */
+  allowOtherBySetting?: boolean;
   /** Not nosuid / not nodev (see mount-options.ts). */
   suid?: boolean;
   dev?: boolean;
@@ -56,7 +58,7 @@ export async function mountFuse(engine: Engine, mountpoint: string, opts: MountO
   // Not hard_remove: libfuse then has no path for an unlinked open file and fstat fails with
   // ENOENT; Vfs keeps its .fuse_hidden* names out of the directory instead (see fs/hidden-names.ts).
   if (opts.allowOther) {
-    const why = allowOtherRefusal(process.geteuid?.() ?? 0, readFuseConf());
+    const why = allowOtherRefusal(process.geteuid?.() ?? 0, readFuseConf(), opts.allowOtherBySetting);
     if (why) throw new DfsError('EPERM', why);
   }
   const fuse: Fuse = new Fuse(mountpoint, ops, fuseMountOptions({ pool: engine.pool.dir, readOnly: opts.readOnly, allowOther: opts.allowOther,

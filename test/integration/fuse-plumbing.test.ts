@@ -73,6 +73,9 @@ test('mount options: big_writes, default_permissions, fsname and subtype always;
   assert.equal(allowOtherRefusal(1000, '# comment\n  user_allow_other  \n'), undefined);
   assert.match(allowOtherRefusal(1000, '#user_allow_other\nmount_max = 1000\n')!, /only root may .* unless \/etc\/fuse\.conf has a line user_allow_other \(it has none\); add that line as root/);
   assert.match(allowOtherRefusal(1000, undefined)!, /\(there is no \/etc\/fuse\.conf\)/);
+  // Asked by the pool's mount.allowOther setting: the flag's refusal word for word, then how to undo the setting.
+  assert.equal(allowOtherRefusal(1000, undefined, true), `${allowOtherRefusal(1000, undefined)} (the pool's setting mount.allowOther=true asks for it: `
+    + 'mount with --no-allow-other, or dynamicfs config POOL --set mount.allowOther=false)');
 
   // A comma in the pool path is escaped for libfuse's option parser.
   assert.equal(fuseMountOptions({ pool: '/a,b' }).fsname, 'dynamicfs:/a\\,b');

@@ -18,10 +18,11 @@ export const register: RegisterVerb = (program: Command, ctx) => {
       + 'commands on POOL keep working (through it). A mounted pool serves the same with `mount --metrics-port`.')
     .argument('<pool>', 'pool directory')
     .requiredOption('--port <port>', 'TCP port to listen on (0: any free port, printed on start)')
-    .option('--bind <address>', `address to bind (default ${DEFAULT_BIND}; 0.0.0.0 for every interface)`)
+    .option('--bind <address>', `address to bind (default: the metrics.bind setting, ${DEFAULT_BIND}; 0.0.0.0 for every interface)`)
     .action(async (pool: string, o: { port: string; bind?: string }, cmd: Command) => {
       const json = jsonOf(cmd);
-      const metrics = { port: parsePort(o.port, '--port'), bind: checkBind(o.bind ?? DEFAULT_BIND, '--bind') };
+      // Without --bind, the pool's metrics.bind (127.0.0.1 unless set).
+      const metrics = { port: parsePort(o.port, '--port'), ...(o.bind === undefined ? {} : { bind: checkBind(o.bind, '--bind') }) };
       const { serveForeground } = require('../../daemon/serve') as typeof import('../../daemon/serve');
       const r = await serveForeground({
         pool,

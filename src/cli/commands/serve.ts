@@ -15,7 +15,8 @@ export const register: RegisterVerb = (program: Command, ctx) => {
     .description('Run the coordinator of POOL in the foreground without a FUSE mount, until SIGINT or SIGTERM: it holds '
       + 'the pool\'s lock and every other dynamicfs command on POOL is sent to it over POOL/run/admin.sock. Like '
       + '`mount`, it first removes what a killed coordinator left behind, and logs to POOL/run/coordinator.log. '
-      + 'For a pool used only through the CLI (or the admin socket), e.g. as a systemd service.')
+      + 'For a pool used only through the CLI (or the admin socket), e.g. as a systemd service. Without --metrics-port, '
+      + 'the pool\'s metrics.port setting decides whether it serves /metrics (and metrics.bind where).')
     .argument('<pool>', 'pool directory')
     .option(METRICS_PORT_FLAG, METRICS_PORT_HELP)
     .option(METRICS_BIND_FLAG, METRICS_BIND_HELP)

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readOnlyOps } from '../../../src/admin/access';
-import { auditLocal, isAudited, summarizeArgs } from '../../../src/admin/audit';
+import { auditLocal, isAudited, onlyLooks, summarizeArgs } from '../../../src/admin/audit';
 import { DfsError } from '../../../src/errors';
 import { readAuditLog } from '../../../src/log/audit';
 import { withTmpDir } from '../../helpers/tmp';
@@ -23,6 +23,16 @@ test('changes are audited, looking is not; jobs and config only when they act', 
   assert.ok(!isAudited('config-export', {}));
   assert.ok(isAudited('config-import', { file: '/f.json', content: '{}' }));
   assert.ok(isAudited('jobs', { action: 'cancel', dryRun: true }), 'dryRun makes only config read-only');
+});
+
+test('with audit.lookups every request but ping is audited; what only looks stays what a monitor may run', () => {
+  for (const op of ['status', 'health', 'diagnose', 'metrics', 'disks', 'ls', 'stat', 'events', 'config-export', 'mkdir', 'a-new-op']) {
+    assert.ok(isAudited(op, {}, true), op);
+  }
+  assert.ok(isAudited('jobs', {}, true));
+  assert.ok(isAudited('config', { preset: 'testing', dryRun: true }, true));
+  assert.ok(!isAudited('ping', {}, true), 'ping opens every client\'s conversation: never audited');
+  assert.deepEqual(['status', 'jobs', 'mkdir'].map((op) => onlyLooks(op)), [true, true, false]);
 });
 
 test('monitors are told which commands only look', () => {
