@@ -9,25 +9,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { adminOps } from '../../../src/admin/ops';
-import { attachEngine } from '../../../src/engine/open';
-import { sqliteStore } from '../../../src/meta/sqlite/sqlite-store';
 import { LocalDisk } from '../../../src/pool/local-disk';
-import { Pool } from '../../../src/pool/pool';
 import { NaughtyDisk } from '../../helpers/naughty-disk';
 import { Rng } from '../../helpers/random';
+import { dirPool } from '../../helpers/dir-pool';
 import { withTmpDir } from '../../helpers/tmp';
 
 const ES = 65536;
 
 test('diagnose: a disk whose fragment writes take 150 ms more is slow; the others are not', async () => {
   await withTmpDir(async (dir) => {
-    const pool = Pool.create(path.join(dir, 'pool'), sqliteStore, { extentSize: ES, policy: 'rs:2+1' });
-    const disks = [1, 2, 3, 4, 5];
-    for (const i of disks) {
-      fs.mkdirSync(path.join(dir, `d${i}`));
-      pool.addDisk(path.join(dir, `d${i}`));
-    }
-    const engine = attachEngine(pool);
+    const { pool, engine } = dirPool(dir, [1, 2, 3, 4, 5], { extentSize: ES, policy: 'rs:2+1' });
     try {
       const slow = new NaughtyDisk(new LocalDisk(3, path.join(dir, 'd3')));
       pool.setStore(3, slow);

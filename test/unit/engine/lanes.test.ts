@@ -6,13 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { JobRunner, type JobContext } from '../../../src/engine/jobs';
 import { eachInLanes } from '../../../src/engine/lanes';
-import { attachEngine } from '../../../src/engine/open';
-import { sqliteStore } from '../../../src/meta/sqlite/sqlite-store';
-import { Pool } from '../../../src/pool/pool';
+import { dirPool } from '../../helpers/dir-pool';
 import { withTmpDir } from '../../helpers/tmp';
 
 /** A promise per item that the test resolves or rejects when it chooses. */
@@ -74,12 +70,7 @@ test('eachInLanes: after a failure nothing starts, what is in flight finishes, t
 
 test('a job paused while several steps wait resumes all of them', async () => {
   await withTmpDir(async (dir) => {
-    const pool = Pool.create(path.join(dir, 'pool'), sqliteStore, { extentSize: 65536, policy: 'rs:2+1' });
-    for (let i = 0; i < 3; i++) {
-      fs.mkdirSync(path.join(dir, `d${i}`));
-      pool.addDisk(path.join(dir, `d${i}`));
-    }
-    const engine = attachEngine(pool);
+    const { engine } = dirPool(dir, [0, 1, 2], { extentSize: 65536, policy: 'rs:2+1' });
     try {
       const g = new Gates();
       const runner = new JobRunner(engine, {

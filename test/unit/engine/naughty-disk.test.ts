@@ -11,14 +11,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { adminOps } from '../../../src/admin/ops';
 import type { Engine } from '../../../src/engine/engine';
-import { attachEngine } from '../../../src/engine/open';
 import { repairExtent } from '../../../src/engine/repair';
 import { DfsError } from '../../../src/errors';
-import { Pool } from '../../../src/pool/pool';
-import { sqliteStore } from '../../../src/meta/sqlite/sqlite-store';
 import { LocalDisk } from '../../../src/pool/local-disk';
 import { blake3 } from '../../../src/native';
 import { NaughtyDisk } from '../../helpers/naughty-disk';
+import { dirPool } from '../../helpers/dir-pool';
 import { withTmpDir } from '../../helpers/tmp';
 
 const ES = 65536;
@@ -28,12 +26,7 @@ interface Rig { engine: Engine; disk: (id: number) => NaughtyDisk; src: string; 
 
 async function withRig(fn: (r: Rig) => Promise<void>): Promise<void> {
   await withTmpDir(async (dir) => {
-    const pool = Pool.create(path.join(dir, 'pool'), sqliteStore, { extentSize: ES, policy: 'rs:2+1' });
-    for (const i of DISKS) {
-      fs.mkdirSync(path.join(dir, `d${i}`));
-      pool.addDisk(path.join(dir, `d${i}`));
-    }
-    const engine = attachEngine(pool);
+    const { pool, engine } = dirPool(dir, DISKS, { extentSize: ES, policy: 'rs:2+1' });
     const naughty = new Map<number, NaughtyDisk>();
     for (const id of DISKS) {
       const n = new NaughtyDisk(new LocalDisk(id, path.join(dir, `d${id}`)));

@@ -11,13 +11,11 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { adminOps } from '../../../src/admin/ops';
-import { attachEngine } from '../../../src/engine/open';
 import { scanForMissing } from '../../../src/engine/rebuild';
 import { repairExtent } from '../../../src/engine/repair';
-import { Pool } from '../../../src/pool/pool';
-import { sqliteStore } from '../../../src/meta/sqlite/sqlite-store';
 import { LocalDisk } from '../../../src/pool/local-disk';
 import { NaughtyDisk } from '../../helpers/naughty-disk';
+import { dirPool } from '../../helpers/dir-pool';
 import { withTmpDir } from '../../helpers/tmp';
 
 const ES = 65536;
@@ -37,12 +35,7 @@ class GatedDisk extends NaughtyDisk {
 
 test('start-up scan: an extent a repair commits while the scan checks it is not left on the repair queue', async () => {
   await withTmpDir(async (dir) => {
-    const pool = Pool.create(path.join(dir, 'pool'), sqliteStore, { extentSize: ES, policy: 'rs:2+1' });
-    for (const i of [1, 2, 3, 4]) {
-      fs.mkdirSync(path.join(dir, `d${i}`));
-      pool.addDisk(path.join(dir, `d${i}`));
-    }
-    const engine = attachEngine(pool);
+    const { pool, engine } = dirPool(dir, [1, 2, 3, 4], { extentSize: ES, policy: 'rs:2+1' });
     let open!: () => void;
     const gate = new Promise<void>((resolve) => { open = resolve; });
     let called!: () => void;

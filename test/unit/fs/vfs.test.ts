@@ -2,15 +2,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
 import type { Engine } from '../../../src/engine/engine';
-import { attachEngine } from '../../../src/engine/open';
 import { DfsError } from '../../../src/errors';
 import { getFile } from '../../../src/fs/files';
 import { Vfs } from '../../../src/fs/vfs';
-import { Pool } from '../../../src/pool/pool';
-import { sqliteStore } from '../../../src/meta/sqlite/sqlite-store';
 import { Rng } from '../../helpers/random';
+import { dirPool } from '../../helpers/dir-pool';
 import { withTmpDir } from '../../helpers/tmp';
 
 const ES = 65536;
@@ -18,12 +15,7 @@ const root = { uid: 0, gid: 0 };
 
 async function withVfs(fn: (vfs: Vfs, engine: Engine, dir: string) => Promise<void>): Promise<void> {
   await withTmpDir(async (dir) => {
-    const pool = Pool.create(path.join(dir, 'pool'), sqliteStore, { extentSize: ES, policy: 'rs:2+1' });
-    for (let i = 0; i < 3; i++) {
-      fs.mkdirSync(path.join(dir, `d${i}`));
-      pool.addDisk(path.join(dir, `d${i}`));
-    }
-    const engine = attachEngine(pool);
+    const { engine } = dirPool(dir, [0, 1, 2], { extentSize: ES, policy: 'rs:2+1' });
     try {
       await fn(new Vfs(engine), engine, dir);
     } finally {

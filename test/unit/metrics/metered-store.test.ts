@@ -7,14 +7,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { attachEngine } from '../../../src/engine/open';
 import { DfsError, type ErrorCode } from '../../../src/errors';
 import { adminOps } from '../../../src/admin/ops';
-import { Pool } from '../../../src/pool/pool';
-import { sqliteStore } from '../../../src/meta/sqlite/sqlite-store';
 import type { FragmentStore } from '../../../src/pool/fragment-store';
 import { MeteredStore } from '../../../src/pool/metered-store';
 import { parseExposition } from '../../helpers/prometheus';
+import { dirPool } from '../../helpers/dir-pool';
 import { withTmpDir } from '../../helpers/tmp';
 
 /** A store whose reads fail with `code` (the rest goes to the real disk). */
@@ -26,12 +24,7 @@ function naughty(inner: FragmentStore, code: ErrorCode): FragmentStore {
 
 test('fragment I/O through the engine is counted per disk, failures by code', async () => {
   await withTmpDir(async (dir) => {
-    const pool = Pool.create(path.join(dir, 'pool'), sqliteStore, { extentSize: 65536, policy: 'rs:2+1' });
-    for (let i = 0; i < 3; i++) {
-      fs.mkdirSync(path.join(dir, `d${i}`));
-      pool.addDisk(path.join(dir, `d${i}`));
-    }
-    const engine = attachEngine(pool);
+    const { pool, engine } = dirPool(dir, [0, 1, 2], { extentSize: 65536, policy: 'rs:2+1' });
     try {
       const src = path.join(dir, 'src.bin');
       fs.writeFileSync(src, Buffer.alloc(3 * 65536, 7)); // three extents, 2+1 fragments each
