@@ -67,7 +67,13 @@ export class RedoRecorder {
 
 /** The calls of a payload, checked to name TxnWrites methods. */
 export function decodeCalls(payload: Buffer): RedoCall[] {
-  const calls = payload.length === 0 ? [] : (packr.unpackMultiple(payload) as unknown[]);
+  let calls: unknown[];
+  try {
+    calls = payload.length === 0 ? [] : (packr.unpackMultiple(payload) as unknown[]);
+  } catch (err) {
+    // Sealed records come from a DynamicFS; bytes that are not msgpack are its bug or damage the seal missed.
+    throw new DfsError('EFORMAT', `metadata log record: the payload is not msgpack (${(err as Error).message})`);
+  }
   return calls.map((c, i) => {
     if (!Array.isArray(c) || c.length !== 4 || typeof c[0] !== 'string' || !Array.isArray(c[1]) || typeof c[2] !== 'number') {
       throw new DfsError('EFORMAT', `metadata log record: call ${i} is not [method, args, clock, threw]`);

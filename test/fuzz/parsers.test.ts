@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { Packr } from 'msgpackr';
 import { decodeRecords, encodeRecords, LOG_HEADER_BYTES, uuidBytes, type LogRecord } from '../../src/engine/intent-record';
 import { DfsError } from '../../src/errors';
 import { blake3, fragRead, fragRelativePath, fragWrite } from '../../src/native';
@@ -24,8 +25,11 @@ import { openEngine } from '../../src/engine/open';
 import { silentLogger } from '../../src/log/logger';
 import { makePool } from '../helpers/cli';
 import { SETTINGS, SETTING_KEYS } from '../../src/config/settings';
+import { decodeCalls } from '../../src/meta/redo-log';
+import { decodeRecords as decodeMetaRecords, encodeRecord as encodeMetaRecord, NO_CHAIN, openHead, RECORD_HASH, RECORD_HEADER } from '../../src/pool/meta-format';
 import { withTmpDir } from '../helpers/tmp';
 
+const packr = new Packr({ useRecords: false, moreTypes: false });
 const RUNS = Number(process.env.DFS_FUZZ_RUNS) || 2000;
 const SEED = Number(process.env.DFS_FUZZ_SEED) || Date.now() % 2 ** 31;
 const params = (numRuns = RUNS): fc.Parameters<unknown> => ({ seed: SEED, numRuns });
@@ -157,6 +161,74 @@ describe('intent-log records', () => {
   it('arbitrary bytes decode to nothing (or to records that verify), without throwing', () => {
     fc.assert(fc.property(fc.uint8Array({ maxLength: 2000 }), (bytes) => {
       for (const r of decodeRecords(POOL, Buffer.from(bytes))) assert.ok(Buffer.isBuffer(r.data));
+    }), params());
+  });
+});
+
+describe('disk metadata log records and heads (DISK/meta)', () => {
+  const UUID = '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0';
+  const payloads = fc.array(fc.uint8Array({ maxLength: 200 }).map((a): Buffer => Buffer.from(a)), { minLength: 1, maxLength: 6 });
+  const first = fc.integer({ min: 1, max: 2 ** 40 });
+  /** A chained log of `ps` from generation `g` (its first record carrying NO_CHAIN). */
+  const chained = (g: number, ps: Buffer[]): Buffer => {
+    let prev: Buffer = NO_CHAIN;
+    return Buffer.concat(ps.map((p, i) => {
+      const r = encodeMetaRecord(UUID, g + i, prev, p);
+      prev = r.subarray(r.length - RECORD_HASH);
+      return r;
+    }));
+  };
+
+  it('a chained log decodes to exactly its records', () => {
+    fc.assert(fc.property(first, payloads, (g, ps) => {
+      const log = chained(g, ps);
+      const { records, end } = decodeMetaRecords(log, UUID, g, NO_CHAIN);
+      assert.deepEqual(records.map((r) => [r.generation, r.payload]), ps.map((p, i) => [g + i, p]));
+      assert.equal(end, log.length);
+    }), params());
+  });
+
+  it('one changed byte: the records before it, never a changed one; another pool, generation or anchor: none', () => {
+    fc.assert(fc.property(first, payloads, fc.nat(), fc.integer({ min: 1, max: 255 }), (g, ps, at, x) => {
+      const log = chained(g, ps);
+      const i = at % log.length;
+      log[i]! ^= x;
+      let end = 0;
+      let intact = 0;
+      for (const p of ps) {
+        end += RECORD_HEADER + p.length + RECORD_HASH;
+        if (end > i) break;
+        intact++;
+      }
+      assert.deepEqual(decodeMetaRecords(log, UUID, g, NO_CHAIN).records.map((r) => r.payload), ps.slice(0, intact));
+      const whole = chained(g, ps);
+      assert.deepEqual(decodeMetaRecords(whole, '11111111-2222-3333-4444-555555555555', g, NO_CHAIN).records, []);
+      assert.deepEqual(decodeMetaRecords(whole, UUID, g + 1, NO_CHAIN).records, []);
+      assert.deepEqual(decodeMetaRecords(whole, UUID, g, Buffer.alloc(RECORD_HASH, 1)).records, []);
+    }), params());
+  });
+
+  it('arbitrary bytes decode to no records, without throwing', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 2000 }), first, (bytes, g) => {
+      assert.deepEqual(decodeMetaRecords(Buffer.from(bytes), UUID, g, NO_CHAIN), { records: [], end: 0 });
+    }), params());
+  });
+
+  it('a record payload that is not a list of calls is EFORMAT, never another error', () => {
+    fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
+      fc.array(fc.jsonValue({ maxDepth: 3 }), { maxLength: 4 }).map((vs) => Buffer.concat(vs.map((v) => packr.pack(v))))), (payload) => {
+      try {
+        for (const c of decodeCalls(payload)) assert.ok(typeof c[0] === 'string' && Array.isArray(c[1]) && typeof c[2] === 'number');
+      } catch (err) {
+        if (err instanceof assert.AssertionError) throw err;
+        refused(err, 'EFORMAT');
+      }
+    }), params());
+  });
+
+  it('a head that is any text at all: refused with EFORMAT', () => {
+    fc.assert(fc.property(fc.oneof(fc.string(), fc.json(), fc.jsonValue({ maxDepth: 3 }).map((v) => sealJson({ format: 2, v }))), (text) => {
+      assert.throws(() => openHead(text, 'head'), (err) => refused(err, 'EFORMAT'));
     }), params());
   });
 });
