@@ -19,7 +19,7 @@ export interface Damaged {
 }
 
 /** The tables walked here, in the order their problems are listed. */
-const ROW_TABLES: readonly RowTable[] = ['xattrs', 'meta', 'disks', 'disk_events', 'jobs', 'repairs', 'verified'];
+const ROW_TABLES: readonly RowTable[] = ['xattrs', 'meta', 'disks', 'disk_events', 'jobs', 'repairs', 'verified', 'snapshots', 'snap_inodes', 'snap_dirents', 'snap_xattrs'];
 
 /** Every row of ROW_TABLES failing its checksum, as a problem (with its key's inode, extent or disk where the key is one). */
 export function scanRows(meta: Pick<MetaStore, 'damagedRows'>): { problems: CheckProblem[]; damaged: Damaged[] } {
@@ -29,7 +29,7 @@ export function scanRows(meta: Pick<MetaStore, 'damagedRows'>): { problems: Chec
     const [first] = row.key;
     const p = problem('record-corrupt', `metadata row ${text} fails its checksum`, {
       table, key: row.keyText,
-      inode: table === 'xattrs' ? first as number : null,
+      inode: table === 'xattrs' || table === 'snap_inodes' || table === 'snap_xattrs' ? first as number : null,
       extent: table === 'repairs' || table === 'verified' ? (first as Buffer).toString('hex') : null,
       disk: table === 'disks' ? first as number : null,
     });

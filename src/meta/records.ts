@@ -70,6 +70,12 @@ export interface Extent {
   fragments: FragmentRef[];
   /** Set for scheme 'packed' only (which has no fragments of its own). */
   pack?: PackRef;
+  /**
+   * The generation whose commit ended this extent in its file (overwritten, truncated,
+   * deleted) while a snapshot still sees it; absent (or null) while it is the file's.
+   * Not part of the record's checksum: the store reads it from the row beside it.
+   */
+  died?: number | null;
 }
 
 /** Inline and packed extents have no fragments of their own (their bytes are in the record, or in a pack). */
@@ -124,6 +130,28 @@ export function repairChecksum(r: RepairEntry): Buffer {
 
 export function verifiedChecksum(extentId: Buffer, atMs: number): Buffer {
   return blake3(packr.pack(['verified/1', extentId, atMs]));
+}
+
+/** A snapshot: a name for the pool's namespace as of generation `gen` (the last one committed when it was taken). */
+export interface Snapshot {
+  id: number;
+  name: string;
+  gen: number;
+  createdMs: number;
+  /** A held snapshot cannot be deleted (`snapshot hold`/`release`). */
+  held: boolean;
+}
+
+export function snapshotChecksum(s: Snapshot): Buffer {
+  return blake3(packr.pack(['snapshot/1', s.id, s.name, s.gen, s.createdMs, s.held]));
+}
+
+/**
+ * A row version kept for snapshots (snap_inodes, snap_dirents, snap_xattrs): the live
+ * record's own checksum, bound to the generations it lived in (born ≤ g < died).
+ */
+export function versionChecksum(kind: 'inode' | 'dirent' | 'xattr', born: number, died: number, recordChecksum: Buffer): Buffer {
+  return blake3(packr.pack(['version/1', kind, born, died, recordChecksum]));
 }
 
 /** A `meta` value (an integer counter, or a setting's JSON text) as the store holds it. */

@@ -11,7 +11,7 @@
  * verification(), fragmentCounts()) are statistics and read no record whole.
  */
 import type { Extent, FragmentRef, Inode, InodeKind } from './records';
-import type { CommitInfo, Dirent, DiskEvent, DiskRow, DiskState, JobRow, JobState, RepairEntry, TransitionSource } from './records';
+import type { CommitInfo, Dirent, DiskEvent, DiskRow, DiskState, JobRow, JobState, RepairEntry, Snapshot, TransitionSource } from './records';
 
 /** The root directory's inode number (every store creates it). */
 export const ROOT_INO = 1;
@@ -57,7 +57,8 @@ export interface NamespaceWrites {
 }
 
 /** The tables whose rows carry a checksum: every one but fragments, which their extent's checksum covers. */
-export const CHECKSUMMED_TABLES = ['meta', 'disks', 'inodes', 'xattrs', 'dirents', 'extents', 'repairs', 'disk_events', 'jobs', 'verified'] as const;
+export const CHECKSUMMED_TABLES = ['meta', 'disks', 'inodes', 'xattrs', 'dirents', 'extents', 'repairs', 'disk_events', 'jobs', 'verified',
+  'snapshots', 'snap_inodes', 'snap_dirents', 'snap_xattrs'] as const;
 export type ChecksummedTable = (typeof CHECKSUMMED_TABLES)[number];
 /** The tables check walks one row at a time (the namespace and extent walks cover the others, with their own problem kinds). */
 export type RowTable = Exclude<ChecksummedTable, 'inodes' | 'dirents' | 'extents'>;
@@ -145,6 +146,14 @@ export interface ExtentWrites {
   dropExtent(id: Buffer): DroppedFragmentsOf[];
   /** Remove all of a file's extents (and packs left without a packed extent); returns the fragments to delete after commit. */
   dropExtents(ino: number): DroppedFragmentsOf[];
+  /**
+   * Make an ended extent (kept for snapshots) its file's again, at its offset (a rollback).
+   * False when it cannot: it is not ended, or a snapshot taken since it ended must not see
+   * it; then the caller gives the file a new extent referencing its bytes instead.
+   */
+  reviveExtent(id: Buffer): boolean;
+  /** Delete the extent if nothing needs it any more (an ended one no snapshot sees, a pack nothing references); returns its fragments, to delete after commit. */
+  collectExtent(id: Buffer): DroppedFragmentsOf[];
   /** The next pack sequence number (a pack's offset under PACK_INO). */
   allocPackSeq(): number;
   /** Record that every fragment of the extent was read and verified (scrub), or just written. */
@@ -214,6 +223,95 @@ export interface JobWrites {
   updateJob(id: number, change: { state?: JobState; params?: Record<string, unknown>; progress?: Record<string, unknown>; error?: string | null }): void;
 }
 
+/**
+ * The namespace as it was at one generation (a snapshot's), or as it is (LIVE_GEN): every
+ * record verified, as the live reads are. Read-only.
+ */
+export interface NamespaceView {
+  readonly gen: number;
+  getInode(ino: number): Inode | undefined;
+  lookup(parent: number, name: string): number | undefined;
+  /** Entries in name order. */
+  readdir(parent: number): Dirent[];
+  /** Every entry naming the inode (its hard links). */
+  linksOf(ino: number): (Dirent & { parent: number })[];
+  /** A path naming the inode (its first link), or undefined when none does at this generation. */
+  pathOf(ino: number): string | undefined;
+  getXattr(ino: number, name: string): Buffer | undefined;
+  /** Every extended attribute, in name order. */
+  xattrs(ino: number): Map<string, Buffer>;
+  /** The file's extents in offset order, each verified with its fragments. */
+  extentsOf(ino: number): Extent[];
+}
+
+/** The generation a view of the live namespace is taken at (later than any snapshot). */
+export const LIVE_GEN = Number.MAX_SAFE_INTEGER;
+
+/** What changed between two generations: each key with a version born or ended in (from, to]. */
+export interface ChangedKeys {
+  inodes: number[];
+  dirents: { parent: number; name: string }[];
+  /** Inodes with an extended attribute changed. */
+  xattrInodes: number[];
+  /** Files with an extent that began or ended. */
+  extentInodes: number[];
+}
+
+/** What a snapshot holds, in logical bytes of its files' extents. */
+export interface SnapshotUsage {
+  name: string;
+  /** Every extent it sees. */
+  referencedBytes: number;
+  /** Extents it alone sees (what deleting it frees). */
+  uniqueBytes: number;
+  files: number;
+}
+
+/** The pool's file bytes by who references them. */
+export interface SpaceByOwner {
+  /** Extents of live files. */
+  liveBytes: number;
+  /** Live extents that snapshots see too (stored once). */
+  sharedBytes: number;
+  /** Extents only snapshots see (ended in their files). */
+  snapshotOnlyBytes: number;
+}
+
+/** The generations a deleted snapshot's versions lived between: those seen by no other are dropped (purgeVersions). */
+export interface PurgeRange {
+  /** The previous snapshot's generation (-1: none). */
+  after: number;
+  gen: number;
+  /** The next snapshot's generation, or the generation the deletion committed in. */
+  until: number;
+}
+
+export interface SnapshotReads {
+  /** Every snapshot, oldest first. */
+  snapshots(): Snapshot[];
+  getSnapshot(name: string): Snapshot | undefined;
+  /** The namespace at generation `gen` (a snapshot's, or LIVE_GEN). */
+  viewAt(gen: number): NamespaceView;
+  /** The keys changed between generation `from` and `to` (to: LIVE_GEN for now). */
+  changedBetween(from: number, to: number): ChangedKeys;
+  snapshotUsage(): SnapshotUsage[];
+  spaceByOwner(): SpaceByOwner;
+}
+
+export interface SnapshotWrites {
+  /** Record a snapshot of generation `gen` (committed already); returns its id. */
+  createSnapshot(name: string, gen: number, createdMs: number): number;
+  /** Remove the snapshot's record; returns the range whose versions purgeVersions then drops. */
+  deleteSnapshot(name: string): PurgeRange;
+  setSnapshotHeld(name: string, held: boolean): void;
+  /**
+   * Drop up to `limit` versions of `range` that no snapshot sees (kept rows, ended extents
+   * with what only they referenced); `more` while some may remain. Fragments come back for
+   * deletion after the commit.
+   */
+  purgeVersions(range: PurgeRange, limit: number): { versions: number; dropped: DroppedFragmentsOf[]; more: boolean };
+}
+
 /** Settings stored with the pool, as JSON values under a name. */
 export interface ConfigReads {
   getConfig<T>(name: string): T | undefined;
@@ -224,7 +322,7 @@ export interface ConfigWrites {
 }
 
 /** Every write a transaction can make, without the transaction's own commit and abort. */
-export type TxnWrites = NamespaceWrites & ExtentWrites & DiskWrites & JobWrites & ConfigWrites;
+export type TxnWrites = NamespaceWrites & ExtentWrites & DiskWrites & JobWrites & ConfigWrites & SnapshotWrites;
 
 /** One write transaction: every change goes through one; commit() bumps the generation. */
 export interface Txn extends TxnWrites {
@@ -234,7 +332,7 @@ export interface Txn extends TxnWrites {
   abort(): void;
 }
 
-export interface MetaStore extends NamespaceReads, ScanReads, ExtentReads, DiskReads, JobReads, ConfigReads, RecordCopies {
+export interface MetaStore extends NamespaceReads, ScanReads, ExtentReads, DiskReads, JobReads, ConfigReads, RecordCopies, SnapshotReads {
   /** Number of committed transactions since the pool was created. */
   generation(): number;
   /** Start the one write transaction (EINTERNAL if one is open). */

@@ -9,7 +9,7 @@ import { DfsError } from '../../errors';
 import { newInode } from '../records';
 import { ROOT_INO } from '../store';
 import { writeInode } from './namespace';
-import { SCHEMA, SCHEMA_VERSION } from './schema';
+import { SCHEMA, SCHEMA_VERSION, VERSION_COLUMNS, VERSIONS } from './schema';
 import { sumEveryRow, CHECKSUMMED_IN_5 } from './checksums';
 import { corrupt, metaValue, putMeta, statementCache, type Sql } from './sql';
 
@@ -55,6 +55,7 @@ function schemaVersion(sql: Sql): unknown {
 
 function initSchema({ db, sql }: Connection): void {
   db.exec(SCHEMA);
+  if (!hasColumn(sql, 'inodes', 'born')) addVersions({ db, sql });
   const now = Date.now();
   db.transaction(() => {
     const initial: [string, number][] = [['schema_version', SCHEMA_VERSION], ['generation', 0], ['next_ino', ROOT_INO + 1]];
@@ -70,18 +71,22 @@ function initSchema({ db, sql }: Connection): void {
  * (NULL: no existing extent is packed) and the index by pack. 4 → 5: a checksum column on
  * every table that had none, computed here for every existing row (checksums.ts).
  * 5 → 6: disk_events.req_id, NULL for every existing event (its checksum stays valid).
+ * 6 → 7: the versions for snapshots (schema.ts VERSIONS): born 0 on every row, no
+ * snapshot, no kept version (no checksum changes).
  */
 function upgrade({ db, sql }: Connection): void {
   const from = schemaVersion(sql);
-  if (from !== 1 && from !== 2 && from !== 3 && from !== 4 && from !== 5) return;
+  if (from !== 1 && from !== 2 && from !== 3 && from !== 4 && from !== 5 && from !== 6) return;
+  if (from === 6 && hasColumn(sql, 'inodes', 'born')) throw corrupt(sql, 'meta', 'key schema_version');
   // A store that already has a later version's columns is that version whatever its version row says: that row is damaged.
   if (from < 5 && hasColumn(sql, 'meta', 'checksum')) throw corrupt(sql, 'meta', 'key schema_version');
   if (from === 5 && hasColumn(sql, 'disk_events', 'req_id')) throw corrupt(sql, 'meta', 'key schema_version');
   db.transaction(() => {
-    if (from !== 5) upgradeTo5({ db, sql }, from);
+    if (from < 5) upgradeTo5({ db, sql }, from as 1 | 2 | 3 | 4);
     // Format 1 had no disk_events: upgradeTo5's SCHEMA made it with the column already.
     if (!hasColumn(sql, 'disk_events', 'req_id')) sql('ALTER TABLE disk_events ADD COLUMN req_id TEXT').run();
-    if (from === 5) {
+    addVersions({ db, sql });
+    if (from >= 5) {
       // Its rows are summed already: the version row is verified, then rewritten with the checksum of its new value.
       metaValue(sql, 'schema_version');
       putMeta(sql, 'schema_version', SCHEMA_VERSION);
@@ -90,6 +95,12 @@ function upgrade({ db, sql }: Connection): void {
       sumEveryRow(sql);
     }
   })();
+}
+
+/** Format 7's columns, indexes and tables (schema.ts VERSIONS). */
+function addVersions({ db, sql }: Connection): void {
+  for (const statement of VERSION_COLUMNS) sql(statement).run();
+  db.exec(VERSIONS);
 }
 
 function hasColumn(sql: Sql, table: string, column: string): boolean {

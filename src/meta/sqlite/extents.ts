@@ -7,18 +7,23 @@ import type { DroppedFragmentsOf, ExtentReads, ExtentWrites } from '../store';
 import { now } from '../clock';
 import type { ExtentMapCache } from './extent-maps';
 import { bumpMeta, corrupt, type Sql } from './sql';
+import type { Versions } from './versions';
 
 export interface ExtentSql { id: Buffer; ino: number; offset: number; length: number; scheme: string; k: number; m: number; frag_len: number;
-  logical_hash: Buffer; inline_data: Buffer | null; pack_id: Buffer | null; pack_offset: number | null; checksum: Buffer }
+  logical_hash: Buffer; inline_data: Buffer | null; pack_id: Buffer | null; pack_offset: number | null; checksum: Buffer;
+  born?: number; died?: number | null }
 export interface FragmentSql { idx: number; disk_id: number; hash: Buffer }
 export interface RepairSql { extent_id: Buffer; reason: string; queued_ms: number; checksum: Buffer }
 
+/** An extent row with its placements, verified (its checksum covers them). */
+export function verifiedExtent(sql: Sql, r: ExtentSql): Extent {
+  const e = toExtent(r, sql('SELECT idx, disk_id, hash FROM fragments WHERE extent_id = ? ORDER BY idx').all(r.id) as FragmentSql[]);
+  if (!extentChecksum(e).equals(r.checksum)) throw corrupt(sql, 'extents', `id ${r.id.toString('hex')}, file inode ${r.ino}`);
+  return e;
+}
+
 export function extentReads(sql: Sql, maps: ExtentMapCache): ExtentReads {
-  const verifyExtent = (r: ExtentSql): Extent => {
-    const e = toExtent(r, sql('SELECT idx, disk_id, hash FROM fragments WHERE extent_id = ? ORDER BY idx').all(r.id) as FragmentSql[]);
-    if (!extentChecksum(e).equals(r.checksum)) throw corrupt(sql, 'extents', `id ${r.id.toString('hex')}, file inode ${r.ino}`);
-    return e;
-  };
+  const verifyExtent = (r: ExtentSql): Extent => verifiedExtent(sql, r);
   const idsAfter = (after: Buffer, limit: number): Buffer[] =>
     (sql('SELECT id FROM extents WHERE id > ? ORDER BY id LIMIT ?').all(after, limit) as { id: Buffer }[]).map((r) => r.id);
   const getExtent = (id: Buffer): Extent | undefined => {
@@ -27,14 +32,14 @@ export function extentReads(sql: Sql, maps: ExtentMapCache): ExtentReads {
     const r = sql('SELECT * FROM extents WHERE id = ?').get(id) as ExtentSql | undefined;
     if (!r) return undefined;
     const e = verifyExtent(r);
-    maps.put(e);
+    if (e.died === undefined) maps.put(e); // an ended extent is in no file's map
     return e;
   };
   return {
     extentsOf(ino) {
       const hit = maps.map(ino);
       if (hit) return hit;
-      const extents = (sql('SELECT * FROM extents WHERE ino = ? ORDER BY offset').all(ino) as ExtentSql[]).map(verifyExtent);
+      const extents = (sql('SELECT * FROM extents WHERE ino = ? AND died IS NULL ORDER BY offset').all(ino) as ExtentSql[]).map(verifyExtent);
       maps.setMap(ino, extents);
       return extents;
     },
@@ -94,49 +99,96 @@ export function extentReads(sql: Sql, maps: ExtentMapCache): ExtentReads {
   };
 }
 
-/** Every write here updates `maps` in the same call: the extent-map cache follows the tables exactly. */
-export function extentWrites(sql: Sql, maps: ExtentMapCache): ExtentWrites {
+/**
+ * Every write here updates `maps` in the same call: the extent-map cache follows the tables exactly.
+ *
+ * An extent leaves its file (dropExtent) in one of two ways. Seen by a snapshot, or the
+ * bytes behind another extent (a clone's or a rollback's reference: pack_id names it), it
+ * stays with `died` set and its fragments stay. Otherwise it is deleted and its fragments
+ * are returned for deletion after the commit, and so is what it referenced, once nothing
+ * else needs that (collect).
+ */
+export function extentWrites(sql: Sql, maps: ExtentMapCache, versions: Versions): ExtentWrites {
   const markVerified = (extentId: Buffer, atMs = now()): void => {
     sql('INSERT OR REPLACE INTO verified (extent_id, at_ms, checksum) VALUES (?, ?, ?)').run(extentId, atMs, verifiedChecksum(extentId, atMs));
   };
-  /**
-   * Delete one extent with its placements, repair and verified marks; its fragments are
-   * returned for deletion after commit. A pack goes with its last packed extent.
-   */
-  const dropExtent = (id: Buffer): DroppedFragmentsOf[] => {
-    const packId = (sql('SELECT pack_id FROM extents WHERE id = ?').get(id) as { pack_id: Buffer | null } | undefined)?.pack_id;
+  /** Delete one extent with its placements, repair and verified marks; its fragments are returned for deletion after commit. */
+  const remove = (id: Buffer): DroppedFragmentsOf[] => {
     const frags = (sql('SELECT idx, disk_id, hash FROM fragments WHERE extent_id = ?').all(id) as FragmentSql[]).map(toRef);
     sql('DELETE FROM fragments WHERE extent_id = ?').run(id);
     sql('DELETE FROM repairs WHERE extent_id = ?').run(id);
     sql('DELETE FROM verified WHERE extent_id = ?').run(id);
     sql('DELETE FROM extents WHERE id = ?').run(id);
     maps.drop(id);
-    const out = [{ extentId: id, fragments: frags }];
-    if (packId && !sql('SELECT 1 FROM extents WHERE pack_id = ? LIMIT 1').get(packId) && sql('SELECT 1 FROM extents WHERE id = ?').get(packId)) {
-      out.push(...dropExtent(packId));
+    return [{ extentId: id, fragments: frags }];
+  };
+  const referenced = (id: Buffer): boolean => !!sql('SELECT 1 FROM extents WHERE pack_id = ? LIMIT 1').get(id);
+  /**
+   * Delete an extent nothing needs any more: a pack (PACK_INO) no extent references, or an
+   * ended extent no snapshot sees and nothing references; then what it referenced, likewise.
+   */
+  const collect = (id: Buffer): DroppedFragmentsOf[] => {
+    const r = sql('SELECT ino, born, died, pack_id FROM extents WHERE id = ?').get(id) as
+      { ino: number; born: number; died: number | null; pack_id: Buffer | null } | undefined;
+    if (!r) return [];
+    if (r.ino !== PACK_INO && r.died === null) return []; // still a file's
+    if (referenced(id)) return [];
+    if (r.died !== null && versions.seenBetween(r.born, r.died)) return [];
+    const out = remove(id);
+    if (r.pack_id) out.push(...collect(r.pack_id));
+    return out;
+  };
+  const dropExtent = (id: Buffer): DroppedFragmentsOf[] => {
+    const r = sql('SELECT ino, born, died, pack_id FROM extents WHERE id = ?').get(id) as
+      { ino: number; born: number; died: number | null; pack_id: Buffer | null } | undefined;
+    if (!r) return [];
+    if (r.died === null && r.ino !== PACK_INO && (versions.seen(r.born) || referenced(id))) {
+      sql('UPDATE extents SET died = ? WHERE id = ?').run(versions.writing(), id);
+      maps.drop(id);
+      return [];
     }
+    if (r.died !== null) return collect(id);
+    const out = remove(id);
+    if (r.pack_id) out.push(...collect(r.pack_id));
     return out;
   };
   return {
     putExtent(e) {
-      sql(`INSERT OR REPLACE INTO extents (id, ino, offset, length, scheme, k, m, frag_len, logical_hash, inline_data, pack_id, pack_offset, checksum)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      const existing = sql('SELECT born, died FROM extents WHERE id = ?').get(e.id) as { born: number; died: number | null } | undefined;
+      // The same extent placed anew (repair, compaction) keeps its life; a new one starts now, and ends what was live at its offset.
+      if (!existing) {
+        const before = sql('SELECT id FROM extents WHERE ino = ? AND offset = ? AND died IS NULL').get(e.ino, e.offset) as { id: Buffer } | undefined;
+        if (before && e.ino !== PACK_INO) dropExtent(before.id);
+      }
+      sql(`INSERT OR REPLACE INTO extents (id, ino, offset, length, scheme, k, m, frag_len, logical_hash, inline_data, pack_id, pack_offset, checksum, born, died)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
         .run(e.id, e.ino, e.offset, e.length, e.scheme, e.k, e.m, e.fragLen, e.logicalHash, e.inlineData, e.pack?.id ?? null,
-          e.pack?.offset ?? null, extentChecksum(e));
+          e.pack?.offset ?? null, extentChecksum(e), existing?.born ?? versions.writing(), existing?.died ?? null);
       sql('DELETE FROM fragments WHERE extent_id = ?').run(e.id);
       const ins = sql('INSERT INTO fragments (extent_id, idx, disk_id, hash) VALUES (?, ?, ?, ?)');
       for (const f of e.fragments) ins.run(e.id, f.index, f.diskId, f.hash);
       // Every fragment was just written from (or rebuilt to) its verified hash.
       markVerified(e.id);
-      maps.put(e);
+      if (existing?.died != null) maps.drop(e.id);
+      else maps.put({ ...e, died: undefined });
     },
     dropExtent,
     dropExtents(ino) {
-      const ids = (sql('SELECT id FROM extents WHERE ino = ?').all(ino) as { id: Buffer }[]).map((r) => r.id);
+      const ids = (sql('SELECT id FROM extents WHERE ino = ? AND died IS NULL').all(ino) as { id: Buffer }[]).map((r) => r.id);
       const dropped = ids.flatMap(dropExtent);
       maps.forget(ino);
       return dropped;
     },
+    reviveExtent(id) {
+      const r = sql('SELECT died FROM extents WHERE id = ?').get(id) as { died: number | null } | undefined;
+      if (!r || r.died === null) return false;
+      // A snapshot taken since it ended must go on not seeing it: then the caller references its bytes from a new extent instead.
+      if (sql('SELECT 1 FROM snapshots WHERE gen >= ? LIMIT 1').get(r.died)) return false;
+      sql('UPDATE extents SET died = NULL WHERE id = ?').run(id);
+      maps.drop(id);
+      return true;
+    },
+    collectExtent: collect,
     allocPackSeq() {
       return bumpMeta(sql, 'next_pack', 1);
     },
@@ -159,6 +211,7 @@ export function toExtent(r: ExtentSql, fragments: readonly FragmentSql[]): Exten
   const e: Extent = { id: r.id, ino: r.ino, offset: r.offset, length: r.length, scheme: r.scheme as ExtentScheme, k: r.k, m: r.m,
     fragLen: r.frag_len, logicalHash: r.logical_hash, inlineData: r.inline_data, fragments: fragments.map(toRef) };
   if (r.pack_id) e.pack = { id: r.pack_id, offset: r.pack_offset ?? 0 };
+  if (r.died !== undefined && r.died !== null) e.died = r.died;
   return e;
 }
 

@@ -1,11 +1,12 @@
 /** The namespace in SQLite: inodes, dirents and xattrs, verified on read (from SQL; the cache holds only verified or written records). */
-import { direntChecksum, inodeChecksum, xattrChecksum, type Inode, type InodeKind, type Dirent } from '../records';
+import { direntChecksum, inodeChecksum, versionChecksum, xattrChecksum, type Inode, type InodeKind, type Dirent } from '../records';
 import { ROOT_INO, type NamespaceReads, type NamespaceWrites } from '../store';
 import { bumpMeta, corrupt, metaValue, putMeta, type Sql } from './sql';
+import type { Versions } from './versions';
 
 export interface InodeSql { ino: number; kind: string; mode: number; uid: number; gid: number; size: number; nlink: number; atime_ms: number;
   mtime_ms: number; ctime_ms: number; policy: string | null; target: string | null; rdev: number; checksum: Buffer }
-interface DirentSql { name: string; ino: number; checksum: Buffer }
+export interface DirentSql { name: string; ino: number; checksum: Buffer }
 
 /**
  * Verified inodes by number and directory entries by (parent, name), kept coherent by
@@ -130,7 +131,36 @@ export function namespaceReads(sql: Sql, cache: NamespaceCache): NamespaceReads 
   };
 }
 
-export function namespaceWrites(sql: Sql, cache: NamespaceCache): NamespaceWrites {
+export function namespaceWrites(sql: Sql, cache: NamespaceCache, versions: Versions): NamespaceWrites {
+  /** Keep the live inode (and with `xattrs`, its attributes) for the snapshots that see it, before it changes or goes. */
+  const keepInode = (ino: number, xattrs: boolean): void => {
+    if (versions.newestSnapshot() < 0) return;
+    const r = sql('SELECT * FROM inodes WHERE ino = ?').get(ino) as (InodeSql & { born: number }) | undefined;
+    if (r && versions.seen(r.born)) {
+      const died = versions.writing();
+      const i = verifyInode(sql, r);
+      sql(`INSERT OR REPLACE INTO snap_inodes (ino, born, died, kind, mode, uid, gid, size, nlink, atime_ms, mtime_ms, ctime_ms, policy, target, rdev, checksum)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(i.ino, r.born, died, i.kind, i.mode, i.uid, i.gid, i.size, i.nlink, i.atimeMs, i.mtimeMs, i.ctimeMs, i.policy, i.target, i.rdev,
+          versionChecksum('inode', r.born, died, r.checksum));
+    }
+    if (!xattrs) return;
+    const rows = sql('SELECT name, value, born, checksum FROM xattrs WHERE ino = ?').all(ino) as { name: string; value: Buffer; born: number; checksum: Buffer }[];
+    for (const x of rows) keepXattr(ino, x);
+  };
+  const keepXattr = (ino: number, x: { name: string; value: Buffer; born: number; checksum: Buffer }): void => {
+    if (!versions.seen(x.born)) return;
+    verifyXattr(sql, ino, x.name, x);
+    const died = versions.writing();
+    sql('INSERT OR REPLACE INTO snap_xattrs (ino, name, born, died, value, checksum) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(ino, x.name, x.born, died, x.value, versionChecksum('xattr', x.born, died, x.checksum));
+  };
+  const keepXattrNamed = (ino: number, name: string): void => {
+    if (versions.newestSnapshot() < 0) return;
+    const x = sql('SELECT name, value, born, checksum FROM xattrs WHERE ino = ? AND name = ?').get(ino, name) as
+      { name: string; value: Buffer; born: number; checksum: Buffer } | undefined;
+    if (x) keepXattr(ino, x);
+  };
   return {
     allocIno() {
       return bumpMeta(sql, 'next_ino');
@@ -141,38 +171,52 @@ export function namespaceWrites(sql: Sql, cache: NamespaceCache): NamespaceWrite
       if (next <= ino) putMeta(sql, 'next_ino', ino + 1);
     },
     putInode(i) {
-      writeInode(sql, i);
+      keepInode(i.ino, false);
+      writeInode(sql, i, versions.writing());
       cache.setInode(i);
     },
     deleteInode(ino) {
+      keepInode(ino, true);
       cache.deleteInode(ino);
       sql('DELETE FROM inodes WHERE ino = ?').run(ino);
       sql('DELETE FROM xattrs WHERE ino = ?').run(ino);
     },
     link(parent, name, ino) {
       cache.nameChanges++;
-      sql('INSERT INTO dirents (parent, name, ino, checksum) VALUES (?, ?, ?, ?)').run(parent, name, ino, direntChecksum(parent, name, ino));
+      sql('INSERT INTO dirents (parent, name, ino, checksum, born) VALUES (?, ?, ?, ?, ?)').run(parent, name, ino, direntChecksum(parent, name, ino), versions.writing());
       cache.setEntry(parent, name, ino);
     },
     unlink(parent, name) {
       cache.nameChanges++;
       cache.deleteEntry(parent, name);
+      if (versions.newestSnapshot() >= 0) {
+        const r = sql('SELECT name, ino, born, checksum FROM dirents WHERE parent = ? AND name = ?').get(parent, name) as (DirentSql & { born: number }) | undefined;
+        if (r && versions.seen(r.born)) {
+          verifyDirent(sql, parent, r);
+          const died = versions.writing();
+          sql('INSERT OR REPLACE INTO snap_dirents (parent, name, born, died, ino, checksum) VALUES (?, ?, ?, ?, ?, ?)')
+            .run(parent, name, r.born, died, r.ino, versionChecksum('dirent', r.born, died, r.checksum));
+        }
+      }
       sql('DELETE FROM dirents WHERE parent = ? AND name = ?').run(parent, name);
     },
     setXattr(ino, name, value) {
-      sql('INSERT OR REPLACE INTO xattrs (ino, name, value, checksum) VALUES (?, ?, ?, ?)').run(ino, name, value, xattrChecksum(ino, name, value));
+      keepXattrNamed(ino, name);
+      sql('INSERT OR REPLACE INTO xattrs (ino, name, value, checksum, born) VALUES (?, ?, ?, ?, ?)')
+        .run(ino, name, value, xattrChecksum(ino, name, value), versions.writing());
     },
     removeXattr(ino, name) {
+      keepXattrNamed(ino, name);
       return sql('DELETE FROM xattrs WHERE ino = ? AND name = ?').run(ino, name).changes > 0;
     },
   };
 }
 
-/** Insert or replace an inode with its checksum (also how a new store writes its root). */
-export function writeInode(sql: Sql, i: Inode): void {
-  sql(`INSERT OR REPLACE INTO inodes (ino, kind, mode, uid, gid, size, nlink, atime_ms, mtime_ms, ctime_ms, policy, target, rdev, checksum)
-              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-    .run(i.ino, i.kind, i.mode, i.uid, i.gid, i.size, i.nlink, i.atimeMs, i.mtimeMs, i.ctimeMs, i.policy, i.target, i.rdev, inodeChecksum(i));
+/** Insert or replace an inode with its checksum, written in generation `born` (also how a new store writes its root, born 0). */
+export function writeInode(sql: Sql, i: Inode, born = 0): void {
+  sql(`INSERT OR REPLACE INTO inodes (ino, kind, mode, uid, gid, size, nlink, atime_ms, mtime_ms, ctime_ms, policy, target, rdev, checksum, born)
+              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+    .run(i.ino, i.kind, i.mode, i.uid, i.gid, i.size, i.nlink, i.atimeMs, i.mtimeMs, i.ctimeMs, i.policy, i.target, i.rdev, inodeChecksum(i), born);
 }
 
 export function toInode(r: InodeSql): Inode {
@@ -180,17 +224,17 @@ export function toInode(r: InodeSql): Inode {
     atimeMs: r.atime_ms, mtimeMs: r.mtime_ms, ctimeMs: r.ctime_ms, policy: r.policy, target: r.target, rdev: r.rdev };
 }
 
-function verifyInode(sql: Sql, r: InodeSql): Inode {
+export function verifyInode(sql: Sql, r: InodeSql): Inode {
   const i = toInode(r);
   if (!inodeChecksum(i).equals(r.checksum)) throw corrupt(sql, 'inodes', `ino ${r.ino}`);
   return i;
 }
 
-function verifyDirent(sql: Sql, parent: number, r: DirentSql): void {
+export function verifyDirent(sql: Sql, parent: number, r: DirentSql): void {
   if (!direntChecksum(parent, r.name, r.ino).equals(r.checksum)) throw corrupt(sql, 'dirents', `parent ${parent}, name ${JSON.stringify(r.name)}`);
 }
 
-function verifyXattr(sql: Sql, ino: number, name: string, r: { value: Buffer; checksum: Buffer }): string {
+export function verifyXattr(sql: Sql, ino: number, name: string, r: { value: Buffer; checksum: Buffer }): string {
   if (!xattrChecksum(ino, name, r.value).equals(r.checksum)) throw corrupt(sql, 'xattrs', `ino ${ino}, name ${JSON.stringify(name)}`);
   return name;
 }

@@ -6,8 +6,8 @@
  * reads and write-back of single rows (record-copies.ts).
  */
 import {
-  diskChecksum, diskEventChecksum, direntChecksum, extentChecksum, inodeChecksum, jobChecksum, metaChecksum, repairChecksum, verifiedChecksum,
-  xattrChecksum,
+  diskChecksum, diskEventChecksum, direntChecksum, extentChecksum, inodeChecksum, jobChecksum, metaChecksum, repairChecksum, snapshotChecksum,
+  verifiedChecksum, versionChecksum, xattrChecksum,
 } from '../records';
 import type { ChecksummedTable, DamagedRow, RowKey } from '../store';
 import { toDisk, toEvent, type DiskEventSql, type DiskSql } from './disks';
@@ -15,6 +15,7 @@ import { toExtent, toRepair, type ExtentSql, type FragmentSql, type RepairSql } 
 import { storedJob, type JobSql } from './jobs';
 import { toInode, type InodeSql } from './namespace';
 import type { Sql } from './sql';
+import { toSnapshot, type SnapshotSql } from './snapshots';
 
 export type Row = Record<string, unknown>;
 
@@ -36,6 +37,13 @@ export const TABLE_CHECKS: Record<ChecksummedTable, TableCheck> = {
   disk_events: { key: ['id'], sum: (r) => diskEventChecksum(toEvent(r as unknown as DiskEventSql)) },
   jobs: { key: ['id'], sum: (r) => jobChecksum(storedJob(r as unknown as JobSql)) },
   verified: { key: ['extent_id'], sum: (r) => verifiedChecksum(r.extent_id as Buffer, r.at_ms as number) },
+  snapshots: { key: ['id'], sum: (r) => snapshotChecksum(toSnapshot(r as unknown as SnapshotSql)) },
+  snap_inodes: { key: ['ino', 'born'],
+    sum: (r) => versionChecksum('inode', r.born as number, r.died as number, inodeChecksum(toInode(r as unknown as InodeSql))) },
+  snap_dirents: { key: ['parent', 'name', 'born'],
+    sum: (r) => versionChecksum('dirent', r.born as number, r.died as number, direntChecksum(r.parent as number, r.name as string, r.ino as number)) },
+  snap_xattrs: { key: ['ino', 'name', 'born'],
+    sum: (r) => versionChecksum('xattr', r.born as number, r.died as number, xattrChecksum(r.ino as number, r.name as string, r.value as Buffer)) },
 };
 
 const BATCH = 1000;

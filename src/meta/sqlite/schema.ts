@@ -15,8 +15,12 @@
  * verified rows (the upgrade computes it for every existing row).
  * Format 6 added disk_events.req_id, the admin request behind an event (NULL for every
  * existing row, whose checksum does not cover it: records.ts diskEventChecksum).
+ * Format 7 added snapshots (VERSIONS below): the generation each namespace and extent row
+ * was written in (`born`, 0 for every existing row), the generation an extent left its
+ * file while a snapshot still saw it (`died`), the row versions kept for snapshots, and
+ * the snapshots themselves.
  */
-export const SCHEMA_VERSION = 6;
+export const SCHEMA_VERSION = 7;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -128,4 +132,88 @@ CREATE TABLE IF NOT EXISTS verified (
   at_ms     INTEGER NOT NULL,
   checksum  BLOB NOT NULL
 ) WITHOUT ROWID;
+`;
+
+/**
+ * Format 7: versions for snapshots, applied on top of SCHEMA (by create and by the
+ * upgrade from 6, which is why the columns are added here and not in SCHEMA above).
+ *
+ * A live row carries `born`, the generation that wrote it. A snapshot at generation S sees
+ * a live row with born ≤ S, and a kept version with born ≤ S < died. A change to a live
+ * row that some snapshot sees (born ≤ the newest snapshot's generation) first copies it
+ * to snap_* with died = the generation changing it; other rows change in place, so a pool
+ * without snapshots keeps no versions. Extents stay in `extents` when they leave their
+ * file while a snapshot sees them (died set): their id is their fragments' identity, and
+ * scrub, rebuild, drain and gc find them where they find every other extent.
+ */
+export const VERSION_COLUMNS = [
+  'ALTER TABLE inodes ADD COLUMN born INTEGER NOT NULL DEFAULT 0',
+  'ALTER TABLE dirents ADD COLUMN born INTEGER NOT NULL DEFAULT 0',
+  'ALTER TABLE xattrs ADD COLUMN born INTEGER NOT NULL DEFAULT 0',
+  'ALTER TABLE extents ADD COLUMN born INTEGER NOT NULL DEFAULT 0',
+  'ALTER TABLE extents ADD COLUMN died INTEGER',
+  // A file's extents are its live ones: one per offset; extents kept for snapshots step aside.
+  'DROP INDEX IF EXISTS extents_by_file',
+];
+
+export const VERSIONS = `
+CREATE UNIQUE INDEX IF NOT EXISTS extents_by_file ON extents (ino, offset) WHERE died IS NULL;
+CREATE INDEX IF NOT EXISTS extents_dead ON extents (died) WHERE died IS NOT NULL;
+CREATE INDEX IF NOT EXISTS extents_born ON extents (born);
+CREATE INDEX IF NOT EXISTS inodes_born ON inodes (born);
+CREATE INDEX IF NOT EXISTS dirents_born ON dirents (born);
+CREATE INDEX IF NOT EXISTS xattrs_born ON xattrs (born);
+CREATE TABLE IF NOT EXISTS snapshots (
+  id         INTEGER PRIMARY KEY,
+  name       TEXT NOT NULL UNIQUE,
+  gen        INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  held       INTEGER NOT NULL,
+  checksum   BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS snapshots_by_gen ON snapshots (gen);
+CREATE TABLE IF NOT EXISTS snap_inodes (
+  ino      INTEGER NOT NULL,
+  born     INTEGER NOT NULL,
+  died     INTEGER NOT NULL,
+  kind     TEXT NOT NULL,
+  mode     INTEGER NOT NULL,
+  uid      INTEGER NOT NULL,
+  gid      INTEGER NOT NULL,
+  size     INTEGER NOT NULL,
+  nlink    INTEGER NOT NULL,
+  atime_ms INTEGER NOT NULL,
+  mtime_ms INTEGER NOT NULL,
+  ctime_ms INTEGER NOT NULL,
+  policy   TEXT,
+  target   TEXT,
+  rdev     INTEGER NOT NULL,
+  checksum BLOB NOT NULL,
+  PRIMARY KEY (ino, born)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS snap_inodes_died ON snap_inodes (died);
+CREATE INDEX IF NOT EXISTS snap_inodes_born ON snap_inodes (born);
+CREATE TABLE IF NOT EXISTS snap_dirents (
+  parent   INTEGER NOT NULL,
+  name     TEXT NOT NULL,
+  born     INTEGER NOT NULL,
+  died     INTEGER NOT NULL,
+  ino      INTEGER NOT NULL,
+  checksum BLOB NOT NULL,
+  PRIMARY KEY (parent, name, born)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS snap_dirents_died ON snap_dirents (died);
+CREATE INDEX IF NOT EXISTS snap_dirents_born ON snap_dirents (born);
+CREATE INDEX IF NOT EXISTS snap_dirents_by_ino ON snap_dirents (ino);
+CREATE TABLE IF NOT EXISTS snap_xattrs (
+  ino      INTEGER NOT NULL,
+  name     TEXT NOT NULL,
+  born     INTEGER NOT NULL,
+  died     INTEGER NOT NULL,
+  value    BLOB NOT NULL,
+  checksum BLOB NOT NULL,
+  PRIMARY KEY (ino, name, born)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS snap_xattrs_died ON snap_xattrs (died);
+CREATE INDEX IF NOT EXISTS snap_xattrs_born ON snap_xattrs (born);
 `;

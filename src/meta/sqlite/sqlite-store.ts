@@ -15,6 +15,8 @@ import { jobReads, jobWrites } from './jobs';
 import { NamespaceCache, namespaceReads, namespaceWrites } from './namespace';
 import { recordCopies } from './record-copies';
 import { scanReads } from './scan';
+import { snapshotReads, snapshotWrites } from './snapshots';
+import { Versions } from './versions';
 import { bumpMeta, metaValue } from './sql';
 import { beginGroupTxn, beginTxn } from './txn';
 import { vacuumInto, vacuumInWorker } from './vacuum';
@@ -31,7 +33,10 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
   const disks = new DiskCache();
   // Every write is recorded for the pool's on-disk redo log (redo-log.ts).
   const recorder = new RedoRecorder();
-  const writes = recorder.wrap({ ...namespaceWrites(sql, cache), ...extentWrites(sql, maps), ...diskWrites(sql, disks), ...jobWrites(sql), ...configWrites(sql) });
+  const versions = new Versions(sql);
+  const extentWriter = extentWrites(sql, maps, versions);
+  const writes = recorder.wrap({ ...namespaceWrites(sql, cache, versions), ...extentWriter, ...diskWrites(sql, disks), ...jobWrites(sql),
+    ...configWrites(sql), ...snapshotWrites(sql, versions, extentWriter.collectExtent) });
   let txnOpen = false;
   // Transaction groups: `grouping` on, every Txn is a savepoint of one SQLite transaction (`groupOpen`).
   let grouping = false;
@@ -47,6 +52,7 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
     ...diskReads(sql, disks),
     ...jobReads(sql),
     ...configReads(sql),
+    ...snapshotReads(sql),
     // Inside an open transaction group the restored rows join it (a savepoint), like any other write there.
     ...recordCopies(sql, (fn) => db.transaction(fn)(), reads, () => {
       cache.clear();
@@ -58,6 +64,7 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
     generation,
     begin(): Txn {
       if (txnOpen) throw new DfsError('EINTERNAL', 'a metadata transaction is already open');
+      versions.forget();
       let tx: Txn;
       if (grouping) {
         if (!groupOpen) {
@@ -95,6 +102,7 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
       const abort = tx.abort.bind(tx);
       tx.abort = () => {
         abort();
+        versions.forget();
         recorder.txnAborted();
         cache.clear();
         maps.clear();
@@ -123,6 +131,7 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
       bumpMeta(sql, 'generation');
       sql('COMMIT').run();
       groupOpen = false;
+      versions.forget();
       const committed = generation();
       const payload = recorder.take();
       store.onGeneration?.(committed, payload);

@@ -1,0 +1,224 @@
+/**
+ * Snapshots in SQLite: their records, the namespace as one of them sees it (live rows born
+ * at or before its generation, kept versions that lived across it: schema.ts VERSIONS),
+ * what changed between two generations, their space, and the purge of the versions a
+ * deleted snapshot alone saw. Every record is verified as it is read.
+ */
+import { DfsError } from '../../errors';
+import {
+  direntChecksum, inodeChecksum, snapshotChecksum, versionChecksum, xattrChecksum, type Dirent, type Extent, type Inode, type Snapshot,
+} from '../records';
+import { ROOT_INO, type ChangedKeys, type DroppedFragmentsOf, type NamespaceView, type SnapshotReads, type SnapshotWrites } from '../store';
+import { verifiedExtent, type ExtentSql } from './extents';
+import { toInode, verifyDirent, verifyInode, verifyXattr, type InodeSql } from './namespace';
+import { corrupt, type Sql } from './sql';
+import type { Versions } from './versions';
+
+export interface SnapshotSql { id: number; name: string; gen: number; created_ms: number; held: number; checksum: Buffer }
+
+export function toSnapshot(r: SnapshotSql): Snapshot {
+  return { id: r.id, name: r.name, gen: r.gen, createdMs: r.created_ms, held: r.held !== 0 };
+}
+
+function verifySnapshot(sql: Sql, r: SnapshotSql): Snapshot {
+  const s = toSnapshot(r);
+  if (!snapshotChecksum(s).equals(r.checksum)) throw corrupt(sql, 'snapshots', `id ${r.id}`);
+  return s;
+}
+
+type Versioned<T> = T & { born: number; died: number | null };
+
+/** A kept version's checksum binds its record's to the generations it lived in. */
+function verifyVersion(sql: Sql, table: string, key: string, kind: 'inode' | 'dirent' | 'xattr', born: number, died: number, stored: Buffer, record: Buffer): void {
+  if (!versionChecksum(kind, born, died, record).equals(stored)) throw corrupt(sql, table, `${key}, born ${born}`);
+}
+
+/** The namespace at generation `gen`: each query asks the live table (born ≤ gen) and the kept versions (born ≤ gen < died). */
+export function viewAt(sql: Sql, gen: number): NamespaceView {
+  const getInode = (ino: number): Inode | undefined => {
+    const live = sql('SELECT * FROM inodes WHERE ino = ? AND born <= ?').get(ino, gen) as InodeSql | undefined;
+    if (live) return verifyInode(sql, live);
+    const kept = sql('SELECT * FROM snap_inodes WHERE ino = ? AND born <= ? AND died > ?').get(ino, gen, gen) as Versioned<InodeSql> | undefined;
+    if (!kept) return undefined;
+    const i = toInode(kept);
+    verifyVersion(sql, 'snap_inodes', `ino ${ino}`, 'inode', kept.born, kept.died!, kept.checksum, inodeChecksum(i));
+    return i;
+  };
+  type EntrySql = { parent: number; name: string; ino: number; checksum: Buffer; born: number; died: number | null };
+  const entry = (r: EntrySql): Dirent & { parent: number } => {
+    if (r.died === null) verifyDirent(sql, r.parent, r);
+    else verifyVersion(sql, 'snap_dirents', `parent ${r.parent}, name ${JSON.stringify(r.name)}`, 'dirent', r.born, r.died, r.checksum, direntChecksum(r.parent, r.name, r.ino));
+    return { parent: r.parent, name: r.name, ino: r.ino };
+  };
+  const linksOf = (ino: number): (Dirent & { parent: number })[] =>
+    (sql(`SELECT parent, name, ino, checksum, born, NULL AS died FROM dirents WHERE ino = ? AND born <= ?
+          UNION ALL SELECT parent, name, ino, checksum, born, died FROM snap_dirents WHERE ino = ? AND born <= ? AND died > ?
+          ORDER BY parent, name`).all(ino, gen, ino, gen, gen) as EntrySql[]).map(entry);
+  type XattrSql = { name: string; value: Buffer; checksum: Buffer; born: number; died: number | null };
+  const xattr = (ino: number, r: XattrSql): Buffer => {
+    if (r.died === null) verifyXattr(sql, ino, r.name, r);
+    else verifyVersion(sql, 'snap_xattrs', `ino ${ino}, name ${JSON.stringify(r.name)}`, 'xattr', r.born, r.died, r.checksum, xattrChecksum(ino, r.name, r.value));
+    return r.value;
+  };
+  return {
+    gen,
+    getInode,
+    lookup(parent, name) {
+      const r = sql(`SELECT parent, name, ino, checksum, born, NULL AS died FROM dirents WHERE parent = ? AND name = ? AND born <= ?
+                     UNION ALL SELECT parent, name, ino, checksum, born, died FROM snap_dirents WHERE parent = ? AND name = ? AND born <= ? AND died > ?`)
+        .get(parent, name, gen, parent, name, gen, gen) as EntrySql | undefined;
+      return r && entry(r).ino;
+    },
+    readdir(parent) {
+      return (sql(`SELECT parent, name, ino, checksum, born, NULL AS died FROM dirents WHERE parent = ? AND born <= ?
+                   UNION ALL SELECT parent, name, ino, checksum, born, died FROM snap_dirents WHERE parent = ? AND born <= ? AND died > ?
+                   ORDER BY name`).all(parent, gen, parent, gen, gen) as EntrySql[]).map((r) => {
+        const e = entry(r);
+        return { name: e.name, ino: e.ino };
+      });
+    },
+    linksOf,
+    pathOf(ino) {
+      const names: string[] = [];
+      let cur = ino;
+      for (let guard = 0; cur !== ROOT_INO; guard++) {
+        const link = linksOf(cur)[0];
+        if (!link || guard >= 4096) return undefined;
+        names.unshift(link.name);
+        cur = link.parent;
+      }
+      return `/${names.join('/')}`;
+    },
+    getXattr(ino, name) {
+      const r = sql(`SELECT name, value, checksum, born, NULL AS died FROM xattrs WHERE ino = ? AND name = ? AND born <= ?
+                     UNION ALL SELECT name, value, checksum, born, died FROM snap_xattrs WHERE ino = ? AND name = ? AND born <= ? AND died > ?`)
+        .get(ino, name, gen, ino, name, gen, gen) as XattrSql | undefined;
+      return r && xattr(ino, r);
+    },
+    xattrs(ino) {
+      const rows = sql(`SELECT name, value, checksum, born, NULL AS died FROM xattrs WHERE ino = ? AND born <= ?
+                        UNION ALL SELECT name, value, checksum, born, died FROM snap_xattrs WHERE ino = ? AND born <= ? AND died > ?
+                        ORDER BY name`).all(ino, gen, ino, gen, gen) as XattrSql[];
+      return new Map(rows.map((r) => [r.name, xattr(ino, r)]));
+    },
+    extentsOf(ino): Extent[] {
+      return (sql('SELECT * FROM extents WHERE ino = ? AND born <= ? AND (died IS NULL OR died > ?) ORDER BY offset').all(ino, gen, gen) as ExtentSql[])
+        .map((r) => verifiedExtent(sql, r));
+    },
+  };
+}
+
+export function snapshotReads(sql: Sql): SnapshotReads {
+  const liveBytes = (): number => (sql('SELECT COALESCE(SUM(length), 0) AS b FROM extents WHERE ino <> 0 AND died IS NULL').get() as { b: number }).b;
+  return {
+    snapshots() {
+      return (sql('SELECT * FROM snapshots ORDER BY gen, id').all() as SnapshotSql[]).map((r) => verifySnapshot(sql, r));
+    },
+    getSnapshot(name) {
+      const r = sql('SELECT * FROM snapshots WHERE name = ?').get(name) as SnapshotSql | undefined;
+      return r && verifySnapshot(sql, r);
+    },
+    viewAt: (gen) => viewAt(sql, gen),
+    changedBetween(from, to) {
+      // A key changed when one of its versions was born or ended in (from, to]; a live row never ended.
+      const inRange = '((born > ? AND born <= ?) OR (died > ? AND died <= ?))';
+      const b = [from, to, from, to];
+      const inodes = sql(`SELECT ino FROM inodes WHERE born > ? AND born <= ? UNION SELECT ino FROM snap_inodes WHERE ${inRange}`).all(from, to, ...b) as { ino: number }[];
+      const dirents = sql(`SELECT parent, name FROM dirents WHERE born > ? AND born <= ? UNION SELECT parent, name FROM snap_dirents WHERE ${inRange}`)
+        .all(from, to, ...b) as { parent: number; name: string }[];
+      const xattrs = sql(`SELECT ino FROM xattrs WHERE born > ? AND born <= ? UNION SELECT ino FROM snap_xattrs WHERE ${inRange}`).all(from, to, ...b) as { ino: number }[];
+      const extents = sql(`SELECT DISTINCT ino FROM extents WHERE ino <> 0 AND ((born > ? AND born <= ?) OR (died IS NOT NULL AND died > ? AND died <= ?))`)
+        .all(...b) as { ino: number }[];
+      return { inodes: inodes.map((r) => r.ino), dirents, xattrInodes: xattrs.map((r) => r.ino), extentInodes: extents.map((r) => r.ino) } satisfies ChangedKeys;
+    },
+    snapshotUsage() {
+      const snaps = (sql('SELECT * FROM snapshots ORDER BY gen, id').all() as SnapshotSql[]).map((r) => verifySnapshot(sql, r));
+      const live = liveBytes();
+      const liveFiles = (sql("SELECT COUNT(*) AS n FROM inodes WHERE kind = 'file'").get() as { n: number }).n;
+      return snaps.map((s, i) => {
+        const prev = i > 0 ? snaps[i - 1]!.gen : -1;
+        const next = i + 1 < snaps.length ? snaps[i + 1]!.gen : Number.MAX_SAFE_INTEGER;
+        // Only what changed since the snapshot is read: live rows born after it, versions ended after it.
+        const bornAfter = (sql('SELECT COALESCE(SUM(length), 0) AS b FROM extents WHERE ino <> 0 AND died IS NULL AND born > ?').get(s.gen) as { b: number }).b;
+        const endedAfter = (sql('SELECT COALESCE(SUM(length), 0) AS b FROM extents WHERE died > ? AND born <= ? AND ino <> 0').get(s.gen, s.gen) as { b: number }).b;
+        const unique = (sql('SELECT COALESCE(SUM(length), 0) AS b FROM extents WHERE died > ? AND died <= ? AND born > ? AND born <= ? AND ino <> 0')
+          .get(s.gen, next, prev, s.gen) as { b: number }).b;
+        const filesAfter = (sql("SELECT COUNT(*) AS n FROM inodes WHERE kind = 'file' AND born > ?").get(s.gen) as { n: number }).n;
+        const filesKept = (sql("SELECT COUNT(*) AS n FROM snap_inodes WHERE kind = 'file' AND died > ? AND born <= ?").get(s.gen, s.gen) as { n: number }).n;
+        return { name: s.name, referencedBytes: live - bornAfter + endedAfter, uniqueBytes: unique, files: liveFiles - filesAfter + filesKept };
+      });
+    },
+    spaceByOwner() {
+      const newest = (sql('SELECT MAX(gen) AS g FROM snapshots').get() as { g: number | null }).g ?? -1;
+      const shared = (sql('SELECT COALESCE(SUM(length), 0) AS b FROM extents WHERE ino <> 0 AND died IS NULL AND born <= ?').get(newest) as { b: number }).b;
+      const kept = (sql('SELECT COALESCE(SUM(length), 0) AS b FROM extents WHERE ino <> 0 AND died IS NOT NULL').get() as { b: number }).b;
+      return { liveBytes: liveBytes(), sharedBytes: shared, snapshotOnlyBytes: kept };
+    },
+  };
+}
+
+export function snapshotWrites(sql: Sql, versions: Versions, collectExtent: (id: Buffer) => DroppedFragmentsOf[]): SnapshotWrites {
+  const byName = (name: string): Snapshot => {
+    const r = sql('SELECT * FROM snapshots WHERE name = ?').get(name) as SnapshotSql | undefined;
+    if (!r) throw new DfsError('ENOENT', `no snapshot named "${name}" (see \`dynamicfs snapshot list\`)`, name);
+    return verifySnapshot(sql, r);
+  };
+  const put = (s: Snapshot): void => {
+    sql('INSERT OR REPLACE INTO snapshots (id, name, gen, created_ms, held, checksum) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(s.id, s.name, s.gen, s.createdMs, s.held ? 1 : 0, snapshotChecksum(s));
+  };
+  return {
+    createSnapshot(name, gen, createdMs) {
+      if (sql('SELECT 1 FROM snapshots WHERE name = ?').get(name)) {
+        throw new DfsError('EEXIST', `a snapshot named "${name}" exists already; pick another name or delete it first`, name);
+      }
+      const id = ((sql('SELECT MAX(id) AS id FROM snapshots').get() as { id: number | null }).id ?? 0) + 1;
+      put({ id, name, gen, createdMs, held: false });
+      versions.forget();
+      return id;
+    },
+    deleteSnapshot(name) {
+      const s = byName(name);
+      if (s.held) throw new DfsError('EBUSY', `snapshot "${name}" is held; \`dynamicfs snapshot release\` it first`, name);
+      sql('DELETE FROM snapshots WHERE id = ?').run(s.id);
+      versions.forget();
+      const prev = (sql('SELECT MAX(gen) AS g FROM snapshots WHERE gen <= ?').get(s.gen) as { g: number | null }).g;
+      const next = (sql('SELECT MIN(gen) AS g FROM snapshots WHERE gen >= ?').get(s.gen) as { g: number | null }).g;
+      // Another snapshot of the same generation sees every version this one did: nothing to drop.
+      if (prev === s.gen || next === s.gen) return { after: s.gen, gen: s.gen, until: s.gen };
+      return { after: prev ?? -1, gen: s.gen, until: next ?? versions.writing() };
+    },
+    setSnapshotHeld(name, held) {
+      put({ ...byName(name), held });
+    },
+    purgeVersions({ after, gen, until }, limit) {
+      // Versions born after the previous snapshot that ended by the next one: the deleted snapshot alone saw them.
+      const where = 'died > ? AND died <= ? AND born > ? AND born <= ?';
+      const args = [gen, until, after, gen];
+      const unseen = (born: number, died: number): boolean => !versions.seenBetween(born, died);
+      let count = 0;
+      const inodes = sql(`SELECT ino, born, died FROM snap_inodes WHERE ${where} LIMIT ?`).all(...args, limit) as { ino: number; born: number; died: number }[];
+      for (const r of inodes) if (unseen(r.born, r.died)) count += sql('DELETE FROM snap_inodes WHERE ino = ? AND born = ?').run(r.ino, r.born).changes;
+      const dirents = sql(`SELECT parent, name, born, died FROM snap_dirents WHERE ${where} LIMIT ?`).all(...args, limit) as
+        { parent: number; name: string; born: number; died: number }[];
+      for (const r of dirents) {
+        if (unseen(r.born, r.died)) count += sql('DELETE FROM snap_dirents WHERE parent = ? AND name = ? AND born = ?').run(r.parent, r.name, r.born).changes;
+      }
+      const xattrs = sql(`SELECT ino, name, born, died FROM snap_xattrs WHERE ${where} LIMIT ?`).all(...args, limit) as
+        { ino: number; name: string; born: number; died: number }[];
+      for (const r of xattrs) {
+        if (unseen(r.born, r.died)) count += sql('DELETE FROM snap_xattrs WHERE ino = ? AND name = ? AND born = ?').run(r.ino, r.name, r.born).changes;
+      }
+      const extents = sql(`SELECT id FROM extents e WHERE died IS NOT NULL AND ${where} AND NOT EXISTS (SELECT 1 FROM extents r WHERE r.pack_id = e.id) LIMIT ?`).all(...args, limit) as { id: Buffer }[];
+      const dropped: DroppedFragmentsOf[] = [];
+      for (const r of extents) {
+        const out = collectExtent(r.id);
+        if (out.length > 0) count++;
+        dropped.push(...out);
+      }
+      // Referenced extents are left out above (the last reference collects them); stop too when a batch dropped nothing.
+      const more = count > 0 && [inodes, dirents, xattrs, extents].some((rows) => rows.length === limit);
+      return { versions: count, dropped, more };
+    },
+  };
+}
