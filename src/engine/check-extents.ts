@@ -64,6 +64,11 @@ export function scanExtents(engine: Engine): ExtentScan {
         packs.push(e.id);
         continue;
       }
+      // Kept for snapshots (or as the bytes of a clone's extents): no live file owns it any more.
+      if (e.died != null) {
+        if (e.pack) usedPacks.add(e.pack.id.toString('hex'));
+        continue;
+      }
       const owner = unlessCorrupt(() => meta.getInode(e.ino));
       if (owner) checkOwner(meta, out.problems, e, owner.value);
       if (owner?.value?.kind === 'file') fileEnds.set(e.ino, Math.max(fileEnds.get(e.ino) ?? 0, e.offset + e.length));

@@ -36,6 +36,11 @@ export class Engine extends EventEmitter implements EngineServices {
   readonly packs: Packer;
   /** fsync without a group commit: records on m+1 disks, obsolete once the next group commits. */
   readonly intentLog: IntentLog;
+  /**
+   * The mount's open files, while a coordinator serves a mount (fs/vfs.ts sets it): a
+   * snapshot commits them first, a rollback refuses while any is open.
+   */
+  mountFiles: { flushAll(): Promise<void>; openCount(): number } | undefined;
   /** Per-extent critical sections (two repairs of one extent must not race). */
   private readonly extentLocks = new Map<string, Promise<unknown>>();
   /**

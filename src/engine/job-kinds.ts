@@ -3,6 +3,7 @@ import type { JobFn, JobKind } from './jobs';
 import { compactJob } from './compact';
 import { rebuildJob } from './rebuild';
 import { scrubJob } from './scrub';
+import { snapshotPurgeJob } from './snapshot-purge';
 import { upgradeKind } from './upgrade';
 
 export const JOB_KINDS: Record<string, JobFn | JobKind> = {
@@ -11,4 +12,5 @@ export const JOB_KINDS: Record<string, JobFn | JobKind> = {
   scrub: scrubJob,
   compact: compactJob,
   upgrade: upgradeKind,
+  'snapshot-purge': snapshotPurgeJob,
 };

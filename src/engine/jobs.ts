@@ -93,7 +93,7 @@ const CHECKPOINT_EVERY_MS = 1000;
 
 /** An upgrade has a lane of its own: its caller waits for it, and it must not queue behind a long rebuild. */
 function laneOf(kind: string): string {
-  return kind === 'scrub' || kind === 'upgrade' ? kind : 'repair';
+  return kind === 'scrub' || kind === 'upgrade' || kind === 'snapshot-purge' ? kind : 'repair';
 }
 
 /** The admin request a job was started for (submit keeps it in params.reqId). */
@@ -148,6 +148,22 @@ export class JobRunner extends EventEmitter {
     this.changed(id);
     this.pump();
     return id;
+  }
+
+  /**
+   * Create a job inside the caller's transaction, so it exists exactly when the change it
+   * finishes does (a snapshot's deletion and the purge of its versions); after the commit,
+   * queued(id) announces it and, in the background, starts it.
+   */
+  createIn(tx: Txn, kind: string, params: Record<string, unknown>, progress: JobProgress = emptyProgress(), reqId?: string): number {
+    if (!this.kinds.has(kind)) throw new DfsError('EINVAL', `unknown job kind "${kind}"`);
+    return tx.createJob(kind, reqId === undefined ? params : { ...params, reqId }, progress);
+  }
+
+  /** A job createIn made was committed. */
+  queued(id: number): void {
+    this.changed(id);
+    this.pump();
   }
 
   /**

@@ -70,6 +70,7 @@ export class Vfs {
       },
     });
     this.xattrs = new Xattrs(engine, (path) => this.existing(path));
+    engine.mountFiles = { flushAll: () => this.flushAll(), openCount: () => this.files.all().length };
   }
 
   private get store() {

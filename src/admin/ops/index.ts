@@ -39,6 +39,7 @@ import { scrub } from './scrub';
 import { scrubDaemon } from './scrub-daemon';
 import { scrubSchedule } from './scrub-schedule';
 import { setDiskHealth } from './set-disk-health';
+import { snapshotClone, snapshotCreate, snapshotDelete, snapshotDiff, snapshotHold, snapshotList, snapshotRelease, snapshotRollback } from './snapshot';
 import { stat } from './stat';
 import { status } from './status';
 import { upgrade } from './upgrade';
@@ -77,6 +78,14 @@ export const adminOps = {
   'scrub-daemon': scrubDaemon,
   'scrub-schedule': scrubSchedule,
   upgrade,
+  'snapshot-create': snapshotCreate,
+  'snapshot-list': snapshotList,
+  'snapshot-delete': snapshotDelete,
+  'snapshot-hold': snapshotHold,
+  'snapshot-release': snapshotRelease,
+  'snapshot-diff': snapshotDiff,
+  'snapshot-rollback': snapshotRollback,
+  'snapshot-clone': snapshotClone,
 };
 
 export type AdminOps = typeof adminOps;
@@ -127,3 +136,4 @@ export type { ScrubDaemonArgs, ScrubDaemonData, ScrubSection } from './scrub-dae
 export type { ScrubScheduleArgs, ScrubScheduleData } from './scrub-schedule';
 export type { JobOutcome } from '../job-op';
 export type { UpgradeArgs, UpgradeData } from './upgrade';
+export type { SnapshotInfo, SnapshotListData, SnapshotDeleteData, SnapshotHoldData, SnapshotDiffData } from './snapshot';
