@@ -13,7 +13,9 @@ export type CrashPoint = 'after-fragment-write' | 'before-commit' | 'after-commi
   /** A group's COMMIT is in meta.db, no disk has its record yet; then: the disks have it, its deletes have not run. */
   | 'group-meta-committed' | 'group-meta-on-disks'
   /** An upgrade's copies are on every disk, pool.json not yet rewritten; then: pool.json rewritten, the job not yet marked completed. */
-  | 'upgrade-before-commit' | 'upgrade-after-commit';
+  | 'upgrade-before-commit' | 'upgrade-after-commit'
+  /** A snapshot purge's batch is committed, its fragments not yet deleted; a rollback's changes are made, not yet committed. */
+  | 'snapshot-purge-batch' | 'rollback-before-commit';
 
 /**
  * Whether reaching `name` now will kill the process. A point that stands for "after a

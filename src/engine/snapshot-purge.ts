@@ -7,10 +7,11 @@
  */
 import type { PurgeRange } from '../meta/store';
 import type { EngineServices } from './context';
+import { crashPoint } from './crash-points';
 import type { JobContext } from './jobs';
 
 /** Versions dropped per transaction. */
-const BATCH = 2000;
+const BATCH = Number(process.env.DYNAMICFS_PURGE_BATCH ?? 2000);
 
 export interface SnapshotPurgeParams {
   snapshot: string;
@@ -30,6 +31,7 @@ export async function snapshotPurgeJob(engine: EngineServices, ctx: JobContext):
       ctx.checkpoint(tx);
       return r;
     });
+    crashPoint('snapshot-purge-batch');
     await engine.removeFragments(out.dropped);
     if (!out.more) break;
   }

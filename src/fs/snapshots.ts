@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DfsError } from '../errors';
+import { crashPoint } from '../engine/crash-points';
 import type { Engine, DroppedExtent } from '../engine/engine';
 import type { Extent, Inode, InodeKind, Snapshot } from '../meta/records';
 import { LIVE_GEN, ROOT_INO, type MetaStore, type NamespaceView, type Txn } from '../meta/store';
@@ -78,7 +79,9 @@ function sameXattrs(a: Map<string, Buffer>, b: Map<string, Buffer>): boolean {
 function sameContent(a: NamespaceView, b: NamespaceView, ia: Inode, ib: Inode): boolean {
   if (ia.kind === 'file') {
     const ea = a.extentsOf(ia.ino), eb = b.extentsOf(ib.ino);
-    return ia.size === ib.size && ea.length === eb.length && ea.every((e, i) => e.id.equals(eb[i]!.id) && e.offset === eb[i]!.offset);
+    // By what the bytes are, not by record: a rolled-back file may hold references to its old extents under new ids.
+    return ia.size === ib.size && ea.length === eb.length
+      && ea.every((e, i) => e.offset === eb[i]!.offset && e.length === eb[i]!.length && e.logicalHash.equals(eb[i]!.logicalHash));
   }
   if (ia.kind === 'dir') {
     const da = a.readdir(ia.ino), db = b.readdir(ib.ino);
@@ -265,41 +268,48 @@ export async function rollback(engine: Engine, name: string, path?: string): Pro
   const changes = diffGenerations(meta, snap.gen, LIVE_GEN).length;
   const where = path === undefined ? '/' : joinPath(parsePath(path));
   const dropped = meta.transact((tx) => {
-    if (where === '/') return rollBackAll(tx, meta, snap.gen);
-    const then = meta.viewAt(snap.gen);
-    const was = resolveIn(then, where, name);
-    const at = lookupPath(meta, where);
-    const now = Date.now();
-    const parent = at.parent!;
-    if (was.kind !== 'dir' || at.inode?.kind !== 'dir') {
-      // A file (or a directory that is a file now, or the reverse): the entry is replaced by the snapshot's.
-      const out: DroppedExtent[] = [];
-      if (at.inode) {
-        if (at.inode.kind === 'dir') out.push(...emptyDir(tx, meta, at.inode.ino, now));
-        tx.unlink(parent.ino, at.name!);
-        out.push(...dropLink(tx, meta.getInode(at.inode.ino) ?? at.inode, now));
-        if (at.inode.kind === 'dir') touchDir(tx, meta, parent.ino, now, -1);
-      }
-      copyTree(tx, then, was, parent.ino, at.name!);
-      touchDir(tx, meta, parent.ino, now, was.kind === 'dir' ? 1 : 0);
-      return out;
-    }
-    const out = emptyDir(tx, meta, at.inode.ino, now);
-    let subdirs = 0;
-    for (const d of then.readdir(was.ino)) {
-      const child = then.getInode(d.ino);
-      if (!child) continue;
-      copyTree(tx, then, child, at.inode.ino, d.name);
-      if (child.kind === 'dir') subdirs++;
-    }
-    tx.putInode({ ...was, ino: at.inode.ino, nlink: 2 + subdirs, ctimeMs: now });
-    const want = then.xattrs(was.ino);
-    for (const x of meta.listXattrs(at.inode.ino)) if (!want.has(x)) tx.removeXattr(at.inode.ino, x);
-    for (const [x, value] of want) tx.setXattr(at.inode.ino, x, value);
+    const out = rollBackIn(tx, meta, snap.gen, where, name);
+    crashPoint('rollback-before-commit');
     return out;
   });
   await engine.removeFragments(dropped);
   return { snapshot: name, path: where, changes };
+}
+
+/** Inside `tx`: the rollback of `where` ('/': the whole pool) to generation `gen` (snapshot `name`). */
+function rollBackIn(tx: Txn, meta: MetaStore, gen: number, where: string, name: string): DroppedExtent[] {
+  if (where === '/') return rollBackAll(tx, meta, gen);
+  const then = meta.viewAt(gen);
+  const was = resolveIn(then, where, name);
+  const at = lookupPath(meta, where);
+  const now = Date.now();
+  const parent = at.parent!;
+  if (was.kind !== 'dir' || at.inode?.kind !== 'dir') {
+    // A file (or a directory that is a file now, or the reverse): the entry is replaced by the snapshot's.
+    const out: DroppedExtent[] = [];
+    if (at.inode) {
+      if (at.inode.kind === 'dir') out.push(...emptyDir(tx, meta, at.inode.ino, now));
+      tx.unlink(parent.ino, at.name!);
+      out.push(...dropLink(tx, meta.getInode(at.inode.ino) ?? at.inode, now));
+      if (at.inode.kind === 'dir') touchDir(tx, meta, parent.ino, now, -1);
+    }
+    copyTree(tx, then, was, parent.ino, at.name!);
+    touchDir(tx, meta, parent.ino, now, was.kind === 'dir' ? 1 : 0);
+    return out;
+  }
+  const out = emptyDir(tx, meta, at.inode.ino, now);
+  let subdirs = 0;
+  for (const d of then.readdir(was.ino)) {
+    const child = then.getInode(d.ino);
+    if (!child) continue;
+    copyTree(tx, then, child, at.inode.ino, d.name);
+    if (child.kind === 'dir') subdirs++;
+  }
+  tx.putInode({ ...was, ino: at.inode.ino, nlink: 2 + subdirs, ctimeMs: now });
+  const want = then.xattrs(was.ino);
+  for (const x of meta.listXattrs(at.inode.ino)) if (!want.has(x)) tx.removeXattr(at.inode.ino, x);
+  for (const [x, value] of want) tx.setXattr(at.inode.ino, x, value);
+  return out;
 }
 
 export interface CloneResult {
