@@ -12,6 +12,7 @@ import { ROOT_INO, type MetaStore } from '../../../src/meta/store';
 import { openSqliteStore } from '../../../src/meta/sqlite/sqlite-store';
 import { metaChecksum, newInode, type Extent } from '../../../src/meta/records';
 import { decodeRecords, encodeRecord, RECORD_HEADER } from '../../../src/pool/meta-format';
+import { dropVersions } from '../../helpers/old-schema';
 import { withTmpDir } from '../../helpers/tmp';
 
 const POOL = '0e6fd577-940d-48fa-abf5-4f0b3e08b201';
@@ -33,7 +34,7 @@ function dump(file: string): Record<string, unknown[]> {
   }
 }
 
-test('replaying each generation\'s recorded writes onto the checkpoint (of schema 5: upgraded as it opens) gives the same rows as the original store', async () => {
+test('replaying each generation\'s recorded writes onto the checkpoint (of schema 5: upgraded as it opens) gives the same rows as the original store, the versions kept for a snapshot included', async () => {
   await withTmpDir(async (dir) => {
     const file = path.join(dir, 'meta.db');
     const s: MetaStore = openSqliteStore(file, { create: true });
@@ -64,6 +65,8 @@ test('replaying each generation\'s recorded writes onto the checkpoint (of schem
         tx.updateJob(job, { state: 'done', progress: { n: 2 }, error: undefined });
         tx.setConfig('commit', { intervalMs: 250 });
         tx.countDiskErrors(1, 'read', 3);
+        // A snapshot of generation 1: every later change to what it sees keeps a version, and the replay must keep the same.
+        tx.createSnapshot('s1', 1, 9);
       });
       await tick();
       // A group: two savepoints kept, one aborted; one generation.
@@ -87,6 +90,7 @@ test('replaying each generation\'s recorded writes onto the checkpoint (of schem
 
       // The checkpoint as schema-5 code made it (a disk's copy from before disk events kept their request): it is upgraded when opened.
       const old = new Database(ckpt);
+      dropVersions(old);
       old.exec('ALTER TABLE disk_events DROP COLUMN req_id');
       old.prepare("UPDATE meta SET value = 5, checksum = ? WHERE key = 'schema_version'").run(metaChecksum('schema_version', 5));
       old.close();
@@ -100,6 +104,10 @@ test('replaying each generation\'s recorded writes onto the checkpoint (of schem
       s.close();
     }
     assert.deepEqual(dump(path.join(dir, 'ckpt.db')), dump(file));
+    // What the snapshot saw and later changes ended: the file's inode, its entry and xattr, and extent 7 (ended by extent 9 in generation 3).
+    const d = dump(file) as Record<string, { born: number; died: number | null; id?: Buffer }[]>;
+    assert.deepEqual([d.snap_inodes, d.snap_dirents, d.snap_xattrs].map((rows) => rows.map((r) => [r.born, r.died])), [[[1, 4]], [[1, 4]], [[1, 3]]]);
+    assert.deepEqual(d.extents.filter((r) => r.died !== null).map((r) => [r.id![0], r.born, r.died]), [[7, 1, 3]]);
     assert.deepEqual((dump(file).disk_events as { req_id: string | null }[]).map((e) => e.req_id), [null, 'req-add', 'req-set']);
   });
 });

@@ -7,6 +7,7 @@ import { DfsError } from '../../../src/errors';
 import { ROOT_INO } from '../../../src/meta/store';
 import { openSqliteStore } from '../../../src/meta/sqlite/sqlite-store';
 import { metaChecksum, newInode, PACK_INO, type Extent } from '../../../src/meta/records';
+import { dropVersions } from '../../helpers/old-schema';
 import { withTmpDir } from '../../helpers/tmp';
 
 const file = (ino: number) => newInode(ino, 'file', 0o644, 1, { size: 10 });
@@ -193,9 +194,15 @@ test('a tampered dirent, disk, disk event, job, repair, verified mark or meta va
   });
 });
 
-/** Make a schema-6 store (whose disk events carry no request id) look as format `from` wrote it. */
+/** Make a schema-7 store (whose disk events carry no request id) look as format `from` wrote it. */
 function downgrade(f: string, from: number): void {
   const db = new Database(f);
+  dropVersions(db);
+  if (from === 6) {
+    db.prepare("UPDATE meta SET value = ?, checksum = ? WHERE key = 'schema_version'").run(from, metaChecksum('schema_version', from));
+    db.close();
+    return;
+  }
   if (from > 1) db.exec('ALTER TABLE disk_events DROP COLUMN req_id');
   if (from < 4) db.exec('DROP INDEX extents_by_pack; ALTER TABLE extents DROP COLUMN pack_id; ALTER TABLE extents DROP COLUMN pack_offset');
   if (from < 3) db.exec('ALTER TABLE inodes DROP COLUMN rdev');
@@ -207,9 +214,9 @@ function downgrade(f: string, from: number): void {
   db.close();
 }
 
-test('older stores upgrade in place when opened for writing: rdev (from 1, 2), pack columns (1 to 3), a checksum on every row (1 to 4), disk events\' request id (1 to 5); old rows verify', async () => {
+test('older stores upgrade in place when opened for writing: rdev (from 1, 2), pack columns (1 to 3), a checksum on every row (1 to 4), disk events\' request id (1 to 5), versions for snapshots (1 to 6); old rows verify', async () => {
   await withTmpDir((dir) => {
-    for (const from of [1, 2, 3, 4, 5]) {
+    for (const from of [1, 2, 3, 4, 5, 6]) {
       const f = path.join(dir, `meta-${from}.db`);
       const { ino, diskId, jobId } = storeWithEveryRecord(f);
       downgrade(f, from);
@@ -218,7 +225,7 @@ test('older stores upgrade in place when opened for writing: rdev (from 1, 2), p
       const before = Date.now();
       const up = openSqliteStore(f);
       try {
-        assert.equal(schemaVersion(f), 6);
+        assert.equal(schemaVersion(f), 7);
         const i = up.getInode(ino)!;
         assert.equal(i.rdev, 0);
         assert.equal(i.mtimeMs, 1234.567, 'a fractional time reads back exactly');
@@ -251,6 +258,10 @@ test('older stores upgrade in place when opened for writing: rdev (from 1, 2), p
         assert.deepEqual(up.sparsePacks(1, 10), [], 'the pack columns and index exist');
         up.transact((tx) => tx.setDiskState(diskId, 'healthy', 'operator', 'back', 'req-up'));
         assert.deepEqual(up.diskEvents(diskId).at(-1)!.reqId, 'req-up', 'the request id column exists');
+        // Every old row was born before any snapshot: one taken now sees them, and keeps them when they change.
+        up.transact((tx) => tx.createSnapshot('after-upgrade', up.generation(), 1));
+        up.transact((tx) => tx.putInode({ ...up.getInode(ino)!, mode: 0o600 }));
+        assert.equal(up.viewAt(up.getSnapshot('after-upgrade')!.gen).getInode(ino)!.mode, i.mode);
       } finally {
         up.close();
       }
