@@ -156,6 +156,7 @@ test('snapshot: deleting it frees exactly what only it kept; gc keeps what a sna
     const listed = ok('snapshot', 'list', pool);
     assert.deepEqual(listed.snapshots.map((s: Json) => [s.name, s.referencedBytes, s.uniqueBytes, s.files]), [['old', v1.length, v1.length, 1]]);
     assert.deepEqual(listed.space, { liveBytes: v2.length, sharedBytes: 0, snapshotOnlyBytes: v1.length });
+    assert.deepEqual(ok('status', pool).snapshots, { count: 1, liveBytes: v2.length, sharedBytes: 0, snapshotOnlyBytes: v1.length });
 
     // A clone shares the snapshot's extents (no new fragment files), and diverges when written.
     const c = ok('snapshot', 'clone', pool, 'old/f', '/clone');
@@ -205,7 +206,7 @@ test('snapshot: names and states are checked with clear errors', async () => {
   });
 });
 
-test('snapshot: with two disks lost every snapshot still reads back, and scrub covers the extents only snapshots keep', async () => {
+test('snapshot: with two disks lost every snapshot still reads back; scrub and rebuild cover the extents only snapshots keep', async () => {
   await withTmpDir(async (dir) => {
     const { pool, disks } = makePool(dir);
     const rng = new Rng(17);
@@ -219,6 +220,13 @@ test('snapshot: with two disks lost every snapshot still reads back, and scrub c
     for (const d of disks.slice(0, 2)) fs.renameSync(d, `${d}.away`);
     ok('snapshot', 'clone', pool, 's/f', '/back');
     assert.deepEqual(get(dir, pool, '/back'), v1);
+    // Rebuild puts every extent back at full redundancy on the four disks left, the snapshot's too.
+    ok('rebuild', pool);
+    const x = ok('status', pool).extents;
+    assert.deepEqual([x.total, x.healthy, x.degraded], [6, 6, 0], 'two live extents, the two the snapshot keeps, and the clone\'s two references');
+    ok('rm', pool, '/back');
+    ok('snapshot', 'delete', pool, 's');
+    assert.deepEqual([ok('status', pool).extents.total], [2]);
   });
 });
 

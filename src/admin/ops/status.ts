@@ -13,6 +13,7 @@
  */
 import type { Engine } from '../../engine/engine';
 import { ownsFragments, PACK_INO, type DiskState, type Extent } from '../../meta/records';
+import type { SpaceByOwner } from '../../meta/store';
 import type { AdminOp } from '../context';
 import type { JobView } from '../../engine/jobs';
 import { DISK_STATES } from '../../pool/health';
@@ -58,6 +59,8 @@ export interface StatusData {
   reasons: HealthReason[];
   disks: { total: number; byState: Record<DiskState, number>; missing: number } & SpaceTotals;
   namespace: { files: number; dirs: number; bytes: number };
+  /** Snapshots, and the file bytes by owner: live (of which shared with snapshots) and kept for snapshots only. */
+  snapshots: { count: number } & SpaceByOwner;
   extents: ExtentHealth;
   errors: { read: number; checksum: number; write: number };
   repairQueue: number;
@@ -112,11 +115,14 @@ export function extentHealth(engine: Engine, usable: ReadonlySet<number>): Exten
       const c = e.scheme === 'packed' ? packHealth(e) : classify(e);
       h[c]++;
       // A lost pack's files are counted by their packed extents.
-      if (c === 'unrecoverable' && e.ino !== PACK_INO) lost.set(e.ino, (lost.get(e.ino) ?? 0) + 1);
+      // An extent only snapshots keep is an earlier version's loss, not the live file's (keyed negative).
+      const key = e.died != null ? -e.ino : e.ino;
+      if (c === 'unrecoverable' && e.ino !== PACK_INO) lost.set(key, (lost.get(key) ?? 0) + 1);
       if (e.scheme === 'inline' && c === 'healthy') h.inline++;
     }
   }
-  h.lostFiles = [...lost].slice(0, MAX_LOST_FILES).map(([ino, n]) => ({ path: engine.meta.pathOf(ino), inode: ino, extents: n }));
+  h.lostFiles = [...lost].slice(0, MAX_LOST_FILES).map(([key, n]) => ({
+    path: key < 0 ? `${engine.meta.pathOf(-key)} (an earlier version kept for snapshots)` : engine.meta.pathOf(key), inode: Math.abs(key), extents: n }));
   return h;
 }
 
@@ -140,6 +146,7 @@ export const status: AdminOp<Record<string, never>, StatusData> = async (engine)
     reasons: verdict.reasons,
     disks: { total: disks.length, byState, missing, ...totals },
     namespace: { files: counts.files, dirs: counts.dirs, bytes: counts.bytes },
+    snapshots: { count: engine.meta.snapshots().length, ...engine.meta.spaceByOwner() },
     extents,
     errors: {
       read: disks.reduce((n, d) => n + d.readErrors, 0),

@@ -31,6 +31,8 @@ function render(d: StatusData): string {
       ['capacity', `${humanBytes(d.disks.capacityBytes)}, ${humanBytes(d.disks.usedBytes)} used, ${humanBytes(d.disks.freeBytes)} free`
         + ` (${d.disks.filesystems} filesystem${d.disks.filesystems === 1 ? '' : 's'})`],
       ['files', `${d.namespace.files} files, ${d.namespace.dirs} directories, ${humanBytes(d.namespace.bytes)}`],
+      ['snapshots', `${d.snapshots.count}; live ${humanBytes(d.snapshots.liveBytes)} (${humanBytes(d.snapshots.sharedBytes)} shared with snapshots), `
+        + `snapshot-only ${humanBytes(d.snapshots.snapshotOnlyBytes)}`],
       ['extents', `${x.total} (${x.healthy} healthy, ${x.degraded} degraded, ${x.unrecoverable} unrecoverable; ${x.inline} inline)`],
       ['errors', `${d.errors.read} read, ${d.errors.checksum} checksum, ${d.errors.write} write`],
       ['repair queue', d.repairQueue],

@@ -159,6 +159,7 @@ export const VERSION_COLUMNS = [
 export const VERSIONS = `
 CREATE UNIQUE INDEX IF NOT EXISTS extents_by_file ON extents (ino, offset) WHERE died IS NULL;
 CREATE INDEX IF NOT EXISTS extents_dead ON extents (died) WHERE died IS NOT NULL;
+CREATE INDEX IF NOT EXISTS extents_dead_by_file ON extents (ino, offset) WHERE died IS NOT NULL;
 CREATE INDEX IF NOT EXISTS extents_born ON extents (born);
 CREATE INDEX IF NOT EXISTS inodes_born ON inodes (born);
 CREATE INDEX IF NOT EXISTS dirents_born ON dirents (born);

@@ -102,7 +102,9 @@ export function viewAt(sql: Sql, gen: number): NamespaceView {
       return new Map(rows.map((r) => [r.name, xattr(ino, r)]));
     },
     extentsOf(ino): Extent[] {
-      return (sql('SELECT * FROM extents WHERE ino = ? AND born <= ? AND (died IS NULL OR died > ?) ORDER BY offset').all(ino, gen, gen) as ExtentSql[])
+      // Each half by its own index: the file's live extents, and those that ended after `gen`.
+      return (sql(`SELECT * FROM extents WHERE ino = ? AND died IS NULL AND born <= ?
+                   UNION ALL SELECT * FROM extents WHERE ino = ? AND died IS NOT NULL AND died > ? AND born <= ? ORDER BY offset`).all(ino, gen, ino, gen, gen) as ExtentSql[])
         .map((r) => verifiedExtent(sql, r));
     },
   };
