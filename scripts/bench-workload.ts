@@ -4,7 +4,13 @@
  * with DynamicFS's mount options (the FUSE ceiling) and (c) a DynamicFS mount of a fresh
  * 6-disk rs:4+2 pool, all three under the same directory, in the same run.
  *
- *   npm run bench:workload -- [--json] [--quick] [--dir DIR] [--baseline CHECKOUT] [--steps ID,ID] [--rounds N]
+ *   npm run bench:workload -- [--json] [--quick] [--dir DIR] [--baseline CHECKOUT] [--steps ID,ID] [--rounds N] [--snapshots N]
+ *
+ * --snapshots N adds a target: a second DynamicFS mount of this build whose pool holds N
+ * snapshots of a seeded tree before the steps start, and takes one more before each step
+ * (as a schedule would), so every change a step makes to what a snapshot sees keeps a
+ * version. Its ratio is against the plain DynamicFS mount of the same run
+ * (snapshots_over_dynamicfs; issue 15 asks at most 1/0.9).
  *
  * --baseline adds a fourth target: a DynamicFS mount served by another built checkout
  * (e.g. `git worktree add /tmp/base main~3 && (cd /tmp/base && npm ci)`), so a change
@@ -27,15 +33,15 @@ import * as path from 'node:path';
 import { parseArgs as parseCliArgs } from 'node:util';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { spawnPassthrough, type PassthroughProcess } from './passthrough';
-import { DfsMount, cliOf, createPool, unmountAllUnder } from './lib/dfs-mount';
+import { DfsMount, cli, cliOf, createPool, unmountAllUnder } from './lib/dfs-mount';
 import { round } from './lib/timing';
 import { FULL, QUICK, STEPS, run, running, type Sizes, type StepContext } from './lib/workload-steps';
 
 const DISKS = 6;
-const ALL_TARGETS = ['plain', 'passthrough', 'baseline', 'dynamicfs'] as const;
+const ALL_TARGETS = ['plain', 'passthrough', 'baseline', 'dynamicfs', 'snapshots'] as const;
 type TargetName = (typeof ALL_TARGETS)[number];
 
-interface Args { json: boolean; quick: boolean; dir: string; baseline?: string; steps: typeof STEPS; rounds: number }
+interface Args { json: boolean; quick: boolean; dir: string; baseline?: string; steps: typeof STEPS; rounds: number; snapshots: number }
 
 /** One step's row: seconds per target (null when it failed or the target was not there). */
 interface Row {
@@ -49,6 +55,9 @@ interface Row {
   dynamicfs_s: number | null;
   /** dynamicfs_s / passthrough_s: above 1 is slower than the FUSE ceiling. */
   dynamicfs_over_passthrough: number | null;
+  /** With --snapshots: the mount whose pool holds them, and its time over the plain DynamicFS mount's. */
+  snapshots_s?: number | null;
+  snapshots_over_dynamicfs?: number | null;
   /** Operations per second per target, for the metadata loop only. */
   ops_per_s?: Partial<Record<TargetName, number>>;
   /** With --rounds above 1: every round's seconds per target (the _s fields are their medians). */
@@ -63,7 +72,9 @@ function median(xs: number[]): number {
 }
 
 function parseArgs(argv: string[]): Args {
-  const { values: o } = parseCliArgs({ args: argv, options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, dir: { type: 'string' }, baseline: { type: 'string' }, steps: { type: 'string' }, rounds: { type: 'string' } } });
+  const { values: o } = parseCliArgs({ args: argv, options: { json: { type: 'boolean' }, quick: { type: 'boolean' }, dir: { type: 'string' }, baseline: { type: 'string' }, steps: { type: 'string' }, rounds: { type: 'string' }, snapshots: { type: 'string' } } });
+  const snapshots = o.snapshots === undefined ? 0 : Number(o.snapshots);
+  if (!Number.isInteger(snapshots) || snapshots < 0 || snapshots > 10_000) throw new Error(`--snapshots ${o.snapshots}: give a whole number from 0 to 10000`);
   const rounds = o.rounds === undefined ? 1 : Number(o.rounds);
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error(`--rounds ${o.rounds}: give a whole number from 1 to 20`);
   const dir = o.dir ? path.resolve(o.dir) : os.tmpdir();
@@ -76,7 +87,7 @@ function parseArgs(argv: string[]): Args {
   if (ids && (ids.includes('tar_compare') || ids.includes('rm_tree')) && !ids.includes('tar_extract')) {
     throw new Error('--steps: tar_compare and rm_tree work on the extracted tree; list tar_extract with them');
   }
-  return { json: !!o.json, quick: !!o.quick, dir, baseline: o.baseline, steps: ids ? STEPS.filter((s) => ids.includes(s.id)) : STEPS, rounds };
+  return { json: !!o.json, quick: !!o.quick, dir, baseline: o.baseline, steps: ids ? STEPS.filter((s) => ids.includes(s.id)) : STEPS, rounds, snapshots };
 }
 
 /** Lazy-unmount every mount under root (synchronous: for the signal handler). */
@@ -99,8 +110,9 @@ async function main(): Promise<number> {
   let pt: PassthroughProcess | undefined;
   const mount = new DfsMount(path.join(root, 'pool'), path.join(root, 'dfs-mnt'));
   const base = a.baseline ? new DfsMount(path.join(root, 'base-pool'), path.join(root, 'base-mnt'), cliOf(a.baseline)) : undefined;
-  const targets: TargetName[] = ALL_TARGETS.filter((t) => t !== 'baseline' || base);
-  const servers = (): ChildProcess[] => [pt?.child, mount.child, base?.child].filter((c): c is ChildProcess => !!c);
+  const snap = a.snapshots > 0 ? new DfsMount(path.join(root, 'snap-pool'), path.join(root, 'snap-mnt')) : undefined;
+  const targets: TargetName[] = ALL_TARGETS.filter((t) => (t !== 'baseline' || base) && (t !== 'snapshots' || snap));
+  const servers = (): ChildProcess[] => [pt?.child, mount.child, base?.child, snap?.child].filter((c): c is ChildProcess => !!c);
   let interrupted = false;
   const onSignal = (): void => {
     interrupted = true;
@@ -130,7 +142,7 @@ async function main(): Promise<number> {
     fs.mkdirSync(dirs.passthrough);
     pt = await spawnPassthrough(backing, dirs.passthrough);
     // A pool of DISKS fresh disks mounted for a target; a mount that fails leaves the target out, said why.
-    const mountTarget = async (t: 'baseline' | 'dynamicfs', m: DfsMount, diskPrefix: string): Promise<void> => {
+    const mountTarget = async (t: 'baseline' | 'dynamicfs' | 'snapshots', m: DfsMount, diskPrefix: string): Promise<void> => {
       try {
         fs.mkdirSync(m.mnt);
         await createPool(m.pool, root, DISKS, m.bin, diskPrefix);
@@ -144,6 +156,16 @@ async function main(): Promise<number> {
     };
     if (base) await mountTarget('baseline', base, 'base-disk');
     await mountTarget('dynamicfs', mount, 'disk');
+    if (snap) {
+      await mountTarget('snapshots', snap, 'snap-disk');
+      if (dirs.snapshots) {
+        // A tree the snapshots see, then N snapshots of the pool (through its coordinator).
+        fs.mkdirSync(path.join(snap.mnt, 'seed'));
+        await run('tar', ['-C', path.join(snap.mnt, 'seed'), '-xf', tarball]);
+        log(`taking ${a.snapshots} snapshots`);
+        for (let i = 0; i < a.snapshots; i++) await cli(['snapshot', 'create', snap.pool, `before-${i}`]);
+      }
+    }
 
     const rows: Row[] = a.steps.map((step) => {
       const row: Row = { step: step.id, label: step.label(sizes, tree), plain_s: null, passthrough_s: null, dynamicfs_s: null, dynamicfs_over_passthrough: null };
@@ -166,6 +188,7 @@ async function main(): Promise<number> {
           if (row.errors?.[t]) continue; // failed in an earlier round
           log(`${step.id}: ${t}${a.rounds > 1 ? ` (round ${n + 1} of ${a.rounds})` : ''}`);
           try {
+            if (t === 'snapshots') await cli(['snapshot', 'create', snap!.pool, `round${n}-${step.id}`]);
             const r = await step.run(dir, ctx);
             seconds[s]!.set(t, [...(seconds[s]!.get(t) ?? []), r.seconds]);
             if (r.opsPerSec !== undefined) ops[s]!.set(t, [...(ops[s]!.get(t) ?? []), r.opsPerSec]);
@@ -185,15 +208,22 @@ async function main(): Promise<number> {
       for (const [t, xs] of ops[s]!) (row.ops_per_s ??= {})[t] = round(median(xs), 0);
       if (row.dynamicfs_s !== null && row.passthrough_s) row.dynamicfs_over_passthrough = round(row.dynamicfs_s / row.passthrough_s, 2);
       if (row.baseline_s !== null && row.baseline_s !== undefined && row.passthrough_s) row.baseline_over_passthrough = round(row.baseline_s / row.passthrough_s, 2);
+      if (snap) row.snapshots_over_dynamicfs = row.snapshots_s && row.dynamicfs_s ? round(row.snapshots_s / row.dynamicfs_s, 2) : null;
     }
     if (dirs.dynamicfs) await mount.stop();
     if (dirs.baseline) await base!.stop();
+    if (dirs.snapshots) await snap!.stop();
+    if (snap) out.snapshots = a.snapshots;
     await pt.stop();
     out.steps = rows;
     // A step that failed anywhere fails the run, after the table shows what did run.
     const failed = rows.some((r) => r.errors);
     if (a.json) process.stdout.write(JSON.stringify({ ok: !failed, ...out }) + '\n');
     else printText(a, sizes, rows, !!base);
+    if (!a.json && snap) {
+      process.stdout.write(`\nwith ${a.snapshots} snapshots (and one more before each step), over the plain DynamicFS mount: `
+        + rows.map((r) => `${r.step} ${r.snapshots_over_dynamicfs ?? 'n/a'}x`).join(', ') + '\n');
+    }
     return failed ? 1 : 0;
   } catch (e) {
     if (interrupted) return 130;
@@ -203,6 +233,7 @@ async function main(): Promise<number> {
   } finally {
     await mount.kill();
     await base?.kill();
+    await snap?.kill();
     await pt?.stop();
     await unmountAllUnder(root); // anything still mounted under root (a bug above) must not outlive the run
     fs.rmSync(root, { recursive: true, force: true });
