@@ -8,7 +8,7 @@ import { DfsError } from '../../errors';
 import {
   direntChecksum, inodeChecksum, snapshotChecksum, versionChecksum, xattrChecksum, type Dirent, type Extent, type Inode, type Snapshot,
 } from '../records';
-import { ROOT_INO, type ChangedKeys, type DroppedFragmentsOf, type NamespaceView, type SnapshotReads, type SnapshotWrites } from '../store';
+import { ROOT_INO, type ChangedKeys, type DroppedFragmentsOf, type NamespaceView, type SnapshotReads, type SnapshotUsage, type SnapshotWrites } from '../store';
 import { verifiedExtent, type ExtentSql } from './extents';
 import { toInode, verifyDirent, verifyInode, verifyXattr, type InodeSql } from './namespace';
 import { corrupt, type Sql } from './sql';
@@ -137,18 +137,34 @@ export function snapshotReads(sql: Sql): SnapshotReads {
       const snaps = (sql('SELECT * FROM snapshots ORDER BY gen, id').all() as SnapshotSql[]).map((r) => verifySnapshot(sql, r));
       const live = liveBytes();
       const liveFiles = (sql("SELECT COUNT(*) AS n FROM inodes WHERE kind = 'file'").get() as { n: number }).n;
-      return snaps.map((s, i) => {
+      // What a snapshot at g sees, from what changed after it: live bytes, less live rows born after g, plus ended rows
+      // alive at g (ended after g, less those also born after g). Each is a sum over (g, ∞): summed once per interval
+      // between consecutive snapshots, then accumulated from the newest down, so every row is read once, not once per snapshot.
+      const one = (text: string, lo: number, hi: number): number => (sql(text).get(lo, hi) as { n: number }).n;
+      const bornLive = 'SELECT COALESCE(SUM(length), 0) AS n FROM extents WHERE ino <> 0 AND died IS NULL AND born > ? AND born <= ?';
+      const diedIn = 'SELECT COALESCE(SUM(length), 0) AS n FROM extents WHERE ino <> 0 AND died > ? AND died <= ?';
+      const bornDead = 'SELECT COALESCE(SUM(length), 0) AS n FROM extents WHERE ino <> 0 AND died IS NOT NULL AND born > ? AND born <= ?';
+      const filesBorn = "SELECT COUNT(*) AS n FROM inodes WHERE kind = 'file' AND born > ? AND born <= ?";
+      const keptDied = "SELECT COUNT(*) AS n FROM snap_inodes WHERE kind = 'file' AND died > ? AND died <= ?";
+      const keptBorn = "SELECT COUNT(*) AS n FROM snap_inodes WHERE kind = 'file' AND born > ? AND born <= ?";
+      const out: SnapshotUsage[] = new Array(snaps.length);
+      const acc = { bornLive: 0, diedIn: 0, bornDead: 0, filesBorn: 0, keptDied: 0, keptBorn: 0 };
+      for (let i = snaps.length - 1; i >= 0; i--) {
+        const s = snaps[i]!;
+        const hi = i + 1 < snaps.length ? snaps[i + 1]!.gen : Number.MAX_SAFE_INTEGER;
+        acc.bornLive += one(bornLive, s.gen, hi);
+        acc.diedIn += one(diedIn, s.gen, hi);
+        acc.bornDead += one(bornDead, s.gen, hi);
+        acc.filesBorn += one(filesBorn, s.gen, hi);
+        acc.keptDied += one(keptDied, s.gen, hi);
+        acc.keptBorn += one(keptBorn, s.gen, hi);
         const prev = i > 0 ? snaps[i - 1]!.gen : -1;
-        const next = i + 1 < snaps.length ? snaps[i + 1]!.gen : Number.MAX_SAFE_INTEGER;
-        // Only what changed since the snapshot is read: live rows born after it, versions ended after it.
-        const bornAfter = (sql('SELECT COALESCE(SUM(length), 0) AS b FROM extents WHERE ino <> 0 AND died IS NULL AND born > ?').get(s.gen) as { b: number }).b;
-        const endedAfter = (sql('SELECT COALESCE(SUM(length), 0) AS b FROM extents WHERE died > ? AND born <= ? AND ino <> 0').get(s.gen, s.gen) as { b: number }).b;
         const unique = (sql('SELECT COALESCE(SUM(length), 0) AS b FROM extents WHERE died > ? AND died <= ? AND born > ? AND born <= ? AND ino <> 0')
-          .get(s.gen, next, prev, s.gen) as { b: number }).b;
-        const filesAfter = (sql("SELECT COUNT(*) AS n FROM inodes WHERE kind = 'file' AND born > ?").get(s.gen) as { n: number }).n;
-        const filesKept = (sql("SELECT COUNT(*) AS n FROM snap_inodes WHERE kind = 'file' AND died > ? AND born <= ?").get(s.gen, s.gen) as { n: number }).n;
-        return { name: s.name, referencedBytes: live - bornAfter + endedAfter, uniqueBytes: unique, files: liveFiles - filesAfter + filesKept };
-      });
+          .get(s.gen, hi, prev, s.gen) as { b: number }).b;
+        out[i] = { name: s.name, referencedBytes: live - acc.bornLive + acc.diedIn - acc.bornDead, uniqueBytes: unique,
+          files: liveFiles - acc.filesBorn + acc.keptDied - acc.keptBorn };
+      }
+      return out;
     },
     spaceByOwner() {
       const newest = (sql('SELECT MAX(gen) AS g FROM snapshots').get() as { g: number | null }).g ?? -1;
