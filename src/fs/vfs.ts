@@ -352,10 +352,17 @@ export class Vfs {
     return this.handle(fd).read(pos, into);
   }
 
+  /** A refusal comes back as a rejected promise, as every failure of a write does (the FUSE layer awaits it). */
   write(fd: number, data: Buffer, pos: number): Promise<number> {
-    this.writable();
-    this.notSnapshot(fd);
-    return this.handle(fd).write(pos, data);
+    let f: OpenFile;
+    try {
+      this.writable();
+      this.notSnapshot(fd);
+      f = this.handle(fd);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return f.write(pos, data);
   }
 
   /** A snapshot's file is open read-only: the kernel sends no write for it, and none goes through. */
