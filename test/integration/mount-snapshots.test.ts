@@ -129,6 +129,13 @@ test('/.snapshots/NAME shows each snapshot\'s tree as taken, read-only, with ino
       assert.equal(ino, fs.lstatSync(path.join(one, name)).ino, `d_ino of ${name}`);
     }
 
+    // tar archives the snapshot with its hard link as one (it goes by st_ino), and the symlink as a link.
+    const listing = spawnSync('bash', ['-c', 'tar -cf - -C .snapshots/one . | tar -tvf -'], { cwd: mnt, encoding: 'utf8' });
+    assert.equal(listing.status, 0, listing.stderr);
+    assert.match(listing.stdout, /^h.* \.\/hard1 link to \.\/dir\/hard2$/m);
+    assert.match(listing.stdout, /^l.* \.\/dir\/link -> \.\.\/small\.txt$/m);
+    assert.equal(listing.stdout.split('\n').filter((l) => l.startsWith('h')).length, 1, listing.stdout);
+
     // Every change under /.snapshots is EROFS; /.snapshots itself cannot be changed either.
     const s = (rel: string) => path.join(one, rel);
     assert.throws(() => fs.writeFileSync(s('new.txt'), 'x'), errno('EROFS'));
