@@ -2,7 +2,7 @@
  * Named sets of settings for common kinds of pool. A preset sets every setting it covers:
  * the declaration's default unless the preset overrides it, so `production` (no
  * overrides) puts a pool back on the defaults. Site-specific settings (who may watch the
- * pool, where its metrics are served, what its mounts let in, what the audit must record)
+ * pool, where its metrics are served, what its mounts let in and show, what the audit must record)
  * are not a matter of kind, and no preset touches them: switching presets must not close
  * a scraped endpoint, change a mount's exposure or stop an audit a site relies on.
  */
@@ -22,7 +22,7 @@ export interface Preset {
 
 /** Settings a preset leaves as they are. */
 export const PRESET_KEEPS: readonly string[] = ['admin.monitorGroup', 'metrics.port', 'metrics.bind', 'mount.suid', 'mount.dev', 'mount.allowOther',
-  'audit.lookups'];
+  'snapshots.visible', 'audit.lookups'];
 
 export const PRESETS: readonly Preset[] = [
   { name: 'production', summary: 'the defaults: a pool holding data that matters', overrides: {} },

@@ -2,7 +2,7 @@
  * Every pool setting, declared once: key, zod schema (type and valid range), default, the
  * safe range where it is narrower than the valid one, a one-line reason and when a change
  * takes effect. The readers (pool/health.ts, engine/txg.ts, engine/scrub-scheduler.ts,
- * engine/rebuild.ts, fs/read-tuning.ts, admin/access.ts, admin/audit.ts,
+ * engine/rebuild.ts, fs/read-tuning.ts, fs/snapshot-dir.ts, admin/access.ts, admin/audit.ts,
  * daemon/serve-settings.ts, the gc and check operations),
  * `config --set`/`--preset`/`import`, diagnose's `setting-unsafe` check and the README's
  * settings table all come from here.
@@ -101,6 +101,8 @@ export const SETTINGS: readonly SettingSpec[] = [
     reason: 'device files in mounts open as devices (false: nodev; --dev / --no-dev win)' },
   { key: 'mount.allowOther', ...bool(), default: false, applies: ON_MOUNT,
     reason: 'mounts let other users in (for non-root needs user_allow_other in /etc/fuse.conf, as --allow-other; --no-allow-other wins)' },
+  { key: 'snapshots.visible', ...bool(), default: false, applies: 'at once (the mount\'s next readdir of /)',
+    reason: 'readdir of a mount\'s root lists .snapshots (false: hidden, as ZFS\'s snapdir; /.snapshots/NAME opens either way)' },
   { key: 'audit.lookups', ...bool(), default: false, applies: 'at once (the admin socket\'s next request)',
     reason: 'the audit log records read-only requests too (status, health, jobs, ...; never ping), not only changes' },
   { key: 'scrub.frequency', ...oneOf(SCRUB_FREQUENCIES), default: 'manual', applies: 'at the scheduler\'s next look (2 s)',

@@ -190,7 +190,7 @@ export class Coordinator {
     const out = await runOp(op, this.engine, args, { log: req.log, reqId: req.reqId });
     if (op === 'config' || op === 'config-import') {
       this.server?.applyAccess(); // admin.monitorGroup: the socket's group and mode
-      this.fuse?.vfs.applySettings(); // cache.extentBytes, read.aheadExtents: the mount's cache and read-ahead
+      this.fuse?.vfs.applySettings(); // cache.extentBytes, read.aheadExtents, snapshots.visible: the mount's cache, read-ahead and root listing
     }
     // A command's reply means its changes are durable, as offline.
     await this.engine.txg.commit('admin');

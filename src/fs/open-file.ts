@@ -21,13 +21,11 @@ import { allocEncodeBuffer } from '../engine/work-pools';
 import type { Extent, Inode } from '../meta/records';
 import type { Policy } from '../pool/policy';
 import type { ExtentCache } from './extent-cache';
+import { ExtentReads, type ExtentSlots } from './extent-reads';
 import { LogState } from './log-state';
 
 /** Extents being encoded and written in the background per file before a writer waits. */
 const WRITE_BEHIND = 8;
-
-/** Reads whose ends a read may continue and count as sequential (the kernel has a few in flight). */
-const RECENT_READS = 4;
 
 /** chmod, chown and utimens of an open file, held until its next commit (the data's own mtime is the file's mtimeMs). */
 export type AttrChange = Partial<Pick<Inode, 'mode' | 'uid' | 'gid' | 'atimeMs' | 'mtimeMs'>>;
@@ -60,8 +58,24 @@ export class OpenFile {
   private commitChain: Promise<unknown> = Promise.resolve();
   /** Attribute changes made while open (tar sets times, owner and mode before close): in the file's next commit, not a transaction each. */
   private attrs: AttrChange = {};
-  /** Where the last few reads ended: a read starting at one of them continues a sequential reader. */
-  private readEnds: number[] = [];
+  /** Sequential readers and their read-ahead (extent-reads.ts). */
+  private readonly reads: ExtentReads;
+  /** What a read of extent i finds: a buffer being written (once the encoder gives it back), or the stored extent. */
+  private readonly slots: ExtentSlots = {
+    bytes: async (i) => {
+      // Its buffer went to the encoder: the bytes are back once the extent is written.
+      const busy = this.inflight.get(i);
+      if (busy) {
+        await busy;
+        this.throwIfFailed();
+      }
+      const d = this.dirty.get(i);
+      if (d) return { src: d.buf, valid: d.len };
+      const e = this.stored(i);
+      return e && { src: await this.cache.get(e), valid: e.length };
+    },
+    ahead: (i) => (this.dirty.has(i) ? undefined : this.stored(i)),
+  };
   /**
    * Told of each metadata transaction this file's commit makes, right after it: whether
    * the intent log holds all it records (every byte written logged, no attribute change).
@@ -76,6 +90,7 @@ export class OpenFile {
     private readonly policy: () => Policy,
   ) {
     this.extentSize = engine.pool.superblock.extentSize;
+    this.reads = new ExtentReads(cache, this.extentSize);
     this.size = inode.size;
     this.mtimeMs = inode.mtimeMs;
     this.ctimeMs = inode.ctimeMs;
@@ -132,52 +147,8 @@ export class OpenFile {
   }
 
   /** Read up to into.length bytes at pos into `into`; returns the count (0 at EOF). */
-  async read(pos: number, into: Buffer): Promise<number> {
-    const end = Math.min(pos + into.length, this.size);
-    if (pos >= end) return 0;
-    const ES = this.extentSize;
-    const first = Math.floor(pos / ES);
-    const last = Math.floor((end - 1) / ES);
-    // A reader starting at the beginning (cat, cp) is taken for a sequential one, as the kernel
-    // does. Its own read-ahead sends several requests at once, and they can arrive out of
-    // order: a read that continues any of the last few, not only the last, is sequential.
-    if ((pos === 0 && this.readEnds.length === 0) || this.readEnds.includes(pos)) {
-      // The next extents are fetched into the cache now (setting read.aheadExtents).
-      for (let j = last + 1; j <= last + this.cache.aheadExtents && j * ES < this.size; j++) {
-        const e = this.dirty.has(j) ? undefined : this.stored(j);
-        if (e) this.cache.prefetch(e);
-      }
-    }
-    this.readEnds.push(end);
-    if (this.readEnds.length > RECENT_READS) this.readEnds.shift();
-    for (let i = first; i <= last; i++) {
-      const from = Math.max(pos, i * ES) - i * ES;
-      const to = Math.min(end, (i + 1) * ES) - i * ES;
-      const at = i * ES + from - pos;
-      let src: Uint8Array | undefined;
-      let valid = 0;
-      // Its buffer went to the encoder: the bytes are back once the extent is written.
-      const busy = this.inflight.get(i);
-      if (busy) {
-        await busy;
-        this.throwIfFailed();
-      }
-      const d = this.dirty.get(i);
-      if (d) {
-        src = d.buf;
-        valid = d.len;
-      } else {
-        const e = this.stored(i);
-        if (e) {
-          src = await this.cache.get(e);
-          valid = e.length;
-        }
-      }
-      const n = Math.max(0, Math.min(to, valid) - from);
-      if (src && n > 0) into.set(src.subarray(from, from + n), at);
-      into.fill(0, at + n, at + (to - from)); // holes and bytes past an extent's end are zeros
-    }
-    return end - pos;
+  read(pos: number, into: Buffer): Promise<number> {
+    return this.reads.read(this.slots, this.size, pos, into);
   }
 
   /** Write data at pos; resolves when it is buffered (or, past the write-behind limit, when there is room). */

@@ -9,10 +9,9 @@ import type { OpenFile } from './open-file';
 export class OpenFiles {
   private readonly byIno = new Map<number, OpenFile>();
   private readonly byFd = new Map<number, OpenFile>();
-  private nextFd = 1;
 
-  /** make: a new OpenFile for an inode no handle has open yet. */
-  constructor(private readonly make: (i: Inode) => OpenFile) {}
+  /** make: a new OpenFile for an inode no handle has open yet; newFd: a handle number no other handle of the mount has. */
+  constructor(private readonly make: (i: Inode) => OpenFile, private readonly newFd: () => number) {}
 
   isOpen = (ino: number): boolean => this.byIno.has(ino);
 
@@ -34,7 +33,7 @@ export class OpenFiles {
       this.byIno.set(i.ino, f);
     }
     f.refs++;
-    const fd = this.nextFd++;
+    const fd = this.newFd();
     this.byFd.set(fd, f);
     return fd;
   }

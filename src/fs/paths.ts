@@ -7,7 +7,7 @@
  * Imports meta/ and errors only.
  */
 import { DfsError } from '../errors';
-import { ROOT_INO, type MetaStore } from '../meta/store';
+import { ROOT_INO, type MetaStore, type NamespaceReads } from '../meta/store';
 import type { Inode } from '../meta/records';
 
 /** POSIX NAME_MAX: the longest single name, in bytes of UTF-8. */
@@ -46,8 +46,11 @@ export function joinPath(names: readonly string[]): string {
   return `/${names.join('/')}`;
 }
 
+/** What resolving a path reads: the live store, or a snapshot's view of it (NamespaceView). */
+export type PathReads = Pick<NamespaceReads, 'getInode' | 'lookup'>;
+
 /** Read an inode that a directory entry points at; a dangling entry is corruption. */
-export function inodeOf(store: MetaStore, ino: number): Inode {
+export function inodeOf(store: PathReads, ino: number): Inode {
   const inode = store.getInode(ino);
   if (!inode) throw new DfsError('EMETACORRUPT', `directory entry points at inode ${ino}, which does not exist; the metadata store is damaged`);
   return inode;
@@ -58,7 +61,7 @@ export function inodeOf(store: MetaStore, ino: number): Inode {
  * last one is the target's parent); throws ENOENT for a missing directory and
  * ENOTDIR where a file sits in the middle of the path.
  */
-function walkDirs(store: MetaStore, names: readonly string[], path: string): Inode {
+function walkDirs(store: PathReads, names: readonly string[], path: string): Inode {
   let dir = inodeOf(store, ROOT_INO);
   // Every FUSE call walks its path: the prefix named in an error is only spelled out for the error.
   const sofar = (i: number): string => joinPath(names.slice(0, i + 1));
@@ -90,7 +93,7 @@ export interface PathLookup {
  * last name up without requiring it. This is what a create or a replace needs
  * (put, mkdir, the target of mv): the parent exists, the name may or may not.
  */
-export function lookupPath(store: MetaStore, path: string): PathLookup {
+export function lookupPath(store: PathReads, path: string): PathLookup {
   const names = parsePath(path);
   const canonical = joinPath(names);
   if (names.length === 0) return { path: canonical, names, parent: undefined, name: '', inode: inodeOf(store, ROOT_INO) };
@@ -101,7 +104,7 @@ export function lookupPath(store: MetaStore, path: string): PathLookup {
 }
 
 /** The inode at `path`; ENOENT if it is missing, ENOTDIR if a file sits on the way. */
-export function resolve(store: MetaStore, path: string): Inode {
+export function resolve(store: PathReads, path: string): Inode {
   const found = lookupPath(store, path);
   if (!found.inode) throw new DfsError('ENOENT', `${found.path} does not exist`, found.path);
   return found.inode;

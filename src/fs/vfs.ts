@@ -3,14 +3,16 @@
  * with errno-style DfsErrors. Namespace changes are one transaction each; file
  * contents go through OpenFile (one per open inode, shared by its handles: open-files.ts);
  * extended attributes are xattrs.ts's, the names of files unlinked while open
- * hidden-names.ts's.
+ * hidden-names.ts's. Paths under /.snapshots go to snapshot-dir.ts (read-only: every change
+ * there is EROFS).
  *
  * Permission checks are the kernel's (the mount uses default_permissions): this layer
  * reports modes and owners truthfully and enforces only what the kernel cannot know.
  */
 import { DfsError } from '../errors';
 import type { Engine } from '../engine/engine';
-import { newInode, type Inode, type InodeKind } from '../meta/records';
+import { newInode, type Inode } from '../meta/records';
+import type { Attr, DirEntry } from './attrs';
 import { dropInode, dropLink, moveEntry, touchDir, type NamedLookup } from './dir-ops';
 import { ExtentCache } from './extent-cache';
 import { FileLog } from './file-log';
@@ -20,18 +22,10 @@ import { OpenFile } from './open-file';
 import { OpenFiles } from './open-files';
 import { inodeOf, lookupPath, NAME_MAX, type PathLookup } from './paths';
 import { readTuning } from './read-tuning';
+import { SNAPSHOTS_DIR, SnapshotDir, snapshotPath, snapshotsReadOnly } from './snapshot-dir';
 import { Xattrs } from './xattrs';
 
-/** What getattr reports: the inode's fields, with the size an open file has now. `mode` is
- * the permission bits only; the FUSE layer adds the type bits. */
-export type Attr = Pick<Inode, 'ino' | 'kind' | 'mode' | 'uid' | 'gid' | 'size' | 'nlink' | 'atimeMs' | 'mtimeMs' | 'ctimeMs' | 'rdev'>;
-
-/** A directory entry as readdir reports it (for d_ino and d_type). */
-export interface DirEntry {
-  name: string;
-  ino: number;
-  kind: InodeKind;
-}
+export type { Attr, DirEntry } from './attrs';
 
 /** A time for utimens: epoch ms (fractional to the microsecond), now, or leave as is. */
 export type TimeSpec = number | 'now' | 'omit';
@@ -48,13 +42,19 @@ export interface Caller {
 
 export class Vfs {
   readonly cache: ExtentCache;
-  private readonly files = new OpenFiles((i) => this.fileOf(i));
+  /** /.snapshots: every snapshot's tree, read-only. */
+  readonly snapshots: SnapshotDir;
+  /** Handle numbers, shared by live and snapshot files. */
+  private fds = 0;
+  private readonly newFd = (): number => ++this.fds;
+  private readonly files = new OpenFiles((i) => this.fileOf(i), this.newFd);
   private readonly hidden = new HiddenNames();
   private readonly xattrs: Xattrs;
   private readonly fileLog: FileLog;
 
   constructor(readonly engine: Engine, readonly readOnly = false) {
     this.cache = new ExtentCache(engine);
+    this.snapshots = new SnapshotDir(engine, this.cache, this.newFd);
     this.fileLog = new FileLog(engine, () => this.files.all());
     // Open files join every group commit like any other change, so a crash loses at most the last
     // interval's writes of a file kept open too: their data (files the intent log carries excepted: the
@@ -77,9 +77,10 @@ export class Vfs {
     return this.engine.meta;
   }
 
-  /** The read settings as stored now (cache.extentBytes, read.aheadExtents), at once: the coordinator calls this after a change. */
+  /** The settings as stored now (cache.extentBytes, read.aheadExtents, snapshots.visible), at once: the coordinator calls this after a change. */
   applySettings(): void {
     this.cache.configure(readTuning(this.store));
+    this.snapshots.applySettings();
   }
 
   private readonly isOpen = (ino: number): boolean => this.files.isOpen(ino);
@@ -129,15 +130,20 @@ export class Vfs {
     });
   }
 
-  private writable(): void {
+  /** A change at `paths`: EROFS on a read-only mount, and under /.snapshots. */
+  private writable(...paths: string[]): void {
     if (this.readOnly) throw new DfsError('EROFS', 'the pool is mounted read-only');
+    for (const p of paths) if (snapshotPath(p)) throw snapshotsReadOnly(p);
   }
 
   getattr(path: string): Attr {
+    const snap = snapshotPath(path);
+    if (snap) return this.snapshots.getattr(snap, path);
     return this.attrOf(this.existing(path));
   }
 
   fgetattr(fd: number): Attr {
+    if (this.snapshots.has(fd)) return this.snapshots.fgetattr(fd);
     const f = this.handle(fd);
     return this.attrOf(inodeOf(this.store, f.ino));
   }
@@ -150,16 +156,26 @@ export class Vfs {
       mtimeMs: open ? open.mtimeMs : i.mtimeMs, ctimeMs: open ? Math.max(i.ctimeMs, open.ctimeMs) : i.ctimeMs, rdev: i.rdev };
   }
 
-  /** The entries of a directory, `.` and `..` first. */
+  /**
+   * The entries of a directory, `.` and `..` first. The root's live entry named .snapshots,
+   * if any, is shadowed by the snapshots directory, which is listed only when the setting
+   * snapshots.visible says so.
+   */
   readdir(path: string): DirEntry[] {
+    const snap = snapshotPath(path);
+    if (snap) return this.snapshots.readdir(snap, path);
     const at = this.at(path);
     const dir = at.inode;
     if (!dir) throw new DfsError('ENOENT', `${path} does not exist`, path);
     if (dir.kind !== 'dir') throw new DfsError('ENOTDIR', `${path} is not a directory`, path);
-    return [{ name: '.', ino: dir.ino, kind: 'dir' }, { name: '..', ino: at.parent?.ino ?? dir.ino, kind: 'dir' }, ...this.store.readdirKinds(dir.ino)];
+    const head: DirEntry[] = [{ name: '.', ino: dir.ino, kind: 'dir' }, { name: '..', ino: at.parent?.ino ?? dir.ino, kind: 'dir' }];
+    if (at.parent) return [...head, ...this.store.readdirKinds(dir.ino)];
+    return [...head, ...(this.snapshots.visible ? [this.snapshots.entry()] : []), ...this.store.readdirKinds(dir.ino).filter((e) => e.name !== SNAPSHOTS_DIR)];
   }
 
   readlink(path: string): string {
+    const snap = snapshotPath(path);
+    if (snap) return this.snapshots.readlink(snap, path);
     const i = this.existing(path);
     if (i.kind !== 'symlink') throw new DfsError('EINVAL', `${path} is not a symlink`, path);
     return i.target ?? '';
@@ -168,7 +184,7 @@ export class Vfs {
   // ---- namespace changes ----
 
   mkdir(path: string, mode: number, caller: Caller): void {
-    this.writable();
+    this.writable(path);
     const at = this.free(path);
     // A set-group-ID directory passes its set-group-ID bit on to subdirectories too.
     const setgid = at.parent.mode & S_ISGID;
@@ -176,7 +192,7 @@ export class Vfs {
   }
 
   rmdir(path: string): void {
-    this.writable();
+    this.writable(path);
     const at = this.at(path);
     if (!at.inode) throw new DfsError('ENOENT', `${path} does not exist`, path);
     if (at.inode.kind !== 'dir') throw new DfsError('ENOTDIR', `${path} is not a directory`, path);
@@ -191,7 +207,7 @@ export class Vfs {
   }
 
   async unlink(path: string): Promise<void> {
-    this.writable();
+    this.writable(path);
     const hiddenIno = this.hidden.take(path);
     if (hiddenIno !== undefined) {
       if (!this.isOpen(hiddenIno)) await this.dropIfUnlinked(hiddenIno);
@@ -212,7 +228,7 @@ export class Vfs {
 
   /** rename(2): atomic; replaces a file, or an empty directory with a directory. */
   async rename(from: string, to: string): Promise<void> {
-    this.writable();
+    this.writable(from, to);
     const src = this.at(from);
     if (!src.inode) throw new DfsError('ENOENT', `${from} does not exist`, from);
     const hidden = hiddenName(to);
@@ -231,7 +247,7 @@ export class Vfs {
   }
 
   link(existingPath: string, newPath: string): void {
-    this.writable();
+    this.writable(existingPath, newPath);
     const target = this.existing(existingPath);
     if (target.kind === 'dir') throw new DfsError('EPERM', `${existingPath} is a directory; hard links to directories are not allowed`, existingPath);
     const at = this.free(newPath);
@@ -244,7 +260,7 @@ export class Vfs {
   }
 
   symlink(target: string, path: string, caller: Caller): void {
-    this.writable();
+    this.writable(path);
     this.createAt(this.free(path), caller, (ino, owner, now) => newInode(ino, 'symlink', 0o777, now, { ...owner, target }));
   }
 
@@ -254,7 +270,7 @@ export class Vfs {
    * owner and mode of every file before closing it, one transaction instead of four.
    */
   chmod(path: string, mode: number): void {
-    this.writable();
+    this.writable(path);
     const i = this.existing(path);
     const open = this.files.of(i.ino);
     if (open) {
@@ -265,7 +281,7 @@ export class Vfs {
   }
 
   chown(path: string, uid: number, gid: number): void {
-    this.writable();
+    this.writable(path);
     const stored = this.existing(path);
     const open = this.files.of(stored.ino);
     const i = open ? open.overlay(stored) : stored;
@@ -278,7 +294,7 @@ export class Vfs {
 
   /** utimensat(2): each time set, set to now, or left alone; ctime becomes now unless both are left. */
   async utimens(path: string, atime: TimeSpec, mtime: TimeSpec): Promise<void> {
-    this.writable();
+    this.writable(path);
     const i = this.existing(path);
     if (atime === 'omit' && mtime === 'omit') return;
     const open = this.files.of(i.ino);
@@ -297,7 +313,7 @@ export class Vfs {
 
   /** mknod(2) for FIFOs, sockets and device nodes (regular files come through create). */
   mknod(path: string, mode: number, rdev: number, caller: Caller): void {
-    this.writable();
+    this.writable(path);
     const kind = specialKind(mode);
     if (!kind) throw new DfsError('EINVAL', `mknod of file type ${(mode & S_IFMT).toString(8)} is not supported: only FIFOs, sockets and device nodes`, path);
     const device = kind === 'chardev' || kind === 'blockdev';
@@ -307,7 +323,7 @@ export class Vfs {
   // ---- files ----
 
   create(path: string, mode: number, caller: Caller): number {
-    this.writable();
+    this.writable(path);
     const at = this.free(path);
     const i = this.createAt(at, caller, (ino, owner, now) => newInode(ino, 'file', mode & MODE_BITS, now, { ...owner, policy: at.parent.policy }));
     const fd = this.files.open(i);
@@ -317,6 +333,8 @@ export class Vfs {
 
   /** open(2). O_TRUNC arrives separately as truncate from the kernel. */
   open(path: string, flags: number): number {
+    const snap = snapshotPath(path);
+    if (snap) return this.snapshots.open(snap, path, flags);
     const i = this.existing(path);
     if (i.kind === 'dir') throw new DfsError('EISDIR', `${path} is a directory`, path);
     if (i.kind !== 'file') throw new DfsError('ENXIO', `${path} is a ${i.kind}, which the kernel opens, not the pool`, path);
@@ -330,12 +348,26 @@ export class Vfs {
   }
 
   read(fd: number, into: Buffer, pos: number): Promise<number> {
+    if (this.snapshots.has(fd)) return this.snapshots.read(fd, into, pos);
     return this.handle(fd).read(pos, into);
   }
 
+  /** A refusal comes back as a rejected promise, as every failure of a write does (the FUSE layer awaits it). */
   write(fd: number, data: Buffer, pos: number): Promise<number> {
-    this.writable();
-    return this.handle(fd).write(pos, data);
+    let f: OpenFile;
+    try {
+      this.writable();
+      this.notSnapshot(fd);
+      f = this.handle(fd);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return f.write(pos, data);
+  }
+
+  /** A snapshot's file is open read-only: the kernel sends no write for it, and none goes through. */
+  private notSnapshot(fd: number): void {
+    if (this.snapshots.has(fd)) throw new DfsError('EBADF', `handle ${fd} is a file under /${SNAPSHOTS_DIR}, open read-only`);
   }
 
   /**
@@ -344,6 +376,7 @@ export class Vfs {
    * close must not wait behind a group commit in progress.
    */
   async flush(fd: number): Promise<void> {
+    if (this.snapshots.has(fd)) return;
     const f = this.handle(fd);
     if (!f.clean) await f.commit();
   }
@@ -354,6 +387,7 @@ export class Vfs {
    * file and the whole open group.
    */
   async fsync(fd: number): Promise<void> {
+    if (this.snapshots.has(fd)) return; // nothing of a snapshot changes
     const f = this.handle(fd);
     if (await this.fileLog.fsync(f)) return;
     await f.commit();
@@ -385,6 +419,7 @@ export class Vfs {
   }
 
   release(fd: number): Promise<void> {
+    if (this.snapshots.has(fd)) return Promise.resolve(this.snapshots.release(fd));
     const f = this.files.handle(fd);
     return this.files.release(fd, async (ino) => {
       this.fileLog.released(f);
@@ -394,7 +429,7 @@ export class Vfs {
   }
 
   async truncate(path: string, size: number): Promise<void> {
-    this.writable();
+    this.writable(path);
     const i = this.existing(path);
     if (i.kind === 'dir') throw new DfsError('EISDIR', `${path} is a directory`, path);
     if (i.kind !== 'file') throw new DfsError('EINVAL', `${path} is a ${i.kind}; only regular files can be truncated`, path);
@@ -408,6 +443,7 @@ export class Vfs {
   /** ftruncate: the open file's new size, committed with its writes (a checkpointing SQLite truncates every time). */
   async ftruncate(fd: number, size: number): Promise<void> {
     this.writable();
+    this.notSnapshot(fd);
     await this.handle(fd).truncate(size);
   }
 
@@ -428,20 +464,24 @@ export class Vfs {
   // ---- extended attributes ----
 
   getxattr(path: string, name: string): Buffer {
+    const snap = snapshotPath(path);
+    if (snap) return this.snapshots.getxattr(snap, path, name);
     return this.xattrs.get(path, name);
   }
 
   listxattr(path: string): string[] {
+    const snap = snapshotPath(path);
+    if (snap) return this.snapshots.listxattr(snap, path);
     return this.xattrs.list(path);
   }
 
   setxattr(path: string, name: string, value: Buffer, flags = 0): void {
-    this.writable();
+    this.writable(path);
     this.xattrs.set(path, name, value, flags);
   }
 
   removexattr(path: string, name: string): void {
-    this.writable();
+    this.writable(path);
     this.xattrs.remove(path, name);
   }
 

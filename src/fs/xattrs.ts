@@ -19,6 +19,18 @@ const XATTR_REPLACE = 2;
 /** The largest value we store (the kernel's XATTR_SIZE_MAX). */
 const XATTR_VALUE_MAX = 65536;
 
+/** getxattr(2) of inode `i` at `path`: its policy attribute, or the stored value (`stored`); ENODATA when it has neither. */
+export function xattrValue(i: Inode, name: string, stored: (ino: number, name: string) => Buffer | undefined, path: string): Buffer {
+  const v = name === POLICY_XATTR ? (i.policy ? Buffer.from(i.policy) : undefined) : stored(i.ino, name);
+  if (!v) throw new DfsError('ENODATA', `${path} has no ${name}`, path);
+  return v;
+}
+
+/** listxattr(2) of inode `i`: the policy attribute when it has a policy of its own, then the stored names. */
+export function xattrNames(i: Inode, stored: string[]): string[] {
+  return [...(i.policy ? [POLICY_XATTR] : []), ...stored];
+}
+
 export class Xattrs {
   /** existing: the inode at a path (ENOENT otherwise), as the mount resolves it. */
   constructor(private readonly engine: Engine, private readonly existing: (path: string) => Inode) {}
@@ -34,19 +46,12 @@ export class Xattrs {
   }
 
   get(path: string, name: string): Buffer {
-    const i = this.existing(path);
-    if (name === POLICY_XATTR) {
-      if (!i.policy) throw new DfsError('ENODATA', `${path} has no ${name}`, path);
-      return Buffer.from(i.policy);
-    }
-    const v = this.store.getXattr(i.ino, name);
-    if (!v) throw new DfsError('ENODATA', `${path} has no ${name}`, path);
-    return v;
+    return xattrValue(this.existing(path), name, (ino, n) => this.store.getXattr(ino, n), path);
   }
 
   list(path: string): string[] {
     const i = this.existing(path);
-    return [...(i.policy ? [POLICY_XATTR] : []), ...this.store.listXattrs(i.ino)];
+    return xattrNames(i, this.store.listXattrs(i.ino));
   }
 
   /** setxattr(2); flags XATTR_CREATE (must not exist: EEXIST) or XATTR_REPLACE (must exist: ENODATA). */

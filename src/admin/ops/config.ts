@@ -56,6 +56,7 @@ export interface ConfigData {
   compact: Record<string, SettingValue>;
   metrics: Record<string, SettingValue>;
   mount: Record<string, SettingValue>;
+  snapshots: Record<string, SettingValue>;
   audit: Record<string, SettingValue>;
   /** The preset asked for (null: none). */
   preset: string | null;
@@ -89,12 +90,13 @@ export const config: AdminOp<ConfigArgs, ConfigData> = async (engine, args) => {
 };
 
 /** Every setting with its value, and the values by section. */
-export function showSettings(engine: Engine): Pick<ConfigData, 'pool' | 'settings' | 'health' | 'commit' | 'cache' | 'read' | 'admin' | 'scrub' | 'rebuild' | 'gc' | 'compact' | 'metrics' | 'mount' | 'audit'> {
+export function showSettings(engine: Engine): Pick<ConfigData, 'pool' | 'settings' | 'health' | 'commit' | 'cache' | 'read' | 'admin' | 'scrub' | 'rebuild' | 'gc' | 'compact' | 'metrics' | 'mount' | 'snapshots' | 'audit'> {
   const values = currentSettings(engine.meta);
   return { pool: engine.pool.dir, settings: rows(values), health: section(values, 'health'), commit: section(values, 'commit'),
     cache: section(values, 'cache'), read: section(values, 'read'), admin: section(values, 'admin'), scrub: readSchedule(engine.meta),
     rebuild: section(values, 'rebuild'), gc: section(values, 'gc'), compact: section(values, 'compact'),
-    metrics: section(values, 'metrics'), mount: section(values, 'mount'), audit: section(values, 'audit') };
+    metrics: section(values, 'metrics'), mount: section(values, 'mount'),
+    snapshots: section(values, 'snapshots'), audit: section(values, 'audit') };
 }
 
 function rows(values: Settings): SettingRow[] {
