@@ -15,6 +15,16 @@ import { newInode, type Inode } from '../meta/records';
 import type { DroppedExtent } from '../engine/engine';
 import { inodeOf, isWithin, joinPath, lookupPath, parsePath, type PathLookup } from './paths';
 
+/** The name in the root a mount shows the pool's snapshots under (snapshot-dir.ts): no entry may take it. */
+export const SNAPSHOTS_DIR = '.snapshots';
+
+/** EEXIST when `name` in directory `parent` is reserved (/.snapshots): every way of making an entry checks it. */
+export function checkFreeName(parent: number, name: string, path: string): void {
+  if (parent === ROOT_INO && name === SNAPSHOTS_DIR) {
+    throw new DfsError('EEXIST', `/${SNAPSHOTS_DIR} is where a mount shows the pool's snapshots; pick another name`, path);
+  }
+}
+
 export const DIR_MODE = 0o755;
 export const FILE_MODE = 0o644;
 
@@ -72,6 +82,7 @@ export type NamedLookup = PathLookup & { parent: Inode };
 export function moveEntry(tx: Txn, store: MetaStore, src: NamedLookup & { inode: Inode }, dst: NamedLookup, now: number,
   isOpen: IsOpen = noneOpen): DroppedExtent[] {
   const moving = src.inode;
+  checkFreeName(dst.parent.ino, dst.name, dst.path);
   if (moving.kind === 'dir' && isWithin(store, dst.parent.ino, moving.ino)) {
     throw new DfsError('EINVAL', `cannot move ${src.path} into itself (${dst.path})`, src.path);
   }
@@ -121,6 +132,7 @@ export function makeDirs(tx: Txn, store: MetaStore, names: readonly string[], pa
     if (!parents && i < names.length - 1) {
       throw new DfsError('ENOENT', `${sofar} does not exist; create the parents too with -p`, path);
     }
+    checkFreeName(dir, names[i]!, sofar);
     const ino = tx.allocIno();
     tx.putInode(newInode(ino, 'dir', DIR_MODE, now));
     tx.link(dir, names[i]!, ino);
@@ -193,6 +205,7 @@ export function prepareFile(tx: Txn, store: MetaStore, path: string,
     tx.putInode(inode);
     return { inode, created: false, dropped, path: canonical };
   }
+  checkFreeName(parentIno, name, canonical);
   const inode: Inode = newInode(tx.allocIno(), 'file', opts.mode ?? FILE_MODE, now, { policy: opts.policy ?? null });
   tx.putInode(inode);
   tx.link(parentIno, name, inode.ino);

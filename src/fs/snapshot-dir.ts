@@ -24,12 +24,13 @@ import { ROOT_INO, type NamespaceView } from '../meta/store';
 import type { Attr, DirEntry } from './attrs';
 import type { ExtentCache } from './extent-cache';
 import { ExtentReads, type ExtentSlots } from './extent-reads';
+import { SNAPSHOTS_DIR } from './dir-ops';
 import { inodeOf, joinPath, lookupPath, parsePath } from './paths';
 import { SnapshotInos } from './snapshot-inos';
 import { xattrNames, xattrValue } from './xattrs';
 
 /** The root's name for the snapshots directory. */
-export const SNAPSHOTS_DIR = '.snapshots';
+export { SNAPSHOTS_DIR };
 
 /** The names below /.snapshots that `path` has ([] for /.snapshots itself), or undefined when it is not under it. */
 export function snapshotPath(path: string): string[] | undefined {

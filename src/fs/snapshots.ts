@@ -11,7 +11,7 @@ import { crashPoint } from '../engine/crash-points';
 import type { Engine, DroppedExtent } from '../engine/engine';
 import type { Extent, Inode, InodeKind, Snapshot } from '../meta/records';
 import { LIVE_GEN, ROOT_INO, type MetaStore, type NamespaceView, type Txn } from '../meta/store';
-import { dropInode, dropLink, touchDir } from './dir-ops';
+import { checkFreeName, dropInode, dropLink, touchDir } from './dir-ops';
 import { joinPath, lookupPath, parsePath } from './paths';
 
 /** Names a snapshot may have: they are directory names under /.snapshots too. */
@@ -330,6 +330,7 @@ export async function cloneSnapshot(engine: Engine, name: string, from: string, 
     const src = resolveIn(then, from, name);
     const at = lookupPath(meta, dest);
     if (at.inode) throw new DfsError('EEXIST', `${dest} exists already; clone to a new path`, dest);
+    checkFreeName(at.parent!.ino, at.name, dest);
     const now = Date.now();
     const n = copyTree(tx, then, src, at.parent!.ino, at.name!);
     touchDir(tx, meta, at.parent!.ino, now, src.kind === 'dir' ? 1 : 0);

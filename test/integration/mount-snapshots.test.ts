@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ok } from '../helpers/cli';
+import { fails, ok } from '../helpers/cli';
 import { withMount } from '../helpers/mount';
 
 const errno = (code: string) => (e: unknown) => {
@@ -178,20 +178,21 @@ test('/.snapshots/NAME shows each snapshot\'s tree as taken, read-only, with ino
   }, { extentSize: '256K' });
 });
 
-test('.snapshots is hidden from readdir of / unless snapshots.visible, shadows a live .snapshots, and a deleted snapshot is ENOENT', async () => {
+test('.snapshots is hidden from readdir of / unless snapshots.visible, no live entry may take the name, and a deleted snapshot is ENOENT', async () => {
   await withMount(async ({ mnt, pool }) => {
     const p = (s: string) => path.join(mnt, s);
     fs.writeFileSync(p('file'), randomBytes(300_000));
     fs.mkdirSync(p('sub'));
     fs.writeFileSync(p('sub/other'), 'never looked up before the snapshot is deleted');
-    // A live directory named .snapshots (made before the mount showed snapshots there) is shadowed, never listed.
-    ok('mkdir', pool, '/.snapshots');
+    // No live entry may take the name: the CLI refuses it as the mount does.
+    assert.match(fails('EEXIST', ['mkdir', pool, '/.snapshots']).message, /where a mount shows the pool's snapshots/);
+    assert.match(fails('EEXIST', ['mv', pool, '/sub', '/.snapshots']).message, /pick another name/);
     ok('snapshot', 'create', pool, 'kept');
     ok('snapshot', 'create', pool, 'doomed');
     assert.deepEqual(fs.readdirSync(mnt).sort(), ['file', 'sub'], 'hidden by default');
     assert.equal(fs.statSync(p('.snapshots')).mode & 0o7777, 0o555, 'reachable by path: the snapshots directory');
-    assert.deepEqual(fs.readdirSync(p('.snapshots')), ['doomed', 'kept'], 'the snapshots, not the live directory');
-    assert.deepEqual(ok('ls', pool, '/').entries.map((e: { name: string }) => e.name).sort(), ['.snapshots', 'file', 'sub'], 'the CLI still sees the live one');
+    assert.deepEqual(fs.readdirSync(p('.snapshots')), ['doomed', 'kept']);
+    assert.deepEqual(ok('ls', pool, '/').entries.map((e: { name: string }) => e.name).sort(), ['file', 'sub']);
 
     ok('config', pool, '--set', 'snapshots.visible=true');
     assert.deepEqual(fs.readdirSync(mnt).sort(), ['.snapshots', 'file', 'sub'], 'listed once when visible');
