@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { snapshotSchedule, type SnapshotScheduleArgs } from '../../src/admin/ops/snapshot-schedule';
 import { SnapshotScheduler } from '../../src/admin/snapshot-scheduler';
 import { openEngine } from '../../src/engine/open';
 import { DfsError } from '../../src/errors';
@@ -168,21 +169,36 @@ test('snapshot schedule refuses bad input with EINVAL and the fix, storing nothi
     const stored = (): Json[] => (ok('snapshot', 'schedule', pool, '--list').schedules as Json[]).map(({ nextDueMs: _, ...rest }) => rest);
     const before = stored();
     assert.deepEqual(before.map((s) => s.prefix), ['auto-hourly']);
+    // Through the CLI, the refusals an operator meets most; the rest of the operation's checks in-process below.
     const refused: [string[], RegExp][] = [
       [['--every', '0', '--keep', '2'], /^--every "0" is not an interval: give a whole number and a unit s, m, h, d or w \(such as 30s, 15m, 1h, 1d, 1w\)$/],
       [['--every', '0s', '--keep', '2'], /^--every 0s is outside 1s\.\.366d: .*\(use 1s or more\)/],
       [['--every', '1h', '--keep', '0'], /^--keep 0 is not a count from 1 to 100000: .*--remove the schedule/],
-      [['--every', '1h', '--keep', 'many'], /^--keep "many" is not a count from 1 to 100000/],
-      [['--every', '1h'], /^--every 1h needs --keep N/],
       [['--every', '1h', '--keep', '2', '--prefix', '-bad'], /^--prefix "-bad": use 1 to 112 letters, digits and \. _ : \+ - \(not starting with \. or -\).*PREFIX-YYYYMMDD-HHMMSS$/],
-      [['--every', '1h', '--keep', '2', '--prefix', 'x'.repeat(113)], /^--prefix "x{113}": use 1 to 112/],
-      [['--keep', '3'], /^--keep and --prefix go with --every/],
-      [['--remove', 'auto-hourly', '--every', '1h', '--keep', '2'], /^--remove PREFIX takes no --every/],
       [['--list', '--every', '1h', '--keep', '2'], /^--list only lists/],
     ];
     for (const [args, message] of refused) {
       const err = fails('EINVAL', ['snapshot', 'schedule', pool, ...args]);
       assert.match(err.message, message, args.join(' '));
+    }
+    const engine = openEngine(pool);
+    try {
+      const inProcess: [SnapshotScheduleArgs, RegExp][] = [
+        [{ every: '1h', keep: 'many' as unknown as number }, /^--keep "many" is not a count from 1 to 100000/],
+        [{ every: '1h', keep: 2.5 }, /^--keep 2\.5 is not a count/],
+        [{ every: '1h' }, /^--every 1h needs --keep N/],
+        [{ every: '1.5h', keep: 2 }, /^--every "1\.5h" is not an interval/],
+        [{ every: '367d', keep: 2 }, /^--every 367d is outside 1s\.\.366d/],
+        [{ every: '1h', keep: 2, prefix: 'x'.repeat(113) }, /^--prefix "x{113}": use 1 to 112/],
+        [{ every: '1h', keep: 2, prefix: 'a/b' }, /^--prefix "a\/b": use 1 to 112/],
+        [{ keep: 3 }, /^--keep and --prefix go with --every/],
+        [{ remove: 'auto-hourly', every: '1h', keep: 2 }, /^--remove PREFIX takes no --every/],
+      ];
+      for (const [args, message] of inProcess) {
+        await assert.rejects(snapshotSchedule(engine, args, {}), (e: DfsError) => e.code === 'EINVAL' && message.test(e.message), JSON.stringify(args));
+      }
+    } finally {
+      await engine.close();
     }
     assert.match(fails('ENOENT', ['snapshot', 'schedule', pool, '--remove', 'auto-daily']).message, /^no snapshot schedule with prefix "auto-daily"; the schedules are auto-hourly/);
     assert.deepEqual(stored(), before, 'nothing stored');
