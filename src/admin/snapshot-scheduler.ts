@@ -6,6 +6,10 @@
  * job). Every snapshot taken or pruned, and every failed run, is a `snapshot` event in
  * the pool's history and counted in the metrics.
  *
+ * Between runs a tick reads only the schedules: the snapshots are looked at again when the
+ * first schedule is next due or the schedules change (so a schedule's newest snapshot
+ * deleted by hand is replaced at the planned time, not at once).
+ *
  * Runs never overlap: a tick while one runs does nothing, and stop() and idle() wait for
  * the run in flight, so `snapshot schedule --remove` answers once no run of the removed
  * schedule can still happen. A failed run (a manual snapshot holding the name, a pool
@@ -46,6 +50,12 @@ export class SnapshotScheduler {
   private inFlight: Promise<ScheduleRun[]> | undefined;
   /** Per prefix: no new try before this time, after a failed run. */
   private readonly retryAt = new Map<string, number>();
+  /**
+   * The schedules as last looked at, and when the first of them is next due: until then,
+   * and while they stay the same, a tick reads no snapshots (a pool may have thousands).
+   */
+  private seen = '';
+  private wakeAtMs = 0;
   private readonly now: () => number;
 
   constructor(private readonly engine: Engine, private readonly log: Logger, opts: SnapshotSchedulerOptions = {}) {
@@ -100,6 +110,8 @@ export class SnapshotScheduler {
       return out;
     }
     if (schedules.length === 0) return out;
+    const seen = JSON.stringify(schedules);
+    if (seen === this.seen && this.now() < this.wakeAtMs) return out;
     for (const s of schedules) {
       if (this.stopped) break;
       const now = this.now();
@@ -107,6 +119,10 @@ export class SnapshotScheduler {
       if (!planOf(s, this.engine.meta.snapshots(), now).due) continue;
       out.push(await this.runOne(s, now));
     }
+    const snapshots = this.engine.meta.snapshots();
+    const now = this.now();
+    this.wakeAtMs = Math.min(...schedules.map((s) => Math.max(planOf(s, snapshots, now).nextDueMs, this.retryAt.get(s.prefix) ?? 0)));
+    this.seen = seen;
     return out;
   }
 
