@@ -44,8 +44,14 @@ test('a coordinator takes and prunes scheduled snapshots: held, manual and other
     fs.writeFileSync(file, 'scheduled\n');
     ok('put', pool, file, '/a.txt');
     // The schedule's own names, older than anything it takes: one held (never pruned), one not (pruned first).
-    for (const name of ['manual-before', 'fast-20200101-000000', 'fast-20200101-000001', 'fast-manual', 'slow-20200101-000000']) ok('snapshot', 'create', pool, name);
-    ok('snapshot', 'hold', pool, 'fast-20200101-000000');
+    // (Made in-process: the setting, not what is tested; one CLI run each would cost a second apiece.)
+    const setup = openEngine(pool);
+    try {
+      for (const name of ['manual-before', 'fast-20200101-000000', 'fast-20200101-000001', 'fast-manual', 'slow-20200101-000000']) await createSnapshot(setup, name);
+      setup.meta.transact((tx) => tx.setSnapshotHeld('fast-20200101-000000', true));
+    } finally {
+      await setup.close();
+    }
     const added = ok('snapshot', 'schedule', pool, '--every', '1s', '--keep', '2', '--prefix', 'fast');
     assert.deepEqual({ prefix: added.added.prefix, every: added.added.every, keep: added.added.keep, snapshots: added.added.snapshots, held: added.added.held },
       { prefix: 'fast', every: '1s', keep: 2, snapshots: 2, held: 1 });
