@@ -39,7 +39,7 @@ export function registerSchedule(snap: Command, ctx: CliContext): void {
   snap.command('schedule')
     .summary('list, add or remove the schedules that take and prune snapshots')
     .description('A running coordinator (mount, serve) follows each schedule: when one is due it takes snapshot PREFIX-YYYYMMDD-HHMMSS (UTC), '
-      + 'then deletes that prefix\'s oldest snapshots until KEEP are left. Held snapshots are never pruned and do not count in KEEP; '
+      + 'then deletes that prefix\'s oldest snapshots until KEEP unheld ones are left. Held snapshots are never pruned and do not count in KEEP; '
       + 'manual snapshots and other prefixes are never touched. Runs missed while no coordinator ran are one run at its start. '
       + 'Several schedules at once (hourly keep 24, daily keep 7, weekly keep 4), one per prefix; --every with a prefix that has one replaces it. '
       + 'Without options: --list.')
