@@ -1,9 +1,10 @@
 /**
  * The scrape-time half of the metrics: figures that describe the pool's state rather
  * than count events — disk states, presence and space, extents by health, the repair
- * queue, namespace totals, the health verdict, diagnose's findings, snapshots and their space. Computed from the same `status` and
- * disk reports the CLI shows (so `dynamicfs status`, `health`, `metrics` and the HTTP
- * endpoint agree), once per scrape, by a hook on the engine's registry.
+ * queue, namespace totals, the health verdict, diagnose's findings, snapshots and their
+ * space. Computed from the same `status`, disk reports and snapshot reads the CLI shows (so
+ * `dynamicfs status`, `health`, `snapshot list`, `metrics` and the HTTP endpoint agree),
+ * once per scrape, by a hook on the engine's registry.
  */
 import type { Engine } from '../engine/engine';
 import { scrubCoverage } from '../engine/scrub-report';
