@@ -16,8 +16,9 @@ import type { MetaStore } from '../meta/store';
 export const UNAUDITED_OPS: ReadonlySet<string> = new Set(['ping', 'status', 'health', 'diagnose', 'metrics', 'disks', 'ls', 'stat', 'disk-events',
   'config-export', 'events', 'snapshot-list', 'snapshot-diff']);
 
-/** Operations that only look unless given one of these arguments (`jobs --cancel`, `config --set` or `--preset`). */
-export const AUDITED_WITH: Readonly<Record<string, readonly string[]>> = { jobs: ['action'], config: ['set', 'preset'] };
+/** Operations that only look unless given one of these arguments (`jobs --cancel`, `config --set` or `--preset`, `snapshot schedule --every` or `--remove`). */
+export const AUDITED_WITH: Readonly<Record<string, readonly string[]>> = { jobs: ['action'], config: ['set', 'preset'],
+  'snapshot-schedule': ['every', 'keep', 'prefix', 'remove'] };
 
 /** Of those, the ones that still only look when given `dryRun: true` (`config --preset NAME --dry-run`). */
 export const DRY_RUN_LOOKS: ReadonlySet<string> = new Set(['config']);

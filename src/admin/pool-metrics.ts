@@ -1,9 +1,10 @@
 /**
  * The scrape-time half of the metrics: figures that describe the pool's state rather
  * than count events — disk states, presence and space, extents by health, the repair
- * queue, namespace totals, the health verdict, diagnose's findings. Computed from the same `status` and
- * disk reports the CLI shows (so `dynamicfs status`, `health`, `metrics` and the HTTP
- * endpoint agree), once per scrape, by a hook on the engine's registry.
+ * queue, namespace totals, the health verdict, diagnose's findings, snapshots and their
+ * space. Computed from the same `status`, disk reports and snapshot reads the CLI shows (so
+ * `dynamicfs status`, `health`, `snapshot list`, `metrics` and the HTTP endpoint agree),
+ * once per scrape, by a hook on the engine's registry.
  */
 import type { Engine } from '../engine/engine';
 import { scrubCoverage } from '../engine/scrub-report';
@@ -68,6 +69,13 @@ export function ensurePoolCollectors(engine: Engine): void {
     m.scrubOldestAge.set(cov.oldestVerifiedMs === null ? 0 : Math.max(0, (Date.now() - cov.oldestVerifiedMs) / 1000));
     m.rebuildAtRisk.set(atRisk);
     m.rebuildTimeToSafety.set(safety);
+    const snaps = engine.meta.snapshots();
+    m.snapshots.set(snaps.length);
+    m.snapshotsHeld.set(snaps.filter((x) => x.held).length);
+    const space = engine.meta.spaceByOwner();
+    m.snapshotSpace.set({ owner: 'live' }, space.liveBytes);
+    m.snapshotSpace.set({ owner: 'shared' }, space.sharedBytes);
+    m.snapshotSpace.set({ owner: 'snapshot_only' }, space.snapshotOnlyBytes);
     const verdict = s.health; // status's verdict: the one health and /health give
     for (const state of ['healthy', 'degraded', 'critical'] as const) m.poolHealth.set({ state }, verdict === state ? 1 : 0);
     m.findings.reset();

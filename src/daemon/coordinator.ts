@@ -37,6 +37,7 @@ import { mountFuse, type FuseMount } from '../fuse/mount';
 import { auditLogOf, outcome } from '../admin/audit';
 import { localIdentity, type AuditLog } from '../log/audit';
 import { UsageRecorder } from '../admin/usage-recorder';
+import { SnapshotScheduler } from '../admin/snapshot-scheduler';
 import { AdminServer, type AdminRequest } from './admin-server';
 import { MetricsHttpServer } from './metrics-http';
 import { recoverPool, type RecoveryResult } from './recovery';
@@ -133,6 +134,8 @@ export class Coordinator {
       c.autoRepair = new AutoRepair(engine, log.child({ component: 'repair' }));
       c.autoRepair.start();
       ScrubScheduler.start(engine, log.child({ component: 'scrub' }));
+      // Due snapshots (one per schedule, however many runs were missed while stopped) are taken now.
+      SnapshotScheduler.start(engine, log.child({ component: 'snapshots' }));
       c.usage = UsageRecorder.start(engine, log.child({ component: 'usage' }));
       if (serving.metrics) {
         // Before the admin socket: once ping answers, the endpoint is up too.
@@ -229,6 +232,8 @@ export class Coordinator {
         log.error({ err: toDfsError(err).toJSON() }, `stop: ${what} failed`);
       }
     };
+    // First: a schedule's run in flight (its snapshot commits the mount's open files) finishes while the mount and jobs still run.
+    await step('stopping the snapshot schedules', () => SnapshotScheduler.of(this.engine)?.stop());
     if (this.http) await step('closing the metrics endpoint', () => this.http!.close());
     this.http = undefined;
     if (this.fuse) {

@@ -117,6 +117,14 @@ export class Metrics {
   readonly scrubCoverage = this.gauge('dynamicfs_scrub_verified_ratio', 'Fraction of extents verified (scrubbed or written) within the schedule period.');
   readonly scrubUnverified = this.gauge('dynamicfs_scrub_unverified_extents', 'Extents found damaged and neither repaired nor scrubbed clean since.');
   readonly scrubOldestAge = this.gauge('dynamicfs_scrub_oldest_verification_age_seconds', 'Age of the oldest extent verification (0 for an empty pool).');
+  // Snapshots: the schedules' runs counted where they run (admin/snapshot-scheduler.ts); how many there are and space by owner at scrape time.
+  readonly snapshotScheduleRuns = this.counter('dynamicfs_snapshot_schedule_runs_total',
+    'Runs of a snapshot schedule (a snapshot taken, then its prefix pruned to --keep), by prefix and outcome (ok, failed).', ['prefix', 'outcome']);
+  readonly snapshotsPruned = this.counter('dynamicfs_snapshot_schedule_pruned_total', 'Snapshots a schedule deleted to keep its prefix at --keep, by prefix.', ['prefix']);
+  readonly snapshots = this.gauge('dynamicfs_snapshots', 'Snapshots of the pool (manual and scheduled, held or not).');
+  readonly snapshotsHeld = this.gauge('dynamicfs_snapshots_held', 'Snapshots held (snapshot hold): neither deleted nor pruned until released.');
+  readonly snapshotSpace = this.gauge('dynamicfs_snapshot_space_bytes',
+    'File bytes by owner: live (the live tree\'s extents), shared (live extents snapshots see too, stored once), snapshot_only (what only snapshots keep).', ['owner']);
   // Events the sink (log/events.ts) could not append: counted through its drop listener (engine/engine-metrics.ts).
   readonly eventsDropped = this.counter('dynamicfs_events_dropped_total', 'Pool events (job transitions, repairs, heals, scrub findings) that could not be '
     + 'appended to POOL/run/events.jsonl (its filesystem full or read-only, or the path not a writable file): `dynamicfs events` misses them.');

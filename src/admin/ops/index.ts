@@ -39,6 +39,7 @@ import { scrub } from './scrub';
 import { scrubDaemon } from './scrub-daemon';
 import { scrubSchedule } from './scrub-schedule';
 import { setDiskHealth } from './set-disk-health';
+import { snapshotSchedule } from './snapshot-schedule';
 import { snapshotClone, snapshotCreate, snapshotDelete, snapshotDiff, snapshotHold, snapshotList, snapshotRelease, snapshotRollback } from './snapshot';
 import { stat } from './stat';
 import { status } from './status';
@@ -86,6 +87,7 @@ export const adminOps = {
   'snapshot-diff': snapshotDiff,
   'snapshot-rollback': snapshotRollback,
   'snapshot-clone': snapshotClone,
+  'snapshot-schedule': snapshotSchedule,
 };
 
 export type AdminOps = typeof adminOps;
@@ -136,4 +138,5 @@ export type { ScrubDaemonArgs, ScrubDaemonData, ScrubSection } from './scrub-dae
 export type { ScrubScheduleArgs, ScrubScheduleData } from './scrub-schedule';
 export type { JobOutcome } from '../job-op';
 export type { UpgradeArgs, UpgradeData } from './upgrade';
+export type { ScheduleRow, SnapshotScheduleArgs, SnapshotScheduleData } from './snapshot-schedule';
 export type { SnapshotInfo, SnapshotListData, SnapshotDeleteData, SnapshotHoldData, SnapshotDiffData } from './snapshot';

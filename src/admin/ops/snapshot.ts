@@ -5,6 +5,7 @@
  * transaction.
  */
 import { DfsError } from '../../errors';
+import type { Engine } from '../../engine/engine';
 import { cloneSnapshot, createSnapshot, diffGenerations, rollback, snapshotNamed, type CloneResult, type DiffEntry, type RollbackResult } from '../../fs/snapshots';
 import { LIVE_GEN, type SpaceByOwner } from '../../meta/store';
 import { bool, optStr, str } from '../args';
@@ -59,15 +60,25 @@ export const snapshotDelete: AdminOp<SnapshotDeleteArgs, SnapshotDeleteData> = a
   const name = str('snapshot-delete', args, 'name');
   const wait = args.wait === undefined ? true : bool('snapshot-delete', args, 'wait');
   snapshotNamed(engine.meta, name);
+  const id = deleteSnapshot(engine, name, ctx.reqId);
+  if (id === undefined) return { name };
+  return { name, ...(await runJob(engine, ctx, id, wait, `purging ${name}`)) };
+};
+
+/**
+ * Remove snapshot `name` in one transaction with the purge job of what only it saw
+ * (queued once committed; undefined when there is nothing to purge). EBUSY when held.
+ * Also the schedules' pruning (snapshot-scheduler.ts).
+ */
+export function deleteSnapshot(engine: Engine, name: string, reqId?: string): number | undefined {
   const id = engine.meta.transact((tx) => {
     const range = tx.deleteSnapshot(name);
     // Another snapshot of the same generation saw all it saw: nothing to purge.
-    return range.after === range.gen ? undefined : engine.jobs.createIn(tx, 'snapshot-purge', { snapshot: name, range }, undefined, ctx.reqId);
+    return range.after === range.gen ? undefined : engine.jobs.createIn(tx, 'snapshot-purge', { snapshot: name, range }, undefined, reqId);
   });
-  if (id === undefined) return { name };
-  engine.jobs.queued(id);
-  return { name, ...(await runJob(engine, ctx, id, wait, `purging ${name}`)) };
-};
+  if (id !== undefined) engine.jobs.queued(id);
+  return id;
+}
 
 export interface SnapshotHoldData {
   name: string;

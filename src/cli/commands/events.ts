@@ -43,9 +43,9 @@ function collect(value: string, previous: string[] = []): string[] {
 
 export function register(program: Command, ctx: CliContext): void {
   program.command('events')
-    .summary('export the pool\'s events: disks, jobs, repairs, heals, scrub findings, admin actions')
+    .summary('export the pool\'s events: disks, jobs, repairs, heals, scrub findings, scheduled snapshots, admin actions')
     .description('Print the history of POOL in time order, merged from the disk events table, POOL/run/events.jsonl '
-      + '(job transitions, repairs, heals, scrub findings; and its previous file events.jsonl.1) and POOL/run/audit.log. '
+      + '(job transitions, repairs, heals, scrub findings, snapshots the schedules took and pruned; and its previous file events.jsonl.1) and POOL/run/audit.log. '
       + 'Each event: time, kind, subject (disk, job, extent, path, op), a one-line message, details, and the id of the '
       + 'admin request that caused it. Read-only; lines of those files that cannot be read are skipped and counted.')
     .argument('<pool>', 'pool directory')

@@ -1,4 +1,4 @@
-/** `dynamicfs snapshot create|list|delete|hold|release|diff|rollback|clone`: the pool's snapshots. */
+/** `dynamicfs snapshot create|list|delete|hold|release|diff|rollback|clone|schedule`: the pool's snapshots (schedule: snapshot-schedule.ts). */
 import type { Command } from 'commander';
 import { invoke } from '../../admin/client';
 import type { SnapshotDeleteData, SnapshotDiffData, SnapshotHoldData, SnapshotInfo, SnapshotListData } from '../../admin/ops';
@@ -7,6 +7,7 @@ import { humanBytes, plural, table, timeString } from '../format';
 import { localContext, jsonOf, type CliContext } from '../verb';
 import { requestIdOf, withRequestId } from '../request-id';
 import { renderJobOutcome } from './job-output';
+import { registerSchedule } from './snapshot-schedule';
 
 function renderList(d: SnapshotListData): string {
   const rows = d.snapshots.map((s) => [s.name, timeString(s.createdMs), s.generation, humanBytes(s.referencedBytes), humanBytes(s.uniqueBytes), s.files, s.held ? 'held' : '']);
@@ -105,4 +106,6 @@ export function register(program: Command, ctx: CliContext): void {
     .action(async (pool: string, source: string, dest: string) => {
       ctx.emit(await invoke(pool, 'snapshot-clone', { source, dest }), (r: CloneResult) => `cloned ${r.snapshot}:${r.from} to ${r.to} (${plural(r.inodes, 'inode')})`);
     });
+
+  registerSchedule(snap, ctx);
 }

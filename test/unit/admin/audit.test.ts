@@ -9,7 +9,7 @@ import { DfsError } from '../../../src/errors';
 import { readAuditLog } from '../../../src/log/audit';
 import { withTmpDir } from '../../helpers/tmp';
 
-test('changes are audited, looking is not; jobs and config only when they act', () => {
+test('changes are audited, looking is not; jobs, config and snapshot schedule only when they act', () => {
   for (const op of ['mkdir', 'put', 'rm', 'add-disk', 'gc', 'shutdown', 'rebuild', 'a-new-op']) assert.ok(isAudited(op), op);
   for (const op of ['ping', 'status', 'health', 'metrics', 'disks', 'ls', 'stat']) assert.ok(!isAudited(op), op);
   assert.ok(!isAudited('jobs', {}));
@@ -23,6 +23,10 @@ test('changes are audited, looking is not; jobs and config only when they act', 
   assert.ok(!isAudited('config-export', {}));
   assert.ok(isAudited('config-import', { file: '/f.json', content: '{}' }));
   assert.ok(isAudited('jobs', { action: 'cancel', dryRun: true }), 'dryRun makes only config read-only');
+  assert.ok(!isAudited('snapshot-schedule', {}), 'listing the snapshot schedules only looks');
+  assert.ok(!isAudited('snapshot-schedule', { every: null, remove: null }));
+  assert.ok(isAudited('snapshot-schedule', { every: '1h', keep: 24 }));
+  assert.ok(isAudited('snapshot-schedule', { remove: 'auto-hourly' }));
 });
 
 test('with audit.lookups every request but ping is audited; what only looks stays what a monitor may run', () => {
