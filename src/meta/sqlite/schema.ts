@@ -161,7 +161,9 @@ CREATE UNIQUE INDEX IF NOT EXISTS extents_by_file ON extents (ino, offset) WHERE
 CREATE INDEX IF NOT EXISTS extents_dead ON extents (died) WHERE died IS NOT NULL;
 CREATE INDEX IF NOT EXISTS extents_dead_by_file ON extents (ino, offset) WHERE died IS NOT NULL;
 CREATE INDEX IF NOT EXISTS extents_born ON extents (born);
+CREATE INDEX IF NOT EXISTS extents_live ON extents (born, length, ino, died) WHERE died IS NULL AND ino <> 0;
 CREATE INDEX IF NOT EXISTS inodes_born ON inodes (born);
+CREATE INDEX IF NOT EXISTS inodes_files ON inodes (born, kind) WHERE kind = 'file';
 CREATE INDEX IF NOT EXISTS dirents_born ON dirents (born);
 CREATE INDEX IF NOT EXISTS xattrs_born ON xattrs (born);
 CREATE TABLE IF NOT EXISTS snapshots (

@@ -110,12 +110,23 @@ export function viewAt(sql: Sql, gen: number): NamespaceView {
   };
 }
 
+/** The index of the first of the sorted `gens` at or above `g` (gens.length when none is). */
+function firstAtOrAbove(gens: readonly number[], g: number): number {
+  let lo = 0, hi = gens.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (gens[mid]! < g) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 export function snapshotReads(sql: Sql): SnapshotReads {
+  // Sums over live extents read the covering index extents_live (born, length): no table row.
   const liveBytes = (): number => (sql('SELECT COALESCE(SUM(length), 0) AS b FROM extents WHERE ino <> 0 AND died IS NULL').get() as { b: number }).b;
+  const snapshots = (): Snapshot[] => (sql('SELECT * FROM snapshots ORDER BY gen, id').all() as SnapshotSql[]).map((r) => verifySnapshot(sql, r));
   return {
-    snapshots() {
-      return (sql('SELECT * FROM snapshots ORDER BY gen, id').all() as SnapshotSql[]).map((r) => verifySnapshot(sql, r));
-    },
+    snapshots,
     getSnapshot(name) {
       const r = sql('SELECT * FROM snapshots WHERE name = ?').get(name) as SnapshotSql | undefined;
       return r && verifySnapshot(sql, r);
@@ -134,35 +145,53 @@ export function snapshotReads(sql: Sql): SnapshotReads {
       return { inodes: inodes.map((r) => r.ino), dirents, xattrInodes: xattrs.map((r) => r.ino), extentInodes: extents.map((r) => r.ino) } satisfies ChangedKeys;
     },
     snapshotUsage() {
-      const snaps = (sql('SELECT * FROM snapshots ORDER BY gen, id').all() as SnapshotSql[]).map((r) => verifySnapshot(sql, r));
+      const snaps = snapshots();
+      if (snaps.length === 0) return [];
+      const gens = snaps.map((s) => s.gen);
+      const n = snaps.length;
+      // What snapshot i sees: the live extents and files less those born after it, plus the ended ones alive at it.
+      // Only what changed since the oldest snapshot is read, each row once; every snapshot's share is found by its generation.
+      const bornLater = new Array<number>(n + 1).fill(0);
+      const filesLater = new Array<number>(n + 1).fill(0);
+      for (const r of sql('SELECT born, SUM(length) AS b FROM extents WHERE ino <> 0 AND died IS NULL AND born > ? GROUP BY born').all(gens[0]) as { born: number; b: number }[]) {
+        bornLater[firstAtOrAbove(gens, r.born)] += r.b; // seen by none from this snapshot on: subtract for those before
+      }
+      for (const r of sql("SELECT born, COUNT(*) AS n FROM inodes WHERE kind = 'file' AND born > ? GROUP BY born").all(gens[0]) as { born: number; n: number }[]) {
+        filesLater[firstAtOrAbove(gens, r.born)] += r.n;
+      }
+      // A row alive over [born, died) adds to the snapshots in it: +len at the first, -len past the last.
+      const keptBytes = new Array<number>(n + 1).fill(0);
+      const keptFiles = new Array<number>(n + 1).fill(0);
+      const unique = new Array<number>(n).fill(0);
+      for (const r of sql('SELECT born, died, length FROM extents WHERE ino <> 0 AND died IS NOT NULL').all() as { born: number; died: number; length: number }[]) {
+        const lo = firstAtOrAbove(gens, r.born), hi = firstAtOrAbove(gens, r.died);
+        if (lo >= hi) continue;
+        keptBytes[lo]! += r.length;
+        keptBytes[hi]! -= r.length;
+        if (hi - lo === 1) unique[lo]! += r.length;
+      }
+      for (const r of sql("SELECT born, died FROM snap_inodes WHERE kind = 'file'").all() as { born: number; died: number }[]) {
+        const lo = firstAtOrAbove(gens, r.born), hi = firstAtOrAbove(gens, r.died);
+        if (lo >= hi) continue;
+        keptFiles[lo]! += 1;
+        keptFiles[hi]! -= 1;
+      }
       const live = liveBytes();
       const liveFiles = (sql("SELECT COUNT(*) AS n FROM inodes WHERE kind = 'file'").get() as { n: number }).n;
-      // What a snapshot at g sees, from what changed after it: live bytes, less live rows born after g, plus ended rows
-      // alive at g (ended after g, less those also born after g). Each is a sum over (g, ∞): summed once per interval
-      // between consecutive snapshots, then accumulated from the newest down, so every row is read once, not once per snapshot.
-      const one = (text: string, lo: number, hi: number): number => (sql(text).get(lo, hi) as { n: number }).n;
-      const bornLive = 'SELECT COALESCE(SUM(length), 0) AS n FROM extents WHERE ino <> 0 AND died IS NULL AND born > ? AND born <= ?';
-      const diedIn = 'SELECT COALESCE(SUM(length), 0) AS n FROM extents WHERE ino <> 0 AND died > ? AND died <= ?';
-      const bornDead = 'SELECT COALESCE(SUM(length), 0) AS n FROM extents WHERE ino <> 0 AND died IS NOT NULL AND born > ? AND born <= ?';
-      const filesBorn = "SELECT COUNT(*) AS n FROM inodes WHERE kind = 'file' AND born > ? AND born <= ?";
-      const keptDied = "SELECT COUNT(*) AS n FROM snap_inodes WHERE kind = 'file' AND died > ? AND died <= ?";
-      const keptBorn = "SELECT COUNT(*) AS n FROM snap_inodes WHERE kind = 'file' AND born > ? AND born <= ?";
-      const out: SnapshotUsage[] = new Array(snaps.length);
-      const acc = { bornLive: 0, diedIn: 0, bornDead: 0, filesBorn: 0, keptDied: 0, keptBorn: 0 };
-      for (let i = snaps.length - 1; i >= 0; i--) {
-        const s = snaps[i]!;
-        const hi = i + 1 < snaps.length ? snaps[i + 1]!.gen : Number.MAX_SAFE_INTEGER;
-        acc.bornLive += one(bornLive, s.gen, hi);
-        acc.diedIn += one(diedIn, s.gen, hi);
-        acc.bornDead += one(bornDead, s.gen, hi);
-        acc.filesBorn += one(filesBorn, s.gen, hi);
-        acc.keptDied += one(keptDied, s.gen, hi);
-        acc.keptBorn += one(keptBorn, s.gen, hi);
-        const prev = i > 0 ? snaps[i - 1]!.gen : -1;
-        const unique = (sql('SELECT COALESCE(SUM(length), 0) AS b FROM extents WHERE died > ? AND died <= ? AND born > ? AND born <= ? AND ino <> 0')
-          .get(s.gen, hi, prev, s.gen) as { b: number }).b;
-        out[i] = { name: s.name, referencedBytes: live - acc.bornLive + acc.diedIn - acc.bornDead, uniqueBytes: unique,
-          files: liveFiles - acc.filesBorn + acc.keptDied - acc.keptBorn };
+      const out: SnapshotUsage[] = [];
+      // bornLater[j] holds rows born in (gens[j-1], gens[j]]: unseen by snapshots 0..j-1. Sum from the top down.
+      let laterBytes = 0, laterFiles = 0;
+      const after = new Array<{ b: number; f: number }>(n);
+      for (let i = n - 1; i >= 0; i--) {
+        laterBytes += bornLater[i + 1]!;
+        laterFiles += filesLater[i + 1]!;
+        after[i] = { b: laterBytes, f: laterFiles };
+      }
+      let kb = 0, kf = 0;
+      for (let i = 0; i < n; i++) {
+        kb += keptBytes[i]!;
+        kf += keptFiles[i]!;
+        out.push({ name: snaps[i]!.name, referencedBytes: live - after[i]!.b + kb, uniqueBytes: unique[i]!, files: liveFiles - after[i]!.f + kf });
       }
       return out;
     },
