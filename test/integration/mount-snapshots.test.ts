@@ -116,6 +116,19 @@ test('/.snapshots/NAME shows each snapshot\'s tree as taken, read-only, with ino
     assert.deepEqual(fs.readdirSync(path.join(one, 'dir')).sort(), ['hard2', 'link', 'nested.bin']);
     assert.equal(getx(p('small.txt'), 'user.color'), 'red');
     assert.throws(() => fs.statSync(p('dir/nested.bin')), errno('ENOENT'));
+    // snapshot diff names exactly these changes (a rename that also changed the bytes is both).
+    assert.deepEqual((ok('snapshot', 'diff', pool, 'one').changes as { change: string; path: string; from?: string }[])
+      .map((c) => `${c.change} ${c.from ? `${c.from} -> ` : ''}${c.path}`), [
+      'modified /', 'modified /big.bin', 'modified /dir', 'added /dir/link', 'removed /dir/link', 'removed /dir/nested.bin',
+      'modified /packed.bin', 'modified /renamed', 'renamed /hard1 -> /renamed', 'modified /small.txt', 'modified /sparse.bin',
+    ]);
+    fs.chmodSync(p('big.bin'), 0o600);
+    ok('snapshot', 'create', pool, 'attrs');
+    fs.chmodSync(p('big.bin'), 0o644);
+    setx(p('renamed'), 'user.note', 'metadata only');
+    assert.deepEqual((ok('snapshot', 'diff', pool, 'attrs').changes as { change: string; path: string }[]).map((c) => `${c.change} ${c.path}`),
+      ['metadata /big.bin', 'metadata /renamed']);
+    ok('snapshot', 'delete', pool, 'attrs');
 
     // Inode numbers: the snapshot's differ from the live tree's, its hard links share one, readdir agrees with stat.
     const snapHard = fs.statSync(path.join(one, 'hard1'));
