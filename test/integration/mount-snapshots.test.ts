@@ -235,3 +235,29 @@ test('.snapshots is hidden from readdir of / unless snapshots.visible, no live e
     assert.deepEqual(ok('status', pool).errors, { read: 0, checksum: 0, write: 0 }, 'no read of a deleted snapshot counted against a disk');
   });
 });
+
+test('rollback through the coordinator of a mounted pool: refused while a file is open, then the mount reads the snapshot\'s tree', async () => {
+  await withMount(async ({ mnt, pool }) => {
+    const p = (s: string) => path.join(mnt, s);
+    const x = randomBytes(300_000);
+    fs.mkdirSync(p('d'));
+    fs.writeFileSync(p('d/a'), x);
+    ok('snapshot', 'create', pool, 'base');
+    fs.writeFileSync(p('d/a'), randomBytes(300_000));
+    fs.writeFileSync(p('d/b'), 'made after the snapshot');
+    const fd = fs.openSync(p('d/a'), 'r');
+    try {
+      assert.match(fails('EBUSY', ['snapshot', 'rollback', pool, 'base']).message, /files are open in the mount/);
+    } finally {
+      fs.closeSync(fd);
+    }
+    const r = ok('snapshot', 'rollback', pool, 'base');
+    assert.equal(r.path, '/');
+    const out = path.join(path.dirname(mnt), 'a.out');
+    ok('get', pool, '/d/a', out);
+    assert.ok(fs.readFileSync(out).equals(x), 'get reads the snapshot\'s bytes');
+    assert.ok(fs.readFileSync(p('d/a')).equals(x), 'the mount reads the snapshot\'s bytes');
+    assert.deepEqual(ok('ls', pool, '/d').entries.map((e: { name: string }) => e.name), ['a']);
+    assert.deepEqual(ok('snapshot', 'diff', pool, 'base').changes, []);
+  });
+});

@@ -180,12 +180,13 @@ export function extentWrites(sql: Sql, maps: ExtentMapCache, versions: Versions)
       return dropped;
     },
     reviveExtent(id) {
-      const r = sql('SELECT died FROM extents WHERE id = ?').get(id) as { died: number | null } | undefined;
+      const r = sql('SELECT ino, died FROM extents WHERE id = ?').get(id) as { ino: number; died: number | null } | undefined;
       if (!r || r.died === null) return false;
       // A snapshot taken since it ended must go on not seeing it: then the caller references its bytes from a new extent instead.
       if (sql('SELECT 1 FROM snapshots WHERE gen >= ? LIMIT 1').get(r.died)) return false;
       sql('UPDATE extents SET died = NULL WHERE id = ?').run(id);
-      maps.drop(id);
+      // Its file's cached map lacks it: read the map again.
+      maps.forget(r.ino);
       return true;
     },
     collectExtent: collect,

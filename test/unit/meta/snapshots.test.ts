@@ -135,3 +135,40 @@ test('snapshot views stay what the namespace was; space, changed keys and purges
     }
   });
 });
+
+test('a revived extent is its file\'s again at once, also in the cached map; one a later snapshot must not see is not revived', async () => {
+  await withTmpDir((dir) => {
+    const rng = new Rng(99);
+    const s = openSqliteStore(path.join(dir, 'meta.db'), { create: true });
+    try {
+      const ino = s.transact((tx) => {
+        const n = tx.allocIno();
+        tx.putInode(newInode(n, 'file', 0o644, 1, { size: 100 }));
+        tx.link(ROOT_INO, 'f', n);
+        return n;
+      });
+      const e1 = extent(ino, 0, 100, rng);
+      s.transact((tx) => tx.putExtent(e1));
+      s.transact((tx) => tx.createSnapshot('s', s.generation(), 1));
+      const e2 = extent(ino, 0, 100, rng);
+      s.transact((tx) => {
+        assert.deepEqual(tx.dropExtent(e1.id), [], 'the snapshot keeps it: no fragments to delete');
+        tx.putExtent(e2);
+      });
+      assert.deepEqual(s.extentsOf(ino).map((e) => e.id), [e2.id]); // the file's map is cached now
+      s.transact((tx) => {
+        tx.dropExtent(e2.id);
+        assert.equal(tx.reviveExtent(e1.id), true);
+      });
+      assert.deepEqual(s.extentsOf(ino).map((e) => e.id), [e1.id]);
+      // Ended again, then a snapshot taken while it was ended: reviving it would show it to that snapshot.
+      s.transact((tx) => { tx.dropExtent(e1.id); });
+      s.transact((tx) => tx.createSnapshot('later', s.generation(), 2));
+      s.transact((tx) => assert.equal(tx.reviveExtent(e1.id), false));
+      assert.deepEqual(s.extentsOf(ino), []);
+      assert.deepEqual(s.viewAt(s.getSnapshot('s')!.gen).extentsOf(ino).map((e) => e.id), [e1.id]);
+    } finally {
+      s.close();
+    }
+  });
+});
