@@ -42,3 +42,16 @@ export function assertReadsBack(root: string, pool: string, files: Map<string, B
     fs.rmSync(dest);
   }
 }
+
+/** Fragment files (`<extent id>.<index>`) under every disk's frags/ directory. */
+export function fragmentFiles(disks: readonly string[]): number {
+  let n = 0;
+  const walk = (dir: string): void => {
+    for (const ent of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (ent.isDirectory()) walk(path.join(dir, ent.name));
+      else if (/^[0-9a-f]{32}\.\d+$/.test(ent.name)) n++;
+    }
+  };
+  for (const d of disks) if (fs.existsSync(path.join(d, 'frags'))) walk(path.join(d, 'frags'));
+  return n;
+}

@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { fails, makePool, ok, type Json } from '../helpers/cli';
 import { Rng } from '../helpers/random';
+import { fragmentFiles } from '../helpers/files';
 import { withTmpDir } from '../helpers/tmp';
 
 const EXTENT = 65536;
@@ -24,19 +25,6 @@ function getBytes(root: string, pool: string, name: string): Buffer {
   const out = path.join(root, 'out');
   ok('get', pool, name, out);
   return fs.readFileSync(out);
-}
-
-/** Fragment files under every disk's frags/ directory. */
-function fragmentFiles(disks: string[]): number {
-  let n = 0;
-  const walk = (dir: string): void => {
-    for (const ent of fs.readdirSync(dir, { withFileTypes: true })) {
-      if (ent.isDirectory()) walk(path.join(dir, ent.name));
-      else if (/^[0-9a-f]{32}\.\d+$/.test(ent.name)) n++;
-    }
-  };
-  for (const d of disks) if (fs.existsSync(path.join(d, 'frags'))) walk(path.join(d, 'frags'));
-  return n;
 }
 
 describe('inline extents', () => {

@@ -12,20 +12,7 @@ import Database from 'better-sqlite3';
 import { ok } from '../helpers/cli';
 import { startCoordinator, stopCoordinator, withMount } from '../helpers/mount';
 import { Rng } from '../helpers/random';
-import { writeCommitted } from '../helpers/files';
-
-/** Fragment files on the pool's disks (under each disk's frags/). */
-function fragmentFiles(disks: string[]): number {
-  let n = 0;
-  const walk = (dir: string): void => {
-    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(path.join(dir, e.name));
-      else n++;
-    }
-  };
-  for (const d of disks) if (fs.existsSync(path.join(d, 'frags'))) walk(path.join(d, 'frags'));
-  return n;
-}
+import { writeCommitted, fragmentFiles } from '../helpers/files';
 
 /**
  * The committed packs, with the bytes of the packed extents in each; and how many extents

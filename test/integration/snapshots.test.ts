@@ -13,6 +13,7 @@ import { test } from 'node:test';
 import { BIN, fails, ok, type Json } from '../helpers/cli';
 import { startServe, stopChild, sleep } from '../helpers/daemon';
 import { Rng } from '../helpers/random';
+import { fragmentFiles } from '../helpers/files';
 import { withTmpDir } from '../helpers/tmp';
 
 /** A pool of six directory disks at rs:2+2 (two may be lost), 256 KiB extents. */
@@ -56,19 +57,6 @@ function tree(pool: string, dir = '/'): Map<string, Json> {
   };
   walk(dir);
   return out;
-}
-
-/** Fragment files on the disks. */
-function fragmentFiles(disks: string[]): number {
-  let n = 0;
-  const walk = (d: string): void => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      if (e.isDirectory()) walk(path.join(d, e.name));
-      else n++;
-    }
-  };
-  for (const d of disks) if (fs.existsSync(path.join(d, 'frags'))) walk(path.join(d, 'frags'));
-  return n;
 }
 
 const changeOf = (d: Json): string[] => (d.changes as Json[]).map((c) => `${c.change} ${c.from ? `${c.from} -> ` : ''}${c.path}`);
