@@ -14,14 +14,14 @@ import type { MetaStore } from '../meta/store';
 
 /** Operations that change nothing (and ping): not audited unless audit.lookups. */
 export const UNAUDITED_OPS: ReadonlySet<string> = new Set(['ping', 'status', 'health', 'diagnose', 'metrics', 'disks', 'ls', 'stat', 'disk-events',
-  'config-export', 'events', 'snapshot-list', 'snapshot-diff']);
+  'config-export', 'events', 'snapshot-list', 'snapshot-diff', 'tier-status']);
 
-/** Operations that only look unless given one of these arguments (`jobs --cancel`, `config --set` or `--preset`, `snapshot schedule --every` or `--remove`). */
+/** Operations that only look unless given one of these arguments (`jobs --cancel`, `config --set` or `--preset`, `snapshot schedule --every` or `--remove`, `tier-policy PRESET`). */
 export const AUDITED_WITH: Readonly<Record<string, readonly string[]>> = { jobs: ['action'], config: ['set', 'preset'],
-  'snapshot-schedule': ['every', 'keep', 'prefix', 'remove'] };
+  'snapshot-schedule': ['every', 'keep', 'prefix', 'remove'], 'tier-policy': ['preset'] };
 
 /** Of those, the ones that still only look when given `dryRun: true` (`config --preset NAME --dry-run`). */
-export const DRY_RUN_LOOKS: ReadonlySet<string> = new Set(['config']);
+export const DRY_RUN_LOOKS: ReadonlySet<string> = new Set(['config', 'tier-policy']);
 
 export interface AuditSettings {
   /** Record read-only requests too. */

@@ -2,15 +2,17 @@
  * The scrape-time half of the metrics: figures that describe the pool's state rather
  * than count events — disk states, presence and space, extents by health, the repair
  * queue, namespace totals, the health verdict, diagnose's findings, snapshots and their
- * space. Computed from the same `status`, disk reports and snapshot reads the CLI shows (so
- * `dynamicfs status`, `health`, `snapshot list`, `metrics` and the HTTP endpoint agree),
- * once per scrape, by a hook on the engine's registry.
+ * space, the tiers (as `tier status`). Computed from the same `status`, disk reports,
+ * snapshot reads and tier report the CLI shows (so `dynamicfs status`, `health`,
+ * `snapshot list`, `tier status`, `metrics` and the HTTP endpoint agree), once per scrape,
+ * by a hook on the engine's registry.
  */
 import type { Engine } from '../engine/engine';
 import { scrubCoverage } from '../engine/scrub-report';
 import { diskReports } from './disk-report';
 import { diagnoseStatus } from './ops/diagnose';
 import { DISK_STATES, status } from './ops/status';
+import { COMPLIANCE_REASONS, tierReport } from './tier-report';
 
 const installed = new WeakSet<Engine>();
 
@@ -78,6 +80,13 @@ export function ensurePoolCollectors(engine: Engine): void {
     m.snapshotSpace.set({ owner: 'snapshot_only' }, space.snapshotOnlyBytes);
     const verdict = s.health; // status's verdict: the one health and /health give
     for (const state of ['healthy', 'degraded', 'critical'] as const) m.poolHealth.set({ state }, verdict === state ? 1 : 0);
+    const tiers = await tierReport(engine);
+    for (const t of tiers.tiers) {
+      m.tierStoredBytes.set({ tier: t.tier }, t.storedBytes);
+      m.tierExtents.set({ tier: t.tier }, t.extents);
+      m.tierCost.set({ tier: t.tier }, t.costPerMonth);
+    }
+    for (const reason of COMPLIANCE_REASONS) m.tierNonCompliant.set({ reason }, tiers.compliance.byReason[reason]);
     m.findings.reset();
     for (const f of (await diagnoseStatus(engine, s)).findings) m.findings.inc({ code: f.code, severity: f.severity });
   });

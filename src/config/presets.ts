@@ -2,9 +2,10 @@
  * Named sets of settings for common kinds of pool. A preset sets every setting it covers:
  * the declaration's default unless the preset overrides it, so `production` (no
  * overrides) puts a pool back on the defaults. Site-specific settings (who may watch the
- * pool, where its metrics are served, what its mounts let in and show, what the audit must record)
- * are not a matter of kind, and no preset touches them: switching presets must not close
- * a scraped endpoint, change a mount's exposure or stop an audit a site relies on.
+ * pool, where its metrics are served, what its mounts let in and show, what the audit must
+ * record, how its tiers of disks are used) are not a matter of kind, and no preset touches
+ * them: switching presets must not close a scraped endpoint, change a mount's exposure or
+ * stop an audit a site relies on.
  */
 import { DfsError } from '../errors';
 import { SETTINGS, type SettingValue } from './settings';
@@ -22,7 +23,8 @@ export interface Preset {
 
 /** Settings a preset leaves as they are. */
 export const PRESET_KEEPS: readonly string[] = ['admin.monitorGroup', 'metrics.port', 'metrics.bind', 'mount.suid', 'mount.dev', 'mount.allowOther',
-  'snapshots.visible', 'audit.lookups'];
+  'snapshots.visible', 'audit.lookups', 'tier.foreground', 'tier.background', 'tier.demoteAfterSeconds', 'tier.hot.redundancy',
+  'tier.warm.redundancy', 'tier.cold.redundancy', 'tier.hot.pricePerGiBMonth', 'tier.warm.pricePerGiBMonth', 'tier.cold.pricePerGiBMonth'];
 
 export const PRESETS: readonly Preset[] = [
   { name: 'production', summary: 'the defaults: a pool holding data that matters', overrides: {} },

@@ -2,7 +2,7 @@
  * Every pool setting, declared once: key, zod schema (type and valid range), default, the
  * safe range where it is narrower than the valid one, a one-line reason and when a change
  * takes effect. The readers (pool/health.ts, engine/txg.ts, engine/scrub-scheduler.ts,
- * engine/rebuild.ts, fs/read-tuning.ts, fs/snapshot-dir.ts, admin/access.ts, admin/audit.ts,
+ * engine/rebuild.ts, engine/placement.ts, fs/read-tuning.ts, fs/snapshot-dir.ts, admin/access.ts, admin/audit.ts,
  * daemon/serve-settings.ts, the gc and check operations),
  * `config --set`/`--preset`/`import`, diagnose's `setting-unsafe` check and the README's
  * settings table all come from here.
@@ -39,6 +39,25 @@ export const MAX_GID = 4294967294;
 export const MAX_PORT = 65535;
 export const SCRUB_FREQUENCIES = ['nightly', 'continuous', 'manual'] as const;
 export const SCRUB_INTENSITIES = ['low', 'medium', 'high'] as const;
+export const TIERS = ['hot', 'warm', 'cold'] as const;
+
+/** rs:K+M (1 <= K, 1 <= M <= 8, K+M <= 32) or mirror:N (2..8): pool/policy.ts's grammar, checked here for the settings. */
+function redundancyText(t: string): boolean {
+  const rs = /^rs:(\d+)\+(\d+)$/.exec(t);
+  if (rs) {
+    const k = Number(rs[1]), m = Number(rs[2]);
+    return k >= 1 && m >= 1 && m <= 8 && k + m <= 32;
+  }
+  const mirror = /^mirror:(\d+)$/.exec(t);
+  return mirror !== null && Number(mirror[1]) >= 2 && Number(mirror[1]) <= 8;
+}
+
+function tierRedundancy(tier: string, example: string): SettingSpec {
+  return { key: `tier.${tier}.redundancy`, schema: z.union([z.null(), z.string().refine(redundancyText)]), default: null,
+    range: 'rs:K+M | mirror:N, or none', takes: `a redundancy such as ${example} (rs:K+M with K+M <= 32 and M <= 8, or mirror:2..8), or none for the file's own`,
+    applies: 'at once (the next extent written)',
+    reason: `the redundancy of extents placed on ${tier} disks (none: the file's policy, user.dynamicfs.policy or the pool's)` };
+}
 
 function int(min: number, max: number): Pick<SettingSpec, 'schema' | 'range' | 'takes' | 'bounds'> {
   return { schema: z.number().int().min(min).max(max), range: `${min}..${max}`, takes: `a whole number in ${min}..${max}`, bounds: { min, max } };
@@ -59,6 +78,12 @@ function oneOf(values: readonly [string, ...string[]]): Pick<SettingSpec, 'schem
 const ON_CHECK = 'at the next error counted or probe';
 const ON_START = 'when the coordinator next starts (mount, serve)';
 const ON_MOUNT = 'at the next mount';
+
+function tierPrice(tier: string, price: number): SettingSpec {
+  return { key: `tier.${tier}.pricePerGiBMonth`, schema: z.number().min(0).max(1_000_000), default: price, range: '0..1000000',
+    takes: 'a price (any currency) of one GiB for a month, 0..1000000', applies: 'at once (the next tier status or scrape)',
+    reason: `what one GiB stored on ${tier} disks costs a month (fragments as they lie on the disks, parity included), for tier status's cost estimate` };
+}
 
 /** The declaration, in the order `config` shows it. */
 export const SETTINGS: readonly SettingSpec[] = [
@@ -122,6 +147,19 @@ export const SETTINGS: readonly SettingSpec[] = [
     reason: 'gc and check --repair remove only unreferenced fragments and temp files at least this old (unless given --min-age)' },
   { key: 'compact.belowFraction', ...fraction(), default: 0.5, applies: 'at the next compact',
     reason: 'compact rewrites packs whose live bytes are at most this fraction of their size (unless given --below)' },
+  { key: 'tier.foreground', ...oneOf(TIERS), default: 'hot', applies: 'at once (the next extent written)',
+    reason: 'the tier new extents go to unless their directory or file says otherwise (user.dynamicfs.tier); a tier without disks is skipped, a full or short one falls back with an event' },
+  { key: 'tier.background', schema: z.union([z.null(), z.enum(TIERS)]), default: null, range: 'hot | warm | cold, or none',
+    takes: 'one of hot | warm | cold, or none', applies: 'at the next tier migrate',
+    reason: 'the tier extents move to once not read for tier.demoteAfterSeconds, by `tier migrate` (none: they stay; a directory\'s user.dynamicfs.tier may say otherwise)' },
+  { key: 'tier.demoteAfterSeconds', ...int(1, 10 * 365 * 86_400), default: 30 * 86_400, applies: 'at the next tier migrate',
+    reason: 'seconds without a read after which an extent moves to its background tier (unless its user.dynamicfs.tier says otherwise)' },
+  tierRedundancy('hot', 'mirror:2'),
+  tierRedundancy('warm', 'rs:4+2'),
+  tierRedundancy('cold', 'rs:8+3'),
+  tierPrice('hot', 0.1),
+  tierPrice('warm', 0.03),
+  tierPrice('cold', 0.01),
 ];
 
 const BY_KEY = new Map(SETTINGS.map((s) => [s.key, s]));

@@ -11,6 +11,7 @@ import type { ForegroundMeter } from '../pool/foreground-meter';
 import type { Pool } from '../pool/pool';
 import type { DiskHealth } from './disk-health';
 import type { Placement } from './placement';
+import type { AccessHistory } from './tier-access';
 import type { TxGroups } from './txg';
 import type { WorkPools } from './work-pools';
 
@@ -36,6 +37,8 @@ export interface EngineServices {
   readonly foreground: ForegroundMeter;
   /** Transaction groups: whether fragment writes defer their syncs, and the gate a write waits at. */
   readonly txg: Pick<TxGroups, 'deferSync' | 'wrote' | 'commit'>;
+  /** When each extent was last read or written by a file's I/O (tier migration's idea of idle). */
+  readonly access: AccessHistory;
   /** Packs not yet in the store: their bytes, for reads of the files packed in them. */
   readonly packs: { bytes(packId: Buffer): Buffer | undefined };
   /** Run fn with extent `id` to itself: callers for the same extent run one after another. */

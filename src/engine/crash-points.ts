@@ -15,7 +15,9 @@ export type CrashPoint = 'after-fragment-write' | 'before-commit' | 'after-commi
   /** An upgrade's copies are on every disk, pool.json not yet rewritten; then: pool.json rewritten, the job not yet marked completed. */
   | 'upgrade-before-commit' | 'upgrade-after-commit'
   /** A snapshot purge's batch is committed, its fragments not yet deleted; a rollback's changes are made, not yet committed. */
-  | 'snapshot-purge-batch' | 'rollback-before-commit';
+  | 'snapshot-purge-batch' | 'rollback-before-commit'
+  /** A migrated extent's new copy is written, its placement not yet replaced; then: replaced and committed, the old copy not yet deleted. */
+  | 'migrate-before-commit' | 'migrate-after-commit';
 
 /**
  * Whether reaching `name` now will kill the process. A point that stands for "after a

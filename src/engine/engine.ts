@@ -19,6 +19,7 @@ import { IntentLog } from './intent-log';
 import { JobRunner, type JobFn, type JobKind } from './jobs';
 import { Packer } from './packer';
 import { Placement } from './placement';
+import { AccessHistory } from './tier-access';
 import { TxGroups } from './txg';
 import type { WorkPools } from './work-pools';
 
@@ -41,6 +42,8 @@ export class Engine extends EventEmitter implements EngineServices {
    * snapshot commits them first, a rollback refuses while any is open.
    */
   mountFiles: { flushAll(): Promise<void>; openCount(): number } | undefined;
+  /** When each extent was last read or written (tier-access.ts), saved with the groups and at close. */
+  readonly access: AccessHistory;
   /** Per-extent critical sections (two repairs of one extent must not race). */
   private readonly extentLocks = new Map<string, Promise<unknown>>();
   /**
@@ -56,7 +59,8 @@ export class Engine extends EventEmitter implements EngineServices {
     pool.decorateStores((s) => this.foreground.wrap(s));
     instrumentPool(pool, metrics);
     this.health = new DiskHealth(pool);
-    this.placement = new Placement(pool, this.health);
+    this.placement = new Placement(pool, this.health, pool.events, metrics);
+    this.access = AccessHistory.of(pool.dir);
     this.jobs = new JobRunner(this, jobKinds);
     this.packs = new Packer(this);
     this.txg = new TxGroups({
@@ -68,7 +72,7 @@ export class Engine extends EventEmitter implements EngineServices {
       flushPacks: () => this.packs.flush(),
       grouping: (on) => pool.copies.setDeferred(on),
       durable: (g) => pool.copies.durable(g),
-      onCommitted: (c, seconds) => { metrics.groupCommits.inc({ reason: c.reason }); metrics.groupCommitSeconds.observe(seconds); },
+      onCommitted: (c, seconds) => { metrics.groupCommits.inc({ reason: c.reason }); metrics.groupCommitSeconds.observe(seconds); this.access.saveSoon(); },
       onPhase: (phase, seconds) => metrics.groupPhaseSeconds.observe({ phase }, seconds),
       // The group stays open and the next commit retries it; whoever asked (fsync, an admin request) gets the error.
       onCommitFailed: (err) => metrics.groupCommitFailures.inc({ code: toDfsError(err).code }),
@@ -118,6 +122,7 @@ export class Engine extends EventEmitter implements EngineServices {
     await this.txg.stop();
     await this.intentLog.close();
     await this.work.close();
+    this.access.save((id) => this.meta.getExtent(Buffer.from(id, 'hex')) !== undefined); // extents gone are forgotten
     this.pool.close();
   }
 

@@ -6,14 +6,16 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DfsError } from '../errors';
-import type { Extent, FragmentRef } from '../meta/records';
+import type { Extent, FragmentRef, Tier } from '../meta/records';
 import { blake3 } from '../native';
 import type { Policy } from '../pool/policy';
 import { crashPoint } from './crash-points';
 import { recycleBuffer } from './encode-buffers';
+import { encodeLayout } from '../workers/encode-layout';
+import { allocEncodeBuffer } from './work-pools';
 import type { EngineServices } from './context';
 
-type Engine = Pick<EngineServices, 'pool' | 'health' | 'placement' | 'work' | 'holdExtent' | 'releaseExtents' | 'countWriteErrors' | 'txg'>;
+type Engine = Pick<EngineServices, 'pool' | 'health' | 'placement' | 'work' | 'holdExtent' | 'releaseExtents' | 'countWriteErrors' | 'txg' | 'access'>;
 import { dominantCode, quorumError, type FragmentCause } from './quorum';
 import type { EncodedExtent } from './work-pools';
 
@@ -30,20 +32,36 @@ export function uuidBytes(uuid: string): Buffer {
  * calls engine.releaseExtents after committing or abandoning it. `id` is new unless the
  * caller named the extent already (a pack, which files point at before it is written). The buffer is ours
  * from the call on: it goes to the encoder and, once no write reads it, to be recycled.
+ * `only`: on this tier, with `policy` as it is, or not at all (a migration's copy: no
+ * fallback, and not counted as an access).
  */
 export async function writeExtent(engine: Engine, ino: number, offset: number, buffer: Uint8Array, length: number, policy: Policy,
-  id: Buffer = randomBytes(16)): Promise<Extent> {
+  id: Buffer = randomBytes(16), only?: Tier): Promise<Extent> {
   if (length <= engine.pool.superblock.inlineMax) {
     const e = inlineExtent(ino, offset, buffer.subarray(0, length), id);
     recycleBuffer(buffer);
     return e;
   }
-  const mirror = policy.scheme === 'mirror';
+  // The tier decides the redundancy (tier.<tier>.redundancy), so it is chosen before encoding.
+  await engine.placement.refresh();
+  const choice = only ? engine.placement.onTier(only, policy, length) : engine.placement.chooseTier(policy, length);
+  const p = choice.policy;
+  const mirror = p.scheme === 'mirror';
+  const need = encodeLayout(length, p.k, p.m, mirror).totalBytes;
+  if (buffer.byteLength < need) {
+    // Allocated for the file's policy; the tier's needs more room for parity.
+    const bigger = allocEncodeBuffer(length, p.k, p.m, mirror);
+    bigger.set(buffer.subarray(0, length));
+    recycleBuffer(buffer);
+    buffer = bigger;
+  }
   engine.holdExtent(id); // released by whoever commits or abandons it
-  const enc = await engine.work.encode(buffer, length, policy.k, policy.m, mirror);
-  const fragments = await placeFragments(engine, id, policy, enc);
+  const enc = await engine.work.encode(buffer, length, p.k, p.m, mirror);
+  const fragments = await placeFragments(engine, id, p, enc, choice.tier);
   recycleBuffer(enc.buffer); // every fragment write has settled: nothing reads it now
-  return { id, ino, offset, length, scheme: policy.scheme, k: policy.k, m: policy.m, fragLen: enc.layout.fragLen,
+  if (choice.fallback) engine.placement.fellBack(choice.fallback, id);
+  if (!only) engine.access.touch(id);
+  return { id, ino, offset, length, scheme: p.scheme, k: p.k, m: p.m, fragLen: enc.layout.fragLen,
     logicalHash: enc.logicalHash, inlineData: null, fragments };
 }
 
@@ -53,13 +71,13 @@ export function inlineExtent(ino: number, offset: number, bytes: Uint8Array, id:
   return { id, ino, offset, length: data.length, scheme: 'inline', k: 1, m: 0, fragLen: data.length, logicalHash: blake3(data), inlineData: data, fragments: [] };
 }
 
-async function placeFragments(engine: Engine, extentId: Buffer, policy: Policy, enc: EncodedExtent): Promise<FragmentRef[]> {
+async function placeFragments(engine: Engine, extentId: Buffer, policy: Policy, enc: EncodedExtent, tier: Tier | null): Promise<FragmentRef[]> {
   const n = policy.k + policy.m;
   const placement = engine.placement;
   await placement.refresh();
   const bytes = enc.layout.fragLen + 4096;
   const used = new Set<number>();
-  const initial = placement.pick(n, used, bytes);
+  const initial = placement.pick(n, used, bytes, tier);
   initial.forEach((d) => used.add(d));
   const poolUuid = uuidBytes(engine.pool.superblock.uuid);
   /** Every failed attempt, in order: counted against its disk, and the causes of a failed extent write. */
@@ -83,9 +101,9 @@ async function placeFragments(engine: Engine, extentId: Buffer, policy: Policy, 
         const code = (err as DfsError).code ?? 'EIO';
         causes.push({ index, diskId: target, code, message: (err as Error).message });
         if (attempt >= MAX_ATTEMPTS_PER_FRAGMENT) throw err;
-        // Another distinct disk; `used` keeps fragments of one extent apart.
+        // Another distinct disk, of the extent's tier while it has one; `used` keeps fragments of one extent apart.
         try {
-          diskId = placement.pick(1, used, bytes)[0]!;
+          diskId = (tier ? pickOr(() => placement.pick(1, used, bytes, tier)) : undefined) ?? placement.pick(1, used, bytes)[0]!;
         } catch (pickErr) {
           causes.push({ index, diskId: null, code: (pickErr as DfsError).code ?? 'EIO', message: `no other disk to retry on: ${(pickErr as Error).message}` });
           throw pickErr;
@@ -111,4 +129,13 @@ async function placeFragments(engine: Engine, extentId: Buffer, policy: Policy, 
       `(all ${n} are needed)`, causes, { extent: extentId.toString('hex'), written: n - unplaced.length, needed: n });
   }
   return settled.map((s) => (s as PromiseFulfilledResult<FragmentRef>).value);
+}
+
+/** The first disk `pick` offers, or undefined when it has none. */
+function pickOr(pick: () => number[]): number | undefined {
+  try {
+    return pick()[0];
+  } catch {
+    return undefined;
+  }
 }

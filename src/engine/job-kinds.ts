@@ -4,6 +4,7 @@ import { compactJob } from './compact';
 import { rebuildJob } from './rebuild';
 import { scrubJob } from './scrub';
 import { snapshotPurgeJob } from './snapshot-purge';
+import { tierMigrateJob } from './tier-migrate';
 import { upgradeKind } from './upgrade';
 
 export const JOB_KINDS: Record<string, JobFn | JobKind> = {
@@ -13,4 +14,5 @@ export const JOB_KINDS: Record<string, JobFn | JobKind> = {
   compact: compactJob,
   upgrade: upgradeKind,
   'snapshot-purge': snapshotPurgeJob,
+  'tier-migrate': tierMigrateJob,
 };

@@ -5,7 +5,7 @@
  * job's own code persists a cursor in its progress so the resumed run picks up where
  * the last one stopped rather than starting over.
  *
- * The runner runs at most one job per lane at a time (rebuild, drain and compact share the
+ * The runner runs at most one job per lane at a time (rebuild, drain, compact and tier-migrate share the
  * `repair` lane: they move fragments; scrub and upgrade have their own). In the foreground (a CLI
  * run without a coordinator) `runToEnd` drives one job to completion; in the
  * coordinator `start()` picks up queued jobs in the background.

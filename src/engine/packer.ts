@@ -76,12 +76,13 @@ export class Packer {
   }
 
   /**
-   * Append `bytes` to the pack being filled for `policy` and say where they went. The
+   * Append `bytes` to the pack being filled for `policy` (its redundancy and its tier:
+   * files of different tier policies share no pack) and say where they went. The
    * caller records the packed extent in the same synchronous section (the same group).
    */
   append(bytes: Uint8Array, policy: Policy): PackRef {
     if (bytes.length > PACK_MAX_EXTENT) throw new DfsError('EINTERNAL', `${bytes.length} bytes are too many to pack (at most ${PACK_MAX_EXTENT})`);
-    const key = formatPolicy(policy);
+    const key = packKey(policy);
     let p = this.filling.get(key);
     if (p && p.len + bytes.length > PACK_TARGET_BYTES) {
       this.seal(p);
@@ -112,7 +113,7 @@ export class Packer {
 
   /** No more appends to this pack: start writing it. */
   private seal(p: Pack): void {
-    if (this.filling.get(formatPolicy(p.policy)) === p) this.filling.delete(formatPolicy(p.policy));
+    if (this.filling.get(packKey(p.policy)) === p) this.filling.delete(packKey(p.policy));
     this.written(p).catch(() => undefined); // a failure is retried (and reported) by the commit's flush
   }
 
@@ -146,4 +147,9 @@ export class Packer {
     if (!this.engine.meta.getExtent(p.id)) await this.engine.removeFragments([{ extentId: p.id, fragments: e.fragments }]);
     this.engine.releaseExtents([p.id]);
   }
+}
+
+/** Packs are filled per redundancy and wanted tier. */
+function packKey(p: Policy): string {
+  return `${formatPolicy(p)}@${p.tier ?? ''}`;
 }

@@ -14,6 +14,7 @@ import { ROOT_INO, type MetaStore, type Txn } from '../meta/store';
 import { newInode, type Inode } from '../meta/records';
 import type { DroppedExtent } from '../engine/engine';
 import { inodeOf, isWithin, joinPath, lookupPath, parsePath, type PathLookup } from './paths';
+import { inheritTier } from './tier-xattr';
 
 /** The name in the root a mount shows the pool's snapshots under (snapshot-dir.ts): no entry may take it. */
 export const SNAPSHOTS_DIR = '.snapshots';
@@ -136,6 +137,7 @@ export function makeDirs(tx: Txn, store: MetaStore, names: readonly string[], pa
     const ino = tx.allocIno();
     tx.putInode(newInode(ino, 'dir', DIR_MODE, now));
     tx.link(dir, names[i]!, ino);
+    inheritTier(tx, store, dir, ino);
     touchDir(tx, store, dir, now, +1);
     created.push(sofar);
     dir = ino;
@@ -209,6 +211,7 @@ export function prepareFile(tx: Txn, store: MetaStore, path: string,
   const inode: Inode = newInode(tx.allocIno(), 'file', opts.mode ?? FILE_MODE, now, { policy: opts.policy ?? null });
   tx.putInode(inode);
   tx.link(parentIno, name, inode.ino);
+  inheritTier(tx, store, parentIno, inode.ino);
   touchDir(tx, store, parentIno, now);
   return { inode, created: true, dropped: [], path: canonical };
 }

@@ -48,6 +48,7 @@ export class ExtentCache {
   /** Hits and misses are counted for reads only; a read-ahead that fetches is a prefetch. */
   private lookup(e: Extent, read: boolean): Promise<Buffer> {
     const key = e.id.toString('hex');
+    if (read) this.engine.access.touch(e.id); // a read, from the cache or not, is an access (tier migration)
     const hit = this.entries.get(key);
     const metrics = this.engine.metrics;
     if (hit) {

@@ -15,6 +15,7 @@ import type { Extent } from '../meta/records';
 import { formatPolicy, type Policy } from '../pool/policy';
 import { lookupPath, prepareFile } from './namespace';
 import { readTuning } from './read-tuning';
+import { tierOf } from './tier-xattr';
 import type { ByteSource } from './sources';
 
 /** Extents in flight per file: enough to keep encoder and disks busy (8 measured ~5% over 4), bounded memory. */
@@ -36,8 +37,12 @@ export interface PutResult {
 export async function putFile(engine: Engine, poolPath: string, source: ByteSource, opts: PutOptions = {}): Promise<PutResult> {
   const store = engine.meta;
   // Fail before writing a byte if the parent is missing or the name is a directory.
-  if (lookupPath(store, poolPath).inode?.kind === 'dir') throw new DfsError('EISDIR', `${poolPath} is a directory in the pool`, poolPath);
-  const policy = opts.policy ?? engine.pool.policy;
+  const at = lookupPath(store, poolPath);
+  if (at.inode?.kind === 'dir') throw new DfsError('EISDIR', `${poolPath} is a directory in the pool`, poolPath);
+  // The tier policy of the file replaced, else the one it inherits from its directory (prepareFile copies it).
+  const tier = at.inode ? tierOf(store, at.inode.ino) : at.parent ? tierOf(store, at.parent.ino) : undefined;
+  const base = opts.policy ?? engine.pool.policy;
+  const policy = tier ? { ...base, tier } : base;
   const { extentSize, inlineMax } = engine.pool.superblock;
   const mirror = policy.scheme === 'mirror';
 
@@ -130,6 +135,7 @@ export async function getFile(engine: Engine, ino: number, sink: Writable, onPro
     if (e.offset > pos) await emitZeros(emit, e.offset - pos);
     const bytes = await reads.get(i)!;
     reads.delete(i);
+    engine.access.touch(e.pack ? e.pack.id : e.id);
     await emit(bytes);
     pos = e.offset + e.length;
   }

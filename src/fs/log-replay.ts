@@ -8,7 +8,7 @@
  */
 import { DfsError } from '../errors';
 import type { Engine } from '../engine/engine';
-import { parsePolicy } from '../pool/policy';
+import { writePolicy } from './tier-xattr';
 import { dropLink, touchDir } from './dir-ops';
 import { ExtentCache } from './extent-cache';
 import { decodeNameChange, type NameChange } from './name-log';
@@ -48,7 +48,7 @@ export async function replayIntentLog(engine: Engine): Promise<ReplayResult> {
           skipped++;
           continue;
         }
-        const policy = inode.policy ? parsePolicy(inode.policy) : engine.pool.policy;
+        const policy = writePolicy(engine, inode);
         f = new OpenFile(engine, cache, r.ino, inode, () => policy);
         files.set(r.ino, f);
         touched.add(r.ino);

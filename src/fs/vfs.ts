@@ -23,6 +23,7 @@ import { OpenFiles } from './open-files';
 import { inodeOf, lookupPath, NAME_MAX, type PathLookup } from './paths';
 import { readTuning } from './read-tuning';
 import { SNAPSHOTS_DIR, SnapshotDir, snapshotPath, snapshotsReadOnly } from './snapshot-dir';
+import { inheritTier } from './tier-xattr';
 import { Xattrs } from './xattrs';
 
 export type { Attr, DirEntry } from './attrs';
@@ -125,6 +126,7 @@ export class Vfs {
       const i = make(tx.allocIno(), { uid: caller.uid, gid }, now);
       tx.putInode(i);
       tx.link(at.parent.ino, at.name, i.ino);
+      if (i.kind === 'dir' || i.kind === 'file') inheritTier(tx, this.store, at.parent.ino, i.ino);
       touchDir(tx, this.store, at.parent.ino, now, i.kind === 'dir' ? +1 : 0);
       return i;
     });

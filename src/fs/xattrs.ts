@@ -2,13 +2,16 @@
  * Extended attributes at the mount: user.* only, stored per inode in the metadata
  * store, and `user.dynamicfs.policy`, which is no stored attribute but the inode's
  * redundancy policy (on a directory, of the files created under it; on a file, of its
- * future writes).
+ * future writes). `user.dynamicfs.tier` is stored as any user.* attribute, but only in
+ * its checked, canonical form (tier-xattr.ts).
  */
 import { DfsError } from '../errors';
 import type { Engine } from '../engine/engine';
 import type { Inode } from '../meta/records';
 import { formatPolicy, parsePolicy, type Policy } from '../pool/policy';
+import { formatTierPolicy, parseTierPolicy, TIER_XATTR } from '../pool/tier-policy';
 import { inodeOf } from './paths';
+import { writePolicy } from './tier-xattr';
 
 const POLICY_XATTR = 'user.dynamicfs.policy';
 
@@ -39,10 +42,9 @@ export class Xattrs {
     return this.engine.meta;
   }
 
-  /** The policy the inode's writes use: its own, or the pool's default. */
+  /** The policy the inode's writes use: its own, or the pool's default; with its tier policy's tier. */
   policyOf(ino: number): Policy {
-    const i = inodeOf(this.store, ino);
-    return i.policy ? parsePolicy(i.policy) : this.engine.pool.policy;
+    return writePolicy(this.engine, inodeOf(this.store, ino));
   }
 
   get(path: string, name: string): Buffer {
@@ -69,6 +71,7 @@ export class Xattrs {
       this.store.transact((tx) => tx.putInode({ ...i, policy, ctimeMs: Date.now() }));
       return;
     }
+    if (name === TIER_XATTR) value = Buffer.from(formatTierPolicy(parseTierPolicy(value.toString('utf8')))); // EINVAL names the bad text
     if (value.length > XATTR_VALUE_MAX) throw new DfsError('E2BIG', `extended attribute values are limited to 64 KiB`, path);
     this.store.transact((tx) => tx.setXattr(i.ino, name, value));
   }

@@ -1,8 +1,8 @@
 /**
  * The pool's event history for what no table keeps: job transitions, repairs, heals,
- * scrub findings and the snapshots schedules take and prune, one JSON object per line in
- * POOL/run/events.jsonl (`dynamicfs events` merges it with the disk_events table and the
- * audit log). Each line is one write(2) on
+ * scrub findings, the snapshots schedules take and prune, and tier fallbacks, one JSON
+ * object per line in POOL/run/events.jsonl (`dynamicfs events` merges it with the
+ * disk_events table and the audit log). Each line is one write(2) on
  * a descriptor opened with O_APPEND, like the audit log, so the coordinator and a local
  * CLI run (a heal at open) may append at once without tearing lines; the file is created
  * 0600 (it names paths). Past `maxBytes` the file is renamed to events.jsonl.1 (the one
@@ -15,8 +15,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-/** Every kind `dynamicfs events` shows; the sink writes job, repair, heal, scrub and snapshot. */
-export const EVENT_KINDS = ['disk', 'job', 'repair', 'heal', 'scrub', 'snapshot', 'audit'] as const;
+/** Every kind `dynamicfs events` shows; the sink writes job, repair, heal, scrub, snapshot and tier. */
+export const EVENT_KINDS = ['disk', 'job', 'repair', 'heal', 'scrub', 'snapshot', 'tier', 'audit'] as const;
 export type EventKind = (typeof EVENT_KINDS)[number];
 
 export interface PoolEvent {

@@ -128,6 +128,15 @@ export class Metrics {
   // Events the sink (log/events.ts) could not append: counted through its drop listener (engine/engine-metrics.ts).
   readonly eventsDropped = this.counter('dynamicfs_events_dropped_total', 'Pool events (job transitions, repairs, heals, scrub findings) that could not be '
     + 'appended to POOL/run/events.jsonl (its filesystem full or read-only, or the path not a writable file): `dynamicfs events` misses them.');
+  // Tiers: extents placed off their wanted tier (engine/tier-fallback.ts).
+  readonly tierFallbacks = this.counter('dynamicfs_tier_fallback_extents_total',
+    'Extents written to another tier than the one they want (wanted, placed: a tier or any), by why the wanted tier could not take them (too-few-disks, full).', ['wanted', 'placed', 'reason']);
+  // Tiers now, computed when scraped (admin/tier-report.ts, as `tier status`).
+  readonly tierStoredBytes = this.gauge('dynamicfs_tier_stored_bytes', 'Bytes of fragments on each tier\'s disks, as stored (headers, padding, parity and copies included).', ['tier']);
+  readonly tierExtents = this.gauge('dynamicfs_tier_extents', 'Extents whose fragments all lie on the tier.', ['tier']);
+  readonly tierNonCompliant = this.gauge('dynamicfs_tier_noncompliant_extents',
+    'Extents not on the tier they want, by why: fallback (the wanted tier cannot take them now), stale (it could: policy changed or fallback ended), mixed-tiers.', ['reason']);
+  readonly tierCost = this.gauge('dynamicfs_tier_cost_per_month', 'Estimated monthly cost of each tier\'s stored bytes at tier.<tier>.pricePerGiBMonth (in the prices\' currency).', ['tier']);
   readonly collectErrors = this.counter('dynamicfs_metrics_collect_errors_total', 'Scrape-time collectors that failed (their gauges keep older values).');
 
   /** A counter (get-or-create). The name must start with `dynamicfs_` and end with `_total`. */

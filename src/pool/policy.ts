@@ -1,5 +1,6 @@
 /** Redundancy policies: "rs:K+M" (Reed-Solomon) or "mirror:N" (N full replicas). */
 import { DfsError } from '../errors';
+import type { Tier } from '../meta/records';
 
 export interface Policy {
   scheme: 'rs' | 'mirror';
@@ -7,6 +8,11 @@ export interface Policy {
   k: number;
   /** Fragments that may be lost (N-1 for a mirror). */
   m: number;
+  /**
+   * For writes: the tier the extents want (the file's user.dynamicfs.tier); absent, the
+   * pool's tier.foreground. Not part of the redundancy: formatPolicy leaves it out.
+   */
+  tier?: Tier;
 }
 
 export function parsePolicy(text: string): Policy {

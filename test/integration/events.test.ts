@@ -127,7 +127,7 @@ test('offline: a scrub with a request id shows its transitions, repair and findi
     // Bad filters: refused, naming the option and the fix.
     assert.match(fails('EINVAL', ['events', pool, '--since', 'yesterday']).message, /^--since "yesterday" is neither an ISO 8601 time \(such as 2026-12-04T10:00:00Z\) nor a duration back from now \(such as 30m, 2h or 7d\)$/);
     assert.match(fails('EINVAL', ['events', pool, '--until', '5x']).message, /^--until "5x"/);
-    assert.equal(fails('EINVAL', ['events', pool, '--kind', 'job,bogus']).message, '--kind "bogus" is not an event kind; use one or more of disk, job, repair, heal, scrub, snapshot, audit (comma-separated)');
+    assert.equal(fails('EINVAL', ['events', pool, '--kind', 'job,bogus']).message, '--kind "bogus" is not an event kind; use one or more of disk, job, repair, heal, scrub, snapshot, tier, audit (comma-separated)');
     assert.match(fails('EINVAL', ['events', pool, '--since', '1m', '--until', '2h']).message, /is after --until/);
     assert.match(fails('EUSAGE', ['events', pool, '--format', 'xml']).message, /--format "xml" is not one of text, jsonl, csv/);
     assert.match(fails('EUSAGE', ['events', pool, '--limit', '0']).message, /--limit "0"/);

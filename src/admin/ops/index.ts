@@ -43,6 +43,9 @@ import { snapshotSchedule } from './snapshot-schedule';
 import { snapshotClone, snapshotCreate, snapshotDelete, snapshotDiff, snapshotHold, snapshotList, snapshotRelease, snapshotRollback } from './snapshot';
 import { stat } from './stat';
 import { status } from './status';
+import { tierMigrate } from './tier-migrate';
+import { tierPolicy } from './tier-policy';
+import { tierStatus } from './tier-status';
 import { upgrade } from './upgrade';
 
 export const adminOps = {
@@ -78,6 +81,9 @@ export const adminOps = {
   scrub,
   'scrub-daemon': scrubDaemon,
   'scrub-schedule': scrubSchedule,
+  'tier-status': tierStatus,
+  'tier-migrate': tierMigrate,
+  'tier-policy': tierPolicy,
   upgrade,
   'snapshot-create': snapshotCreate,
   'snapshot-list': snapshotList,
@@ -128,6 +134,9 @@ export type { ReplaceDiskArgs, ReplaceDiskData } from './replace-disk';
 export type { DrainArgs } from './drain';
 export type { RemoveDiskArgs, RemoveDiskData } from './remove-disk';
 export type { RebuildArgs } from './rebuild';
+export type { TierStatusData } from './tier-status';
+export type { TierMigrateArgs } from './tier-migrate';
+export type { TierPolicyArgs, TierPolicyData } from './tier-policy';
 export type { CompactArgs } from './compact';
 export type { JobsArgs, JobsData } from './jobs';
 export type { ConfigArgs, ConfigData, SettingRow } from './config';

@@ -26,6 +26,8 @@ export { register as status } from './status';
 export { register as health } from './health';
 export { register as diagnose } from './diagnose';
 export { register as metrics } from './metrics';
+export { register as tier } from './tier';
+export { register as tierPolicy } from './tier-policy';
 export { register as ls } from './ls';
 export { register as mkdir } from './mkdir';
 export { register as mv } from './mv';

@@ -25,7 +25,7 @@ test('times: durations back from now and ISO 8601 forms', () => {
 
 test('the query: kinds checked, limit a positive integer, since not after until', () => {
   assert.deepEqual([...eventQuery({ kinds: ['job,scrub', 'job'] }, NOW).kinds!], ['job', 'scrub']);
-  assert.throws(() => eventQuery({ kinds: ['jobs'] }, NOW), (e: DfsError) => e.code === 'EINVAL' && /"jobs" is not an event kind; use one or more of disk, job, repair, heal, scrub, snapshot, audit/.test(e.message));
+  assert.throws(() => eventQuery({ kinds: ['jobs'] }, NOW), (e: DfsError) => e.code === 'EINVAL' && /"jobs" is not an event kind; use one or more of disk, job, repair, heal, scrub, snapshot, tier, audit/.test(e.message));
   assert.throws(() => eventQuery({ kinds: [','] }, NOW), (e: DfsError) => e.code === 'EINVAL' && /--kind needs at least one/.test(e.message));
   for (const limit of [0, -1, 1.5]) assert.throws(() => eventQuery({ limit }, NOW), (e: DfsError) => e.code === 'EINVAL' && /^--limit/.test(e.message));
   assert.throws(() => eventQuery({ since: '1h', until: '2h' }, NOW), (e: DfsError) => e.code === 'EINVAL' && /is after --until/.test(e.message));

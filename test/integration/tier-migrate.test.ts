@@ -1,0 +1,168 @@
+/**
+ * Tier policies and the migration job: tier-policy's presets set the pool's tier settings
+ * or a directory's user.dynamicfs.tier; `tier migrate` moves extents idle past their
+ * demoteAfter (test-sized: 1 s) from the hot disks to the cold ones, re-encoded to the
+ * cold tier's redundancy, and leaves a directory whose policy has no background tier
+ * alone; everything reads back. A coordinator SIGKILLed mid-migration (after an extent's
+ * new placement is committed, before its old copy is deleted) is restarted: every file
+ * reads back, the job resumes and finishes, and the old copy left behind is collected.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { ok, type Json } from '../helpers/cli';
+import { isMounted, startCoordinator, stopCoordinator, waitFor } from '../helpers/mount';
+import { Rng } from '../helpers/random';
+import { rmrf, tmpDir, withTmpDir } from '../helpers/tmp';
+
+/** rs:2+1 pool: two hot disks (mirror:2 there), three cold ones (rs:2+1 there). */
+function hotColdPool(root: string): { pool: string; hot: string[]; cold: string[] } {
+  const pool = path.join(root, 'pool');
+  ok('init', pool, '--redundancy', 'rs:2+1');
+  const add = (name: string, tier: string) => {
+    const d = path.join(root, name);
+    fs.mkdirSync(d);
+    ok('add-disk', pool, d, '--tier', tier);
+    return d;
+  };
+  const hot = ['hot1', 'hot2'].map((n) => add(n, 'hot'));
+  const cold = ['cold1', 'cold2', 'cold3'].map((n) => add(n, 'cold'));
+  ok('config', pool, '--set', 'tier.hot.redundancy=mirror:2', 'tier.cold.redundancy=rs:2+1');
+  return { pool, hot, cold };
+}
+
+/** Fragment files under the disks' frags/ (names: EXTENT.INDEX). */
+function fragmentFiles(disks: string[]): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(d, e.name));
+      else out.push(e.name);
+    }
+  };
+  for (const d of disks) if (fs.existsSync(path.join(d, 'frags'))) walk(path.join(d, 'frags'));
+  return out.sort();
+}
+
+/** The one extent of a file, by stat: id, redundancy and fragment disk paths. */
+function extentOf(pool: string, file: string): { id: string; scheme: string; k: number; m: number; disks: string[] } {
+  const e = ok('stat', pool, file).extents;
+  assert.equal(e.length, 1, file);
+  return { id: e[0].id, scheme: e[0].scheme, k: e[0].k, m: e[0].m, disks: e[0].fragments.map((f: Json) => f.diskPath).sort() };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('tier-policy presets and tier migrate: idle extents move hot → cold re-encoded, a performance directory stays, all reads back', async () => {
+  await withTmpDir(async (root) => {
+    const { pool, hot, cold } = hotColdPool(root);
+    const list = ok('tier-policy', pool);
+    assert.deepEqual(list.presets.map((p: Json) => [p.name, p.text]), [
+      ['performance', 'foreground=hot,background=none'],
+      ['balanced', 'foreground=hot,background=warm,demoteAfter=604800s'],
+      ['aggressive', 'foreground=hot,background=cold,demoteAfter=86400s']]);
+    assert.equal(list.applied, null);
+    const dry = ok('tier-policy', pool, 'aggressive', '--dry-run');
+    assert.deepEqual(dry.applied.changes.map((c: Json) => [c.key, c.from, c.to]),
+      [['tier.background', null, 'cold'], ['tier.demoteAfterSeconds', 2_592_000, 86_400]]);
+    const tierSettings = () => (ok('config', pool).settings as Json[]).filter((s) => ['tier.foreground', 'tier.background', 'tier.demoteAfterSeconds'].includes(s.key)).map((s) => s.value);
+    assert.deepEqual(tierSettings(), ['hot', null, 2_592_000], 'a dry run changes nothing');
+    ok('tier-policy', pool, 'aggressive');
+    assert.deepEqual(tierSettings(), ['hot', 'cold', 86_400]);
+    ok('mkdir', pool, '/keep');
+    assert.deepEqual(ok('tier-policy', pool, 'performance', '--path', '/keep').applied,
+      { preset: 'performance', dryRun: false, on: 'path', path: '/keep', value: 'foreground=hot,background=none' });
+    const bad = spawnSync(process.execPath, [path.join(__dirname, '../../../bin/dynamicfs.js'), 'tier-policy', pool, 'frugal', '--json'], { encoding: 'utf8' });
+    assert.equal(bad.status, 1);
+    assert.equal(JSON.parse(bad.stdout).error.code, 'EINVAL');
+    ok('config', pool, '--set', 'tier.demoteAfterSeconds=1'); // test-sized
+
+    const rng = new Rng(1721);
+    const files = new Map<string, Buffer>([['/a', rng.bytes(300_000)], ['/b', rng.bytes(600_000)], ['/keep/k', rng.bytes(300_000)]]);
+    for (const [name, bytes] of files) {
+      const src = path.join(root, 'src');
+      fs.writeFileSync(src, bytes);
+      ok('put', pool, src, name);
+    }
+    for (const name of files.keys()) assert.deepEqual(extentOf(pool, name).disks, hot, `${name} is written hot`);
+    await sleep(1500); // past demoteAfter: nothing has read them since
+    const before = ok('tier', 'status', pool);
+    assert.deepEqual(before.tiers.map((t: Json) => [t.tier, t.extents, t.pendingMoveExtents, t.pendingMoveBytes]),
+      [['hot', 3, 2, 900_000], ['warm', 0, 0, 0], ['cold', 0, 0, 0]], '/a and /b are due; /keep/k has no background tier');
+
+    const run = ok('tier', 'migrate', pool);
+    assert.equal(run.job.kind, 'tier-migrate');
+    assert.equal(run.job.state, 'done');
+    assert.deepEqual([run.job.progress.extentsTotal, run.job.progress.moved, run.job.progress.skipped], [2, 2, 0]);
+    for (const name of ['/a', '/b']) {
+      const e = extentOf(pool, name);
+      assert.deepEqual([e.scheme, e.k, e.m], ['rs', 2, 1], `${name} re-encoded to the cold tier's redundancy`);
+      assert.deepEqual(e.disks, cold);
+    }
+    const k = extentOf(pool, '/keep/k');
+    assert.deepEqual([k.scheme, k.disks], ['mirror', hot]);
+    assert.deepEqual(fragmentFiles(hot), [`${k.id}.0`, `${k.id}.1`], 'the old copies are deleted: only /keep/k is left hot');
+    for (const [name, bytes] of files) {
+      ok('get', pool, name, path.join(root, 'out'));
+      assert.ok(fs.readFileSync(path.join(root, 'out')).equals(bytes), name);
+    }
+    const after = ok('tier', 'status', pool);
+    assert.deepEqual(after.tiers.map((t: Json) => [t.tier, t.extents, t.pendingMoveExtents]), [['hot', 1, 0], ['warm', 0, 0], ['cold', 2, 0]]);
+    assert.deepEqual([after.compliance.checked, after.compliance.nonCompliant], [3, 0], 'on the background tier is where the policy puts them');
+    assert.equal(ok('status', pool).extents.healthy, 3);
+  });
+});
+
+test('tier migrate survives SIGKILL after a commit: every file reads back, the restarted job finishes, the old copy is collected', async () => {
+  const root = tmpDir();
+  const mnt = path.join(root, 'mnt');
+  let child: Awaited<ReturnType<typeof startCoordinator>>['child'] | undefined;
+  try {
+    const { pool, hot, cold } = hotColdPool(root);
+    ok('tier-policy', pool, 'aggressive');
+    ok('config', pool, '--set', 'tier.demoteAfterSeconds=1');
+    // Killed right after the second extent's new placement is durable, before its old copy is deleted.
+    child = (await startCoordinator(pool, mnt, [], { DYNAMICFS_CRASH_AT: 'migrate-after-commit:2' })).child;
+    const rng = new Rng(1722);
+    const files = new Map([1, 2, 3, 4].map((i) => [`/f${i}`, rng.bytes(600_000)] as const));
+    for (const [name, bytes] of files) {
+      fs.writeFileSync(path.join(mnt, name), bytes);
+      spawnSync('sync', [path.join(mnt, name)]); // fsync: committed
+    }
+    for (const name of files.keys()) assert.deepEqual(extentOf(pool, name).disks, hot);
+    await sleep(1500);
+    const started = ok('tier', 'migrate', pool);
+    assert.equal(started.job.kind, 'tier-migrate');
+    const killed = child;
+    await waitFor(() => killed.signalCode !== null || killed.exitCode !== null, 60_000, 'the coordinator to die at the crash point');
+    assert.equal(killed.signalCode, 'SIGKILL');
+    // The first extent moved whole; the second's new placement is committed and its old copy (two mirror fragments) still there.
+    assert.equal(fragmentFiles(hot).length, 3 * 2, 'two of the four extents still wholly hot, the second\'s old copy unreferenced');
+    assert.equal(fragmentFiles(cold).length, 2 * 3);
+
+    // Every file reads back from what the killed coordinator left (offline, its lock gone with it).
+    for (const [name, bytes] of files) {
+      ok('get', pool, name, path.join(root, 'out'));
+      assert.ok(fs.readFileSync(path.join(root, 'out')).equals(bytes), `${name} reads back after the kill`);
+    }
+    await sleep(1500); // those reads count as accesses: idle again before the job resumes
+
+    child = (await startCoordinator(pool, mnt)).child;
+    assert.equal(ok('status', pool).extents.healthy, 4, 'every extent at full redundancy after the restart');
+    const job = () => (ok('jobs', pool).jobs as Json[]).find((j) => j.id === started.job.id)!;
+    await waitFor(() => job().state === 'done', 60_000, 'the resumed migration to finish');
+    for (const name of files.keys()) {
+      const e = extentOf(pool, name);
+      assert.deepEqual([e.scheme, e.k, e.m, e.disks], ['rs', 2, 1, cold], `${name} moved`);
+    }
+    for (const [name, bytes] of files) assert.ok(fs.readFileSync(path.join(mnt, name)).equals(bytes), `${name} reads back after the migration`);
+    assert.equal(ok('status', pool).extents.healthy, 4, 'every extent at full redundancy');
+    assert.deepEqual(fragmentFiles(hot), [], 'the old copy the kill left was an orphan: the restarted coordinator\'s recovery removed it');
+  } finally {
+    if (child) await stopCoordinator(mnt, child);
+    else if (isMounted(mnt)) spawnSync('umount', ['-l', mnt]);
+    rmrf(root);
+  }
+});
