@@ -19,7 +19,7 @@
  */
 import { sectionSettings } from '../config/values';
 import type { Engine } from '../engine/engine';
-import { dueToMove, extentIntent, policySettings } from '../engine/tier-intent';
+import { extentIntent, moveTarget, policySettings } from '../engine/tier-intent';
 import type { Tier } from '../meta/records';
 import { TIER_NAMES } from '../pool/tier-policy';
 
@@ -40,7 +40,7 @@ export interface TierFigures {
   /** Extents wholly on the tier, and their logical bytes. */
   extents: number;
   logicalBytes: number;
-  /** Of those, the ones idle past their demoteAfter with a background tier they are not on: `tier migrate` moves them. */
+  /** Of those, the ones `tier migrate` moves now: idle past their demoteAfter with a background tier they are not on, or read often off their foreground tier with promotion on. */
   pendingMoveExtents: number;
   pendingMoveBytes: number;
   pricePerGiBMonth: number;
@@ -129,7 +129,7 @@ export async function tierReport(engine: Engine): Promise<TierReport> {
         const t = figures.get(placed)!;
         t.extents++;
         t.logicalBytes += e.length;
-        if (dueToMove(intent)) {
+        if (moveTarget(intent) !== null) {
           t.pendingMoveExtents++;
           t.pendingMoveBytes += e.length;
         }

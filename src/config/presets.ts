@@ -23,8 +23,9 @@ export interface Preset {
 
 /** Settings a preset leaves as they are. */
 export const PRESET_KEEPS: readonly string[] = ['admin.monitorGroup', 'metrics.port', 'metrics.bind', 'mount.suid', 'mount.dev', 'mount.allowOther',
-  'snapshots.visible', 'audit.lookups', 'tier.foreground', 'tier.background', 'tier.demoteAfterSeconds', 'tier.hot.redundancy',
-  'tier.warm.redundancy', 'tier.cold.redundancy', 'tier.hot.pricePerGiBMonth', 'tier.warm.pricePerGiBMonth', 'tier.cold.pricePerGiBMonth'];
+  'snapshots.visible', 'audit.lookups', 'tier.foreground', 'tier.background', 'tier.demoteAfterSeconds', 'tier.promote',
+  'tier.promoteReads', 'tier.promoteWindowSeconds', 'tier.hot.redundancy', 'tier.warm.redundancy', 'tier.cold.redundancy',
+  'tier.hot.pricePerGiBMonth', 'tier.warm.pricePerGiBMonth', 'tier.cold.pricePerGiBMonth'];
 
 export const PRESETS: readonly Preset[] = [
   { name: 'production', summary: 'the defaults: a pool holding data that matters', overrides: {} },

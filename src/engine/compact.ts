@@ -16,7 +16,7 @@
 import { randomBytes } from 'node:crypto';
 import { sectionDefaults } from '../config/settings';
 import { sectionSettings, type ConfigSource } from '../config/values';
-import { PACK_INO, type Extent } from '../meta/records';
+import { PACK_INO, type Extent, type Tier } from '../meta/records';
 import { blake3 } from '../native';
 import type { Policy } from '../pool/policy';
 import type { DroppedExtent, EngineServices } from './context';
@@ -115,7 +115,8 @@ async function compactPacks(engine: Engine, packIds: Buffer[]): Promise<Buffer |
     if (!pack) continue; // its last file went meanwhile, and the pack with it
     const refs = engine.meta.packRefs(id);
     if (refs.length === 0) continue; // dropped below, with nothing to move
-    policy ??= { scheme: pack.scheme === 'mirror' ? 'mirror' : 'rs', k: pack.k, m: pack.m };
+    // The new pack goes to the tier the first old one lies on (a migrated pack stays on its background tier).
+    policy ??= { scheme: pack.scheme === 'mirror' ? 'mirror' : 'rs', k: pack.k, m: pack.m, ...tierOfPack(engine, pack) };
     const bytes = await readExtent(engine, pack);
     for (const r of refs) {
       const range = bytes.subarray(r.pack!.offset, r.pack!.offset + r.length);
@@ -152,4 +153,12 @@ async function compactPacks(engine: Engine, packIds: Buffer[]): Promise<Buffer |
   if (fresh) engine.releaseExtents([fresh.id]);
   await engine.removeFragments(dropped.out);
   return dropped.written;
+}
+
+/** `{ tier }` when every fragment of the pack lies on disks of one tier. */
+function tierOfPack(engine: Engine, pack: Extent): { tier?: Tier } {
+  const tierOf = new Map(engine.pool.disks().map((d) => [d.id, d.tier]));
+  const tiers = new Set(pack.fragments.map((f) => tierOf.get(f.diskId)));
+  const [only] = tiers;
+  return tiers.size === 1 && only ? { tier: only } : {};
 }

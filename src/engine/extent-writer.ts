@@ -60,7 +60,7 @@ export async function writeExtent(engine: Engine, ino: number, offset: number, b
   const fragments = await placeFragments(engine, id, p, enc, choice.tier);
   recycleBuffer(enc.buffer); // every fragment write has settled: nothing reads it now
   if (choice.fallback) engine.placement.fellBack(choice.fallback, id);
-  if (!only) engine.access.touch(id);
+  if (!only) engine.access.touch(id, false);
   return { id, ino, offset, length, scheme: p.scheme, k: p.k, m: p.m, fragLen: enc.layout.fragLen,
     logicalHash: enc.logicalHash, inlineData: null, fragments };
 }

@@ -8,6 +8,10 @@
  *   3. a bad fragment's own disk, rewritten in place, though it is degraded or suspect;
  *   4. any other degraded or suspect disk holding nothing of the extent.
  *
+ * In 2, a disk of the extent's tier (when all its fragments lie on one) comes first: a
+ * hot extent is rebuilt within the hot tier while a healthy hot disk is free of it, and on
+ * another tier's disk (said in the why) only when none is.
+ *
  * Draining and failed disks, and disks being evacuated, are never written. Fragments
  * that cannot stay where they were (lost, evacuating) choose first, so a bad fragment
  * that can go back onto its own disk does not take the last free disk from them.
@@ -38,6 +42,8 @@ export function chooseTargets(placement: Placement, disks: ReadonlyMap<number, D
   const used = new Set<number>();
   const state = (id: number): string => disks.get(id)?.state ?? 'unknown';
   const out = new Map<number, Target>();
+  const tiers = new Set(e.fragments.map((f) => disks.get(f.diskId)?.tier));
+  const tier = tiers.size === 1 ? [...tiers][0] : undefined;
   const order = [...slots.filter((s) => s.status === 'lost' || s.status === 'evacuate'), ...slots.filter((s) => s.status === 'bad')];
   for (const s of order) {
     const own = s.f.diskId;
@@ -54,8 +60,13 @@ export function chooseTargets(placement: Placement, disks: ReadonlyMap<number, D
       why = `rewritten in place on disk ${own} (healthy)`;
     } else {
       try {
-        to = placement.pick(1, exclude, bytes)[0];
-        why = `${verb} disk ${to} (healthy), which holds nothing of this extent`;
+        to = tier ? pickOne(() => placement.pick(1, exclude, bytes, tier)) : undefined;
+        if (to !== undefined) why = `${verb} disk ${to} (healthy), which holds nothing of this extent`;
+        else {
+          to = placement.pick(1, exclude, bytes)[0];
+          why = `${verb} disk ${to} (healthy), which holds nothing of this extent`
+            + (tier ? ` (a ${disks.get(to!)?.tier} disk: no healthy ${tier} disk free of it has room)` : '');
+        }
       } catch {
         // No healthy disk free of the extent has room: fall back to disks that still serve reads.
       }
@@ -75,4 +86,12 @@ export function chooseTargets(placement: Placement, disks: ReadonlyMap<number, D
     out.set(s.f.index, { index: s.f.index, from: own, to, inPlace: to === own, why });
   }
   return out;
+}
+
+function pickOne(pick: () => number[]): number | undefined {
+  try {
+    return pick()[0];
+  } catch {
+    return undefined;
+  }
 }

@@ -1,5 +1,6 @@
 /**
- * When each extent was last read (or written), for the tier migration (tier-migrate.ts):
+ * When each extent was last read (or written), and its last few reads, for the tier
+ * migration (tier-migrate.ts: idle extents move down, often-read ones up):
  * kept in memory by whoever holds the pool, and persisted in POOL/tier-access.json, a
  * sealed JSON document (its own BLAKE3, pool/durable-file.ts; written tmp, fsync, rename):
  * at most once a minute at a group commit, and when the engine closes. Reads counted are
@@ -19,10 +20,14 @@ import { openJson, sealJson, writeFileDurable } from '../pool/durable-file';
 export const ACCESS_FILE = 'tier-access.json';
 const FORMAT = 'dynamicfs-tier-access';
 const SAVE_EVERY_MS = 60_000;
+/** Read times kept per extent: enough for the largest tier.promoteReads. */
+export const READS_KEPT = 16;
 
 export class AccessHistory {
   private sinceMs: number;
   private readonly last = new Map<string, number>();
+  /** The last READS_KEPT read times of extents read (oldest first). */
+  private readonly reads = new Map<string, number[]>();
   private dirty = false;
   private savedAtMs = 0;
   /** Why the file on disk was not used (damaged), if it was not. */
@@ -43,6 +48,10 @@ export class AccessHistory {
       }
       this.sinceMs = doc.sinceMs;
       for (const [id, ms] of Object.entries(doc.lastMs as Record<string, unknown>)) if (typeof ms === 'number') this.last.set(id, ms);
+      const reads = typeof doc.readsMs === 'object' && doc.readsMs !== null ? doc.readsMs as Record<string, unknown> : {};
+      for (const [id, list] of Object.entries(reads)) {
+        if (Array.isArray(list)) this.reads.set(id, list.filter((x): x is number => typeof x === 'number').slice(-READS_KEPT));
+      }
     } catch (err) {
       this.damaged = (err as Error).message;
       this.dirty = true; // replace it with the fresh history at the next save
@@ -53,10 +62,22 @@ export class AccessHistory {
     return new AccessHistory(path.join(poolDir, ACCESS_FILE));
   }
 
-  /** The extent was read or written now. */
-  touch(extentId: Buffer, nowMs = Date.now()): void {
-    this.last.set(extentId.toString('hex'), nowMs);
+  /** The extent was read (or, `read` false, written) now. */
+  touch(extentId: Buffer, read = true, nowMs = Date.now()): void {
+    const id = extentId.toString('hex');
+    this.last.set(id, nowMs);
+    if (read) {
+      const list = this.reads.get(id) ?? [];
+      list.push(nowMs);
+      if (list.length > READS_KEPT) list.shift();
+      this.reads.set(id, list);
+    }
     this.dirty = true;
+  }
+
+  /** Reads of the extent since `sinceMs` (at most READS_KEPT are remembered). */
+  readsSince(extentId: Buffer, sinceMs: number): number {
+    return (this.reads.get(extentId.toString('hex')) ?? []).filter((t) => t >= sinceMs).length;
   }
 
   /** When the extent was last read or written, as far as the history knows (at the latest). */
@@ -67,9 +88,16 @@ export class AccessHistory {
   /** Save now if anything changed since the last save. Never throws: a history not saved only makes extents look idle since earlier. */
   save(keep?: (idHex: string) => boolean): boolean {
     if (!this.dirty) return true;
-    if (keep) for (const id of [...this.last.keys()]) if (!keep(id)) this.last.delete(id);
+    if (keep) {
+      for (const id of [...this.last.keys()]) {
+        if (keep(id)) continue;
+        this.last.delete(id);
+        this.reads.delete(id);
+      }
+    }
     try {
-      writeFileDurable(this.file, sealJson({ format: FORMAT, version: 1, sinceMs: this.sinceMs, lastMs: Object.fromEntries(this.last) }));
+      writeFileDurable(this.file, sealJson({ format: FORMAT, version: 1, sinceMs: this.sinceMs, lastMs: Object.fromEntries(this.last),
+        readsMs: Object.fromEntries(this.reads) }));
       this.dirty = false;
       this.savedAtMs = Date.now();
       return true;

@@ -1,7 +1,7 @@
 /**
  * What an extent's tier policy asks of it now: the tier its writes go to (foreground),
- * the tier it moves to once idle (background), whether it is idle, and where its
- * fragments lie. The migration job (tier-migrate.ts) and `tier status` judge by this.
+ * the tier it moves to once idle (background), whether it is idle or read often (then,
+ * with promotion on, it moves back to the foreground tier), and where its fragments lie. The migration job (tier-migrate.ts) and `tier status` judge by this.
  *
  * The policy is its file's user.dynamicfs.tier (a pack: its first file's; packs are kept
  * apart by tier) with the pool's settings for what that leaves out. The foreground tier
@@ -21,6 +21,9 @@ export interface PolicySettings {
   foreground: Tier;
   background: Tier | null;
   demoteAfterSeconds: number;
+  promote: boolean;
+  promoteReads: number;
+  promoteWindowSeconds: number;
 }
 
 export function policySettings(engine: Pick<EngineServices, 'meta'>): PolicySettings {
@@ -37,6 +40,8 @@ export interface ExtentIntent {
   demoteAfterSeconds: number;
   /** Not read or written for demoteAfterSeconds. */
   idle: boolean;
+  /** Promotion is on and the extent was read promoteReads times within promoteWindowSeconds. */
+  readOften: boolean;
   /** The tier its fragments lie on: one, `mixed`, or null (none on a registered disk). */
   placed: Tier | 'mixed' | null;
 }
@@ -53,12 +58,23 @@ export function extentIntent(engine: Engine, e: Extent, settings: PolicySettings
   const background = bgWanted && bgWanted !== foreground && tiersPresent.includes(bgWanted) ? bgWanted : null;
   const demoteAfterSeconds = own.demoteAfterSeconds ?? settings.demoteAfterSeconds;
   const idle = nowMs - engine.access.lastAccessMs(e.id) >= demoteAfterSeconds * 1000;
+  const readOften = (own.promote ?? settings.promote) && engine.access.readsSince(e.id, nowMs - settings.promoteWindowSeconds * 1000) >= settings.promoteReads;
   const on = new Set(e.fragments.map((f) => tierOfDisk.get(f.diskId)).filter((t): t is Tier => t !== undefined));
   const placed = on.size === 0 ? null : on.size === 1 ? [...on][0]! : 'mixed';
-  return { owner, policy, foreground, background, demoteAfterSeconds, idle, placed };
+  return { owner, policy, foreground, background, demoteAfterSeconds, idle, readOften, placed };
 }
 
-/** Whether the migration moves the extent now: idle, with a background tier it is not wholly on (mixed ones are left to repair). */
-export function dueToMove(i: ExtentIntent): boolean {
+/** Whether the migration moves the extent down now: idle, with a background tier it is not wholly on (mixed ones are left to repair). */
+export function dueToDemote(i: ExtentIntent): boolean {
   return i.background !== null && i.idle && i.placed !== null && i.placed !== 'mixed' && i.placed !== i.background;
+}
+
+/** Whether it moves the extent up now: read often, not idle, wholly on a tier other than its foreground one. */
+export function dueToPromote(i: ExtentIntent): boolean {
+  return i.readOften && !i.idle && i.placed !== null && i.placed !== 'mixed' && i.placed !== i.foreground;
+}
+
+/** Where the migration moves the extent now, if anywhere. */
+export function moveTarget(i: ExtentIntent): Tier | null {
+  return dueToDemote(i) ? i.background : dueToPromote(i) ? i.foreground : null;
 }

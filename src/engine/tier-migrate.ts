@@ -1,7 +1,9 @@
 /**
  * The tier migration job (`tier migrate`): every extent idle for its policy's
- * demoteAfter (tier-intent.ts, tier-access.ts) moves to its background tier, re-encoded
- * to that tier's redundancy (tier.<tier>.redundancy, else its file's policy). Per extent,
+ * demoteAfter (tier-intent.ts, tier-access.ts) moves to its background tier, and with
+ * promotion on every extent read promoteReads times in promoteWindowSeconds (and not
+ * idle) moves back to its foreground tier; each re-encoded to the target tier's redundancy
+ * (tier.<tier>.redundancy, else its file's policy). Per extent,
  * under its extent lock: read it (verified), write the new copy on the background tier
  * only (same extent id, new fragments on other disks), then in ONE transaction replace
  * its placement (if it is still the one read: a rewrite, delete or repair meanwhile
@@ -23,7 +25,7 @@ import { crashArmed, crashPoint } from './crash-points';
 import { readExtent } from './extent-reader';
 import { writeExtent } from './extent-writer';
 import type { JobContext, JobProgress } from './jobs';
-import { dueToMove, extentIntent, policySettings } from './tier-intent';
+import { extentIntent, moveTarget, policySettings } from './tier-intent';
 import { allocEncodeBuffer } from './work-pools';
 
 type Engine = EngineServices;
@@ -31,7 +33,9 @@ type Engine = EngineServices;
 export interface MigrateProgress extends JobProgress {
   /** The last extent looked at (hex); the resumed job goes on after it. */
   cursor: string;
+  /** Extents moved down to their background tier, and up to their foreground tier. */
   moved: number;
+  promoted: number;
   /** Extents due but not moved, and the last reasons why. */
   skipped: number;
   skippedWhy: string[];
@@ -49,13 +53,14 @@ export async function tierMigrateJob(engine: Engine, ctx: JobContext): Promise<v
     // Counted once, when the job first runs: the extents due now and their bytes.
     p.cursor = '';
     p.moved = 0;
+    p.promoted = 0;
     p.skipped = 0;
     p.skippedWhy = [];
     for (const batch of engine.meta.allExtentIds(1000)) {
       for (const id of batch) {
         const e = engine.meta.getExtent(id);
         if (!e || e.fragments.length === 0) continue;
-        if (!dueToMove(extentIntent(engine, e, settings, present, tierOfDisk, started))) continue;
+        if (moveTarget(extentIntent(engine, e, settings, present, tierOfDisk, started)) === null) continue;
         p.extentsTotal++;
         p.bytesTotal += e.length;
       }
@@ -69,15 +74,17 @@ export async function tierMigrateJob(engine: Engine, ctx: JobContext): Promise<v
       await ctx.step();
       const e = engine.meta.getExtent(id);
       const intent = e && e.fragments.length > 0 ? extentIntent(engine, e, settings, present, tierOfDisk, Date.now()) : undefined;
-      if (!e || !intent || !dueToMove(intent)) {
+      const to = intent ? moveTarget(intent) : null;
+      if (!e || !intent || to === null) {
         p.cursor = id.toString('hex');
         continue;
       }
       await ctx.throttle(2 * e.length);
       try {
-        const target = engine.placement.tierPolicy(intent.background!, intent.policy);
-        const moved = await engine.exclusiveOnExtent(id, () => moveExtent(engine, e, intent.background!, target, ctx, id));
-        if (moved) p.moved++;
+        const target = engine.placement.tierPolicy(to, intent.policy);
+        const moved = await engine.exclusiveOnExtent(id, () => moveExtent(engine, e, to, target, ctx, id));
+        if (moved && to === intent.foreground) p.promoted++;
+        else if (moved) p.moved++;
       } catch (err) {
         p.skipped++;
         p.skippedWhy = [...p.skippedWhy, `extent ${id.toString('hex')}: ${(err as DfsError).code ?? 'EIO'}: ${(err as Error).message}`].slice(-10);

@@ -2,8 +2,9 @@
  * Tier policies: which tier (hot, warm, cold: each disk's `add-disk --tier`) new extents
  * go to, and which they move to once idle. A directory or file carries one in the
  * extended attribute `user.dynamicfs.tier` (`foreground=TIER,background=TIER|none,
- * demoteAfter=DURATION`, any of them, or just `TIER`); what it leaves out, the pool's
- * settings tier.foreground, tier.background and tier.demoteAfterSeconds say. When the wanted tier cannot hold an extent, placement falls back
+ * demoteAfter=DURATION,promote=on|off`, any of them, or just `TIER`); what it leaves out,
+ * the pool's settings tier.foreground, tier.background, tier.demoteAfterSeconds and
+ * tier.promote say. When the wanted tier cannot hold an extent, placement falls back
  * along `tierOrder`: towards colder tiers first, then back towards hotter ones.
  */
 import { DfsError } from '../errors';
@@ -20,6 +21,8 @@ export interface TierPolicy {
   /** The tier extents move to once not read for demoteAfterSeconds (null: none, they stay). */
   background?: Tier | null;
   demoteAfterSeconds?: number;
+  /** Often-read extents off the foreground tier move back to it (thresholds: the pool's settings). */
+  promote?: boolean;
 }
 
 /** The longest demoteAfter: ten years. */
@@ -54,16 +57,19 @@ export function parseTierPolicy(text: string): TierPolicy {
     const eq = part.indexOf('=');
     const key = part.slice(0, eq).trim();
     const value = part.slice(eq + 1).trim();
-    const known = key === 'foreground' || key === 'background' || key === 'demoteAfter';
+    const known = key === 'foreground' || key === 'background' || key === 'demoteAfter' || key === 'promote';
     if (eq < 0 || !known) {
-      throw new DfsError('EINVAL', `tier policy "${t}": "${part.trim()}" is not foreground=TIER, background=TIER|none or demoteAfter=DURATION `
-        + '(for example foreground=hot,background=cold,demoteAfter=7d)');
+      throw new DfsError('EINVAL', `tier policy "${t}": "${part.trim()}" is not foreground=TIER, background=TIER|none, demoteAfter=DURATION or promote=on|off `
+        + '(for example foreground=hot,background=cold,demoteAfter=7d,promote=on)');
     }
     const field = key === 'demoteAfter' ? 'demoteAfterSeconds' : key;
     if (out[field as keyof TierPolicy] !== undefined) throw new DfsError('EINVAL', `tier policy "${t}" names ${key} twice`);
     if (key === 'foreground') out.foreground = tierName(value, key);
     else if (key === 'background') out.background = value === 'none' ? null : tierName(value, key);
-    else out.demoteAfterSeconds = parseSeconds(value, key);
+    else if (key === 'promote') {
+      if (value !== 'on' && value !== 'off') throw new DfsError('EINVAL', `tier policy "${t}": promote is on or off, not "${value}"`);
+      out.promote = value === 'on';
+    } else out.demoteAfterSeconds = parseSeconds(value, key);
   }
   return out;
 }
@@ -72,7 +78,8 @@ export function parseTierPolicy(text: string): TierPolicy {
 export function formatTierPolicy(p: TierPolicy): string {
   return [p.foreground !== undefined ? `foreground=${p.foreground}` : '',
     p.background !== undefined ? `background=${p.background ?? 'none'}` : '',
-    p.demoteAfterSeconds !== undefined ? `demoteAfter=${p.demoteAfterSeconds}s` : ''].filter(Boolean).join(',');
+    p.demoteAfterSeconds !== undefined ? `demoteAfter=${p.demoteAfterSeconds}s` : '',
+    p.promote !== undefined ? `promote=${p.promote ? 'on' : 'off'}` : ''].filter(Boolean).join(',');
 }
 /**
  * The tiers an extent wanting `wanted` may go to, in order: `wanted`, the colder ones
@@ -103,17 +110,17 @@ export function tierOf(store: { getXattr(ino: number, name: string): Buffer | un
 export interface TierPreset {
   name: string;
   summary: string;
-  policy: Required<Pick<TierPolicy, 'foreground' | 'background'>> & Pick<TierPolicy, 'demoteAfterSeconds'>;
+  policy: Required<Pick<TierPolicy, 'foreground' | 'background' | 'promote'>> & Pick<TierPolicy, 'demoteAfterSeconds'>;
 }
 
 /** `tier-policy`'s presets: what each sets, on a directory or as the pool's settings. */
 export const TIER_PRESETS: readonly TierPreset[] = [
-  { name: 'performance', summary: 'everything on the hot tier: written there, never moved down',
-    policy: { foreground: 'hot', background: null } },
-  { name: 'balanced', summary: 'written hot, moved to warm after a week without a read',
-    policy: { foreground: 'hot', background: 'warm', demoteAfterSeconds: 7 * 86_400 } },
-  { name: 'aggressive', summary: 'cost first: written hot, moved to cold after a day without a read',
-    policy: { foreground: 'hot', background: 'cold', demoteAfterSeconds: 86_400 } },
+  { name: 'performance', summary: 'everything on the hot tier: written there, never moved down, read often after a fallback: moved back',
+    policy: { foreground: 'hot', background: null, promote: true } },
+  { name: 'balanced', summary: 'written hot, moved to warm after a week without a read, moved back when read often',
+    policy: { foreground: 'hot', background: 'warm', demoteAfterSeconds: 7 * 86_400, promote: true } },
+  { name: 'aggressive', summary: 'cost first: written hot, moved to cold after a day without a read, left there',
+    policy: { foreground: 'hot', background: 'cold', demoteAfterSeconds: 86_400, promote: false } },
 ];
 
 export function tierPresetOf(name: string): TierPreset {

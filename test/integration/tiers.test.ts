@@ -142,6 +142,31 @@ describe('placement by tier (CLI)', () => {
     });
   });
 
+  test('a rebuild keeps a hot extent on the hot tier while a hot disk is free of it; when none is, it goes warm and says so', async () => {
+    await withTmpDir(async (root) => {
+      const { pool, hot, warm } = tierPool(root, [1, 2, 3].map((i) => path.join(root, `hot${i}`)));
+      ok('config', pool, '--set', 'tier.hot.redundancy=mirror:2');
+      const bytes = new Rng(1723).bytes(300_000);
+      fs.writeFileSync(path.join(root, 'f'), bytes);
+      ok('put', pool, path.join(root, 'f'), '/f');
+      const first = extentOf(pool, '/f').diskPaths;
+      assert.equal(first.filter((d) => hot.includes(d)).length, 2);
+      const [lost, kept] = first;
+      const spare = hot.find((d) => !first.includes(d))!;
+      ok('set-disk-health', pool, lost!, 'failed', '--reason', 'test');
+      ok('rebuild', pool);
+      assert.deepEqual(extentOf(pool, '/f').diskPaths, [kept!, spare].sort(), 'rebuilt onto the third hot disk, not a warm one');
+      ok('set-disk-health', pool, spare, 'failed', '--reason', 'test');
+      ok('rebuild', pool);
+      const now = extentOf(pool, '/f').diskPaths;
+      assert.equal(now.filter((d) => warm.includes(d)).length, 1, 'no hot disk left free of it: a warm one');
+      assert.ok(now.includes(kept!));
+      const repairs = ok('events', pool, '--kind', 'repair').events as Json[];
+      assert.match(JSON.stringify(repairs[repairs.length - 1]), /a warm disk: no healthy hot disk free of it has room/);
+      assert.ok(getBack(pool, '/f', path.join(root, 'f.out')).equals(bytes));
+    });
+  });
+
   test('tier.foreground=warm sends new extents to warm disks; bad tier settings are EINVAL and change nothing', async () => {
     await withTmpDir(async (root) => {
       const { pool, hot, warm } = tierPool(root, [path.join(root, 'hot1'), path.join(root, 'hot2'), path.join(root, 'hot3')]);
@@ -159,7 +184,8 @@ describe('placement by tier (CLI)', () => {
       }
       const settings = ok('config', pool).settings as Json[];
       assert.deepEqual(settings.filter((s) => s.key.startsWith('tier.')).map((s) => [s.key, s.value]),
-        [['tier.foreground', 'warm'], ['tier.background', null], ['tier.demoteAfterSeconds', 2_592_000], ['tier.hot.redundancy', null], ['tier.warm.redundancy', null], ['tier.cold.redundancy', null],
+        [['tier.foreground', 'warm'], ['tier.background', null], ['tier.demoteAfterSeconds', 2_592_000],
+          ['tier.promote', false], ['tier.promoteReads', 4], ['tier.promoteWindowSeconds', 3600], ['tier.hot.redundancy', null], ['tier.warm.redundancy', null], ['tier.cold.redundancy', null],
           ['tier.hot.pricePerGiBMonth', 0.1], ['tier.warm.pricePerGiBMonth', 0.03], ['tier.cold.pricePerGiBMonth', 0.01]]);
     });
   });

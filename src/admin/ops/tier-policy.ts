@@ -1,7 +1,7 @@
 /**
  * `tier-policy`: the presets (aggressive, balanced, performance) and what each sets; with
  * a preset, set it as the pool's tier settings (tier.foreground, tier.background,
- * tier.demoteAfterSeconds, as `config --set` would) or, with a path, as that directory's
+ * tier.demoteAfterSeconds, tier.promote, as `config --set` would) or, with a path, as that directory's
  * or file's user.dynamicfs.tier. `--dry-run` says what would change and changes nothing.
  */
 import { DfsError } from '../../errors';
@@ -40,6 +40,7 @@ export const tierPolicy: AdminOp<TierPolicyArgs, TierPolicyData> = async (engine
     return { presets, applied: { preset: name, dryRun, on: 'path', path, value } };
   }
   const changes: Record<string, unknown> = { 'tier.foreground': preset.policy.foreground, 'tier.background': preset.policy.background,
+    'tier.promote': preset.policy.promote,
     ...(preset.policy.demoteAfterSeconds === undefined ? {} : { 'tier.demoteAfterSeconds': preset.policy.demoteAfterSeconds }) };
   const plan = planChanges(engine, changes, 'tier-policy: ');
   if (!dryRun) applyPlan(engine, plan);
