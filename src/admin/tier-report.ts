@@ -152,7 +152,7 @@ export async function tierReport(engine: Engine): Promise<TierReport> {
       report.compliance.nonCompliant++;
       report.compliance.byReason[reason]++;
       if (report.compliance.listed.length < MAX_LISTED) {
-        report.compliance.listed.push({ extent: e.id.toString('hex'), path: intent.owner === undefined ? '(no file)' : engine.meta.pathOf(intent.owner),
+        report.compliance.listed.push({ extent: e.id.toString('hex'), path: pathOr(engine, intent.owner),
           wanted: intent.foreground, placed, reason, detail });
       }
     }
@@ -163,4 +163,14 @@ export async function tierReport(engine: Engine): Promise<TierReport> {
   }
   report.tiers = [...figures.values()];
   return report;
+}
+
+/** The path of the extent's file, or what it is when it has none (gone, kept only by a snapshot). */
+function pathOr(engine: Engine, ino: number | undefined): string {
+  if (ino === undefined) return '(no file)';
+  try {
+    return engine.meta.pathOf(ino);
+  } catch {
+    return `(inode ${ino}, no longer linked: kept by a snapshot)`;
+  }
 }
