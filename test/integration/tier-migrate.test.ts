@@ -33,8 +33,8 @@ function hotColdPool(root: string): { pool: string; hot: string[]; cold: string[
   return { pool, hot, cold };
 }
 
-/** Fragment files under the disks' frags/ (names: EXTENT.INDEX). */
-function fragmentFiles(disks: string[]): string[] {
+/** The names (EXTENT.INDEX) of the fragment files under the disks' frags/, sorted (helpers/files.ts counts them; these tests name them). */
+function fragmentNames(disks: string[]): string[] {
   const out: string[] = [];
   const walk = (d: string): void => {
     for (const e of fs.readdirSync(d, { withFileTypes: true })) {
@@ -103,7 +103,7 @@ test('tier-policy presets and tier migrate: idle extents move hot → cold re-en
     }
     const k = extentOf(pool, '/keep/k');
     assert.deepEqual([k.scheme, k.disks], ['mirror', hot]);
-    assert.deepEqual(fragmentFiles(hot), [`${k.id}.0`, `${k.id}.1`], 'the old copies are deleted: only /keep/k is left hot');
+    assert.deepEqual(fragmentNames(hot), [`${k.id}.0`, `${k.id}.1`], 'the old copies are deleted: only /keep/k is left hot');
     for (const [name, bytes] of files) {
       ok('get', pool, name, path.join(root, 'out'));
       assert.ok(fs.readFileSync(path.join(root, 'out')).equals(bytes), name);
@@ -151,8 +151,8 @@ test('tier migrate survives SIGKILL after a commit: every file reads back, the r
     await waitFor(() => killed.signalCode !== null || killed.exitCode !== null, 60_000, 'the coordinator to die at the crash point');
     assert.equal(killed.signalCode, 'SIGKILL');
     // The first extent moved whole; the second's new placement is committed and its old copy (two mirror fragments) still there.
-    assert.equal(fragmentFiles(hot).length, 3 * 2, 'two of the four extents still wholly hot, the second\'s old copy unreferenced');
-    assert.equal(fragmentFiles(cold).length, 2 * 3);
+    assert.equal(fragmentNames(hot).length, 3 * 2, 'two of the four extents still wholly hot, the second\'s old copy unreferenced');
+    assert.equal(fragmentNames(cold).length, 2 * 3);
 
     // Every file reads back from what the killed coordinator left (offline, its lock gone with it).
     for (const [name, bytes] of files) {
@@ -171,7 +171,7 @@ test('tier migrate survives SIGKILL after a commit: every file reads back, the r
     }
     for (const [name, bytes] of files) assert.ok(fs.readFileSync(path.join(mnt, name)).equals(bytes), `${name} reads back after the migration`);
     assert.equal(ok('status', pool).extents.healthy, 4, 'every extent at full redundancy');
-    assert.deepEqual(fragmentFiles(hot), [], 'the old copy the kill left was an orphan: the restarted coordinator\'s recovery removed it');
+    assert.deepEqual(fragmentNames(hot), [], 'the old copy the kill left was an orphan: the restarted coordinator\'s recovery removed it');
   } finally {
     if (child) await stopCoordinator(mnt, child);
     else if (isMounted(mnt)) spawnSync('umount', ['-l', mnt]);
