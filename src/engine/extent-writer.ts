@@ -57,7 +57,7 @@ export async function writeExtent(engine: Engine, ino: number, offset: number, b
   }
   engine.holdExtent(id); // released by whoever commits or abandons it
   const enc = await engine.work.encode(buffer, length, p.k, p.m, mirror);
-  const fragments = await placeFragments(engine, id, p, enc, choice.tier);
+  const fragments = await placeFragments(engine, id, p, enc, choice.tier, only !== undefined);
   recycleBuffer(enc.buffer); // every fragment write has settled: nothing reads it now
   if (choice.fallback) engine.placement.fellBack(choice.fallback, id);
   if (!only) engine.access.touch(id, false);
@@ -71,7 +71,8 @@ export function inlineExtent(ino: number, offset: number, bytes: Uint8Array, id:
   return { id, ino, offset, length: data.length, scheme: 'inline', k: 1, m: 0, fragLen: data.length, logicalHash: blake3(data), inlineData: data, fragments: [] };
 }
 
-async function placeFragments(engine: Engine, extentId: Buffer, policy: Policy, enc: EncodedExtent, tier: Tier | null): Promise<FragmentRef[]> {
+/** `strict`: a retry stays on `tier` too (a migration's copy); otherwise it may go to any tier's disk when the extent's has none left. */
+async function placeFragments(engine: Engine, extentId: Buffer, policy: Policy, enc: EncodedExtent, tier: Tier | null, strict: boolean): Promise<FragmentRef[]> {
   const n = policy.k + policy.m;
   const placement = engine.placement;
   await placement.refresh();
@@ -103,7 +104,8 @@ async function placeFragments(engine: Engine, extentId: Buffer, policy: Policy, 
         if (attempt >= MAX_ATTEMPTS_PER_FRAGMENT) throw err;
         // Another distinct disk, of the extent's tier while it has one; `used` keeps fragments of one extent apart.
         try {
-          diskId = (tier ? pickOr(() => placement.pick(1, used, bytes, tier)) : undefined) ?? placement.pick(1, used, bytes)[0]!;
+          diskId = strict ? placement.pick(1, used, bytes, tier)[0]!
+            : (tier ? pickOr(() => placement.pick(1, used, bytes, tier)) : undefined) ?? placement.pick(1, used, bytes)[0]!;
         } catch (pickErr) {
           causes.push({ index, diskId: null, code: (pickErr as DfsError).code ?? 'EIO', message: `no other disk to retry on: ${(pickErr as Error).message}` });
           throw pickErr;
