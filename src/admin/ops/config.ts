@@ -57,6 +57,7 @@ export interface ConfigData {
   metrics: Record<string, SettingValue>;
   mount: Record<string, SettingValue>;
   snapshots: Record<string, SettingValue>;
+  tier: Record<string, SettingValue>;
   audit: Record<string, SettingValue>;
   /** The preset asked for (null: none). */
   preset: string | null;
@@ -90,13 +91,13 @@ export const config: AdminOp<ConfigArgs, ConfigData> = async (engine, args) => {
 };
 
 /** Every setting with its value, and the values by section. */
-export function showSettings(engine: Engine): Pick<ConfigData, 'pool' | 'settings' | 'health' | 'commit' | 'cache' | 'read' | 'admin' | 'scrub' | 'rebuild' | 'gc' | 'compact' | 'metrics' | 'mount' | 'snapshots' | 'audit'> {
+export function showSettings(engine: Engine): Pick<ConfigData, 'pool' | 'settings' | 'health' | 'commit' | 'cache' | 'read' | 'admin' | 'scrub' | 'rebuild' | 'gc' | 'compact' | 'metrics' | 'mount' | 'snapshots' | 'tier' | 'audit'> {
   const values = currentSettings(engine.meta);
   return { pool: engine.pool.dir, settings: rows(values), health: section(values, 'health'), commit: section(values, 'commit'),
     cache: section(values, 'cache'), read: section(values, 'read'), admin: section(values, 'admin'), scrub: readSchedule(engine.meta),
     rebuild: section(values, 'rebuild'), gc: section(values, 'gc'), compact: section(values, 'compact'),
     metrics: section(values, 'metrics'), mount: section(values, 'mount'),
-    snapshots: section(values, 'snapshots'), audit: section(values, 'audit') };
+    snapshots: section(values, 'snapshots'), tier: section(values, 'tier'), audit: section(values, 'audit') };
 }
 
 function rows(values: Settings): SettingRow[] {
