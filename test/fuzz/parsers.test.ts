@@ -285,7 +285,9 @@ describe('config --set', () => {
           }
           assert.deepEqual((await show()).settings, after.settings, 'what --set answers is what is stored');
           for (const [k, v] of Object.entries(set)) {
-            const [section, name] = k.split('.') as [string, string];
+            // The section is the key's first part; the rest names the setting in it (tier.hot.redundancy: section tier).
+            const dot = k.indexOf('.');
+            const [section, name] = [k.slice(0, dot), k.slice(dot + 1)];
             const stored = (after[section] as Record<string, unknown>)[name!];
             assert.equal(stored, k === 'admin.monitorGroup' && v === 0 ? null : v, `${k} stored as given`);
           }
