@@ -64,7 +64,6 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
     generation,
     begin(): Txn {
       if (txnOpen) throw new DfsError('EINTERNAL', 'a metadata transaction is already open');
-      versions.forget();
       let tx: Txn;
       if (grouping) {
         if (!groupOpen) {
@@ -76,6 +75,7 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
           txnOpen = false;
           if (db.inTransaction) return;
           groupOpen = false; // SQLite rolled the whole group back (I/O error, full disk)
+          versions.forget();
           recorder.groupAborted();
           // Savepoints released earlier in the group are undone too: nothing cached from them stands.
           cache.clear();
@@ -93,6 +93,8 @@ export function openSqliteStore(file: string, opts: { create?: boolean; readonly
         recorder.txnCommitted();
         // Without groups this was a COMMIT: the generation is whole.
         if (!grouping) {
+          // The next transaction writes in the next generation (inside a group, every savepoint shares one).
+          versions.forget();
           const payload = recorder.take(); // taken even with no listener: the next generation starts empty
           store.onGeneration?.(g, payload);
         }

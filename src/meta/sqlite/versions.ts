@@ -2,7 +2,8 @@
  * What a write needs to keep versions for snapshots (schema.ts VERSIONS): the generation
  * it writes in (a new row's `born`, an ended row's `died`) and the newest snapshot's
  * generation (a row with born at or below it is seen by a snapshot and is kept before it
- * changes). Both are cached for the transaction and forgotten when it ends.
+ * changes). Both are cached until a COMMIT, an abort or a change to the snapshots' records
+ * (the store calls forget()), so the savepoints of one group share them.
  */
 import { metaValue, corrupt, type Sql } from './sql';
 
@@ -40,7 +41,7 @@ export class Versions {
     return !!this.sql('SELECT 1 FROM snapshots WHERE gen >= ? AND gen < ? LIMIT 1').get(born, died);
   }
 
-  /** A transaction began or ended, or the snapshots changed: read both again when next asked. */
+  /** A COMMIT or an abort, or the snapshots changed: read both again when next asked. */
   forget(): void {
     this.cur = undefined;
     this.newest = undefined;
