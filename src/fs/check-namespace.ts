@@ -7,7 +7,9 @@
  *     next coordinator start, daemon/recovery.ts, and are not problems);
  *   - every entry names an inode that exists, inside a directory;
  *   - a directory is named by exactly one entry (the root by none);
- *   - an inode with nlink > 0 is named by some entry (else it is an orphan).
+ *   - an inode with nlink > 0 is named by some entry (else it is an orphan), but for the
+ *     staging root of an unfinished job (tree-apply.ts: a tree being built, unnamed until
+ *     the job publishes it).
  *
  * --repair, in one transaction: link counts set to the counted number, dangling entries
  * removed, orphans linked under /lost+found (created if needed) as `#<inode>`, like fsck.
@@ -20,6 +22,7 @@ import type { Damaged } from '../engine/check-records';
 import type { Inode, InodeKind } from '../meta/records';
 import { ROOT_INO, type MetaStore, type RecordRef, type Txn } from '../meta/store';
 import { makeDirs, touchDir } from './dir-ops';
+import { stagingRoots } from './tree-apply';
 
 export const LOST_FOUND = 'lost+found';
 
@@ -66,7 +69,9 @@ export function scanNamespace(meta: MetaStore): NamespaceScan {
   }
   const damagedDirs = countEntries(meta, inodes, corrupt, out);
   // An entry that cannot be read names some inode: every count would be off by it, and --repair would "fix" the wrong thing.
-  if (damagedDirs === 0) for (const [ino, c] of inodes) checkLinks(meta, ino, c, out);
+  // A damaged jobs row is check-records' finding; without the jobs no staging root is spared.
+  const staging = unlessCorrupt(() => stagingRoots(meta))?.value ?? new Set<number>();
+  if (damagedDirs === 0) for (const [ino, c] of inodes) checkLinks(meta, ino, c, out, staging);
   return out;
 }
 
@@ -113,11 +118,11 @@ function countEntries(meta: MetaStore, inodes: Map<number, Counted>, corrupt: Re
 }
 
 /** Paths are looked up only for the inodes in a problem: a walk up the tree per inode would cost more than the check. */
-function checkLinks(meta: MetaStore, ino: number, c: Counted, out: NamespaceScan): void {
+function checkLinks(meta: MetaStore, ino: number, c: Counted, out: NamespaceScan, staging: ReadonlySet<number>): void {
   const path = (): string | null => pathOrNull(meta, ino);
   const named = (): string => path() ?? `inode ${ino}`;
   if (c.kind === 'dir') {
-    if (ino !== ROOT_INO && c.named === 0) orphan(out, ino, c, `directory inode ${ino} is named by no entry (orphan)`);
+    if (ino !== ROOT_INO && c.named === 0 && !staging.has(ino)) orphan(out, ino, c, `directory inode ${ino} is named by no entry (orphan)`);
     if (c.named > 1) {
       out.problems.push(problem('dir-two-parents', `directory ${named()} is named by ${c.named} entries (a directory has one parent)`,
         { path: path(), inode: ino, counted: c.named }));
