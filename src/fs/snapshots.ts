@@ -10,9 +10,10 @@ import { DfsError } from '../errors';
 import { crashPoint } from '../engine/crash-points';
 import type { Engine, DroppedExtent } from '../engine/engine';
 import type { Extent, Inode, InodeKind, Snapshot } from '../meta/records';
-import { LIVE_GEN, ROOT_INO, type MetaStore, type NamespaceView, type Txn } from '../meta/store';
+import { LIVE_GEN, type MetaStore, type NamespaceView, type Txn } from '../meta/store';
 import { checkFreeName, dropInode, dropLink, touchDir } from './dir-ops';
 import { joinPath, lookupPath, parsePath } from './paths';
+import { resolveView } from './tree-entries';
 
 /** Names a snapshot may have: they are directory names under /.snapshots too. */
 const NAME = /^[A-Za-z0-9_][A-Za-z0-9._:+-]{0,127}$/;
@@ -192,14 +193,9 @@ function setExtents(tx: Txn, meta: MetaStore, ino: number, want: readonly Extent
 
 /** The inode `path` names in view `v`, or ENOENT naming the snapshot. */
 function resolveIn(v: NamespaceView, path: string, snapshot: string): Inode {
-  let ino = ROOT_INO;
-  for (const name of parsePath(path)) {
-    const next = v.lookup(ino, name);
-    if (next === undefined) throw new DfsError('ENOENT', `${joinPath(parsePath(path))} does not exist in snapshot "${snapshot}"`, path);
-    ino = next;
-  }
-  const i = v.getInode(ino);
-  if (!i) throw new DfsError('ENOENT', `${path} does not exist in snapshot "${snapshot}"`, path);
+  const where = `snapshot "${snapshot}"`;
+  const i = v.getInode(resolveView(v, path, where));
+  if (!i) throw new DfsError('ENOENT', `${path} does not exist in ${where}`, path);
   return i;
 }
 

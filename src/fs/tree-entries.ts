@@ -46,12 +46,12 @@ export interface TreeEntry {
 
 export const entryExtent = (e: Extent): EntryExtent => ({ offset: e.offset, length: e.length, hash: e.logicalHash, id: e.id });
 
-/** The inode number `path` names in `view`, or ENOENT. */
-export function resolveView(view: NamespaceView, path: string): number {
+/** The inode number `path` names in `view`, or ENOENT naming the path and `where` the view is (`snapshot "a"`). */
+export function resolveView(view: NamespaceView, path: string, where?: string): number {
   let ino = ROOT_INO;
   for (const name of parsePath(path)) {
     const next = view.lookup(ino, name);
-    if (next === undefined) throw new DfsError('ENOENT', `${joinPath(parsePath(path))} does not exist`, path);
+    if (next === undefined) throw new DfsError('ENOENT', `${joinPath(parsePath(path))} does not exist${where ? ` in ${where}` : ''}`, path);
     ino = next;
   }
   return ino;
