@@ -2,7 +2,8 @@
  * Changing the pool's settings (`config --set`, `--preset`, `config import`): the changes
  * are checked against the declaration (config/values.ts), then stored in ONE metadata
  * transaction and applied to the running engine at once — the commit settings to the
- * transaction groups, a new scrub intensity to a running background scrub. Nothing is
+ * transaction groups, the heat classifiers' interval and rate to the access history, a
+ * new scrub intensity to a running background scrub. Nothing is
  * stored unless every change is valid. The coordinator re-applies the admin socket's
  * access and the mount's cache and read-ahead after a change (daemon/coordinator.ts); a
  * running rebuild reads rebuild.concurrency at each extent.
@@ -10,6 +11,7 @@
 import { currentSettings, applyChanges, diffSettings, type Settings } from '../config/values';
 import { splitKey, type SettingValue } from '../config/settings';
 import type { Engine } from '../engine/engine';
+import { heatSettings } from '../engine/tier-access';
 import { groupSettings } from '../engine/txg';
 import { intensityRate, type IntensitySetting, type ScrubParams } from '../engine/scrub-params';
 import { DfsError } from '../errors';
@@ -53,6 +55,7 @@ export function applyPlan(engine: Engine, plan: ChangePlan): void {
     for (const [section, value] of sections) tx.setConfig(section, value);
   });
   engine.txg.configure(groupSettings(engine.meta));
+  engine.access.configure(heatSettings(engine.meta));
   const intensity = plan.changes.find((c) => c.key === 'scrub.intensity');
   const active = engine.jobs.active('scrub');
   if (intensity && active && (active.params as ScrubParams).background) {

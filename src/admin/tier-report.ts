@@ -7,7 +7,9 @@
  * to 4 KiB, parity and copies included), counted on the tier of the disk each sits on.
  * What an extent's policy asks is engine/tier-intent.ts's: it complies when its fragments
  * all lie on its foreground tier or on its background tier; an extent idle past its
- * demoteAfter and not on its background tier is pending a move (`tier migrate`). One that
+ * demoteAfter and not hot, not on its background tier, or hot off its foreground tier
+ * with promotion on, is pending a move (`tier migrate`, or the coordinator's schedule,
+ * whose next look the report shows: engine/tier-scheduler.ts). One that
  * does not comply has a reason, what can be said from the pool as it is now:
  *   fallback     the wanted tier cannot take it now (too few healthy disks, or full);
  *   stale        the wanted tier could take it now: it was written before its tier policy
@@ -19,7 +21,9 @@
  */
 import { sectionSettings } from '../config/values';
 import type { Engine } from '../engine/engine';
+import type { ClassifierName } from '../engine/heat';
 import { extentIntent, moveTarget, policySettings } from '../engine/tier-intent';
+import { decideMigration, TierScheduler, type MigrateDecision } from '../engine/tier-scheduler';
 import type { Tier } from '../meta/records';
 import { TIER_NAMES } from '../pool/tier-policy';
 
@@ -40,9 +44,11 @@ export interface TierFigures {
   /** Extents wholly on the tier, and their logical bytes. */
   extents: number;
   logicalBytes: number;
-  /** Of those, the ones `tier migrate` moves now: idle past their demoteAfter with a background tier they are not on, or read often off their foreground tier with promotion on. */
+  /** Of those, the ones `tier migrate` moves now: idle past their demoteAfter and not hot with a background tier they are not on, or hot off their foreground tier with promotion on. */
   pendingMoveExtents: number;
   pendingMoveBytes: number;
+  /** Of those, the ones tier.classifier calls hot now. */
+  hotExtents: number;
   pricePerGiBMonth: number;
   costPerMonth: number;
 }
@@ -75,6 +81,10 @@ export interface TierReport {
     listed: NonCompliant[];
   };
   costPerMonth: number;
+  /** The heat classifier the moves are judged by (tier.classifier). */
+  classifier: ClassifierName;
+  /** The coordinator's migration schedule (tier.migrateEvery): whether one follows it here, and its decision now. */
+  schedule: { everySeconds: number; running: boolean } & Omit<MigrateDecision, 'look'>;
 }
 
 interface PriceSettings {
@@ -101,10 +111,11 @@ export async function tierReport(engine: Engine): Promise<TierReport> {
     const of = disks.filter((d) => d.tier === tier);
     const price = prices[`${tier}.pricePerGiBMonth`];
     return [tier, { tier, disks: of.length, healthyDisks: of.filter((d) => healthy.has(d.id)).length, fragments: 0, storedBytes: 0,
-      extents: 0, logicalBytes: 0, pendingMoveExtents: 0, pendingMoveBytes: 0, pricePerGiBMonth: price, costPerMonth: 0 }];
+      extents: 0, logicalBytes: 0, pendingMoveExtents: 0, pendingMoveBytes: 0, hotExtents: 0, pricePerGiBMonth: price, costPerMonth: 0 }];
   }));
   const report: TierReport = { pool: engine.pool.dir, foreground: settings.foreground, tiers: [], inline: { extents: 0, bytes: 0 },
-    compliance: { checked: 0, compliant: 0, nonCompliant: 0, byReason: { fallback: 0, stale: 0, 'mixed-tiers': 0 }, listed: [] }, costPerMonth: 0 };
+    compliance: { checked: 0, compliant: 0, nonCompliant: 0, byReason: { fallback: 0, stale: 0, 'mixed-tiers': 0 }, listed: [] }, costPerMonth: 0,
+    classifier: settings.classifier, schedule: scheduleNow(engine, settings.migrateEvery, present.length) };
 
   const nowMs = Date.now();
   for (const batch of engine.meta.allExtentIds(1000)) {
@@ -129,6 +140,7 @@ export async function tierReport(engine: Engine): Promise<TierReport> {
         const t = figures.get(placed)!;
         t.extents++;
         t.logicalBytes += e.length;
+        if (intent.hot) t.hotExtents++;
         if (moveTarget(intent) !== null) {
           t.pendingMoveExtents++;
           t.pendingMoveBytes += e.length;
@@ -163,6 +175,13 @@ export async function tierReport(engine: Engine): Promise<TierReport> {
   }
   report.tiers = [...figures.values()];
   return report;
+}
+
+/** The schedule's decision: the running scheduler's (it knows its last look), else from the jobs alone. */
+function scheduleNow(engine: Engine, everySeconds: number, tiers: number): TierReport['schedule'] {
+  const scheduler = TierScheduler.of(engine);
+  const { look: _look, ...d } = scheduler ? scheduler.decision() : decideMigration(everySeconds, tiers, engine.meta.jobs(), undefined, Date.now());
+  return { everySeconds, running: scheduler !== undefined, ...d };
 }
 
 /** The path of the extent's file, or what it is when it has none (gone, kept only by a snapshot). */

@@ -40,6 +40,8 @@ export const MAX_PORT = 65535;
 export const SCRUB_FREQUENCIES = ['nightly', 'continuous', 'manual'] as const;
 export const SCRUB_INTENSITIES = ['low', 'medium', 'high'] as const;
 export const TIERS = ['hot', 'warm', 'cold'] as const;
+/** How extents are judged hot or cold from their reads per interval (engine/heat.ts). */
+export const HEAT_CLASSIFIERS = ['hmm', 'decayed'] as const;
 
 /** rs:K+M (1 <= K, 1 <= M <= 8, K+M <= 32) or mirror:N (2..8): pool/policy.ts's grammar, checked here for the settings. */
 function redundancyText(t: string): boolean {
@@ -153,13 +155,19 @@ export const SETTINGS: readonly SettingSpec[] = [
     takes: 'one of hot | warm | cold, or none', applies: 'at the next tier migrate',
     reason: 'the tier extents move to once not read for tier.demoteAfterSeconds, by `tier migrate` (none: they stay; a directory\'s user.dynamicfs.tier may say otherwise)' },
   { key: 'tier.demoteAfterSeconds', ...int(1, 10 * 365 * 86_400), default: 30 * 86_400, applies: 'at the next tier migrate',
-    reason: 'seconds without a read after which an extent moves to its background tier (unless its user.dynamicfs.tier says otherwise)' },
+    reason: 'seconds without a read after which an extent moves to its background tier, unless the heat classifier calls it hot (or its user.dynamicfs.tier says otherwise)' },
   { key: 'tier.promote', ...bool(), default: false, applies: 'at the next tier migrate',
-    reason: 'extents read tier.promoteReads times within tier.promoteWindowSeconds while off their foreground tier move back to it, by `tier migrate` (a directory\'s user.dynamicfs.tier promote=on|off wins)' },
-  { key: 'tier.promoteReads', ...int(1, 16), default: 4, applies: 'at the next tier migrate',
-    reason: 'reads within tier.promoteWindowSeconds that make an extent off its foreground tier move back (with tier.promote)' },
-  { key: 'tier.promoteWindowSeconds', ...int(1, 30 * 86_400), default: 3600, applies: 'at the next tier migrate',
-    reason: 'the window in which tier.promoteReads reads promote an extent' },
+    reason: 'extents the heat classifier (tier.classifier) calls hot while off their foreground tier move back to it, by `tier migrate` (a directory\'s user.dynamicfs.tier promote=on|off wins)' },
+  { key: 'tier.promoteReads', ...int(1, 16), default: 4, applies: 'at once (the intervals that end from then on)',
+    reason: 'reads per tier.promoteWindowSeconds that make an extent hot: the decayed count\'s threshold, the HMM\'s read rate of a hot extent (tier.classifier)' },
+  { key: 'tier.promoteWindowSeconds', ...int(1, 30 * 86_400), default: 3600, applies: 'at once (the intervals that end from then on)',
+    reason: 'the interval in which reads are counted for the heat classifier: an extent is judged on whole intervals, so a promotion waits for the end of the one it is read in' },
+  { key: 'tier.classifier', ...oneOf(HEAT_CLASSIFIERS), default: 'hmm', applies: 'at once (the next tier migrate or tier status)',
+    reason: 'what judges an extent hot (promoted; never demoted) from its reads per interval: hmm, a two-state hidden Markov model, or decayed, a read count halved every interval (bench:tier compares them)' },
+  { key: 'tier.migrateEvery', ...int(0, 366 * 86_400), default: 3600, applies: 'at the scheduler\'s next look (2 s)',
+    reason: 'seconds after the last tier migration ended at which the coordinator starts one by itself when some extent is due (0: never; a pool whose disks are all of one tier has nothing to move)' },
+  { key: 'tier.migrateRate', ...int(0, Number.MAX_SAFE_INTEGER), default: 32 * MiB, applies: 'at the next tier migrate',
+    reason: 'bytes per second a migration may move unless `tier migrate --rate` says otherwise (0: unlimited); a limited one slows to a quarter of it while the mount or a get reads or writes' },
   tierRedundancy('hot', 'mirror:2'),
   tierRedundancy('warm', 'rs:4+2'),
   tierRedundancy('cold', 'rs:8+3'),

@@ -28,6 +28,7 @@ import type { Engine } from '../engine/engine';
 import type { JobRow } from '../meta/records';
 import { openEngine } from '../engine/open';
 import { ScrubScheduler } from '../engine/scrub-scheduler';
+import { TierScheduler } from '../engine/tier-scheduler';
 import { DfsError, fromOsCode, toDfsError } from '../errors';
 import { POOL_FSNAME_PREFIX } from '../fuse/mount-options';
 import { replayIntentLog } from '../fs/log-replay';
@@ -134,6 +135,8 @@ export class Coordinator {
       c.autoRepair = new AutoRepair(engine, log.child({ component: 'repair' }));
       c.autoRepair.start();
       ScrubScheduler.start(engine, log.child({ component: 'scrub' }));
+      // Tier migrations every tier.migrateEvery (a look at once when none ran recently).
+      TierScheduler.start(engine, log.child({ component: 'tier' }));
       // Due snapshots (one per schedule, however many runs were missed while stopped) are taken now.
       SnapshotScheduler.start(engine, log.child({ component: 'snapshots' }));
       c.usage = UsageRecorder.start(engine, log.child({ component: 'usage' }));
@@ -258,6 +261,7 @@ export class Coordinator {
     // Before the socket closes (it waits for running requests): a `--wait` request must
     // not hold the shutdown until its job ends. Interrupted jobs stay queued for next time.
     ScrubScheduler.of(this.engine)?.stop();
+    await step('stopping the tier migration schedule', () => TierScheduler.of(this.engine)?.stop());
     await step('stopping jobs', () => this.engine.jobs.stop());
     if (this.server) await step('closing the admin socket', () => this.server!.close());
     this.server = undefined;

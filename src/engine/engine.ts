@@ -19,7 +19,7 @@ import { IntentLog } from './intent-log';
 import { JobRunner, type JobFn, type JobKind } from './jobs';
 import { Packer } from './packer';
 import { Placement } from './placement';
-import { AccessHistory } from './tier-access';
+import { AccessHistory, heatSettings } from './tier-access';
 import { TxGroups } from './txg';
 import type { WorkPools } from './work-pools';
 
@@ -60,7 +60,7 @@ export class Engine extends EventEmitter implements EngineServices {
     instrumentPool(pool, metrics);
     this.health = new DiskHealth(pool);
     this.placement = new Placement(pool, this.health, pool.events, metrics);
-    this.access = AccessHistory.of(pool.dir);
+    this.access = AccessHistory.of(pool.dir, heatSettings(pool.meta));
     this.jobs = new JobRunner(this, jobKinds);
     this.packs = new Packer(this);
     this.txg = new TxGroups({

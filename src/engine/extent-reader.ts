@@ -9,6 +9,7 @@ import { DfsError } from '../errors';
 import { quorumError } from './quorum';
 import type { DiskRow, Extent, FragmentRef } from '../meta/records';
 import { blake3, blake3Async, rsReconstructAsync } from '../native';
+import type { IoPriority } from '../pool/fragment-store';
 import type { EngineServices, ReadFailure } from './context';
 
 export type { ReadFailure } from './context';
@@ -28,9 +29,11 @@ function readOrder(engine: Engine, e: Extent, disks: Map<number, DiskRow>): Frag
 
 /**
  * The extent's logical bytes, verified. A packed extent's pack is read with `readPack`
- * (a cache passes its own, so the files of one pack share one read).
+ * (a cache passes its own, so the files of one pack share one read). `priority`
+ * background: the fragment reads do not count as foreground I/O (a tier migration's).
  */
-export async function readExtent(engine: Engine, e: Extent, readPack: (pack: Extent) => Promise<Buffer> = (p) => readExtent(engine, p)): Promise<Buffer> {
+export async function readExtent(engine: Engine, e: Extent, readPack: (pack: Extent) => Promise<Buffer> = (p) => readExtent(engine, p),
+  priority?: IoPriority): Promise<Buffer> {
   if (e.scheme === 'packed') return readPacked(engine, e, readPack);
   if (e.scheme === 'inline') {
     const data = e.inlineData ?? Buffer.alloc(0);
@@ -42,16 +45,16 @@ export async function readExtent(engine: Engine, e: Extent, readPack: (pack: Ext
   // Fragments on failed or vanished disks are not tried, but the extent still needs repair.
   const failures: ReadFailure[] = e.fragments.filter((f) => !order.includes(f)).map((f) => ({ diskId: f.diskId, index: f.index, code: 'ENODEV' }));
   try {
-    return e.scheme === 'mirror' ? await readMirror(engine, e, order, failures) : await readRs(engine, e, order, failures);
+    return e.scheme === 'mirror' ? await readMirror(engine, e, order, failures, priority) : await readRs(engine, e, order, failures, priority);
   } finally {
     if (failures.length) engine.recordReadFailures(e.id, failures);
   }
 }
 
-async function readOne(engine: Engine, e: Extent, f: FragmentRef, failures: ReadFailure[]): Promise<Buffer | null> {
+async function readOne(engine: Engine, e: Extent, f: FragmentRef, failures: ReadFailure[], priority?: IoPriority): Promise<Buffer | null> {
   try {
     const started = performance.now();
-    const payload = await engine.pool.store(f.diskId).read(e.id, f.index, f.hash);
+    const payload = await engine.pool.store(f.diskId).read(e.id, f.index, f.hash, priority);
     engine.health.observeLatency(f.diskId, performance.now() - started, 'read');
     if (payload.length !== (e.scheme === 'mirror' ? e.length : e.fragLen)) throw new DfsError('EFORMAT', 'fragment has the wrong length');
     return payload;
@@ -64,16 +67,16 @@ async function readOne(engine: Engine, e: Extent, f: FragmentRef, failures: Read
   }
 }
 
-async function readMirror(engine: Engine, e: Extent, order: FragmentRef[], failures: ReadFailure[]): Promise<Buffer> {
+async function readMirror(engine: Engine, e: Extent, order: FragmentRef[], failures: ReadFailure[], priority?: IoPriority): Promise<Buffer> {
   for (const f of order) {
-    const p = await readOne(engine, e, f, failures);
+    const p = await readOne(engine, e, f, failures, priority);
     // A replica's payload is the logical bytes: when its verified hash is the logical hash, that was the check.
     if (p && (f.hash.equals(e.logicalHash) || (await blake3Async(p)).equals(e.logicalHash))) return p;
   }
   throw unrecoverable(e, `no readable replica among ${e.fragments.length}`, failures);
 }
 
-async function readRs(engine: Engine, e: Extent, order: FragmentRef[], failures: ReadFailure[]): Promise<Buffer> {
+async function readRs(engine: Engine, e: Extent, order: FragmentRef[], failures: ReadFailure[], priority?: IoPriority): Promise<Buffer> {
   const { k, m, fragLen } = e;
   const got = new Map<number, Buffer>();
   let next = 0;
@@ -81,7 +84,7 @@ async function readRs(engine: Engine, e: Extent, order: FragmentRef[], failures:
   while (got.size < k && next < order.length) {
     const batch = order.slice(next, next + (k - got.size));
     next += batch.length;
-    const payloads = await Promise.all(batch.map((f) => readOne(engine, e, f, failures)));
+    const payloads = await Promise.all(batch.map((f) => readOne(engine, e, f, failures, priority)));
     batch.forEach((f, i) => { if (payloads[i]) got.set(f.index, payloads[i]!); });
   }
   if (got.size < k) throw unrecoverable(e, `only ${got.size} of the ${k} fragments needed could be read`, failures);

@@ -33,7 +33,8 @@ export function uuidBytes(uuid: string): Buffer {
  * caller named the extent already (a pack, which files point at before it is written). The buffer is ours
  * from the call on: it goes to the encoder and, once no write reads it, to be recycled.
  * `only`: on this tier, with `policy` as it is, or not at all (a migration's copy: no
- * fallback, and not counted as an access).
+ * fallback, not counted as an access, and its writes background I/O, which a
+ * rate-limited migration does not yield to).
  */
 export async function writeExtent(engine: Engine, ino: number, offset: number, buffer: Uint8Array, length: number, policy: Policy,
   id: Buffer = randomBytes(16), only?: Tier): Promise<Extent> {
@@ -93,7 +94,7 @@ async function placeFragments(engine: Engine, extentId: Buffer, policy: Policy, 
         // In a transaction group the disk is synced once at the group's commit, not per fragment.
         const deferSync = engine.txg.deferSync;
         await engine.pool.store(target).write({ poolUuid, extentId, index, k: policy.k, m: policy.m,
-          scheme: policy.scheme === 'mirror' ? 1 : 0, payloadHash: enc.hash(index) }, enc.fragment(index), !deferSync);
+          scheme: policy.scheme === 'mirror' ? 1 : 0, payloadHash: enc.hash(index) }, enc.fragment(index), !deferSync, strict ? 'background' : undefined);
         engine.health.observeLatency(target, performance.now() - started, 'write');
         if (deferSync) await engine.txg.wrote(target, bytes);
         crashPoint('after-fragment-write');

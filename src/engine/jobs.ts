@@ -386,6 +386,9 @@ export class JobRunner extends EventEmitter {
         // The store is closing under us (shutdown): the row keeps its last checkpoint.
       }
       if (row.kind === 'scrub' && end.state !== 'queued' && end.state !== 'paused') this.engine.metrics.scrubRuns.inc({ result: end.state });
+      if (row.kind === 'tier-migrate' && end.state !== 'queued' && end.state !== 'paused') {
+        this.engine.metrics.tierMigrateRuns.inc({ by: row.params.scheduled === true ? 'schedule' : 'request', result: end.state });
+      }
       this.emit('end', row.id, end.state);
       this.pump();
     })();

@@ -29,6 +29,7 @@ import { crashArmed, crashPoint } from './crash-points';
 import type { EngineServices } from './context';
 
 type Engine = Pick<EngineServices, 'pool' | 'meta' | 'metrics' | 'health' | 'placement' | 'foreground' | 'exclusiveOnExtent' | 'holdExtent' | 'releaseExtents' | 'removeFragments' | 'countWriteErrors' | 'txg'>;
+import { throttleYielding } from './foreground-yield';
 import { reqIdOf, type JobContext } from './jobs';
 import { lanes } from './lanes';
 import { repairExtent } from './repair';
@@ -46,10 +47,6 @@ const NOT_THE_DISKS_FAULT = new Set(['ENODEV', 'EDISKFAILED', 'EUNKNOWNDISK', 'E
 /** Inline extents verified per transaction (a transaction per tiny extent would cost an fsync each). */
 const INLINE_BATCH = 64;
 const ID_BATCH = 256;
-/** Foreground I/O this recent makes a rate-limited scrub yield. */
-const FOREGROUND_WINDOW_MS = 250;
-/** While foreground I/O is active, a rate-limited scrub runs at 1/FOREGROUND_SHARE of its rate. */
-const FOREGROUND_SHARE = 4;
 
 /** What checking one extent found, before anything is committed. */
 interface Checked {
@@ -106,11 +103,9 @@ export async function scrubJob(engine: Engine, ctx: JobContext): Promise<void> {
       // Wait for the rate limit before taking the extent's lock, so a repair of it never waits on our budget.
       const planned = recordOrUndefined(engine, id);
       if (planned) {
-        const bytes = physicalBytes(planned);
-        await ctx.throttle(bytes);
         // Foreground I/O keeps priority: while the mount (or a repair) is reading or writing,
-        // each byte costs FOREGROUND_SHARE times as much of the budget. Unlimited scrubs do not yield.
-        if (Date.now() - foreground.lastMs < FOREGROUND_WINDOW_MS) await ctx.throttle(bytes * (FOREGROUND_SHARE - 1));
+        // each byte costs four times as much of the budget. Unlimited scrubs do not yield.
+        await throttleYielding(ctx, foreground, physicalBytes(planned));
       }
       // Under the extent's lock: a repair moving its fragments cannot pass us mid-read.
       const c = await engine.exclusiveOnExtent(id, () => checkExtent(engine, id, disks));

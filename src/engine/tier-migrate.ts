@@ -1,8 +1,9 @@
 /**
- * The tier migration job (`tier migrate`): every extent idle for its policy's
- * demoteAfter (tier-intent.ts, tier-access.ts) moves to its background tier, and with
- * promotion on every extent read promoteReads times in promoteWindowSeconds (and not
- * idle) moves back to its foreground tier; each re-encoded to the target tier's redundancy
+ * The tier migration job (`tier migrate`, or the coordinator's schedule,
+ * tier-scheduler.ts): every extent idle for its policy's demoteAfter and not hot
+ * (tier-intent.ts; heat from tier-access.ts by tier.classifier) moves to its background
+ * tier, and with promotion on every hot extent (not idle) moves back to its foreground
+ * tier; each re-encoded to the target tier's redundancy
  * (tier.<tier>.redundancy, else its file's policy). Per extent,
  * under its extent lock: read it (verified), write the new copy on the background tier
  * only (same extent id, new fragments on other disks), then in ONE transaction replace
@@ -13,9 +14,12 @@
  * leaves the old placement (the new fragments are orphans for gc), after it the new (the
  * old ones are). A restarted job resumes after its cursor.
  *
- * Rate-limited (--rate) and paused or cancelled at each extent, like compact. An extent
- * the background tier cannot take now (too few healthy disks, full) is skipped and
- * counted, never moved elsewhere.
+ * Rate-limited (--rate, else tier.migrateRate) and paused or cancelled at each extent,
+ * like compact; its reads and writes are background I/O, and while foreground I/O runs a
+ * limited migration slows to a quarter of its rate, as a scrub does (foreground-yield.ts).
+ * An extent the target tier cannot take now (too few healthy disks, full) is skipped and
+ * counted, never moved elsewhere. Each move is counted in the metrics, and the end of a
+ * run that moved or skipped anything is a `tier` event.
  */
 import type { DfsError } from '../errors';
 import type { Extent, FragmentRef, Tier } from '../meta/records';
@@ -24,7 +28,8 @@ import type { EngineServices } from './context';
 import { crashArmed, crashPoint } from './crash-points';
 import { readExtent } from './extent-reader';
 import { writeExtent } from './extent-writer';
-import type { JobContext, JobProgress } from './jobs';
+import { throttleYielding } from './foreground-yield';
+import { reqIdOf, type JobContext, type JobProgress } from './jobs';
 import { extentIntent, moveTarget, policySettings } from './tier-intent';
 import { allocEncodeBuffer } from './work-pools';
 
@@ -79,12 +84,17 @@ export async function tierMigrateJob(engine: Engine, ctx: JobContext): Promise<v
         p.cursor = id.toString('hex');
         continue;
       }
-      await ctx.throttle(2 * e.length);
+      await throttleYielding(ctx, engine.foreground, 2 * e.length);
       try {
         const target = engine.placement.tierPolicy(to, intent.policy);
         const moved = await engine.exclusiveOnExtent(id, () => moveExtent(engine, e, to, target, ctx, id));
-        if (moved && to === intent.foreground) p.promoted++;
-        else if (moved) p.moved++;
+        const direction = to === intent.foreground ? 'up' : 'down';
+        if (moved) {
+          if (direction === 'up') p.promoted++;
+          else p.moved++;
+          engine.metrics.tierMovedExtents.inc({ direction });
+          engine.metrics.tierMovedBytes.inc({ direction }, e.length);
+        }
       } catch (err) {
         p.skipped++;
         p.skippedWhy = [...p.skippedWhy, `extent ${id.toString('hex')}: ${(err as DfsError).code ?? 'EIO'}: ${(err as Error).message}`].slice(-10);
@@ -98,6 +108,11 @@ export async function tierMigrateJob(engine: Engine, ctx: JobContext): Promise<v
   p.extentsDone = p.extentsTotal;
   p.bytesDone = p.bytesTotal;
   ctx.checkpoint();
+  if (p.moved + p.promoted + p.skipped > 0) {
+    engine.pool.events.record({ kind: 'tier', subject: `job ${ctx.id}`, reqId: reqIdOf(ctx.params),
+      message: `tier migration (job ${ctx.id}, started by ${ctx.params.scheduled === true ? 'the schedule' : 'a request'}) moved ${p.moved} extents down, ${p.promoted} up, skipped ${p.skipped}`,
+      details: { action: 'migrated', job: ctx.id, by: ctx.params.scheduled === true ? 'schedule' : 'request', moved: p.moved, promoted: p.promoted, skipped: p.skipped } });
+  }
 }
 
 /** Move one extent's fragments to `tier` under `policy`; false when it changed meanwhile (nothing moved). */
@@ -106,7 +121,7 @@ async function moveExtent(engine: Engine, read: Extent, tier: Tier, policy: Poli
   if (!e || !samePlacement(e, read)) return false;
   // writeExtent would keep so small an extent inline; one with fragments is never this small (they are written larger).
   if (e.length <= engine.pool.superblock.inlineMax) return false;
-  const bytes = await readExtent(engine, e);
+  const bytes = await readExtent(engine, e, undefined, 'background');
   const buf = allocEncodeBuffer(e.length, policy.k, policy.m, policy.scheme === 'mirror');
   buf.set(bytes.subarray(0, e.length));
   let fresh: Extent;

@@ -131,6 +131,12 @@ export class Metrics {
   // Tiers: extents placed off their wanted tier (engine/tier-fallback.ts).
   readonly tierFallbacks = this.counter('dynamicfs_tier_fallback_extents_total',
     'Extents written to another tier than the one they want (wanted, placed: a tier or any), by why the wanted tier could not take them (too-few-disks, full).', ['wanted', 'placed', 'reason']);
+  // Tier migrations: extents moved, counted as each move commits (engine/tier-migrate.ts); runs as they end (engine/jobs.ts).
+  readonly tierMovedExtents = this.counter('dynamicfs_tier_moved_extents_total',
+    'Extents the tier migration moved, by direction: down (to their background tier, idle and not hot), up (promoted to their foreground tier, hot).', ['direction']);
+  readonly tierMovedBytes = this.counter('dynamicfs_tier_moved_bytes_total', 'Logical bytes of the extents the tier migration moved, by direction (down, up).', ['direction']);
+  readonly tierMigrateRuns = this.counter('dynamicfs_tier_migrate_runs_total',
+    'Tier migrations ended, by what started them (schedule: the coordinator, tier.migrateEvery; request: `tier migrate`) and result (done, failed, cancelled).', ['by', 'result']);
   // Tiers now, computed when scraped (admin/tier-report.ts, as `tier status`).
   readonly tierStoredBytes = this.gauge('dynamicfs_tier_stored_bytes', 'Bytes of fragments on each tier\'s disks, as stored (headers, padding, parity and copies included).', ['tier']);
   readonly tierExtents = this.gauge('dynamicfs_tier_extents', 'Extents whose fragments all lie on the tier.', ['tier']);

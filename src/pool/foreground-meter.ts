@@ -1,7 +1,7 @@
 /**
- * When the pool's stores last served foreground fragment I/O: a read or write that is
- * not a scrub's (scrub reads are marked background). A rate-limited scrub reads it to
- * yield to the mount, gets, puts and repairs. One meter per pool, installed as a
+ * When the pool's stores last served foreground fragment I/O: a read or write not marked
+ * background (a scrub's reads, a tier migration's reads and writes are). A rate-limited
+ * scrub or migration reads it to yield to the mount, gets, puts and repairs. One meter per pool, installed as a
  * decorator around every store (Pool.decorateStores).
  */
 import type { FragmentHeaderInput } from '../native';
@@ -22,8 +22,9 @@ class MeteredForeground extends StoreDecorator {
     super(inner);
   }
 
-  override write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean): Promise<number> {
-    return this.mark(() => this.inner.write(header, payload, sync));
+  override write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean, priority?: IoPriority): Promise<number> {
+    if (priority === 'background') return this.inner.write(header, payload, sync, priority);
+    return this.mark(() => this.inner.write(header, payload, sync, priority));
   }
 
   override read(extentId: Buffer, index: number, expectedHash: Buffer, priority?: IoPriority): Promise<Buffer> {

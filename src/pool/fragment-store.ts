@@ -30,7 +30,7 @@ export interface DiskSpace {
   writeError: string | null;
 }
 
-/** Who asked for a read: a scrub's reads are background and do not count as foreground activity. */
+/** Who asked for an I/O: a scrub's reads and a tier migration's reads and writes are background and do not count as foreground activity. */
 export type IoPriority = 'foreground' | 'background';
 
 export interface FragmentStore {
@@ -39,7 +39,7 @@ export interface FragmentStore {
    * Write a fragment; resolves to the bytes stored. Durable when this resolves, or with
    * sync false only once sync() has returned (a transaction group syncs each disk once).
    */
-  write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean): Promise<number>;
+  write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean, priority?: IoPriority): Promise<number>;
   /** Make every fragment written without sync durable, directory entries included. */
   sync(): Promise<void>;
   /**

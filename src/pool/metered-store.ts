@@ -44,8 +44,8 @@ export class MeteredStore extends StoreDecorator {
     this.writeBytes = metrics.fragmentWriteBytes.labels({ disk });
   }
 
-  override async write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean): Promise<number> {
-    const r = await this.timed('write', () => this.inner.write(header, payload, sync));
+  override async write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean, priority?: IoPriority): Promise<number> {
+    const r = await this.timed('write', () => this.inner.write(header, payload, sync, priority));
     this.writeBytes.inc(payload.length);
     return r;
   }

@@ -13,8 +13,8 @@ export class StoreDecorator implements FragmentStore {
     return this.inner.id;
   }
 
-  write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean): Promise<number> {
-    return this.inner.write(header, payload, sync);
+  write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean, priority?: IoPriority): Promise<number> {
+    return this.inner.write(header, payload, sync, priority);
   }
 
   sync(): Promise<void> {

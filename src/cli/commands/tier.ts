@@ -27,6 +27,11 @@ function render(d: TierStatusData): string {
     c.nonCompliant === 0 ? `compliance: all ${c.checked} extents are on the tier they want`
       : `compliance: ${c.nonCompliant} of ${c.checked} extents are not on the tier they want (${Object.entries(c.byReason).filter(([, n]) => n > 0).map(([r, n]) => `${n} ${r}`).join(', ')})`,
   ];
+  out.push(`heat (tier.classifier=${d.classifier}): ${d.tiers.map((t) => `${t.hotExtents} hot on ${t.tier}`).join(', ')}; `
+    + `due to move now: ${d.tiers.map((t) => `${t.pendingMoveExtents} from ${t.tier}`).join(', ')}`);
+  const s = d.schedule;
+  out.push(s.nextLookMs === null ? `scheduled migrations: none now (${s.reason})`
+    : `scheduled migrations: every ${s.everySeconds} s${s.running ? '' : ' (by a coordinator; none runs now)'}; next look ${new Date(s.nextLookMs).toISOString()} (${s.reason})`);
   if (c.listed.length > 0) {
     out.push(table(['EXTENT', 'FILE', 'WANTS', 'ON', 'WHY'], c.listed.map((x) => [x.extent, x.path, x.wanted, x.placed, x.detail ? `${x.reason}: ${x.detail}` : x.reason])));
     if (c.listed.length < c.nonCompliant) out.push(`(the first ${c.listed.length} listed; --json has the same)`);
@@ -50,15 +55,16 @@ export function register(program: Command, ctx: CliContext): void {
       ctx.emit(await invoke(pool, 'tier-status', {}), render);
     });
   withRequestId(tier.command('migrate'))
-    .summary('move extents idle past their demoteAfter to their background tier (a job)')
-    .description('Every extent not read for its policy\'s demoteAfter (user.dynamicfs.tier, else tier.demoteAfterSeconds) whose policy has a '
-      + 'background tier (else tier.background) with disks moves there, re-encoded to that tier\'s redundancy: the new copy is written first, '
-      + 'then the placement is replaced in one transaction, then the old copy deleted. A persistent job (jobs: pause, resume, cancel; a '
-      + 'restarted coordinator resumes it). Through a running coordinator it starts (or joins) the job and returns, unless --wait; '
-      + 'without one it runs here to the end.')
+    .summary('move idle extents to their background tier, hot ones back to their foreground tier (a job)')
+    .description('Every extent not read for its policy\'s demoteAfter (user.dynamicfs.tier, else tier.demoteAfterSeconds) and not hot '
+      + '(tier.classifier) whose policy has a background tier (else tier.background) with disks moves there, and with promotion on '
+      + '(tier.promote) every hot extent off its foreground tier moves back; each re-encoded to the target tier\'s redundancy: the new copy '
+      + 'is written first, then the placement is replaced in one transaction, then the old copy deleted. A persistent job (jobs: pause, '
+      + 'resume, cancel; a restarted coordinator resumes it); a coordinator also starts one every tier.migrateEvery seconds when something is '
+      + 'due. Through a running coordinator it starts (or joins) the job and returns, unless --wait; without one it runs here to the end.')
     .argument('<pool>', 'pool directory')
     .option('--wait', 'with a coordinator running: wait for the job to end')
-    .option('--rate <bytes>', 'cap the job\'s I/O at this many bytes per second, such as 8M (default: no limit)')
+    .option('--rate <bytes>', 'cap the job\'s I/O at this many bytes per second, such as 8M, 0 for no limit (default: tier.migrateRate)')
     .action(async (pool: string, o: { wait?: boolean; rate?: string; requestId?: string }, cmd: Command) => {
       const rate = o.rate === undefined ? undefined : parseBytes(o.rate, '--rate');
       ctx.emit(await invoke(pool, 'tier-migrate', { wait: !!o.wait, ...(rate === undefined ? {} : { rateBytesPerSec: rate }) },
