@@ -5,14 +5,17 @@
  * cold tier's redundancy, and leaves a directory whose policy has no background tier
  * alone; everything reads back. A coordinator SIGKILLed mid-migration (after an extent's
  * new placement is committed, before its old copy is deleted) is restarted: every file
- * reads back, the job resumes and finishes, and the old copy left behind is collected.
+ * reads back, the job resumes and finishes, and the old copy left behind is collected. A
+ * coordinator left alone (tier.migrateEvery test-sized) migrates an idle file by itself.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { ok, type Json } from '../helpers/cli';
+import { ok, run, type Json } from '../helpers/cli';
+import { cleanupPool, startServe, stopChild } from '../helpers/daemon';
+import { fragmentFiles } from '../helpers/files';
 import { isMounted, startCoordinator, stopCoordinator, waitFor } from '../helpers/mount';
 import { Rng } from '../helpers/random';
 import { rmrf, tmpDir, withTmpDir } from '../helpers/tmp';
@@ -104,7 +107,11 @@ test('tier-policy presets and tier migrate: idle extents move hot → cold re-en
     const k = extentOf(pool, '/keep/k');
     assert.deepEqual([k.scheme, k.disks], ['mirror', hot]);
     assert.deepEqual(fragmentNames(hot), [`${k.id}.0`, `${k.id}.1`], 'the old copies are deleted: only /keep/k is left hot');
-    for (const [name, bytes] of files) {
+    // From here on: promotion on, the heat classifier's interval 12 s (each extent's first starts at its first read, below),
+    // a hot extent read 3 times in one.
+    ok('config', pool, '--set', 'tier.demoteAfterSeconds=3600', 'tier.promote=true', 'tier.promoteReads=3', 'tier.promoteWindowSeconds=12');
+    const firstRead = Date.now();
+    for (const [name, bytes] of files) { // /a first: its interval begins
       ok('get', pool, name, path.join(root, 'out'));
       assert.ok(fs.readFileSync(path.join(root, 'out')).equals(bytes), name);
     }
@@ -113,10 +120,17 @@ test('tier-policy presets and tier migrate: idle extents move hot → cold re-en
     assert.deepEqual([after.compliance.checked, after.compliance.nonCompliant], [3, 0], 'on the background tier is where the policy puts them');
     assert.equal(ok('status', pool).extents.healthy, 3);
 
-    // Promotion: /a read three times (nothing idle now) moves back to the hot tier, re-encoded; unread /b stays cold.
-    ok('config', pool, '--set', 'tier.demoteAfterSeconds=3600', 'tier.promote=true', 'tier.promoteReads=3');
-    for (let i = 0; i < 3; i++) ok('get', pool, '/a', path.join(root, 'out'));
-    assert.deepEqual(ok('tier', 'status', pool).tiers.map((t: Json) => [t.tier, t.pendingMoveExtents]), [['hot', 0], ['warm', 0], ['cold', 1]]);
+    // Promotion: /a read twice more, a second apart (reads closer than that are one access), within the interval its
+    // read above opened: once that has ended, /a is hot (tier.classifier) and moves back to the hot tier, re-encoded;
+    // /b and /keep/k, read once, are not hot.
+    for (let i = 0; i < 2; i++) {
+      await sleep(1050);
+      ok('get', pool, '/a', path.join(root, 'out'));
+    }
+    await sleep(Math.max(0, firstRead + 12_000 - Date.now()));
+    const heat = () => ok('tier', 'status', pool).tiers.map((t: Json) => [t.tier, t.hotExtents, t.pendingMoveExtents]);
+    await waitFor(() => heat()[2]![1] === 1, 20_000, '/a\'s interval to end'); // it began when the first get read, a little after firstRead
+    assert.deepEqual(heat(), [['hot', 0, 0], ['warm', 0, 0], ['cold', 1, 1]]);
     const up = ok('tier', 'migrate', pool);
     assert.deepEqual([up.job.progress.extentsTotal, up.job.progress.promoted, up.job.progress.moved], [1, 1, 0]);
     const a = extentOf(pool, '/a');
@@ -175,6 +189,44 @@ test('tier migrate survives SIGKILL after a commit: every file reads back, the r
   } finally {
     if (child) await stopCoordinator(mnt, child);
     else if (isMounted(mnt)) spawnSync('umount', ['-l', mnt]);
+    rmrf(root);
+  }
+});
+
+test('the coordinator migrates by itself: an idle file moves cold with no `tier migrate`, counted, with events; it reads back', async () => {
+  const root = tmpDir();
+  const pool = path.join(root, 'pool');
+  try {
+    const { hot, cold } = hotColdPool(root);
+    ok('tier-policy', pool, 'aggressive');
+    ok('config', pool, '--set', 'tier.demoteAfterSeconds=1', 'tier.migrateEvery=1'); // test-sized
+    const bytes = new Rng(1723).bytes(600_000);
+    fs.writeFileSync(path.join(root, 'src'), bytes);
+    ok('put', pool, path.join(root, 'src'), '/a');
+    const perDisk = (disks: string[]) => disks.map((d) => fragmentFiles([d]));
+    assert.deepEqual([perDisk(hot), perDisk(cold)], [[1, 1], [0, 0, 0]], 'written hot, mirror:2');
+
+    const served = await startServe(pool);
+    try {
+      const scheduled = () => (ok('jobs', pool).jobs as Json[]).filter((j) => j.kind === 'tier-migrate');
+      await waitFor(() => scheduled().some((j) => j.state === 'done'), 30_000, 'a scheduled tier migration to finish');
+      const [job] = scheduled();
+      assert.deepEqual([scheduled().length, job.params.scheduled, job.params.rateBytesPerSec, job.progress.moved], [1, true, 32 * 1024 * 1024, 1]);
+      assert.deepEqual([perDisk(hot), perDisk(cold)], [[0, 0], [1, 1, 1]], 'moved to the cold disks, rs:2+1, the hot copy deleted');
+      ok('get', pool, '/a', path.join(root, 'out'));
+      assert.ok(fs.readFileSync(path.join(root, 'out')).equals(bytes), '/a reads back identical');
+      const actions = (ok('events', pool, '--kind', 'tier').events as Json[]).map((e) => [e.details.action, e.details.job]);
+      assert.deepEqual(actions, [['migrate-scheduled', job.id], ['migrated', job.id]]);
+      const text = run(['metrics', pool]).stdout;
+      assert.match(text, /^dynamicfs_tier_migrate_runs_total\{by="schedule",result="done"\} 1$/m);
+      assert.match(text, /^dynamicfs_tier_moved_extents_total\{direction="down"\} 1$/m);
+      const status = ok('tier', 'status', pool);
+      assert.deepEqual([status.schedule.everySeconds, status.schedule.running, status.classifier], [1, true, 'hmm']);
+    } finally {
+      await stopChild(served.child);
+    }
+  } finally {
+    await cleanupPool(pool);
     rmrf(root);
   }
 });

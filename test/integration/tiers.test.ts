@@ -175,7 +175,8 @@ describe('placement by tier (CLI)', () => {
       fs.writeFileSync(path.join(root, 'f'), bytes);
       ok('put', pool, path.join(root, 'f'), '/f');
       assert.deepEqual(holders([...hot, ...warm], extentOf(pool, '/f').id), warm);
-      for (const bad of ['tier.foreground=lukewarm', 'tier.hot.redundancy=mirror:1', 'tier.cold.redundancy=rs:30+3', 'tier.cold.pricePerGiBMonth=-1']) {
+      for (const bad of ['tier.foreground=lukewarm', 'tier.hot.redundancy=mirror:1', 'tier.cold.redundancy=rs:30+3', 'tier.cold.pricePerGiBMonth=-1',
+        'tier.classifier=lru', 'tier.migrateEvery=-1', 'tier.migrateRate=fast']) {
         const r = spawnSync(process.execPath, [path.join(__dirname, '../../../bin/dynamicfs.js'), 'config', pool, '--set', bad, '--json'], { encoding: 'utf8' });
         assert.equal(r.status, 1, bad);
         const err = JSON.parse(r.stdout).error;
@@ -185,7 +186,8 @@ describe('placement by tier (CLI)', () => {
       const settings = ok('config', pool).settings as Json[];
       assert.deepEqual(settings.filter((s) => s.key.startsWith('tier.')).map((s) => [s.key, s.value]),
         [['tier.foreground', 'warm'], ['tier.background', null], ['tier.demoteAfterSeconds', 2_592_000],
-          ['tier.promote', false], ['tier.promoteReads', 4], ['tier.promoteWindowSeconds', 3600], ['tier.hot.redundancy', null], ['tier.warm.redundancy', null], ['tier.cold.redundancy', null],
+          ['tier.promote', false], ['tier.promoteReads', 4], ['tier.promoteWindowSeconds', 3600],
+          ['tier.classifier', 'hmm'], ['tier.migrateEvery', 3600], ['tier.migrateRate', 33_554_432], ['tier.hot.redundancy', null], ['tier.warm.redundancy', null], ['tier.cold.redundancy', null],
           ['tier.hot.pricePerGiBMonth', 0.1], ['tier.warm.pricePerGiBMonth', 0.03], ['tier.cold.pricePerGiBMonth', 0.01]]);
     });
   });
