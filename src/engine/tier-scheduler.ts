@@ -134,7 +134,6 @@ export class TierScheduler {
 
   private async look(): Promise<number | undefined> {
     try {
-      await this.engine.placement.refresh();
       const d = this.decision();
       if (!d.look) return undefined;
       const settings = policySettings(this.engine);

@@ -108,8 +108,8 @@ test('tier-policy presets and tier migrate: idle extents move hot → cold re-en
     assert.deepEqual([k.scheme, k.disks], ['mirror', hot]);
     assert.deepEqual(fragmentNames(hot), [`${k.id}.0`, `${k.id}.1`], 'the old copies are deleted: only /keep/k is left hot');
     // From here on: promotion on, the heat classifier's interval 12 s (each extent's first starts at its first read, below),
-    // a hot extent read 3 times in one.
-    ok('config', pool, '--set', 'tier.demoteAfterSeconds=3600', 'tier.promote=true', 'tier.promoteReads=3', 'tier.promoteWindowSeconds=12');
+    // tier.promoteReads 4 (the default).
+    ok('config', pool, '--set', 'tier.demoteAfterSeconds=3600', 'tier.promote=true', 'tier.promoteWindowSeconds=12');
     const firstRead = Date.now();
     for (const [name, bytes] of files) { // /a first: its interval begins
       ok('get', pool, name, path.join(root, 'out'));
@@ -121,8 +121,8 @@ test('tier-policy presets and tier migrate: idle extents move hot → cold re-en
     assert.equal(ok('status', pool).extents.healthy, 3);
 
     // Promotion: /a read twice more, a second apart (reads closer than that are one access), within the interval its
-    // read above opened: once that has ended, /a is hot (tier.classifier) and moves back to the hot tier, re-encoded;
-    // /b and /keep/k, read once, are not hot.
+    // read above opened: once that has ended, the HMM (tier.classifier's default) calls its 3 reads hot, the decayed
+    // count (4 needed) does not; /b and /keep/k, read once, are hot to neither. Hot, /a moves back to the hot tier, re-encoded.
     for (let i = 0; i < 2; i++) {
       await sleep(1050);
       ok('get', pool, '/a', path.join(root, 'out'));
@@ -131,6 +131,9 @@ test('tier-policy presets and tier migrate: idle extents move hot → cold re-en
     const heat = () => ok('tier', 'status', pool).tiers.map((t: Json) => [t.tier, t.hotExtents, t.pendingMoveExtents]);
     await waitFor(() => heat()[2]![1] === 1, 20_000, '/a\'s interval to end'); // it began when the first get read, a little after firstRead
     assert.deepEqual(heat(), [['hot', 0, 0], ['warm', 0, 0], ['cold', 1, 1]]);
+    ok('config', pool, '--set', 'tier.classifier=decayed');
+    assert.deepEqual(heat(), [['hot', 0, 0], ['warm', 0, 0], ['cold', 0, 0]], 'the decayed count: 3 reads are not 4');
+    ok('config', pool, '--set', 'tier.classifier=hmm');
     const up = ok('tier', 'migrate', pool);
     assert.deepEqual([up.job.progress.extentsTotal, up.job.progress.promoted, up.job.progress.moved], [1, 1, 0]);
     const a = extentOf(pool, '/a');
