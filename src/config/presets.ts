@@ -24,7 +24,7 @@ export interface Preset {
 /** Settings a preset leaves as they are. */
 export const PRESET_KEEPS: readonly string[] = ['admin.monitorGroup', 'metrics.port', 'metrics.bind', 'mount.suid', 'mount.dev', 'mount.allowOther',
   'snapshots.visible', 'audit.lookups', 'tier.foreground', 'tier.background', 'tier.demoteAfterSeconds', 'tier.promote',
-  'tier.promoteReads', 'tier.promoteWindowSeconds', 'tier.hot.redundancy', 'tier.warm.redundancy', 'tier.cold.redundancy',
+  'tier.promoteReads', 'tier.promoteWindowSeconds', 'tier.classifier', 'tier.migrateEvery', 'tier.migrateRate', 'tier.hot.redundancy', 'tier.warm.redundancy', 'tier.cold.redundancy',
   'tier.hot.pricePerGiBMonth', 'tier.warm.pricePerGiBMonth', 'tier.cold.pricePerGiBMonth'];
 
 export const PRESETS: readonly Preset[] = [
