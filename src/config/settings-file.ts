@@ -4,7 +4,7 @@
  * (plus "pool" and "exportedAt", informational). Reading checks only the envelope
  * (EFORMAT naming the file); the settings themselves are checked as `--set` checks them.
  */
-import { z } from 'zod';
+import * as v from 'valibot';
 import { DfsError } from '../errors';
 import { SETTING_KEYS, type SettingValue } from './settings';
 import type { Settings } from './values';
@@ -25,10 +25,10 @@ export function settingsFile(pool: string, values: Settings, now = new Date()): 
     settings: Object.fromEntries(SETTING_KEYS.map((k) => [k, values.get(k)!])) };
 }
 
-const envelope = z.object({
-  format: z.literal(SETTINGS_FORMAT),
-  version: z.number().int(),
-  settings: z.record(z.string(), z.unknown()),
+const envelope = v.object({
+  format: v.literal(SETTINGS_FORMAT),
+  version: v.pipe(v.number(), v.integer()),
+  settings: v.record(v.string(), v.unknown()),
 });
 
 /** The settings a file holds, unchecked; EFORMAT naming `file` when it is not a settings file this version reads. */
@@ -39,14 +39,14 @@ export function readSettingsFile(text: string, file: string): Record<string, unk
   } catch (err) {
     throw new DfsError('EFORMAT', `${file} is not JSON (${(err as Error).message}); write it with dynamicfs config export POOL > FILE`, file);
   }
-  const r = envelope.safeParse(doc);
+  const r = v.safeParse(envelope, doc);
   if (!r.success) {
-    const issue = r.error.issues[0]!;
-    throw new DfsError('EFORMAT', `${file} is not a dynamicfs settings file: ${issue.path.join('.') || 'the document'}: ${issue.message} `
+    const issue = r.issues[0];
+    throw new DfsError('EFORMAT', `${file} is not a dynamicfs settings file: ${v.getDotPath(issue) ?? 'the document'}: ${issue.message} `
       + `(expected {"format": "${SETTINGS_FORMAT}", "version": ${SETTINGS_VERSION}, "settings": {...}}, as config export writes)`, file);
   }
-  if (r.data.version !== SETTINGS_VERSION) {
-    throw new DfsError('EFORMAT', `${file} is settings file version ${r.data.version}; this dynamicfs reads version ${SETTINGS_VERSION}`, file);
+  if (r.output.version !== SETTINGS_VERSION) {
+    throw new DfsError('EFORMAT', `${file} is settings file version ${r.output.version}; this dynamicfs reads version ${SETTINGS_VERSION}`, file);
   }
   // The document's own entries: a "__proto__" key stays a key (and is refused as unknown).
   return Object.fromEntries(Object.entries((doc as { settings: object }).settings));

@@ -1,5 +1,5 @@
 /**
- * Every pool setting, declared once: key, zod schema (type and valid range), default, the
+ * Every pool setting, declared once: key, schema (valibot: type and valid range), default, the
  * safe range where it is narrower than the valid one, a one-line reason and when a change
  * takes effect. The readers (pool/health.ts, engine/txg.ts, engine/scrub-scheduler.ts,
  * engine/rebuild.ts, engine/placement.ts, fs/read-tuning.ts, fs/snapshot-dir.ts, admin/access.ts, admin/audit.ts,
@@ -10,14 +10,14 @@
  * A setting `section.name` is stored in the JSON object under meta key `config.<section>`
  * (meta/sqlite/config.ts), so a pool written before this declaration reads the same.
  */
-import { z } from 'zod';
+import * as v from 'valibot';
 
 export type SettingValue = number | string | boolean | null;
 
 /** What an operator may type for it, and the valid range in words (messages, the README). */
 export interface SettingSpec {
   key: string;
-  schema: z.ZodType<SettingValue, SettingValue>;
+  schema: v.GenericSchema<unknown, SettingValue>;
   default: SettingValue;
   /** e.g. "100..60000" or "nightly | continuous | manual". */
   range: string;
@@ -55,26 +55,26 @@ function redundancyText(t: string): boolean {
 }
 
 function tierRedundancy(tier: string, example: string): SettingSpec {
-  return { key: `tier.${tier}.redundancy`, schema: z.union([z.null(), z.string().refine(redundancyText)]), default: null,
+  return { key: `tier.${tier}.redundancy`, schema: v.union([v.null(), v.pipe(v.string(), v.check(redundancyText))]), default: null,
     range: 'rs:K+M | mirror:N, or none', takes: `a redundancy such as ${example} (rs:K+M with K+M <= 32 and M <= 8, or mirror:2..8), or none for the file's own`,
     applies: 'at once (the next extent written)',
     reason: `the redundancy of extents placed on ${tier} disks (none: the file's policy, user.dynamicfs.policy or the pool's)` };
 }
 
 function int(min: number, max: number): Pick<SettingSpec, 'schema' | 'range' | 'takes' | 'bounds'> {
-  return { schema: z.number().int().min(min).max(max), range: `${min}..${max}`, takes: `a whole number in ${min}..${max}`, bounds: { min, max } };
+  return { schema: v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max)), range: `${min}..${max}`, takes: `a whole number in ${min}..${max}`, bounds: { min, max } };
 }
 
 function fraction(): Pick<SettingSpec, 'schema' | 'range' | 'takes'> {
-  return { schema: z.number().min(0).max(1), range: '0..1', takes: 'a fraction in 0..1' };
+  return { schema: v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(1)), range: '0..1', takes: 'a fraction in 0..1' };
 }
 
 function bool(): Pick<SettingSpec, 'schema' | 'range' | 'takes'> {
-  return { schema: z.boolean(), range: 'true | false', takes: 'true or false' };
+  return { schema: v.boolean(), range: 'true | false', takes: 'true or false' };
 }
 
 function oneOf(values: readonly [string, ...string[]]): Pick<SettingSpec, 'schema' | 'range' | 'takes'> {
-  return { schema: z.enum(values), range: values.join(' | '), takes: `one of ${values.join(' | ')}` };
+  return { schema: v.picklist(values), range: values.join(' | '), takes: `one of ${values.join(' | ')}` };
 }
 
 const ON_CHECK = 'at the next error counted or probe';
@@ -82,7 +82,7 @@ const ON_START = 'when the coordinator next starts (mount, serve)';
 const ON_MOUNT = 'at the next mount';
 
 function tierPrice(tier: string, price: number): SettingSpec {
-  return { key: `tier.${tier}.pricePerGiBMonth`, schema: z.number().min(0).max(1_000_000), default: price, range: '0..1000000',
+  return { key: `tier.${tier}.pricePerGiBMonth`, schema: v.pipe(v.number(), v.finite(), v.minValue(0), v.maxValue(1_000_000)), default: price, range: '0..1000000',
     takes: 'a price (any currency) of one GiB for a month, 0..1000000', applies: 'at once (the next tier status or scrape)',
     reason: `what one GiB stored on ${tier} disks costs a month (fragments as they lie on the disks, parity included), for tier status's cost estimate` };
 }
@@ -113,13 +113,13 @@ export const SETTINGS: readonly SettingSpec[] = [
   { key: 'read.aheadExtents', ...int(0, 64), default: 2, applies: 'at once (the mount\'s next read, the next get)',
     safe: { max: 16, risk: 'each sequential reader holds this many extents in memory (gigabytes with large extents), and in the mount they push out what others re-read' },
     reason: 'extents fetched ahead of a sequential reader, by the mount (into its cache) and by get (0: one extent at a time)' },
-  { key: 'admin.monitorGroup', schema: z.union([z.null(), z.number().int().min(0).max(MAX_GID)]).transform((g) => (g === 0 ? null : g)),
+  { key: 'admin.monitorGroup', schema: v.pipe(v.union([v.null(), v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_GID))]), v.transform((g) => (g === 0 ? null : g))),
     range: `1..${MAX_GID}, or 0 / none`, takes: `a group id in 1..${MAX_GID}, or 0 or none for none`, default: null, applies: 'at once (the admin socket\'s group and mode)',
     reason: 'a group whose members may run read-only commands over the admin socket (getent group NAME shows its id)' },
-  { key: 'metrics.port', schema: z.union([z.null(), z.number().int().min(0).max(MAX_PORT)]), bounds: { min: 0, max: MAX_PORT },
+  { key: 'metrics.port', schema: v.union([v.null(), v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_PORT))]), bounds: { min: 0, max: MAX_PORT },
     range: `0..${MAX_PORT}, or none`, takes: `a port in 0..${MAX_PORT} (0: any free one), or none for no endpoint`, default: null, applies: ON_START,
     reason: 'the coordinator serves /metrics, /metrics/json and /health over HTTP on this port (--metrics-port wins)' },
-  { key: 'metrics.bind', schema: z.string().regex(/^[^\s/]+$/), range: 'an IP address or host name', takes: 'an IP address or a host name (no spaces or slashes)',
+  { key: 'metrics.bind', schema: v.pipe(v.string(), v.regex(/^[^\s/]+$/)), range: 'an IP address or host name', takes: 'an IP address or a host name (no spaces or slashes)',
     default: '127.0.0.1', applies: ON_START,
     reason: 'the address the metrics endpoint binds, 0.0.0.0 for every interface (--metrics-bind wins)' },
   { key: 'mount.suid', ...bool(), default: false, applies: ON_MOUNT,
@@ -134,7 +134,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     reason: 'the audit log records read-only requests too (status, health, jobs, ...; never ping), not only changes' },
   { key: 'scrub.frequency', ...oneOf(SCRUB_FREQUENCIES), default: 'manual', applies: 'at the scheduler\'s next look (2 s)',
     reason: 'when background scrubs start: nightly (a day after the last), continuous, or manual (never by themselves)' },
-  { key: 'scrub.intensity', schema: z.union([z.enum(SCRUB_INTENSITIES), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)]),
+  { key: 'scrub.intensity', schema: v.union([v.picklist(SCRUB_INTENSITIES), v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(Number.MAX_SAFE_INTEGER))]),
     range: `${SCRUB_INTENSITIES.join(' | ')} | 0..${Number.MAX_SAFE_INTEGER} (bytes/s, 0 unlimited)`, default: 'low',
     takes: `${SCRUB_INTENSITIES.join(', ')} or a rate in bytes per second, 0..${Number.MAX_SAFE_INTEGER} (0: unlimited)`,
     applies: 'at once, to a running background scrub too',
@@ -151,7 +151,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     reason: 'compact rewrites packs whose live bytes are at most this fraction of their size (unless given --below)' },
   { key: 'tier.foreground', ...oneOf(TIERS), default: 'hot', applies: 'at once (the next extent written)',
     reason: 'the tier new extents go to unless their directory or file says otherwise (user.dynamicfs.tier); a tier without disks is skipped, a full or short one falls back with an event' },
-  { key: 'tier.background', schema: z.union([z.null(), z.enum(TIERS)]), default: null, range: 'hot | warm | cold, or none',
+  { key: 'tier.background', schema: v.union([v.null(), v.picklist(TIERS)]), default: null, range: 'hot | warm | cold, or none',
     takes: 'one of hot | warm | cold, or none', applies: 'at the next tier migrate',
     reason: 'the tier extents move to once not read for tier.demoteAfterSeconds, by `tier migrate` (none: they stay; a directory\'s user.dynamicfs.tier may say otherwise)' },
   { key: 'tier.demoteAfterSeconds', ...int(1, 10 * 365 * 86_400), default: 30 * 86_400, applies: 'at the next tier migrate',

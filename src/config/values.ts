@@ -4,6 +4,7 @@
  * back to the default rather than stop the pool serving); changing is strict (every value
  * is checked, with the key, the value and the valid range named, before anything is kept).
  */
+import * as v from 'valibot';
 import { DfsError } from '../errors';
 import { CROSS_CHECKS, SETTINGS, SETTING_KEYS, settingOf, splitKey, type SettingSpec, type SettingValue } from './settings';
 
@@ -27,8 +28,8 @@ export function currentSettings(src: ConfigSource, only?: string): Map<string, S
     }
     const stored = sections.get(section)!;
     const raw = Object.prototype.hasOwnProperty.call(stored, name) ? stored[name] : undefined;
-    const parsed = raw === undefined ? undefined : spec.schema.safeParse(raw);
-    out.set(spec.key, parsed?.success ? parsed.data : spec.default);
+    const parsed = raw === undefined ? undefined : v.safeParse(spec.schema, raw);
+    out.set(spec.key, parsed?.success ? parsed.output : spec.default);
   }
   return out;
 }
@@ -50,8 +51,8 @@ export function showValue(v: unknown): string {
 
 /** The value checked against its setting; EINVAL naming the key, the value and the valid range. */
 export function checkValue(spec: SettingSpec, value: unknown, prefix: string): SettingValue {
-  const r = spec.schema.safeParse(value);
-  if (r.success) return r.data;
+  const r = v.safeParse(spec.schema, value);
+  if (r.success) return r.output;
   const shown = `${prefix}${spec.key}=${showValue(value)}`;
   if (spec.bounds && typeof value === 'number' && Number.isInteger(value)) {
     throw new DfsError('EINVAL', `${shown} is outside ${spec.range}`);

@@ -3,7 +3,7 @@
  * framed, BLAKE3-sealed log records of generations, and the sealed head naming the
  * checkpoint and its log. Codecs only; meta-area.ts does the file I/O.
  */
-import { z } from 'zod';
+import * as v from 'valibot';
 import { DfsError } from '../errors';
 import { blake3 } from '../native';
 import { openJson, sealJson } from './durable-file';
@@ -112,24 +112,25 @@ export function sealHead(h: AreaHead): string {
  * head (a sealed document of another kind, or a writer's bug): the readers of a head's
  * fields need these types. Fields a newer minor version adds pass through.
  */
-const count = z.number().int().min(0);
-const HEAD_SHAPE = z.object({
-  poolUuid: z.string(),
-  diskUuid: z.string(),
-  superblock: z.object({ format: z.number().int().min(1), uuid: z.string(), createdMs: z.number(), policy: z.string(),
-    extentSize: z.number().int().positive(), inlineMax: count, features: z.record(z.string(), z.enum(['enabled', 'active'])).optional() }),
-  checkpoint: z.object({ generation: count, file: z.string(), length: count, blake3: z.string(), chain: z.string(), writtenMs: z.number() }),
-  log: z.string(),
+const count = v.pipe(v.number(), v.integer(), v.minValue(0));
+const HEAD_SHAPE = v.object({
+  poolUuid: v.string(),
+  diskUuid: v.string(),
+  superblock: v.object({ format: v.pipe(v.number(), v.integer(), v.minValue(1)), uuid: v.string(), createdMs: v.number(), policy: v.string(),
+    extentSize: v.pipe(v.number(), v.integer(), v.minValue(1)), inlineMax: count,
+    features: v.optional(v.record(v.string(), v.picklist(['enabled', 'active']))) }),
+  checkpoint: v.object({ generation: count, file: v.string(), length: count, blake3: v.string(), chain: v.string(), writtenMs: v.number() }),
+  log: v.string(),
 });
 
 /** Parse and verify a head (EFORMAT when damaged, of another format, or not a head's shape). */
 export function openHead(text: string, file: string): AreaHead {
   const body = openJson(text, 'metadata head', file) as unknown as AreaHead;
   if (body.format !== HEAD_FORMAT) throw new DfsError('EFORMAT', `metadata head ${file} has format ${String(body.format)}; this DynamicFS reads ${HEAD_FORMAT}`, file);
-  const shape = HEAD_SHAPE.safeParse(body);
+  const shape = v.safeParse(HEAD_SHAPE, body);
   if (!shape.success) {
-    const issue = shape.error.issues[0]!;
-    throw new DfsError('EFORMAT', `metadata head ${file} is not a metadata head: ${issue.path.join('.') || '(top)'}: ${issue.message}`, file);
+    const issue = shape.issues[0];
+    throw new DfsError('EFORMAT', `metadata head ${file} is not a metadata head: ${v.getDotPath(issue) ?? '(top)'}: ${issue.message}`, file);
   }
   return body;
 }
