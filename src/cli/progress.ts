@@ -2,7 +2,7 @@
  * Progress bars for long operations, on stderr and only when stderr is a terminal and
  * the output is not JSON, so pipes, logs and scripts never see control characters.
  */
-import { SingleBar, Presets } from 'cli-progress';
+import type * as CliProgress from 'cli-progress';
 import type { ProgressSink } from '../admin/context';
 import { humanBytes } from './format';
 
@@ -13,6 +13,8 @@ const silent: Progress = { add: () => undefined, grow: () => undefined, stop: ()
 /** A byte-counting bar labelled `what`; a no-op where no one is watching. */
 export function byteProgress(what: string, total: number, json: boolean): Progress {
   if (json || !process.stderr.isTTY) return silent;
+  // Loaded when a bar is drawn (a terminal): scripted runs never pay for its load.
+  const { SingleBar, Presets } = require('cli-progress') as typeof CliProgress;
   const bar = new SingleBar({
     stream: process.stderr,
     format: `${what} [{bar}] {percentage}% {done}/{size} {rate}/s eta {eta_formatted}`,

@@ -4,7 +4,7 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import Piscina from 'piscina';
+import type Piscina from 'piscina';
 import { fromOsCode } from '../errors';
 import { takeBuffer } from './encode-buffers';
 import { encodeLayout, type EncodeFailure, type EncodeLayout } from '../workers/encode-layout';
@@ -33,8 +33,8 @@ export class WorkPools {
   private encodePool: Piscina | undefined;
 
   private get encoder(): Piscina {
-    // Started lazily: commands that never encode never spawn threads.
-    this.encodePool ??= new Piscina({
+    // Started (and piscina loaded) lazily: commands that never encode never pay for either.
+    this.encodePool ??= new (require('piscina') as typeof Piscina)({
       filename: path.resolve(__dirname, '../workers/encode.worker.js'),
       minThreads: 1,
       maxThreads: Math.max(1, os.availableParallelism()),
