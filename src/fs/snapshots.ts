@@ -52,7 +52,7 @@ export async function createSnapshot(engine: Engine, name: string): Promise<Snap
   await settle(engine);
   // No await since settle: nothing is pending, so the generation committed last is the namespace now.
   const gen = engine.meta.generation();
-  engine.meta.transact((tx) => tx.createSnapshot(name, gen, Date.now()));
+  engine.meta.transact((tx) => tx.createSnapshot(name, gen, Date.now(), randomBytes(16)));
   await engine.txg.commit('snapshot');
   return snapshotNamed(engine.meta, name);
 }

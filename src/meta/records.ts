@@ -140,10 +140,30 @@ export interface Snapshot {
   createdMs: number;
   /** A held snapshot cannot be deleted (`snapshot hold`/`release`). */
   held: boolean;
+  /**
+   * 16 bytes naming the tree this snapshot holds wherever it is: random when taken, the
+   * sender's when received (schema 8), so an incremental stream finds its base by it.
+   */
+  guid: Buffer;
+  /** Where that tree is in this pool: '/' for a snapshot taken here, the destination for a received one. */
+  root: string;
 }
 
 export function snapshotChecksum(s: Snapshot): Buffer {
+  return blake3(packr.pack(['snapshot/2', s.id, s.name, s.gen, s.createdMs, s.held, s.guid, s.root]));
+}
+
+/** A schema-7 row's checksum (no guid, no root): what the upgrade verifies before it rewrites the row. */
+export function snapshotChecksumV1(s: Omit<Snapshot, 'guid' | 'root'>): Buffer {
   return blake3(packr.pack(['snapshot/1', s.id, s.name, s.gen, s.createdMs, s.held]));
+}
+
+/**
+ * The guid of a snapshot recorded without one (taken before schema 8, or by a replayed
+ * older log record): derived from the row, so a store and a copy of it upgraded later agree.
+ */
+export function derivedSnapshotGuid(id: number, name: string, gen: number, createdMs: number): Buffer {
+  return blake3(packr.pack(['snapshot-guid/1', id, name, gen, createdMs])).subarray(0, 16);
 }
 
 /**

@@ -290,6 +290,8 @@ export interface SnapshotReads {
   /** Every snapshot, oldest first. */
   snapshots(): Snapshot[];
   getSnapshot(name: string): Snapshot | undefined;
+  /** The snapshots holding the tree `guid` names (a pool may hold one per root: taken here, and received under other paths), by root. */
+  snapshotsByGuid(guid: Buffer): Snapshot[];
   /** The namespace at generation `gen` (a snapshot's, or LIVE_GEN). */
   viewAt(gen: number): NamespaceView;
   /** The keys changed between generation `from` and `to` (to: LIVE_GEN for now). */
@@ -299,8 +301,13 @@ export interface SnapshotReads {
 }
 
 export interface SnapshotWrites {
-  /** Record a snapshot of generation `gen` (committed already); returns its id. */
-  createSnapshot(name: string, gen: number, createdMs: number): number;
+  /**
+   * Record a snapshot of generation `gen` (committed already, or, last in a transaction,
+   * the one it commits as); returns its id. `guid` names its tree (a random one for a
+   * snapshot taken here, the sender's for a received one), `root` where that tree is
+   * ('/' unless received elsewhere); EEXIST for a name, or a guid at that root, taken.
+   */
+  createSnapshot(name: string, gen: number, createdMs: number, guid?: Buffer, root?: string): number;
   /** Remove the snapshot's record; returns the range whose versions purgeVersions then drops. */
   deleteSnapshot(name: string): PurgeRange;
   setSnapshotHeld(name: string, held: boolean): void;

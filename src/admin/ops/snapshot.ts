@@ -14,6 +14,10 @@ import { runJob, type JobOutcome } from '../job-op';
 
 export interface SnapshotInfo {
   name: string;
+  /** Its identity, 32 hex digits: the sender's for a received snapshot (an incremental stream names its base by it). */
+  guid: string;
+  /** Where its tree is in this pool: '/', or the path a received snapshot was received at. */
+  root: string;
   generation: number;
   createdMs: number;
   held: boolean;
@@ -31,7 +35,7 @@ export const snapshotList: AdminOp<Record<string, never>, SnapshotListData> = as
   const usage = new Map(engine.meta.snapshotUsage().map((u) => [u.name, u]));
   const snapshots = engine.meta.snapshots().map((s) => {
     const u = usage.get(s.name);
-    return { name: s.name, generation: s.gen, createdMs: s.createdMs, held: s.held, referencedBytes: u?.referencedBytes ?? 0,
+    return { name: s.name, guid: s.guid.toString('hex'), root: s.root, generation: s.gen, createdMs: s.createdMs, held: s.held, referencedBytes: u?.referencedBytes ?? 0,
       uniqueBytes: u?.uniqueBytes ?? 0, files: u?.files ?? 0 };
   });
   return { snapshots, space: engine.meta.spaceByOwner() };
@@ -44,7 +48,7 @@ export interface SnapshotNameArgs {
 export const snapshotCreate: AdminOp<SnapshotNameArgs, SnapshotInfo> = async (engine, args) => {
   const s = await createSnapshot(engine, str('snapshot-create', args, 'name'));
   const u = engine.meta.snapshotUsage().find((x) => x.name === s.name);
-  return { name: s.name, generation: s.gen, createdMs: s.createdMs, held: s.held, referencedBytes: u?.referencedBytes ?? 0, uniqueBytes: u?.uniqueBytes ?? 0,
+  return { name: s.name, guid: s.guid.toString('hex'), root: s.root, generation: s.gen, createdMs: s.createdMs, held: s.held, referencedBytes: u?.referencedBytes ?? 0, uniqueBytes: u?.uniqueBytes ?? 0,
     files: u?.files ?? 0 };
 };
 

@@ -10,10 +10,14 @@ import { renderJobOutcome } from './job-output';
 import { registerSchedule } from './snapshot-schedule';
 
 function renderList(d: SnapshotListData): string {
-  const rows = d.snapshots.map((s) => [s.name, timeString(s.createdMs), s.generation, humanBytes(s.referencedBytes), humanBytes(s.uniqueBytes), s.files, s.held ? 'held' : '']);
+  // Received snapshots say where their tree is; a pool with none keeps the narrower table.
+  const received = d.snapshots.some((s) => s.root !== '/');
+  const rows = d.snapshots.map((s) => [s.name, timeString(s.createdMs), s.generation, humanBytes(s.referencedBytes), humanBytes(s.uniqueBytes), s.files, s.held ? 'held' : '',
+    ...(received ? [s.root] : [])]);
   const space = `live ${humanBytes(d.space.liveBytes)} (shared with snapshots ${humanBytes(d.space.sharedBytes)}), snapshot-only ${humanBytes(d.space.snapshotOnlyBytes)}`;
   if (rows.length === 0) return `no snapshots\n${space}`;
-  return `${table(['NAME', 'CREATED', 'GENERATION', 'REFERENCED', 'UNIQUE', 'FILES', 'HOLD'], rows, ['GENERATION', 'REFERENCED', 'UNIQUE', 'FILES'])}\n${space}`;
+  return `${table(['NAME', 'CREATED', 'GENERATION', 'REFERENCED', 'UNIQUE', 'FILES', 'HOLD', ...(received ? ['TREE AT'] : [])], rows,
+    ['GENERATION', 'REFERENCED', 'UNIQUE', 'FILES'])}\n${space}`;
 }
 
 const MARK: Record<string, string> = { added: '+', removed: '-', modified: 'M', renamed: 'R', metadata: 'm' };
@@ -43,7 +47,8 @@ export function register(program: Command, ctx: CliContext): void {
   snap.command('list')
     .summary('list snapshots with their space')
     .description('Each snapshot with its generation, the bytes of the files it sees (REFERENCED) and those only it sees (UNIQUE: '
-      + 'what deleting it frees), its files, and whether it is held; then the pool\'s bytes by owner.')
+      + 'what deleting it frees), its files, and whether it is held; a received one with where its tree is (TREE AT); then the pool\'s bytes by owner. '
+      + '--json adds each snapshot\'s guid: its identity, the sender\'s for a received snapshot (an incremental stream finds its base by it).')
     .argument('<pool>', 'pool directory')
     .action(async (pool: string) => {
       ctx.emit(await invoke(pool, 'snapshot-list', {}), renderList);

@@ -6,10 +6,10 @@
  */
 import Database from 'better-sqlite3';
 import { DfsError } from '../../errors';
-import { newInode } from '../records';
+import { derivedSnapshotGuid, newInode, snapshotChecksum, snapshotChecksumV1 } from '../records';
 import { ROOT_INO } from '../store';
 import { writeInode } from './namespace';
-import { SCHEMA, SCHEMA_VERSION, VERSION_COLUMNS, VERSIONS } from './schema';
+import { SCHEMA, SCHEMA_VERSION, SNAPSHOT_IDENTITY_COLUMNS, VERSION_COLUMNS, VERSIONS } from './schema';
 import { sumEveryRow, CHECKSUMMED_IN_5 } from './checksums';
 import { corrupt, metaValue, putMeta, statementCache, type Sql } from './sql';
 
@@ -72,12 +72,15 @@ function initSchema({ db, sql }: Connection): void {
  * every table that had none, computed here for every existing row (checksums.ts).
  * 5 → 6: disk_events.req_id, NULL for every existing event (its checksum stays valid).
  * 6 → 7: the versions for snapshots (schema.ts VERSIONS): born 0 on every row, no
- * snapshot, no kept version (no checksum changes).
+ * snapshot, no kept version (no checksum changes). 7 → 8: each snapshot's guid, derived
+ * from its row (records.ts derivedSnapshotGuid), and root '/', its checksum rewritten
+ * (snapshot/2) once the old one verifies; from 1 to 6 the table is made with them.
  */
 function upgrade({ db, sql }: Connection): void {
   const from = schemaVersion(sql);
-  if (from !== 1 && from !== 2 && from !== 3 && from !== 4 && from !== 5 && from !== 6) return;
+  if (from !== 1 && from !== 2 && from !== 3 && from !== 4 && from !== 5 && from !== 6 && from !== 7) return;
   if (from === 6 && hasColumn(sql, 'inodes', 'born')) throw corrupt(sql, 'meta', 'key schema_version');
+  if (from === 7 && hasColumn(sql, 'snapshots', 'guid')) throw corrupt(sql, 'meta', 'key schema_version');
   // A store that already has a later version's columns is that version whatever its version row says: that row is damaged.
   if (from < 5 && hasColumn(sql, 'meta', 'checksum')) throw corrupt(sql, 'meta', 'key schema_version');
   if (from === 5 && hasColumn(sql, 'disk_events', 'req_id')) throw corrupt(sql, 'meta', 'key schema_version');
@@ -85,7 +88,8 @@ function upgrade({ db, sql }: Connection): void {
     if (from < 5) upgradeTo5({ db, sql }, from as 1 | 2 | 3 | 4);
     // Format 1 had no disk_events: upgradeTo5's SCHEMA made it with the column already.
     if (!hasColumn(sql, 'disk_events', 'req_id')) sql('ALTER TABLE disk_events ADD COLUMN req_id TEXT').run();
-    addVersions({ db, sql });
+    if (from < 7) addVersions({ db, sql });
+    else addSnapshotIdentity({ db, sql });
     if (from >= 5) {
       // Its rows are summed already: the version row is verified, then rewritten with the checksum of its new value.
       metaValue(sql, 'schema_version');
@@ -100,6 +104,19 @@ function upgrade({ db, sql }: Connection): void {
 /** Format 7's columns, indexes and tables (schema.ts VERSIONS). */
 function addVersions({ db, sql }: Connection): void {
   for (const statement of VERSION_COLUMNS) sql(statement).run();
+  db.exec(VERSIONS);
+}
+
+/** Format 7 up to 8: every snapshot verified as it was, then given its derived guid and root '/' under a snapshot/2 checksum. */
+function addSnapshotIdentity({ db, sql }: Connection): void {
+  for (const statement of SNAPSHOT_IDENTITY_COLUMNS) sql(statement).run();
+  type Row = { id: number; name: string; gen: number; created_ms: number; held: number; checksum: Buffer };
+  for (const r of sql('SELECT id, name, gen, created_ms, held, checksum FROM snapshots').all() as Row[]) {
+    const old = { id: r.id, name: r.name, gen: r.gen, createdMs: r.created_ms, held: r.held !== 0 };
+    if (!snapshotChecksumV1(old).equals(r.checksum)) throw corrupt(sql, 'snapshots', `id ${r.id}`);
+    const s = { ...old, guid: derivedSnapshotGuid(r.id, r.name, r.gen, r.created_ms), root: '/' };
+    sql('UPDATE snapshots SET guid = ?, root = ?, checksum = ? WHERE id = ?').run(s.guid, s.root, snapshotChecksum(s), r.id);
+  }
   db.exec(VERSIONS);
 }
 

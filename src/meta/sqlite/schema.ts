@@ -19,8 +19,10 @@
  * was written in (`born`, 0 for every existing row), the generation an extent left its
  * file while a snapshot still saw it (`died`), the row versions kept for snapshots, and
  * the snapshots themselves.
+ * Format 8 added a snapshot's identity: `snapshots.guid` (16 bytes, the sender's for a
+ * received snapshot) and `root` (where its tree is: '/', or a receive's destination).
  */
-export const SCHEMA_VERSION = 7;
+export const SCHEMA_VERSION = 8;
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -156,6 +158,12 @@ export const VERSION_COLUMNS = [
   'DROP INDEX IF EXISTS extents_by_file',
 ];
 
+/** Format 8 on a format-7 store: the snapshot identity's columns (VERSIONS then adds their index). */
+export const SNAPSHOT_IDENTITY_COLUMNS = [
+  "ALTER TABLE snapshots ADD COLUMN guid BLOB NOT NULL DEFAULT x''",
+  "ALTER TABLE snapshots ADD COLUMN root TEXT NOT NULL DEFAULT '/'",
+];
+
 export const VERSIONS = `
 CREATE UNIQUE INDEX IF NOT EXISTS extents_by_file ON extents (ino, offset) WHERE died IS NULL;
 CREATE INDEX IF NOT EXISTS extents_dead ON extents (died) WHERE died IS NOT NULL;
@@ -172,9 +180,12 @@ CREATE TABLE IF NOT EXISTS snapshots (
   gen        INTEGER NOT NULL,
   created_ms INTEGER NOT NULL,
   held       INTEGER NOT NULL,
-  checksum   BLOB NOT NULL
+  checksum   BLOB NOT NULL,
+  guid       BLOB NOT NULL,
+  root       TEXT NOT NULL DEFAULT '/'
 );
 CREATE INDEX IF NOT EXISTS snapshots_by_gen ON snapshots (gen);
+CREATE UNIQUE INDEX IF NOT EXISTS snapshots_by_guid ON snapshots (guid, root);
 CREATE TABLE IF NOT EXISTS snap_inodes (
   ino      INTEGER NOT NULL,
   born     INTEGER NOT NULL,

@@ -6,7 +6,7 @@
  */
 import { DfsError } from '../../errors';
 import {
-  direntChecksum, inodeChecksum, snapshotChecksum, versionChecksum, xattrChecksum, type Dirent, type Extent, type Inode, type Snapshot,
+  derivedSnapshotGuid, direntChecksum, inodeChecksum, snapshotChecksum, versionChecksum, xattrChecksum, type Dirent, type Extent, type Inode, type Snapshot,
 } from '../records';
 import { ROOT_INO, type ChangedKeys, type DroppedFragmentsOf, type NamespaceView, type SnapshotReads, type SnapshotUsage, type SnapshotWrites } from '../store';
 import { verifiedExtent, type ExtentSql } from './extents';
@@ -14,10 +14,10 @@ import { toInode, verifyDirent, verifyInode, verifyXattr, type InodeSql } from '
 import { corrupt, type Sql } from './sql';
 import type { Versions } from './versions';
 
-export interface SnapshotSql { id: number; name: string; gen: number; created_ms: number; held: number; checksum: Buffer }
+export interface SnapshotSql { id: number; name: string; gen: number; created_ms: number; held: number; checksum: Buffer; guid: Buffer; root: string }
 
 export function toSnapshot(r: SnapshotSql): Snapshot {
-  return { id: r.id, name: r.name, gen: r.gen, createdMs: r.created_ms, held: r.held !== 0 };
+  return { id: r.id, name: r.name, gen: r.gen, createdMs: r.created_ms, held: r.held !== 0, guid: r.guid, root: r.root };
 }
 
 function verifySnapshot(sql: Sql, r: SnapshotSql): Snapshot {
@@ -131,6 +131,9 @@ export function snapshotReads(sql: Sql): SnapshotReads {
       const r = sql('SELECT * FROM snapshots WHERE name = ?').get(name) as SnapshotSql | undefined;
       return r && verifySnapshot(sql, r);
     },
+    snapshotsByGuid(guid) {
+      return (sql('SELECT * FROM snapshots WHERE guid = ? ORDER BY root').all(guid) as SnapshotSql[]).map((r) => verifySnapshot(sql, r));
+    },
     viewAt: (gen) => viewAt(sql, gen),
     changedBetween(from, to) {
       // A key changed when one of its versions was born or ended in (from, to]; a live row never ended.
@@ -211,16 +214,22 @@ export function snapshotWrites(sql: Sql, versions: Versions, collectExtent: (id:
     return verifySnapshot(sql, r);
   };
   const put = (s: Snapshot): void => {
-    sql('INSERT OR REPLACE INTO snapshots (id, name, gen, created_ms, held, checksum) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(s.id, s.name, s.gen, s.createdMs, s.held ? 1 : 0, snapshotChecksum(s));
+    sql('INSERT OR REPLACE INTO snapshots (id, name, gen, created_ms, held, checksum, guid, root) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(s.id, s.name, s.gen, s.createdMs, s.held ? 1 : 0, snapshotChecksum(s), s.guid, s.root);
   };
   return {
-    createSnapshot(name, gen, createdMs) {
+    createSnapshot(name, gen, createdMs, guid, root = '/') {
       if (sql('SELECT 1 FROM snapshots WHERE name = ?').get(name)) {
         throw new DfsError('EEXIST', `a snapshot named "${name}" exists already; pick another name or delete it first`, name);
       }
       const id = ((sql('SELECT MAX(id) AS id FROM snapshots').get() as { id: number | null }).id ?? 0) + 1;
-      put({ id, name, gen, createdMs, held: false });
+      // A record of older code names no guid: it gets the one the upgrade would have given it.
+      const identity = guid === undefined ? derivedSnapshotGuid(id, name, gen, createdMs) : Buffer.from(guid);
+      if (identity.length !== 16) throw new DfsError('EINVAL', `a snapshot's guid is 16 bytes, not ${identity.length}`, name);
+      if (sql('SELECT 1 FROM snapshots WHERE guid = ? AND root = ?').get(identity, root)) {
+        throw new DfsError('EEXIST', `snapshot ${identity.toString('hex')} is at ${root} in this pool already`, name);
+      }
+      put({ id, name, gen, createdMs, held: false, guid: identity, root });
       versions.forget();
       return id;
     },

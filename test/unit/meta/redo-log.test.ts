@@ -67,6 +67,8 @@ test('replaying each generation\'s recorded writes onto the checkpoint (of schem
         tx.countDiskErrors(1, 'read', 3);
         // A snapshot of generation 1: every later change to what it sees keeps a version, and the replay must keep the same.
         tx.createSnapshot('s1', 1, 9);
+        // A received snapshot: the sender's guid, the tree where it was received (schema 8).
+        tx.createSnapshot('received', 1, 10, Buffer.alloc(16, 0x5a), '/copy');
       });
       await tick();
       // A group: two savepoints kept, one aborted; one generation.
@@ -109,6 +111,9 @@ test('replaying each generation\'s recorded writes onto the checkpoint (of schem
     assert.deepEqual([d.snap_inodes, d.snap_dirents, d.snap_xattrs].map((rows) => rows.map((r) => [r.born, r.died])), [[[1, 4]], [[1, 4]], [[1, 3]]]);
     assert.deepEqual(d.extents.filter((r) => r.died !== null).map((r) => [r.id![0], r.born, r.died]), [[7, 1, 3]]);
     assert.deepEqual((dump(file).disk_events as { req_id: string | null }[]).map((e) => e.req_id), [null, 'req-add', 'req-set']);
+    // A snapshot recorded without a guid (s1, as older code's records do) gets the same derived one on both sides.
+    assert.deepEqual((dump(file).snapshots as { name: string; guid: Buffer; root: string }[]).map((r) => [r.name, r.guid.length, r.root]),
+      [['s1', 16, '/'], ['received', 16, '/copy']]);
   });
 });
 

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 import { DfsError } from '../../../src/errors';
 import { ROOT_INO } from '../../../src/meta/store';
 import { openSqliteStore } from '../../../src/meta/sqlite/sqlite-store';
-import { metaChecksum, newInode, PACK_INO, type Extent } from '../../../src/meta/records';
+import { derivedSnapshotGuid, metaChecksum, newInode, PACK_INO, snapshotChecksumV1, type Extent } from '../../../src/meta/records';
 import { dropVersions } from '../../helpers/old-schema';
 import { withTmpDir } from '../../helpers/tmp';
 
@@ -178,6 +178,12 @@ test('a tampered dirent, disk, disk event, job, repair, verified mark or meta va
     raw5.exec("UPDATE meta SET value = 5 WHERE key = 'schema_version'");
     raw5.close();
     assert.throws(() => openSqliteStore(dbFile), (e: unknown) => e instanceof DfsError && e.code === 'EMETACORRUPT' && /in meta \(key schema_version\)/.test(e.message));
+    // Set back to 7, the 7 → 8 upgrade would add the snapshots' guid again: damaged too.
+    fs.copyFileSync(pristine, dbFile);
+    const raw7 = new Database(dbFile);
+    raw7.exec("UPDATE meta SET value = 7 WHERE key = 'schema_version'");
+    raw7.close();
+    assert.throws(() => openSqliteStore(dbFile), (e: unknown) => e instanceof DfsError && e.code === 'EMETACORRUPT' && /in meta \(key schema_version\)/.test(e.message));
     // The untampered store reads every record back.
     const t = openSqliteStore(pristine);
     try {
@@ -194,9 +200,17 @@ test('a tampered dirent, disk, disk event, job, repair, verified mark or meta va
   });
 });
 
-/** Make a schema-7 store (whose disk events carry no request id) look as format `from` wrote it. */
+/** Make a current store look as format `from` wrote it (7: one snapshot, with no guid; before 7: no snapshots, ...). */
 function downgrade(f: string, from: number): void {
   const db = new Database(f);
+  if (from === 7) {
+    db.exec("DROP INDEX snapshots_by_guid; ALTER TABLE snapshots DROP COLUMN guid; ALTER TABLE snapshots DROP COLUMN root");
+    const old = { id: 1, name: 'old', gen: 1, createdMs: 77, held: true };
+    db.prepare('INSERT INTO snapshots (id, name, gen, created_ms, held, checksum) VALUES (?, ?, ?, ?, ?, ?)').run(1, 'old', 1, 77, 1, snapshotChecksumV1(old));
+    db.prepare("UPDATE meta SET value = ?, checksum = ? WHERE key = 'schema_version'").run(from, metaChecksum('schema_version', from));
+    db.close();
+    return;
+  }
   dropVersions(db);
   if (from === 6) {
     db.prepare("UPDATE meta SET value = ?, checksum = ? WHERE key = 'schema_version'").run(from, metaChecksum('schema_version', from));
@@ -214,9 +228,9 @@ function downgrade(f: string, from: number): void {
   db.close();
 }
 
-test('older stores upgrade in place when opened for writing: rdev (from 1, 2), pack columns (1 to 3), a checksum on every row (1 to 4), disk events\' request id (1 to 5), versions for snapshots (1 to 6); old rows verify', async () => {
+test('older stores upgrade in place when opened for writing: rdev (from 1, 2), pack columns (1 to 3), a checksum on every row (1 to 4), disk events\' request id (1 to 5), versions for snapshots (1 to 6), snapshot guids (7); old rows verify', async () => {
   await withTmpDir((dir) => {
-    for (const from of [1, 2, 3, 4, 5, 6]) {
+    for (const from of [1, 2, 3, 4, 5, 6, 7]) {
       const f = path.join(dir, `meta-${from}.db`);
       const { ino, diskId, jobId } = storeWithEveryRecord(f);
       downgrade(f, from);
@@ -225,7 +239,7 @@ test('older stores upgrade in place when opened for writing: rdev (from 1, 2), p
       const before = Date.now();
       const up = openSqliteStore(f);
       try {
-        assert.equal(schemaVersion(f), 7);
+        assert.equal(schemaVersion(f), 8);
         const i = up.getInode(ino)!;
         assert.equal(i.rdev, 0);
         assert.equal(i.mtimeMs, 1234.567, 'a fractional time reads back exactly');
@@ -258,12 +272,31 @@ test('older stores upgrade in place when opened for writing: rdev (from 1, 2), p
         assert.deepEqual(up.sparsePacks(1, 10), [], 'the pack columns and index exist');
         up.transact((tx) => tx.setDiskState(diskId, 'healthy', 'operator', 'back', 'req-up'));
         assert.deepEqual(up.diskEvents(diskId).at(-1)!.reqId, 'req-up', 'the request id column exists');
+        if (from === 7) {
+          // The old snapshot verified as it was, then got the guid derived from its row, root '/', and a snapshot/2 checksum.
+          assert.deepEqual(up.snapshots().map((x) => [x.name, x.held, x.guid.toString('hex'), x.root]),
+            [['old', true, derivedSnapshotGuid(1, 'old', 1, 77).toString('hex'), '/']]);
+        } else {
+          assert.deepEqual(up.snapshots(), []);
+        }
         // Every old row was born before any snapshot: one taken now sees them, and keeps them when they change.
-        up.transact((tx) => tx.createSnapshot('after-upgrade', up.generation(), 1));
+        up.transact((tx) => tx.createSnapshot('after-upgrade', up.generation(), 1, Buffer.alloc(16, 0xab)));
+        assert.deepEqual(up.snapshotsByGuid(Buffer.alloc(16, 0xab)).map((x) => [x.name, x.root]), [['after-upgrade', '/']]);
         up.transact((tx) => tx.putInode({ ...up.getInode(ino)!, mode: 0o600 }));
         assert.equal(up.viewAt(up.getSnapshot('after-upgrade')!.gen).getInode(ino)!.mode, i.mode);
       } finally {
         up.close();
+      }
+      if (from === 7) {
+        // A schema-7 snapshot row failing its old checksum is not given a fresh one: the upgrade refuses, nothing changes.
+        const g = path.join(dir, 'meta-7-damaged.db');
+        storeWithEveryRecord(g);
+        downgrade(g, 7);
+        const raw = new Database(g);
+        raw.exec('UPDATE snapshots SET gen = 2');
+        raw.close();
+        assert.throws(() => openSqliteStore(g), (e: unknown) => e instanceof DfsError && e.code === 'EMETACORRUPT' && /in snapshots \(id 1\)/.test(e.message));
+        assert.equal(schemaVersion(g), 7);
       }
       const db2 = new Database(f);
       db2.prepare('UPDATE inodes SET rdev = 5 WHERE kind = ?').run('chardev');
