@@ -19,6 +19,8 @@ export interface ProgressSink {
   /** The total was unknown (stdin) or changed. */
   grow(total: number): void;
   stop(): void;
+  /** Someone sees it (a terminal): only then is a total that costs work to know worth computing. */
+  readonly shown?: boolean;
 }
 
 /**

@@ -25,6 +25,7 @@ export function byteProgress(what: string, total: number, json: boolean): Progre
   const fields = () => ({ done: humanBytes(done), size: humanBytes(total), rate: humanBytes(done / Math.max(0.001, (Date.now() - start) / 1000)) });
   bar.start(Math.max(total, 1), 0, fields());
   return {
+    shown: true,
     add(bytes) {
       done += bytes;
       bar.update(done, fields());

@@ -13,6 +13,7 @@ import type { Extent, Inode, InodeKind, Snapshot } from '../meta/records';
 import { LIVE_GEN, type MetaStore, type NamespaceView, type Txn } from '../meta/store';
 import { checkFreeName, dropInode, dropLink, touchDir } from './dir-ops';
 import { joinPath, lookupPath, parsePath } from './paths';
+import { changedInodes } from './tree-changes';
 import { resolveView } from './tree-entries';
 
 /** Names a snapshot may have: they are directory names under /.snapshots too. */
@@ -95,16 +96,8 @@ const linkKeys = (v: NamespaceView, ino: number): string => v.linksOf(ino).map((
 
 /** What changed from generation `from` to `to` (LIVE_GEN: now), one entry per change, in path order; read from the changed keys only. */
 export function diffGenerations(meta: MetaStore, from: number, to: number): DiffEntry[] {
-  const keys = meta.changedBetween(from, to);
   const a = meta.viewAt(from), b = meta.viewAt(to);
-  const inos = new Set<number>([...keys.inodes, ...keys.xattrInodes, ...keys.extentInodes]);
-  for (const d of keys.dirents) {
-    inos.add(d.parent);
-    for (const v of [a, b]) {
-      const ino = v.lookup(d.parent, d.name);
-      if (ino !== undefined) inos.add(ino);
-    }
-  }
+  const inos = changedInodes(meta.changedBetween(from, to), a, b);
   const out: DiffEntry[] = [];
   for (const ino of inos) {
     const ia = a.getInode(ino), ib = b.getInode(ino);

@@ -8,7 +8,7 @@
  */
 import { DfsError } from '../errors';
 import { ROOT_INO, type NamespaceView } from '../meta/store';
-import type { Extent, InodeKind } from '../meta/records';
+import type { Extent, Inode, InodeKind } from '../meta/records';
 import { joinPath, parsePath } from './paths';
 
 /** One extent of a file as an entry carries it: where, how long, and the BLAKE3 of its bytes. */
@@ -57,6 +57,17 @@ export function resolveView(view: NamespaceView, path: string, where?: string): 
   return ino;
 }
 
+/** The entry of inode `i` at `path` in `view`; `link`: the first path of an inode walked before (then no extents). */
+export function entryOf(view: NamespaceView, i: Inode, path: string, link: string | null): TreeEntry {
+  return {
+    path, kind: i.kind, mode: i.mode, uid: i.uid, gid: i.gid, size: i.size,
+    atimeMs: i.atimeMs, mtimeMs: i.mtimeMs, ctimeMs: i.ctimeMs, rdev: i.rdev, target: i.target,
+    xattrs: [...view.xattrs(i.ino)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    ino: i.ino, link,
+    extents: i.kind === 'file' && link === null ? view.extentsOf(i.ino).map(entryExtent) : [],
+  };
+}
+
 /**
  * Every entry at and below `root` of `view`, depth first, parents before children, names
  * in byte order of readdir; each record verified as the view reads it.
@@ -70,13 +81,7 @@ export function* walkView(view: NamespaceView, root = '/'): Generator<TreeEntry>
     if (!i) throw new DfsError('EMETACORRUPT', `inode ${ino} at ${path || '/'} is named but missing`, path);
     const seen = i.kind !== 'dir' ? first.get(ino) : undefined;
     if (seen === undefined && i.kind !== 'dir') first.set(ino, path);
-    yield {
-      path, kind: i.kind, mode: i.mode, uid: i.uid, gid: i.gid, size: i.size,
-      atimeMs: i.atimeMs, mtimeMs: i.mtimeMs, ctimeMs: i.ctimeMs, rdev: i.rdev, target: i.target,
-      xattrs: [...view.xattrs(ino)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-      ino, link: seen ?? null,
-      extents: i.kind === 'file' && seen === undefined ? view.extentsOf(ino).map(entryExtent) : [],
-    };
+    yield entryOf(view, i, path, seen ?? null);
     if (i.kind === 'dir') {
       const children = view.readdir(ino);
       for (let k = children.length - 1; k >= 0; k--) {

@@ -36,6 +36,7 @@ import { removeDisk } from './remove-disk';
 import { replaceDisk } from './replace-disk';
 import { rm } from './rm';
 import { scrub } from './scrub';
+import { send } from './send';
 import { scrubDaemon } from './scrub-daemon';
 import { scrubSchedule } from './scrub-schedule';
 import { setDiskHealth } from './set-disk-health';
@@ -94,6 +95,7 @@ export const adminOps = {
   'snapshot-rollback': snapshotRollback,
   'snapshot-clone': snapshotClone,
   'snapshot-schedule': snapshotSchedule,
+  send,
 };
 
 export type AdminOps = typeof adminOps;
@@ -147,5 +149,6 @@ export type { ScrubDaemonArgs, ScrubDaemonData, ScrubSection } from './scrub-dae
 export type { ScrubScheduleArgs, ScrubScheduleData } from './scrub-schedule';
 export type { JobOutcome } from '../job-op';
 export type { UpgradeArgs, UpgradeData } from './upgrade';
+export type { SendArgs, SendData } from './send';
 export type { ScheduleRow, SnapshotScheduleArgs, SnapshotScheduleData } from './snapshot-schedule';
 export type { SnapshotInfo, SnapshotListData, SnapshotDeleteData, SnapshotHoldData, SnapshotDiffData } from './snapshot';
