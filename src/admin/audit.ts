@@ -14,7 +14,7 @@ import type { MetaStore } from '../meta/store';
 
 /** Operations that change nothing (and ping): not audited unless audit.lookups. */
 export const UNAUDITED_OPS: ReadonlySet<string> = new Set(['ping', 'status', 'health', 'diagnose', 'metrics', 'disks', 'ls', 'stat', 'disk-events',
-  'config-export', 'events', 'snapshot-list', 'snapshot-diff', 'tier-status']);
+  'config-export', 'events', 'snapshot-list', 'snapshot-diff', 'tier-status', 'receive-status']);
 
 /** Operations that only look unless given one of these arguments (`jobs --cancel`, `config --set` or `--preset`, `snapshot schedule --every` or `--remove`, `tier-policy PRESET`). */
 export const AUDITED_WITH: Readonly<Record<string, readonly string[]>> = { jobs: ['action'], config: ['set', 'preset'],

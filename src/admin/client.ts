@@ -176,7 +176,8 @@ export async function invoke<K extends OpName>(poolDir: string, op: K, args: OpA
   const { openEngine } = require('../engine/open') as typeof import('../engine/open');
   let engine: Engine;
   try {
-    engine = openEngine(poolDir);
+    const { FS_JOB_KINDS } = require('../fs/job-kinds') as typeof import('../fs/job-kinds');
+    engine = openEngine(poolDir, undefined, undefined, FS_JOB_KINDS);
   } catch (err) {
     // A coordinator may have taken the pool between our look at the socket and now.
     if (err instanceof DfsError && err.code === 'EPOOLBUSY') {

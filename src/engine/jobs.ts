@@ -51,6 +51,12 @@ export interface JobContext {
   readonly kind: string;
   readonly params: Record<string, unknown>;
   readonly progress: JobProgress;
+  /**
+   * What the process that runs the job here handed it (runToEnd's `attachment`): a receive's
+   * open stream, say. Undefined when the runner started the job by itself (a coordinator's
+   * queue, a resumed job): the job must then find what it needs from its params, or pause.
+   */
+  readonly attachment?: unknown;
   /** Persist progress (inside `tx` when given, so a cursor moves with the work it covers). */
   checkpoint(tx?: Txn): void;
   /** Call between units of work: waits while paused, throws JobInterrupted when stopping. */
@@ -78,11 +84,13 @@ export interface JobKind {
 
 /**
  * Thrown out of step() when the runner stops or the job is cancelled: not a failure. A
- * job may throw one itself: 'cancel' ends it cancelled.
+ * job may throw one itself: 'cancel' ends it cancelled; 'pause' ends it paused, when it
+ * cannot go on by itself (a receive whose stream was the caller's stdin: it waits for
+ * `receive --resume`), so the queue does not start it again.
  */
 export class JobInterrupted extends Error {
-  constructor(readonly reason: 'stop' | 'cancel') {
-    super(`job ${reason === 'cancel' ? 'cancelled' : 'stopped'}`);
+  constructor(readonly reason: 'stop' | 'cancel' | 'pause') {
+    super(`job ${reason === 'cancel' ? 'cancelled' : reason === 'pause' ? 'paused' : 'stopped'}`);
   }
 }
 
@@ -91,9 +99,9 @@ const ENDED: readonly JobState[] = ['done', 'failed', 'cancelled'];
 const WINDOW_MS = 30_000;
 const CHECKPOINT_EVERY_MS = 1000;
 
-/** An upgrade has a lane of its own: its caller waits for it, and it must not queue behind a long rebuild. */
+/** An upgrade has a lane of its own: its caller waits for it, and it must not queue behind a long rebuild; so has a receive. */
 function laneOf(kind: string): string {
-  return kind === 'scrub' || kind === 'upgrade' || kind === 'snapshot-purge' ? kind : 'repair';
+  return kind === 'scrub' || kind === 'upgrade' || kind === 'snapshot-purge' || kind === 'receive' ? kind : 'repair';
 }
 
 /** The admin request a job was started for (submit keeps it in params.reqId). */
@@ -185,11 +193,19 @@ export class JobRunner extends EventEmitter {
     return this.engine.meta.jobs().find((j) => j.kind === kind && (j.state === 'queued' || j.state === 'running' || j.state === 'paused'));
   }
 
-  /** Run job `id` here and now until it ends (foreground CLI); resolves with its final row. */
-  async runToEnd(id: number): Promise<JobView> {
+  /**
+   * Run job `id` here and now until it ends (foreground CLI); resolves with its final row.
+   * `attachment` reaches the job as ctx.attachment (what only this process can give it).
+   */
+  async runToEnd(id: number, attachment?: unknown): Promise<JobView> {
     const row = this.row(id);
     if (ENDED.includes(row.state)) return this.view(row);
-    await this.launch(row).done;
+    const running = this.running.get(id);
+    if (running) {
+      await running.done;
+      return this.view(this.row(id));
+    }
+    await this.launch(row, undefined, attachment).done;
     return this.view(this.row(id));
   }
 
@@ -324,14 +340,15 @@ export class JobRunner extends EventEmitter {
     if (!this.inBackground || this.stopping) return;
     const busy = new Set([...this.running.values()].map((r) => laneOf(r.kind)));
     for (const j of this.engine.meta.jobs()) {
-      if (j.state !== 'queued' || busy.has(laneOf(j.kind))) continue;
+      // A kind this process does not know (a newer DynamicFS's, or one its opener did not give) stays queued.
+      if (j.state !== 'queued' || busy.has(laneOf(j.kind)) || !this.kinds.has(j.kind)) continue;
       busy.add(laneOf(j.kind));
       this.launch(j);
     }
   }
 
   /** Run `row` here; `interrupt` 'cancel': to undo its work (its first step() throws). */
-  private launch(row: JobRow, interrupt?: 'cancel'): Running {
+  private launch(row: JobRow, interrupt?: 'cancel', attachment?: unknown): Running {
     const fn = this.kindOf(row).run;
     const progress: JobProgress = { ...emptyProgress(), ...row.progress } as JobProgress;
     let lastCheckpoint = 0;
@@ -346,6 +363,7 @@ export class JobRunner extends EventEmitter {
       kind: row.kind,
       params: row.params,
       progress,
+      attachment,
       checkpoint: (tx?: Txn) => {
         sample(r.samples, progress.bytesDone);
         if (tx) tx.updateJob(row.id, { progress });
@@ -375,7 +393,7 @@ export class JobRunner extends EventEmitter {
         await fn(this.engine, r.ctx);
         end = { state: 'done', error: null };
       } catch (err) {
-        if (err instanceof JobInterrupted) end = { state: err.reason === 'cancel' ? 'cancelled' : r.paused ? 'paused' : 'queued' };
+        if (err instanceof JobInterrupted) end = { state: err.reason === 'cancel' ? 'cancelled' : err.reason === 'pause' || r.paused ? 'paused' : 'queued' };
         else end = { state: 'failed', error: toDfsError(err).message };
       }
       this.running.delete(row.id);

@@ -267,7 +267,15 @@ export async function rollback(engine: Engine, name: string, path?: string): Pro
 
 /** Inside `tx`: the rollback of `where` ('/': the whole pool) to generation `gen` (snapshot `name`). */
 function rollBackIn(tx: Txn, meta: MetaStore, gen: number, where: string, name: string): DroppedExtent[] {
-  if (where === '/') return rollBackAll(tx, meta, gen);
+  return where === '/' ? rollBackAll(tx, meta, gen) : rollBackSubtree(tx, meta, gen, where, name);
+}
+
+/**
+ * Inside `tx`: `where`'s contents (the root's too) become what they were at generation
+ * `gen`, as new inodes sharing the old bytes; nothing outside it changes (a forced
+ * receive's first step, where the whole pool's rollback would take its staging too).
+ */
+export function rollBackSubtree(tx: Txn, meta: MetaStore, gen: number, where: string, name: string): DroppedExtent[] {
   const then = meta.viewAt(gen);
   const was = resolveIn(then, where, name);
   const at = lookupPath(meta, where);

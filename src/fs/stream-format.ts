@@ -81,8 +81,8 @@ export type StreamRecord =
   | { type: 'data'; body: StreamData }
   | { type: 'end'; body: StreamEnd };
 
-/** A record as read: what it is, where it was, and the hash the next one is keyed with. */
-export type ReadRecord = StreamRecord & { number: number; offset: number; size: number; hash: Buffer };
+/** A record as read: what it is, where it was, its body's bytes, and the hash the next one is keyed with. */
+export type ReadRecord = StreamRecord & { number: number; offset: number; size: number; hash: Buffer; raw: Buffer };
 
 const packr = new Packr({ useRecords: false, moreTypes: false, variableMapSize: true });
 
@@ -199,7 +199,7 @@ export class RecordReader {
         throw damaged('EFORMAT', `${where} counts ${(decoded.body as StreamEnd).records} records before it, but ${record} came`, offset, record, type);
       }
     }
-    return { ...decoded, number: record, offset, size, hash } as ReadRecord;
+    return { ...decoded, number: record, offset, size, hash, raw: rest.subarray(0, n) } as ReadRecord;
   }
 }
 
@@ -211,6 +211,21 @@ function truncated(offset: number, record: number, where: 'before' | 'inside'): 
 
 function damaged(code: 'EDIGEST' | 'EFORMAT', message: string, offset: number, record: number, type?: RecordType): DfsError {
   return new DfsError(code, message, undefined, { offset, record, ...(type ? { recordType: type } : {}) });
+}
+
+/**
+ * A body read before (a receive keeps its incremental's entry and delete bodies until its
+ * final transaction), decoded and checked again; `where` names it in a refusal (EFORMAT).
+ */
+export function decodeBody(type: RecordType, raw: Buffer, where: string): StreamRecord {
+  const bad: Bad = (what) => new DfsError('EFORMAT', `${where}: ${what}`);
+  let body: unknown;
+  try {
+    body = packr.unpack(raw);
+  } catch (err) {
+    throw bad(`not msgpack (${(err as Error).message})`);
+  }
+  return fromWire(type, body, bad);
 }
 
 /** The msgpack body of a record (maps with the field names FORMAT.md lists). */

@@ -152,6 +152,13 @@ export interface ExtentWrites {
    * it; then the caller gives the file a new extent referencing its bytes instead.
    */
   reviveExtent(id: Buffer): boolean;
+  /**
+   * Make file `ino` the owner of extent `id`, another file's live extent (a receive's
+   * staging inode, which no snapshot reaches), at the same offset, as if written now: its
+   * `born` becomes this generation, so older snapshots still see `ino` as it was. The
+   * extent `ino` had there ends as dropExtent would end it; returns its fragments.
+   */
+  adoptExtent(id: Buffer, ino: number): DroppedFragmentsOf[];
   /** Delete the extent if nothing needs it any more (an ended one no snapshot sees, a pack nothing references); returns its fragments, to delete after commit. */
   collectExtent(id: Buffer): DroppedFragmentsOf[];
   /** The next pack sequence number (a pack's offset under PACK_INO). */

@@ -37,6 +37,7 @@ import { replaceDisk } from './replace-disk';
 import { rm } from './rm';
 import { scrub } from './scrub';
 import { send } from './send';
+import { receive, receiveStatus } from './receive';
 import { scrubDaemon } from './scrub-daemon';
 import { scrubSchedule } from './scrub-schedule';
 import { setDiskHealth } from './set-disk-health';
@@ -96,6 +97,8 @@ export const adminOps = {
   'snapshot-clone': snapshotClone,
   'snapshot-schedule': snapshotSchedule,
   send,
+  receive,
+  'receive-status': receiveStatus,
 };
 
 export type AdminOps = typeof adminOps;
@@ -150,5 +153,6 @@ export type { ScrubScheduleArgs, ScrubScheduleData } from './scrub-schedule';
 export type { JobOutcome } from '../job-op';
 export type { UpgradeArgs, UpgradeData } from './upgrade';
 export type { SendArgs, SendData } from './send';
+export type { ReceiveArgs, ReceiveData, ReceiveStatusData } from './receive';
 export type { ScheduleRow, SnapshotScheduleArgs, SnapshotScheduleData } from './snapshot-schedule';
 export type { SnapshotInfo, SnapshotListData, SnapshotDeleteData, SnapshotHoldData, SnapshotDiffData } from './snapshot';

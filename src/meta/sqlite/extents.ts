@@ -6,6 +6,7 @@ import { extentChecksum, PACK_INO, repairChecksum, verifiedChecksum, type Extent
 import type { DroppedFragmentsOf, ExtentReads, ExtentWrites } from '../store';
 import { now } from '../clock';
 import type { ExtentMapCache } from './extent-maps';
+import { DfsError } from '../../errors';
 import { bumpMeta, corrupt, type Sql } from './sql';
 import type { Versions } from './versions';
 
@@ -190,6 +191,21 @@ export function extentWrites(sql: Sql, maps: ExtentMapCache, versions: Versions)
       return true;
     },
     collectExtent: collect,
+    adoptExtent(id, ino) {
+      const r = sql('SELECT * FROM extents WHERE id = ?').get(id) as ExtentSql | undefined;
+      if (!r || r.died !== null || r.ino === PACK_INO || r.ino === ino) {
+        throw new DfsError('EINVAL', `extent ${id.toString('hex')} is no other file's live extent: it cannot be adopted by inode ${ino}`);
+      }
+      const e = verifiedExtent(sql, r);
+      const before = sql('SELECT id FROM extents WHERE ino = ? AND offset = ? AND died IS NULL').get(ino, e.offset) as { id: Buffer } | undefined;
+      const dropped = before ? dropExtent(before.id) : [];
+      const moved: Extent = { ...e, ino };
+      // Born now: a snapshot of an earlier generation sees the file as it was, not this extent at its offset.
+      sql('UPDATE extents SET ino = ?, born = ?, checksum = ? WHERE id = ?').run(ino, versions.writing(), extentChecksum(moved), id);
+      maps.forget(r.ino);
+      maps.put({ ...moved, died: undefined });
+      return dropped;
+    },
     allocPackSeq() {
       return bumpMeta(sql, 'next_pack', 1);
     },
