@@ -21,63 +21,17 @@
  */
 import { DfsError, toDfsError } from '../errors';
 import type { DroppedExtent, Engine } from '../engine/engine';
-import { crashArmed, crashPoint } from '../engine/crash-points';
-import { JobInterrupted, type JobContext, type JobKind, type JobProgress } from '../engine/jobs';
-import type { Extent, JobRow, Snapshot } from '../meta/records';
-import type { Txn } from '../meta/store';
-import type { Policy } from '../pool/policy';
+import { JobInterrupted, type JobContext, type JobKind } from '../engine/jobs';
+import type { JobRow, Snapshot } from '../meta/records';
 import { checkSnapshotName, snapshotNamed } from './snapshots';
 import { lookupPath, joinPath, parsePath } from './paths';
-import { decodeBody, RECORD_TYPES, RecordReader, type ReadRecord, type RecordType, type StreamEntry, type StreamExtent, type StreamHeader } from './stream-format';
+import { RecordApplier } from './receive-records';
+import { PLAN_XATTR, type ReceiveParams, type ReceiveProgress } from './receive-state';
+import { decodeBody, RECORD_TYPES, RecordReader, type ReadRecord, type RecordType, type StreamEntry, type StreamHeader } from './stream-format';
 import { fileInput, type ByteInput } from './stream-input';
-import { applyEntry, createStaging, discardTree, entryPolicy, publishTree, recordExtent, writeEntryExtent } from './tree-apply';
-import { mergeIncremental, refuseChanged, stagedData, stagedNew, type MergePlan } from './tree-merge';
+import { createStaging, discardTree, publishTree } from './tree-apply';
+import { mergeIncremental, refuseChanged, type MergePlan } from './tree-merge';
 
-/** Records per transaction (the crash tests make it small), and data bytes at most. */
-const BATCH_RECORDS = Number(process.env.DYNAMICFS_RECEIVE_BATCH ?? 256);
-const BATCH_BYTES = 64 * 1024 * 1024;
-/** Extents being written at once. */
-const WRITE_DEPTH = 8;
-/** The staging root's attributes holding an incremental's records, by record number. */
-const PLAN_XATTR = 'dynamicfs.receive.';
-
-export interface ReceiveParams {
-  /** Where the stream is read from: an absolute file path, or '-' (the caller's stdin: only that caller can resume it). */
-  input: string;
-  /** The destination, canonical. */
-  dest: string;
-  /** The name the received snapshot gets here. */
-  snapshot: string;
-  /** The stream's header: its snapshot's name, guid and time; an incremental's base. */
-  stream: string;
-  guid: string;
-  createdMs: number;
-  from: string | null;
-  fromName: string | null;
-  /** This pool's snapshot holding the base (an incremental's). */
-  base: string | null;
-  /** Roll the destination back to the base first if it changed since. */
-  force: boolean;
-  /** The staging root (tree-apply.ts). */
-  staging: number;
-}
-
-export interface ReceiveProgress extends JobProgress {
-  /** The cursor: byte offset and number of the next record, and the key it is verified with (hex). */
-  offset: number;
-  record: number;
-  key: string;
-  entries: number;
-  deletes: number;
-  dataRecords: number;
-  /** The entry whose data records were under way at the cursor: its record number, offset, key, and the inode taking its extents. */
-  pending: { entry: number; offset: number; key: string; ino: number } | null;
-  phase: 'receiving' | 'publishing' | 'done';
-  /** Why a paused receive waits (its stream, files open in the mount). */
-  waiting: string | null;
-  /** A failed receive's error, with the record it names. */
-  failure: Record<string, unknown> | null;
-}
 
 /** What the process that starts or resumes a receive hands its job: the open stream (and, fresh, the reader past its header). */
 export interface ReceiveAttachment {
@@ -213,7 +167,7 @@ async function receiveJob(engine: Engine, ctx: JobContext): Promise<void> {
       ({ reader, pendingEntry } = await resumeAt(input, params, p, ctx.id));
     }
     p.waiting = null;
-    if (p.phase === 'receiving') await receiveRecords(engine, ctx, reader, pendingEntry);
+    if (p.phase === 'receiving') await new RecordApplier(engine, ctx, reader, pendingEntry).run();
     await publish(engine, ctx);
   } catch (err) {
     if (err instanceof JobInterrupted && err.reason !== 'cancel') throw err;
@@ -258,159 +212,6 @@ async function resumeAt(input: ByteInput, params: ReceiveParams, p: ReceiveProgr
   }
   if (r.state.offset !== p.offset || !r.state.key.equals(key)) throw new DfsError('EINVAL', `${name} does not continue the stream receive job ${job} stopped in`);
   return { reader: r, pendingEntry };
-}
-
-/** The file whose data records are expected next. */
-interface Pending {
-  record: ReadRecord & { type: 'entry' };
-  /** Its data extents still to come, in order. */
-  remaining: StreamExtent[];
-  policy: Policy;
-  /** The inode taking its extents, once its entry is applied. */
-  ino?: number;
-}
-
-type Op =
-  | { t: 'entry'; rec: ReadRecord & { type: 'entry' }; pending?: Pending }
-  | { t: 'delete'; rec: ReadRecord & { type: 'delete' } }
-  | { t: 'data'; rec: ReadRecord & { type: 'data' }; pending: Pending; write: Promise<Extent> };
-
-async function receiveRecords(engine: Engine, ctx: JobContext, reader: RecordReader, pendingEntry: ReadRecord | undefined): Promise<void> {
-  const params = ctx.params as unknown as ReceiveParams;
-  const p = ctx.progress as ReceiveProgress;
-  const meta = engine.meta;
-  const incremental = params.from !== null;
-  let pending: Pending | undefined;
-  if (p.pending && pendingEntry?.type === 'entry') {
-    const have = new Set(meta.extentsOf(p.pending.ino).map((e) => e.offset));
-    pending = { record: pendingEntry as Pending['record'], remaining: pendingEntry.body.extents.filter((x) => x.data && !have.has(x.offset)),
-      policy: entryPolicy(engine, pendingEntry.body), ino: p.pending.ino };
-  } else if (p.pending) {
-    throw new DfsError('EINTERNAL', `receive job ${ctx.id}: the entry under way (record ${p.pending.entry}) could not be read again`);
-  }
-  let ops: Op[] = [];
-  let batchBytes = 0;
-  let keyBefore = reader.state.key;
-  /** Where each record in `ops` starts and the key it was read with: the cursor of the entry under way. */
-  const at = new Map<number, { offset: number; key: Buffer }>();
-  if (p.pending) at.set(p.pending.entry, { offset: p.pending.offset, key: Buffer.from(p.pending.key, 'hex') });
-  const flush = async (ended: boolean): Promise<void> => {
-    const settled = await Promise.allSettled(ops.flatMap((o) => (o.t === 'data' ? [o.write] : [])));
-    const written = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value.id] : []));
-    const failed = settled.find((s) => s.status === 'rejected');
-    try {
-      if (failed) throw (failed as PromiseRejectedResult).reason;
-      const extents = settled.map((s) => (s as PromiseFulfilledResult<Extent>).value);
-      meta.transact((tx) => {
-        let next = 0;
-        for (const op of ops) {
-          if (op.t === 'entry') {
-            const ino = applyRecord(tx, engine, params, op.rec);
-            if (op.pending) op.pending.ino = ino;
-            p.entries++;
-          } else if (op.t === 'delete') {
-            tx.setXattr(params.staging, planName(op.rec.number), planBody(op.rec));
-            p.deletes++;
-          } else {
-            recordExtent(tx, op.pending.ino!, extents[next++]!);
-            p.dataRecords++;
-            p.extentsDone++;
-          }
-        }
-        p.offset = reader.state.offset;
-        p.record = reader.state.record;
-        p.key = reader.state.key.toString('hex');
-        p.bytesDone = p.offset;
-        p.pending = pending && pending.remaining.length > 0
-          ? { entry: pending.record.number, offset: at.get(pending.record.number)!.offset, key: at.get(pending.record.number)!.key.toString('hex'), ino: pending.ino! }
-          : null;
-        if (ended) p.phase = 'publishing';
-        ctx.checkpoint(tx);
-      });
-    } catch (err) {
-      if (ended) p.phase = 'receiving';
-      throw err;
-    } finally {
-      engine.releaseExtents(written);
-    }
-    if (crashArmed('receive-batch')) await engine.txg.commit('crash-point');
-    crashPoint('receive-batch');
-    ops = [];
-    batchBytes = 0;
-    if (pending) {
-      const keep = at.get(pending.record.number);
-      at.clear();
-      if (keep) at.set(pending.record.number, keep);
-    } else {
-      at.clear();
-    }
-  };
-  for (;;) {
-    await ctx.step();
-    keyBefore = Buffer.from(reader.state.key);
-    const rec = await reader.next();
-    if (!rec) throw new DfsError('EFORMAT', 'the stream ended without its end record');
-    const where = `record ${rec.number} (${rec.type}) at byte ${rec.offset}`;
-    const bad = (what: string): DfsError => new DfsError('EFORMAT', `${where}: ${what}`, undefined, { offset: rec.offset, record: rec.number, recordType: rec.type });
-    if (rec.type !== 'data' && pending && pending.remaining.length > 0) {
-      throw bad(`the data of entry ${pending.record.number} (${pending.record.body.path}) stops short: ${pending.remaining.length} extents never came`);
-    }
-    if (rec.type === 'end') {
-      const e = rec.body;
-      if (e.entries !== p.entries + ops.filter((o) => o.t === 'entry').length || e.deletes !== p.deletes + ops.filter((o) => o.t === 'delete').length
-        || e.data !== p.dataRecords + ops.filter((o) => o.t === 'data').length) {
-        throw bad('its counts differ from the records that came');
-      }
-      pending = undefined;
-      await flush(true);
-      return;
-    }
-    at.set(rec.number, { offset: rec.offset, key: keyBefore });
-    if (rec.type === 'entry') {
-      const e = rec.body;
-      if (!incremental && (e.base !== null)) throw bad('a full stream\'s entry names a base');
-      const data = e.extents.filter((x) => x.data);
-      if (!incremental && data.length !== e.extents.length) throw bad('a full stream carries every extent\'s data');
-      pending = data.length > 0 ? { record: rec as Pending['record'], remaining: data, policy: entryPolicy(engine, e) } : undefined;
-      ops.push({ t: 'entry', rec: rec as Pending['record'], pending });
-    } else if (rec.type === 'delete') {
-      if (!incremental) throw bad('a full stream deletes nothing');
-      ops.push({ t: 'delete', rec: rec as ReadRecord & { type: 'delete' } });
-    } else if (rec.type === 'data') {
-      const d = rec.body;
-      const want = pending?.remaining[0];
-      if (!pending || !want || d.entry !== pending.record.number || d.path !== pending.record.body.path || d.offset !== want.offset || !d.hash.equals(want.hash)) {
-        throw bad(pending ? `it is not the next data of entry ${pending.record.number} (${pending.record.body.path}, offset ${want?.offset})` : 'no entry awaits data');
-      }
-      pending.remaining.shift();
-      const write = writeEntryExtent(engine, want, d.bytes, pending.policy, `${where}, ${d.path} at offset ${d.offset}`);
-      write.catch(() => undefined); // awaited at the flush
-      ops.push({ t: 'data', rec: rec as ReadRecord & { type: 'data' }, pending, write });
-      batchBytes += d.bytes.length;
-      const inFlight = ops.filter((o) => o.t === 'data');
-      if (inFlight.length >= WRITE_DEPTH) await Promise.allSettled([inFlight[inFlight.length - WRITE_DEPTH]!.write]);
-    } else {
-      throw bad('a second header');
-    }
-    if (ops.length >= BATCH_RECORDS || batchBytes >= BATCH_BYTES) await flush(false);
-  }
-}
-
-const planName = (record: number): string => `${PLAN_XATTR}${String(record).padStart(12, '0')}`;
-const planBody = (rec: ReadRecord): Buffer => Buffer.concat([Buffer.from([RECORD_TYPES[rec.type]]), rec.raw]);
-
-/** Inside `tx`: one entry record applied to the staging; returns the inode its data records go to. */
-function applyRecord(tx: Txn, engine: Engine, params: ReceiveParams, rec: ReadRecord & { type: 'entry' }): number {
-  const meta = engine.meta;
-  const e = rec.body;
-  if (params.from === null) return applyEntry(tx, meta, params.staging, e);
-  tx.setXattr(params.staging, planName(rec.number), planBody(rec));
-  if (e.link !== null) return 0;
-  if (e.base === null) return applyEntry(tx, meta, params.staging, { ...e, path: stagedNew(rec.number) });
-  if (!e.extents.some((x) => x.data)) return 0;
-  // A changed file's new extents wait on an inode of their own until the merge adopts them.
-  return applyEntry(tx, meta, params.staging, { path: stagedData(rec.number), kind: 'file', mode: 0o600, uid: 0, gid: 0, size: e.size, atimeMs: 0, mtimeMs: 0,
-    ctimeMs: 0, rdev: 0, target: null, xattrs: [], link: null, extents: [] });
 }
 
 /** The incremental's entry and delete records, as the staging root keeps them, in stream order. */
@@ -467,3 +268,5 @@ async function publish(engine: Engine, ctx: JobContext): Promise<void> {
   await engine.removeFragments(dropped);
 }
 
+
+export type { ReceiveParams, ReceiveProgress };

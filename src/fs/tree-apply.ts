@@ -170,7 +170,8 @@ export function entryPolicy(engine: Pick<Engine, 'pool'>, e: Pick<EntryToApply, 
  * Store one extent's bytes through the engine's writer (fragments placed and written as
  * any file's; small ones inline), checked against the BLAKE3 the entry names (EDIGEST:
  * then nothing of it is kept). The extent is held from gc until the caller, having
- * committed it with recordExtent (or given up), calls engine.releaseExtents([id]).
+ * committed it with recordExtent, calls engine.releaseExtents([id]); a caller that gives
+ * it up deletes its fragments too (abandonExtents).
  */
 export async function writeEntryExtent(engine: Engine, ext: ExtentSpec, bytes: Uint8Array, policy: Policy,
   what = `the extent at offset ${ext.offset}`): Promise<Extent> {
@@ -179,10 +180,21 @@ export async function writeEntryExtent(engine: Engine, ext: ExtentSpec, bytes: U
   buf.set(bytes);
   const e = await writeExtent(engine, 0, ext.offset, buf, ext.length, policy);
   if (!e.logicalHash.equals(ext.hash)) {
-    engine.releaseExtents([e.id]); // its fragments are orphans for gc
+    // Nothing references it: its fragments go now.
+    await engine.removeFragments([{ extentId: e.id, fragments: e.fragments }]);
+    engine.releaseExtents([e.id]);
     throw new DfsError('EDIGEST', `${what}: its bytes hash to ${e.logicalHash.toString('hex')}, not ${ext.hash.toString('hex')}`);
   }
   return e;
+}
+
+/** Extents written and never recorded (a batch given up): their fragments deleted, their holds released. */
+export async function abandonExtents(engine: Engine, extents: readonly Extent[]): Promise<void> {
+  try {
+    await engine.removeFragments(extents.map((e) => ({ extentId: e.id, fragments: e.fragments })));
+  } finally {
+    engine.releaseExtents(extents.map((e) => e.id));
+  }
 }
 
 /** Inside `tx`: extent `e` (written by writeEntryExtent) becomes file `ino`'s at its offset. */
