@@ -19,6 +19,7 @@ import { openEngine } from '../../src/engine/open';
 import { walkView, type TreeEntry } from '../../src/fs/tree-entries';
 import { LIVE_GEN } from '../../src/meta/store';
 import { BIN, fails, ok, type Json } from '../helpers/cli';
+import { startServe, stopChild, sleep } from '../helpers/daemon';
 import { dirPool } from '../helpers/dir-pool';
 import { startCoordinator, stopCoordinator } from '../helpers/mount';
 import { Rng } from '../helpers/random';
@@ -227,4 +228,25 @@ test('the same pool takes a copy under another path, and an incremental to it on
   assert.equal(pipe.status, 0, pipe.stdout + pipe.stderr);
   assert.deepEqual([JSON.parse(pipe.stdout).guid, JSON.parse(pipe.stdout).root], [guids.s1, '/']);
   await assertSameTree({ pool: poolA, dir: '/', snap: 's1' }, { pool: e, dir: '/' }, 'a received snapshot sent on');
+});
+
+test('a coordinator resumes a receive killed offline from its file by itself, and receives through its socket (a file: stdin cannot travel)', async () => {
+  const f = await pool('f');
+  const killed = cli(['receive', f, '-i', stream('s0'), '--path', '/r'], { env: { DYNAMICFS_RECEIVE_BATCH: '2', DYNAMICFS_CRASH_AT: 'receive-batch:1' } });
+  assert.equal(killed.signal, 'SIGKILL', killed.out);
+  const served = await startServe(f);
+  try {
+    for (let tries = 0; ok('receive', f, '--status').receive !== null; tries++) {
+      assert.ok(tries < 200, 'the coordinator finished the receive');
+      await sleep(50);
+    }
+    assert.deepEqual((ok('jobs', f).jobs as Json[]).map((j) => [j.kind, j.state]), [['receive', 'done']]);
+    const viaSocket = cli(['receive', f], { input: fs.readFileSync(stream('s1')) });
+    assert.equal(viaSocket.json?.error?.code, 'EPOOLSERVED', viaSocket.out);
+    const r1 = ok('receive', f, '-i', stream('s1'));
+    assert.deepEqual([r1.snapshot, r1.root, r1.job.state], ['s1', '/r', 'done']);
+  } finally {
+    await stopChild(served.child);
+  }
+  await assertSameTree({ pool: poolA, dir: '/', snap: 's1' }, { pool: f, dir: '/r' }, 'received through a coordinator');
 });

@@ -17,6 +17,7 @@ import {
   applyEntry, checkEntry, createStaging, discardTree, entryPolicy, publishTree, recordExtent, stagingRoots, writeEntryExtent,
 } from '../../../src/fs/tree-apply';
 import { walkView, type TreeEntry } from '../../../src/fs/tree-entries';
+import { createSnapshot, diffGenerations } from '../../../src/fs/snapshots';
 import { LIVE_GEN, ROOT_INO } from '../../../src/meta/store';
 import { blake3 } from '../../../src/native';
 import { dirPool } from '../../helpers/dir-pool';
@@ -157,6 +158,27 @@ test('bad entries and bytes are refused naming the entry', async () => {
       await assert.rejects(writeEntryExtent(b.engine, { offset: 0, length: bytes.length, hash: blake3(Buffer.alloc(64 * 1024, 2)) }, bytes, b.engine.pool.policy),
         { code: 'EDIGEST' });
     } finally {
+      await b.engine.close();
+    }
+  });
+});
+
+test('a tree published after a snapshot is all new to a diff from that snapshot, though its rows are older', async () => {
+  await withTmpDir(async (dir) => {
+    const a = dirPool(`${dir}/a`, [1, 2, 3], { extentSize: 64 * 1024, policy: 'rs:2+1' });
+    const b = dirPool(`${dir}/b`, [1, 2, 3], { extentSize: 64 * 1024, policy: 'rs:2+1' });
+    try {
+      await sourceTree(a.engine);
+      const root = await build(a.engine, b.engine);
+      const meta = b.engine.meta;
+      const mid = await createSnapshot(b.engine, 'mid');
+      meta.transact((tx) => publishTree(tx, meta, root, '/copy'));
+      assert.deepEqual(diffGenerations(meta, mid.gen, LIVE_GEN).map((d) => `${d.change} ${d.path}`), [
+        'modified /', 'added /copy', 'added /copy/a', 'added /copy/a/b', 'added /copy/a/b/big', 'added /copy/a/ln', 'added /copy/hard',
+        'added /copy/null',
+      ]);
+    } finally {
+      await a.engine.close();
       await b.engine.close();
     }
   });
