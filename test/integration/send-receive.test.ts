@@ -230,11 +230,12 @@ test('the same pool takes a copy under another path, and an incremental to it on
   await assertSameTree({ pool: poolA, dir: '/', snap: 's1' }, { pool: e, dir: '/' }, 'a received snapshot sent on');
 });
 
-test('a coordinator resumes a receive killed offline from its file by itself, and receives through its socket (a file: stdin cannot travel)', async () => {
+test('a coordinator resumes a receive killed offline from its file by itself, pauses one whose stream was stdin until --resume names a file, and receives through its socket', async () => {
   const f = await pool('f');
-  const killed = cli(['receive', f, '-i', stream('s0'), '--path', '/r'], { env: { DYNAMICFS_RECEIVE_BATCH: '2', DYNAMICFS_CRASH_AT: 'receive-batch:1' } });
+  const crash = { DYNAMICFS_RECEIVE_BATCH: '2', DYNAMICFS_CRASH_AT: 'receive-batch:1' };
+  const killed = cli(['receive', f, '-i', stream('s0'), '--path', '/r'], { env: crash });
   assert.equal(killed.signal, 'SIGKILL', killed.out);
-  const served = await startServe(f);
+  let served = await startServe(f);
   try {
     for (let tries = 0; ok('receive', f, '--status').receive !== null; tries++) {
       assert.ok(tries < 200, 'the coordinator finished the receive');
@@ -249,4 +250,22 @@ test('a coordinator resumes a receive killed offline from its file by itself, an
     await stopChild(served.child);
   }
   await assertSameTree({ pool: poolA, dir: '/', snap: 's1' }, { pool: f, dir: '/r' }, 'received through a coordinator');
+  // The differential, from stdin, killed: a coordinator cannot read that stdin again, so the job waits, paused.
+  const fromStdin = cli(['receive', f, '--force'], { env: crash, input: fs.readFileSync(stream('s2')) });
+  assert.equal(fromStdin.signal, 'SIGKILL', fromStdin.out);
+  served = await startServe(f);
+  try {
+    let status = ok('receive', f, '--status').receive as Json;
+    for (let tries = 0; status.job.state !== 'paused'; tries++) {
+      assert.ok(tries < 200, 'the coordinator paused the receive');
+      await sleep(50);
+      status = ok('receive', f, '--status').receive as Json;
+    }
+    assert.match(status.waiting, /its stream, read from stdin: run `dynamicfs receive POOL --resume`/);
+    const done = ok('receive', f, '--resume', '-i', stream('s2'));
+    assert.deepEqual([done.resumed, done.snapshot, done.job.state], [true, 's2', 'done']);
+  } finally {
+    await stopChild(served.child);
+  }
+  await assertSameTree({ pool: poolA, dir: '/', snap: 's2' }, { pool: f, dir: '/r' }, 'resumed through a coordinator');
 });

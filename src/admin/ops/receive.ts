@@ -127,6 +127,8 @@ export const receive: AdminOp<ReceiveArgs, ReceiveData> = async (engine, args, c
     }
     const stream = await openInput(input, ctx);
     try {
+      // Paused (it waited for its stdin, or for files to close): queued again, then run here.
+      if (job.state === 'paused') engine.jobs.resume(job.id);
       return outcome(await runHere(engine, ctx, job.id, { input: stream }), true);
     } finally {
       await stream.close();
