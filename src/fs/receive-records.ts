@@ -178,6 +178,8 @@ export class RecordApplier {
         p.record = reader.state.record;
         p.key = reader.state.key.toString('hex');
         p.bytesDone = p.offset;
+        // How many extents the stream holds is known at its end: until then one more (an ETA from the bytes, when the file's size gives them).
+        p.extentsTotal = ended ? p.extentsDone : p.extentsDone + 1;
         const under = this.pending && this.pending.remaining.length > 0 ? this.pending : undefined;
         const at = under && this.at.get(under.record.number)!;
         p.pending = under ? { entry: under.record.number, offset: at!.offset, key: at!.key.toString('hex'), ino: under.ino! } : null;
