@@ -40,6 +40,26 @@ export function run(args: string[]): CliResult {
   return { code: r.status ?? -1, json, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** What `dfsWith` returns: the exit status or the signal that ended it (a crash point's SIGKILL), the JSON, all output. */
+export interface CliRun {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  json: Json | undefined;
+  out: string;
+}
+
+/** Run `dynamicfs ...args --json` with extra environment (fault and crash points) and stdin. */
+export function dfsWith(args: string[], opts: { env?: Record<string, string>; input?: Buffer } = {}): CliRun {
+  const r = spawnSync(process.execPath, [BIN, ...args, '--json'], { env: { ...process.env, ...opts.env }, input: opts.input, encoding: 'utf8', timeout: 60_000 });
+  let json: Json | undefined;
+  try {
+    json = JSON.parse(r.stdout) as Json;
+  } catch {
+    json = undefined;
+  }
+  return { status: r.status, signal: r.signal, json, out: r.stdout + r.stderr };
+}
+
 /** Run with --json and require success; returns the reply. */
 export function ok(...args: string[]): Json {
   const r = dfs(...args);

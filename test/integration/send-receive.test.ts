@@ -18,7 +18,7 @@ import { readExtent } from '../../src/engine/extent-reader';
 import { openEngine } from '../../src/engine/open';
 import { walkView, type TreeEntry } from '../../src/fs/tree-entries';
 import { LIVE_GEN } from '../../src/meta/store';
-import { BIN, fails, ok, type Json } from '../helpers/cli';
+import { BIN, dfsWith, fails, ok, type Json } from '../helpers/cli';
 import { startServe, stopChild, sleep } from '../helpers/daemon';
 import { dirPool } from '../helpers/dir-pool';
 import { startCoordinator, stopCoordinator } from '../helpers/mount';
@@ -44,17 +44,7 @@ async function pool(name: string, redundancy = 'rs:2+1'): Promise<string> {
   return path.join(dir, 'pool');
 }
 
-/** Run the CLI with extra environment and stdin; returns the exit status, signal and parsed JSON. */
-function cli(args: string[], opts: { env?: Record<string, string>; input?: Buffer } = {}): { status: number | null; signal: string | null; json: Json | undefined; out: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args, '--json'], { env: { ...process.env, ...opts.env }, input: opts.input, encoding: 'utf8', timeout: 60_000 });
-  let json: Json | undefined;
-  try {
-    json = JSON.parse(r.stdout) as Json;
-  } catch {
-    json = undefined;
-  }
-  return { status: r.status, signal: r.signal, json, out: r.stdout + r.stderr };
-}
+const cli = dfsWith;
 
 /** Entries without what only their pool knows (inode numbers, extent ids). */
 const comparable = (entries: TreeEntry[]): unknown[] => entries.map(({ ino: _i, extents, ...rest }) => ({ ...rest, extents: extents.map(({ id: _id, ...x }) => x) }));

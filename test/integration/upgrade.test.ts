@@ -14,12 +14,12 @@
  * EFORMAT (by `import` too); an unknown feature only enabled is not.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
 import { sealJson } from '../../src/pool/durable-file';
-import { BIN, fails, makePool, ok, type Json } from '../helpers/cli';
+import { BIN, dfsWith, fails, makePool, ok, type Json } from '../helpers/cli';
 import { startServe, stopChild } from '../helpers/daemon';
 import { writeCommitted, writeSynced } from '../helpers/files';
 import { FIXTURE_FORMATS, fixtureDisks, patterned, readsBack, withFixture } from '../helpers/fixtures';
@@ -29,16 +29,7 @@ import { withTmpDir } from '../helpers/tmp';
 const FEATURES = ['metadata-copies', 'packed-extents', 'intent-log'];
 
 /** `dynamicfs ...args --json` with extra environment (fault and crash points). */
-function runWith(env: Record<string, string>, ...args: string[]): { status: number | null; signal: NodeJS.Signals | null; json: Json | undefined; out: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args, '--json'], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
-  let json: Json | undefined;
-  try {
-    json = JSON.parse(r.stdout) as Json;
-  } catch {
-    json = undefined;
-  }
-  return { status: r.status, signal: r.signal, json, out: r.stdout + r.stderr };
-}
+const runWith = (env: Record<string, string>, ...args: string[]) => dfsWith(args, { env });
 
 /** The same, not waiting: resolves when the CLI exits. */
 function runLater(env: Record<string, string>, ...args: string[]): Promise<{ status: number | null; json: Json | undefined; out: string }> {
