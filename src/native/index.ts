@@ -156,4 +156,14 @@ export function peerCredentials(fd: number): PeerCredentials {
   return sync(() => addon.peerCredentials(fd));
 }
 
+/** Set extended attribute `name` of the local `file` (a final symlink itself, not its target): a restore into a plain directory. */
+export function lsetxattr(file: string, name: string, value: Uint8Array): void {
+  sync(() => addon.lsetxattr(file, name, value));
+}
+
+/** Create the local special file `file` (fifo, device, socket) with st_mode `mode` and st_rdev `dev`. */
+export function mknod(file: string, mode: number, dev: number): void {
+  sync(() => addon.mknod(file, mode, dev));
+}
+
 export const FRAGMENT_HEADER_BYTES = 4096;
