@@ -10,6 +10,7 @@
 import type { Engine } from '../../engine/engine';
 import type { AdminOp, OpContext } from '../context';
 import { addDisk } from './add-disk';
+import { backupCreate } from './backup-create';
 import { benchmark } from './benchmark';
 import { check } from './check';
 import { config } from './config';
@@ -94,6 +95,7 @@ export const adminOps = {
   'snapshot-rollback': snapshotRollback,
   'snapshot-clone': snapshotClone,
   'snapshot-schedule': snapshotSchedule,
+  'backup-create': backupCreate,
 };
 
 export type AdminOps = typeof adminOps;
@@ -148,4 +150,5 @@ export type { ScrubScheduleArgs, ScrubScheduleData } from './scrub-schedule';
 export type { JobOutcome } from '../job-op';
 export type { UpgradeArgs, UpgradeData } from './upgrade';
 export type { ScheduleRow, SnapshotScheduleArgs, SnapshotScheduleData } from './snapshot-schedule';
+export type { BackupCreateArgs, BackupCreateData } from './backup-create';
 export type { SnapshotInfo, SnapshotListData, SnapshotDeleteData, SnapshotHoldData, SnapshotDiffData } from './snapshot';

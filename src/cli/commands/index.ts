@@ -38,6 +38,7 @@ export { register as get } from './get';
 export { register as gc } from './gc';
 export { register as check } from './check';
 export { register as snapshot } from './snapshot';
+export { register as backup } from './backup';
 export { register as benchmark } from './benchmark';
 export { register as mount } from './mount';
 export { register as unmount } from './unmount';
