@@ -77,7 +77,7 @@ export function readState(backupsDir: string, id: string): BackupRecord {
   return rec as unknown as BackupRecord;
 }
 
-/** Every backup of the repository, oldest first; a state file that fails its checksum is reported, not fatal. */
+/** Every backup of the repository, oldest first (by start time); a state file that fails its checksum is reported, not fatal. */
 export function listStates(backupsDir: string): { backups: BackupRecord[]; unreadable: string[] } {
   const backups: BackupRecord[] = [];
   const unreadable: string[] = [];
@@ -89,6 +89,7 @@ export function listStates(backupsDir: string): { backups: BackupRecord[]; unrea
       unreadable.push(path.join(backupsDir, f));
     }
   }
+  backups.sort((a, b) => a.startedMs - b.startedMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return { backups, unreadable };
 }
 

@@ -34,7 +34,7 @@ export interface TreeChanges {
 }
 
 const rel = (p: string): string => (p === '/' ? '' : p.slice(1));
-const join = (dir: string, name: string): string => (dir === '' ? name : `${dir}/${name}`);
+const join = (dir: string, name: string): string => (dir === '' ? name : name === '' ? dir : `${dir}/${name}`);
 
 /** Every path naming `ino` in `view` (the root: ''). */
 function pathsOf(view: NamespaceView, ino: number): string[] {

@@ -72,6 +72,15 @@ export class ObjectIndex {
     return new ObjectIndex(db, file);
   }
 
+  /** Open `file` only to read (no lock needed: SQLite's WAL lets a writer go on); undefined when it cannot be. */
+  static openReadOnly(file: string): ObjectIndex | undefined {
+    try {
+      return new ObjectIndex(new Database(file, { fileMustExist: true, readonly: true }), file);
+    } catch {
+      return undefined;
+    }
+  }
+
   private sql(text: string): Database.Statement {
     let s = this.stmts.get(text);
     if (!s) {

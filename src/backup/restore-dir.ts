@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { DfsError } from '../errors';
 import { crashPoint } from '../engine/crash-points';
 import { S_IF } from '../fs/file-types';
-import { diskSync, lsetxattr, mknod } from '../native';
+import { diskSync, lsetxattr, mknod, utimens } from '../native';
 import { resolveBackup, manifestFile, usable } from './backup-state';
 import { manifestEntries } from './manifest';
 import type { EntryExtentRef, ManifestEntry } from './manifest-format';
@@ -28,6 +28,8 @@ import { jobKey, readJob, writeJob, type RepoJob } from './repo-jobs';
 const FILES_IN_FLIGHT = 16;
 const OBJECTS_IN_FLIGHT = 8;
 const CHECKPOINT_MS = 2000;
+/** Entries between two cursor moves at most (DYNAMICFS_RESTORE_CHECKPOINT_ENTRIES: the tests move it every few entries). */
+const CHECKPOINT_ENTRIES = Number(process.env.DYNAMICFS_RESTORE_CHECKPOINT_ENTRIES ?? 4096) || 4096;
 
 export interface ByteProgress {
   add(bytes: number): void;
@@ -171,9 +173,7 @@ class Restorer {
         this.result.xattrsNotSet++;
       }
     }
-    const at = e.atimeMs / 1000, mt = e.mtimeMs / 1000;
-    if (fd !== undefined) fs.futimesSync(fd, at, mt);
-    else fs.lutimesSync(file, at, mt);
+    utimens(file, fd ?? -1, e.atimeMs, e.mtimeMs);
   }
 
   close(): void {
@@ -277,6 +277,7 @@ async function restoreEntries(repo: Repository, backupId: string, sub: string, t
   const outside = new Map<number, EntryExtentRef[]>();
   let index = 0;
   let lastCheckpoint = Date.now();
+  let lastIndex = 0;
   const leave = async (upTo: string | null): Promise<void> => {
     const below = (top: string): boolean => upTo !== null && upTo !== top && inside(upTo, top);
     while (dirs.length > 0 && !below(dirs[dirs.length - 1]!.rel)) {
@@ -286,8 +287,9 @@ async function restoreEntries(repo: Repository, backupId: string, sub: string, t
     }
   };
   const checkpoint = async (force: boolean): Promise<void> => {
-    if (!force && Date.now() - lastCheckpoint < CHECKPOINT_MS) return;
+    if (!force && Date.now() - lastCheckpoint < CHECKPOINT_MS && index - lastIndex < CHECKPOINT_ENTRIES) return;
     lastCheckpoint = Date.now();
+    lastIndex = index;
     const cursor = r.finishedBelow(index);
     // Durable before the cursor says so: what the cursor passes is never redone.
     await diskSync(target);

@@ -107,6 +107,8 @@ export async function startBackup(engine: Engine, args: StartArgs): Promise<Star
       verifiedMs: null, verifiedData: false, damagedObjects: 0, error: null, note,
     };
     writeState(repo.backupsDir, rec);
+    repo.close();
+    // The job opens the repository itself (in a coordinator it starts at once): the lock is free by now.
     const jobId = engine.jobs.submit('backup', { repo: args.repo, backupId: rec.id }, undefined, args.reqId);
     return { jobId, backupId: rec.id, resumed: false, createdRepo, snapshotTaken: taken ? snap.name : null, note };
   } finally {

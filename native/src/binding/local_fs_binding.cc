@@ -34,11 +34,29 @@ Napi::Value MakeNode(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// utimens(path, fd, atimeSec, atimeNsec, mtimeSec, mtimeNsec): fd >= 0 sets the open file's
+// times (path names it in errors), fd -1 the path's (a final symlink itself).
+Napi::Value SetTimes(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = ArgString(env, info[0], "path");
+  int fd = ArgInt(env, info[1], "fd", -1, 1 << 30);
+  double v[4];
+  for (int i = 0; i < 4; i++) {
+    if (!info[2 + i].IsNumber()) ThrowInvalid(env, "times must be numbers");
+    v[i] = info[2 + i].As<Napi::Number>().DoubleValue();
+  }
+  if (v[1] < 0 || v[1] >= 1e9 || v[3] < 0 || v[3] >= 1e9) ThrowInvalid(env, "nanoseconds must be 0 to 999999999");
+  Status s = localfs::SetTimes(path, fd, static_cast<int64_t>(v[0]), static_cast<long>(v[1]), static_cast<int64_t>(v[2]), static_cast<long>(v[3]));
+  if (!s.ok()) throw StatusError(env, s);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitLocalFs(Napi::Env env, Napi::Object exports) {
   exports.Set("lsetxattr", Napi::Function::New(env, SetXattr, "lsetxattr"));
   exports.Set("mknod", Napi::Function::New(env, MakeNode, "mknod"));
+  exports.Set("utimens", Napi::Function::New(env, SetTimes, "utimens"));
 }
 
 }  // namespace dfs::binding

@@ -44,6 +44,7 @@ function renderList(d: BackupList): string {
   const lines = [rows.length === 0 ? `no backups in ${d.repo}`
     : table(['ID', 'TYPE', 'PARENT', 'SNAPSHOT', 'STARTED', 'FILES', 'BYTES', 'NEW', 'STATE'], rows, ['FILES', 'BYTES', 'NEW'])];
   for (const j of d.jobs) lines.push(`${j.kind} ${j.state}: backup ${j.backup}${j.dest ? ` into ${j.dest}` : ''}, ${j.entriesDone} entries, ${humanBytes(j.bytesDone)} of ${humanBytes(j.bytesTotal)}${j.error ? `: ${j.error}` : ''}`);
+  if (d.stored) lines.push(`stored: ${plural(d.stored.objects, 'object')} (${humanBytes(d.stored.bytes)}) in ${plural(d.stored.packs, 'pack')} (${humanBytes(d.stored.packBytes)})`);
   for (const u of d.unreadable) lines.push(`unreadable state file: ${u}`);
   return lines.join('\n');
 }
