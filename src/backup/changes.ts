@@ -47,10 +47,10 @@ function pathsOf(view: NamespaceView, ino: number): string[] {
   return out.sort(comparePaths);
 }
 
-/** The edits that turn the tree at generation `from` into the tree at `to`. */
-export function treeChanges(meta: MetaStore, from: number, to: number): TreeChanges {
-  const keys = meta.changedBetween(from, to);
-  const a = meta.viewAt(from), b = meta.viewAt(to);
+/** The edits that turn the tree at generation `from` into the tree of view `b` (a later generation's). */
+export function treeChanges(meta: MetaStore, from: number, b: NamespaceView): TreeChanges {
+  const keys = meta.changedBetween(from, b.gen);
+  const a = meta.viewAt(from);
   const inos = new Set<number>([...keys.inodes, ...keys.xattrInodes, ...keys.extentInodes]);
   for (const d of keys.dirents) {
     inos.add(d.parent);

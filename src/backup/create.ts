@@ -24,7 +24,7 @@ import { PackWriter } from './pack-writer';
 import type { Repository } from './repo';
 
 /** Extents read from the pool at once (each an RS read of k fragments in parallel). */
-const READS_IN_FLIGHT = 6;
+const READS_IN_FLIGHT = 8;
 
 export interface CreateHooks {
   /** Between entries: waits while paused, throws when the job must stop. */
@@ -60,6 +60,7 @@ function parentUnusable(engine: Engine, repo: Repository, rec: BackupRecord): st
     return `its parent backup ${rec.parent} is gone from the repository`;
   }
   if (!usable(parent)) return `its parent backup ${parent.id} is ${parent.state}`;
+  if (parent.damagedObjects > 0) return `its parent backup ${parent.id} has ${parent.damagedObjects} damaged objects (found by backup verify)`;
   if (parent.pool !== rec.pool) return `its parent backup ${parent.id} is of another pool`;
   const snap = engine.meta.getSnapshot(parent.snapshot);
   if (!snap || snap.gen !== parent.snapshotGen) return `the parent backup's snapshot "${parent.snapshot}" no longer exists in the pool`;
@@ -68,13 +69,14 @@ function parentUnusable(engine: Engine, repo: Repository, rec: BackupRecord): st
 }
 
 /** The entries of the backup's tree, in walk order, and how they were found. */
-async function planTree(engine: Engine, repo: Repository, rec: BackupRecord):
+async function planTree(engine: Engine, repo: Repository, rec: BackupRecord, source: ExtentSource):
   Promise<{ entries: AsyncIterable<MergedEntry>; bytesTotal: number; extentsTotal: number; note: string | null }> {
-  const view = engine.meta.viewAt(rec.snapshotGen);
+  // The extent records the walk reads are what the reads use: no second lookup per file.
+  const view = source.capture(engine.meta.viewAt(rec.snapshotGen));
   const why = rec.type === 'full' ? undefined : parentUnusable(engine, repo, rec);
   if (rec.type !== 'full' && why === undefined) {
     const parent = readState(repo.backupsDir, rec.parent!);
-    const changes = treeChanges(engine.meta, parent.snapshotGen, rec.snapshotGen);
+    const changes = treeChanges(engine.meta, parent.snapshotGen, view);
     const bytesTotal = changes.entries.reduce((s, e) => s + e.extents.reduce((t, x) => t + x.length, 0), 0);
     const extentsTotal = changes.entries.reduce((s, e) => s + e.extents.length, 0);
     async function* parentEntries() {
@@ -100,10 +102,10 @@ export async function writeBackup(engine: Engine, repo: Repository, rec: BackupR
     throw new DfsError('ENOENT', `backup ${rec.id}: its snapshot "${rec.snapshot}" (generation ${rec.snapshotGen}) is gone from the pool; start a new backup`, rec.snapshot);
   }
   if (rec.snapshotGen === LIVE_GEN) throw new DfsError('EINTERNAL', 'a backup is always of a snapshot');
-  const plan = await planTree(engine, repo, rec);
+  const source = new ExtentSource(engine);
+  const plan = await planTree(engine, repo, rec, source);
   const fig: CreateFigures = { entries: 0, files: 0, dirs: 0, bytes: 0, extentsDone: 0, extentsTotal: plan.extentsTotal, bytesDone: 0, bytesTotal: plan.bytesTotal,
     newObjects: 0, newBytes: 0 };
-  const source = new ExtentSource(engine);
   const packs = new PackWriter(repo);
   const manifest = await ManifestWriter.create(path.join(repo.tmpDir, `${rec.id}.manifest`), manifestFile(repo.backupsDir, rec.id), {
     format: 'dynamicfs-backup-manifest', version: 1, id: rec.id, type: rec.type, parent: plan.note === null ? rec.parent : null,
@@ -114,10 +116,10 @@ export async function writeBackup(engine: Engine, repo: Repository, rec: BackupR
   const store = (hash: Buffer, id: Buffer, length: number): Promise<void> => {
     const key = hash.toString('hex');
     const p = (async () => {
-      const data = await source.read(id);
-      if (await packs.add(hash, data)) {
+      const parts = await source.read(id);
+      if (await packs.add(hash, parts)) {
         fig.newObjects++;
-        fig.newBytes += data.length;
+        fig.newBytes += length;
       }
       fig.bytesDone += length;
       fig.extentsDone++;
@@ -131,22 +133,24 @@ export async function writeBackup(engine: Engine, repo: Repository, rec: BackupR
       if (failure) throw failure;
       await hooks.step();
       const e = m.entry;
-      if (m.raw) await manifest.addFrame(m.raw.frame);
-      else await manifest.add(e);
       count(fig, e);
+      if (m.raw) {
+        // The parent's record as it is: its objects are stored (the parent is a completed backup no verify found damaged).
+        await manifest.addFrame(m.raw.frame);
+        continue;
+      }
+      await manifest.add(e);
       for (const x of e.extents) {
+        const id = (x as { id?: Buffer }).id;
         if (inflight.has(x.hash.toString('hex')) || packs.has(x.hash)) {
-          // A parent's record copied unchanged is not work this backup does: only checked to be stored.
-          if (!m.raw) {
-            fig.bytesDone += x.length;
-            fig.extentsDone++;
-          }
+          if (id) source.skip(id);
+          fig.bytesDone += x.length;
+          fig.extentsDone++;
           continue;
         }
-        const id = (x as { id?: Buffer }).id ?? poolExtentId(engine, rec, e, x.offset);
         while (inflight.size >= READS_IN_FLIGHT) await Promise.race(inflight.values());
         if (failure) throw failure;
-        void store(x.hash, id, x.length);
+        void store(x.hash, id ?? poolExtentId(engine, rec, e, x.offset), x.length);
       }
       if (Date.now() - lastReport > 250) {
         lastReport = Date.now();
@@ -180,8 +184,8 @@ function count(fig: CreateFigures, e: ManifestEntry): void {
 }
 
 /**
- * The pool extent holding an entry's bytes at `offset`, for an entry copied from the
- * parent's manifest whose object the repository lacks (a damaged or pruned copy): read
+ * The pool extent holding an entry's bytes at `offset`, for an entry built from the
+ * parent's (a hard link's first path moved) whose object the repository lacks: read
  * again from the snapshot.
  */
 function poolExtentId(engine: Engine, rec: BackupRecord, e: ManifestEntry, offset: number): Buffer {

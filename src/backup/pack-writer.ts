@@ -2,8 +2,8 @@
  * Objects into packs: buffered up to the repository's pack size, then sealed — written
  * to REPO/tmp, fsynced, renamed into packs/, the directory fsynced — and only then
  * indexed (a pack is journalled as pending first, so a writer killed in between leaves
- * nothing the next one cannot finish: repo.ts recover). One pack is sealed while the next
- * fills; an object already in the repository or in a pack under way is not stored again.
+ * nothing the next one cannot finish: repo.ts recover). A few packs are sealed at once
+ * while the next fills; an object already in the repository or in a pack under way is not stored again.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -21,12 +21,15 @@ export interface PackWriterStats {
   bytes: number;
 }
 
+/** Packs written at once (each its own write and fsync: the disk overlaps them). */
+const SEALS_IN_FLIGHT = 3;
+
 export class PackWriter {
   readonly stats: PackWriterStats = { packs: 0, objects: 0, bytes: 0 };
   private open: { buffers: Buffer[]; entries: PackEntry[]; size: number } = fresh();
   /** Hex hashes in the open pack or one being sealed: not in the index yet, stored already. */
   private readonly queued = new Set<string>();
-  private sealing: Promise<void> = Promise.resolve();
+  private readonly sealing = new Set<Promise<void>>();
   private failed: Error | undefined;
 
   constructor(private readonly repo: Repository, private readonly onSealed?: (stats: PackWriterStats) => void) {}
@@ -36,19 +39,24 @@ export class PackWriter {
     return this.queued.has(hash.toString('hex')) || this.repo.index.has(hash);
   }
 
-  /** Store an object unless present; true when it was new. Waits while a full pack is sealed. */
-  async add(hash: Buffer, data: Buffer): Promise<boolean> {
+  /**
+   * Store an object (its bytes in one or more consecutive pieces) unless present; true when
+   * it was new. Waits while the packs being sealed are as many as may be.
+   */
+  async add(hash: Buffer, parts: readonly Buffer[]): Promise<boolean> {
     if (this.failed) throw this.failed;
     if (this.has(hash)) return false;
     const key = hash.toString('hex');
     this.queued.add(key);
-    const bytes = data.length < COPY_BELOW && data.buffer.byteLength > data.length ? Buffer.from(data) : data;
+    const length = parts.reduce((n, p) => n + p.length, 0);
+    // A small piece cut from a larger buffer (a pool pack's) is copied, so the pack holds only its own bytes.
+    const pieces = parts.map((p) => (p.length < COPY_BELOW && p.buffer.byteLength > 2 * p.length ? Buffer.from(p) : p));
     const o = this.open;
-    o.entries.push({ hash, offset: o.size + OBJECT_HEADER_BYTES, length: bytes.length });
-    o.buffers.push(objectHeader(hash, bytes.length), bytes);
-    o.size += OBJECT_HEADER_BYTES + bytes.length;
+    o.entries.push({ hash, offset: o.size + OBJECT_HEADER_BYTES, length });
+    o.buffers.push(objectHeader(hash, length), ...pieces);
+    o.size += OBJECT_HEADER_BYTES + length;
     this.stats.objects++;
-    this.stats.bytes += bytes.length;
+    this.stats.bytes += length;
     if (o.size >= this.repo.config.packBytes) await this.seal();
     return true;
   }
@@ -56,7 +64,7 @@ export class PackWriter {
   /** Seal the open pack (if it holds anything) and wait until every pack is indexed. */
   async flush(): Promise<void> {
     await this.seal();
-    await this.sealing;
+    await Promise.all(this.sealing);
     if (this.failed) throw this.failed;
   }
 
@@ -64,12 +72,12 @@ export class PackWriter {
     const pack = this.open;
     if (pack.entries.length === 0) return;
     this.open = fresh();
-    // One seal at a time: the next pack fills while this one is written.
-    await this.sealing;
+    while (this.sealing.size >= SEALS_IN_FLIGHT) await Promise.race(this.sealing);
     if (this.failed) throw this.failed;
-    this.sealing = this.write(pack).catch((err: Error) => {
-      this.failed = err;
-    });
+    const p: Promise<void> = this.write(pack).catch((err: Error) => {
+      this.failed ??= err;
+    }).finally(() => this.sealing.delete(p));
+    this.sealing.add(p);
   }
 
   private async write(pack: { buffers: Buffer[]; entries: PackEntry[]; size: number }): Promise<void> {

@@ -286,14 +286,25 @@ async function restoreEntries(repo: Repository, backupId: string, sub: string, t
       r.attrs(d.file, d.entry);
     }
   };
+  /** The cursor's move under way: the destination synced, then the journal written; the restore goes on meanwhile. */
+  let moving: Promise<void> | undefined;
+  let moveFailed: unknown;
   const checkpoint = async (force: boolean): Promise<void> => {
-    if (!force && Date.now() - lastCheckpoint < CHECKPOINT_MS && index - lastIndex < CHECKPOINT_ENTRIES) return;
+    if (moveFailed) throw moveFailed;
+    if (force) await moving;
+    else if (moving || (Date.now() - lastCheckpoint < CHECKPOINT_MS && index - lastIndex < CHECKPOINT_ENTRIES)) return;
     lastCheckpoint = Date.now();
     lastIndex = index;
+    // Entries below the cursor are finished now; they are durable once the sync returns, and only then does the journal say so.
     const cursor = r.finishedBelow(index);
-    // Durable before the cursor says so: what the cursor passes is never redone.
-    await diskSync(target);
-    writeJob(repo.jobsDir, { ...job, cursor, entriesDone: cursor, bytesDone: job.bytesDone + result.bytes });
+    const bytes = job.bytesDone + result.bytes;
+    const move = diskSync(target).then(() => writeJob(repo.jobsDir, { ...job, cursor, entriesDone: cursor, bytesDone: bytes }));
+    moving = move.catch((err) => { moveFailed = err; }).finally(() => { moving = undefined; });
+    if (force) await move;
+  };
+  /** A fresh restore writes into an empty directory; a resumed one remakes each entry from the cursor on. */
+  const fresh = (p: string): void => {
+    if (result.resumed) clear(p);
   };
   for await (const e of manifestEntries(manifestFile(repo.backupsDir, backupId))) {
     checkName(e);
@@ -328,7 +339,7 @@ async function restoreEntries(repo: Repository, backupId: string, sub: string, t
       if (first !== undefined) {
         result.hardLinks++;
         if (redo) {
-          clear(file);
+          fresh(file);
           fs.linkSync(first, file);
         }
       } else {
@@ -338,11 +349,13 @@ async function restoreEntries(repo: Repository, backupId: string, sub: string, t
         if (e.link !== null && !outside.has(e.ino)) throw new DfsError('EFORMAT', `manifest of backup ${backupId}: ${e.path} links to ${e.link}, which comes nowhere before it`, e.path);
         if (redo) {
           await r.spawn(i, async () => {
-            clear(file);
+            fresh(file);
             const fd = fs.openSync(file, 'w', 0o600);
             try {
               await r.fill(fd, e, extents);
-              fs.ftruncateSync(fd, e.size);
+              // A hole at the end (or a file of holes, or a damaged range) needs the size set; the writes made the rest.
+              const last = extents[extents.length - 1];
+              if ((last ? last.offset + last.length : 0) !== e.size || result.damaged.length > 0) fs.ftruncateSync(fd, e.size);
               r.attrs(file, e, fd);
             } finally {
               fs.closeSync(fd);
@@ -354,14 +367,14 @@ async function restoreEntries(repo: Repository, backupId: string, sub: string, t
     } else if (e.kind === 'symlink') {
       result.symlinks++;
       if (redo) {
-        clear(file);
+        fresh(file);
         fs.symlinkSync(e.target ?? '', file);
         r.attrs(file, e);
       }
     } else {
       result.special++;
       if (redo) {
-        clear(file);
+        fresh(file);
         mknod(file, S_IF[e.kind] | (e.mode & 0o7777), e.rdev);
         r.attrs(file, e);
       }
