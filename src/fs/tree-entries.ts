@@ -38,8 +38,8 @@ export interface TreeEntry {
   xattrs: [string, Buffer][];
   /** The source inode number: entries sharing it are one inode (hard links). */
   ino: number;
-  /** Its link count at the walk's generation (more than 1: other entries may name it). */
-  nlink: number;
+  /** Its link count at the walk's generation (more than 1: other entries may name it); walkView always sets it. */
+  nlink?: number;
   /** For a later link of an inode already walked: that inode's first path; null otherwise. */
   link: string | null;
   /** A file's extents in offset order (gaps are holes); empty for other kinds. */
@@ -59,11 +59,14 @@ export function resolveView(view: NamespaceView, path: string, where?: string): 
   return ino;
 }
 
+/** An entry as walkView makes it: its link count always there. */
+export type WalkedEntry = TreeEntry & { nlink: number };
+
 /**
  * The entry for inode `i` at `path` of `view`: with `link` (the inode's first path) it is a
  * later link and carries no extents.
  */
-export function entryOf(view: NamespaceView, i: Inode, path: string, link: string | null = null): TreeEntry {
+export function entryOf(view: NamespaceView, i: Inode, path: string, link: string | null = null): WalkedEntry {
   return {
     path, kind: i.kind, mode: i.mode, uid: i.uid, gid: i.gid, size: i.size,
     atimeMs: i.atimeMs, mtimeMs: i.mtimeMs, ctimeMs: i.ctimeMs, rdev: i.rdev, target: i.target,
@@ -79,7 +82,7 @@ export function entryOf(view: NamespaceView, i: Inode, path: string, link: strin
  * more than one link are remembered (for their later links), so memory follows the depth
  * of the tree and its hard-linked files, not its size.
  */
-export function* walkView(view: NamespaceView, root = '/'): Generator<TreeEntry> {
+export function* walkView(view: NamespaceView, root = '/'): Generator<WalkedEntry> {
   const first = new Map<number, string>();
   const stack: { ino: number; path: string }[] = [{ ino: resolveView(view, root), path: '' }];
   while (stack.length > 0) {
