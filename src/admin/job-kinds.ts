@@ -5,7 +5,9 @@
  */
 import type { ExtraJobKinds } from '../engine/open';
 import { backupJobKind } from '../backup/backup-job';
+import { poolRestoreJobKind } from '../backup/restore-pool';
 
 export const ADMIN_JOB_KINDS: ExtraJobKinds = {
   backup: backupJobKind,
+  'backup-restore': poolRestoreJobKind,
 };

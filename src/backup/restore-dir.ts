@@ -206,14 +206,15 @@ function clear(p: string): void {
 
 function emptyOrAbsent(dest: string): void {
   if (!fs.existsSync(dest)) return;
-  if (!fs.statSync(dest).isDirectory()) throw new DfsError('ENOTDIR', `${dest} is not a directory; restore into a new or empty directory`, dest);
+  if (!fs.statSync(dest).isDirectory()) throw new DfsError('EEXIST', `${dest} exists; restore to a new path or into an empty directory`, dest);
   if (fs.readdirSync(dest).length > 0) throw new DfsError('ENOTEMPTY', `${dest} is not empty; restore into a new or empty directory (nothing was written)`, dest);
 }
 
 /**
  * Restore backup `ref` (an id or `latest`) of repository `repoDir`, or its subtree
- * `opts.path`, into the local directory `dest` (new or empty; a subtree lands in
- * DEST/NAME). Run again after an interruption, it resumes.
+ * `opts.path`, as the local path `dest`: the tree's root (a directory) fills `dest`, new
+ * or empty; a file restored alone is written at `dest`, new. Run again after an
+ * interruption, it resumes.
  */
 export async function restoreToDir(repoDir: string, ref: string, dest: string, opts: { path?: string; progress?: (total: number) => ByteProgress } = {}): Promise<RestoreResult> {
   const repo = await Repository.open(repoDir);
@@ -225,13 +226,13 @@ export async function restoreToDir(repoDir: string, ref: string, dest: string, o
     const was = readJob(repo.jobsDir, 'restore', key);
     const resumed = was?.state === 'in-progress';
     if (!resumed) emptyOrAbsent(dest);
-    const target = sub === '' ? dest : path.join(dest, path.basename(sub));
+    const target = dest;
     const job: RepoJob = resumed ? was! : {
       kind: 'restore', key, state: 'in-progress', backup: rec.id, dest, path: `/${sub}`, startedMs: Date.now(), updatedMs: Date.now(),
       cursor: 0, entriesDone: 0, bytesDone: 0, bytesTotal: sub === '' ? rec.bytes : await subtreeBytes(manifestFile(repo.backupsDir, rec.id), sub), error: null, carry: {},
     };
     writeJob(repo.jobsDir, job);
-    fs.mkdirSync(dest, { recursive: true });
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
     const bar = opts.progress?.(job.bytesTotal) ?? { add: () => undefined, grow: () => undefined, stop: () => undefined };
     const result: RestoreResult = {
       backup: rec.id, path: `/${sub}`, dest: target, entries: 0, files: 0, dirs: 0, symlinks: 0, hardLinks: 0, special: 0, bytes: 0,
@@ -323,6 +324,9 @@ async function restoreEntries(repo: Repository, backupId: string, sub: string, t
       throw new DfsError('EFORMAT', `manifest of backup ${backupId}: entry "${e.path}" does not follow its directory`, e.path);
     }
     result.entries++;
+    if (rel === '' && e.kind !== 'dir' && redo && !result.resumed && fs.existsSync(file)) {
+      throw new DfsError('EISDIR', `${e.path} is a ${e.kind} and ${file} a directory: give the new path it is to have`, file);
+    }
     if (e.kind === 'dir') {
       result.dirs++;
       if (redo || !fs.existsSync(file)) {

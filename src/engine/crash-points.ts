@@ -18,8 +18,8 @@ export type CrashPoint = 'after-fragment-write' | 'before-commit' | 'after-commi
   | 'snapshot-purge-batch' | 'rollback-before-commit'
   /** A migrated extent's new copy is written, its placement not yet replaced; then: replaced and committed, the old copy not yet deleted. */
   | 'migrate-before-commit' | 'migrate-after-commit'
-  /** A backup's pack is written and indexed; a restore's entry is written and its cursor may move; prune rewrote or dropped a pack. */
-  | 'backup-pack-written' | 'restore-entry-written' | 'prune-pack-done';
+  /** A backup's pack is written and indexed; a restore's entry is written and its cursor may move; a restore into a pool committed a batch; prune rewrote or dropped a pack. */
+  | 'backup-pack-written' | 'restore-entry-written' | 'restore-batch-committed' | 'prune-pack-done';
 
 /**
  * Whether reaching `name` now will kill the process. A point that stands for "after a

@@ -259,8 +259,14 @@ test('full, incremental and differential backups restore to their snapshots; dam
       // The pool holds b/sparse as [0, 64K) and the extent [8M, 10M+64K) (4 MiB extents): the range between is a hole, restored as one.
       const layout = py(`import os; fd = os.open(${JSON.stringify(path.join(work, 'out-full/b/sparse'))}, os.O_RDONLY); h = os.lseek(fd, 0, os.SEEK_HOLE); print(h, os.lseek(fd, h, os.SEEK_DATA))`);
       assert.equal(layout.trim(), `${64 * 1024} ${8 * 1024 * 1024}`);
+      // Into the pool itself (through its coordinator): the incremental's tree at a new path, equal to its snapshot.
+      const intoPool = backup('restore', incId, '/from-backup', '--repo', repo, '--pool', m.pool, '--wait');
+      assert.equal(intoPool.job.kind, 'backup-restore');
+      assert.equal(intoPool.job.state, 'done');
+      assert.equal(intoPool.dest, '/from-backup');
+      assertSameTree(p('from-backup'), p(`.snapshots/${inc.backup.snapshot}`), 'the incremental restored into the pool');
       // A subtree alone.
-      const sub = backup('restore', incId, path.join(work, 'sub'), '--repo', repo, '--path', '/c2');
+      const sub = backup('restore', incId, path.join(work, 'sub', 'c2'), '--repo', repo, '--path', '/c2');
       assert.equal(sub.dest, path.join(work, 'sub', 'c2'));
       // c2/hard's other link (a/small.txt) is outside the subtree: it comes back as a file of its own.
       const want = capture(p(`.snapshots/${inc.backup.snapshot}/c2`));

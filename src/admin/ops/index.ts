@@ -11,6 +11,7 @@ import type { Engine } from '../../engine/engine';
 import type { AdminOp, OpContext } from '../context';
 import { addDisk } from './add-disk';
 import { backupCreate } from './backup-create';
+import { backupRestore } from './backup-restore';
 import { benchmark } from './benchmark';
 import { check } from './check';
 import { config } from './config';
@@ -96,6 +97,7 @@ export const adminOps = {
   'snapshot-clone': snapshotClone,
   'snapshot-schedule': snapshotSchedule,
   'backup-create': backupCreate,
+  'backup-restore': backupRestore,
 };
 
 export type AdminOps = typeof adminOps;
@@ -151,4 +153,5 @@ export type { JobOutcome } from '../job-op';
 export type { UpgradeArgs, UpgradeData } from './upgrade';
 export type { ScheduleRow, SnapshotScheduleArgs, SnapshotScheduleData } from './snapshot-schedule';
 export type { BackupCreateArgs, BackupCreateData } from './backup-create';
+export type { BackupRestoreArgs, BackupRestoreData } from './backup-restore';
 export type { SnapshotInfo, SnapshotListData, SnapshotDeleteData, SnapshotHoldData, SnapshotDiffData } from './snapshot';

@@ -11,8 +11,11 @@ import { restoreToDir, type RestoreResult } from '../../backup/restore-dir';
 import { verifyRepo, type VerifyReport } from '../../backup/verify';
 import { DfsError } from '../../errors';
 import { humanBytes, plural } from '../format';
+import { invoke } from '../../admin/client';
 import { byteProgress } from '../progress';
-import { jsonOf, type CliContext } from '../verb';
+import { requestIdOf, withRequestId } from '../request-id';
+import { jsonOf, localContext, type CliContext } from '../verb';
+import { jobLine } from './jobs';
 
 function renderVerify(r: VerifyReport): string {
   const lines = [`checked ${plural(r.backups.length, 'backup')}${r.readData ? `, re-hashed ${plural(r.objects, 'object')} in ${plural(r.packs, 'pack')} (${humanBytes(r.bytesRead)})` : ' (structure; --read-data re-hashes every object)'}`];
@@ -74,17 +77,30 @@ export function registerRepoVerbs(backup: Command, ctx: CliContext): void {
       ctx.emit(r, renderVerify);
     });
 
-  backup.command('restore')
-    .summary('restore a backup into a directory, from the repository alone')
-    .description('Restore BACKUP (an id, or latest) into DEST, a new or empty local directory: contents, modes, owners, times, symlinks, '
+  withRequestId(backup.command('restore'))
+    .summary('restore a backup into a directory, from the repository alone, or into a pool')
+    .description('Restore BACKUP (an id, or latest) as DEST, a new or empty local directory: contents, modes, owners, times, symlinks, '
       + 'hard links, special files and extended attributes; every byte verified against its BLAKE3 before it is written, holes left as holes. '
-      + 'With --path P only that subtree, as DEST/NAME. Needs no pool. Interrupted, the same command resumes where it stopped.')
+      + 'With --path P only that path of the backup becomes DEST (a file: DEST is its new path). Needs no pool. Interrupted, the same '
+      + 'command resumes where it stopped. With --pool POOL, DEST is a path in that pool (new, or an empty directory): the tree is built '
+      + 'there unseen, as a job of the pool, and appears whole in one transaction; through a running coordinator it runs in the '
+      + 'background unless --wait.')
     .argument('<backup>', 'backup id, or latest')
-    .argument('<dest>', 'local directory (new or empty)')
+    .argument('<dest>', 'local directory (new or empty), or with --pool a path in that pool')
     .requiredOption('--repo <dir>', 'the repository directory')
     .option('--path <path>', 'restore only this path of the backup')
-    .action(async (ref: string, dest: string, o: { repo: string; path?: string }, cmd: Command) => {
+    .option('--pool <pool>', 'restore into this pool, at the pool path DEST')
+    .option('--wait', 'with --pool and a coordinator running: wait for the restore to end')
+    .action(async (ref: string, dest: string, o: { repo: string; path?: string; pool?: string; wait?: boolean; requestId?: string }, cmd: Command) => {
       const json = jsonOf(cmd);
+      if (o.pool !== undefined) {
+        const data = await invoke(o.pool, 'backup-restore', { repo: path.resolve(o.repo), backup: ref, dest, ...(o.path ? { path: o.path } : {}), wait: !!o.wait },
+          { local: localContext(json), ...requestIdOf(o) });
+        ctx.emit(data, (d) => `${d.resumed ? 'resumed the restore' : 'restore'} of backup ${d.backup} into ${d.dest} of ${o.pool}: job ${jobLine(d.job)}`
+          + (d.finished ? '' : '\nrunning in the coordinator; follow it with `dynamicfs jobs POOL`'));
+        return;
+      }
+      if (o.wait) throw new DfsError('EUSAGE', '--wait goes with --pool (a restore into a plain directory runs here to its end)');
       const r = await restoreToDir(path.resolve(o.repo), ref, path.resolve(dest), { path: o.path, progress: (t) => byteProgress('restore', t, json) });
       ctx.emit(r, renderRestore);
     });
