@@ -65,7 +65,7 @@ export class Repository {
       if (fs.readdirSync(abs).length > 0) throw new DfsError('ENOTEMPTY', `${abs} is not empty and not a backup repository; give a new or empty directory`, abs);
     }
     if (!Number.isInteger(packBytes) || packBytes < MIN_PACK_BYTES || packBytes > MAX_PACK_BYTES) {
-      throw new DfsError('EINVAL', `pack size ${packBytes}: give 64K to 1G`);
+      throw new DfsError('EINVAL', `--pack-size ${packBytes}: give 64K to 1G (bytes, or with K, M, G)`);
     }
     for (const sub of ['packs', 'backups', 'jobs', 'tmp']) fs.mkdirSync(path.join(abs, sub), { recursive: true });
     const config: RepoConfig = { id: randomUUID(), createdMs: Date.now(), packBytes };

@@ -9,14 +9,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { manifestEntries } from '../../src/backup/manifest';
 import { blake3 } from '../../src/native';
-import { BIN, fails, makePool, ok, type Json } from '../helpers/cli';
+import { BIN, REPO, fails, makePool, ok, type Json } from '../helpers/cli';
 import { withMount } from '../helpers/mount';
 import { rmrf, tmpDir } from '../helpers/tmp';
 
@@ -378,6 +378,31 @@ test('backup create and restore killed half-way resume and equal uninterrupted r
       assert.ok(fs.readFileSync(path.join(outKilled, 't', f)).equals(fs.readFileSync(path.join(src, f))), `${f}: the bytes put`);
     }
     assert.deepEqual(backup('list', '--repo', killed).jobs, [], 'no restore left unfinished');
+
+    // Bad input: named, with a stable code, nothing written.
+    fails('ENOTREPO', ['backup', 'list', '--repo', src]);
+    fails('ENOTREPO', ['backup', 'create', pool, '--repo', src]);
+    fails('EUSAGE', ['backup', 'create', pool, '--repo', whole, '--type', 'weekly']);
+    fails('ENOENT', ['backup', 'create', pool, '--repo', whole, '--snapshot', 'no-such-snapshot']);
+    fails('ENOTEMPTY', ['backup', 'restore', 'latest', outWhole, '--repo', whole]);
+    fails('EINVAL', ['backup', 'restore', 'yesterday', path.join(work, 'x'), '--repo', whole]);
+    fails('ENOENT', ['backup', 'restore', '20000101-000000-abcd', path.join(work, 'x'), '--repo', whole]);
+    fails('EUSAGE', ['backup', 'prune', '--repo', whole]);
+    fails('EINVAL', ['backup', 'init', '--repo', path.join(work, 'r3'), '--pack-size', '1K']);
+    fails('EINVAL', ['backup', 'restore', 'latest', '/x', '--repo', whole, '--pool', pool, '--path', '/t/big']);
+    assert.equal(fs.existsSync(path.join(work, 'x')), false);
+    assert.deepEqual(backup('list', '--repo', whole).backups.length, 1);
+    // Another process holding the repository: list still reads it, a writer is refused naming the holder.
+    const holder = spawn(process.execPath, ['-e', `require(${JSON.stringify(path.join(REPO, 'dist/src/native'))}).lockAcquire(${JSON.stringify(path.join(whole, 'lock'))}); `
+      + 'process.stdout.write("held\\n"); setInterval(() => {}, 1 << 30);'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise<void>((resolve) => holder.stdout!.once('data', () => resolve()));
+      const busy = fails('EBUSY', ['backup', 'verify', '--repo', whole]);
+      assert.equal(busy.pid, holder.pid);
+      assert.equal(backup('list', '--repo', whole).backups.length, 1);
+    } finally {
+      holder.kill('SIGKILL');
+    }
   } finally {
     rmrf(work);
   }
