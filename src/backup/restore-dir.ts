@@ -48,7 +48,7 @@ export interface RestoreResult {
   backup: string;
   /** The subtree restored ('/' for all). */
   path: string;
-  /** Where it went: DEST, or DEST/NAME for a subtree. */
+  /** Where it went (DEST). */
   dest: string;
   entries: number;
   files: number;
