@@ -163,6 +163,8 @@ export async function writeBackup(engine: Engine, repo: Repository, rec: BackupR
     // The totals were estimates (a snapshot's referenced bytes) or unknown: done is all there was.
     fig.bytesTotal = fig.bytesDone;
     fig.extentsTotal = fig.extentsDone;
+    // The objects the manifest names are indexed for good before the manifest is in place.
+    repo.index.durable();
     await manifest.finish({ state: 'completed', finishedMs: Date.now(), files: fig.files, dirs: fig.dirs, bytes: fig.bytes });
     hooks.progress(fig);
     return { ...fig, note: plan.note };

@@ -57,7 +57,8 @@ export class ObjectIndex {
     try {
       db = new Database(file, { fileMustExist: !create });
       db.pragma('journal_mode = WAL');
-      db.pragma('synchronous = FULL');
+      // Commits are ordered, not each synced: durable() makes them durable before anything relies on them.
+      db.pragma('synchronous = NORMAL');
       db.exec(SCHEMA);
       const v = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: number } | undefined;
       if (v === undefined) db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(SCHEMA_VERSION);
@@ -88,6 +89,17 @@ export class ObjectIndex {
       this.stmts.set(text, s);
     }
     return s;
+  }
+
+  /**
+   * Make every commit so far durable (the WAL synced and checkpointed): before a manifest
+   * that relies on the objects indexed is put in place, and before prune unlinks a pack
+   * whose objects the index no longer places there. A commit lost to a power cut before
+   * that leaves at most a pack no row names (a `write` whose journal row was lost too):
+   * garbage that prune deletes.
+   */
+  durable(): void {
+    this.db.pragma('wal_checkpoint(FULL)');
   }
 
   /** SQLite's quick_check: empty when the file is sound. */

@@ -8,7 +8,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { crashPoint } from '../engine/crash-points';
-import { fsyncDir } from '../pool/durable-file';
 import { objectHeader, packHeader, packTrailer, FOOTER_BYTES, INDEX_ENTRY_BYTES, PACK_HEADER_BYTES, OBJECT_HEADER_BYTES, type PackEntry } from './pack-format';
 import { newPackId, type Repository } from './repo';
 
@@ -113,11 +112,21 @@ export async function writePackFile(repo: Repository, buffers: readonly Buffer[]
   const dir = path.dirname(final);
   if (!fs.existsSync(dir)) {
     fs.mkdirSync(dir, { recursive: true });
-    fsyncDir(path.dirname(dir));
+    await syncDir(path.dirname(dir));
   }
   await fs.promises.rename(tmp, final);
-  fsyncDir(dir);
+  await syncDir(dir);
   return id;
+}
+
+/** fsync a directory off the main thread (a directory's fsync waits for the filesystem's journal). */
+async function syncDir(dir: string): Promise<void> {
+  const fh = await fs.promises.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
 }
 
 /** A pack's buffers for `objects` (as writePackFile takes them). */

@@ -79,6 +79,7 @@ export async function pruneRepo(dir: string, opts: { keepLast: number; keepDaily
     for (const id of [...report.removed, ...report.failedRemoved]) removeBackup(repo, id);
     removeOrphanManifests(repo);
     await sweep(repo, report);
+    removeOrphanPacks(repo, report);
     return report;
   } finally {
     repo.close();
@@ -118,6 +119,21 @@ function removeOrphanManifests(repo: Repository): void {
   fsyncDir(repo.backupsDir);
 }
 
+/**
+ * Pack files the index does not know: a writer's whose rows a power cut lost before they
+ * were made durable (nothing names their objects: a manifest goes in place only after its
+ * objects' rows are durable). Pending ones were finished when the repository was opened.
+ */
+function removeOrphanPacks(repo: Repository, report: PruneReport): void {
+  for (const id of repo.packIds()) {
+    if (repo.index.hasPack(id)) continue;
+    const file = repo.packFile(id);
+    report.bytesFreed += fs.statSync(file).size;
+    fs.rmSync(file, { force: true });
+    report.packsDeleted++;
+  }
+}
+
 /** Delete or rewrite every pack holding objects nothing marked. */
 async function sweep(repo: Repository, report: PruneReport): Promise<void> {
   const reader = new PackReader((id) => repo.packFile(id));
@@ -149,6 +165,8 @@ async function sweep(repo: Repository, report: PruneReport): Promise<void> {
         repo.index.replacePack(p.id, { id, size: newSize, entries: layout.entries });
         report.packsRewritten++;
       }
+      // The index no longer places anything in the old pack, for good, before it goes.
+      repo.index.durable();
       fs.rmSync(file, { force: true });
       fsyncDir(path.dirname(file));
       repo.index.clearPending(p.id);
