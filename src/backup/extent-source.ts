@@ -1,7 +1,8 @@
 /**
  * A backup's reads from the pool: an extent's verified bytes from its record as the
- * snapshot's walk read it (engine/extent-reader.ts readExtent checks them against their
- * BLAKE3), so a file costs no metadata lookup beyond the walk's own. The pool's
+ * snapshot's walk read it (engine/extent-reader.ts checks them against their BLAKE3; an
+ * inline extent's bytes come with its record, verified with it), so a file costs no
+ * metadata lookup beyond the walk's own. The pool's
  * small-file packs are kept in a small cache: the many files of one pack cost one read
  * of it, and a packed file is cut from it by the place its record names, its BLAKE3
  * checked; only when that fails (compaction moved it since) does the engine's own path
@@ -12,7 +13,7 @@ import { readExtent, readExtentParts } from '../engine/extent-reader';
 import type { EngineServices } from '../engine/context';
 import type { Extent } from '../meta/records';
 import type { NamespaceView } from '../meta/store';
-import { blake3 } from '../native';
+import { hashOf } from './pack-reader';
 
 type Reader = Pick<EngineServices, 'pool' | 'meta' | 'packs' | 'health' | 'placement' | 'recordReadFailures'>;
 
@@ -56,10 +57,13 @@ export class ExtentSource {
     const e = this.records.get(key) ?? this.engine.meta.getExtent(id);
     this.records.delete(key);
     if (!e) throw new DfsError('EMETACORRUPT', `extent ${key} is named by the snapshot but not in the metadata store`, undefined, { extent: key });
+    // An inline extent's bytes and their BLAKE3 are in its record, whose checksum the store verified as it read it.
+    if (e.scheme === 'inline' && e.inlineData && e.inlineData.length === e.length) return [e.inlineData];
     if (e.scheme === 'packed' && e.pack) {
       const whole = await this.pack(e.pack.id);
       const bytes = whole?.subarray(e.pack.offset, e.pack.offset + e.length);
-      if (bytes && bytes.length === e.length && blake3(bytes).equals(e.logicalHash)) return [bytes];
+      // Hashed off the main thread, which walks the tree meanwhile.
+      if (bytes && bytes.length === e.length && (await hashOf(bytes, 16 * 1024)).equals(e.logicalHash)) return [bytes];
     }
     return readExtentParts(this.engine, e, (p) => this.packBytes(p));
   }

@@ -14,8 +14,9 @@ import type { ObjectLoc } from './object-index';
 /** Below this, hashing on the calling thread beats a trip to the thread pool. */
 const ASYNC_HASH_FROM = 128 * 1024;
 
-export async function hashOf(data: Buffer): Promise<Buffer> {
-  return data.length >= ASYNC_HASH_FROM ? blake3Async(data) : blake3(data);
+/** BLAKE3 of `data`, on the thread pool from `asyncFrom` bytes (where the main thread has better to do), else here. */
+export async function hashOf(data: Buffer, asyncFrom = ASYNC_HASH_FROM): Promise<Buffer> {
+  return data.length >= asyncFrom ? blake3Async(data) : blake3(data);
 }
 
 /** An object that fails its hash: which pack, where, which object. */
