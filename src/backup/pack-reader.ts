@@ -36,8 +36,11 @@ async function readAt(fh: fs.promises.FileHandle, offset: number, length: number
   return got === length ? buf : buf.subarray(0, got);
 }
 
-/** Objects shorter than this are read on the calling thread (a trip to the thread pool costs more than the read). */
-const SYNC_READ_BELOW = 64 * 1024;
+/** Objects up to this long are read through a window of their pack (small objects come in runs). */
+const WINDOWED_UP_TO = 256 * 1024;
+/** The window: this many bytes of a pack, at a multiple of it, read at once off the main thread. */
+const WINDOW = 1 << 20;
+const WINDOWS_KEPT = 16;
 
 interface OpenPack {
   fd: number;
@@ -46,9 +49,31 @@ interface OpenPack {
   evicted: boolean;
 }
 
-/** Reads objects out of a repository's packs, keeping a few packs open. */
+function readFd(fd: number, buf: Buffer, at: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    let got = 0;
+    const step = (): void => {
+      if (got >= buf.length) return resolve(got);
+      fs.read(fd, buf, got, buf.length - got, at + got, (err, n) => {
+        if (err) return reject(err);
+        if (n === 0) return resolve(got);
+        got += n;
+        step();
+      });
+    };
+    step();
+  });
+}
+
+/**
+ * Reads objects out of a repository's packs, keeping a few packs open. Small objects are
+ * cut from 1 MiB windows of their pack, each read once: a restore asks for a pack's
+ * objects in the order a backup wrote them, so a run of small files costs a few large
+ * reads, not one each.
+ */
 export class PackReader {
   private readonly open = new Map<string, OpenPack>();
+  private readonly windows = new Map<string, Promise<Buffer>>();
 
   constructor(private readonly packFile: (id: string) => string, private readonly maxOpen = 32) {}
 
@@ -82,29 +107,49 @@ export class PackReader {
     if (--p.users === 0 && p.evicted) fs.closeSync(p.fd);
   }
 
-  /** The object `hash` at `loc`, its bytes verified (EDIGEST naming the pack, offset and object when they fail). */
-  async read(hash: Buffer, loc: ObjectLoc): Promise<Buffer> {
-    const p = this.acquire(loc.pack);
-    const data = Buffer.allocUnsafeSlow(loc.length);
-    let got = 0;
+  /** `length` bytes of `pack` at `offset`, read off the main thread. */
+  private async bytes(pack: string, offset: number, length: number): Promise<Buffer> {
+    const p = this.acquire(pack);
     try {
-      if (loc.length < SYNC_READ_BELOW) {
-        for (let n = 1; got < loc.length && n > 0; got += n) n = fs.readSync(p.fd, data, got, loc.length - got, loc.offset + got);
-      } else {
-        for (let n = 1; got < loc.length && n > 0; got += n) {
-          n = await new Promise<number>((resolve, reject) => fs.read(p.fd, data, got, loc.length - got, loc.offset + got, (err, bytes) => (err ? reject(err) : resolve(bytes))));
-        }
-      }
+      const buf = Buffer.allocUnsafeSlow(length);
+      const got = await readFd(p.fd, buf, offset);
+      return got === length ? buf : buf.subarray(0, got);
     } finally {
       this.release(p);
     }
+  }
+
+  /** Window `w` of `pack` (shorter at the pack's end), shared by the reads that fall in it. */
+  private window(pack: string, w: number): Promise<Buffer> {
+    const key = `${pack}:${w}`;
+    let hit = this.windows.get(key);
+    if (hit) {
+      this.windows.delete(key);
+      this.windows.set(key, hit);
+      return hit;
+    }
+    hit = this.bytes(pack, w * WINDOW, WINDOW);
+    hit.catch(() => this.windows.delete(key));
+    this.windows.set(key, hit);
+    if (this.windows.size > WINDOWS_KEPT) this.windows.delete(this.windows.keys().next().value as string);
+    return hit;
+  }
+
+  /** The object `hash` at `loc`, its bytes verified (EDIGEST naming the pack, offset and object when they fail). */
+  async read(hash: Buffer, loc: ObjectLoc): Promise<Buffer> {
+    const w = Math.floor(loc.offset / WINDOW);
+    const inWindow = loc.length <= WINDOWED_UP_TO && Math.floor((loc.offset + loc.length - 1) / WINDOW) === w;
+    const data = inWindow
+      ? (await this.window(loc.pack, w)).subarray(loc.offset - w * WINDOW, loc.offset - w * WINDOW + loc.length)
+      : await this.bytes(loc.pack, loc.offset, loc.length);
     const file = this.packFile(loc.pack);
-    if (got !== loc.length) throw damaged(file, loc.offset, hash, `is cut short (${got} of ${loc.length} bytes)`);
+    if (data.length !== loc.length) throw damaged(file, loc.offset, hash, `is cut short (${data.length} of ${loc.length} bytes)`);
     if (!(await hashOf(data)).equals(hash)) throw damaged(file, loc.offset, hash, 'fails its BLAKE3');
     return data;
   }
 
   close(): void {
+    this.windows.clear();
     for (const p of this.open.values()) {
       p.evicted = true;
       if (p.users === 0) fs.closeSync(p.fd);

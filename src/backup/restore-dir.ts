@@ -27,7 +27,7 @@ import { jobKey, readJob, writeJob, type RepoJob } from './repo-jobs';
 
 const FILES_IN_FLIGHT = 16;
 const OBJECTS_IN_FLIGHT = 8;
-const CHECKPOINT_MS = 2000;
+const CHECKPOINT_MS = 10_000;
 /** Entries between two cursor moves at most (DYNAMICFS_RESTORE_CHECKPOINT_ENTRIES: the tests move it every few entries). */
 const CHECKPOINT_ENTRIES = Number(process.env.DYNAMICFS_RESTORE_CHECKPOINT_ENTRIES ?? 4096) || 4096;
 
