@@ -52,6 +52,11 @@ export function newBackupId(now = new Date()): string {
   return `${t}-${randomBytes(2).toString('hex')}`;
 }
 
+/** REPO/backups: the manifests and state files (what a reader that takes no lock reads). */
+export function backupsDirOf(repo: string): string {
+  return path.join(repo, 'backups');
+}
+
 export function stateFile(backupsDir: string, id: string): string {
   return path.join(backupsDir, `${id}.json`);
 }

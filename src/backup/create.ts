@@ -108,7 +108,7 @@ export async function writeBackup(engine: Engine, repo: Repository, rec: BackupR
     newObjects: 0, newBytes: 0 };
   const packs = new PackWriter(repo);
   const manifest = await ManifestWriter.create(path.join(repo.tmpDir, `${rec.id}.manifest`), manifestFile(repo.backupsDir, rec.id), {
-    format: 'dynamicfs-backup-manifest', version: 1, id: rec.id, type: rec.type, parent: plan.note === null ? rec.parent : null,
+    format: 'dynamicfs-backup-manifest', version: 1, id: rec.id, type: rec.type, parent: rec.parent,
     pool: rec.pool, poolDir: rec.poolDir, snapshot: rec.snapshot, snapshotGen: rec.snapshotGen, startedMs: rec.startedMs,
   });
   const inflight = new Map<string, Promise<void>>();

@@ -16,7 +16,7 @@ import {
   applyEntry, createStaging, discardTree, entryPolicy, publishTree, recordExtent, writeEntryExtent, type EntryToApply,
 } from '../fs/tree-apply';
 import { lookupPath } from '../fs/paths';
-import { manifestFile, readState, resolveBackup, usable } from './backup-state';
+import { backupsDirOf, manifestFile, readState, resolveBackup, usable } from './backup-state';
 import { manifestEntries } from './manifest';
 import type { EntryExtentRef, ManifestEntry } from './manifest-format';
 import { PackReader } from './pack-reader';
@@ -43,7 +43,7 @@ const inside = (p: string, sub: string): boolean => sub === '' || p === sub || p
 
 /** The entry at `sub` of backup `id` (its kind decides whether it can be a tree's root). */
 async function entryAt(repo: string, id: string, sub: string): Promise<ManifestEntry | undefined> {
-  for await (const e of manifestEntries(manifestFile(`${repo}/backups`, id))) if (e.path === sub) return e;
+  for await (const e of manifestEntries(manifestFile(backupsDirOf(repo), id))) if (e.path === sub) return e;
   return undefined;
 }
 
@@ -57,7 +57,7 @@ function activeRestore(engine: Engine, p: Omit<PoolRestoreParams, 'staging'>): n
 export async function startPoolRestore(engine: Engine, args: { repo: string; backup: string; path?: string; dest: string; reqId?: string }):
   Promise<{ jobId: number; backupId: string; resumed: boolean }> {
   Repository.readConfig(args.repo);
-  const rec = resolveBackup(`${args.repo}/backups`, args.backup);
+  const rec = resolveBackup(backupsDirOf(args.repo), args.backup);
   if (!usable(rec)) throw new DfsError('EINVAL', `backup ${rec.id} is ${rec.state}: only a completed backup can be restored (see \`dynamicfs backup list\`)`, rec.id);
   const sub = (args.path ?? '').split('/').filter((x) => x !== '').join('/');
   const at = lookupPath(engine.meta, args.dest);

@@ -10,7 +10,7 @@ import { DfsError } from '../errors';
 import type { Engine } from '../engine/engine';
 import { createSnapshot, snapshotNamed } from '../fs/snapshots';
 import type { JobRow, Snapshot } from '../meta/records';
-import { listStates, newBackupId, readState, usable, writeState, type BackupRecord } from './backup-state';
+import { backupsDirOf, listStates, newBackupId, readState, usable, writeState, type BackupRecord } from './backup-state';
 import type { BackupType } from './manifest-format';
 import { Repository } from './repo';
 
@@ -70,7 +70,7 @@ export async function startBackup(engine: Engine, args: StartArgs): Promise<Star
   const running = activeJob(engine, args.repo);
   if (running) {
     const id = String(running.params.backupId);
-    const was = readState(`${args.repo}/backups`, id);
+    const was = readState(backupsDirOf(args.repo), id);
     if (args.snapshot !== undefined && args.snapshot !== was.snapshot) {
       throw new DfsError('EBUSY', `backup ${id} of snapshot "${was.snapshot}" into ${args.repo} is unfinished (job ${running.id}); run \`dynamicfs backup create\` without --snapshot to resume it, or cancel it with \`dynamicfs jobs POOL --cancel ${running.id}\``);
     }

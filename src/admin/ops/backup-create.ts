@@ -4,7 +4,7 @@
  * background (`wait` to wait for it); run here it runs to its end.
  */
 import { DfsError } from '../../errors';
-import { readState, type BackupRecord } from '../../backup/backup-state';
+import { backupsDirOf, readState, type BackupRecord } from '../../backup/backup-state';
 import { BACKUP_TYPES, startBackup } from '../../backup/start';
 import type { BackupType } from '../../backup/manifest-format';
 import { bool, localPath, optStr } from '../args';
@@ -34,7 +34,7 @@ export const backupCreate: AdminOp<BackupCreateArgs, BackupCreateData> = async (
   if (!BACKUP_TYPES.includes(type)) throw new DfsError('EINVAL', `backup type "${type}": give full, incremental or differential`, type);
   const started = await startBackup(engine, { repo, type, snapshot: optStr('backup-create', args, 'snapshot'), reqId: ctx.reqId });
   const outcome = await runJob(engine, ctx, started.jobId, bool('backup-create', args, 'wait'), 'backup');
-  const backup = readState(`${repo}/backups`, started.backupId);
+  const backup = readState(backupsDirOf(repo), started.backupId);
   if (outcome.finished && outcome.job.state === 'failed') {
     throw new DfsError('EJOBFAILED', `backup ${backup.id} failed: ${outcome.job.error ?? 'see `dynamicfs jobs`'}`, repo, { job: outcome.job.id, backup: backup.id });
   }
