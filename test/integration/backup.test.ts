@@ -379,6 +379,17 @@ test('backup create and restore killed half-way resume and equal uninterrupted r
     }
     assert.deepEqual(backup('list', '--repo', killed).jobs, [], 'no restore left unfinished');
 
+    // The parent's snapshot gone from the pool: the incremental walks the whole snapshot, and says so.
+    ok('snapshot', 'delete', pool, resumed.backup.snapshot);
+    fs.writeFileSync(path.join(src, 'big'), randomBytes(1000));
+    ok('put', pool, path.join(src, 'big'), '/t/big');
+    const walked = backup('create', pool, '--repo', killed);
+    assert.equal(walked.backup.type, 'incremental');
+    assert.equal(walked.backup.parent, resumed.backup.id);
+    assert.match(walked.backup.note, /walked the whole snapshot: the parent backup's snapshot "backup-\d{8}-\d{6}" no longer exists in the pool/);
+    assert.equal(walked.backup.newObjects, 1, 'only the new bytes stored');
+    assert.equal(walked.backup.files, 25);
+
     // Bad input: named, with a stable code, nothing written.
     fails('ENOTREPO', ['backup', 'list', '--repo', src]);
     fails('ENOTREPO', ['backup', 'create', pool, '--repo', src]);
