@@ -1,6 +1,6 @@
 /**
  * The layers of DESIGN.md, enforced: imports only go downward
- *   cli/ daemon/ fuse/ → admin/ → rpc/ → fs/ → engine/ → meta/ pool/ → native/
+ *   cli/ daemon/ fuse/ → admin/ → backup/ → rpc/ → fs/ → engine/ → meta/ pool/ → native/
  * with errors.ts a leaf, workers/ importing only native/ and errors.ts, and log/, metrics/
  * and config/ (the settings' declaration) cross-cutting (anyone may import them; they
  * import nothing but errors.ts).
@@ -11,17 +11,19 @@ const layer = (names) => `^src/(${names.join('|')})(/|\\.ts$)`;
 /** [layer, layers it must not import] */
 const forbidden = [
   ['admin', ['cli', 'daemon', 'fuse']],
-  ['rpc', ['cli', 'daemon', 'fuse', 'admin', 'fs', 'engine', 'meta', 'pool', 'native', 'workers', 'metrics']],
-  ['fs', ['cli', 'daemon', 'fuse', 'admin', 'rpc']],
-  ['engine', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs']],
-  ['meta', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'workers']],
-  ['pool', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'workers']],
-  ['native', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'meta', 'pool', 'workers', 'log', 'metrics', 'config']],
-  ['workers', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'meta', 'pool', 'log', 'metrics', 'config']],
-  ['log', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'meta', 'pool', 'native', 'workers', 'metrics', 'config']],
-  ['metrics', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'meta', 'pool', 'native', 'workers', 'log', 'config']],
-  ['config', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'meta', 'pool', 'native', 'workers', 'log', 'metrics']],
-  ['errors', ['cli', 'daemon', 'fuse', 'admin', 'rpc', 'fs', 'engine', 'meta', 'pool', 'native', 'workers', 'log', 'metrics', 'config']],
+  // backup/ (repositories, and backups of a pool into them) sits over fs/ and the engine; admin/ runs it.
+  ['backup', ['cli', 'daemon', 'fuse', 'admin', 'rpc']],
+  ['rpc', ['cli', 'daemon', 'fuse', 'admin', 'backup', 'fs', 'engine', 'meta', 'pool', 'native', 'workers', 'metrics']],
+  ['fs', ['cli', 'daemon', 'fuse', 'admin', 'backup', 'rpc']],
+  ['engine', ['cli', 'daemon', 'fuse', 'admin', 'backup', 'rpc', 'fs']],
+  ['meta', ['cli', 'daemon', 'fuse', 'admin', 'backup', 'rpc', 'fs', 'engine', 'workers']],
+  ['pool', ['cli', 'daemon', 'fuse', 'admin', 'backup', 'rpc', 'fs', 'engine', 'workers']],
+  ['native', ['cli', 'daemon', 'fuse', 'admin', 'backup', 'rpc', 'fs', 'engine', 'meta', 'pool', 'workers', 'log', 'metrics', 'config']],
+  ['workers', ['cli', 'daemon', 'fuse', 'admin', 'backup', 'rpc', 'fs', 'engine', 'meta', 'pool', 'log', 'metrics', 'config']],
+  ['log', ['cli', 'daemon', 'fuse', 'admin', 'backup', 'rpc', 'fs', 'engine', 'meta', 'pool', 'native', 'workers', 'metrics', 'config']],
+  ['metrics', ['cli', 'daemon', 'fuse', 'admin', 'backup', 'rpc', 'fs', 'engine', 'meta', 'pool', 'native', 'workers', 'log', 'config']],
+  ['config', ['cli', 'daemon', 'fuse', 'admin', 'backup', 'rpc', 'fs', 'engine', 'meta', 'pool', 'native', 'workers', 'log', 'metrics']],
+  ['errors', ['cli', 'daemon', 'fuse', 'admin', 'backup', 'rpc', 'fs', 'engine', 'meta', 'pool', 'native', 'workers', 'log', 'metrics', 'config']],
   // Entry points: cli/'s mount/serve/unmount verbs start or stop the coordinator, so cli/
   // may import daemon/ (never the reverse); fuse/ is driven by daemon/ and imports neither.
   ['cli', ['fuse']],

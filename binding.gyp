@@ -47,6 +47,7 @@
         "native/src/kernels/file_lock.cc",
         "native/src/kernels/log_io.cc",
         "native/src/kernels/peer_cred.cc",
+        "native/src/kernels/local_fs.cc",
         "native/src/binding/addon.cc",
         "native/src/binding/errors.cc",
         "native/src/binding/rs_binding.cc",
@@ -54,7 +55,8 @@
         "native/src/binding/frag_binding.cc",
         "native/src/binding/lock_binding.cc",
         "native/src/binding/log_binding.cc",
-        "native/src/binding/peer_binding.cc"
+        "native/src/binding/peer_binding.cc",
+        "native/src/binding/local_fs_binding.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": [

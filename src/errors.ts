@@ -26,6 +26,8 @@ export const ErrorCodes = [
   'ENODISK', 'EFINDINGS', 'EJOBFAILED', 'ECANCELED', 'EINTERRUPTED',
   // check (fsck)
   'ECHECK',
+  // backup repositories
+  'ENOTREPO',
 ] as const;
 
 export type ErrorCode = (typeof ErrorCodes)[number];

@@ -174,10 +174,10 @@ export async function invoke<K extends OpName>(poolDir: string, op: K, args: OpA
   if (remote.answered) return remote.result;
   const { adminOps } = require('./ops') as typeof import('./ops');
   const { openEngine } = require('../engine/open') as typeof import('../engine/open');
+  const { ADMIN_JOB_KINDS } = require('./job-kinds') as typeof import('./job-kinds');
   let engine: Engine;
   try {
-    const { FS_JOB_KINDS } = require('../fs/job-kinds') as typeof import('../fs/job-kinds');
-    engine = openEngine(poolDir, undefined, undefined, FS_JOB_KINDS);
+    engine = openEngine(poolDir, undefined, undefined, ADMIN_JOB_KINDS);
   } catch (err) {
     // A coordinator may have taken the pool between our look at the socket and now.
     if (err instanceof DfsError && err.code === 'EPOOLBUSY') {

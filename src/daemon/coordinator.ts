@@ -27,7 +27,7 @@ import { AutoRepair } from '../engine/auto-repair';
 import type { Engine } from '../engine/engine';
 import type { JobRow } from '../meta/records';
 import { openEngine } from '../engine/open';
-import { FS_JOB_KINDS } from '../fs/job-kinds';
+import { ADMIN_JOB_KINDS } from '../admin/job-kinds';
 import { ScrubScheduler } from '../engine/scrub-scheduler';
 import { TierScheduler } from '../engine/tier-scheduler';
 import { DfsError, fromOsCode, toDfsError } from '../errors';
@@ -103,7 +103,7 @@ export class Coordinator {
     const mountpoint = opts.mountpoint === undefined ? undefined : path.resolve(opts.mountpoint);
     const log = opts.log;
     if (mountpoint !== undefined) checkMountpointExists(mountpoint);
-    const engine = openEngine(pool, undefined, log.child({ component: 'meta' }), FS_JOB_KINDS);
+    const engine = openEngine(pool, undefined, log.child({ component: 'meta' }), ADMIN_JOB_KINDS);
     const files = runFiles(pool);
     const c = new Coordinator(engine, pool, mountpoint, opts, files);
     try {

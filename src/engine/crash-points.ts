@@ -19,7 +19,9 @@ export type CrashPoint = 'after-fragment-write' | 'before-commit' | 'after-commi
   /** A migrated extent's new copy is written, its placement not yet replaced; then: replaced and committed, the old copy not yet deleted. */
   | 'migrate-before-commit' | 'migrate-after-commit'
   /** A receive's batch of records is committed to its staging (with its cursor), the next not yet read. */
-  | 'receive-batch';
+  | 'receive-batch'
+  /** A backup's pack is written and indexed; a restore's entry is written and its cursor may move; a restore into a pool committed a batch; prune rewrote or dropped a pack. */
+  | 'backup-pack-written' | 'restore-entry-written' | 'restore-batch-committed' | 'prune-pack-done';
 
 /**
  * Whether reaching `name` now will kill the process. A point that stands for "after a

@@ -77,7 +77,12 @@ async function readMirror(engine: Engine, e: Extent, order: FragmentRef[], failu
 }
 
 async function readRs(engine: Engine, e: Extent, order: FragmentRef[], failures: ReadFailure[], priority?: IoPriority): Promise<Buffer> {
-  const { k, m, fragLen } = e;
+  return assembleRs(e, await gatherRs(engine, e, order, failures, priority));
+}
+
+/** k verified fragments of an RS extent, data fragments first, by index. */
+async function gatherRs(engine: Engine, e: Extent, order: FragmentRef[], failures: ReadFailure[], priority?: IoPriority): Promise<Map<number, Buffer>> {
+  const { k } = e;
   const got = new Map<number, Buffer>();
   let next = 0;
   // Read k at a time in parallel; top up from the remaining fragments as reads fail.
@@ -88,7 +93,12 @@ async function readRs(engine: Engine, e: Extent, order: FragmentRef[], failures:
     batch.forEach((f, i) => { if (payloads[i]) got.set(f.index, payloads[i]!); });
   }
   if (got.size < k) throw unrecoverable(e, `only ${got.size} of the ${k} fragments needed could be read`, failures);
+  return got;
+}
 
+/** The logical bytes from k fragments: the data fragments laid end to end, the missing ones rebuilt. */
+async function assembleRs(e: Extent, got: Map<number, Buffer>): Promise<Buffer> {
+  const { k, m, fragLen } = e;
   const out = Buffer.allocUnsafeSlow(k * fragLen);
   const missing: number[] = [];
   for (let i = 0; i < k; i++) {
@@ -110,6 +120,32 @@ async function readRs(engine: Engine, e: Extent, order: FragmentRef[], failures:
     throw unrecoverable(e, 'the decoded bytes fail the end-to-end checksum although every fragment verified (report this as a bug)');
   }
   return logical;
+}
+
+/**
+ * The extent's logical bytes as consecutive pieces, verified as readExtent verifies them:
+ * an RS extent whose data fragments were all read comes as those fragments (the last cut
+ * to the extent's length) without being copied into one buffer; anything else as one
+ * piece. For a reader that writes the bytes on (a backup's packs), not one that needs
+ * them whole.
+ */
+export async function readExtentParts(engine: Engine, e: Extent, readPack?: (pack: Extent) => Promise<Buffer>, priority?: IoPriority): Promise<Buffer[]> {
+  if (e.scheme !== 'rs') return [await readExtent(engine, e, readPack, priority)];
+  const disks = new Map(engine.pool.disks().map((d) => [d.id, d]));
+  const order = readOrder(engine, e, disks);
+  const failures: ReadFailure[] = e.fragments.filter((f) => !order.includes(f)).map((f) => ({ diskId: f.diskId, index: f.index, code: 'ENODEV' }));
+  try {
+    const got = await gatherRs(engine, e, order, failures, priority);
+    const parts: Buffer[] = [];
+    for (let i = 0; i < e.k && i * e.fragLen < e.length; i++) {
+      const p = got.get(i);
+      if (!p) return [await assembleRs(e, got)];
+      parts.push(p.subarray(0, Math.min(e.fragLen, e.length - i * e.fragLen)));
+    }
+    return parts;
+  } finally {
+    if (failures.length) engine.recordReadFailures(e.id, failures);
+  }
 }
 
 /** A packed extent's range of its pack (from memory until the pack is written), checked against its own BLAKE3. */

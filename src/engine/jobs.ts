@@ -80,6 +80,8 @@ export interface JobKind {
   undoesOnCancel?: boolean;
   /** Why a job of this kind that is not running here cannot be cancelled any more, or undefined. */
   cancelRefused?(engine: EngineServices, row: JobRow): string | undefined;
+  /** The lane it runs in when not the kind's default (laneOf): one job per lane at a time. */
+  lane?: string;
 }
 
 /**
@@ -335,14 +337,18 @@ export class JobRunner extends EventEmitter {
     return row;
   }
 
-  /** Start queued jobs whose lane is free (background mode only). */
+  private lane(kind: string): string {
+    return this.kinds.get(kind)?.lane ?? laneOf(kind);
+  }
+
+  /** Start queued jobs whose lane is free (background mode only); a kind this process does not know waits for one that does. */
   private pump(): void {
     if (!this.inBackground || this.stopping) return;
-    const busy = new Set([...this.running.values()].map((r) => laneOf(r.kind)));
+    const busy = new Set([...this.running.values()].map((r) => this.lane(r.kind)));
     for (const j of this.engine.meta.jobs()) {
       // A kind this process does not know (a newer DynamicFS's, or one its opener did not give) stays queued.
-      if (j.state !== 'queued' || busy.has(laneOf(j.kind)) || !this.kinds.has(j.kind)) continue;
-      busy.add(laneOf(j.kind));
+      if (j.state !== 'queued' || !this.kinds.has(j.kind) || busy.has(this.lane(j.kind))) continue;
+      busy.add(this.lane(j.kind));
       this.launch(j);
     }
   }

@@ -60,7 +60,14 @@ export function sendSnapshots(engine: Pick<Engine, 'meta'>, name: string, from?:
 }
 
 /** A stream entry from a tree entry: every extent travels (a full stream, or an inode the base did not have). */
-const fullEntry = (e: TreeEntry, base: string | null = null): StreamEntry => ({ ...e, base, extents: e.extents.map((x) => ({ offset: x.offset, length: x.length, hash: x.hash, data: true })) });
+/** The entry's fields a stream carries (FORMAT.md): a walk's link count is not one of them. */
+function streamFields(e: TreeEntry): TreeEntry {
+  const out: TreeEntry & { nlink?: number } = { ...e };
+  delete out.nlink;
+  return out;
+}
+
+const fullEntry = (e: TreeEntry, base: string | null = null): StreamEntry => ({ ...streamFields(e), base, extents: e.extents.map((x) => ({ offset: x.offset, length: x.length, hash: x.hash, data: true })) });
 
 /** The full stream's items: every entry of `view` at `root`, each file's extents after it. */
 function* fullItems(view: NamespaceView, root: string): Generator<Item> {
@@ -130,7 +137,7 @@ function* incrementalItems(a: NamespaceView, b: NamespaceView, keys: ReturnType<
     const base = inBase[0] ?? null;
     const e = entryOf(b, i, names[0]!, null);
     const had = new Set(base === null ? [] : a.extentsOf(ino).map((x) => x.id.toString('hex')));
-    yield { record: { type: 'entry', body: { ...e, base, extents: e.extents.map((x) => ({ offset: x.offset, length: x.length, hash: x.hash, data: !had.has(x.id.toString('hex')) })) } } };
+    yield { record: { type: 'entry', body: { ...streamFields(e), base, extents: e.extents.map((x) => ({ offset: x.offset, length: x.length, hash: x.hash, data: !had.has(x.id.toString('hex')) })) } } };
     for (const x of e.extents) {
       if (!had.has(x.id.toString('hex'))) yield { data: { path: e.path, offset: x.offset, length: x.length, hash: x.hash, id: x.id } };
     }

@@ -38,6 +38,8 @@ export interface TreeEntry {
   xattrs: [string, Buffer][];
   /** The source inode number: entries sharing it are one inode (hard links). */
   ino: number;
+  /** Its link count at the walk's generation (more than 1: other entries may name it); walkView always sets it. */
+  nlink?: number;
   /** For a later link of an inode already walked: that inode's first path; null otherwise. */
   link: string | null;
   /** A file's extents in offset order (gaps are holes); empty for other kinds. */
@@ -57,30 +59,39 @@ export function resolveView(view: NamespaceView, path: string, where?: string): 
   return ino;
 }
 
-/** The entry of inode `i` at `path` in `view`; `link`: the first path of an inode walked before (then no extents). */
-export function entryOf(view: NamespaceView, i: Inode, path: string, link: string | null): TreeEntry {
+/** An entry as walkView makes it: its link count always there. */
+export type WalkedEntry = TreeEntry & { nlink: number };
+
+/**
+ * The entry for inode `i` at `path` of `view`: with `link` (the inode's first path) it is a
+ * later link and carries no extents.
+ */
+export function entryOf(view: NamespaceView, i: Inode, path: string, link: string | null = null): WalkedEntry {
   return {
     path, kind: i.kind, mode: i.mode, uid: i.uid, gid: i.gid, size: i.size,
     atimeMs: i.atimeMs, mtimeMs: i.mtimeMs, ctimeMs: i.ctimeMs, rdev: i.rdev, target: i.target,
     xattrs: [...view.xattrs(i.ino)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
-    ino: i.ino, link,
+    ino: i.ino, nlink: i.nlink, link,
     extents: i.kind === 'file' && link === null ? view.extentsOf(i.ino).map(entryExtent) : [],
   };
 }
 
 /**
  * Every entry at and below `root` of `view`, depth first, parents before children, names
- * in byte order of readdir; each record verified as the view reads it.
+ * in byte order of readdir; each record verified as the view reads it. Only inodes with
+ * more than one link are remembered (for their later links), so memory follows the depth
+ * of the tree and its hard-linked files, not its size.
  */
-export function* walkView(view: NamespaceView, root = '/'): Generator<TreeEntry> {
+export function* walkView(view: NamespaceView, root = '/'): Generator<WalkedEntry> {
   const first = new Map<number, string>();
   const stack: { ino: number; path: string }[] = [{ ino: resolveView(view, root), path: '' }];
   while (stack.length > 0) {
     const { ino, path } = stack.pop()!;
     const i = view.getInode(ino);
     if (!i) throw new DfsError('EMETACORRUPT', `inode ${ino} at ${path || '/'} is named but missing`, path);
-    const seen = i.kind !== 'dir' ? first.get(ino) : undefined;
-    if (seen === undefined && i.kind !== 'dir') first.set(ino, path);
+    const linked = i.kind !== 'dir' && i.nlink > 1;
+    const seen = linked ? first.get(ino) : undefined;
+    if (linked && seen === undefined) first.set(ino, path);
     yield entryOf(view, i, path, seen ?? null);
     if (i.kind === 'dir') {
       const children = view.readdir(ino);

@@ -156,4 +156,34 @@ export function peerCredentials(fd: number): PeerCredentials {
   return sync(() => addon.peerCredentials(fd));
 }
 
+/** Set extended attribute `name` of the local `file` (a final symlink itself, not its target): a restore into a plain directory. */
+export function lsetxattr(file: string, name: string, value: Uint8Array): void {
+  sync(() => addon.lsetxattr(file, name, value));
+}
+
+/** Create the local special file `file` (fifo, device, socket) with st_mode `mode` and st_rdev `dev`. */
+export function mknod(file: string, mode: number, dev: number): void {
+  sync(() => addon.mknod(file, mode, dev));
+}
+
+/**
+ * Set the times of the local `file` (a final symlink itself), or of open file `fd` when
+ * >= 0, from epoch milliseconds kept to the microsecond (as the pool keeps them), exactly.
+ */
+export function utimens(file: string, fd: number, atimeMs: number, mtimeMs: number): void {
+  const [as, an] = timespec(atimeMs);
+  const [ms, mn] = timespec(mtimeMs);
+  sync(() => addon.utimens(file, fd, as, an, ms, mn));
+}
+
+function timespec(ms: number): [number, number] {
+  let sec = Math.floor(ms / 1000);
+  let nsec = Math.round((ms - sec * 1000) * 1000) * 1000;
+  if (nsec >= 1e9) {
+    sec += 1;
+    nsec -= 1e9;
+  }
+  return [sec, nsec];
+}
+
 export const FRAGMENT_HEADER_BYTES = 4096;

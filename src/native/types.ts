@@ -64,6 +64,9 @@ export interface NativeAddon {
   lockRelease(fd: number): void;
   logWriteAt(fd: number, path: string, offset: number, data: Uint8Array, zerosAfter: number, sync: boolean): Promise<number>;
   peerCredentials(fd: number): PeerCredentials;
+  lsetxattr(path: string, name: string, value: Uint8Array): void;
+  mknod(path: string, mode: number, dev: number): void;
+  utimens(path: string, fd: number, atimeSec: number, atimeNsec: number, mtimeSec: number, mtimeNsec: number): void;
   formatVersion: number;
 }
 
@@ -72,5 +75,5 @@ export const NATIVE_EXPORTS: readonly (keyof NativeAddon)[] = [
   'rsEncode', 'rsReconstruct', 'rsReconstructAsync', 'rsIsa',
   'blake3', 'blake3Into', 'blake3Keyed', 'blake3DeriveKey', 'blake3Async', 'blake3Isa', 'Blake3Hasher',
   'fragWrite', 'diskSync', 'fragRead', 'fragReadHeader', 'fragRelativePath', 'fragDirectDisabled',
-  'fragHeaderBytes', 'lockAcquire', 'lockRelease', 'logWriteAt', 'peerCredentials', 'formatVersion',
+  'fragHeaderBytes', 'lockAcquire', 'lockRelease', 'logWriteAt', 'peerCredentials', 'lsetxattr', 'mknod', 'utimens', 'formatVersion',
 ];

@@ -14,7 +14,7 @@ export class PoolLock {
       fd = lockAcquire(file);
     } catch (err) {
       if ((err as DfsError).code === 'EBUSY') {
-        const pid = holderOf(file);
+        const pid = lockHolder(file);
         throw new DfsError('EPOOLBUSY', `pool ${pool} is in use by PID ${pid ?? 'unknown'}; stop that process (or wait for it) and try again`, pool, { pid });
       }
       throw err;
@@ -37,7 +37,7 @@ export class PoolLock {
  * by inode), which is right even in the instant between a new owner taking the lock and
  * writing its PID into the file; the file's content where /proc/locks is not readable.
  */
-function holderOf(file: string): number | null {
+export function lockHolder(file: string): number | null {
   try {
     const ino = fs.statSync(file).ino;
     for (const line of fs.readFileSync('/proc/locks', 'utf8').split('\n')) {

@@ -9,6 +9,7 @@ void InitFrag(Napi::Env env, Napi::Object exports);
 void InitLock(Napi::Env env, Napi::Object exports);
 void InitLog(Napi::Env env, Napi::Object exports);
 void InitPeer(Napi::Env env, Napi::Object exports);
+void InitLocalFs(Napi::Env env, Napi::Object exports);
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitRs(env, exports);
@@ -17,6 +18,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitLock(env, exports);
   InitLog(env, exports);
   InitPeer(env, exports);
+  InitLocalFs(env, exports);
   exports.Set("formatVersion", Napi::Number::New(env, 1));
   return exports;
 }

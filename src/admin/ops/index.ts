@@ -10,6 +10,8 @@
 import type { Engine } from '../../engine/engine';
 import type { AdminOp, OpContext } from '../context';
 import { addDisk } from './add-disk';
+import { backupCreate } from './backup-create';
+import { backupRestore } from './backup-restore';
 import { benchmark } from './benchmark';
 import { check } from './check';
 import { config } from './config';
@@ -99,6 +101,8 @@ export const adminOps = {
   send,
   receive,
   'receive-status': receiveStatus,
+  'backup-create': backupCreate,
+  'backup-restore': backupRestore,
 };
 
 export type AdminOps = typeof adminOps;
@@ -155,4 +159,6 @@ export type { UpgradeArgs, UpgradeData } from './upgrade';
 export type { SendArgs, SendData } from './send';
 export type { ReceiveArgs, ReceiveData, ReceiveStatusData } from './receive';
 export type { ScheduleRow, SnapshotScheduleArgs, SnapshotScheduleData } from './snapshot-schedule';
+export type { BackupCreateArgs, BackupCreateData } from './backup-create';
+export type { BackupRestoreArgs, BackupRestoreData } from './backup-restore';
 export type { SnapshotInfo, SnapshotListData, SnapshotDeleteData, SnapshotHoldData, SnapshotDiffData } from './snapshot';

@@ -40,6 +40,7 @@ export { register as check } from './check';
 export { register as snapshot } from './snapshot';
 export { register as send } from './send';
 export { register as receive } from './receive';
+export { register as backup } from './backup';
 export { register as benchmark } from './benchmark';
 export { register as mount } from './mount';
 export { register as unmount } from './unmount';

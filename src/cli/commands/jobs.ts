@@ -17,8 +17,11 @@ function seconds(s: number | null): string {
 /** One line for a job: "3 rebuild running 40/100 extents, 1.2 GiB of 3 GiB, 80 MiB/s, ETA 25s". */
 export function jobLine(j: JobView): string {
   const p = j.progress as { extentsDone?: number; extentsTotal?: number; bytesDone?: number; bytesTotal?: number };
-  const parts = [`${j.id} ${j.kind} ${j.state}`, `${p.extentsDone ?? 0}/${p.extentsTotal ?? 0} extents`,
+  // A restore from a backup counts the backup's entries it has applied, not extents.
+  const unit = j.kind === 'backup-restore' ? 'entries' : 'extents';
+  const parts = [`${j.id} ${j.kind} ${j.state}`, `${p.extentsDone ?? 0}/${p.extentsTotal ?? 0} ${unit}`,
     `${humanBytes(p.bytesDone ?? 0)} of ${humanBytes(p.bytesTotal ?? 0)}`];
+  if (typeof j.progress.backupId === 'string') parts.push(`backup ${j.progress.backupId}`);
   if (j.rateBytesPerSec !== null) parts.push(`${humanBytes(j.rateBytesPerSec)}/s`);
   if (j.state === 'running') {
     parts.push(`ETA ${seconds(j.etaSeconds)}`);

@@ -2,7 +2,7 @@
  * Extents and their fragment placements in SQLite (verified on read: an extent's checksum
  * covers its placements), with their upkeep: the repair queue and scrub's verified marks.
  */
-import { extentChecksum, PACK_INO, repairChecksum, verifiedChecksum, type Extent, type ExtentScheme, type FragmentRef, type RepairEntry } from '../records';
+import { extentChecksum, ownsFragments, PACK_INO, repairChecksum, verifiedChecksum, type Extent, type ExtentScheme, type FragmentRef, type RepairEntry } from '../records';
 import type { DroppedFragmentsOf, ExtentReads, ExtentWrites } from '../store';
 import { now } from '../clock';
 import type { ExtentMapCache } from './extent-maps';
@@ -16,9 +16,15 @@ export interface ExtentSql { id: Buffer; ino: number; offset: number; length: nu
 export interface FragmentSql { idx: number; disk_id: number; hash: Buffer }
 export interface RepairSql { extent_id: Buffer; reason: string; queued_ms: number; checksum: Buffer }
 
-/** An extent row with its placements, verified (its checksum covers them). */
+/**
+ * An extent row with its placements, verified (its checksum covers them). Inline and
+ * packed extents own no fragments (records.ts ownsFragments): their rows are not looked
+ * for (a lookup per small file was a fifth of a backup's walk).
+ */
 export function verifiedExtent(sql: Sql, r: ExtentSql): Extent {
-  const e = toExtent(r, sql('SELECT idx, disk_id, hash FROM fragments WHERE extent_id = ? ORDER BY idx').all(r.id) as FragmentSql[]);
+  const frags = ownsFragments({ scheme: r.scheme as ExtentScheme })
+    ? sql('SELECT idx, disk_id, hash FROM fragments WHERE extent_id = ? ORDER BY idx').all(r.id) as FragmentSql[] : [];
+  const e = toExtent(r, frags);
   if (!extentChecksum(e).equals(r.checksum)) throw corrupt(sql, 'extents', `id ${r.id.toString('hex')}, file inode ${r.ino}`);
   return e;
 }
