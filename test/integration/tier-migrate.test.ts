@@ -13,7 +13,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { ok, run, type Json } from '../helpers/cli';
+import { fails, ok, run, type Json } from '../helpers/cli';
 import { cleanupPool, startServe, stopChild } from '../helpers/daemon';
 import { fragmentFiles } from '../helpers/files';
 import { isMounted, startCoordinator, stopCoordinator, waitFor } from '../helpers/mount';
@@ -141,6 +141,16 @@ test('tier-policy presets and tier migrate: idle extents move hot → cold re-en
     assert.deepEqual(extentOf(pool, '/b').disks, cold);
     ok('get', pool, '/a', path.join(root, 'out'));
     assert.ok(fs.readFileSync(path.join(root, 'out')).equals(files.get('/a')!));
+
+    // The hot tier lost whole (both its disks' fragments gone): what migrated cold reads back; what lived only hot
+    // (mirror:2 on those two disks) is refused naming its extent, never read as something else.
+    for (const d of hot) rmrf(path.join(d, 'frags'));
+    ok('get', pool, '/b', path.join(root, 'out'));
+    assert.ok(fs.readFileSync(path.join(root, 'out')).equals(files.get('/b')!), '/b was on the cold tier');
+    for (const name of ['/a', '/keep/k']) {
+      assert.equal(fails('EUNRECOVERABLE', ['get', pool, name, path.join(root, 'lost')]).extent, extentOf(pool, name).id, name);
+    }
+    assert.equal(fs.existsSync(path.join(root, 'lost')), false, 'nothing written for a lost file');
   });
 });
 
