@@ -8,6 +8,7 @@
  */
 import { DfsError } from '../errors';
 import { entryOf, walkView } from '../fs/tree-entries';
+import { changedInodes } from '../fs/tree-changes';
 import { ROOT_INO, type MetaStore, type NamespaceView } from '../meta/store';
 import type { ManifestEntry } from './manifest-format';
 import type { RawRecord } from './manifest-format';
@@ -51,14 +52,7 @@ function pathsOf(view: NamespaceView, ino: number): string[] {
 export function treeChanges(meta: MetaStore, from: number, b: NamespaceView): TreeChanges {
   const keys = meta.changedBetween(from, b.gen);
   const a = meta.viewAt(from);
-  const inos = new Set<number>([...keys.inodes, ...keys.xattrInodes, ...keys.extentInodes]);
-  for (const d of keys.dirents) {
-    inos.add(d.parent);
-    for (const v of [a, b]) {
-      const ino = v.lookup(d.parent, d.name);
-      if (ino !== undefined) inos.add(ino);
-    }
-  }
+  const inos = changedInodes(keys, a, b);
   const dropPaths = new Set<string>();
   const dropTrees = new Set<string>();
   const fresh = new Map<string, ManifestEntry>();
