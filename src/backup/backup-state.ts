@@ -9,20 +9,12 @@ import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { DfsError } from '../errors';
 import { openJson, sealJson, writeFileDurable } from '../pool/durable-file';
-import type { BackupType } from './manifest-format';
+import type { ManifestHeader } from './manifest-format';
 
 export type BackupState = 'in-progress' | 'completed' | 'failed' | 'verified';
 
-export interface BackupRecord {
-  id: string;
-  type: BackupType;
-  parent: string | null;
-  /** The source pool's uuid and directory. */
-  pool: string;
-  poolDir: string;
-  snapshot: string;
-  snapshotGen: number;
-  startedMs: number;
+/** The manifest header's who, what and when (id, type, parent, pool, snapshot, start), then its state and figures. */
+export interface BackupRecord extends Omit<ManifestHeader, 'format' | 'version'> {
   finishedMs: number | null;
   state: BackupState;
   /** Entries, files (regular, each inode once), directories, logical bytes of the files. */

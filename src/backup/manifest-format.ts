@@ -13,6 +13,7 @@ import { Packr } from 'msgpackr';
 import { DfsError } from '../errors';
 import { blake3 } from '../native';
 import { S_IF } from '../fs/file-types';
+import type { WalkedEntry } from '../fs/tree-entries';
 import type { InodeKind } from '../meta/records';
 
 export const MANIFEST_MAGIC = Buffer.from('DFSBMANI', 'latin1');
@@ -62,25 +63,8 @@ export interface EntryExtentRef {
   hash: Buffer;
 }
 
-/** One tree entry as a manifest keeps it (fs/tree-entries.ts TreeEntry without the pool's extent ids). */
-export interface ManifestEntry {
-  path: string;
-  kind: InodeKind;
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  atimeMs: number;
-  mtimeMs: number;
-  ctimeMs: number;
-  rdev: number;
-  target: string | null;
-  xattrs: [string, Buffer][];
-  ino: number;
-  nlink: number;
-  link: string | null;
-  extents: EntryExtentRef[];
-}
+/** One tree entry as a manifest keeps it (fs/tree-entries.ts WalkedEntry without the pool's extent ids). */
+export type ManifestEntry = Omit<WalkedEntry, 'extents'> & { extents: EntryExtentRef[] };
 
 const packr = new Packr({ useRecords: false, variableMapSize: true });
 
