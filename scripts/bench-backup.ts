@@ -1,7 +1,7 @@
 /**
  * Backup benchmark: a repository backup against tar, same tree, same target disk, same run.
  *
- *   npm run bench:backup -- [--json] [--size 1G] [--files 10000] [--changes 10] [--rounds 3] [--dir DIR] [--keep]
+ *   npm run bench:backup -- [--json] [--size 1G] [--files 10000] [--changes 10] [--rounds 3] [--dir DIR] [--keep] [--reuse ROOT]
  *
  * A mixed tree of --size bytes in DIR: --files small files (1 to 48 KiB, 24.5 KiB on
  * average, 100 to a directory; at most a quarter of the size) and 4 large files for the
@@ -21,8 +21,11 @@
  *    the archive, and `tar -xf` followed by a syncfs of the target; then every restored
  *    file is compared with tar's (outside the timing).
  * Figures are the rounds' medians (each round's in `each`). Everything is removed at the
- * end (unless --keep), also on error or Ctrl-C.
+ * end (unless --keep), also on error or Ctrl-C. --reuse ROOT takes the tree and pool a
+ * --keep run left in ROOT (its path is printed) instead of making them again, and keeps them.
  */
+// The thread pool the CLI's process has (bin/dynamicfs.js): the backup runs in this process.
+process.env.UV_THREADPOOL_SIZE ??= '16';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -39,7 +42,7 @@ import { streamSource } from '../src/fs/sources';
 import { blake3 } from '../src/native';
 import { createPool, DfsMount } from './lib/dfs-mount';
 
-interface Args { json: boolean; size: number; files: number; changes: number; dir: string; keep: boolean; rounds: number }
+interface Args { json: boolean; size: number; files: number; changes: number; dir: string; keep: boolean; rounds: number; reuse?: string }
 
 function parseSize(text: string): number {
   const m = /^(\d+(?:\.\d+)?)([KMG]?)$/i.exec(text);
@@ -49,9 +52,9 @@ function parseSize(text: string): number {
 
 function parseArgs(argv: string[]): Args {
   const { values: o } = parseCliArgs({ args: argv, options: { json: { type: 'boolean' }, size: { type: 'string' }, files: { type: 'string' },
-    changes: { type: 'string' }, dir: { type: 'string' }, keep: { type: 'boolean' }, rounds: { type: 'string' } } });
+    changes: { type: 'string' }, dir: { type: 'string' }, keep: { type: 'boolean' }, rounds: { type: 'string' }, reuse: { type: 'string' } } });
   const a: Args = { json: !!o.json, size: parseSize(o.size ?? '1G'), files: Number(o.files ?? 10000), changes: Number(o.changes ?? 10),
-    dir: path.resolve(o.dir ?? os.tmpdir()), keep: !!o.keep, rounds: Number(o.rounds ?? 3) };
+    dir: path.resolve(o.dir ?? os.tmpdir()), keep: !!o.keep || o.reuse !== undefined, rounds: Number(o.rounds ?? 3), reuse: o.reuse && path.resolve(o.reuse) };
   if (!Number.isInteger(a.rounds) || a.rounds < 1) throw new Error('--rounds must be 1 or more');
   if (!Number.isInteger(a.files) || a.files < 10) throw new Error('--files must be 10 or more');
   if (!Number.isInteger(a.changes) || a.changes < 1 || a.changes > a.files) throw new Error('--changes must be from 1 to --files');
@@ -91,6 +94,13 @@ function makeTree(src: string, a: Args): number {
     bytes += each;
   }
   return bytes;
+}
+
+/** The bytes of the files under `dir`. */
+function treeBytes(dir: string): number {
+  let n = 0;
+  for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) if (e.isFile()) n += fs.statSync(path.join(e.parentPath ?? e.path, e.name)).size;
+  return n;
 }
 
 function fsyncFile(file: string): void {
@@ -196,7 +206,7 @@ const r2 = (x: number): number => Math.round(x * 100) / 100;
 
 async function main(): Promise<void> {
   const a = parseArgs(process.argv.slice(2));
-  const root = fs.mkdtempSync(path.join(a.dir, 'dfs-bench-backup-'));
+  const root = a.reuse ?? fs.mkdtempSync(path.join(a.dir, 'dfs-bench-backup-'));
   const cleanup = (): void => {
     if (!a.keep) fs.rmSync(root, { recursive: true, force: true });
   };
@@ -210,21 +220,28 @@ async function main(): Promise<void> {
   try {
     const src = path.join(root, 'src');
     const target = path.join(root, 'target');
-    fs.mkdirSync(target);
-    const bytes = makeTree(src, a);
-    log(`tree: ${a.files} small files and 4 large, ${(bytes / 1024 / 1024).toFixed(0)} MiB`);
     const pool = path.join(root, 'pool');
-    await createPool(pool, root, 6);
-    const mnt = path.join(root, 'mnt');
-    fs.mkdirSync(mnt);
-    const m = new DfsMount(pool, mnt);
-    await m.start();
-    try {
-      execFileSync('cp', ['-a', `${src}/.`, mnt]);
-    } finally {
-      await m.stop();
+    let bytes: number;
+    if (a.reuse) {
+      if (!fs.existsSync(src) || !fs.existsSync(pool)) throw new Error(`--reuse ${root}: no src/ and pool/ there (give the directory a --keep run printed)`);
+      bytes = treeBytes(src);
+      log(`reusing ${root}: ${(bytes / 1024 / 1024).toFixed(0)} MiB`);
+    } else {
+      fs.mkdirSync(target);
+      bytes = makeTree(src, a);
+      log(`tree: ${a.files} small files and 4 large, ${(bytes / 1024 / 1024).toFixed(0)} MiB in ${root}`);
+      await createPool(pool, root, 6);
+      const mnt = path.join(root, 'mnt');
+      fs.mkdirSync(mnt);
+      const m = new DfsMount(pool, mnt);
+      await m.start();
+      try {
+        execFileSync('cp', ['-a', `${src}/.`, mnt]);
+      } finally {
+        await m.stop();
+      }
+      log('copied into the pool through its mount');
     }
-    log('copied into the pool through its mount');
 
     const rounds: Round[] = [];
     for (let n = 0; n < a.rounds; n++) {

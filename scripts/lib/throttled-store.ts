@@ -5,7 +5,7 @@
  * tier's disks in it through Pool.decorateStores; nothing in the product uses it.
  */
 import type { FragmentHeaderInput } from '../../src/native';
-import type { FragmentStore, IoPriority } from '../../src/pool/fragment-store';
+import type { CopyTarget, FragmentStore, IoPriority } from '../../src/pool/fragment-store';
 import { StoreDecorator } from '../../src/pool/store-decorator';
 
 export class ThrottledStore extends StoreDecorator {
@@ -20,6 +20,12 @@ export class ThrottledStore extends StoreDecorator {
     const payload = await this.inner.read(extentId, index, expectedHash, priority);
     await this.occupy(payload.length);
     return payload;
+  }
+
+  override async copyTo(extentId: Buffer, index: number, expectedHash: Buffer, target: CopyTarget, priority?: IoPriority): Promise<number> {
+    const n = await this.inner.copyTo(extentId, index, expectedHash, target, priority);
+    await this.occupy(n);
+    return n;
   }
 
   override async write(header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean, priority?: IoPriority): Promise<number> {

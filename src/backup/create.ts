@@ -116,8 +116,7 @@ export async function writeBackup(engine: Engine, repo: Repository, rec: BackupR
   const store = (hash: Buffer, id: Buffer, length: number): Promise<void> => {
     const key = hash.toString('hex');
     const p = (async () => {
-      const parts = await source.read(id);
-      if (await packs.add(hash, parts)) {
+      if (await source.storeInto(packs, id, hash)) {
         fig.newObjects++;
         fig.newBytes += length;
       }

@@ -9,11 +9,12 @@
  * look up where its bytes are now.
  */
 import { DfsError } from '../errors';
-import { readExtent, readExtentParts } from '../engine/extent-reader';
+import { copyExtentTo, readExtent, readExtentParts } from '../engine/extent-reader';
 import type { EngineServices } from '../engine/context';
 import type { Extent } from '../meta/records';
 import type { NamespaceView } from '../meta/store';
 import { hashOf } from './pack-reader';
+import type { PackWriter } from './pack-writer';
 
 type Reader = Pick<EngineServices, 'pool' | 'meta' | 'packs' | 'health' | 'placement' | 'recordReadFailures'>;
 
@@ -49,14 +50,27 @@ export class ExtentSource {
   }
 
   /**
-   * The bytes of extent `id` (any generation's: a snapshot's ended extents too), verified,
-   * as consecutive pieces (an RS extent's data fragments as read: no copy into one buffer).
+   * Store extent `id`'s bytes, verified, as the object `hash` of `packs` unless it is there
+   * (true when it was new). An RS extent is copied by the stores straight into its place in
+   * the pack; any other is read here first.
    */
-  async read(id: Buffer): Promise<Buffer[]> {
+  async storeInto(packs: PackWriter, id: Buffer, hash: Buffer): Promise<boolean> {
+    const e = this.record(id);
+    if (e.scheme !== 'rs') return packs.add(hash, await this.bytesOf(e));
+    return packs.addCopy(hash, e.length, (slot) => copyExtentTo(this.engine, e, slot, (p) => this.packBytes(p)));
+  }
+
+  /** The record the walk read for extent `id` (then forgotten), else the store's. */
+  private record(id: Buffer): Extent {
     const key = id.toString('hex');
     const e = this.records.get(key) ?? this.engine.meta.getExtent(id);
     this.records.delete(key);
     if (!e) throw new DfsError('EMETACORRUPT', `extent ${key} is named by the snapshot but not in the metadata store`, undefined, { extent: key });
+    return e;
+  }
+
+  /** Extent `e`'s bytes (any generation's: a snapshot's ended extents too), verified, as consecutive pieces. */
+  private async bytesOf(e: Extent): Promise<Buffer[]> {
     // An inline extent's bytes and their BLAKE3 are in its record, whose checksum the store verified as it read it.
     if (e.scheme === 'inline' && e.inlineData && e.inlineData.length === e.length) return [e.inlineData];
     if (e.scheme === 'packed' && e.pack) {

@@ -5,6 +5,7 @@
  * and the extent is queued for repair. The logical bytes are checked against the
  * extent's end-to-end BLAKE3 before they are returned: never unverified bytes.
  */
+import * as fs from 'node:fs';
 import { DfsError } from '../errors';
 import { quorumError } from './quorum';
 import type { DiskRow, Extent, FragmentRef } from '../meta/records';
@@ -146,6 +147,54 @@ export async function readExtentParts(engine: Engine, e: Extent, readPack?: (pac
   } finally {
     if (failures.length) engine.recordReadFailures(e.id, failures);
   }
+}
+
+/**
+ * Write extent `e`'s logical bytes, verified, at `out.offset` of the open file `out.fd`
+ * (no sync). An RS extent whose data fragments are all on readable disks is copied by the
+ * stores (FragmentStore.copyTo: no buffer passes through this thread); any other extent,
+ * or a copy that fails, is read as readExtentParts reads it (other fragments, rebuilt,
+ * failures recorded against their disks) and written from here.
+ */
+export async function copyExtentTo(engine: Engine, e: Extent, out: { fd: number; offset: number }, readPack?: (pack: Extent) => Promise<Buffer>,
+  priority?: IoPriority): Promise<void> {
+  if (e.scheme === 'rs' && (await copyDataFragments(engine, e, out, priority))) return;
+  let at = out.offset;
+  for (const part of await readExtentParts(engine, e, readPack, priority)) {
+    await writeAt(out.fd, part, at);
+    at += part.length;
+  }
+}
+
+/** Whether every data fragment holding bytes was copied into place (false: none failed loudly; the caller reads instead). */
+async function copyDataFragments(engine: Engine, e: Extent, out: { fd: number; offset: number }, priority?: IoPriority): Promise<boolean> {
+  const disks = new Map(engine.pool.disks().map((d) => [d.id, d]));
+  const order = readOrder(engine, e, disks);
+  const data = order.filter((f) => f.index < e.k && f.index * e.fragLen < e.length);
+  if (data.length !== Math.min(e.k, Math.ceil(e.length / e.fragLen))) return false;
+  const copies = await Promise.allSettled(data.map(async (f) => {
+    const started = performance.now();
+    const length = Math.min(e.fragLen, e.length - f.index * e.fragLen);
+    const n = await engine.pool.store(f.diskId).copyTo(e.id, f.index, f.hash, { fd: out.fd, offset: out.offset + f.index * e.fragLen, length }, priority);
+    engine.health.observeLatency(f.diskId, performance.now() - started, 'read');
+    if (n !== e.fragLen) throw new DfsError('EFORMAT', 'fragment has the wrong length');
+  }));
+  // A failed copy is not recorded here: the read that follows meets the same fault and records it once.
+  if (copies.some((c) => c.status === 'rejected')) return false;
+  // Fragments on failed or vanished disks were not needed, but the extent still needs repair.
+  const absent: ReadFailure[] = e.fragments.filter((f) => !order.includes(f)).map((f) => ({ diskId: f.diskId, index: f.index, code: 'ENODEV' }));
+  if (absent.length) engine.recordReadFailures(e.id, absent);
+  return true;
+}
+
+function writeAt(fd: number, data: Buffer, offset: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (done: number): void => {
+      if (done >= data.length) return resolve();
+      fs.write(fd, data, done, data.length - done, offset + done, (err, n) => (err ? reject(err) : step(done + n)));
+    };
+    step(0);
+  });
 }
 
 /** A packed extent's range of its pack (from memory until the pack is written), checked against its own BLAKE3. */

@@ -119,6 +119,15 @@ export function fragRead(file: string, expectedHash?: Uint8Array): Promise<{ hea
   return async(() => addon.fragRead(file, expectedHash));
 }
 
+/**
+ * Read and verify fragment `index` of extent `extentId` at `file` as fragRead does, then
+ * write the first `length` bytes of its payload at `offset` of the open file `fd` (no sync):
+ * the bytes never become a JS buffer. Resolves to the payload's length.
+ */
+export function fragCopyTo(file: string, expectedHash: Uint8Array, extentId: Uint8Array, index: number, fd: number, offset: number, length: number): Promise<number> {
+  return async(() => addon.fragCopyTo(file, expectedHash, extentId, index, fd, offset, length));
+}
+
 export function fragReadHeader(file: string): Promise<FragmentHeader> {
   return async(() => addon.fragReadHeader(file));
 }

@@ -56,6 +56,7 @@ export interface NativeAddon {
   fragWrite(diskRoot: string, header: FragmentHeaderInput, payload: Uint8Array, sync?: boolean): Promise<FragmentWriteResult>;
   diskSync(diskRoot: string): Promise<void>;
   fragRead(path: string, expectedHash?: Uint8Array): Promise<{ header: FragmentHeader; payload: Buffer }>;
+  fragCopyTo(path: string, expectedHash: Uint8Array, extentId: Uint8Array, index: number, fd: number, offset: number, length: number): Promise<number>;
   fragReadHeader(path: string): Promise<FragmentHeader>;
   fragRelativePath(extentId: Uint8Array, index: number): string;
   fragDirectDisabled(diskRoot: string): boolean;
@@ -74,6 +75,6 @@ export interface NativeAddon {
 export const NATIVE_EXPORTS: readonly (keyof NativeAddon)[] = [
   'rsEncode', 'rsReconstruct', 'rsReconstructAsync', 'rsIsa',
   'blake3', 'blake3Into', 'blake3Keyed', 'blake3DeriveKey', 'blake3Async', 'blake3Isa', 'Blake3Hasher',
-  'fragWrite', 'diskSync', 'fragRead', 'fragReadHeader', 'fragRelativePath', 'fragDirectDisabled',
+  'fragWrite', 'diskSync', 'fragRead', 'fragCopyTo', 'fragReadHeader', 'fragRelativePath', 'fragDirectDisabled',
   'fragHeaderBytes', 'lockAcquire', 'lockRelease', 'logWriteAt', 'peerCredentials', 'lsetxattr', 'mknod', 'utimens', 'formatVersion',
 ];

@@ -5,7 +5,7 @@
  * decorator around every store (Pool.decorateStores).
  */
 import type { FragmentHeaderInput } from '../native';
-import type { FragmentStore, IoPriority } from './fragment-store';
+import type { CopyTarget, FragmentStore, IoPriority } from './fragment-store';
 import { StoreDecorator } from './store-decorator';
 
 export class ForegroundMeter {
@@ -30,6 +30,11 @@ class MeteredForeground extends StoreDecorator {
   override read(extentId: Buffer, index: number, expectedHash: Buffer, priority?: IoPriority): Promise<Buffer> {
     if (priority === 'background') return this.inner.read(extentId, index, expectedHash, priority);
     return this.mark(() => this.inner.read(extentId, index, expectedHash, priority));
+  }
+
+  override copyTo(extentId: Buffer, index: number, expectedHash: Buffer, target: CopyTarget, priority?: IoPriority): Promise<number> {
+    if (priority === 'background') return this.inner.copyTo(extentId, index, expectedHash, target, priority);
+    return this.mark(() => this.inner.copyTo(extentId, index, expectedHash, target, priority));
   }
 
   private mark<T>(fn: () => Promise<T>): Promise<T> {

@@ -33,6 +33,13 @@ export interface DiskSpace {
 /** Who asked for an I/O: a scrub's reads and a tier migration's reads and writes are background and do not count as foreground activity. */
 export type IoPriority = 'foreground' | 'background';
 
+/** Where copyTo writes: `length` bytes at `offset` of the open file `fd`. */
+export interface CopyTarget {
+  fd: number;
+  offset: number;
+  length: number;
+}
+
 export interface FragmentStore {
   readonly id: number;
   /**
@@ -47,6 +54,12 @@ export interface FragmentStore {
    * expectedHash (the metadata's BLAKE3). Errors carry a code: ENOENT, EDIGEST, EFORMAT, EIO...
    */
   read(extentId: Buffer, index: number, expectedHash: Buffer, priority?: IoPriority): Promise<Buffer>;
+  /**
+   * Read and verify as `read` does, then write the first `length` bytes of the payload at
+   * `offset` of the open file `fd` (no sync): a copy into a file (a backup's pack) that
+   * needs no buffer in between. Resolves to the payload's length.
+   */
+  copyTo(extentId: Buffer, index: number, expectedHash: Buffer, target: CopyTarget, priority?: IoPriority): Promise<number>;
   /** Delete a fragment (absent already is fine). */
   remove(extentId: Buffer, index: number): Promise<void>;
   /** Delete an in-flight entry listed by listTmp. */

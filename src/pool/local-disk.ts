@@ -7,8 +7,8 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DfsError, fromOsCode } from '../errors';
-import { diskSync, fragRead, fragRelativePath, fragWrite, logWriteAt, type FragmentHeaderInput } from '../native';
-import type { DiskSpace, FragmentStore, StoredFragment, TmpEntry } from './fragment-store';
+import { diskSync, fragCopyTo, fragRead, fragRelativePath, fragWrite, logWriteAt, type FragmentHeaderInput } from '../native';
+import type { CopyTarget, DiskSpace, FragmentStore, StoredFragment, TmpEntry } from './fragment-store';
 import { readLabel, type DiskLabel } from './label';
 
 const FRAG_NAME = /^([0-9a-f]{32})\.(\d+)$/;
@@ -54,6 +54,11 @@ export class LocalDisk implements FragmentStore {
       throw new DfsError('EFORMAT', `fragment ${index} of extent ${extentId.toString('hex')} on disk ${this.id} holds fragment ${header.index} of extent ${Buffer.from(header.extentId).toString('hex')}`);
     }
     return payload;
+  }
+
+  copyTo(extentId: Buffer, index: number, expectedHash: Buffer, target: CopyTarget): Promise<number> {
+    // The addon checks the header names this extent and index, as read does here.
+    return fragCopyTo(this.file(extentId, index), expectedHash, extentId, index, target.fd, target.offset, target.length);
   }
 
   async remove(extentId: Buffer, index: number): Promise<void> {

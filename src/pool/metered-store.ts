@@ -7,7 +7,7 @@
  */
 import type { FragmentHeaderInput } from '../native';
 import type { Metrics } from '../metrics/metrics';
-import type { FragmentStore, IoPriority } from './fragment-store';
+import type { CopyTarget, FragmentStore, IoPriority } from './fragment-store';
 import { StoreDecorator } from './store-decorator';
 
 type Op = 'read' | 'write' | 'remove';
@@ -54,6 +54,12 @@ export class MeteredStore extends StoreDecorator {
     const payload = await this.timed('read', () => this.inner.read(extentId, index, expectedHash, priority));
     this.readBytes.inc(payload.length);
     return payload;
+  }
+
+  override async copyTo(extentId: Buffer, index: number, expectedHash: Buffer, target: CopyTarget, priority?: IoPriority): Promise<number> {
+    const n = await this.timed('read', () => this.inner.copyTo(extentId, index, expectedHash, target, priority));
+    this.readBytes.inc(n);
+    return n;
   }
 
   override remove(extentId: Buffer, index: number): Promise<void> {

@@ -3,7 +3,7 @@
  * the foreground meter) extend it and override only the calls they look at.
  */
 import type { FragmentHeaderInput } from '../native';
-import type { DiskSpace, FragmentStore, IoPriority, StoredFragment, TmpEntry } from './fragment-store';
+import type { CopyTarget, DiskSpace, FragmentStore, IoPriority, StoredFragment, TmpEntry } from './fragment-store';
 import type { DiskLabel } from './label';
 
 export class StoreDecorator implements FragmentStore {
@@ -23,6 +23,10 @@ export class StoreDecorator implements FragmentStore {
 
   read(extentId: Buffer, index: number, expectedHash: Buffer, priority?: IoPriority): Promise<Buffer> {
     return this.inner.read(extentId, index, expectedHash, priority);
+  }
+
+  copyTo(extentId: Buffer, index: number, expectedHash: Buffer, target: CopyTarget, priority?: IoPriority): Promise<number> {
+    return this.inner.copyTo(extentId, index, expectedHash, target, priority);
   }
 
   remove(extentId: Buffer, index: number): Promise<void> {

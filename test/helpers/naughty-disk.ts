@@ -7,10 +7,11 @@
  * pipeline's I/O (reads, writes, deletes, listings, probes, label reads) really went
  * through the store.
  */
+import * as fs from 'node:fs';
 import { DfsError, type ErrorCode } from '../../src/errors';
 import { blake3 } from '../../src/native';
 import type { FragmentHeaderInput } from '../../src/native';
-import type { DiskSpace, FragmentStore, IoPriority, StoredFragment, TmpEntry } from '../../src/pool/fragment-store';
+import type { CopyTarget, DiskSpace, FragmentStore, IoPriority, StoredFragment, TmpEntry } from '../../src/pool/fragment-store';
 import type { DiskLabel } from '../../src/pool/label';
 
 export type Op = 'read' | 'write' | 'sync' | 'remove' | 'removeTmp' | 'has' | 'list' | 'listTmp' | 'space' | 'probe' | 'label' | 'appendLog' | 'readLog' | 'resetLog';
@@ -75,6 +76,14 @@ export class NaughtyDisk implements FragmentStore {
     return this.inner.read(extentId, index, expectedHash, priority);
   }
 
+  /** A copy is a read here (its faults apply), its bytes then written to the target. */
+  async copyTo(extentId: Buffer, index: number, expectedHash: Buffer, target: CopyTarget, priority?: IoPriority): Promise<number> {
+    const payload = await this.read(extentId, index, expectedHash, priority);
+    if (payload.length < target.length) throw new DfsError('EFORMAT', `fragment ${index} has ${payload.length} bytes, fewer than ${target.length}`);
+    await writeAt(target.fd, payload.subarray(0, target.length), target.offset);
+    return payload.length;
+  }
+
   async remove(extentId: Buffer, index: number): Promise<void> {
     await this.fault('remove');
     return this.inner.remove(extentId, index);
@@ -133,4 +142,14 @@ export class NaughtyDisk implements FragmentStore {
   close(): void {
     this.inner.close();
   }
+}
+
+function writeAt(fd: number, data: Buffer, offset: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const step = (done: number): void => {
+      if (done >= data.length) return resolve();
+      fs.write(fd, data, done, data.length - done, offset + done, (err, n) => (err ? reject(err) : step(done + n)));
+    };
+    step(0);
+  });
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { blake3, fragDirectDisabled, fragRead, fragReadHeader, fragRelativePath, fragWrite, type FragmentHeaderInput } from '../../src/native';
+import { blake3, fragCopyTo, fragDirectDisabled, fragRead, fragReadHeader, fragRelativePath, fragWrite, type FragmentHeaderInput } from '../../src/native';
 import { DfsError } from '../../src/errors';
 import { Rng } from '../helpers/random';
 import { remountReadOnly, withRamfs, withTmpDir, withTmpfs } from '../helpers/tmp';
@@ -130,5 +130,34 @@ test('a filesystem that refuses O_DIRECT falls back to buffered writes, once, an
     }
     assert.equal(fragDirectDisabled(disk), true);
     assert.deepEqual(tmpEntries(disk), [], 'the refused O_DIRECT attempt left no temp file');
+  });
+});
+
+test('fragCopyTo writes the verified payload at an offset of an open file; a wrong, damaged or short fragment writes nothing', async () => {
+  await withTmpDir(async (disk) => {
+    const payload = rng.bytes(10_000);
+    const h = header(payload, { index: 2 });
+    const { path: file } = await fragWrite(disk, h, payload);
+    const out = path.join(disk, 'target');
+    fs.writeFileSync(out, Buffer.alloc(20_000, 0xaa));
+    const fd = fs.openSync(out, 'r+');
+    try {
+      assert.equal(await fragCopyTo(file, h.payloadHash, h.extentId, 2, fd, 100, 9_000), 10_000);
+      const got = fs.readFileSync(out);
+      assert.deepEqual(got.subarray(100, 9_100), payload.subarray(0, 9_000));
+      assert.ok(got.subarray(0, 100).every((b) => b === 0xaa) && got.subarray(9_100).every((b) => b === 0xaa), 'nothing written outside the range');
+      fs.writeFileSync(out, Buffer.alloc(20_000, 0xaa));
+      await rejectsWith(fragCopyTo(file, h.payloadHash, h.extentId, 3, fd, 0, 10), 'EFORMAT', /another extent or index/);
+      await rejectsWith(fragCopyTo(file, h.payloadHash, rng.bytes(16), 2, fd, 0, 10), 'EFORMAT', /another extent or index/);
+      await rejectsWith(fragCopyTo(file, h.payloadHash, h.extentId, 2, fd, 0, 10_001), 'EFORMAT', /fewer than the 10001 to copy/);
+      await rejectsWith(fragCopyTo(file, blake3(Buffer.from('other')), h.extentId, 2, fd, 0, 10), 'EDIGEST');
+      const bytes = fs.readFileSync(file);
+      bytes[4096 + 5]! ^= 1;
+      fs.writeFileSync(file, bytes);
+      await rejectsWith(fragCopyTo(file, h.payloadHash, h.extentId, 2, fd, 0, 10), 'EDIGEST', /checksum mismatch/);
+      assert.ok(fs.readFileSync(out).every((b) => b === 0xaa), 'a refused copy wrote nothing');
+    } finally {
+      fs.closeSync(fd);
+    }
   });
 });

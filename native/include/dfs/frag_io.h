@@ -89,6 +89,15 @@ void FreeBlock(uint8_t* block);
 // left allocated in *r.
 Status ReadFragment(const std::string& path, const uint8_t* expected_hash, ReadResult* r);
 
+// Read and verify one fragment as ReadFragment does, check that its header names fragment
+// `index` of extent `extent_id` (EFORMAT otherwise), then write the first `take` bytes of its
+// payload at `out_off` of the open file `out_fd` (pwrite, no sync; EFORMAT when the payload
+// is shorter). The payload never leaves C++: its block is recycled, so copying an extent
+// into a file costs no JS buffer. Write errors are errno names with a message saying the
+// target was being written. *payload_len is the fragment's payload length.
+Status CopyFragment(const std::string& path, const uint8_t* expected_hash, const uint8_t extent_id[16],
+                    uint16_t index, int out_fd, uint64_t out_off, uint64_t take, uint64_t* payload_len);
+
 // Read only and verify the header (used to rebuild the index from disks). Also checks
 // the file size against the header's payload length (EFORMAT), but not the payload.
 Status ReadHeader(const std::string& path, Header* h);

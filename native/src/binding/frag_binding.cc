@@ -160,6 +160,50 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
   return (new ReadWorker(env, std::move(path), false, expected))->Start();
 }
 
+class CopyWorker : public PromiseWorker {
+ public:
+  CopyWorker(Napi::Env env, std::string path, const uint8_t* expected, const uint8_t* extent_id, uint16_t index,
+             int fd, uint64_t offset, uint64_t take)
+      : PromiseWorker(env), path_(std::move(path)), index_(index), fd_(fd), offset_(offset), take_(take) {
+    std::memcpy(expected_, expected, 32);
+    std::memcpy(extent_id_, extent_id, 16);
+  }
+
+ protected:
+  Status Run() override {
+    return frag::CopyFragment(path_, expected_, extent_id_, index_, fd_, offset_, take_, &payload_len_);
+  }
+  Napi::Value Resolve(Napi::Env env) override { return Napi::Number::New(env, double(payload_len_)); }
+
+ private:
+  std::string path_;
+  uint8_t expected_[32];
+  uint8_t extent_id_[16];
+  uint16_t index_;
+  int fd_;
+  uint64_t offset_;
+  uint64_t take_;
+  uint64_t payload_len_ = 0;
+};
+
+// fragCopyTo(path, expectedHash, extentId, index, fd, offset, length) → Promise<payloadLength>
+Napi::Value CopyTo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  std::string path = StringArg(env, info[0], "path");
+  Napi::Uint8Array expected = ArgBytes(env, info[1], "expectedHash");
+  if (expected.ByteLength() != 32) ThrowInvalid(env, "expectedHash must be exactly 32 bytes");
+  Napi::Uint8Array id = ArgBytes(env, info[2], "extentId");
+  if (id.ByteLength() != 16) ThrowInvalid(env, "extentId must be exactly 16 bytes");
+  int index = ArgInt(env, info[3], "index", 0, 65535);
+  int fd = ArgInt(env, info[4], "fd", 0, 0x7fffffff);
+  if (!info[5].IsNumber() || !info[6].IsNumber()) ThrowInvalid(env, "offset and length must be numbers");
+  double offset = info[5].As<Napi::Number>().DoubleValue(), length = info[6].As<Napi::Number>().DoubleValue();
+  if (!(offset >= 0 && offset <= 9007199254740991.0 && offset == double(uint64_t(offset)))) ThrowInvalid(env, "offset must be a whole number of bytes");
+  if (!(length >= 0 && length <= 9007199254740991.0 && length == double(uint64_t(length)))) ThrowInvalid(env, "length must be a whole number of bytes");
+  return (new CopyWorker(env, std::move(path), expected.Data(), id.Data(), uint16_t(index), fd, uint64_t(offset),
+                         uint64_t(length)))->Start();
+}
+
 // fragReadHeader(path) → Promise<header>
 Napi::Value ReadHeader(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -187,6 +231,7 @@ void InitFrag(Napi::Env env, Napi::Object exports) {
   exports.Set("diskSync", Napi::Function::New(env, DiskSync, "diskSync"));
   exports.Set("fragRead", Napi::Function::New(env, Read, "fragRead"));
   exports.Set("fragReadHeader", Napi::Function::New(env, ReadHeader, "fragReadHeader"));
+  exports.Set("fragCopyTo", Napi::Function::New(env, CopyTo, "fragCopyTo"));
   exports.Set("fragRelativePath", Napi::Function::New(env, RelPath, "fragRelativePath"));
   exports.Set("fragDirectDisabled", Napi::Function::New(env, DirectDisabled, "fragDirectDisabled"));
   exports.Set("fragHeaderBytes", Napi::Number::New(env, frag::kHeaderLen));

@@ -390,6 +390,34 @@ Status ReadFragment(const std::string& path, const uint8_t* expected_hash, ReadR
   return Status::Ok();
 }
 
+Status CopyFragment(const std::string& path, const uint8_t* expected_hash, const uint8_t extent_id[16],
+                    uint16_t index, int out_fd, uint64_t out_off, uint64_t take, uint64_t* payload_len) {
+  ReadResult r;
+  Status st = ReadFragment(path, expected_hash, &r);
+  if (!st.ok()) return st;
+  AlignedBlock block;
+  block.p = r.block;  // recycled when this returns
+  if (r.header.index != index || std::memcmp(r.header.extent_id, extent_id, 16) != 0)
+    return Status::Error("EFORMAT", "fragment " + path + " holds fragment " + std::to_string(r.header.index) +
+                                        " of another extent or index than its name says", path);
+  if (take > r.header.payload_len)
+    return Status::Error("EFORMAT", "fragment " + path + " has " + std::to_string(r.header.payload_len) +
+                                        " payload bytes, fewer than the " + std::to_string(take) + " to copy", path);
+  const uint8_t* src = r.payload();
+  for (uint64_t done = 0; done < take;) {
+    ssize_t n = ::pwrite(out_fd, src + done, size_t(take - done), off_t(out_off + done));
+    if (n > 0) {
+      done += uint64_t(n);
+    } else if (n < 0 && errno != EINTR) {
+      return Status::FromErrno(errno, "cannot write the payload of fragment " + path + " to the target file", "");
+    } else if (n == 0) {
+      return Status::Error("EIO", "cannot write the payload of fragment " + path + " to the target file (no progress)", "");
+    }
+  }
+  *payload_len = r.header.payload_len;
+  return Status::Ok();
+}
+
 Status ReadHeader(const std::string& path, Header* h) {
   // Also checks the file size against the header (one fstat): an index rebuilt from
   // disks should not list a truncated fragment as present.

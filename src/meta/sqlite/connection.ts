@@ -18,6 +18,9 @@ export interface Connection {
   readonly sql: Sql;
 }
 
+/** Address space mapped for reads (not memory: the pages are the page cache's). */
+const MMAP_BYTES = 1 << 30;
+
 /** Open (or with create, create) the database at `file`; a reader (readonly) never upgrades. */
 export function openConnection(file: string, opts: { create?: boolean; readonly?: boolean }): Connection {
   let db: Database.Database;
@@ -31,6 +34,12 @@ export function openConnection(file: string, opts: { create?: boolean; readonly?
     db.pragma('synchronous = FULL');
   }
   db.pragma('foreign_keys = OFF');
+  // Reads through a read-only mapping, not a pread per page: a record longer than a page
+  // (an inline extent's bytes) spills to overflow pages, which SQLite otherwise reads with
+  // a system call each, uncached; a snapshot walk spent most of its time there (measured:
+  // extentsOf 56 → 25 µs a file). SQLite writes with write() still; the cost is a SIGBUS
+  // instead of SQLITE_IOERR when the disk fails under a mapped page.
+  db.pragma(`mmap_size = ${MMAP_BYTES}`);
   const conn = { db, sql: statementCache(db) };
   if (opts.create) initSchema(conn);
   if (!opts.readonly) upgrade(conn);
