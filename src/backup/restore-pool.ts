@@ -34,8 +34,12 @@ export interface PoolRestoreParams {
   staging: number;
 }
 
-/** Entries a transaction applies at most, and the extent bytes it writes at most before committing. */
-const BATCH_ENTRIES = 256;
+/**
+ * Entries a transaction applies at most (DYNAMICFS_RESTORE_CHECKPOINT_ENTRIES, as for a
+ * restore into a directory: the tests commit every few entries), and the extent bytes it
+ * writes at most before committing.
+ */
+const BATCH_ENTRIES = Math.min(256, Number(process.env.DYNAMICFS_RESTORE_CHECKPOINT_ENTRIES ?? 256) || 256);
 const BATCH_BYTES = 64 << 20;
 const WRITES_IN_FLIGHT = 4;
 

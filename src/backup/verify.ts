@@ -10,6 +10,7 @@
  * done (in id order) and it carries the damage found so far.
  */
 import { DfsError } from '../errors';
+import { crashPoint } from '../engine/crash-points';
 import { listStates, manifestFile, resolveBackup, usable, writeState, type BackupRecord } from './backup-state';
 import { manifestEntries } from './manifest';
 import { hashOf, readPackIndex } from './pack-reader';
@@ -176,6 +177,7 @@ async function readData(repo: Repository, scope: PackRow[], opts: { backup?: str
       report.packs++;
       bar.add(p.size);
       writeJob(repo.jobsDir, { ...job, cursor: i + 1, entriesDone: i + 1, bytesDone: job.bytesDone + report.bytesRead, carry: { findings: found } });
+      crashPoint('verify-pack-done');
     }
     writeJob(repo.jobsDir, { ...job, state: 'completed', cursor: scope.length, entriesDone: scope.length, bytesDone: total, carry: {} });
   } finally {

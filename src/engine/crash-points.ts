@@ -20,8 +20,11 @@ export type CrashPoint = 'after-fragment-write' | 'before-commit' | 'after-commi
   | 'migrate-before-commit' | 'migrate-after-commit'
   /** A receive's batch of records is committed to its staging (with its cursor), the next not yet read. */
   | 'receive-batch'
-  /** A backup's pack is written and indexed; a restore's entry is written and its cursor may move; a restore into a pool committed a batch; prune rewrote or dropped a pack. */
-  | 'backup-pack-written' | 'restore-entry-written' | 'restore-batch-committed' | 'prune-pack-done';
+  /**
+   * A backup's pack is written and indexed; a restore's entry is written and its cursor may move; a restore into a pool
+   * committed a batch; prune rewrote or dropped a pack; verify --read-data re-hashed a pack and moved its cursor past it.
+   */
+  | 'backup-pack-written' | 'restore-entry-written' | 'restore-batch-committed' | 'prune-pack-done' | 'verify-pack-done';
 
 /**
  * Whether reaching `name` now will kill the process. A point that stands for "after a
