@@ -13,14 +13,22 @@ import { ROOT_INO, type MetaStore, type NamespaceView } from '../meta/store';
 import type { ManifestEntry } from './manifest-format';
 import type { RawRecord } from './manifest-format';
 
-/** Walk order as a sort key: '/' below every other byte, names by their UTF-8 bytes (readdir's order). */
-export function pathKey(p: string): Buffer {
-  return Buffer.from(p.replaceAll('/', '\0'), 'utf8');
+/**
+ * Walk order: '/' below every other character, names by their UTF-8 bytes (readdir's
+ * order), which is code point order. Compared in place, with no key built: a merge
+ * compares every entry of the parent's manifest.
+ */
+export function comparePaths(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  let i = 0;
+  while (i < n && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+  if (i === n) return a.length - b.length;
+  // At the first unit that differs, code points order as UTF-8 bytes do (UTF-16 units would not past U+FFFF).
+  const x = a.codePointAt(i)!, y = b.codePointAt(i)!;
+  return (x === SLASH ? -1 : x) - (y === SLASH ? -1 : y);
 }
 
-export function comparePaths(a: string, b: string): number {
-  return Buffer.compare(pathKey(a), pathKey(b));
-}
+const SLASH = 0x2f;
 
 /** What changed between the parent's snapshot and this one, as manifest edits. */
 export interface TreeChanges {

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { comparePaths } from '../../../src/backup/changes';
 import { ManifestDecoder, encodeRecord, manifestFileHeader, entryBody, entryFromBody, RecordType, type ManifestEntry } from '../../../src/backup/manifest-format';
 import { packHeader, packTrailer, parseFooter, parseIndex, objectHeader, FOOTER_BYTES } from '../../../src/backup/pack-format';
@@ -61,6 +62,13 @@ test('manifest records decode across any split of the bytes; a flipped byte is E
 test('walk order: a directory\'s contents before a longer name, names by their UTF-8 bytes', () => {
   const paths = ['a.b', 'a/b', 'a', '', 'b', 'a/b/c', '\u{1F600}', '\uFFFD'];
   assert.deepEqual([...paths].sort(comparePaths), ['', 'a', 'a/b', 'a/b/c', 'a.b', 'b', '\uFFFD', '\u{1F600}']);
+});
+
+test('walk order is the byte order of the UTF-8 paths with \'/\' as the lowest byte, for any names', () => {
+  const key = (p: string): Buffer => Buffer.from(p.replaceAll('/', '\0'), 'utf8');
+  const name = fc.string({ unit: fc.oneof(fc.constantFrom('/', '.', 'a', '-', '\uFFFD', '\uE000', '\u{1F600}', '\u{10FFFF}', 'é'), fc.fullUnicode()), maxLength: 6 })
+    .filter((s) => !s.includes('\0'));
+  fc.assert(fc.property(name, name, (a, b) => Math.sign(comparePaths(a, b)) === Math.sign(Buffer.compare(key(a), key(b)))), { numRuns: 5000 });
 });
 
 test('prune keeps the last N and the newest of each of the last N days with a backup, completed ones only', () => {
