@@ -98,11 +98,13 @@ function underTree(p: string, trees: Set<string>): boolean {
 export type MergedEntry = { entry: ManifestEntry; raw?: RawRecord };
 
 /**
- * The parent's entries (in walk order) with `changes` applied, in walk order. Hard links
+ * The parent's entries (its manifest's records as readManifest gives them, in walk order)
+ * with `changes` applied, in walk order. Hard links
  * are settled on the way: the first path of an inode with several links carries its
  * extents (read from `view` when that changed), every later one names it.
  */
-export async function* mergeTree(parent: AsyncIterable<{ entry: ManifestEntry; raw: RawRecord }>, changes: TreeChanges, view: NamespaceView): AsyncGenerator<MergedEntry> {
+export async function* mergeTree(parent: AsyncIterable<{ entry: ManifestEntry; raw: RawRecord } | { header: unknown } | { end: unknown }>, changes: TreeChanges,
+  view: NamespaceView): AsyncGenerator<MergedEntry> {
   const first = new Map<number, string>();
   const settle = (m: MergedEntry): MergedEntry => {
     const e = m.entry;
@@ -120,6 +122,7 @@ export async function* mergeTree(parent: AsyncIterable<{ entry: ManifestEntry; r
   const fresh = changes.entries;
   let k = 0;
   for await (const p of parent) {
+    if (!('entry' in p)) continue; // the manifest's header and end (readManifest checks them)
     const path = p.entry.path;
     if (changes.dropPaths.has(path) || underTree(path, changes.dropTrees)) continue;
     while (k < fresh.length && comparePaths(fresh[k]!.path, path) < 0) yield settle({ entry: fresh[k++]! });

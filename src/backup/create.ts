@@ -23,6 +23,9 @@ import type { ManifestEntry } from './manifest-format';
 import { PackWriter } from './pack-writer';
 import type { Repository } from './repo';
 
+/** Records copied from the parent's manifest between two job steps (pause, cancel). */
+const STEP_EVERY_COPIED = 64;
+
 /** Extents read from the pool at once (each an RS read of k fragments in parallel). */
 const READS_IN_FLIGHT = 8;
 
@@ -79,10 +82,7 @@ async function planTree(engine: Engine, repo: Repository, rec: BackupRecord, sou
     const changes = treeChanges(engine.meta, parent.snapshotGen, view);
     const bytesTotal = changes.entries.reduce((s, e) => s + e.extents.reduce((t, x) => t + x.length, 0), 0);
     const extentsTotal = changes.entries.reduce((s, e) => s + e.extents.length, 0);
-    async function* parentEntries() {
-      for await (const r of readManifest(manifestFile(repo.backupsDir, parent.id))) if ('entry' in r) yield r;
-    }
-    return { entries: mergeTree(parentEntries(), changes, view), bytesTotal, extentsTotal, note: null };
+    return { entries: mergeTree(readManifest(manifestFile(repo.backupsDir, parent.id)), changes, view), bytesTotal, extentsTotal, note: null };
   }
   const usage = engine.meta.snapshotUsage().find((u) => u.name === rec.snapshot);
   async function* walk() {
@@ -128,17 +128,24 @@ export async function writeBackup(engine: Engine, repo: Repository, rec: BackupR
   };
   try {
     let lastReport = 0;
+    let sinceStep = 0;
     for await (const m of plan.entries) {
       if (failure) throw failure;
-      await hooks.step();
+      // A pause or a cancel is seen within a few entries: a step each for the parent's copied records cost more than they do.
+      if (!m.raw || ++sinceStep >= STEP_EVERY_COPIED) {
+        sinceStep = 0;
+        await hooks.step();
+      }
       const e = m.entry;
       count(fig, e);
       if (m.raw) {
         // The parent's record as it is: its objects are stored (the parent is a completed backup no verify found damaged).
-        await manifest.addFrame(m.raw.frame);
+        const writing = manifest.addFrame(m.raw.frame);
+        if (writing) await writing;
         continue;
       }
-      await manifest.add(e);
+      const writing = manifest.add(e);
+      if (writing) await writing;
       for (const x of e.extents) {
         const id = (x as { id?: Buffer }).id;
         if (inflight.has(x.hash.toString('hex')) || packs.has(x.hash)) {

@@ -32,17 +32,22 @@ export class ManifestWriter {
     return w;
   }
 
-  async add(e: ManifestEntry): Promise<void> {
-    await this.addFrame(encodeRecord(RecordType.Entry, entryBody(e)));
+  /** Add an entry; a promise (to await) only when the buffered records are written out. */
+  add(e: ManifestEntry): Promise<void> | undefined {
+    return this.addFrame(encodeRecord(RecordType.Entry, entryBody(e)));
   }
 
-  /** An entry record as another manifest holds it (verified when it was read). */
-  async addFrame(frame: Buffer): Promise<void> {
+  /**
+   * An entry record as another manifest holds it (verified when it was read). Returns a
+   * promise only when it writes: an incremental copies thousands of frames a second, and a
+   * promise each cost more than the copy.
+   */
+  addFrame(frame: Buffer): Promise<void> | undefined {
     this.hasher.update(frame.subarray(frame.length - 16));
     this.entries++;
     this.chunks.push(frame);
     this.pending += frame.length;
-    if (this.pending >= FLUSH_BYTES) await this.flush();
+    return this.pending >= FLUSH_BYTES ? this.flush() : undefined;
   }
 
   get count(): number {
