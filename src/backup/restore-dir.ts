@@ -18,6 +18,7 @@ import { DfsError } from '../errors';
 import { crashPoint } from '../engine/crash-points';
 import { S_IF } from '../fs/file-types';
 import { diskSync, lsetxattr, mknod, utimens } from '../native';
+import { writeAt } from '../pool/write-at';
 import { resolveBackup, manifestFile, usable } from './backup-state';
 import { manifestEntries } from './manifest';
 import type { EntryExtentRef, ManifestEntry } from './manifest-format';
@@ -182,20 +183,10 @@ class Restorer {
 }
 
 /**
- * Writes and creates go to the thread pool, small ones too: on a disk busy with the
- * restore's own writeback a create or a write waits for the filesystem's journal (measured
- * ~0.3 ms a create), and here that wait would hold up every other file in flight.
+ * Creates and writes (writeAt) go to the thread pool, small ones too: on a disk busy with
+ * the restore's own writeback a create or a write waits for the filesystem's journal
+ * (measured ~0.3 ms a create), and here that wait would hold up every other file in flight.
  */
-function writeAt(fd: number, data: Buffer, offset: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const step = (done: number): void => {
-      if (done >= data.length) return resolve();
-      fs.write(fd, data, done, data.length - done, offset + done, (err, n) => (err ? reject(err) : step(done + n)));
-    };
-    step(0);
-  });
-}
-
 function createFile(file: string): Promise<number> {
   return new Promise((resolve, reject) => fs.open(file, 'w', 0o600, (err, fd) => (err ? reject(err) : resolve(fd))));
 }

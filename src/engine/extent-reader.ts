@@ -5,11 +5,11 @@
  * and the extent is queued for repair. The logical bytes are checked against the
  * extent's end-to-end BLAKE3 before they are returned: never unverified bytes.
  */
-import * as fs from 'node:fs';
 import { DfsError } from '../errors';
 import { quorumError } from './quorum';
 import type { DiskRow, Extent, FragmentRef } from '../meta/records';
 import { blake3, blake3Async, rsReconstructAsync } from '../native';
+import { writeAt } from '../pool/write-at';
 import type { IoPriority } from '../pool/fragment-store';
 import type { EngineServices, ReadFailure } from './context';
 
@@ -185,16 +185,6 @@ async function copyDataFragments(engine: Engine, e: Extent, out: { fd: number; o
   const absent: ReadFailure[] = e.fragments.filter((f) => !order.includes(f)).map((f) => ({ diskId: f.diskId, index: f.index, code: 'ENODEV' }));
   if (absent.length) engine.recordReadFailures(e.id, absent);
   return true;
-}
-
-function writeAt(fd: number, data: Buffer, offset: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const step = (done: number): void => {
-      if (done >= data.length) return resolve();
-      fs.write(fd, data, done, data.length - done, offset + done, (err, n) => (err ? reject(err) : step(done + n)));
-    };
-    step(0);
-  });
 }
 
 /** A packed extent's range of its pack (from memory until the pack is written), checked against its own BLAKE3. */

@@ -7,9 +7,9 @@
  * pipeline's I/O (reads, writes, deletes, listings, probes, label reads) really went
  * through the store.
  */
-import * as fs from 'node:fs';
 import { DfsError, type ErrorCode } from '../../src/errors';
 import { blake3 } from '../../src/native';
+import { writeAt } from '../../src/pool/write-at';
 import type { FragmentHeaderInput } from '../../src/native';
 import type { CopyTarget, DiskSpace, FragmentStore, IoPriority, StoredFragment, TmpEntry } from '../../src/pool/fragment-store';
 import type { DiskLabel } from '../../src/pool/label';
@@ -142,14 +142,4 @@ export class NaughtyDisk implements FragmentStore {
   close(): void {
     this.inner.close();
   }
-}
-
-function writeAt(fd: number, data: Buffer, offset: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const step = (done: number): void => {
-      if (done >= data.length) return resolve();
-      fs.write(fd, data, done, data.length - done, offset + done, (err, n) => (err ? reject(err) : step(done + n)));
-    };
-    step(0);
-  });
 }
